@@ -1,0 +1,160 @@
+-- =============================================================================
+-- People and their identifiers
+--
+-- `people` is the CRM's own table; it is created here only when the CRM does not
+-- have one. `person_identifiers` holds the phones, usernames and emails by which
+-- a chat participant is matched to a person. Values are stored normalised:
+-- phones as E.164 (+34612345678), usernames lower-case without a leading @,
+-- emails lower-case.
+--
+-- Also creates `messaging_private`, the schema PostgREST does not expose, where
+-- the privileged code of this project lives.
+-- =============================================================================
+
+create schema if not exists messaging_private;
+comment on schema messaging_private is
+  'crm-messaging internals: privileged functions and settings. Not exposed by PostgREST.';
+revoke all on schema messaging_private from public;
+grant usage on schema messaging_private to authenticated, service_role;
+
+-- -----------------------------------------------------------------------------
+-- Identifier normalisation (the same rules as crm_messaging.identifiers)
+-- -----------------------------------------------------------------------------
+
+create or replace function messaging_private.normalize_identifier(kind text, value text)
+returns text
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  select case
+    when value is null or pg_catalog.btrim(value) = '' then null
+    when kind = 'email' then pg_catalog.lower(pg_catalog.btrim(value))
+    -- a WhatsApp JID: 34612345678@s.whatsapp.net
+    when kind in ('phone', 'any') and value ~ '^\s*\+?[0-9]{6,15}@(s\.whatsapp\.net|c\.us)\s*$'
+      then '+' || pg_catalog.regexp_replace(pg_catalog.split_part(value, '@', 1), '[^0-9]', '', 'g')
+    -- a phone written with +, spaces, dots, dashes or parentheses
+    when kind in ('phone', 'any') and value ~ '^\s*(\+|00)[0-9 ().\-]{6,24}\s*$'
+      then '+' || pg_catalog.regexp_replace(
+        pg_catalog.regexp_replace(pg_catalog.btrim(value), '^00', ''), '[^0-9]', '', 'g')
+    when kind = 'phone'
+      then '+' || pg_catalog.regexp_replace(value, '[^0-9]', '', 'g')
+    else pg_catalog.lower(pg_catalog.regexp_replace(pg_catalog.btrim(value), '^@+', ''))
+  end
+$$;
+comment on function messaging_private.normalize_identifier(text, text) is
+  'Normalises an identifier of the given kind (phone, username, email, or any for a chat participant): phones to +digits, usernames lower-case without a leading @, emails lower-case.';
+grant execute on function messaging_private.normalize_identifier(text, text) to authenticated, service_role;
+
+-- -----------------------------------------------------------------------------
+-- people (only if the CRM does not have it)
+-- -----------------------------------------------------------------------------
+
+do $people$
+begin
+  if pg_catalog.to_regclass('public.people') is not null then
+    raise notice 'public.people exists: using the CRM''s own table';
+    return;
+  end if;
+
+  create table public.people (
+    id uuid primary key default gen_random_uuid(),
+    user_id uuid not null default auth.uid() references auth.users (id) on delete cascade,
+    full_name text not null check (pg_catalog.length(full_name) between 1 and 500),
+    email text check (pg_catalog.length(email) <= 320),
+    phone text check (pg_catalog.length(phone) <= 64),
+    created_at timestamptz not null default now()
+  );
+  comment on table public.people is
+    'CRM people. Created by crm-messaging only where the CRM has no people table.';
+
+  create index people_user_id_idx on public.people (user_id);
+
+  alter table public.people enable row level security;
+
+  revoke all on public.people from anon, authenticated, service_role;
+  grant select, insert, update, delete on public.people to authenticated, service_role;
+
+  create policy "Users can view their own people" on public.people
+    for select to authenticated using (user_id = (select auth.uid()));
+  create policy "Users can add people of their own" on public.people
+    for insert to authenticated with check (user_id = (select auth.uid()));
+  create policy "Users can update their own people" on public.people
+    for update to authenticated
+    using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
+  create policy "Users can delete their own people" on public.people
+    for delete to authenticated using (user_id = (select auth.uid()));
+end
+$people$;
+
+-- -----------------------------------------------------------------------------
+-- person_identifiers
+-- -----------------------------------------------------------------------------
+
+create table public.person_identifiers (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null default auth.uid() references auth.users (id) on delete cascade,
+  person_id uuid not null references public.people (id) on delete cascade,
+  kind text not null check (kind in ('phone', 'username', 'email')),
+  platform text check (platform in ('whatsapp', 'signal', 'telegram', 'wechat')),
+  value text not null check (pg_catalog.length(value) between 1 and 320),
+  created_at timestamptz not null default now(),
+  constraint person_identifiers_unique unique nulls not distinct (person_id, kind, platform, value)
+);
+comment on table public.person_identifiers is
+  'Phones (E.164), usernames (lower-case, no @) and emails of a person, matched against chat participants. platform null means any platform.';
+
+create index person_identifiers_user_value_idx on public.person_identifiers (user_id, value);
+create index person_identifiers_person_id_idx on public.person_identifiers (person_id);
+
+alter table public.person_identifiers enable row level security;
+
+revoke all on public.person_identifiers from anon, authenticated, service_role;
+grant select, insert, update, delete on public.person_identifiers to authenticated, service_role;
+
+create policy "Users can view their own person identifiers" on public.person_identifiers
+  for select to authenticated using (user_id = (select auth.uid()));
+create policy "Users can add identifiers to their own people" on public.person_identifiers
+  for insert to authenticated
+  with check (
+    user_id = (select auth.uid())
+    and exists (select 1 from public.people p where p.id = person_id and p.user_id = (select auth.uid()))
+  );
+create policy "Users can update identifiers of their own people" on public.person_identifiers
+  for update to authenticated
+  using (user_id = (select auth.uid()))
+  with check (
+    user_id = (select auth.uid())
+    and exists (select 1 from public.people p where p.id = person_id and p.user_id = (select auth.uid()))
+  );
+create policy "Users can delete their own person identifiers" on public.person_identifiers
+  for delete to authenticated using (user_id = (select auth.uid()));
+
+-- -----------------------------------------------------------------------------
+-- Normalise identifier values on the way in
+-- -----------------------------------------------------------------------------
+
+create or replace function messaging_private.person_identifiers_normalize()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  new.value := messaging_private.normalize_identifier(new.kind, new.value);
+  if new.value is null then
+    raise exception using errcode = '22023', message = 'value: must not be empty';
+  end if;
+  if new.kind = 'phone' and new.value !~ '^\+[1-9][0-9]{5,14}$' then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('value: %L is not a phone number in E.164 form (+34612345678)', new.value);
+  end if;
+  return new;
+end;
+$$;
+comment on function messaging_private.person_identifiers_normalize() is
+  'Trigger: stores person_identifiers.value normalised for its kind and refuses malformed phones.';
+
+create trigger person_identifiers_normalize
+  before insert or update of kind, value on public.person_identifiers
+  for each row execute function messaging_private.person_identifiers_normalize();

@@ -1,0 +1,55 @@
+-- =============================================================================
+-- Messaging connections
+--
+-- A CRM user's account on a messaging platform: the phone or username the chats
+-- were exported from or synced with. Imports record it, set last_synced_at and
+-- file their conversations under it (chat_conversations.connection_id).
+-- =============================================================================
+
+create table public.messaging_connections (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null default auth.uid() references auth.users (id) on delete cascade,
+  platform text not null check (platform in ('whatsapp', 'signal', 'telegram', 'wechat')),
+  account_identifier text not null check (pg_catalog.length(account_identifier) between 1 and 320),
+  display_name text check (pg_catalog.length(display_name) <= 500),
+  status text not null default 'active' check (status in ('active', 'paused', 'error', 'disconnected')),
+  last_synced_at timestamptz,
+  last_error text check (pg_catalog.length(last_error) <= 4000),
+  settings jsonb not null default '{}'::jsonb check (pg_catalog.jsonb_typeof(settings) = 'object'),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  constraint messaging_connections_account_unique unique (user_id, platform, account_identifier)
+);
+comment on table public.messaging_connections is
+  'A CRM user''s account on a messaging platform (the exporting or syncing side of their chats).';
+
+alter table public.messaging_connections enable row level security;
+
+revoke all on public.messaging_connections from anon, authenticated, service_role;
+grant select, insert, update, delete on public.messaging_connections to authenticated, service_role;
+
+create policy "Users can view their own connections" on public.messaging_connections
+  for select to authenticated using (user_id = (select auth.uid()));
+create policy "Users can add connections of their own" on public.messaging_connections
+  for insert to authenticated with check (user_id = (select auth.uid()));
+create policy "Users can update their own connections" on public.messaging_connections
+  for update to authenticated
+  using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
+create policy "Users can delete their own connections" on public.messaging_connections
+  for delete to authenticated using (user_id = (select auth.uid()));
+
+create or replace function messaging_private.touch_updated_at()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  new.updated_at := pg_catalog.now();
+  return new;
+end;
+$$;
+comment on function messaging_private.touch_updated_at() is 'Trigger: sets updated_at on every update.';
+
+create trigger messaging_connections_touch
+  before update on public.messaging_connections
+  for each row execute function messaging_private.touch_updated_at();

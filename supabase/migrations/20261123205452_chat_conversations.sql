@@ -1,0 +1,215 @@
+-- =============================================================================
+-- Conversations: one row per chat, newest messages in JSONB, older ones in
+-- archive chunks
+--
+-- chat_conversations.messages holds the newest messages of a conversation
+-- (at most settings.hot_max_messages), sorted by (sent_at, id). When it passes
+-- the cap, the oldest spill into chat_conversation_archives chunks of at most
+-- settings.archive_chunk_messages messages. Chunks never overlap in (sent_at,
+-- id) order and are all older than the hot row. message_count counts the whole
+-- conversation. Messages are written only by public.ingest_messages(); users may
+-- change the link columns (person_id, entity_table, entity_id) and delete.
+-- =============================================================================
+
+-- -----------------------------------------------------------------------------
+-- Settings
+-- -----------------------------------------------------------------------------
+
+create table messaging_private.settings (
+  key text primary key,
+  value integer not null check (value > 0),
+  description text not null
+);
+comment on table messaging_private.settings is 'Tunables of the conversation store.';
+
+insert into messaging_private.settings (key, value, description) values
+  ('hot_max_messages', 200,
+   'Most messages kept in chat_conversations.messages; past it the oldest spill to the archive.'),
+  ('hot_keep_messages', 100,
+   'Messages left in the hot row after a spill (spilling in bulk keeps appends cheap).'),
+  ('archive_chunk_messages', 1000, 'Most messages in one chat_conversation_archives chunk.');
+
+create or replace function messaging_private.setting(setting_key text)
+returns integer
+language sql
+stable
+set search_path = ''
+as $$
+  select s.value from messaging_private.settings s where s.key = setting_key
+$$;
+comment on function messaging_private.setting(text) is 'The value of a conversation-store setting.';
+
+-- -----------------------------------------------------------------------------
+-- chat_conversations
+-- -----------------------------------------------------------------------------
+
+create table public.chat_conversations (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  connection_id uuid references public.messaging_connections (id) on delete set null,
+  platform text not null check (platform in ('whatsapp', 'signal', 'telegram', 'wechat')),
+  external_conversation_id text not null
+    check (pg_catalog.length(external_conversation_id) between 1 and 256),
+  conversation_type text not null default 'direct' check (conversation_type in ('direct', 'group')),
+  person_id uuid references public.people (id) on delete set null,
+  entity_table text check (pg_catalog.length(entity_table) between 1 and 63),
+  entity_id uuid,
+  participant_identifier text check (pg_catalog.length(participant_identifier) <= 256),
+  participant_name text check (pg_catalog.length(participant_name) <= 256),
+  messages jsonb not null default '[]'::jsonb check (pg_catalog.jsonb_typeof(messages) = 'array'),
+  message_count integer not null default 0 check (message_count >= 0),
+  first_message_at timestamptz,
+  last_message_at timestamptz,
+  last_message_preview text,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  constraint chat_conversations_external_unique unique (user_id, platform, external_conversation_id)
+);
+comment on table public.chat_conversations is
+  'One row per conversation. messages: the newest messages (sorted oldest to newest, capped); older ones live in chat_conversation_archives. Written only by ingest_messages().';
+comment on column public.chat_conversations.messages is
+  'The newest messages, sorted by (sent_at, id), at most messaging_private.settings hot_max_messages.';
+comment on column public.chat_conversations.message_count is 'Messages in the whole conversation, archive included.';
+
+alter table public.chat_conversations alter column messages set compression lz4;
+
+create index chat_conversations_user_last_message_idx
+  on public.chat_conversations (user_id, last_message_at desc nulls last);
+create index chat_conversations_person_id_idx on public.chat_conversations (person_id);
+create index chat_conversations_connection_id_idx on public.chat_conversations (connection_id);
+create index chat_conversations_platform_idx on public.chat_conversations (platform);
+create index chat_conversations_participant_idx
+  on public.chat_conversations (user_id, participant_identifier) where person_id is null;
+
+alter table public.chat_conversations enable row level security;
+
+revoke all on public.chat_conversations from anon, authenticated, service_role;
+grant select, delete on public.chat_conversations to authenticated, service_role;
+grant update (person_id, entity_table, entity_id) on public.chat_conversations to authenticated, service_role;
+
+create policy "Users can view their own conversations" on public.chat_conversations
+  for select to authenticated using (user_id = (select auth.uid()));
+create policy "Users can link their own conversations to their own people" on public.chat_conversations
+  for update to authenticated
+  using (user_id = (select auth.uid()))
+  with check (
+    user_id = (select auth.uid())
+    and (
+      person_id is null
+      or exists (select 1 from public.people p where p.id = person_id and p.user_id = (select auth.uid()))
+    )
+  );
+create policy "Users can delete their own conversations" on public.chat_conversations
+  for delete to authenticated using (user_id = (select auth.uid()));
+
+create trigger chat_conversations_touch
+  before update on public.chat_conversations
+  for each row execute function messaging_private.touch_updated_at();
+
+-- -----------------------------------------------------------------------------
+-- chat_conversation_archives
+-- -----------------------------------------------------------------------------
+
+create table public.chat_conversation_archives (
+  id uuid primary key default gen_random_uuid(),
+  conversation_id uuid not null references public.chat_conversations (id) on delete cascade,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  messages jsonb not null check (pg_catalog.jsonb_typeof(messages) = 'array'),
+  message_count integer not null check (message_count > 0),
+  first_message_at timestamptz not null,
+  last_message_at timestamptz not null,
+  first_message_id text not null,
+  last_message_id text not null,
+  -- hashtextextended(id, 0) of every message in the chunk: a GIN index over it
+  -- finds the chunk holding a re-sent id without reading any chunk.
+  id_hashes bigint[] not null,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  check (first_message_at <= last_message_at)
+);
+comment on table public.chat_conversation_archives is
+  'Older messages of a conversation, in chunks sorted by (sent_at, id) that never overlap and are all older than the hot row.';
+comment on column public.chat_conversation_archives.id_hashes is
+  'hashtextextended(message id, 0) of each message: the dedupe index for ids that left the hot row.';
+
+alter table public.chat_conversation_archives alter column messages set compression lz4;
+
+create index chat_conversation_archives_position_idx
+  on public.chat_conversation_archives (conversation_id, first_message_at, first_message_id collate "C");
+create index chat_conversation_archives_user_id_idx on public.chat_conversation_archives (user_id);
+create index chat_conversation_archives_id_hashes_idx
+  on public.chat_conversation_archives using gin (id_hashes);
+
+alter table public.chat_conversation_archives enable row level security;
+
+revoke all on public.chat_conversation_archives from anon, authenticated, service_role;
+grant select on public.chat_conversation_archives to authenticated, service_role;
+
+create policy "Users can view the archives of their own conversations" on public.chat_conversation_archives
+  for select to authenticated using (user_id = (select auth.uid()));
+
+-- -----------------------------------------------------------------------------
+-- chat_conversation_list: the inbox and the Person page's Messages tab
+-- -----------------------------------------------------------------------------
+
+create view public.chat_conversation_list
+with (security_invoker = true)
+as
+select
+  c.id, c.user_id, c.connection_id, c.platform, c.external_conversation_id, c.conversation_type,
+  c.person_id, c.entity_table, c.entity_id, c.participant_identifier, c.participant_name,
+  c.message_count, c.first_message_at, c.last_message_at, c.last_message_preview,
+  c.created_at, c.updated_at
+from public.chat_conversations c;
+comment on view public.chat_conversation_list is
+  'Conversations without their messages, under the caller''s RLS: filter by person_id, order by last_message_at desc.';
+
+revoke all on public.chat_conversation_list from anon, authenticated, service_role;
+grant select on public.chat_conversation_list to authenticated, service_role;
+
+-- -----------------------------------------------------------------------------
+-- Contact matching
+-- -----------------------------------------------------------------------------
+
+create or replace function messaging_private.match_person(
+  owner uuid, conversation_platform text, identifier text
+)
+returns uuid
+language sql
+stable
+set search_path = ''
+as $$
+  -- the person whose identifier equals the participant's, if exactly one person matches
+  select case when pg_catalog.count(distinct pi.person_id) = 1 then (pg_catalog.array_agg(pi.person_id))[1] end
+  from public.person_identifiers pi
+  where pi.user_id = owner
+    and pi.value = identifier
+    and (pi.platform is null or pi.platform = conversation_platform)
+$$;
+comment on function messaging_private.match_person(uuid, text, text) is
+  'The one person of owner whose identifier equals the (normalised) participant identifier on that platform; null when none or several match.';
+
+create or replace function messaging_private.link_conversations_to_new_identifier()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  update public.chat_conversations c
+     set person_id = messaging_private.match_person(c.user_id, c.platform, c.participant_identifier)
+   where c.user_id = new.user_id
+     and c.person_id is null
+     and c.participant_identifier = new.value
+     and (new.platform is null or c.platform = new.platform)
+     and messaging_private.match_person(c.user_id, c.platform, c.participant_identifier) is not null;
+  return null;
+end;
+$$;
+comment on function messaging_private.link_conversations_to_new_identifier() is
+  'Trigger: links the owner''s unlinked conversations whose participant now matches exactly one person.';
+revoke all on function messaging_private.link_conversations_to_new_identifier() from public;
+
+create trigger person_identifiers_link_conversations
+  after insert or update of value, platform, person_id on public.person_identifiers
+  for each row execute function messaging_private.link_conversations_to_new_identifier();
