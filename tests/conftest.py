@@ -1,0 +1,92 @@
+"""Fixtures over the real stack: supabase-py clients for each role and a database connection.
+
+Everything is read from `.env` / the environment (API_URL, ANON_KEY, SERVICE_ROLE_KEY,
+JWT_SECRET, DB_URL), so the suite runs unchanged against `supabase start`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+from supabase import Client, create_client
+
+from crm_messaging.config import Settings, SettingsError, load_settings
+from crm_messaging.tokens import user_token
+
+
+@dataclass
+class User:
+    id: str
+    email: str
+    token: str
+    client: Client
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        pytest.fail(f"{exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def db(settings: Settings) -> Iterator[psycopg.Connection]:
+    """A direct superuser connection, for arranging and asserting (never for the code path)."""
+    with psycopg.connect(settings.db_url, autocommit=True) as conn:
+        yield conn
+
+
+def client_for(settings: Settings, key: str, token: str | None = None) -> Client:
+    client = create_client(settings.api_url, key)
+    if token:
+        client.postgrest.auth(token)
+    return client
+
+
+@pytest.fixture
+def service(settings: Settings) -> Client:
+    return client_for(settings, settings.service_role_key)
+
+
+@pytest.fixture
+def anon(settings: Settings) -> Client:
+    return client_for(settings, settings.anon_key)
+
+
+@pytest.fixture
+def make_user(settings: Settings, db: psycopg.Connection) -> Iterator[Callable[..., User]]:
+    """Creates CRM users (rows in auth.users) and supabase-py clients signed in as them."""
+    created: list[str] = []
+
+    def make(name: str = "user") -> User:
+        uid = str(uuid.uuid4())
+        email = f"{name}-{uid[:8]}@test.example"
+        db.execute(
+            "insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data)"
+            " values (%s, 'authenticated', 'authenticated', %s, '{}', '{}')",
+            (uid, email),
+        )
+        created.append(uid)
+        token = user_token(settings.jwt_secret, uid, email=email)
+        return User(uid, email, token, client_for(settings, settings.anon_key, token))
+
+    yield make
+    if created:
+        db.execute("delete from auth.users where id = any(%s::uuid[])", (created,))
+
+
+@pytest.fixture
+def small_caps(db: psycopg.Connection) -> Iterator[dict[str, int]]:
+    """Shrinks the hot-row cap and chunk size so archives are exercised with few messages."""
+    old = dict(db.execute("select key, value from messaging_private.settings").fetchall())
+    caps = {"hot_max_messages": 10, "hot_keep_messages": 5, "archive_chunk_messages": 12}
+    for key, value in caps.items():
+        db.execute("update messaging_private.settings set value = %s where key = %s", (value, key))
+    yield caps
+    for key, value in old.items():
+        db.execute("update messaging_private.settings set value = %s where key = %s", (value, key))
