@@ -31,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crm-messaging", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p_stack = sub.add_parser("stack", help="the local Supabase stack (PostgreSQL, PostgREST, nginx)")
+    p_stack = sub.add_parser(
+        "stack", help="the local Supabase stack (PostgreSQL, PostgREST, nginx)"
+    )
     p_stack.add_argument("action", choices=["up", "down", "status", "env", "db-flag"])
     p_stack.add_argument("--reset", action="store_true", help="with up: run `supabase db reset`")
     p_stack.set_defaults(func=_cmd_stack)

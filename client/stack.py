@@ -222,9 +222,17 @@ def _init_cluster(paths: Paths) -> None:
     _chown_postgres(pwfile)
     log = paths.log("initdb")
     cmd = [
-        str(PG_BIN / "initdb"), "-D", str(paths.pgdata), "-U", "postgres",
-        f"--pwfile={pwfile}", "--auth-local=peer", "--auth-host=scram-sha-256",
-        "-E", "UTF8", "--locale=C.UTF-8",
+        str(PG_BIN / "initdb"),
+        "-D",
+        str(paths.pgdata),
+        "-U",
+        "postgres",
+        f"--pwfile={pwfile}",
+        "--auth-local=peer",
+        "--auth-host=scram-sha-256",
+        "-E",
+        "UTF8",
+        "--locale=C.UTF-8",
     ]
     if os.geteuid() == 0:
         paths.pgdata.mkdir(mode=0o700, exist_ok=True)
@@ -253,7 +261,17 @@ def start_postgres(paths: Paths) -> bool:
     log = paths.log("postgres")
     if os.geteuid() == 0 and log.exists():
         _chown_postgres(log)
-    cmd = [str(PG_BIN / "pg_ctl"), "-D", str(paths.pgdata), "-l", str(log), "-w", "-t", "60", "start"]
+    cmd = [
+        str(PG_BIN / "pg_ctl"),
+        "-D",
+        str(paths.pgdata),
+        "-l",
+        str(log),
+        "-w",
+        "-t",
+        "60",
+        "start",
+    ]
     _run("postgres", _as_postgres(cmd), log)
     return True
 
@@ -278,8 +296,14 @@ def bootstrap(paths: Paths) -> None:
 def migrations_applied() -> bool:
     out = _run(
         "postgres",
-        ["psql", db_url(), "-X", "-At", "-c",
-         "select to_regclass('supabase_migrations.schema_migrations') is not null"],
+        [
+            "psql",
+            db_url(),
+            "-X",
+            "-At",
+            "-c",
+            "select to_regclass('supabase_migrations.schema_migrations') is not null",
+        ],
     )
     return out.strip() == "t"
 
@@ -346,7 +370,9 @@ def start_postgrest(paths: Paths, secret: str) -> bool:
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [str(POSTGREST_BIN), str(conf)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
     paths.pid("postgrest").write_text(f"{proc.pid}\n")

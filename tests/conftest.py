@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import psycopg
 import pytest
-from supabase import Client, create_client
-
 from crm_messaging.config import Settings, SettingsError, load_settings
 from crm_messaging.tokens import user_token
+
+from supabase import Client, create_client
 
 
 @dataclass

@@ -49,7 +49,7 @@ def conversation_state(db: psycopg.Connection, conversation_id: str) -> dict[str
     chunks = db.execute(
         "select messages, message_count, first_message_at, last_message_at, first_message_id,"
         " last_message_id, id_hashes from public.chat_conversation_archives"
-        " where conversation_id = %s order by first_message_at, first_message_id collate \"C\"",
+        ' where conversation_id = %s order by first_message_at, first_message_id collate "C"',
         (conversation_id,),
     ).fetchall()
     return {
@@ -67,7 +67,9 @@ def _key(m: dict[str, Any]) -> tuple[datetime, bytes]:
 
 
 def settings_value(db: psycopg.Connection, key: str) -> int:
-    row = db.execute("select value from messaging_private.settings where key = %s", (key,)).fetchone()
+    row = db.execute(
+        "select value from messaging_private.settings where key = %s", (key,)
+    ).fetchone()
     assert row is not None
     return int(row[0])
 

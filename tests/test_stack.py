@@ -8,10 +8,9 @@ import time
 import httpx
 import jwt
 import pytest
-from postgrest.exceptions import APIError
-
 from crm_messaging import stack
 from crm_messaging.config import REPO_ROOT
+from postgrest.exceptions import APIError
 
 WHOAMI = "select auth.role() as role, auth.uid() as uid, current_user as db_role"
 
@@ -36,7 +35,11 @@ def whoami_fn(db):
 
 def test_each_key_arrives_as_its_role(whoami_fn, anon, service, make_user):
     alice = make_user("alice")
-    assert anon.rpc("test_whoami").execute().data == {"role": "anon", "uid": None, "db_role": "anon"}
+    assert anon.rpc("test_whoami").execute().data == {
+        "role": "anon",
+        "uid": None,
+        "db_role": "anon",
+    }
     assert service.rpc("test_whoami").execute().data == {
         "role": "service_role",
         "uid": None,
@@ -58,8 +61,12 @@ def test_each_key_arrives_as_its_role(whoami_fn, anon, service, make_user):
     ids=["forged", "expired"],
 )
 def test_bad_tokens_are_refused_with_401(settings, whoami_fn, claims_patch, secret_patch):
-    claims = {"sub": "00000000-0000-4000-a000-00000000a11c", "role": "authenticated",
-              "exp": int(time.time()) + 600, **claims_patch}
+    claims = {
+        "sub": "00000000-0000-4000-a000-00000000a11c",
+        "role": "authenticated",
+        "exp": int(time.time()) + 600,
+        **claims_patch,
+    }
     token = jwt.encode(claims, secret_patch or settings.jwt_secret, algorithm="HS256")
     resp = httpx.post(
         f"{settings.api_url}/rest/v1/rpc/test_whoami",
@@ -93,7 +100,9 @@ def test_db_reset_twice_keeps_the_auth_schema_and_seeds_its_users(db):
     Like on Supabase, the CLI truncates the auth tables on reset: users made at run time
     go, the seed's users come back, and auth.users / auth.uid() stay the same objects.
     """
-    before = db.execute("select 'auth.users'::regclass::oid, 'auth.uid()'::regprocedure::oid").fetchone()
+    before = db.execute(
+        "select 'auth.users'::regclass::oid, 'auth.uid()'::regprocedure::oid"
+    ).fetchone()
     db.execute(
         "insert into auth.users (id, email) values ('00000000-0000-4000-a000-0000000000ff',"
         " 'runtime@test.example') on conflict do nothing"
@@ -119,12 +128,15 @@ def test_stack_up_is_idempotent_and_quiet_the_second_time():
     start = time.monotonic()
     out = subprocess.run(
         [str(REPO_ROOT / ".venv" / "bin" / "crm-messaging"), "stack", "up"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert time.monotonic() - start < 15
     assert "started" not in out and out.count("running") == 3
     status = subprocess.run(
         [str(REPO_ROOT / ".venv" / "bin" / "crm-messaging"), "stack", "status"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert status.returncode == 0 and status.stdout.count("running") == 3

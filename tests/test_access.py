@@ -1,0 +1,190 @@
+"""Row-level security and grants through supabase-py: a user only ever sees their own."""
+
+from __future__ import annotations
+
+import pytest
+from postgrest.exceptions import APIError
+
+from .helpers import msg
+
+
+@pytest.fixture
+def two_users(make_user):
+    alice, bob = make_user("alice"), make_user("bob")
+    out = (
+        alice.client.rpc(
+            "ingest_messages",
+            {
+                "payload": {
+                    "messages": [
+                        msg("shared-id", "a1", content="alice's secret"),
+                        msg("shared-id", "a2"),
+                    ]
+                }
+            },
+        )
+        .execute()
+        .data
+    )
+    alice.conversation = out["conversations"][0]["id"]
+    alice.person = (
+        alice.client.table("people").insert({"full_name": "A's client"}).execute().data[0]["id"]
+    )
+    bob.person = (
+        bob.client.table("people").insert({"full_name": "B's client"}).execute().data[0]["id"]
+    )
+    return alice, bob
+
+
+def test_owner_reads_list_thread_and_row(two_users):
+    alice, _ = two_users
+    rows = alice.client.table("chat_conversation_list").select("*").execute().data
+    assert [r["id"] for r in rows] == [alice.conversation]
+    assert "messages" not in rows[0]
+    page = (
+        alice.client.rpc("get_conversation_messages", {"conversation_id": alice.conversation})
+        .execute()
+        .data
+    )
+    assert [m["id"] for m in page] == ["a2", "a1"]
+
+
+def test_another_user_sees_nothing(two_users):
+    alice, bob = two_users
+    for table in (
+        "chat_conversations",
+        "chat_conversation_list",
+        "chat_conversation_archives",
+        "people",
+        "person_identifiers",
+        "messaging_connections",
+    ):
+        rows = bob.client.table(table).select("*").execute().data
+        assert all(r.get("user_id") == bob.id for r in rows), table
+    assert (
+        bob.client.rpc("get_conversation_messages", {"conversation_id": alice.conversation})
+        .execute()
+        .data
+        == []
+    )
+
+
+def test_anon_is_refused_everywhere(two_users, anon):
+    alice, _ = two_users
+    for table in (
+        "chat_conversations",
+        "chat_conversation_list",
+        "chat_conversation_archives",
+        "people",
+        "person_identifiers",
+        "messaging_connections",
+    ):
+        with pytest.raises(APIError) as err:
+            anon.table(table).select("*").execute()
+        assert err.value.code == "42501", table
+    with pytest.raises(APIError) as err:
+        anon.rpc("get_conversation_messages", {"conversation_id": alice.conversation}).execute()
+    assert err.value.code == "42501"
+
+
+def test_owner_links_to_own_person_only(two_users):
+    alice, bob = two_users
+    ok = (
+        alice.client.table("chat_conversations")
+        .update({"person_id": alice.person, "entity_table": "deals"})
+        .eq("id", alice.conversation)
+        .execute()
+        .data
+    )
+    assert ok[0]["person_id"] == alice.person
+    with pytest.raises(APIError) as err:
+        alice.client.table("chat_conversations").update({"person_id": bob.person}).eq(
+            "id", alice.conversation
+        ).execute()
+    assert err.value.code == "42501"
+
+
+def test_messages_and_owner_cannot_be_written_directly(two_users):
+    alice, bob = two_users
+    for change in (
+        {"messages": []},
+        {"message_count": 0},
+        {"user_id": bob.id},
+        {"participant_name": "x"},
+    ):
+        with pytest.raises(APIError) as err:
+            alice.client.table("chat_conversations").update(change).eq(
+                "id", alice.conversation
+            ).execute()
+        assert err.value.code == "42501", change
+    with pytest.raises(APIError) as err:
+        alice.client.table("chat_conversations").insert(
+            {"platform": "whatsapp", "external_conversation_id": "x", "user_id": alice.id}
+        ).execute()
+    assert err.value.code == "42501"
+
+
+def test_other_user_cannot_update_or_delete(two_users, db):
+    alice, bob = two_users
+    upd = (
+        bob.client.table("chat_conversations")
+        .update({"entity_table": "hack"})
+        .eq("id", alice.conversation)
+        .execute()
+    )
+    assert upd.data == []
+    gone = bob.client.table("chat_conversations").delete().eq("id", alice.conversation).execute()
+    assert gone.data == []
+    assert db.execute(
+        "select entity_table from chat_conversations where id = %s", (alice.conversation,)
+    ).fetchone() == (None,)
+
+
+def test_owner_deletes_own_conversation_with_its_archive(two_users, db):
+    alice, _ = two_users
+    gone = (
+        alice.client.table("chat_conversations")
+        .delete()
+        .eq("id", alice.conversation)
+        .execute()
+        .data
+    )
+    assert [g["id"] for g in gone] == [alice.conversation]
+    assert db.execute(
+        "select count(*) from chat_conversation_archives where conversation_id = %s",
+        (alice.conversation,),
+    ).fetchone() == (0,)
+
+
+def test_ingest_refuses_other_users_and_their_things(two_users, service):
+    alice, bob = two_users
+    cases = [
+        {"user_id": bob.id, "messages": [msg("c")]},
+        {"messages": [msg("c", person_id=bob.person)]},
+    ]
+    bob_conn = (
+        bob.client.table("messaging_connections")
+        .insert({"platform": "signal", "account_identifier": "+447700900999"})
+        .execute()
+        .data[0]["id"]
+    )
+    cases.append({"connection_id": bob_conn, "messages": [msg("c")]})
+    for payload in cases:
+        with pytest.raises(APIError) as err:
+            alice.client.rpc("ingest_messages", {"payload": payload}).execute()
+        assert err.value.code == "42501", payload
+    with pytest.raises(APIError) as err:
+        service.rpc(
+            "ingest_messages",
+            {"payload": {"user_id": alice.id, "messages": [msg("c", person_id=bob.person)]}},
+        ).execute()
+    assert err.value.code == "42501"
+
+
+def test_person_identifier_for_someone_elses_person_is_refused(two_users):
+    alice, bob = two_users
+    with pytest.raises(APIError) as err:
+        alice.client.table("person_identifiers").insert(
+            {"person_id": bob.person, "kind": "phone", "value": "+34600000000"}
+        ).execute()
+    assert err.value.code == "42501"

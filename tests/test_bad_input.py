@@ -1,0 +1,156 @@
+"""Bad input through HTTP: every payload refused with a readable 4xx, nothing written."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from .helpers import msg
+
+GOOD = msg("bad-input-conv", "ok-1")
+
+
+def with_msg(**changes):
+    m = dict(GOOD)
+    for key, value in changes.items():
+        if value is ...:
+            m.pop(key, None)
+        else:
+            m[key] = value
+    return {"messages": [m]}
+
+
+# (name, payload or raw body, expected SQLSTATE, a fragment the message must contain)
+CORPUS = [
+    ("payload not an object", [1, 2], "22023", "payload: must be a JSON object"),
+    ("payload a string", "messages", "22023", "payload"),
+    ("messages missing", {}, "22023", "messages: required"),
+    ("messages an object", {"messages": {"id": "x"}}, "22023", "must be an array"),
+    ("messages a string", {"messages": "hi"}, "22023", "must be an array"),
+    ("message not an object", {"messages": [42]}, "22023", "messages[0]: must be an object"),
+    ("message null", {"messages": [None]}, "22023", "messages[0]: must be an object"),
+    ("unknown top-level key", {"messages": [GOOD], "owner": "x"}, "22023", "owner: unknown field"),
+    ("unknown message key", with_msg(colour="red"), "22023", "messages[0].colour: unknown field"),
+    ("id missing", with_msg(id=...), "22023", "messages[0].id: required"),
+    ("id a number", with_msg(id=12), "22023", "messages[0].id: must be a string"),
+    ("id empty", with_msg(id="  "), "22023", "messages[0].id: must not be empty"),
+    ("id 10 KB", with_msg(id="x" * 10_000), "22023", "messages[0].id: longer than"),
+    (
+        "conversation missing",
+        with_msg(external_conversation_id=...),
+        "22023",
+        "external_conversation_id: required",
+    ),
+    (
+        "conversation an object",
+        with_msg(external_conversation_id={"a": 1}),
+        "22023",
+        "must be a string",
+    ),
+    (
+        "platform unknown",
+        with_msg(platform="myspace"),
+        "22023",
+        "messages[0].platform: must be one of",
+    ),
+    ("platform missing everywhere", with_msg(platform=...), "22023", "platform: required"),
+    (
+        "top platform unknown",
+        {"platform": "icq", "messages": [GOOD]},
+        "22023",
+        "platform: must be one of",
+    ),
+    ("direction unknown", with_msg(direction="sideways"), "22023", "messages[0].direction"),
+    ("direction missing", with_msg(direction=...), "22023", "messages[0].direction: required"),
+    ("type unknown", with_msg(type="hologram"), "22023", "messages[0].type"),
+    ("content a number", with_msg(content=5), "22023", "messages[0].content: must be a string"),
+    ("content 70 KB", with_msg(content="a" * 70_000), "22023", "messages[0].content: longer than"),
+    ("sent_at missing", with_msg(sent_at=...), "22023", "messages[0].sent_at: required"),
+    ("sent_at no offset", with_msg(sent_at="2026-03-02T09:00:00"), "22023", "with an offset"),
+    (
+        "sent_at impossible date",
+        with_msg(sent_at="2026-02-30T09:00:00Z"),
+        "22023",
+        "not a real date",
+    ),
+    ("sent_at 25 o'clock", with_msg(sent_at="2026-03-02T25:00:00Z"), "22023", "not a real date"),
+    ("sent_at a number", with_msg(sent_at=1767000000), "22023", "must be an ISO 8601 string"),
+    ("sent_at words", with_msg(sent_at="yesterday"), "22023", "not an ISO 8601 timestamp"),
+    ("sent_at year 1900", with_msg(sent_at="1900-01-01T00:00:00Z"), "22023", "out of range"),
+    ("sent_at far future", with_msg(sent_at="2999-01-01T00:00:00Z"), "22023", "out of range"),
+    ("edited_at garbage", with_msg(edited_at="later"), "22023", "messages[0].edited_at"),
+    ("metadata a list", with_msg(metadata=[1]), "22023", "messages[0].metadata: must be an object"),
+    ("metadata too big", with_msg(metadata={"k": "v" * 20_000}), "22023", "metadata: larger than"),
+    (
+        "conversation_type unknown",
+        with_msg(conversation_type="crowd"),
+        "22023",
+        "conversation_type",
+    ),
+    ("person_id not a uuid", with_msg(person_id="bob"), "22023", "person_id: must be a UUID"),
+    (
+        "connection_id not a uuid",
+        {"connection_id": "x", "messages": [GOOD]},
+        "22023",
+        "connection_id: must be a UUID",
+    ),
+    ("too many messages", {"messages": [GOOD] * 10_001}, "22023", "at most 10000"),
+    (
+        "one bad among good",
+        {"messages": [GOOD, {**GOOD, "id": "ok-2", "sent_at": "nope"}]},
+        "22023",
+        "messages[1].sent_at",
+    ),
+    ("NUL in content", with_msg(content="a\u0000b"), "22P05", ""),
+]
+
+
+def snapshot(db):
+    return db.execute(
+        "select (select count(*) from chat_conversations), (select count(*) from chat_conversation_archives),"
+        " (select coalesce(sum(message_count), 0) from chat_conversations),"
+        " (select count(*) from messaging_connections)"
+    ).fetchone()
+
+
+@pytest.fixture
+def alice_http(make_user, settings):
+    user = make_user("alice")
+    return httpx.Client(
+        base_url=f"{settings.api_url}/rest/v1",
+        headers={"apikey": settings.anon_key, "Authorization": f"Bearer {user.token}"},
+        timeout=60,
+    )
+
+
+def test_corpus_is_large_enough():
+    assert len(CORPUS) >= 30
+
+
+@pytest.mark.parametrize("name, payload, code, fragment", CORPUS, ids=[c[0] for c in CORPUS])
+def test_bad_payload_is_refused_and_changes_nothing(alice_http, db, name, payload, code, fragment):
+    before = snapshot(db)
+    resp = alice_http.post("/rpc/ingest_messages", json={"payload": payload})
+    assert resp.status_code == 400, resp.text
+    body = resp.json()
+    assert body["code"] == code
+    assert fragment in body["message"]
+    assert snapshot(db) == before
+
+
+def test_all_problems_are_named_at_once(alice_http):
+    payload = {
+        "messages": [{**GOOD, "id": 1}, {**GOOD, "direction": "up", "sent_at": "2026-13-01T00:00Z"}]
+    }
+    message = alice_http.post("/rpc/ingest_messages", json={"payload": payload}).json()["message"]
+    for fragment in ("messages[0].id", "messages[1].direction", "messages[1].sent_at"):
+        assert fragment in message
+
+
+def test_broken_json_is_a_400(alice_http):
+    resp = alice_http.post(
+        "/rpc/ingest_messages",
+        content=b'{"payload": {"messages": [',
+        headers={"Content-Type": "application/json"},
+    )
+    assert resp.status_code == 400

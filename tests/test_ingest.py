@@ -1,0 +1,281 @@
+"""ingest_messages through supabase-py: the contract of DESIGN.md section 3."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from postgrest.exceptions import APIError
+
+from .helpers import check_invariants, conversation_state, msg
+
+
+def ingest(client, messages, **top):
+    return client.rpc("ingest_messages", {"payload": {"messages": messages, **top}}).execute().data
+
+
+def test_ingest_returns_the_summary_and_stores_the_seed_shape(make_user, db):
+    alice = make_user("alice")
+    out = ingest(
+        alice.client,
+        [
+            msg(
+                "+34612345678",
+                "w1",
+                minutes=0,
+                content="Hola, ¿tienen stock?",
+                participant_identifier="+34612345678",
+                participant_name="María",
+            ),
+            msg(
+                "+34612345678",
+                "w2",
+                minutes=1,
+                direction="outbound",
+                content="¡Sí! 😀",
+                sender_name="Alice",
+                metadata={"starred": True},
+            ),
+            {
+                **msg("+34612345678", "w3", minutes=2, content=None),
+                "type": "image",
+                "media_url": "IMG-001.jpg",
+                "sent_at": "2026-03-02T10:02:00+01:00",
+            },
+        ],
+    )
+    assert out["inserted"] == 3 and out["duplicates"] == 0 and out["updated"] == 0
+    (conv,) = out["conversations"]
+    assert conv["created"] is True and conv["message_count"] == 3
+    assert conv["platform"] == "whatsapp" and conv["external_conversation_id"] == "+34612345678"
+    state = conversation_state(db, conv["id"])
+    first, second, third = state["hot"]
+    assert first == {
+        "id": "w1",
+        "direction": "inbound",
+        "type": "text",
+        "content": "Hola, ¿tienen stock?",
+        "media_url": None,
+        "sent_at": "2026-03-02T09:00:00Z",
+    }
+    assert second["sender_name"] == "Alice" and second["metadata"] == {"starred": True}
+    assert third["sent_at"] == "2026-03-02T09:02:00Z"  # converted to UTC
+    assert third["type"] == "image" and third["content"] is None
+    assert state["preview"] == "[image]"
+    assert "platform" not in first and "external_conversation_id" not in first
+
+
+def test_reingest_is_a_no_op(make_user, db):
+    alice = make_user("alice")
+    batch = [msg("c1", f"id{i}") for i in range(20)]
+    first = ingest(alice.client, batch)
+    before = conversation_state(db, first["conversations"][0]["id"])
+    again = ingest(alice.client, list(reversed(batch)))
+    assert (again["inserted"], again["duplicates"], again["updated"]) == (0, 20, 0)
+    assert again["conversations"][0]["created"] is False
+    assert conversation_state(db, first["conversations"][0]["id"]) == before
+
+
+def test_repeated_ids_in_one_batch_are_stored_once_newest_edit_wins(make_user, db):
+    alice = make_user("alice")
+    m = msg("c1", "dup", minutes=5, content="v1")
+    out = ingest(
+        alice.client,
+        [
+            m,
+            {**m, "content": "v3", "edited_at": "2026-03-02T12:00:00Z"},
+            {**m, "content": "v2", "edited_at": "2026-03-02T11:00:00Z"},
+        ],
+    )
+    assert (out["inserted"], out["duplicates"]) == (1, 2)
+    (stored,) = conversation_state(db, out["conversations"][0]["id"])["hot"]
+    assert stored["content"] == "v3" and stored["edited_at"] == "2026-03-02T12:00:00Z"
+
+
+def test_a_newer_edit_replaces_an_older_one_is_a_duplicate(make_user, db):
+    alice = make_user("alice")
+    m = msg("c1", "e1", minutes=1, content="original")
+    cid = ingest(alice.client, [m, msg("c1", "e2", minutes=2)])["conversations"][0]["id"]
+    out = ingest(alice.client, [{**m, "content": "edited", "edited_at": "2026-03-02T10:00:00Z"}])
+    assert (out["inserted"], out["duplicates"], out["updated"]) == (0, 0, 1)
+    stale = ingest(alice.client, [{**m, "content": "stale", "edited_at": "2026-03-02T09:30:00Z"}])
+    assert (stale["inserted"], stale["duplicates"], stale["updated"]) == (0, 1, 0)
+    plain = ingest(alice.client, [m])  # no edited_at counts as older
+    assert plain["duplicates"] == 1
+    msgs = check_invariants(db, cid)
+    assert [x["content"] for x in msgs if x["id"] == "e1"] == ["edited"]
+    assert len(msgs) == 2
+
+
+def test_out_of_order_and_very_old_messages_land_in_the_right_chunk(make_user, db, small_caps):
+    alice = make_user("alice")
+    minutes = list(range(0, 300, 3))  # 100 messages
+    random.Random(7).shuffle(minutes)
+    cid = None
+    for start in range(0, 100, 7):  # batches of 7, in shuffled time order
+        part = [msg("c1", f"t{m:04d}", minutes=m) for m in minutes[start : start + 7]]
+        cid = ingest(alice.client, part)["conversations"][0]["id"]
+    # very old ones, older than every chunk, and some between existing messages
+    ingest(alice.client, [msg("c1", f"old{i}", minutes=-10_000 - i) for i in range(15)])
+    ingest(alice.client, [msg("c1", f"mid{i}", minutes=3 * i + 1) for i in range(0, 90, 9)])
+    stored = check_invariants(db, cid)
+    assert len(stored) == 100 + 15 + 10
+    assert stored[0]["id"] == "old14" and stored[-1]["id"] == "t0297"
+    state = conversation_state(db, cid)
+    assert len(state["chunks"]) >= 5 and len(state["hot"]) <= small_caps["hot_max_messages"]
+
+
+def test_duplicates_and_edits_are_found_in_archive_chunks(make_user, db, small_caps):
+    alice = make_user("alice")
+    batch = [msg("c1", f"a{i:03d}", minutes=i, content=f"text {i}") for i in range(60)]
+    cid = ingest(alice.client, batch)["conversations"][0]["id"]
+    assert len(conversation_state(db, cid)["chunks"]) > 0
+    out = ingest(
+        alice.client,
+        batch[:5]
+        + [
+            {**batch[1], "content": "edited in the archive", "edited_at": "2026-03-03T00:00:00Z"},
+        ],
+    )
+    assert (out["inserted"], out["duplicates"], out["updated"]) == (0, 5, 1)
+    stored = check_invariants(db, cid)
+    assert len(stored) == 60
+    assert stored[1]["content"] == "edited in the archive"
+
+
+def test_a_long_conversation_keeps_its_invariants(service, make_user, db):
+    alice = make_user("alice")
+    batch = [
+        msg("long", f"L{i:05d}", minutes=i / 4, content=f"message number {i}") for i in range(5200)
+    ]
+    random.Random(3).shuffle(batch)
+    for start in range(0, len(batch), 1000):
+        out = (
+            service.rpc(
+                "ingest_messages",
+                {"payload": {"user_id": alice.id, "messages": batch[start : start + 1000]}},
+            )
+            .execute()
+            .data
+        )
+    cid = out["conversations"][0]["id"]
+    stored = check_invariants(db, cid)
+    assert len(stored) == 5200 and out["conversations"][0]["message_count"] == 5200
+    assert [m["id"] for m in stored] == [f"L{i:05d}" for i in range(5200)]
+
+
+def test_the_same_external_id_under_two_users_stays_two_conversations(make_user, db):
+    alice, bob = make_user("alice"), make_user("bob")
+    a = ingest(alice.client, [msg("+447700900123", "x1")])["conversations"][0]
+    b = ingest(bob.client, [msg("+447700900123", "x1")])["conversations"][0]
+    assert a["id"] != b["id"] and a["created"] and b["created"]
+    owners = db.execute(
+        "select array_agg(user_id::text order by user_id) from chat_conversations where id in (%s, %s)",
+        (a["id"], b["id"]),
+    ).fetchone()[0]
+    assert sorted(owners) == sorted([alice.id, bob.id])
+
+
+def test_service_role_ingests_for_the_named_user_and_needs_one(service, make_user):
+    alice = make_user("alice")
+    out = service.rpc(
+        "ingest_messages", {"payload": {"user_id": alice.id, "messages": [msg("c")]}}
+    ).execute()
+    assert out.data["inserted"] == 1
+    with pytest.raises(APIError) as err:
+        service.rpc("ingest_messages", {"payload": {"messages": [msg("c")]}}).execute()
+    assert err.value.code == "22023" and "user_id" in err.value.message
+    assert alice.client.table("chat_conversations").select("id").execute().data
+
+
+def test_participant_is_linked_to_the_one_matching_person(make_user, db):
+    alice = make_user("alice")
+    people = (
+        alice.client.table("people")
+        .insert(
+            [
+                {"full_name": "María García"},
+                {"full_name": "Twin A"},
+                {"full_name": "Twin B"},
+            ]
+        )
+        .execute()
+        .data
+    )
+    maria, twin_a, twin_b = (p["id"] for p in people)
+    alice.client.table("person_identifiers").insert(
+        [
+            {"person_id": maria, "kind": "phone", "value": "+34 612 34 56 78"},
+            {"person_id": twin_a, "kind": "username", "value": "@Twins", "platform": "telegram"},
+            {"person_id": twin_b, "kind": "username", "value": "twins", "platform": "telegram"},
+        ]
+    ).execute()
+    out = ingest(
+        alice.client,
+        [
+            msg("wa1", participant_identifier="34612345678@s.whatsapp.net"),
+            msg("tg1", platform="telegram", participant_identifier="@twins"),
+            msg("tg2", platform="telegram", participant_identifier="@nobody"),
+        ],
+    )
+    linked = {c["external_conversation_id"]: c["person_id"] for c in out["conversations"]}
+    assert linked == {"wa1": maria, "tg1": None, "tg2": None}  # tg1 is ambiguous
+    # an identifier added later links the waiting conversation
+    later = alice.client.table("people").insert({"full_name": "Nobody"}).execute().data[0]["id"]
+    alice.client.table("person_identifiers").insert(
+        {"person_id": later, "kind": "username", "value": "NoBody"}
+    ).execute()
+    rows = (
+        alice.client.table("chat_conversation_list")
+        .select("external_conversation_id, person_id")
+        .eq("external_conversation_id", "tg2")
+        .execute()
+        .data
+    )
+    assert rows == [{"external_conversation_id": "tg2", "person_id": later}]
+
+
+def test_counters_never_move_backwards(make_user, db, small_caps):
+    alice = make_user("alice")
+    cid = ingest(alice.client, [msg("c1", "new", minutes=100, content="latest words")])[
+        "conversations"
+    ][0]["id"]
+    ingest(alice.client, [msg("c1", f"o{i}", minutes=i, content="older") for i in range(30)])
+    state = conversation_state(db, cid)
+    assert state["preview"] == "latest words"
+    assert state["last_message_at"].isoformat() == "2026-03-02T10:40:00+00:00"
+    assert state["first_message_at"].isoformat() == "2026-03-02T09:00:00+00:00"
+    check_invariants(db, cid)
+
+
+def test_empty_batch_is_a_no_op(make_user):
+    alice = make_user("alice")
+    assert ingest(alice.client, []) == {
+        "inserted": 0,
+        "duplicates": 0,
+        "updated": 0,
+        "conversations": [],
+    }
+
+
+def test_connection_files_conversations_and_marks_sync(make_user, db):
+    alice = make_user("alice")
+    conn = (
+        alice.client.table("messaging_connections")
+        .insert(
+            {
+                "platform": "whatsapp",
+                "account_identifier": "+34600000001",
+                "display_name": "Alice phone",
+            }
+        )
+        .execute()
+        .data[0]
+    )
+    out = ingest(alice.client, [msg("c1")], connection_id=conn["id"])
+    row = db.execute(
+        "select c.connection_id::text, mc.last_synced_at is not null from chat_conversations c"
+        " join messaging_connections mc on mc.id = c.connection_id where c.id = %s",
+        (out["conversations"][0]["id"],),
+    ).fetchone()
+    assert row == (conn["id"], True)
