@@ -132,8 +132,8 @@ def test_duplicates_and_edits_are_found_in_archive_chunks(make_user, db, small_c
     assert len(conversation_state(db, cid)["chunks"]) > 0
     out = ingest(
         alice.client,
-        batch[:5]
-        + [
+        [
+            *batch[:5],
             {**batch[1], "content": "edited in the archive", "edited_at": "2026-03-03T00:00:00Z"},
         ],
     )
