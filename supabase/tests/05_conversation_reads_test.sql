@@ -1,0 +1,56 @@
+-- get_conversation_messages: pages newest-first across hot row and archive, under RLS.
+begin;
+create extension if not exists pgtap with schema extensions;
+set local search_path = extensions, public;
+select plan(10);
+
+insert into auth.users (id, email) values
+  ('11111111-1111-4111-8111-111111111111', 'owner@test'),
+  ('22222222-2222-4222-8222-222222222222', 'other@test');
+update messaging_private.settings set value = 5 where key = 'hot_max_messages';
+update messaging_private.settings set value = 3 where key = 'hot_keep_messages';
+update messaging_private.settings set value = 4 where key = 'archive_chunk_messages';
+select messaging_private.ingest_messages(jsonb_build_object(
+  'user_id', '11111111-1111-4111-8111-111111111111', 'platform', 'signal',
+  'messages', (select jsonb_agg(jsonb_build_object('external_conversation_id', 'thread', 'id', 'm' || lpad(i::text, 2, '0'),
+    'direction', 'inbound', 'content', 'n' || i, 'sent_at', '2026-01-01T10:00:00Z'::timestamptz + i * interval '1 minute'))
+    from generate_series(1, 20) i)));
+
+select function_privs_are('public', 'get_conversation_messages', array['uuid', 'timestamp with time zone', 'text', 'integer'],
+  'anon', array[]::text[], 'anon cannot execute');
+
+-- ============================== owner =========================================
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub": "11111111-1111-4111-8111-111111111111", "role": "authenticated"}', true);
+select is(jsonb_path_query_array(get_conversation_messages((select id from public.chat_conversations), max_count => 4), '$[*].id'),
+  '["m20", "m19", "m18", "m17"]', 'the newest page');
+select is(jsonb_path_query_array(get_conversation_messages((select id from public.chat_conversations),
+  '2026-01-01T10:05:00Z', 'm05', 10), '$[*].id'), '["m04", "m03", "m02", "m01"]', 'a page before a cursor, from the archive');
+select is(jsonb_array_length(get_conversation_messages((select id from public.chat_conversations), max_count => 1000)), 20,
+  'pages to the first message');
+select is(jsonb_path_query_array(get_conversation_messages((select id from public.chat_conversations),
+  '2026-01-01T10:12:00Z', null, 5), '$[*].id'), '["m11", "m10", "m09", "m08", "m07"]', 'a time-only cursor');
+select throws_ok($$ select get_conversation_messages((select id from public.chat_conversations), max_count => 0) $$,
+  '22023', null, 'max_count is bounded');
+
+-- ============================== other user ===================================
+select set_config('request.jwt.claims', '{"sub": "22222222-2222-4222-8222-222222222222", "role": "authenticated"}', true);
+reset role;
+select set_config('test.conv', (select id::text from public.chat_conversations where external_conversation_id = 'thread'), true);
+set local role authenticated;
+select is(get_conversation_messages(current_setting('test.conv')::uuid), '[]'::jsonb, 'another user reads nothing');
+
+-- ============================== anon =========================================
+reset role;
+set local role anon;
+select throws_ok($$ select get_conversation_messages(current_setting('test.conv')::uuid) $$, '42501', null, 'anon is refused');
+
+-- ============================== service_role =================================
+reset role;
+set local role service_role;
+select is(jsonb_array_length(get_conversation_messages(current_setting('test.conv')::uuid, max_count => 50)), 20,
+  'service_role reads every page');
+select is(get_conversation_messages('00000000-0000-4000-8000-000000000000'), '[]'::jsonb, 'an unknown conversation is empty');
+
+select * from finish();
+rollback;
