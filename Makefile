@@ -73,8 +73,8 @@ pytest:
 	$(PY) -m pytest -m "not slow"
 
 lint:
-	$(VENV)/bin/ruff check client tests bench
-	$(VENV)/bin/ruff format --check client tests bench
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test: reset check-db lint pgtap pytest
 
