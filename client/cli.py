@@ -7,6 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from . import stack
+from .commands import add_commands
+from .errors import MessagingError
+from .importers import ExportFormatError
 
 
 def _cmd_stack(args: argparse.Namespace) -> int:
@@ -37,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_stack.add_argument("action", choices=["up", "down", "status", "env", "db-flag"])
     p_stack.add_argument("--reset", action="store_true", help="with up: run `supabase db reset`")
     p_stack.set_defaults(func=_cmd_stack)
+    add_commands(sub)
     return parser
 
 
@@ -45,6 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except stack.StackError as exc:
+        print(f"crm-messaging: {exc}", file=sys.stderr)
+        return 1
+    except (ExportFormatError, ValueError) as exc:
+        print(f"crm-messaging: {exc}", file=sys.stderr)
+        return 2
+    except MessagingError as exc:
         print(f"crm-messaging: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -1,0 +1,202 @@
+"""MessagingClient: a thin, typed layer over supabase-py and the store's RPCs."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from postgrest.exceptions import APIError
+
+from supabase import Client, create_client
+
+from .config import load_settings
+from .errors import MessagingError
+from .models import MAX_BATCH, IngestSummary, Message, validate_messages
+
+#: SQLSTATEs / PostgREST codes worth another try: the call changed nothing, or ingest's
+#: idempotence makes a repeat harmless (serialization failure, deadlock, no connection).
+RETRYABLE_CODES = {"40001", "40P01", "57P01", "PGRST000", "PGRST001", "PGRST002", "PGRST003"}
+#: nginx refuses bodies over its client_max_body_size; stay well under it.
+MAX_BATCH_BYTES = 8 * 1024 * 1024
+
+Progress = Callable[[int, int], None]
+
+
+class MessagingClient:
+    """Ingest and read chats. Bad input raises before sending; refusals raise MessagingError."""
+
+    def __init__(
+        self,
+        supabase: Client,
+        *,
+        user_id: str | None = None,
+        retries: int = 4,
+        backoff: float = 0.5,
+        max_batch_bytes: int = MAX_BATCH_BYTES,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.supabase = supabase
+        self.user_id = user_id
+        self.retries = retries
+        self.backoff = backoff
+        self.max_batch_bytes = max_batch_bytes
+        self._sleep = sleep
+
+    @classmethod
+    def from_env(
+        cls, *, access_token: str | None = None, env_file: Path | None = None, **kw: Any
+    ) -> MessagingClient:
+        """A client from `.env`: the service-role key, or the anon key plus a user's token."""
+        settings = load_settings(env_file)
+        if access_token:
+            client = create_client(settings.api_url, settings.anon_key)
+            client.postgrest.auth(access_token)
+        else:
+            client = create_client(settings.api_url, settings.service_role_key)
+        return cls(client, **kw)
+
+    # ------------------------------------------------------------------ calls
+
+    def _call(self, request: Callable[[], Any]) -> Any:
+        attempt = 0
+        while True:
+            try:
+                return request().data
+            except APIError as err:
+                retry = err.code in RETRYABLE_CODES or (err.code is None and attempt < self.retries)
+                if not retry or attempt >= self.retries:
+                    raise MessagingError.from_api_error(err) from None
+            except (httpx.TransportError, httpx.HTTPStatusError) as err:
+                if attempt >= self.retries:
+                    raise MessagingError(
+                        f"could not reach the API after {attempt + 1} tries: {err}",
+                        code="transport",
+                    ) from None
+            self._sleep(self.backoff * (2**attempt))
+            attempt += 1
+
+    def rpc(self, name: str, params: dict[str, Any]) -> Any:
+        return self._call(lambda: self.supabase.rpc(name, params).execute())
+
+    # ----------------------------------------------------------------- ingest
+
+    def batches(
+        self, messages: Iterable[Message], batch_size: int
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Payload-ready batches, capped by count and by JSON bytes."""
+        batch: list[dict[str, Any]] = []
+        size = 0
+        for m in messages:
+            item = m.to_payload()
+            n = len(json.dumps(item, ensure_ascii=False).encode()) + 1
+            if batch and (len(batch) >= batch_size or size + n > self.max_batch_bytes):
+                yield batch
+                batch, size = [], 0
+            batch.append(item)
+            size += n
+        if batch:
+            yield batch
+
+    def ingest(
+        self,
+        messages: Iterable[dict[str, Any] | Message],
+        *,
+        user_id: str | None = None,
+        connection_id: str | None = None,
+        batch_size: int = 1000,
+        progress: Progress | None = None,
+    ) -> IngestSummary:
+        """Validates everything first, then sends batches; retries are safe (idempotent)."""
+        if not 1 <= batch_size <= MAX_BATCH:
+            raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}, got {batch_size}")
+        valid = validate_messages(list(messages))
+        owner = user_id or self.user_id
+        summary = IngestSummary()
+        done = 0
+        for batch in self.batches(valid, batch_size):
+            payload: dict[str, Any] = {"messages": batch}
+            if owner:
+                payload["user_id"] = owner
+            if connection_id:
+                payload["connection_id"] = connection_id
+            result = self.rpc("ingest_messages", {"payload": payload})
+            summary = summary.merge(IngestSummary.model_validate(result))
+            done += len(batch)
+            if progress:
+                progress(done, len(valid))
+        return summary
+
+    # ------------------------------------------------------------ connections
+
+    def ensure_connection(
+        self,
+        platform: str,
+        account_identifier: str,
+        *,
+        display_name: str | None = None,
+        user_id: str | None = None,
+    ) -> str:
+        """The id of the user's connection for this account, created when missing."""
+        row: dict[str, Any] = {"platform": platform, "account_identifier": account_identifier}
+        owner = user_id or self.user_id
+        if owner:
+            row["user_id"] = owner
+        if display_name:
+            row["display_name"] = display_name
+        data = self._call(
+            lambda: (
+                self.supabase.table("messaging_connections")
+                .upsert(row, on_conflict="user_id,platform,account_identifier")
+                .execute()
+            )
+        )
+        return str(data[0]["id"])
+
+    def connections(self) -> list[dict[str, Any]]:
+        query = self.supabase.table("messaging_connections").select("*").order("platform")
+        if self.user_id:
+            query = query.eq("user_id", self.user_id)
+        return list(self._call(lambda: query.execute()))
+
+    # ------------------------------------------------------------------ reads
+
+    def conversations(
+        self, *, person_id: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """The inbox (newest first), or one person's Messages tab."""
+        query = (
+            self.supabase.table("chat_conversation_list")
+            .select("*")
+            .order("last_message_at", desc=True, nullsfirst=False)
+            .limit(limit)
+        )
+        if person_id:
+            query = query.eq("person_id", person_id)
+        if self.user_id:
+            query = query.eq("user_id", self.user_id)
+        return list(self._call(lambda: query.execute()))
+
+    def messages(
+        self,
+        conversation_id: str,
+        *,
+        before_sent_at: str | None = None,
+        before_id: str | None = None,
+        max_count: int = 50,
+    ) -> list[dict[str, Any]]:
+        """A page of a thread, newest first."""
+        return list(
+            self.rpc(
+                "get_conversation_messages",
+                {
+                    "conversation_id": conversation_id,
+                    "before_sent_at": before_sent_at,
+                    "before_id": before_id,
+                    "max_count": max_count,
+                },
+            )
+        )

@@ -1,0 +1,149 @@
+"""Pydantic models at the boundary: what ingest_messages accepts and returns.
+
+They mirror the SQL rules of messaging_private.payload_errors, so a bad import is
+refused before anything is sent, with every problem named by path at once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+Platform = Literal["whatsapp", "signal", "telegram", "wechat"]
+MessageType = Literal[
+    "text", "image", "video", "audio", "voice", "document", "sticker", "location", "contact",
+    "system", "other",
+]  # fmt: skip
+PLATFORMS: tuple[str, ...] = ("whatsapp", "signal", "telegram", "wechat")
+MAX_BATCH = 10_000
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _aware(value: datetime, field: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{field} needs a UTC offset (convert local times with --tz)")
+    if value < EARLIEST:
+        raise ValueError(f"{field} is before 1970")
+    return value
+
+
+class Message(BaseModel):
+    """One chat message as ingest_messages takes it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    platform: Platform
+    external_conversation_id: str = Field(min_length=1, max_length=256)
+    id: str = Field(min_length=1, max_length=256)
+    direction: Literal["inbound", "outbound"]
+    type: MessageType = "text"
+    content: str | None = Field(default=None, max_length=65536)
+    media_url: str | None = Field(default=None, max_length=2048)
+    sent_at: datetime
+    edited_at: datetime | None = None
+    participant_identifier: str | None = Field(default=None, max_length=256)
+    participant_name: str | None = Field(default=None, max_length=256)
+    conversation_type: Literal["direct", "group"] | None = None
+    sender_identifier: str | None = Field(default=None, max_length=256)
+    sender_name: str | None = Field(default=None, max_length=256)
+    reply_to_id: str | None = Field(default=None, max_length=256)
+    metadata: dict[str, Any] | None = None
+
+    @field_validator("sent_at")
+    @classmethod
+    def _sent_at(cls, v: datetime) -> datetime:
+        return _aware(v, "sent_at")
+
+    @field_validator("edited_at")
+    @classmethod
+    def _edited_at(cls, v: datetime | None) -> datetime | None:
+        return None if v is None else _aware(v, "edited_at")
+
+    @field_validator("id", "external_conversation_id")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be empty")
+        return v
+
+    @field_validator(
+        "content", "participant_name", "sender_name", "sender_identifier", "participant_identifier"
+    )
+    @classmethod
+    def _no_nul(cls, v: str | None) -> str | None:
+        # PostgreSQL refuses \u0000 in JSON; drop it rather than lose the message
+        return v.replace("\x00", "") if v is not None else v
+
+    def to_payload(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json", exclude_none=True)
+        data.setdefault("content", None)
+        return data
+
+
+class ConversationResult(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    platform: str
+    external_conversation_id: str
+    created: bool
+    inserted: int
+    duplicates: int
+    updated: int = 0
+    person_id: str | None = None
+    message_count: int
+
+
+class IngestSummary(BaseModel):
+    """The summary ingest returns; `merge` adds up the batches of one import."""
+
+    inserted: int = 0
+    duplicates: int = 0
+    updated: int = 0
+    conversations: list[ConversationResult] = Field(default_factory=list)
+
+    def merge(self, other: IngestSummary) -> IngestSummary:
+        by_id = {c.id: c for c in self.conversations}
+        for c in other.conversations:
+            if c.id in by_id:
+                prev = by_id[c.id]
+                by_id[c.id] = prev.model_copy(update={
+                    "created": prev.created or c.created,
+                    "inserted": prev.inserted + c.inserted,
+                    "duplicates": prev.duplicates + c.duplicates,
+                    "updated": prev.updated + c.updated,
+                    "person_id": c.person_id,
+                    "message_count": c.message_count,
+                })  # fmt: skip
+            else:
+                by_id[c.id] = c
+        return IngestSummary(
+            inserted=self.inserted + other.inserted,
+            duplicates=self.duplicates + other.duplicates,
+            updated=self.updated + other.updated,
+            conversations=list(by_id.values()),
+        )
+
+
+def validate_messages(items: list[dict[str, Any] | Message]) -> list[Message]:
+    """Every message validated; raises ValueError naming every problem by path at once."""
+    out: list[Message] = []
+    problems: list[str] = []
+    for i, item in enumerate(items):
+        if isinstance(item, Message):
+            out.append(item)
+            continue
+        try:
+            out.append(Message.model_validate(item))
+        except ValidationError as exc:
+            for err in exc.errors():
+                path = ".".join(str(p) for p in err["loc"])
+                problems.append(f"messages[{i}].{path}: {err['msg']}")
+    if problems:
+        more = f"; and {len(problems) - 50} more" if len(problems) > 50 else ""
+        raise ValueError(
+            f"invalid messages, {len(problems)} problem(s): " + "; ".join(problems[:50]) + more
+        )
+    return out

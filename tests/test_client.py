@@ -1,0 +1,80 @@
+"""MessagingClient: validation before sending, batching by count and bytes, retries."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from crm_messaging.client import MessagingClient
+from crm_messaging.errors import MessagingError
+
+from .conftest import client_for
+from .helpers import msg
+
+
+def test_all_problems_are_reported_before_anything_is_sent(service, make_user, db):
+    alice = make_user("alice")
+    client = MessagingClient(service, user_id=alice.id)
+    bad = [
+        msg("c"),
+        {**msg("c"), "sent_at": "2026-01-01T10:00:00"},
+        {**msg("c"), "direction": "up"},
+    ]
+    with pytest.raises(ValueError) as err:
+        client.ingest(bad)
+    assert "messages[1].sent_at" in str(err.value) and "messages[2].direction" in str(err.value)
+    assert db.execute(
+        "select count(*) from chat_conversations where user_id = %s", (alice.id,)
+    ).fetchone() == (0,)
+
+
+def test_batches_split_by_count_and_by_bytes(service, make_user):
+    alice = make_user("alice")
+    client = MessagingClient(service, user_id=alice.id, max_batch_bytes=4000)
+    calls = []
+    batch = [msg("big", f"b{i}", content="x" * 900) for i in range(20)]
+    summary = client.ingest(
+        batch, batch_size=7, progress=lambda done, total: calls.append((done, total))
+    )
+    assert summary.inserted == 20 and len(summary.conversations) == 1
+    assert summary.conversations[0].message_count == 20
+    assert calls[-1] == (20, 20) and len(calls) >= 5  # 4 KB holds at most 4 of these
+
+
+def test_refusals_keep_postgrest_fields(make_user, settings):
+    alice, bob = make_user("alice"), make_user("bob")
+    client = MessagingClient(client_for(settings, settings.anon_key, alice.token))
+    with pytest.raises(MessagingError) as err:
+        client.ingest([msg("c")], user_id=bob.id)
+    assert err.value.code == "42501" and "own messages" in err.value.message and err.value.hint
+
+
+class DropsFirstCalls(httpx.HTTPTransport):
+    """Simulates a dropped connection (no server fault can be injected per request here):
+    the first `failures` requests fail in transport before reaching the stack."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    def handle_request(self, request):
+        if self.failures > 0:
+            self.failures -= 1
+            raise httpx.ConnectError("connection dropped", request=request)
+        return super().handle_request(request)
+
+
+def test_a_dropped_connection_is_retried_to_the_exact_count(service, make_user):
+    alice = make_user("alice")
+    service.postgrest.session._transport = DropsFirstCalls(failures=2)
+    client = MessagingClient(service, user_id=alice.id, sleep=lambda s: None)
+    summary = client.ingest([msg("r", f"r{i}") for i in range(30)], batch_size=10)
+    assert (summary.inserted, summary.duplicates) == (30, 0)
+
+
+def test_transport_failure_after_retries_is_a_clear_error(service, make_user):
+    alice = make_user("alice")
+    service.postgrest.session._transport = DropsFirstCalls(failures=99)
+    client = MessagingClient(service, user_id=alice.id, retries=2, sleep=lambda s: None)
+    with pytest.raises(MessagingError) as err:
+        client.ingest([msg("r")])
+    assert err.value.code == "transport" and "3 tries" in err.value.message

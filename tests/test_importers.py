@@ -1,0 +1,194 @@
+"""Importers on small export files written for these tests (examples/ and tests/fixtures/)."""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from crm_messaging.config import REPO_ROOT
+from crm_messaging.importers import ExportFormatError
+from crm_messaging.importers.signal import parse_signal
+from crm_messaging.importers.telegram import parse_telegram
+from crm_messaging.importers.wechat import parse_wechat
+from crm_messaging.importers.whatsapp import parse_whatsapp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+EX = REPO_ROOT / "examples"
+FX = Path(__file__).parent / "fixtures"
+WA_ANDROID = EX / "WhatsApp Chat with +34 612 34 56 78.txt"
+
+
+def utc(*a):
+    return datetime(*a, tzinfo=timezone.utc)
+
+
+def test_whatsapp_android_dmy_24h():
+    chat = parse_whatsapp(WA_ANDROID, me="Alice", tz="Europe/Madrid")
+    m = chat.messages
+    assert [x.type for x in m] == [
+        "system",
+        "text",
+        "text",
+        "image",
+        "other",
+        "text",
+        "text",
+        "text",
+    ]
+    assert m[0].sent_at.astimezone(timezone.utc) == utc(2026, 3, 12, 8, 14)  # CET = UTC+1
+    assert m[1].direction == "inbound" and m[1].sender_identifier == "+34612345678"
+    assert m[2].content == "¡Hola María! Sí, nos quedan tres.\nTe mando fotos ahora."
+    assert m[2].direction == "outbound"
+    assert (m[3].media_url, m[3].content) == ("IMG-20260312-WA0003.jpg", "Este es el azul 😀")
+    assert m[4].metadata == {"media_omitted": True}
+    assert m[5].metadata == {"deleted": True} and m[5].content is None
+    assert m[6].content == "Perfecto, paso mañana a las 10" and m[6].metadata == {"edited": True}
+    assert {x.external_conversation_id for x in m} == {"+34612345678"}
+    assert m[1].participant_identifier == "+34612345678" and m[1].conversation_type == "direct"
+
+
+def test_whatsapp_ios_mdy_12h_with_narrow_spaces_and_repeats():
+    chat = parse_whatsapp(FX / "WhatsApp Chat with Bob.txt", tz="America/New_York")
+    m = chat.messages
+    assert chat.account_name == "Alice"  # the sender who is not the chat's title
+    assert m[0].sent_at.astimezone(timezone.utc) == utc(2026, 1, 16, 2, 5, 13)
+    assert m[1].content == "Hello!\nSecond line of hello"
+    assert [x.type for x in m[2:4]] == ["image", "image"]
+    assert m[3].media_url == "00000012-PHOTO-2026-01-15-21-08-00.jpg"
+    assert m[4].id != m[5].id and m[4].content == m[5].content  # identical repeats
+    assert m[6].sent_at.astimezone(timezone.utc) == utc(2026, 1, 15, 5, 10)  # 12:10 AM
+    assert m[0].external_conversation_id == "contact:Bob"
+
+
+def test_whatsapp_ids_are_stable_and_the_zip_matches_the_txt(tmp_path):
+    first = parse_whatsapp(WA_ANDROID, me="Alice", tz="Europe/Madrid").messages
+    zipped = tmp_path / "WhatsApp Chat with +34 612 34 56 78.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        zf.writestr("_chat.txt", WA_ANDROID.read_text())
+        zf.writestr("IMG-20260312-WA0003.jpg", b"\xff\xd8")
+    again = parse_whatsapp(zipped, me="Alice", tz="Europe/Madrid").messages
+    assert [x.id for x in first] == [x.id for x in again]
+    longer = tmp_path / WA_ANDROID.name
+    longer.write_text(WA_ANDROID.read_text() + "14/03/2026, 10:00 - Alice: ¿Llegaste?\n")
+    later = parse_whatsapp(longer, me="Alice", tz="Europe/Madrid").messages
+    assert [x.id for x in later[:-1]] == [x.id for x in first]
+
+
+def test_whatsapp_needs_tz_and_me_where_ambiguous(tmp_path):
+    with pytest.raises(ExportFormatError, match="--tz"):
+        parse_whatsapp(WA_ANDROID, me="Alice")
+    group = tmp_path / "WhatsApp Chat with Team.txt"
+    group.write_text(
+        "01/02/2026, 10:00 - Ann: a\n01/02/2026, 10:01 - Ben: b\n01/02/2026, 10:02 - Cy: c\n"
+    )
+    with pytest.raises(ExportFormatError, match="--me"):
+        parse_whatsapp(group, tz="UTC")
+    chat = parse_whatsapp(group, tz="UTC", me="Ann")
+    assert {m.conversation_type for m in chat.messages} == {"group"}
+    assert chat.messages[0].external_conversation_id == "group:Team"
+
+
+def test_missing_and_corrupt_files(tmp_path):
+    with pytest.raises(ExportFormatError, match="no such file"):
+        parse_whatsapp(tmp_path / "nope.txt", tz="UTC")
+    bad = tmp_path / "WhatsApp Chat with X.zip"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(ExportFormatError, match="not a WhatsApp export zip"):
+        parse_whatsapp(bad, tz="UTC")
+    junk = tmp_path / "result.json"
+    junk.write_text("{broken")
+    with pytest.raises(ExportFormatError, match="not JSON"):
+        parse_telegram(junk)
+    csvf = tmp_path / "x.csv"
+    csvf.write_text("a,b\n1,2\n")
+    with pytest.raises(ExportFormatError, match="missing columns"):
+        parse_wechat(csvf)
+
+
+WA_LINES = st.sampled_from(
+    [
+        "12/03/2026, 09:14 - Ann: hi",
+        "[1/15/26, 9:05:13\u202fPM] Bob: yo",
+        "2026-01-02, 10:00 - me: x",
+        "31.12.25, 23:59 - Ann: <Media omitted>",
+        "garbage line",
+        "",
+        "13/13/2026, 25:61 - Bad: time",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            WA_LINES, st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
+        ),
+        max_size=12,
+    )
+)
+def test_whatsapp_parser_never_raises_anything_but_a_format_error(tmp_path_factory, lines):
+    path = tmp_path_factory.mktemp("wa") / "WhatsApp Chat with Z.txt"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    try:
+        first = parse_whatsapp(path, tz="UTC", me="me")
+    except ExportFormatError:
+        return
+    assert [m.id for m in first.messages] == [
+        m.id for m in parse_whatsapp(path, tz="UTC", me="me").messages
+    ]
+
+
+def test_telegram_single_chat():
+    chat = parse_telegram(EX / "telegram_result.json", me="Alice Admin")
+    m = chat.messages
+    assert [x.id for x in m] == [
+        "4815162342:101",
+        "4815162342:102",
+        "4815162342:103",
+        "4815162342:104",
+    ]
+    assert m[1].content == "Ótimo! Veja os detalhes em https://crm.example/p/42"
+    assert m[1].direction == "outbound" and m[1].reply_to_id == "4815162342:101"
+    assert m[2].type == "image" and m[2].edited_at == utc(2026, 3, 10, 14, 6)
+    assert m[3].type == "system"
+    assert m[0].sent_at == utc(2026, 3, 10, 14, 0, 5)
+
+
+def test_telegram_full_export_finds_the_exporter(tmp_path):
+    single = (EX / "telegram_result.json").read_text()
+    full = tmp_path / "result.json"
+    full.write_text(
+        '{"personal_information": {"user_id": 777, "first_name": "Alice", "phone_number": "+34600000001"},'
+        f' "chats": {{"list": [{single}]}}}}'
+    )
+    chat = parse_telegram(full)
+    assert chat.account_identifier == "+34600000001"
+    assert [x.direction for x in chat.messages] == ["inbound", "outbound", "inbound", "inbound"]
+
+
+def test_signal_lines():
+    chat = parse_signal(EX / "signal-receive.jsonl")
+    m = chat.messages
+    assert chat.account_identifier == "+34600000001"
+    # data, sync sent, data with attachment, edit of the first; receipts/typing/reactions skipped
+    assert [x.direction for x in m] == ["inbound", "outbound", "inbound", "inbound"]
+    assert m[0].id == m[3].id == "+4915123456789:1773230000000"
+    assert m[3].content.startswith("Guten Morgen! Ist meine") and m[3].edited_at is not None
+    assert (
+        m[1].external_conversation_id == "+4915123456789"
+        and m[1].id == "+34600000001:1773230100000"
+    )
+    assert m[2].type == "image" and m[2].media_url == "lieferschein.jpg"
+
+
+def test_wechat_csv_with_bom():
+    m = parse_wechat(EX / "wechat_liwei.csv").messages
+    assert [x.type for x in m] == ["text", "text", "image", "system", "voice"]
+    assert [x.direction for x in m] == ["inbound", "outbound", "inbound", "inbound", "inbound"]
+    assert m[0].id == "wxid_liwei88:1" and m[0].content == "你好，我想订购二十个样品。"
+    assert m[3].metadata["recalled"] is True
+    assert m[0].sent_at == utc(2026, 3, 12, 7, 20)
