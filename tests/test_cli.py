@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from crm_messaging.cli import main
@@ -38,7 +39,7 @@ def test_import_reimport_and_a_later_export(make_user, capsys, db, tmp_path):
     code, out, _ = run(capsys, *args)
     assert (json.loads(out)["inserted"], json.loads(out)["duplicates"]) == (0, 8)
     later = tmp_path / "WhatsApp Chat with +34 612 34 56 78.txt"
-    later.write_text(open(WA).read() + "14/03/2026, 10:00 - Alice: ¿Llegaste bien?\n")
+    later.write_text(Path(WA).read_text() + "14/03/2026, 10:00 - Alice: ¿Llegaste bien?\n")
     code, out, _ = run(capsys, *args[:2], str(later), *args[3:])
     assert (json.loads(out)["inserted"], json.loads(out)["duplicates"]) == (1, 8)
     row = db.execute(
@@ -75,7 +76,7 @@ def test_missing_or_corrupt_file_exits_non_zero_without_traceback(
     path = tmp_path / "result.json"
     if content is not None:
         path.write_text(content)
-    code, out, err = run(capsys, "import", "telegram", str(path), "--user-id", alice.id)
+    code, _out, err = run(capsys, "import", "telegram", str(path), "--user-id", alice.id)
     assert code == 2 and "Traceback" not in err and str(path) in err
     assert db.execute(
         "select count(*) from chat_conversations where user_id = %s", (alice.id,)
