@@ -14,6 +14,7 @@ from postgrest.exceptions import APIError
 from supabase import Client, create_client
 
 from .config import load_settings
+from .db_types import PublicChatConversationList
 from .errors import MessagingError
 from .models import MAX_BATCH, IngestSummary, Message, validate_messages
 
@@ -179,6 +180,15 @@ class MessagingClient:
         if self.user_id:
             query = query.eq("user_id", self.user_id)
         return list(self._call(lambda: query.execute()))
+
+    def inbox(
+        self, *, person_id: str | None = None, limit: int = 50
+    ) -> list[PublicChatConversationList]:
+        """`conversations()` as the row models `supabase gen types --lang python` wrote."""
+        return [
+            PublicChatConversationList.model_validate(r)
+            for r in self.conversations(person_id=person_id, limit=limit)
+        ]
 
     def messages(
         self,

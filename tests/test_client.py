@@ -78,3 +78,12 @@ def test_transport_failure_after_retries_is_a_clear_error(service, make_user):
     with pytest.raises(MessagingError) as err:
         client.ingest([msg("r")])
     assert err.value.code == "transport" and "3 tries" in err.value.message
+
+
+def test_typed_inbox_rows(make_user, settings):
+    alice = make_user("alice")
+    client = MessagingClient(client_for(settings, settings.anon_key, alice.token))
+    client.ingest([msg("typed", "t1", content="first"), msg("typed", "t2", content="second")])
+    (row,) = client.inbox()
+    assert row.external_conversation_id == "typed" and row.message_count == 2
+    assert row.last_message_preview == "second" and str(row.user_id) == alice.id
