@@ -16,6 +16,7 @@ from supabase import Client, create_client
 from .config import load_settings
 from .db_types import PublicChatConversationList
 from .errors import MessagingError
+from .identifiers import IdentifierError, normalize_email, normalize_phone
 from .models import MAX_BATCH, IngestSummary, Message, validate_messages
 
 #: SQLSTATEs / PostgREST codes worth another try: the call changed nothing, or ingest's
@@ -162,6 +163,54 @@ class MessagingClient:
         if self.user_id:
             query = query.eq("user_id", self.user_id)
         return list(self._call(lambda: query.execute()))
+
+    # ------------------------------------------------------------ identifiers
+
+    def sync_person_identifiers(self, *, region: str | None = None) -> dict[str, int]:
+        """Fills person_identifiers from the CRM's people (phone, email), so matching works.
+
+        Phones are normalised with phonenumbers (`region` for numbers without a country
+        code); values that are no phone or email are counted as skipped, never guessed.
+        """
+        query = self.supabase.table("people").select("id, user_id, phone, email")
+        if self.user_id:
+            query = query.eq("user_id", self.user_id)
+        rows: list[dict[str, Any]] = []
+        skipped = 0
+        for person in self._call(lambda: query.execute()):
+            for kind, raw, norm in (
+                ("phone", person.get("phone"), lambda v: normalize_phone(v, region)),
+                ("email", person.get("email"), normalize_email),
+            ):
+                if not raw:
+                    continue
+                try:
+                    value = norm(raw)
+                except IdentifierError:
+                    skipped += 1
+                    continue
+                rows.append(
+                    {
+                        "user_id": person["user_id"],
+                        "person_id": person["id"],
+                        "kind": kind,
+                        "value": value,
+                    }
+                )
+        added = 0
+        for start in range(0, len(rows), 500):
+            chunk = rows[start : start + 500]
+            data = self._call(
+                lambda chunk=chunk: (
+                    self.supabase.table("person_identifiers")
+                    .upsert(
+                        chunk, on_conflict="person_id,kind,platform,value", ignore_duplicates=True
+                    )
+                    .execute()
+                )
+            )
+            added += len(data or [])
+        return {"people_values": len(rows), "added": added, "skipped": skipped}
 
     # ------------------------------------------------------------------ reads
 

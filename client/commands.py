@@ -174,6 +174,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_identifiers(args: argparse.Namespace) -> int:
+    result = _client(args).sync_person_identifiers(region=args.region)
+    print(
+        f"{result['added']} identifiers added from {result['people_values']} phones and emails"
+        f" of people; {result['skipped']} skipped (not a phone or email)"
+    )
+    return 0
+
+
 def add_commands(sub: Any) -> None:
     p = sub.add_parser("import", help="import export files")
     p.add_argument("platform", choices=["whatsapp", "telegram", "signal", "wechat"])
@@ -205,6 +214,16 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("connections", help="messaging accounts and their last sync")
     p.add_argument("--user-id")
     p.set_defaults(func=_cmd_connections)
+
+    p = sub.add_parser(
+        "identifiers", help="fill person_identifiers from people's phones and emails"
+    )
+    p.add_argument("action", choices=["sync"])
+    p.add_argument(
+        "--user-id", help="only this CRM user's people (default: all, with the service key)"
+    )
+    p.add_argument("--region", help="default country for phones without one, e.g. ES")
+    p.set_defaults(func=_cmd_identifiers)
 
     p = sub.add_parser("demo", help="import the bundled sample exports for alice@crm.example")
     p.set_defaults(func=_cmd_demo)

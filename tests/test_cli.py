@@ -108,3 +108,21 @@ def test_conversations_show_and_connections(make_user, capsys):
     assert "你好，我想订购二十个样品。" in out and "[voice]" in out
     code, out, _ = run(capsys, "connections", "--user-id", alice.id)
     assert "wxid_alice" in out and "last sync 20" in out
+
+
+def test_identifiers_sync_fills_from_people_and_links(make_user, capsys, db):
+    alice = make_user("alice")
+    alice.client.table("people").insert(
+        [
+            {"full_name": "Local", "phone": "612 34 56 78", "email": "Local@Example.ES"},
+            {"full_name": "Nonsense", "phone": "call me maybe"},
+        ]
+    ).execute()
+    code, out, _ = run(capsys, "identifiers", "sync", "--user-id", alice.id, "--region", "ES")
+    assert code == 0 and "2 identifiers added" in out and "1 skipped" in out
+    values = db.execute(
+        "select kind, value from person_identifiers where user_id = %s order by kind", (alice.id,)
+    ).fetchall()
+    assert values == [("email", "local@example.es"), ("phone", "+34612345678")]
+    code, out, _ = run(capsys, "identifiers", "sync", "--user-id", alice.id, "--region", "ES")
+    assert "0 identifiers added" in out  # idempotent
