@@ -192,3 +192,24 @@ def test_wechat_csv_with_bom():
     assert m[0].id == "wxid_liwei88:1" and m[0].content == "你好，我想订购二十个样品。"
     assert m[3].metadata["recalled"] is True
     assert m[0].sent_at == utc(2026, 3, 12, 7, 20)
+
+
+def test_whatsapp_ymd_dotted_am_pm_and_translated_placeholders(tmp_path):
+    path = tmp_path / "WhatsApp Chat mit Jonas.txt"
+    path.write_text(
+        "2026-02-03, 9:15 a. m. - Jonas: <Medien ausgeschlossen>\n"
+        "2026-02-03, 9:16 p. m. - Eva: Bild weggelassen\n"
+        "2026-02-04, 12:00 p. m. - Jonas: Diese Nachricht wurde gelöscht\n"
+        "2026-02-04, 12:30 a. m. - Eva: Standort: https://maps.google.com/?q=52.5,13.4\n",
+        encoding="utf-8",
+    )
+    m = parse_whatsapp(path, tz="Europe/Berlin", me="Eva").messages
+    assert [x.sent_at.astimezone(timezone.utc).strftime("%d %H:%M") for x in m] == [
+        "03 08:15",
+        "03 20:16",
+        "04 11:00",
+        "03 23:30",
+    ]
+    assert [x.type for x in m] == ["other", "image", "text", "location"]
+    assert m[2].metadata == {"deleted": True} and m[2].direction == "inbound"
+    assert m[0].external_conversation_id == "contact:Jonas"
