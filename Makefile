@@ -12,7 +12,7 @@ APT_PACKAGES := postgresql-15 postgresql-contrib postgresql-15-pgtap postgresql-
                 libtap-parser-sourcehandler-pgtap-perl nginx-light
 
 .PHONY: types types-check help setup setup-apt setup-npm setup-venv stack stack-down reset check-db pgtap pytest \
-        test test-reliability lint demo bench types clean
+        test lint demo clean
 
 help:
 	@echo "make setup       install what this machine lacks (apt, npm, .venv); idempotent"
@@ -20,7 +20,6 @@ help:
 	@echo "make stack-down  stop it"
 	@echo "make test        setup + stack + db reset + advisors/lint + pgTAP + pytest"
 	@echo "make demo        stack + import the sample exports + show the inbox"
-	@echo "make bench       benchmarks against a row-per-message baseline"
 
 setup: setup-apt setup-npm setup-venv
 
@@ -91,14 +90,8 @@ lint:
 
 test: reset check-db types-check lint pgtap pytest
 
-test-reliability: stack
-	$(PY) -m pytest -m slow
-
 demo: stack
 	$(CLI) demo
-
-bench: stack
-	$(PY) -m bench
 
 clean: stack-down
 	rm -rf $(VENV) node_modules
