@@ -279,3 +279,17 @@ def test_connection_files_conversations_and_marks_sync(make_user, db):
         (out["conversations"][0]["id"],),
     ).fetchone()
     assert row == (conn["id"], True)
+
+
+def test_a_duplicate_with_another_time_never_moves_first_message_at(make_user, db):
+    alice = make_user("alice")
+    m = msg("tz", "same-id", minutes=60)
+    cid = ingest(alice.client, [m])["conversations"][0]["id"]
+    out = ingest(
+        alice.client, [{**m, "sent_at": "2026-03-02T08:00:00+00:00"}]
+    )  # re-export, other --tz
+    assert out["duplicates"] == 1
+    assert (
+        conversation_state(db, cid)["first_message_at"].isoformat() == "2026-03-02T10:00:00+00:00"
+    )
+    check_invariants(db, cid)

@@ -336,6 +336,7 @@ declare
   v_hot_keep integer := messaging_private.setting('hot_keep_messages');
   v_chunk_max integer := messaging_private.setting('archive_chunk_messages');
   v_person uuid;
+  v_first_new timestamptz;
 begin
   -- ---- shape of the payload ---------------------------------------------------
   if payload is null or pg_catalog.jsonb_typeof(payload) <> 'object' then
@@ -605,6 +606,8 @@ begin
       || coalesce((select pg_catalog.jsonb_agg(u.x -> 'm') from pg_catalog.jsonb_array_elements(v_arch_updates) u(x)),
                   '[]'::jsonb));
 
+    -- the oldest message stored now (a duplicate never moves first_message_at)
+    v_first_new := (v_incoming -> 0 ->> 'sent_at')::timestamptz;
     if pg_catalog.jsonb_array_length(v_incoming) > 0 then
       -- messages older than the hot row belong in the archive
       v_old := '[]'::jsonb;
@@ -696,7 +699,7 @@ begin
     update public.chat_conversations c
        set messages = v_hot,
            message_count = c.message_count + v_inserted,
-           first_message_at = least(c.first_message_at, (g -> 'messages' -> 0 ->> 'sent_at')::timestamptz),
+           first_message_at = least(c.first_message_at, v_first_new),
            last_message_at = greatest(c.last_message_at, (v_hot -> -1 ->> 'sent_at')::timestamptz),
            last_message_preview = coalesce(messaging_private.preview(v_hot -> -1), c.last_message_preview),
            participant_identifier = coalesce(g ->> 'participant_identifier', c.participant_identifier),
