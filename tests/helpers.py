@@ -76,8 +76,6 @@ def settings_value(db: psycopg.Connection, key: str) -> int:
 
 def check_invariants(db: psycopg.Connection, conversation_id: str) -> list[dict[str, Any]]:
     """Asserts every invariant of one conversation; returns its messages oldest first."""
-    import hashlib  # noqa: F401  (documenting: id_hashes are checked in SQL below)
-
     state = conversation_state(db, conversation_id)
     hot_max = settings_value(db, "hot_max_messages")
     chunk_max = settings_value(db, "archive_chunk_messages")

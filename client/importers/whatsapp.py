@@ -179,14 +179,12 @@ def _load(path: Path) -> tuple[str, str]:
 def _classify(text: str) -> tuple[str, str | None, str | None, dict[str, Any]]:
     """(type, content, media_url, metadata) of a message body."""
     meta: dict[str, Any] = {}
-    first, _, caption = text.partition("\n")
-    caption_text = caption.strip() or None
     edited = _EDITED.search(text)
     if edited:
         text = text[: edited.start()]
         meta["edited"] = True
-        first, _, caption = text.partition("\n")
-        caption_text = caption.strip() or None
+    first, _, caption = text.partition("\n")
+    caption_text = caption.strip() or None
     if _DELETED.match(text.strip()):
         meta["deleted"] = True
         return "text", None, None, meta

@@ -139,6 +139,33 @@ as $$
 $$;
 comment on function messaging_private.preview(jsonb) is 'The inbox preview of a stored message: its text, or [type] for media.';
 
+create or replace function messaging_private.is_newer_edit(incoming jsonb, stored jsonb)
+returns boolean
+language sql
+immutable
+set search_path = ''
+as $$
+  -- a re-sent message replaces the stored one only with a newer edited_at
+  -- (a missing edited_at counts as older)
+  select incoming ->> 'edited_at' is not null
+     and (stored ->> 'edited_at' is null
+          or (incoming ->> 'edited_at')::timestamptz > (stored ->> 'edited_at')::timestamptz)
+$$;
+comment on function messaging_private.is_newer_edit(jsonb, jsonb) is
+  'True when the incoming copy of a message carries a newer edited_at than the stored one.';
+
+create or replace function messaging_private.id_hashes(msgs jsonb)
+returns bigint[]
+language sql
+immutable
+set search_path = ''
+as $$
+  select pg_catalog.array_agg(pg_catalog.hashtextextended(x ->> 'id', 0) order by x.ord)
+  from pg_catalog.jsonb_array_elements(msgs) with ordinality x(x, ord)
+$$;
+comment on function messaging_private.id_hashes(jsonb) is
+  'hashtextextended(id, 0) of each message, in order: what chat_conversation_archives.id_hashes holds.';
+
 create or replace function messaging_private.sort_messages(msgs jsonb)
 returns jsonb
 language sql
@@ -183,8 +210,7 @@ begin
              last_message_at = (v_piece -> -1 ->> 'sent_at')::timestamptz,
              first_message_id = v_piece -> 0 ->> 'id',
              last_message_id = v_piece -> -1 ->> 'id',
-             id_hashes = (select pg_catalog.array_agg(pg_catalog.hashtextextended(x ->> 'id', 0))
-                            from pg_catalog.jsonb_array_elements(v_piece) x),
+             id_hashes = messaging_private.id_hashes(v_piece),
              updated_at = pg_catalog.now()
        where a.id = chunk;
     else
@@ -194,9 +220,7 @@ begin
       values (
         conversation, owner, v_piece, pg_catalog.jsonb_array_length(v_piece),
         (v_piece -> 0 ->> 'sent_at')::timestamptz, (v_piece -> -1 ->> 'sent_at')::timestamptz,
-        v_piece -> 0 ->> 'id', v_piece -> -1 ->> 'id',
-        (select pg_catalog.array_agg(pg_catalog.hashtextextended(x ->> 'id', 0))
-           from pg_catalog.jsonb_array_elements(v_piece) x));
+        v_piece -> 0 ->> 'id', v_piece -> -1 ->> 'id', messaging_private.id_hashes(v_piece));
     end if;
   end loop;
 end;
@@ -533,13 +557,9 @@ begin
     select
       coalesce(pg_catalog.jsonb_agg(n.m order by n.ord) filter (where h.m is null), '[]'::jsonb),
       coalesce(pg_catalog.jsonb_agg(n.m order by n.ord) filter (
-        where h.m is not null and n.m ->> 'edited_at' is not null
-          and (h.m ->> 'edited_at' is null
-               or (n.m ->> 'edited_at')::timestamptz > (h.m ->> 'edited_at')::timestamptz)), '[]'::jsonb),
+        where h.m is not null and messaging_private.is_newer_edit(n.m, h.m)), '[]'::jsonb),
       pg_catalog.count(*) filter (
-        where h.m is not null and not (n.m ->> 'edited_at' is not null
-          and (h.m ->> 'edited_at' is null
-               or (n.m ->> 'edited_at')::timestamptz > (h.m ->> 'edited_at')::timestamptz)))
+        where h.m is not null and not messaging_private.is_newer_edit(n.m, h.m))
       into v_rest, v_hot_updates, v_dups
       from pg_catalog.jsonb_array_elements(v_new) with ordinality n(m, ord)
       left join pg_catalog.jsonb_array_elements(v_hot) h(m) on (h.m ->> 'id') = (n.m ->> 'id');
@@ -552,14 +572,11 @@ begin
           from public.chat_conversation_archives a
          cross join lateral pg_catalog.jsonb_array_elements(a.messages) e(m)
          where a.conversation_id = conv.id
-           and a.id_hashes && (select pg_catalog.array_agg(pg_catalog.hashtextextended(r.m ->> 'id', 0))
-                                 from pg_catalog.jsonb_array_elements(v_rest) r(m))
+           and a.id_hashes && messaging_private.id_hashes(v_rest)
       ),
       matched as (
         select n.m as nm, c.chunk_id, c.m as cm,
-          (n.m ->> 'edited_at' is not null
-            and (c.m ->> 'edited_at' is null
-                 or (n.m ->> 'edited_at')::timestamptz > (c.m ->> 'edited_at')::timestamptz)) as newer
+          messaging_private.is_newer_edit(n.m, c.m) as newer
           from pg_catalog.jsonb_array_elements(v_rest) n(m)
           join cand c on (c.m ->> 'id') = (n.m ->> 'id')
       )
