@@ -7,6 +7,16 @@ from postgrest.exceptions import APIError
 
 from .helpers import msg
 
+#: every table and view of the project a CRM frontend could query
+USER_TABLES = (
+    "chat_conversations",
+    "chat_conversation_list",
+    "chat_conversation_archives",
+    "people",
+    "person_identifiers",
+    "messaging_connections",
+)
+
 
 @pytest.fixture
 def two_users(make_user):
@@ -51,14 +61,7 @@ def test_owner_reads_list_thread_and_row(two_users):
 
 def test_another_user_sees_nothing(two_users):
     alice, bob = two_users
-    for table in (
-        "chat_conversations",
-        "chat_conversation_list",
-        "chat_conversation_archives",
-        "people",
-        "person_identifiers",
-        "messaging_connections",
-    ):
+    for table in USER_TABLES:
         rows = bob.client.table(table).select("*").execute().data
         assert all(r.get("user_id") == bob.id for r in rows), table
     assert (
@@ -71,14 +74,7 @@ def test_another_user_sees_nothing(two_users):
 
 def test_anon_is_refused_everywhere(two_users, anon):
     alice, _ = two_users
-    for table in (
-        "chat_conversations",
-        "chat_conversation_list",
-        "chat_conversation_archives",
-        "people",
-        "person_identifiers",
-        "messaging_connections",
-    ):
+    for table in USER_TABLES:
         with pytest.raises(APIError) as err:
             anon.table(table).select("*").execute()
         assert err.value.code == "42501", table
