@@ -239,6 +239,32 @@ class MessagingClient:
             for r in self.conversations(person_id=person_id, limit=limit)
         ]
 
+    def search(
+        self,
+        query: str,
+        *,
+        person_id: str | None = None,
+        platform: str | None = None,
+        sent_after: str | None = None,
+        sent_before: str | None = None,
+        direction: str | None = None,
+        max_count: int = 50,
+    ) -> list[dict[str, Any]]:
+        """Matching messages, best first: conversation_id, platform, participant_name,
+        person_id, message, snippet (match in [[ ]]) and rank."""
+        params: dict[str, Any] = {"query": query, "max_count": max_count}
+        for key, value in (
+            ("person_id", person_id),
+            ("platform", platform),
+            ("sent_after", sent_after),
+            ("sent_before", sent_before),
+            ("direction", direction),
+            ("user_id", self.user_id),
+        ):
+            if value is not None:
+                params[key] = value
+        return list(self.rpc("search_messages", params))
+
     def messages(
         self,
         conversation_id: str,

@@ -141,6 +141,23 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_search(args: argparse.Namespace) -> int:
+    hits = _client(args).search(
+        args.text, person_id=args.person, platform=args.platform, max_count=args.limit
+    )
+    if not hits:
+        print("no matches")
+    for h in hits:
+        m = h["message"]
+        who = m.get("sender_name") or (
+            "me" if m["direction"] == "outbound" else h.get("participant_name") or ""
+        )
+        when = m["sent_at"][:16].replace("T", " ")
+        text = h.get("snippet") or f"[{m['type']}]"
+        print(f"{h['conversation_id']}  {h['platform']:8}  {when}  {who[:20]:20}  {text}")
+    return 0
+
+
 def _cmd_connections(args: argparse.Namespace) -> int:
     for c in _client(args).connections():
         print(
@@ -210,6 +227,14 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--user-id")
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(func=_cmd_show)
+
+    p = sub.add_parser("search", help="find messages across all conversations")
+    p.add_argument("text")
+    p.add_argument("--person", help="only this person's conversations")
+    p.add_argument("--platform", choices=["whatsapp", "telegram", "signal", "wechat"])
+    p.add_argument("--user-id", help="only this CRM user's messages (with the service key)")
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(func=_cmd_search)
 
     p = sub.add_parser("connections", help="messaging accounts and their last sync")
     p.add_argument("--user-id")

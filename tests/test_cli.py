@@ -126,3 +126,22 @@ def test_identifiers_sync_fills_from_people_and_links(make_user, capsys, db):
     assert values == [("email", "local@example.es"), ("phone", "+34612345678")]
     code, out, _ = run(capsys, "identifiers", "sync", "--user-id", alice.id, "--region", "ES")
     assert "0 identifiers added" in out  # idempotent
+
+
+def test_search_prints_conversation_time_sender_and_snippet(make_user, capsys):
+    alice, bob = make_user("alice"), make_user("bob")
+    for user in (alice, bob):
+        run(
+            capsys,
+            "import",
+            "wechat",
+            str(REPO_ROOT / "examples" / "wechat_liwei.csv"),
+            "--user-id",
+            user.id,
+        )
+    code, out, _ = run(capsys, "search", "INV-2026", "--user-id", alice.id)
+    assert code == 0
+    (line,) = out.strip().splitlines()  # only alice's copy, though bob holds the same message
+    assert "wechat" in line and "2026-03-12 07:22" in line and "[[INV-2026]]" in line
+    code, out, _ = run(capsys, "search", "nothing-like-this", "--user-id", alice.id)
+    assert out.strip() == "no matches"

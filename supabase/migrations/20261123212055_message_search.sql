@@ -1,0 +1,211 @@
+-- =============================================================================
+-- Message search across the conversation store
+--
+-- search_messages(query, person_id, max_count, ...) finds messages in the hot
+-- rows and the archive chunks alike, best first, under the caller's RLS.
+--
+-- Indexes are expression indexes over each row's messages, so every write of
+-- ingest_messages (appends, spills, edits) keeps them current with no job to
+-- forget:
+--   * full text with the language-neutral 'simple' configuration over
+--     unaccented, lower-cased text (cafe finds café; Portuguese, German and
+--     English alike), and
+--   * trigrams over the same text for what full text misses: codes such as
+--     INV-2024-0042, phone numbers, URLs, and Chinese or Japanese text without
+--     spaces.
+-- A row that matches is then opened and its matching messages ranked.
+-- =============================================================================
+
+create extension if not exists unaccent with schema extensions;
+create extension if not exists pg_trgm with schema extensions;
+
+-- -----------------------------------------------------------------------------
+-- The text that is indexed
+-- -----------------------------------------------------------------------------
+
+create or replace function messaging_private.search_normalize(value text)
+returns text
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  -- unaccent() is only stable because its dictionary could change; the dictionary is
+  -- fixed here, which is what lets the expression indexes below use it.
+  select pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary, coalesce(value, '')))
+$$;
+comment on function messaging_private.search_normalize(text) is
+  'Search form of a text: unaccented and lower-cased (café -> cafe).';
+
+create or replace function messaging_private.search_document(messages jsonb)
+returns text
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  -- one line per message: content, sender name and media file name
+  select coalesce(pg_catalog.string_agg(
+    messaging_private.search_normalize(
+      concat_ws(' ', m ->> 'content', m ->> 'sender_name', m ->> 'media_url')), E'\n'), '')
+  from pg_catalog.jsonb_array_elements(messages) m
+$$;
+comment on function messaging_private.search_document(jsonb) is
+  'The searchable text of a message array, one normalised line per message: what the search indexes cover.';
+
+create index chat_conversations_search_fts_idx on public.chat_conversations
+  using gin (pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, messaging_private.search_document(messages)));
+create index chat_conversations_search_trgm_idx on public.chat_conversations
+  using gin (messaging_private.search_document(messages) extensions.gin_trgm_ops);
+create index chat_conversation_archives_search_fts_idx on public.chat_conversation_archives
+  using gin (pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, messaging_private.search_document(messages)));
+create index chat_conversation_archives_search_trgm_idx on public.chat_conversation_archives
+  using gin (messaging_private.search_document(messages) extensions.gin_trgm_ops);
+
+-- -----------------------------------------------------------------------------
+-- Snippets: the match wrapped in [[ ]] within about 120 characters of context
+-- -----------------------------------------------------------------------------
+
+create or replace function messaging_private.search_snippet(content text, norm_query text, tsq tsquery)
+returns text
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  v_norm text := messaging_private.search_normalize(content);
+  v_pos integer;
+  v_len integer := pg_catalog.length(norm_query);
+  v_from integer;
+begin
+  if content is null then
+    return null;
+  end if;
+  v_pos := pg_catalog.strpos(v_norm, norm_query);
+  -- unaccent keeps most lengths (é -> e); where it does not (ß -> ss) positions would
+  -- drift, so fall back to PostgreSQL's own headline
+  if v_pos > 0 and pg_catalog.length(v_norm) = pg_catalog.length(content) then
+    v_from := greatest(1, v_pos - 50);
+    return case when v_from > 1 then '…' else '' end
+      || pg_catalog.substr(content, v_from, v_pos - v_from)
+      || '[[' || pg_catalog.substr(content, v_pos, v_len) || ']]'
+      || pg_catalog.substr(content, v_pos + v_len, 60)
+      || case when pg_catalog.length(content) > v_pos + v_len + 59 then '…' else '' end;
+  end if;
+  if tsq is null then
+    return pg_catalog.left(content, 120);
+  end if;
+  return pg_catalog.ts_headline('pg_catalog.simple'::regconfig, content, tsq,
+    'StartSel=[[, StopSel=]], MaxWords=20, MinWords=8, MaxFragments=2');
+end;
+$$;
+comment on function messaging_private.search_snippet(text, text, tsquery) is
+  'A snippet of a message with the query match wrapped in [[ ]].';
+
+-- -----------------------------------------------------------------------------
+-- search_messages: one JSON object per hit
+-- {conversation_id, platform, participant_name, person_id, message, snippet, rank}
+-- -----------------------------------------------------------------------------
+
+create or replace function public.search_messages(
+  query text,
+  person_id uuid default null,
+  max_count integer default 50,
+  platform text default null,
+  sent_after timestamptz default null,
+  sent_before timestamptz default null,
+  direction text default null,
+  user_id uuid default null
+)
+returns setof jsonb
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+  -- long queries are cut, not refused: the first 200 characters say enough
+  v_text text := pg_catalog.btrim(pg_catalog.left(coalesce(query, ''), 200));
+  v_norm text := messaging_private.search_normalize(v_text);
+  v_tsq tsquery;
+  v_like text;
+  v_platform text := search_messages.platform;
+  v_person uuid := search_messages.person_id;
+  v_direction text := search_messages.direction;
+  v_owner uuid := search_messages.user_id;  -- narrows a service_role search to one CRM user
+begin
+  if max_count is null or max_count < 1 or max_count > 500 then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('max_count: must be between 1 and 500, got %s', max_count);
+  end if;
+  if v_norm = '' then
+    return;
+  end if;
+  v_tsq := pg_catalog.websearch_to_tsquery('pg_catalog.simple'::regconfig, v_norm);
+  if pg_catalog.numnode(v_tsq) = 0 then
+    v_tsq := null;  -- only punctuation: substring matching alone
+  end if;
+  -- the whole query as a substring; LIKE's wildcards in it are taken literally
+  v_like := '%' || pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
+    v_norm, '\', '\\'), '%', '\%'), '_', '\_') || '%';
+
+  return query
+  with candidates as (
+    select c.id as conv_id, c.platform as conv_platform, c.participant_name as conv_name,
+           c.person_id as conv_person, c.messages as msgs
+      from public.chat_conversations c
+     where (pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, messaging_private.search_document(c.messages)) @@ v_tsq
+            or messaging_private.search_document(c.messages) like v_like)
+       and (v_person is null or c.person_id = v_person)
+       and (v_platform is null or c.platform = v_platform)
+       and (v_owner is null or c.user_id = v_owner)
+    union all
+    select c.id, c.platform, c.participant_name, c.person_id, a.messages
+      from public.chat_conversation_archives a
+      join public.chat_conversations c on c.id = a.conversation_id
+     where (pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, messaging_private.search_document(a.messages)) @@ v_tsq
+            or messaging_private.search_document(a.messages) like v_like)
+       and (v_person is null or c.person_id = v_person)
+       and (v_platform is null or c.platform = v_platform)
+       and (v_owner is null or c.user_id = v_owner)
+       and (sent_after is null or a.last_message_at >= sent_after)
+       and (sent_before is null or a.first_message_at < sent_before)
+  ),
+  hits as (
+    select k.conv_id, k.conv_platform, k.conv_name, k.conv_person, e.m,
+           messaging_private.search_normalize(
+             concat_ws(' ', e.m ->> 'content', e.m ->> 'sender_name', e.m ->> 'media_url')) as doc
+      from candidates k
+     cross join lateral pg_catalog.jsonb_array_elements(k.msgs) e(m)
+     where (sent_after is null or (e.m ->> 'sent_at')::timestamptz >= sent_after)
+       and (sent_before is null or (e.m ->> 'sent_at')::timestamptz < sent_before)
+       and (v_direction is null or e.m ->> 'direction' = v_direction)
+  ),
+  ranked as (
+    select h.*,
+           (coalesce(pg_catalog.ts_rank(pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, h.doc), v_tsq), 0)
+            + case when h.doc like v_like then 0.5 else 0 end)::real as score
+      from hits h
+     where pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, h.doc) @@ v_tsq
+        or h.doc like v_like
+  )
+  select pg_catalog.jsonb_build_object(
+           'conversation_id', r.conv_id,
+           'platform', r.conv_platform,
+           'participant_name', r.conv_name,
+           'person_id', r.conv_person,
+           'message', r.m,
+           'snippet', messaging_private.search_snippet(r.m ->> 'content', v_norm, v_tsq),
+           'rank', r.score)
+    from ranked r
+   order by r.score desc, (r.m ->> 'sent_at')::timestamptz desc, r.m ->> 'id'
+   limit max_count;
+end;
+$$;
+comment on function public.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid) is
+  'Messages of the caller''s conversations (hot rows and archive) matching words, phrases or substrings, best first, with a highlighted snippet. Optional filters: person, platform, sent_at range, direction, owning user.';
+revoke all on function public.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid)
+  from public, anon;
+grant execute on function public.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid)
+  to authenticated, service_role;
+

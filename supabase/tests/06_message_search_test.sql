@@ -1,0 +1,52 @@
+-- search_messages: the owner finds their messages in hot rows and archives; nobody else does.
+begin;
+create extension if not exists pgtap with schema extensions;
+set local search_path = extensions, public;
+select plan(11);
+
+insert into auth.users (id, email) values
+  ('11111111-1111-4111-8111-111111111111', 'owner@test'),
+  ('22222222-2222-4222-8222-222222222222', 'other@test');
+update messaging_private.settings set value = 4 where key = 'hot_max_messages';
+update messaging_private.settings set value = 2 where key = 'hot_keep_messages';
+select messaging_private.ingest_messages(jsonb_build_object(
+  'user_id', '11111111-1111-4111-8111-111111111111', 'platform', 'whatsapp',
+  'messages', (select jsonb_agg(jsonb_build_object('external_conversation_id', 'chat', 'id', 'm' || i,
+    'direction', 'inbound', 'content', case i when 1 then 'Um café, por favor' else 'filler ' || i end,
+    'sent_at', '2026-01-01T10:00:00Z'::timestamptz + i * interval '1 minute'))
+    from generate_series(1, 9) i)));
+
+select has_index('public', 'chat_conversation_archives', 'chat_conversation_archives_search_fts_idx', 'archives: full-text index');
+select has_index('public', 'chat_conversations', 'chat_conversations_search_trgm_idx', 'hot rows: trigram index');
+select function_privs_are('public', 'search_messages',
+  array['text', 'uuid', 'integer', 'text', 'timestamp with time zone', 'timestamp with time zone', 'text', 'uuid'],
+  'anon', array[]::text[], 'anon cannot execute');
+
+-- ============================== owner =========================================
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub": "11111111-1111-4111-8111-111111111111", "role": "authenticated"}', true);
+select results_eq($$ select s -> 'message' ->> 'id' from search_messages('cafe') s $$, array['m1'],
+  'the owner finds an archived message without its accent');
+select results_eq($$ select s ->> 'snippet' from search_messages('CAFÉ') s $$, array['Um [[café]], por favor'],
+  'the snippet highlights the original text');
+select is_empty($$ select 1 from search_messages('%') $$, 'a lone % matches nothing');
+select throws_ok($$ select * from search_messages('cafe', max_count => 501) $$, '22023', null, 'max_count is bounded');
+
+-- ============================== other user ===================================
+select set_config('request.jwt.claims', '{"sub": "22222222-2222-4222-8222-222222222222", "role": "authenticated"}', true);
+select is_empty($$ select 1 from search_messages('cafe') $$, 'another user finds nothing');
+
+-- ============================== anon =========================================
+reset role;
+set local role anon;
+select throws_ok($$ select * from search_messages('cafe') $$, '42501', null, 'anon is refused');
+
+-- ============================== service_role =================================
+reset role;
+set local role service_role;
+select isnt_empty($$ select 1 from search_messages('cafe') $$, 'service_role searches everyone''s');
+select is_empty($$ select 1 from search_messages('cafe', user_id => '22222222-2222-4222-8222-222222222222') $$,
+  'and can narrow the search to one user');
+
+select * from finish();
+rollback;

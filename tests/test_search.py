@@ -1,0 +1,150 @@
+"""search_messages through supabase-py: words, accents, codes, CJK, archive, edits, RLS."""
+
+from __future__ import annotations
+
+import pytest
+from postgrest.exceptions import APIError
+
+from .helpers import msg
+
+
+def search(client, query, **kw):
+    return client.rpc("search_messages", {"query": query, **kw}).execute().data
+
+
+@pytest.fixture
+def alice_chats(make_user):
+    alice = make_user("alice")
+    alice.client.rpc(
+        "ingest_messages",
+        {
+            "payload": {
+                "messages": [
+                    msg(
+                        "pt",
+                        "p1",
+                        platform="whatsapp",
+                        content="Olá! Podemos tomar um café amanhã?",
+                    ),
+                    msg(
+                        "pt",
+                        "p2",
+                        platform="whatsapp",
+                        direction="outbound",
+                        content="Claro, a fatura INV-2024-0042 segue anexa.",
+                    ),
+                    msg(
+                        "de",
+                        "d1",
+                        platform="signal",
+                        content="Die Lieferung kommt am Freitag, Straße 12.",
+                    ),
+                    msg(
+                        "en",
+                        "e1",
+                        platform="telegram",
+                        content="Call me at +44 7700 900123 or see https://shop.example/o/77",
+                    ),
+                    msg("cn", "c1", platform="wechat", content="你好，我想订购二十个样品。"),
+                    msg("en", "e2", platform="telegram", content="the quick brown fox jumps"),
+                ]
+            }
+        },
+    ).execute()
+    return alice
+
+
+def ids(hits):
+    return [h["message"]["id"] for h in hits]
+
+
+def test_words_accents_and_case(alice_chats):
+    assert ids(search(alice_chats.client, "cafe")) == ["p1"]
+    assert ids(search(alice_chats.client, "CAFÉ")) == ["p1"]
+    assert ids(search(alice_chats.client, "lieferung")) == ["d1"]
+    hit = search(alice_chats.client, "café")[0]
+    assert hit["snippet"] == "Olá! Podemos tomar um [[café]] amanhã?"
+    assert hit["platform"] == "whatsapp" and hit["conversation_id"] and "rank" in hit
+
+
+def test_phrases_and_substrings(alice_chats):
+    assert ids(search(alice_chats.client, '"brown fox"')) == ["e2"]
+    assert ids(search(alice_chats.client, "INV-2024-0042")) == ["p2"]
+    assert ids(search(alice_chats.client, "0042")) == ["p2"]
+    assert ids(search(alice_chats.client, "7700 900123")) == ["e1"]
+    assert ids(search(alice_chats.client, "shop.example/o/77")) == ["e1"]
+    assert ids(search(alice_chats.client, "订购")) == ["c1"]
+    assert "[[订购]]" in search(alice_chats.client, "订购")[0]["snippet"]
+
+
+def test_filters(alice_chats):
+    c = alice_chats.client
+    assert ids(search(c, "call", platform="telegram")) == ["e1"]
+    assert search(c, "call", platform="whatsapp") == []
+    assert ids(search(c, "fatura", direction="outbound")) == ["p2"]
+    assert search(c, "fatura", direction="inbound") == []
+    assert search(c, "cafe", sent_before="2000-01-01T00:00:00Z") == []
+
+
+def test_hostile_and_empty_queries_answer_without_error(alice_chats):
+    for q in (
+        "",
+        "   ",
+        "'",
+        "%",
+        "_",
+        "&|!",
+        "\\",
+        "x" * 10_000,
+        "'; drop table people; --",
+        ":*",
+    ):
+        assert isinstance(search(alice_chats.client, q), list), q
+    assert search(alice_chats.client, "%") == []
+    assert search(alice_chats.client, "_") == []
+
+
+def test_archive_hits_and_edits(make_user, small_caps):
+    alice = make_user("alice")
+    batch = [msg("long", f"a{i:03d}", minutes=i, content=f"routine update {i}") for i in range(40)]
+    batch[0] = msg("long", "a000", minutes=0, content="the original needle")
+    alice.client.rpc("ingest_messages", {"payload": {"messages": batch}}).execute()
+    hits = search(alice.client, "needle")
+    assert ids(hits) == ["a000"]  # lives in an archive chunk by now
+    edited = {**batch[0], "content": "the rewritten haystack", "edited_at": "2026-03-04T00:00:00Z"}
+    alice.client.rpc("ingest_messages", {"payload": {"messages": [edited]}}).execute()
+    assert search(alice.client, "needle") == []
+    assert ids(search(alice.client, "haystack")) == ["a000"]
+
+
+def test_person_filter(make_user):
+    alice = make_user("alice")
+    person = alice.client.table("people").insert({"full_name": "P"}).execute().data[0]["id"]
+    alice.client.rpc(
+        "ingest_messages",
+        {
+            "payload": {
+                "messages": [
+                    msg("linked", "l1", content="shared word", person_id=person),
+                    msg("other", "o1", content="shared word"),
+                ]
+            }
+        },
+    ).execute()
+    assert ids(search(alice.client, "shared word", person_id=person)) == ["l1"]
+    assert sorted(ids(search(alice.client, "shared word"))) == ["l1", "o1"]
+
+
+def test_nobody_finds_another_users_messages(alice_chats, make_user, anon, service):
+    bob = make_user("bob")
+    assert search(bob.client, "cafe") == []
+    with pytest.raises(APIError) as err:
+        search(anon, "cafe")
+    assert err.value.code == "42501"
+    assert "p1" in ids(search(service, "cafe", max_count=500))
+
+
+def test_max_count_is_bounded(alice_chats):
+    with pytest.raises(APIError) as err:
+        search(alice_chats.client, "cafe", max_count=0)
+    assert err.value.code == "22023"
