@@ -293,3 +293,23 @@ def test_a_duplicate_with_another_time_never_moves_first_message_at(make_user, d
         conversation_state(db, cid)["first_message_at"].isoformat() == "2026-03-02T10:00:00+00:00"
     )
     check_invariants(db, cid)
+
+
+def test_edge_timestamps_that_are_real_are_accepted(make_user, db):
+    alice = make_user("alice")
+    out = ingest(
+        alice.client,
+        [
+            {**msg("edge", "leap"), "sent_at": "2024-02-29T23:59:59.123456-03:30"},
+            {**msg("edge", "space"), "sent_at": "2025-12-31 23:59+14"},
+            {**msg("edge", "zulu"), "sent_at": "2026-01-01t00:00:00z"},
+        ],
+    )
+    stored = {
+        m["id"]: m["sent_at"] for m in conversation_state(db, out["conversations"][0]["id"])["hot"]
+    }
+    assert stored == {
+        "leap": "2024-03-01T03:29:59.123456Z",
+        "space": "2025-12-31T09:59:00Z",
+        "zulu": "2026-01-01T00:00:00Z",
+    }
