@@ -12,7 +12,7 @@ APT_PACKAGES := postgresql-15 postgresql-contrib postgresql-15-pgtap postgresql-
                 libtap-parser-sourcehandler-pgtap-perl nginx-light
 
 .PHONY: types types-check help setup setup-apt setup-npm setup-venv stack stack-down reset check-db pgtap pytest \
-        test lint demo clean
+        test lint demo bench clean
 
 help:
 	@echo "make setup       install what this machine lacks (apt, npm, .venv); idempotent"
@@ -20,6 +20,7 @@ help:
 	@echo "make stack-down  stop it"
 	@echo "make test        setup + stack + db reset + advisors/lint + pgTAP + pytest"
 	@echo "make demo        stack + import the sample exports + show the inbox"
+	@echo "make bench       the store against a row-per-message baseline (BENCH_SCALE=0.1 for a quick look)"
 
 setup: setup-apt setup-npm setup-venv
 
@@ -91,6 +92,9 @@ test: reset check-db types-check lint pgtap pytest
 
 demo: stack
 	$(CLI) demo
+
+bench: stack
+	$(PY) -m bench
 
 clean: stack-down
 	rm -rf $(VENV) node_modules

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import psycopg
 import pytest
+
 from crm_messaging.config import Settings, SettingsError, load_settings
 from crm_messaging.tokens import user_token
-
 from supabase import Client, create_client
 
 

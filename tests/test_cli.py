@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from crm_messaging.cli import main
 from crm_messaging.config import REPO_ROOT
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from crm_messaging.client import MessagingClient
 from crm_messaging.errors import MessagingError
 

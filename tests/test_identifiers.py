@@ -1,6 +1,7 @@
 """Phone and username normalisation across countries."""
 
 import pytest
+
 from crm_messaging.identifiers import (
     IdentifierError,
     normalize_participant,

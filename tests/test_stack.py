@@ -8,9 +8,10 @@ import time
 import httpx
 import jwt
 import pytest
+from postgrest.exceptions import APIError
+
 from crm_messaging import stack
 from crm_messaging.config import REPO_ROOT
-from postgrest.exceptions import APIError
 
 WHOAMI = "select auth.role() as role, auth.uid() as uid, current_user as db_role"
 

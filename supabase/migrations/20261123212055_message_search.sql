@@ -42,12 +42,15 @@ returns text
 language sql
 immutable
 parallel safe
+-- rebuilding a document costs milliseconds per archive chunk: tell the planner, so it
+-- reads the indexes below instead of recomputing documents row by row
+cost 10000
 set search_path = ''
 as $$
-  -- one line per message: content, sender name and media file name
-  select coalesce(pg_catalog.string_agg(
-    messaging_private.search_normalize(
-      concat_ws(' ', m ->> 'content', m ->> 'sender_name', m ->> 'media_url')), E'\n'), '')
+  -- one line per message: content, sender name and media file name; normalised in one
+  -- call for the whole text (a call per message would dominate index maintenance)
+  select messaging_private.search_normalize(pg_catalog.string_agg(
+    concat_ws(' ', m ->> 'content', m ->> 'sender_name', m ->> 'media_url'), E'\n'))
   from pg_catalog.jsonb_array_elements(messages) m
 $$;
 comment on function messaging_private.search_document(jsonb) is
@@ -172,9 +175,11 @@ begin
        and (sent_before is null or a.first_message_at < sent_before)
   ),
   hits as (
+    -- the same normalisation as search_normalize(), written out: a function call per
+    -- message would cost more than the search itself
     select k.conv_id, k.conv_platform, k.conv_name, k.conv_person, e.m,
-           messaging_private.search_normalize(
-             concat_ws(' ', e.m ->> 'content', e.m ->> 'sender_name', e.m ->> 'media_url')) as doc
+           pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary,
+             concat_ws(' ', e.m ->> 'content', e.m ->> 'sender_name', e.m ->> 'media_url'))) as doc
       from candidates k
      cross join lateral pg_catalog.jsonb_array_elements(k.msgs) e(m)
      where (sent_after is null or (e.m ->> 'sent_at')::timestamptz >= sent_after)

@@ -1,0 +1,1 @@
+"""Benchmarks: the conversation store against a row-per-message baseline, side by side."""
