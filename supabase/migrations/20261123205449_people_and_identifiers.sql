@@ -23,25 +23,29 @@ grant usage on schema messaging_private to authenticated, service_role;
 
 create or replace function messaging_private.normalize_identifier(kind text, value text)
 returns text
-language sql
+language plpgsql
 immutable
 parallel safe
 set search_path = ''
 as $$
-  select case
-    when value is null or pg_catalog.btrim(value) = '' then null
-    when kind = 'email' then pg_catalog.lower(pg_catalog.btrim(value))
-    -- a WhatsApp JID: 34612345678@s.whatsapp.net
-    when kind in ('phone', 'any') and value ~ '^\s*\+?[0-9]{6,15}@(s\.whatsapp\.net|c\.us)\s*$'
-      then '+' || pg_catalog.regexp_replace(pg_catalog.split_part(value, '@', 1), '[^0-9]', '', 'g')
-    -- a phone written with +, spaces, dots, dashes or parentheses
-    when kind in ('phone', 'any') and value ~ '^\s*(\+|00)[0-9 ().\-]{6,24}\s*$'
-      then '+' || pg_catalog.regexp_replace(
-        pg_catalog.regexp_replace(pg_catalog.btrim(value), '^00', ''), '[^0-9]', '', 'g')
-    when kind = 'phone'
-      then '+' || pg_catalog.regexp_replace(value, '[^0-9]', '', 'g')
-    else pg_catalog.lower(pg_catalog.regexp_replace(pg_catalog.btrim(value), '^@+', ''))
-  end
+begin
+  return (
+    select case
+      when value is null or pg_catalog.btrim(value) = '' then null
+      when kind = 'email' then pg_catalog.lower(pg_catalog.btrim(value))
+      -- a WhatsApp JID: 34612345678@s.whatsapp.net
+      when kind in ('phone', 'any') and value ~ '^\s*\+?[0-9]{6,15}@(s\.whatsapp\.net|c\.us)\s*$'
+        then '+' || pg_catalog.regexp_replace(pg_catalog.split_part(value, '@', 1), '[^0-9]', '', 'g')
+      -- a phone written with +, spaces, dots, dashes or parentheses
+      when kind in ('phone', 'any') and value ~ '^\s*(\+|00)[0-9 ().\-]{6,24}\s*$'
+        then '+' || pg_catalog.regexp_replace(
+          pg_catalog.regexp_replace(pg_catalog.btrim(value), '^00', ''), '[^0-9]', '', 'g')
+      when kind = 'phone'
+        then '+' || pg_catalog.regexp_replace(value, '[^0-9]', '', 'g')
+      else pg_catalog.lower(pg_catalog.regexp_replace(pg_catalog.btrim(value), '^@+', ''))
+    end
+  );
+end;
 $$;
 comment on function messaging_private.normalize_identifier(text, text) is
   'Normalises an identifier of the given kind (phone, username, email, or any for a chat participant): phones to +digits, usernames lower-case without a leading @, emails lower-case.';

@@ -16,40 +16,52 @@
 
 create or replace function messaging_private.preview(m jsonb)
 returns text
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
-  select case
-    when pg_catalog.btrim(coalesce(m ->> 'content', '')) <> '' then
-      pg_catalog.left(pg_catalog.btrim(pg_catalog.regexp_replace(m ->> 'content', '\s+', ' ', 'g')), 100)
-    else '[' || coalesce(m ->> 'type', 'message') || ']'
-  end
+begin
+  return (
+    select case
+      when pg_catalog.btrim(coalesce(m ->> 'content', '')) <> '' then
+        pg_catalog.left(pg_catalog.btrim(pg_catalog.regexp_replace(m ->> 'content', '\s+', ' ', 'g')), 100)
+      else '[' || coalesce(m ->> 'type', 'message') || ']'
+    end
+  );
+end;
 $$;
 comment on function messaging_private.preview(jsonb) is 'The inbox preview of a stored message: its text, or [type] for media.';
 
 create or replace function messaging_private.id_hashes(msgs jsonb)
 returns bigint[]
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
-  select pg_catalog.array_agg(pg_catalog.hashtextextended(x ->> 'id', 0) order by x.ord)
-  from pg_catalog.jsonb_array_elements(msgs) with ordinality x(x, ord)
+begin
+  return (
+    select pg_catalog.array_agg(pg_catalog.hashtextextended(x ->> 'id', 0) order by x.ord)
+    from pg_catalog.jsonb_array_elements(msgs) with ordinality x(x, ord)
+  );
+end;
 $$;
 comment on function messaging_private.id_hashes(jsonb) is
   'hashtextextended(id, 0) of each message, in order: what chat_conversation_archives.id_hashes holds.';
 
 create or replace function messaging_private.sort_messages(msgs jsonb)
 returns jsonb
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  select coalesce(
-    pg_catalog.jsonb_agg(e.m order by (e.m ->> 'sent_at')::timestamptz, (e.m ->> 'id') collate "C"),
-    '[]'::jsonb)
-  from pg_catalog.jsonb_array_elements(msgs) e(m)
+begin
+  return (
+    select coalesce(
+      pg_catalog.jsonb_agg(e.m order by (e.m ->> 'sent_at')::timestamptz, (e.m ->> 'id') collate "C"),
+      '[]'::jsonb)
+    from pg_catalog.jsonb_array_elements(msgs) e(m)
+  );
+end;
 $$;
 comment on function messaging_private.sort_messages(jsonb) is 'A message array sorted by (sent_at, id).';
 
@@ -108,132 +120,136 @@ comment on function messaging_private.store_chunks(uuid, uuid, uuid, jsonb) is
 
 create or replace function messaging_private.payload_errors(payload jsonb)
 returns text[]
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  -- One set-based pass over a table of rules: every field of the top level and of every
-  -- message is checked by the same CASE, with no function call per message (a function
-  -- with its own search_path cannot be inlined and would cost a call per field).
-  with rules (scope, n, field, kind, max_length, required, allowed) as (
-    values
-      ('top', 1, 'platform', 'enum', null::integer, false,
-        array['whatsapp', 'signal', 'telegram', 'wechat']),
-      ('top', 2, 'connection_id', 'uuid', null, false, null::text[]),
-      ('msg', 2, 'platform', 'enum', null, true, array['whatsapp', 'signal', 'telegram', 'wechat']),
-      ('msg', 3, 'external_conversation_id', 'text', 256, true, null),
-      ('msg', 4, 'id', 'text', 256, true, null),
-      ('msg', 5, 'direction', 'enum', null, true, array['inbound', 'outbound']),
-      ('msg', 6, 'type', 'enum', null, false,
-        array['text', 'image', 'video', 'audio', 'voice', 'document', 'sticker', 'location',
-              'contact', 'system', 'other']),
-      ('msg', 7, 'content', 'text', 65536, false, null),
-      ('msg', 8, 'media_url', 'text', 2048, false, null),
-      ('msg', 9, 'sent_at', 'timestamp', null, true, null),
-      ('msg', 10, 'edited_at', 'timestamp', null, false, null),
-      ('msg', 11, 'participant_identifier', 'text', 256, false, null),
-      ('msg', 12, 'participant_name', 'text', 256, false, null),
-      ('msg', 13, 'conversation_type', 'enum', null, false, array['direct', 'group']),
-      ('msg', 14, 'person_id', 'uuid', null, false, null),
-      ('msg', 15, 'sender_identifier', 'text', 256, false, null),
-      ('msg', 16, 'sender_name', 'text', 256, false, null),
-      ('msg', 17, 'reply_to_id', 'text', 256, false, null),
-      ('msg', 18, 'metadata', 'object', 16384, false, null)
-  ),
-  items as (
-    select 'top' as scope, -1 as i, '' as path, payload as obj
-    union all
-    select 'msg', (e.ord - 1)::integer, pg_catalog.format('messages[%s].', e.ord - 1), e.m
-    from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality e(m, ord)
-  ),
-  top_platform as (
-    select coalesce(payload -> 'platform', 'null'::jsonb) <> 'null'::jsonb as given
-  ),
-  errs as (
-    -- messages that are not objects
-    select it.i, 0 as n,
-           pg_catalog.format('messages[%s]: must be an object, got %s', it.i, pg_catalog.jsonb_typeof(it.obj)) as err
-    from items it
-    where it.scope = 'msg' and pg_catalog.jsonb_typeof(it.obj) <> 'object'
-    union all
-    -- unknown keys
-    select it.i, 1,
-           case when it.scope = 'top'
-             then pg_catalog.format('%s: unknown field (expected user_id, connection_id, platform, messages)', k)
-             else pg_catalog.format('%s%s: unknown field', it.path, k)
-           end
-    from items it
-    cross join lateral pg_catalog.jsonb_object_keys(it.obj) k
-    where pg_catalog.jsonb_typeof(it.obj) = 'object'
-      and not exists (select 1 from rules r where r.scope = it.scope and r.field = k)
-      and not (it.scope = 'top' and k in ('user_id', 'messages'))
-    union all
-    -- every rule
-    select it.i, r.n, it.path || r.field || ': ' || (
-      case
-        when f.v is null or f.v = 'null'::jsonb then
-          case
-            when r.field = 'platform' and r.scope = 'msg' and tp.given then null
-            when r.field = 'platform' and r.scope = 'msg' then 'required (here or at the top level)'
-            when r.required then 'required'
-          end
-        when r.kind = 'enum' then
-          case when pg_catalog.jsonb_typeof(f.v) <> 'string' or not (f.s = any (r.allowed)) then
-            pg_catalog.format('must be one of %s, got %s',
-              pg_catalog.array_to_string(r.allowed, ', '), pg_catalog.left(f.v::text, 60))
-          end
-        when r.kind = 'object' then
-          case
-            when pg_catalog.jsonb_typeof(f.v) <> 'object' then 'must be an object, got ' || pg_catalog.jsonb_typeof(f.v)
-            when pg_catalog.length(f.v::text) > r.max_length then
-              pg_catalog.format('larger than %s bytes as JSON', r.max_length)
-          end
-        when r.kind = 'uuid' then
-          case when pg_catalog.jsonb_typeof(f.v) <> 'string'
-                 or f.s !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
-            pg_catalog.format('must be a UUID, got %s', pg_catalog.left(f.v::text, 60))
-          end
-        when pg_catalog.jsonb_typeof(f.v) <> 'string' then
-          pg_catalog.format('must be a%s string, got %s',
-            case when r.kind = 'timestamp' then 'n ISO 8601' else '' end, pg_catalog.jsonb_typeof(f.v))
-        when r.kind = 'text' then
-          case
-            when pg_catalog.length(f.s) > r.max_length then
-              pg_catalog.format('longer than %s characters (%s)', r.max_length, pg_catalog.length(f.s))
-            when r.required and pg_catalog.btrim(f.s) = '' then 'must not be empty'
-          end
-        -- timestamps: ISO 8601 with an offset, a real date and time, 1970 to now. The
-        -- format is fixed-width up to the minutes, so the parts are read by position
-        -- (a boolean regex match is cheap; one with captures costs ~0.2 ms a value).
-        when f.s !~ '^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)$' then
-          pg_catalog.format('%s is not an ISO 8601 timestamp with an offset, like 2026-02-01T10:30:00Z',
-            pg_catalog.left(f.v::text, 60))
-        when not (
-          case
-            when pg_catalog.substr(f.s, 1, 4)::integer < 1
-              or pg_catalog.substr(f.s, 6, 2)::integer not between 1 and 12 then false
-            else pg_catalog.substr(f.s, 9, 2)::integer between 1 and pg_catalog.date_part('day',
-                   pg_catalog.make_date(pg_catalog.substr(f.s, 1, 4)::integer, pg_catalog.substr(f.s, 6, 2)::integer, 1)
-                   + interval '1 month' - interval '1 day')::integer
-              and pg_catalog.substr(f.s, 12, 2)::integer <= 23
-              and pg_catalog.substr(f.s, 15, 2)::integer <= 59
-              and (pg_catalog.substr(f.s, 17, 1) <> ':' or pg_catalog.substr(f.s, 18, 2)::integer <= 59)
-              and f.s ~ '([Zz]|[+-](0\d|1[0-5])(:?[0-5]\d)?)$'
-          end) then
-          pg_catalog.format('%s is not a real date and time', f.v::text)
-        when f.s::timestamptz < '1970-01-01T00:00:00Z'::timestamptz
-          or f.s::timestamptz > pg_catalog.now() + interval '1 day' then
-          pg_catalog.format('%s is out of range (1970 to now)', f.v::text)
-      end)
-    from items it
-    cross join top_platform tp
-    join rules r on r.scope = it.scope
-    cross join lateral (select it.obj -> r.field as v, it.obj ->> r.field as s) f
-    where pg_catalog.jsonb_typeof(it.obj) = 'object'
-  )
-  select coalesce(pg_catalog.array_agg(errs.err order by errs.i, errs.n), '{}')
-  from errs
-  where errs.err is not null
+begin
+  return (
+    -- One set-based pass over a table of rules: every field of the top level and of every
+    -- message is checked by the same CASE, with no function call per message (a function
+    -- with its own search_path cannot be inlined and would cost a call per field).
+    with rules (scope, n, field, kind, max_length, required, allowed) as (
+      values
+        ('top', 1, 'platform', 'enum', null::integer, false,
+          array['whatsapp', 'signal', 'telegram', 'wechat']),
+        ('top', 2, 'connection_id', 'uuid', null, false, null::text[]),
+        ('msg', 2, 'platform', 'enum', null, true, array['whatsapp', 'signal', 'telegram', 'wechat']),
+        ('msg', 3, 'external_conversation_id', 'text', 256, true, null),
+        ('msg', 4, 'id', 'text', 256, true, null),
+        ('msg', 5, 'direction', 'enum', null, true, array['inbound', 'outbound']),
+        ('msg', 6, 'type', 'enum', null, false,
+          array['text', 'image', 'video', 'audio', 'voice', 'document', 'sticker', 'location',
+                'contact', 'system', 'other']),
+        ('msg', 7, 'content', 'text', 65536, false, null),
+        ('msg', 8, 'media_url', 'text', 2048, false, null),
+        ('msg', 9, 'sent_at', 'timestamp', null, true, null),
+        ('msg', 10, 'edited_at', 'timestamp', null, false, null),
+        ('msg', 11, 'participant_identifier', 'text', 256, false, null),
+        ('msg', 12, 'participant_name', 'text', 256, false, null),
+        ('msg', 13, 'conversation_type', 'enum', null, false, array['direct', 'group']),
+        ('msg', 14, 'person_id', 'uuid', null, false, null),
+        ('msg', 15, 'sender_identifier', 'text', 256, false, null),
+        ('msg', 16, 'sender_name', 'text', 256, false, null),
+        ('msg', 17, 'reply_to_id', 'text', 256, false, null),
+        ('msg', 18, 'metadata', 'object', 16384, false, null)
+    ),
+    items as (
+      select 'top' as scope, -1 as i, '' as path, payload as obj
+      union all
+      select 'msg', (e.ord - 1)::integer, pg_catalog.format('messages[%s].', e.ord - 1), e.m
+      from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality e(m, ord)
+    ),
+    top_platform as (
+      select coalesce(payload -> 'platform', 'null'::jsonb) <> 'null'::jsonb as given
+    ),
+    errs as (
+      -- messages that are not objects
+      select it.i, 0 as n,
+             pg_catalog.format('messages[%s]: must be an object, got %s', it.i, pg_catalog.jsonb_typeof(it.obj)) as err
+      from items it
+      where it.scope = 'msg' and pg_catalog.jsonb_typeof(it.obj) <> 'object'
+      union all
+      -- unknown keys
+      select it.i, 1,
+             case when it.scope = 'top'
+               then pg_catalog.format('%s: unknown field (expected user_id, connection_id, platform, messages)', k)
+               else pg_catalog.format('%s%s: unknown field', it.path, k)
+             end
+      from items it
+      cross join lateral pg_catalog.jsonb_object_keys(it.obj) k
+      where pg_catalog.jsonb_typeof(it.obj) = 'object'
+        and not exists (select 1 from rules r where r.scope = it.scope and r.field = k)
+        and not (it.scope = 'top' and k in ('user_id', 'messages'))
+      union all
+      -- every rule
+      select it.i, r.n, it.path || r.field || ': ' || (
+        case
+          when f.v is null or f.v = 'null'::jsonb then
+            case
+              when r.field = 'platform' and r.scope = 'msg' and tp.given then null
+              when r.field = 'platform' and r.scope = 'msg' then 'required (here or at the top level)'
+              when r.required then 'required'
+            end
+          when r.kind = 'enum' then
+            case when pg_catalog.jsonb_typeof(f.v) <> 'string' or not (f.s = any (r.allowed)) then
+              pg_catalog.format('must be one of %s, got %s',
+                pg_catalog.array_to_string(r.allowed, ', '), pg_catalog.left(f.v::text, 60))
+            end
+          when r.kind = 'object' then
+            case
+              when pg_catalog.jsonb_typeof(f.v) <> 'object' then 'must be an object, got ' || pg_catalog.jsonb_typeof(f.v)
+              when pg_catalog.length(f.v::text) > r.max_length then
+                pg_catalog.format('larger than %s bytes as JSON', r.max_length)
+            end
+          when r.kind = 'uuid' then
+            case when pg_catalog.jsonb_typeof(f.v) <> 'string'
+                   or f.s !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+              pg_catalog.format('must be a UUID, got %s', pg_catalog.left(f.v::text, 60))
+            end
+          when pg_catalog.jsonb_typeof(f.v) <> 'string' then
+            pg_catalog.format('must be a%s string, got %s',
+              case when r.kind = 'timestamp' then 'n ISO 8601' else '' end, pg_catalog.jsonb_typeof(f.v))
+          when r.kind = 'text' then
+            case
+              when pg_catalog.length(f.s) > r.max_length then
+                pg_catalog.format('longer than %s characters (%s)', r.max_length, pg_catalog.length(f.s))
+              when r.required and pg_catalog.btrim(f.s) = '' then 'must not be empty'
+            end
+          -- timestamps: ISO 8601 with an offset, a real date and time, 1970 to now. The
+          -- format is fixed-width up to the minutes, so the parts are read by position
+          -- (a boolean regex match is cheap; one with captures costs ~0.2 ms a value).
+          when f.s !~ '^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)$' then
+            pg_catalog.format('%s is not an ISO 8601 timestamp with an offset, like 2026-02-01T10:30:00Z',
+              pg_catalog.left(f.v::text, 60))
+          when not (
+            case
+              when pg_catalog.substr(f.s, 1, 4)::integer < 1
+                or pg_catalog.substr(f.s, 6, 2)::integer not between 1 and 12 then false
+              else pg_catalog.substr(f.s, 9, 2)::integer between 1 and pg_catalog.date_part('day',
+                     pg_catalog.make_date(pg_catalog.substr(f.s, 1, 4)::integer, pg_catalog.substr(f.s, 6, 2)::integer, 1)
+                     + interval '1 month' - interval '1 day')::integer
+                and pg_catalog.substr(f.s, 12, 2)::integer <= 23
+                and pg_catalog.substr(f.s, 15, 2)::integer <= 59
+                and (pg_catalog.substr(f.s, 17, 1) <> ':' or pg_catalog.substr(f.s, 18, 2)::integer <= 59)
+                and f.s ~ '([Zz]|[+-](0\d|1[0-5])(:?[0-5]\d)?)$'
+            end) then
+            pg_catalog.format('%s is not a real date and time', f.v::text)
+          when f.s::timestamptz < '1970-01-01T00:00:00Z'::timestamptz
+            or f.s::timestamptz > pg_catalog.now() + interval '1 day' then
+            pg_catalog.format('%s is out of range (1970 to now)', f.v::text)
+        end)
+      from items it
+      cross join top_platform tp
+      join rules r on r.scope = it.scope
+      cross join lateral (select it.obj -> r.field as v, it.obj ->> r.field as s) f
+      where pg_catalog.jsonb_typeof(it.obj) = 'object'
+    )
+    select coalesce(pg_catalog.array_agg(errs.err order by errs.i, errs.n), '{}')
+    from errs
+    where errs.err is not null
+  );
+end;
 $$;
 comment on function messaging_private.payload_errors(jsonb) is
   'Every problem of an ingest payload, each naming its field by path (messages[4].sent_at: ...); empty when valid.';
@@ -692,12 +708,16 @@ grant execute on function messaging_private.ingest_messages(jsonb) to authentica
 
 create or replace function public.ingest_messages(payload jsonb)
 returns jsonb
-language sql
+language plpgsql
 volatile
 security invoker
 set search_path = ''
 as $$
-  select messaging_private.ingest_messages(payload)
+begin
+  return (
+    select messaging_private.ingest_messages(payload)
+  );
+end;
 $$;
 comment on function public.ingest_messages(jsonb) is
   'Ingests a batch of chat messages (see DESIGN.md section 3): all-or-nothing, idempotent, returns {inserted, duplicates, updated, conversations}.';

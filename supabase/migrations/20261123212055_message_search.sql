@@ -25,21 +25,25 @@ create extension if not exists pg_trgm with schema extensions;
 
 create or replace function messaging_private.search_normalize(value text)
 returns text
-language sql
+language plpgsql
 immutable
 parallel safe
 set search_path = ''
 as $$
-  -- unaccent() is only stable because its dictionary could change; the dictionary is
-  -- fixed here, which is what lets the expression indexes below use it.
-  select pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary, coalesce(value, '')))
+begin
+  return (
+    -- unaccent() is only stable because its dictionary could change; the dictionary is
+    -- fixed here, which is what lets the expression indexes below use it.
+    select pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary, coalesce(value, '')))
+  );
+end;
 $$;
 comment on function messaging_private.search_normalize(text) is
   'Search form of a text: unaccented and lower-cased (café -> cafe).';
 
 create or replace function messaging_private.search_document(messages jsonb)
 returns text
-language sql
+language plpgsql
 immutable
 parallel safe
 -- rebuilding a document costs milliseconds per archive chunk: tell the planner, so it
@@ -47,11 +51,15 @@ parallel safe
 cost 10000
 set search_path = ''
 as $$
-  -- one line per message: content, sender name and media file name; normalised in one
-  -- call for the whole text (a call per message would dominate index maintenance)
-  select messaging_private.search_normalize(pg_catalog.string_agg(
-    concat_ws(' ', m ->> 'content', m ->> 'sender_name', m ->> 'media_url'), E'\n'))
-  from pg_catalog.jsonb_array_elements(messages) m
+begin
+  return (
+    -- one line per message: content, sender name and media file name; normalised in one
+    -- call for the whole text (a call per message would dominate index maintenance)
+    select messaging_private.search_normalize(pg_catalog.string_agg(
+      concat_ws(' ', m ->> 'content', m ->> 'sender_name', m ->> 'media_url'), E'\n'))
+    from pg_catalog.jsonb_array_elements(messages) m
+  );
+end;
 $$;
 comment on function messaging_private.search_document(jsonb) is
   'The searchable text of a message array, one normalised line per message: what the search indexes cover.';
