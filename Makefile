@@ -12,13 +12,14 @@ APT_PACKAGES := postgresql-15 postgresql-contrib postgresql-15-pgtap postgresql-
                 libtap-parser-sourcehandler-pgtap-perl nginx-light
 
 .PHONY: types types-check help setup setup-apt setup-npm setup-venv stack stack-down reset check-db pgtap pytest \
-        test lint demo bench clean
+        test test-reliability lint demo bench clean
 
 help:
 	@echo "make setup       install what this machine lacks (apt, npm, .venv); idempotent"
 	@echo "make stack       start the local Supabase stack (PostgreSQL, PostgREST, nginx)"
 	@echo "make stack-down  stop it"
 	@echo "make test        setup + stack + db reset + advisors/lint + pgTAP + pytest"
+	@echo "make test-reliability  the load test (8 writers, readers paging)"
 	@echo "make demo        stack + import the sample exports + show the inbox"
 	@echo "make bench       the store against a row-per-message baseline (BENCH_SCALE=0.1 for a quick look)"
 
@@ -83,6 +84,9 @@ pgtap:
 
 pytest:
 	$(PY) -m pytest -m "not slow"
+
+test-reliability: stack
+	$(PY) -m pytest -m slow
 
 lint:
 	$(VENV)/bin/ruff check .

@@ -19,9 +19,16 @@ from .errors import MessagingError
 from .identifiers import IdentifierError, normalize_email, normalize_phone
 from .models import MAX_BATCH, IngestSummary, Message, validate_messages
 
-#: SQLSTATEs / PostgREST codes worth another try: the call changed nothing, or ingest's
-#: idempotence makes a repeat harmless (serialization failure, deadlock, no connection).
-RETRYABLE_CODES = {"40001", "40P01", "57P01", "PGRST000", "PGRST001", "PGRST002", "PGRST003"}
+#: Codes worth another try: the call changed nothing, or ingest's idempotence makes a
+#: repeat harmless. SQLSTATEs (serialization failure, deadlock, admin shutdown), PostgREST's
+#: connection errors, and the gateway's 502/503/504 (postgrest-py reports a non-JSON error
+#: page with its HTTP status as the code).
+RETRYABLE_CODES = {
+    "40001", "40P01", "57P01", "57P03",
+    "57014",  # statement timeout, e.g. waiting behind other writers of the same conversations
+    "PGRST000", "PGRST001", "PGRST002", "PGRST003",
+    "502", "503", "504",
+}  # fmt: skip
 #: nginx refuses bodies over its client_max_body_size; stay well under it.
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 
@@ -115,7 +122,12 @@ class MessagingClient:
         """Validates everything first, then sends batches; retries are safe (idempotent)."""
         if not 1 <= batch_size <= MAX_BATCH:
             raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}, got {batch_size}")
-        valid = validate_messages(list(messages))
+        # conversation by conversation, oldest first: each batch then locks few conversations
+        # (parallel importers rarely wait on each other) and mostly appends to its hot rows
+        valid = sorted(
+            validate_messages(list(messages)),
+            key=lambda m: (m.platform, m.external_conversation_id, m.sent_at),
+        )
         owner = user_id or self.user_id
         summary = IngestSummary()
         done = 0

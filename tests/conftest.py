@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 import pytest
@@ -34,11 +35,36 @@ def settings() -> Settings:
         pytest.fail(f"{exc}", pytrace=False)
 
 
+class Db:
+    """A direct superuser connection for arranging and asserting (never the code path).
+
+    It reconnects once when the server went away, so the fault tests that stop
+    PostgreSQL do not take the rest of the session down with them.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.conn: psycopg.Connection | None = None
+
+    def execute(self, query: Any, params: Any = None) -> psycopg.Cursor:
+        for attempt in range(2):
+            if self.conn is None or self.conn.closed or self.conn.broken:
+                self.conn = psycopg.connect(self.url, autocommit=True)
+            try:
+                return self.conn.execute(query, params)
+            except psycopg.OperationalError:
+                self.conn = None
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+
 @pytest.fixture(scope="session")
-def db(settings: Settings) -> Iterator[psycopg.Connection]:
-    """A direct superuser connection, for arranging and asserting (never for the code path)."""
-    with psycopg.connect(settings.db_url, autocommit=True) as conn:
-        yield conn
+def db(settings: Settings) -> Iterator[Db]:
+    conn = Db(settings.db_url)
+    yield conn
+    if conn.conn is not None:
+        conn.conn.close()
 
 
 def client_for(settings: Settings, key: str, token: str | None = None) -> Client:
@@ -59,7 +85,7 @@ def anon(settings: Settings) -> Client:
 
 
 @pytest.fixture
-def make_user(settings: Settings, db: psycopg.Connection) -> Iterator[Callable[..., User]]:
+def make_user(settings: Settings, db: Db) -> Iterator[Callable[..., User]]:
     """Creates CRM users (rows in auth.users) and supabase-py clients signed in as them."""
     created: list[str] = []
 
@@ -81,7 +107,7 @@ def make_user(settings: Settings, db: psycopg.Connection) -> Iterator[Callable[.
 
 
 @pytest.fixture
-def small_caps(db: psycopg.Connection) -> Iterator[dict[str, int]]:
+def small_caps(db: Db) -> Iterator[dict[str, int]]:
     """Shrinks the hot-row cap and chunk size so archives are exercised with few messages."""
     old = dict(db.execute("select key, value from messaging_private.settings").fetchall())
     caps = {"hot_max_messages": 10, "hot_keep_messages": 5, "archive_chunk_messages": 12}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -168,3 +170,80 @@ def test_broken_json_is_a_400(alice_http):
         headers={"Content-Type": "application/json"},
     )
     assert resp.status_code == 400
+
+
+def _body(payload) -> bytes:
+    return json.dumps({"payload": payload}).encode()
+
+
+DEEP = 20_000
+# (name, raw request body, expected HTTP status): what only raw HTTP can send, or what
+# fails before the function runs; each must be a readable 4xx, never a 500.
+HOSTILE = [
+    (
+        "deeply nested metadata",
+        (
+            '{"payload":{"messages":[{"metadata":' + '{"a":' * DEEP + "1" + "}" * DEEP + "}]}}"
+        ).encode(),
+        413,
+    ),
+    ("lone surrogate", b'{"payload":{"messages":[{"content":"\\ud800"}]}}', 400),
+    ("NUL escape", b'{"payload":{"messages":[{"content":"a\\u0000b"}]}}', 400),
+    ("not UTF-8", b'{"payload":{"messages":[{"content":"\xff\xfe"}]}}', 400),
+    ("truncated JSON", b'{"payload":{"messages":[', 400),
+    ("JSON with trailing garbage", b'{"payload":{}} trailing', 400),
+    ("empty body (no arguments: no such function)", b"", 404),
+    ("payload null", b'{"payload":null}', 400),
+    ("messages null", _body({"messages": None}), 400),
+    ("message an array", _body({"messages": [[1, 2]]}), 400),
+    ("message a bool", _body({"messages": [True]}), 400),
+    ("platform a number", _body({"platform": 3, "messages": [GOOD]}), 400),
+    ("sent_at year 1", _body(with_msg(sent_at="0001-01-01T00:00:00Z")), 400),
+    ("sent_at year 9999", _body(with_msg(sent_at="9999-12-31T23:59:59Z")), 400),
+    ("sent_at six-digit year", _body(with_msg(sent_at="275760-09-13T00:00:00Z")), 400),
+    ("content of 1 MB", _body(with_msg(content="x" * 1_000_000)), 400),
+    ("metadata nested list of lists", _body(with_msg(metadata=[[[[]]]])), 400),
+    ("sender_name an object", _body(with_msg(sender_name={"first": "a"})), 400),
+    ("reply_to_id a list", _body(with_msg(reply_to_id=["a"])), 400),
+    (
+        "user_id for someone else",
+        _body({"user_id": "00000000-0000-4000-a000-000000000b0b", "messages": [GOOD]}),
+        403,
+    ),
+    ("payload a number", b'{"payload": 42}', 400),
+]
+
+
+def test_hostile_corpus_with_the_rest_is_at_least_60():
+    assert len(CORPUS) + len(HOSTILE) >= 60
+
+
+@pytest.mark.parametrize("name, body, status", HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_body_is_a_readable_4xx_and_changes_nothing(alice_http, db, name, body, status):
+    before = snapshot(db)
+    resp = alice_http.post(
+        "/rpc/ingest_messages", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert resp.status_code == status, resp.text[:300]
+    assert resp.json()["message"]
+    assert snapshot(db) == before
+
+
+def test_sql_looking_text_is_stored_verbatim_and_harms_nothing(alice_http, db):
+    text = "'); drop table public.people; -- %s \\x00 $$ select pg_sleep(10) $$"
+    resp = alice_http.post(
+        "/rpc/ingest_messages", json={"payload": with_msg(id="sql-1", content=text)}
+    )
+    assert resp.status_code == 200, resp.text
+    assert db.execute("select to_regclass('public.people') is not null").fetchone() == (True,)
+    stored = db.execute(
+        "select m ->> 'content' from chat_conversations c, jsonb_array_elements(c.messages) m where m ->> 'id' = 'sql-1'"
+    ).fetchone()
+    assert stored == (text,)
+
+
+def test_the_stack_is_healthy_after_the_hostile_corpus(settings):
+    assert (
+        httpx.get(f"{settings.api_url}/rest/v1/", headers={"apikey": settings.anon_key}).status_code
+        == 200
+    )

@@ -273,6 +273,7 @@ declare
   v_groups jsonb;
   g jsonb;
   conv public.chat_conversations%rowtype;
+  v_row public.chat_conversations%rowtype;
   v_created text[];
   v_results jsonb := '[]'::jsonb;
   v_inserted_all integer := 0;
@@ -651,8 +652,11 @@ begin
     end if;
 
     -- ---- the conversation row -------------------------------------------------
+    -- With nothing new (a re-import), messages are left as stored, so the row is not
+    -- rewritten and its indexes not touched; it is not updated at all unless one of the
+    -- conversation's own fields changes.
     update public.chat_conversations c
-       set messages = v_hot,
+       set messages = case when v_inserted + v_updated > 0 then v_hot else c.messages end,
            message_count = c.message_count + v_inserted,
            first_message_at = least(c.first_message_at, v_first_new),
            last_message_at = greatest(c.last_message_at, (v_hot -> -1 ->> 'sent_at')::timestamptz),
@@ -667,7 +671,18 @@ begin
              messaging_private.match_person(v_owner, c.platform,
                coalesce(g ->> 'participant_identifier', c.participant_identifier)))
      where c.id = conv.id
-     returning * into conv;
+       and (v_inserted + v_updated > 0
+            or (coalesce(g ->> 'participant_identifier', c.participant_identifier),
+                coalesce(g ->> 'participant_name', c.participant_name),
+                coalesce(g ->> 'conversation_type', c.conversation_type),
+                coalesce(v_connection, c.connection_id),
+                coalesce((g ->> 'person_id')::uuid, c.person_id))
+               is distinct from
+               (c.participant_identifier, c.participant_name, c.conversation_type, c.connection_id, c.person_id))
+     returning * into v_row;
+    if found then
+      conv := v_row;
+    end if;
 
     v_inserted_all := v_inserted_all + v_inserted;
     v_dups_all := v_dups_all + v_dups;
