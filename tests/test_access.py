@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from postgrest.exceptions import APIError
 
+from .conftest import client_for
 from .helpers import msg
 
 #: every table and view of the project a CRM frontend could query
@@ -183,4 +184,23 @@ def test_person_identifier_for_someone_elses_person_is_refused(two_users):
         alice.client.table("person_identifiers").insert(
             {"person_id": bob.person, "kind": "phone", "value": "+34600000000"}
         ).execute()
+    assert err.value.code == "42501"
+
+
+def test_service_key_with_a_user_token_reads_as_that_user(two_users, settings):
+    """The apikey opens the gateway; the bearer token decides the role: RLS applies as bob."""
+    alice, bob = two_users
+    as_bob = client_for(settings, settings.service_role_key, bob.token)
+    assert as_bob.table("chat_conversations").select("id").execute().data == []
+    with pytest.raises(APIError) as err:
+        as_bob.rpc(
+            "ingest_messages", {"payload": {"user_id": alice.id, "messages": [msg("x")]}}
+        ).execute()
+    assert err.value.code == "42501"
+
+
+@pytest.mark.parametrize("table", USER_TABLES)
+def test_anon_cannot_write_anything(anon, table):
+    with pytest.raises(APIError) as err:
+        anon.table(table).insert({"user_id": "00000000-0000-4000-a000-00000000a11c"}).execute()
     assert err.value.code == "42501"
