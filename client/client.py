@@ -17,7 +17,14 @@ from .config import load_settings
 from .db_types import PublicChatConversationList
 from .errors import MessagingError
 from .identifiers import IdentifierError, normalize_email, normalize_phone
-from .models import MAX_BATCH, IngestSummary, Message, validate_messages
+from .models import (
+    MAX_BATCH,
+    IngestSummary,
+    Message,
+    count_valid_messages,
+    validate_messages,
+    validate_stream,
+)
 
 #: Codes worth another try: the call changed nothing, or ingest's idempotence makes a
 #: repeat harmless. SQLSTATEs (serialization failure, deadlock, admin shutdown), PostgREST's
@@ -122,12 +129,19 @@ class MessagingClient:
         """Validates everything first, then sends batches; retries are safe (idempotent)."""
         if not 1 <= batch_size <= MAX_BATCH:
             raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}, got {batch_size}")
-        # conversation by conversation, oldest first: each batch then locks few conversations
-        # (parallel importers rarely wait on each other) and mostly appends to its hot rows
-        valid = sorted(
-            validate_messages(list(messages)),
-            key=lambda m: (m.platform, m.external_conversation_id, m.sent_at),
-        )
+        if isinstance(messages, (list, tuple)):
+            # conversation by conversation, oldest first: each batch then locks few
+            # conversations (parallel importers rarely wait on each other) and mostly appends
+            valid: Iterable[Message] = sorted(
+                validate_messages(messages),
+                key=lambda m: (m.platform, m.external_conversation_id, m.sent_at),
+            )
+            total = len(valid)  # type: ignore[arg-type]
+        else:
+            # a stream (a WhatsAppExport reads its file on each pass): one pass to validate
+            # everything, one to send, never holding the whole import in memory
+            total = count_valid_messages(messages)
+            valid = validate_stream(messages)
         owner = user_id or self.user_id
         summary = IngestSummary()
         done = 0
@@ -141,7 +155,7 @@ class MessagingClient:
             summary = summary.merge(IngestSummary.model_validate(result))
             done += len(batch)
             if progress:
-                progress(done, len(valid))
+                progress(done, total)
         return summary
 
     # ------------------------------------------------------------ connections

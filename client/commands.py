@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -74,10 +75,10 @@ def _cmd_import(args: argparse.Namespace) -> int:
     chats = parse_files(args)
     total = sum(len(c.messages) for c in chats)
     if args.dry_run:
-        from .models import validate_messages
+        from .models import count_valid_messages
 
         for chat in chats:
-            validate_messages(list(chat.messages))
+            count_valid_messages(chat.messages)
         convs = {m.external_conversation_id for c in chats for m in c.messages}
         result = {"dry_run": True, "messages": total, "conversations": len(convs)}
         print(
@@ -87,9 +88,14 @@ def _cmd_import(args: argparse.Namespace) -> int:
         )
         return 0
     client = MessagingClient.from_env()
+    # on a terminal by default; CRM_MESSAGING_PROGRESS=1 forces it (logs, CI)
     bar = ProgressBar(
         f"importing {args.platform}",
-        enabled=not args.json and not args.silent and sys.stderr.isatty(),
+        enabled=not args.silent
+        and (
+            os.environ.get("CRM_MESSAGING_PROGRESS") == "1"
+            or (sys.stderr.isatty() and not args.json)
+        ),
     )
     summary = import_chats(
         client, chats, user_id=args.user_id, me=args.me, batch_size=args.batch_size, progress=bar

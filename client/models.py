@@ -6,6 +6,7 @@ refused before anything is sent, with every problem named by path at once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -127,23 +128,45 @@ class IngestSummary(BaseModel):
         )
 
 
-def validate_messages(items: list[dict[str, Any] | Message]) -> list[Message]:
-    """Every message validated; raises ValueError naming every problem by path at once."""
-    out: list[Message] = []
-    problems: list[str] = []
+def _checked(items: Iterable[dict[str, Any] | Message], problems: list[str]) -> Iterator[Message]:
+    """The valid messages of `items`; the problems of the others are appended to `problems`."""
     for i, item in enumerate(items):
         if isinstance(item, Message):
-            out.append(item)
+            yield item
             continue
         try:
-            out.append(Message.model_validate(item))
+            yield Message.model_validate(item)
         except ValidationError as exc:
             for err in exc.errors():
                 path = ".".join(str(p) for p in err["loc"])
                 problems.append(f"messages[{i}].{path}: {err['msg']}")
+
+
+def _raise_problems(problems: list[str]) -> None:
     if problems:
         more = f"; and {len(problems) - 50} more" if len(problems) > 50 else ""
         raise ValueError(
             f"invalid messages, {len(problems)} problem(s): " + "; ".join(problems[:50]) + more
         )
+
+
+def validate_messages(items: Iterable[dict[str, Any] | Message]) -> list[Message]:
+    """Every message validated; raises ValueError naming every problem by path at once."""
+    problems: list[str] = []
+    out = list(_checked(items, problems))
+    _raise_problems(problems)
     return out
+
+
+def count_valid_messages(items: Iterable[dict[str, Any] | Message]) -> int:
+    """Validates a stream without keeping it: the count, or ValueError naming every problem."""
+    problems: list[str] = []
+    count = sum(1 for _ in _checked(items, problems))
+    _raise_problems(problems)
+    return count
+
+
+def validate_stream(items: Iterable[dict[str, Any] | Message]) -> Iterator[Message]:
+    """Messages of a stream already checked by count_valid_messages, validated as they come."""
+    for item in items:
+        yield item if isinstance(item, Message) else Message.model_validate(item)

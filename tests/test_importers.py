@@ -28,7 +28,7 @@ def utc(*a):
 
 def test_whatsapp_android_dmy_24h():
     chat = parse_whatsapp(WA_ANDROID, me="Alice", tz="Europe/Madrid")
-    m = chat.messages
+    m = list(chat.messages)  # a WhatsAppExport streams from the file
     assert [x.type for x in m] == [
         "system",
         "text",
@@ -53,7 +53,7 @@ def test_whatsapp_android_dmy_24h():
 
 def test_whatsapp_ios_mdy_12h_with_narrow_spaces_and_repeats():
     chat = parse_whatsapp(FX / "WhatsApp Chat with Bob.txt", tz="America/New_York")
-    m = chat.messages
+    m = list(chat.messages)
     assert chat.account_name == "Alice"  # the sender who is not the chat's title
     assert m[0].sent_at.astimezone(timezone.utc) == utc(2026, 1, 16, 2, 5, 13)
     assert m[1].content == "Hello!\nSecond line of hello"
@@ -65,16 +65,16 @@ def test_whatsapp_ios_mdy_12h_with_narrow_spaces_and_repeats():
 
 
 def test_whatsapp_ids_are_stable_and_the_zip_matches_the_txt(tmp_path):
-    first = parse_whatsapp(WA_ANDROID, me="Alice", tz="Europe/Madrid").messages
+    first = list(parse_whatsapp(WA_ANDROID, me="Alice", tz="Europe/Madrid").messages)
     zipped = tmp_path / "WhatsApp Chat with +34 612 34 56 78.zip"
     with zipfile.ZipFile(zipped, "w") as zf:
         zf.writestr("_chat.txt", WA_ANDROID.read_text())
         zf.writestr("IMG-20260312-WA0003.jpg", b"\xff\xd8")
-    again = parse_whatsapp(zipped, me="Alice", tz="Europe/Madrid").messages
+    again = list(parse_whatsapp(zipped, me="Alice", tz="Europe/Madrid").messages)
     assert [x.id for x in first] == [x.id for x in again]
     longer = tmp_path / WA_ANDROID.name
     longer.write_text(WA_ANDROID.read_text() + "14/03/2026, 10:00 - Alice: ¿Llegaste?\n")
-    later = parse_whatsapp(longer, me="Alice", tz="Europe/Madrid").messages
+    later = list(parse_whatsapp(longer, me="Alice", tz="Europe/Madrid").messages)
     assert [x.id for x in later[:-1]] == [x.id for x in first]
 
 
@@ -89,7 +89,7 @@ def test_whatsapp_needs_tz_and_me_where_ambiguous(tmp_path):
         parse_whatsapp(group, tz="UTC")
     chat = parse_whatsapp(group, tz="UTC", me="Ann")
     assert {m.conversation_type for m in chat.messages} == {"group"}
-    assert chat.messages[0].external_conversation_id == "group:Team"
+    assert next(iter(chat.messages)).external_conversation_id == "group:Team"
 
 
 def test_missing_and_corrupt_files(tmp_path):
@@ -134,13 +134,11 @@ WA_LINES = st.sampled_from(
 def test_whatsapp_parser_never_raises_anything_but_a_format_error(tmp_path_factory, lines):
     path = tmp_path_factory.mktemp("wa") / "WhatsApp Chat with Z.txt"
     path.write_text("\n".join(lines), encoding="utf-8")
-    try:
-        first = parse_whatsapp(path, tz="UTC", me="me")
+    try:  # the messages are read lazily: a bad line surfaces while iterating
+        first = [m.id for m in parse_whatsapp(path, tz="UTC", me="me").messages]
     except ExportFormatError:
         return
-    assert [m.id for m in first.messages] == [
-        m.id for m in parse_whatsapp(path, tz="UTC", me="me").messages
-    ]
+    assert first == [m.id for m in parse_whatsapp(path, tz="UTC", me="me").messages]
 
 
 def test_telegram_single_chat():
@@ -204,7 +202,7 @@ def test_whatsapp_ymd_dotted_am_pm_and_translated_placeholders(tmp_path):
         "2026-02-04, 12:30 a. m. - Eva: Standort: https://maps.google.com/?q=52.5,13.4\n",
         encoding="utf-8",
     )
-    m = parse_whatsapp(path, tz="Europe/Berlin", me="Eva").messages
+    m = list(parse_whatsapp(path, tz="Europe/Berlin", me="Eva").messages)
     assert [x.sent_at.astimezone(timezone.utc).strftime("%d %H:%M") for x in m] == [
         "03 08:15",
         "03 20:16",

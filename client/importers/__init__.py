@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,7 +20,8 @@ class ParsedChat:
     """What one export file holds: its messages and, when it says, who exported it."""
 
     platform: str
-    messages: list[Message] = field(default_factory=list)
+    #: a list, or a re-iterable stream with a length (WhatsAppExport reads its file lazily)
+    messages: Sequence[Message] = field(default_factory=list)
     account_identifier: str | None = None
     account_name: str | None = None
 

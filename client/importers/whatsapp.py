@@ -13,15 +13,17 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from ..identifiers import IdentifierError, looks_like_phone, normalize_phone
 from ..models import Message
-from . import ExportFormatError, ParsedChat, read_text, stable_id, zone
+from . import ExportFormatError, ParsedChat, stable_id, zone
 
 _MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _SPACES = re.compile("[\u202f\u00a0\u2007]")
@@ -99,6 +101,17 @@ class _Raw:
     lines: list[str] = field(default_factory=list)
 
 
+@lru_cache(maxsize=4096)
+def _phone_of(name: str, region: str | None) -> str | None:
+    """E.164 when a sender or chat name is a phone number (an unsaved contact), else None."""
+    if not looks_like_phone(name):
+        return None
+    try:
+        return normalize_phone(name, region)
+    except IdentifierError:
+        return None
+
+
 def _clean(line: str) -> str:
     return _SPACES.sub(" ", _MARKS.sub("", line)).rstrip("\r\n")
 
@@ -111,41 +124,67 @@ def _split_sender(rest: str) -> tuple[str | None, str]:
     return None, rest  # a system notice
 
 
-def _records(text: str) -> list[_Raw]:
-    records: list[_Raw] = []
-    for raw_line in io.StringIO(text):
+def _records(lines: Iterable[str]) -> Iterator[_Raw]:
+    """Messages as they come: a header line starts one, other lines continue it."""
+    current: _Raw | None = None
+    for raw_line in lines:
         line = _clean(raw_line)
         m = _IOS.match(line) or _ANDROID.match(line)
         if m:
+            if current is not None:
+                yield current
             sender, body = _split_sender(m.group("rest"))
-            records.append(
-                _Raw(m.group("date"), m.group("time"), bool(m.group("ampm")), sender, [body])
-            )
-        elif records:
-            records[-1].lines.append(line)
-    return records
+            current = _Raw(m.group("date"), m.group("time"), bool(m.group("ampm")), sender, [body])
+        elif current is not None:
+            current.lines.append(line)
+    if current is not None:
+        yield current
 
 
-def _date_order(records: list[_Raw]) -> str:
-    """'ymd', 'dmy' or 'mdy', from the whole file's dates."""
-    parts = [re.split(r"[./-]", r.date) for r in records]
-    if any(len(p[0]) == 4 for p in parts):
-        return "ymd"
-    if any(int(p[0]) > 12 for p in parts):
-        return "dmy"
-    if any(int(p[1]) > 12 for p in parts):
-        return "mdy"
-    if any("." in r.date for r in records):
-        return "dmy"
-    return "mdy" if any(r.ampm for r in records) else "dmy"
+@dataclass
+class _Survey:
+    """What the first pass learns: enough to read every date the same way, and the senders."""
+
+    records: int = 0
+    four_digit_first: bool = False
+    first_over_12: bool = False
+    second_over_12: bool = False
+    dotted: bool = False
+    ampm: bool = False
+    senders: set[str] = field(default_factory=set)
+
+    def add(self, rec: _Raw) -> None:
+        self.records += 1
+        first, second, *_ = re.split(r"[./-]", rec.date)
+        self.four_digit_first |= len(first) == 4
+        self.first_over_12 |= int(first) > 12
+        self.second_over_12 |= int(second) > 12
+        self.dotted |= "." in rec.date
+        self.ampm |= rec.ampm
+        if rec.sender:
+            self.senders.add(rec.sender)
+
+    def date_order(self) -> str:
+        """'ymd', 'dmy' or 'mdy', decided once for the whole file."""
+        if self.four_digit_first:
+            return "ymd"
+        if self.first_over_12:
+            return "dmy"
+        if self.second_over_12:
+            return "mdy"
+        if self.dotted:
+            return "dmy"
+        return "mdy" if self.ampm else "dmy"
 
 
-def _local_time(rec: _Raw, order: str) -> datetime:
-    a, b, c = (int(x) for x in re.split(r"[./-]", rec.date))
+@lru_cache(maxsize=4096)
+def _local_time(date: str, time: str, order: str) -> datetime:
+    """The local time of a header; cached, as chats repeat the same minute many times."""
+    a, b, c = (int(x) for x in re.split(r"[./-]", date))
     year, month, day = {"ymd": (a, b, c), "dmy": (c, b, a), "mdy": (c, a, b)}[order]
     if year < 100:
         year += 2000
-    t = rec.time.lower().replace(".", ":").replace(" ", "")
+    t = time.lower().replace(".", ":").replace(" ", "")
     pm = "pm" in t or "p:m" in t
     am = "am" in t or "a:m" in t
     t = re.sub(r"[^\d:]", "", t).strip(":")
@@ -159,21 +198,31 @@ def _local_time(rec: _Raw, order: str) -> datetime:
     return datetime(year, month, day, hour, minute, second)
 
 
-def _load(path: Path) -> tuple[str, str]:
-    """The chat text and the name it came under (the .txt, or the .zip's file name)."""
-    if path.suffix.lower() == ".zip":
-        try:
+@contextmanager
+def _open_lines(path: Path) -> Iterator[Iterator[str]]:
+    """The chat's lines, read as a stream: the .txt, or _chat.txt inside the export .zip."""
+    try:
+        if path.suffix.lower() == ".zip":
             with zipfile.ZipFile(path) as zf:
                 names = [n for n in zf.namelist() if n.endswith(".txt")]
                 chosen = "_chat.txt" if "_chat.txt" in names else (names[0] if names else None)
                 if chosen is None:
                     raise ExportFormatError(f"{path}: the zip holds no chat .txt")
-                return zf.read(chosen).decode("utf-8-sig"), path.stem
-        except (zipfile.BadZipFile, UnicodeDecodeError) as exc:
-            raise ExportFormatError(f"{path}: not a WhatsApp export zip ({exc})") from None
-        except FileNotFoundError:
-            raise ExportFormatError(f"{path}: no such file") from None
-    return read_text(path), path.stem
+                with zf.open(chosen) as raw:
+                    yield io.TextIOWrapper(raw, encoding="utf-8-sig")
+        else:
+            with path.open(encoding="utf-8-sig") as f:
+                yield f
+    except zipfile.BadZipFile as exc:
+        raise ExportFormatError(f"{path}: not a WhatsApp export zip ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ExportFormatError(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+    except FileNotFoundError:
+        raise ExportFormatError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ExportFormatError(f"{path}: is a folder, not an export file") from None
 
 
 def _classify(text: str) -> tuple[str, str | None, str | None, dict[str, Any]]:
@@ -202,6 +251,90 @@ def _classify(text: str) -> tuple[str, str | None, str | None, dict[str, Any]]:
     return "text", text, None, meta
 
 
+class WhatsAppExport:
+    """The messages of one export, read from the file on each iteration (never all at once).
+
+    The first pass (in the constructor) reads every header to decide the date order and
+    who is who; iterating reads the file again and yields Message objects one by one, so a
+    200,000-message export is imported in bounded memory.
+    """
+
+    def __init__(self, path: Path, *, me: str | None, tz: str | None, region: str | None,
+                 chat_name: str | None) -> None:  # fmt: skip
+        zone_info = zone(tz)
+        if zone_info is None:
+            raise ExportFormatError(
+                "WhatsApp exports carry local times: pass --tz (like Europe/Madrid)"
+            )
+        self.path, self.zone, self.region = Path(path), zone_info, region
+        survey = _Survey()
+        with _open_lines(self.path) as lines:
+            for rec in _records(lines):
+                survey.add(rec)
+        if not survey.records:
+            raise ExportFormatError(f"{path}: no WhatsApp messages found (is this a chat export?)")
+        self.order = survey.date_order()
+        self.count = survey.records
+        name_match = _FILE_NAME.match(chat_name or self.path.stem)
+        title = name_match.group("name") if name_match else (chat_name or self.path.stem)
+        senders = sorted(survey.senders)
+        if me is None:
+            others = [s for s in senders if s != title]
+            if len(senders) != 2 or len(others) != 1:
+                raise ExportFormatError(
+                    f"{path}: say which sender is you with --me (senders: {', '.join(senders[:8])})"
+                )
+            me = others[0]
+        self.me = me
+        self.group = len([s for s in senders if s != me]) > 1
+        self.other = next((s for s in senders if s != me), title)
+        self.participant = None if self.group else _phone_of(self.other, region)
+        self.conv_id = (
+            f"group:{title}" if self.group else (self.participant or f"contact:{self.other}")
+        )
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[Message]:
+        # identical repeats (same minute, sender and text) get a counter; keyed by a hash,
+        # so the map stays small however long the chat is
+        seen: dict[int, int] = {}
+        with _open_lines(self.path) as lines:
+            for rec in _records(lines):
+                yield self._message(rec, seen)
+
+    def _message(self, rec: _Raw, seen: dict[int, int]) -> Message:
+        body = "\n".join(rec.lines).strip("\n")
+        try:
+            local = _local_time(rec.date, rec.time, self.order)
+        except ValueError:
+            raise ExportFormatError(
+                f"{self.path}: impossible date or time {rec.date!r} {rec.time!r} (read as {self.order.upper()})"
+            ) from None
+        key = (local.isoformat(), rec.sender, body)
+        seen[hash(key)] = repeat = seen.get(hash(key), 0) + 1
+        kind, content, media, meta = _classify(body)
+        if rec.sender is None:
+            kind, content, media = "system", body, None
+        return Message(
+            platform="whatsapp",
+            external_conversation_id=self.conv_id,
+            participant_identifier=self.participant,
+            participant_name=None if self.group else self.other,
+            conversation_type="group" if self.group else "direct",
+            id=stable_id("wa_", self.conv_id, *key, repeat),
+            direction="outbound" if rec.sender == self.me else "inbound",
+            type=kind,  # type: ignore[arg-type]
+            content=content,
+            media_url=media,
+            sent_at=local.replace(tzinfo=self.zone),
+            sender_name=rec.sender,
+            sender_identifier=_phone_of(rec.sender, self.region) if rec.sender else None,
+            metadata=meta or None,
+        )  # fmt: skip
+
+
 def parse_whatsapp(
     path: Path,
     *,
@@ -210,72 +343,7 @@ def parse_whatsapp(
     region: str | None = None,
     chat_name: str | None = None,
 ) -> ParsedChat:
-    """Messages of one exported chat. `tz` is required: the export has local times."""
-    zone_info: ZoneInfo | None = zone(tz)
-    if zone_info is None:
-        raise ExportFormatError(
-            "WhatsApp exports carry local times: pass --tz (like Europe/Madrid)"
-        )
-    text, stem = _load(Path(path))
-    records = _records(text)
-    if not records:
-        raise ExportFormatError(f"{path}: no WhatsApp messages found (is this a chat export?)")
-    order = _date_order(records)
-    name_match = _FILE_NAME.match(chat_name or stem)
-    title = name_match.group("name") if name_match else (chat_name or stem)
-    senders = sorted({r.sender for r in records if r.sender})
-    if me is None:
-        others = [s for s in senders if s != title]
-        if len(senders) == 2 and len(others) == 1:
-            me = others[0]
-        else:
-            raise ExportFormatError(
-                f"{path}: say which sender is you with --me (senders: {', '.join(senders[:8])})"
-            )
-    group = len([s for s in senders if s != me]) > 1
-    other = next((s for s in senders if s != me), title)
-    participant = None
-    if not group and looks_like_phone(other):
-        try:
-            participant = normalize_phone(other, region)
-        except IdentifierError:
-            participant = None
-    conv_id = f"group:{title}" if group else (participant or f"contact:{other}")
-    messages: list[Message] = []
-    seen: dict[tuple[str, str | None, str], int] = {}
-    for rec in records:
-        body = "\n".join(rec.lines).strip("\n")
-        try:
-            local = _local_time(rec, order)
-        except ValueError:
-            raise ExportFormatError(
-                f"{path}: impossible date or time {rec.date!r} {rec.time!r} (read as {order.upper()})"
-            ) from None
-        key = (local.isoformat(), rec.sender, body)
-        seen[key] = seen.get(key, 0) + 1
-        kind, content, media, meta = _classify(body)
-        if rec.sender is None:
-            kind, content, media = "system", body, None
-        sender_id = None
-        if rec.sender and looks_like_phone(rec.sender):
-            try:
-                sender_id = normalize_phone(rec.sender, region)
-            except IdentifierError:
-                sender_id = None
-        messages.append(Message(
-            platform="whatsapp",
-            external_conversation_id=conv_id,
-            participant_identifier=participant,
-            participant_name=None if group else other,
-            conversation_type="group" if group else "direct",
-            id=stable_id("wa_", conv_id, *key, seen[key]),
-            direction="outbound" if rec.sender == me else "inbound",
-            type=kind,  # type: ignore[arg-type]
-            content=content,
-            media_url=media,
-            sent_at=local.replace(tzinfo=zone_info),
-            sender_name=rec.sender,
-            sender_identifier=sender_id,
-            metadata=meta or None,
-        ))  # fmt: skip
-    return ParsedChat("whatsapp", messages, account_name=me)
+    """One exported chat. `tz` is required: the export has local times. The messages are a
+    WhatsAppExport: iterate them (or list() them); the file is streamed, not loaded."""
+    export = WhatsAppExport(Path(path), me=me, tz=tz, region=region, chat_name=chat_name)
+    return ParsedChat("whatsapp", export, account_name=export.me)  # type: ignore[arg-type]
