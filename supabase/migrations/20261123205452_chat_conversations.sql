@@ -23,9 +23,9 @@ create table messaging_private.settings (
 comment on table messaging_private.settings is 'Tunables of the conversation store.';
 
 insert into messaging_private.settings (key, value, description) values
-  ('hot_max_messages', 200,
+  ('hot_max_messages', 100,
    'Most messages kept in chat_conversations.messages; past it the oldest spill to the archive.'),
-  ('hot_keep_messages', 100,
+  ('hot_keep_messages', 50,
    'Messages left in the hot row after a spill (spilling in bulk keeps appends cheap).'),
   ('archive_chunk_messages', 1000, 'Most messages in one chat_conversation_archives chunk.');
 
