@@ -47,6 +47,7 @@ def alice_chats(make_user):
                     ),
                     msg("cn", "c1", platform="wechat", content="你好，我想订购二十个样品。"),
                     msg("en", "e2", platform="telegram", content="the quick brown fox jumps"),
+                    msg("en", "e3", platform="telegram", content="Your order shipped today"),
                 ]
             }
         },
@@ -75,6 +76,23 @@ def test_phrases_and_substrings(alice_chats):
     assert ids(search(alice_chats.client, "shop.example/o/77")) == ["e1"]
     assert ids(search(alice_chats.client, "订购")) == ["c1"]
     assert "[[订购]]" in search(alice_chats.client, "订购")[0]["snippet"]
+
+
+def test_or_and_exclusion(alice_chats):
+    c = alice_chats.client
+    assert sorted(ids(search(c, "lieferung or fatura"))) == ["d1", "p2"]
+    assert search(c, "quick -fox") == []
+    assert ids(search(c, "quick -cat")) == ["e2"]
+    assert ids(search(c, "order")) == ["e3"]  # a word that starts like "or"
+
+
+def test_common_words_rank_among_a_bounded_set(make_user):
+    alice = make_user("alice")
+    batch = [msg("busy", f"b{i:04d}", minutes=i, content=f"hola amigo {i}") for i in range(400)]
+    alice.client.rpc("ingest_messages", {"payload": {"messages": batch}}).execute()
+    hits = search(alice.client, "hola", max_count=10)
+    assert len(hits) == 10
+    assert all("[[hola]]" in h["snippet"] for h in hits)
 
 
 def test_filters(alice_chats):

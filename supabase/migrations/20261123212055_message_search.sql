@@ -4,9 +4,9 @@
 -- search_messages(query, person_id, max_count, ...) finds messages in the hot
 -- rows and the archive chunks alike, best first, under the caller's RLS.
 --
--- Indexes are expression indexes over each row's messages, so every write of
--- ingest_messages (appends, spills, edits) keeps them current with no job to
--- forget:
+-- The searchable text is a generated column of each row, indexed twice, so every
+-- write of ingest_messages (appends, spills, edits) keeps it current with no job
+-- to forget:
 --   * full text with the language-neutral 'simple' configuration over
 --     unaccented, lower-cased text (cafe finds café; Portuguese, German and
 --     English alike), and
@@ -46,9 +46,6 @@ returns text
 language plpgsql
 immutable
 parallel safe
--- rebuilding a document costs milliseconds per archive chunk: tell the planner, so it
--- reads the indexes below instead of recomputing documents row by row
-cost 10000
 set search_path = ''
 as $$
 begin
@@ -64,14 +61,42 @@ $$;
 comment on function messaging_private.search_document(jsonb) is
   'The searchable text of a message array, one normalised line per message: what the search indexes cover.';
 
+create or replace function messaging_private.search_tsvector(document text)
+returns tsvector
+language plpgsql
+immutable
+parallel safe
+-- a document holds up to a chunk of messages: tell the planner that building its tsvector
+-- is expensive, so it reads the index rather than a sequential scan on a small table
+cost 10000
+set search_path = ''
+as $$
+begin
+  return pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, document);
+end;
+$$;
+comment on function messaging_private.search_tsvector(text) is
+  'The full-text vector of a search document (the language-neutral simple configuration).';
+
+-- The document is stored, computed once per write: the two indexes read the column, and a
+-- search re-checking a candidate row reads it instead of rebuilding it from the messages.
+alter table public.chat_conversations
+  add column search_document text generated always as (messaging_private.search_document(messages)) stored;
+alter table public.chat_conversation_archives
+  add column search_document text generated always as (messaging_private.search_document(messages)) stored;
+comment on column public.chat_conversations.search_document is
+  'The messages'' searchable text (normalised, one line per message), kept by PostgreSQL; for search_messages.';
+comment on column public.chat_conversation_archives.search_document is
+  'The chunk''s searchable text (normalised, one line per message), kept by PostgreSQL; for search_messages.';
+
 create index chat_conversations_search_fts_idx on public.chat_conversations
-  using gin (pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, messaging_private.search_document(messages)));
+  using gin (messaging_private.search_tsvector(search_document));
 create index chat_conversations_search_trgm_idx on public.chat_conversations
-  using gin (messaging_private.search_document(messages) extensions.gin_trgm_ops);
+  using gin (search_document extensions.gin_trgm_ops);
 create index chat_conversation_archives_search_fts_idx on public.chat_conversation_archives
-  using gin (pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, messaging_private.search_document(messages)));
+  using gin (messaging_private.search_tsvector(search_document));
 create index chat_conversation_archives_search_trgm_idx on public.chat_conversation_archives
-  using gin (messaging_private.search_document(messages) extensions.gin_trgm_ops);
+  using gin (search_document extensions.gin_trgm_ops);
 
 -- -----------------------------------------------------------------------------
 -- Snippets: the match wrapped in [[ ]] within about 120 characters of context
@@ -133,6 +158,9 @@ language plpgsql
 stable
 security invoker
 set search_path = ''
+-- plan each search for its own query: a generic plan cannot tell a rare code from a common
+-- word, and picking a sequential scan would rebuild every row's tsvector
+set plan_cache_mode = force_custom_plan
 as $$
 declare
   -- long queries are cut, not refused: the first 200 characters say enough
@@ -140,6 +168,7 @@ declare
   v_norm text := messaging_private.search_normalize(v_text);
   v_tsq tsquery;
   v_like text;
+  v_words text[] := '{}'::text[];
   v_platform text := search_messages.platform;
   v_person uuid := search_messages.person_id;
   v_direction text := search_messages.direction;
@@ -156,6 +185,15 @@ begin
   if pg_catalog.numnode(v_tsq) = 0 then
     v_tsq := null;  -- only punctuation: substring matching alone
   end if;
+  -- every word of a plain query (no "or", no -exclusion) must occur in a matching
+  -- message: a cheap substring test that spares building most messages' tsvectors
+  if v_tsq is not null and v_norm !~ '(^|\s)(or(\s|$)|-\S)' then
+    select coalesce(pg_catalog.array_agg('%' || pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
+             w, '\', '\\'), '%', '\%'), '_', '\_') || '%'), '{}')
+      into v_words
+      from pg_catalog.unnest(pg_catalog.tsvector_to_array(
+             pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, v_norm))) w;
+  end if;
   -- the whole query as a substring; LIKE's wildcards in it are taken literally
   v_like := '%' || pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
     v_norm, '\', '\\'), '%', '\%'), '_', '\_') || '%';
@@ -163,44 +201,51 @@ begin
   return query
   with candidates as (
     select c.id as conv_id, c.platform as conv_platform, c.participant_name as conv_name,
-           c.person_id as conv_person, c.messages as msgs
+           c.person_id as conv_person, c.messages as msgs, c.last_message_at as recency
       from public.chat_conversations c
-     where (pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, messaging_private.search_document(c.messages)) @@ v_tsq
-            or messaging_private.search_document(c.messages) like v_like)
+     where (messaging_private.search_tsvector(c.search_document) @@ v_tsq
+            or c.search_document like v_like)
        and (v_person is null or c.person_id = v_person)
        and (v_platform is null or c.platform = v_platform)
        and (v_owner is null or c.user_id = v_owner)
     union all
-    select c.id, c.platform, c.participant_name, c.person_id, a.messages
+    select c.id, c.platform, c.participant_name, c.person_id, a.messages, a.last_message_at
       from public.chat_conversation_archives a
       join public.chat_conversations c on c.id = a.conversation_id
-     where (pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, messaging_private.search_document(a.messages)) @@ v_tsq
-            or messaging_private.search_document(a.messages) like v_like)
+     where (messaging_private.search_tsvector(a.search_document) @@ v_tsq
+            or a.search_document like v_like)
        and (v_person is null or c.person_id = v_person)
        and (v_platform is null or c.platform = v_platform)
        and (v_owner is null or c.user_id = v_owner)
        and (sent_after is null or a.last_message_at >= sent_after)
        and (sent_before is null or a.first_message_at < sent_before)
   ),
-  hits as (
-    -- the same normalisation as search_normalize(), written out: a function call per
-    -- message would cost more than the search itself
-    select k.conv_id, k.conv_platform, k.conv_name, k.conv_person, e.m,
-           pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary,
-             concat_ws(' ', e.m ->> 'content', e.m ->> 'sender_name', e.m ->> 'media_url'))) as doc
-      from candidates k
+  matched as (
+    -- Newest rows first, and no more than 5 x max_count matches are ranked: a common word
+    -- matches in most rows, and opening all of them would cost seconds.
+    -- The normalisation is search_normalize() written out (a call per message would cost
+    -- more than the search), and the query's words must all occur in a message before its
+    -- tsvector is built.
+    select k.conv_id, k.conv_platform, k.conv_name, k.conv_person, e.m, x.doc
+      from (select * from candidates order by recency desc nulls last) k
      cross join lateral pg_catalog.jsonb_array_elements(k.msgs) e(m)
+     cross join lateral (
+       select pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary,
+                concat_ws(' ', e.m ->> 'content', e.m ->> 'sender_name', e.m ->> 'media_url'))) as doc
+     ) x
      where (sent_after is null or (e.m ->> 'sent_at')::timestamptz >= sent_after)
        and (sent_before is null or (e.m ->> 'sent_at')::timestamptz < sent_before)
        and (v_direction is null or e.m ->> 'direction' = v_direction)
+       and (x.doc like v_like
+            or (x.doc like all (v_words)
+                and pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, x.doc) @@ v_tsq))
+     limit max_count * 5
   ),
   ranked as (
     select h.*,
            (coalesce(pg_catalog.ts_rank(pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, h.doc), v_tsq), 0)
             + case when h.doc like v_like then 0.5 else 0 end)::real as score
-      from hits h
-     where pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, h.doc) @@ v_tsq
-        or h.doc like v_like
+      from matched h
   )
   select pg_catalog.jsonb_build_object(
            'conversation_id', r.conv_id,
@@ -216,7 +261,7 @@ begin
 end;
 $$;
 comment on function public.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid) is
-  'Messages of the caller''s conversations (hot rows and archive) matching words, phrases or substrings, best first, with a highlighted snippet. Optional filters: person, platform, sent_at range, direction, owning user.';
+  'Messages of the caller''s conversations (hot rows and archive) matching words, phrases or substrings, best first among the first 5 x max_count matches found (newest conversations and chunks first), with a highlighted snippet. Optional filters: person, platform, sent_at range, direction, owning user.';
 revoke all on function public.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid)
   from public, anon;
 grant execute on function public.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid)
