@@ -23,10 +23,13 @@ from pathlib import Path
 from .config import LOCAL_JWT_SECRET, REPO_ROOT, env_file_path, read_env
 from .tokens import api_key
 
-API_PORT = 54321
-DB_PORT = 54322
-POSTGREST_PORT = 54330
-POSTGREST_ADMIN_PORT = 54331
+# CRM_STACK_PORT_OFFSET moves every port (say 100 -> 54421, 54422, ...), so several work
+# trees can each run a stack of their own beside the default one (with its own CRM_STACK_DIR).
+PORT_OFFSET = int(os.environ.get("CRM_STACK_PORT_OFFSET", "0"))
+API_PORT = 54321 + PORT_OFFSET
+DB_PORT = 54322 + PORT_OFFSET
+POSTGREST_PORT = 54330 + PORT_OFFSET
+POSTGREST_ADMIN_PORT = 54331 + PORT_OFFSET
 DB_PASSWORD = "postgres"
 ENV_MARKER = "CRM_STACK=native"
 
