@@ -79,8 +79,11 @@ types-check:
 	@$(TYPES_GEN) | diff -q - client/db_types.py >/dev/null \
 	  || { echo "client/db_types.py is stale against the migrations: run make types"; exit 1; }
 
+# The database URL as python-dotenv reads `.env` (`supabase status -o env` quotes its values).
+DB_URL_OF_ENV = $(PY) -c 'from crm_messaging.config import read_env; e = read_env(); print(e.get("DB_URL") or e["SUPABASE_DB_URL"])'
+
 pgtap:
-	pg_prove --dbname "$$(grep '^DB_URL=' .env | cut -d= -f2-)" --ext .sql -r supabase/tests/
+	pg_prove --dbname "$$($(DB_URL_OF_ENV))" --ext .sql -r supabase/tests/
 
 pytest:
 	$(PY) -m pytest -m "not slow"
