@@ -5,6 +5,7 @@ from __future__ import annotations
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -45,7 +46,7 @@ def test_whatsapp_android_dmy_24h():
     assert m[2].direction == "outbound"
     assert (m[3].media_url, m[3].content) == ("IMG-20260312-WA0003.jpg", "Este es el azul 😀")
     assert m[4].metadata == {"media_omitted": True}
-    assert m[5].metadata == {"deleted": True} and m[5].content is None
+    assert m[5].metadata == {"deleted": True} and m[5].content == "This message was deleted"
     assert m[6].content == "Perfecto, paso mañana a las 10" and m[6].metadata == {"edited": True}
     assert {x.external_conversation_id for x in m} == {"+34612345678"}
     assert m[1].participant_identifier == "+34612345678" and m[1].conversation_type == "direct"
@@ -85,9 +86,11 @@ def test_whatsapp_needs_tz_and_me_where_ambiguous(tmp_path):
     group.write_text(
         "01/02/2026, 10:00 - Ann: a\n01/02/2026, 10:01 - Ben: b\n01/02/2026, 10:02 - Cy: c\n"
     )
+    with pytest.raises(ExportFormatError, match=r"--date-order dmy\|mdy"):
+        parse_whatsapp(group, tz="UTC", me="Ann")
     with pytest.raises(ExportFormatError, match="--me"):
-        parse_whatsapp(group, tz="UTC")
-    chat = parse_whatsapp(group, tz="UTC", me="Ann")
+        parse_whatsapp(group, tz="UTC", date_order="dmy")
+    chat = parse_whatsapp(group, tz="UTC", me="Ann", date_order="dmy")
     assert {m.conversation_type for m in chat.messages} == {"group"}
     assert next(iter(chat.messages)).external_conversation_id == "group:Team"
 
@@ -211,4 +214,113 @@ def test_whatsapp_ymd_dotted_am_pm_and_translated_placeholders(tmp_path):
     ]
     assert [x.type for x in m] == ["other", "image", "text", "location"]
     assert m[2].metadata == {"deleted": True} and m[2].direction == "inbound"
+    assert m[2].content == "Diese Nachricht wurde gelöscht"
     assert m[0].external_conversation_id == "contact:Jonas"
+
+
+# ---------------------------------------------------------------- WhatsApp, issue 10 cases
+
+WA_FX = FX / "whatsapp"
+
+
+def test_whatsapp_ios_banner_under_the_contact_name_is_a_system_notice():
+    chat = parse_whatsapp(WA_FX / "WhatsApp Chat - Dr. Feather.txt", tz="America/New_York")
+    m = list(chat.messages)
+    assert chat.account_name == "Sam"  # the banner's name does not count as a sender
+    assert [x.type for x in m] == ["system", "text", "text", "image", "image", "image", "text"]
+    assert m[0].sender_name is None and m[0].content.startswith("Messages and calls")
+    assert m[6].sender_name == "Dr. Feather" and m[6].content == "I left the forms at the desk"
+    # both older iOS attachment forms
+    assert m[4].media_url == "00000042-PHOTO-2023-08-16-10-03-00.jpg"
+    assert m[5].media_url == "2015-08-04-PHOTO-00004762.jpg"
+    assert m[0].external_conversation_id == "contact:Dr. Feather"
+
+
+def test_whatsapp_participant_puts_a_saved_contact_in_the_live_conversation():
+    path = WA_FX / "WhatsApp Chat - Dr. Feather.txt"
+    chat = parse_whatsapp(path, tz="America/New_York", participant="+1 (415) 555-2671")
+    m = list(chat.messages)
+    assert {x.external_conversation_id for x in m} == {"+14155552671"}
+    assert {x.participant_identifier for x in m} == {"+14155552671"}
+    assert m[1].participant_name == "Dr. Feather" and m[1].direction == "inbound"
+    with pytest.raises(ExportFormatError, match="--participant"):
+        parse_whatsapp(path, tz="America/New_York", participant="Dr. Feather")
+    pokemon = WA_FX / "WhatsApp Chat with Pokemon Chat.txt"
+    with pytest.raises(ExportFormatError, match="group"):
+        parse_whatsapp(pokemon, tz="UTC", me="Ash", participant="+14155552671")
+
+
+def test_whatsapp_ios_group_zip_named_after_the_file_with_named_notices(tmp_path):
+    zipped = tmp_path / "WhatsApp Chat - Family.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        zf.writestr("_chat.txt", (WA_FX / "family_chat.txt").read_text())
+    m = list(parse_whatsapp(zipped, tz="America/Sao_Paulo", me="Ana Souza").messages)
+    assert {x.external_conversation_id for x in m} == {"group:Family"}
+    assert {x.participant_name for x in m} == {"Family"}
+    assert {x.conversation_type for x in m} == {"group"}
+    assert [x.type for x in m[:3]] == ["system"] * 3
+    assert [x.sender_name for x in m[:3]] == [None] * 3
+    assert m[2].content == "Ana Souza added Bruno"
+    assert m[4].type == "text" and m[4].sender_name == "Bruno"  # "I left work early"
+    assert m[5].metadata == {"deleted": True} and m[5].content == "This message was deleted."
+
+
+def test_whatsapp_android_banner_under_the_group_name():
+    m = list(
+        parse_whatsapp(WA_FX / "WhatsApp Chat with Pokemon Chat.txt", tz="UTC", me="Ash").messages
+    )
+    assert [x.type for x in m] == ["system", "system", "text", "text", "text"]
+    assert m[0].sender_name is None
+    assert m[0].external_conversation_id == "group:Pokemon Chat"
+    assert m[0].sent_at == datetime(2016, 4, 15, 15, 4, tzinfo=ZoneInfo("UTC"))
+
+
+@pytest.mark.parametrize(
+    "name, first",
+    [
+        ("layout_fi.txt", "Moi! Mitä kuuluu?"),
+        ("layout_hr.txt", "Zdravo"),
+        ("layout_colon.txt", "Hallo"),
+    ],
+)
+def test_whatsapp_other_header_layouts(name, first):
+    m = list(parse_whatsapp(WA_FX / name, tz="Europe/Helsinki", me="Aino").messages)
+    assert len(m) == 3 and m[0].content == first
+    assert m[0].sent_at.replace(tzinfo=None) == datetime(2018, 6, 13, 21, 25, 15)
+    assert m[2].sent_at.replace(tzinfo=None).date() == datetime(2018, 6, 14).date()
+    assert m[0].direction == ("outbound" if m[0].sender_name == "Aino" else "inbound")
+
+
+def test_whatsapp_two_digit_year_first_is_read_from_the_whole_file():
+    m = list(parse_whatsapp(WA_FX / "two_digit_year_first.txt", tz="UTC", me="Ann").messages)
+    assert [x.sent_at.strftime("%Y-%m-%d %H:%M") for x in m] == [
+        "2020-01-15 02:22",
+        "2020-01-16 10:00",
+        "2020-02-03 18:45",
+    ]
+
+
+def test_whatsapp_ambiguous_dates_are_refused_until_the_order_is_named():
+    path = WA_FX / "ambiguous_dates.txt"
+    with pytest.raises(ExportFormatError, match=r"--date-order dmy\|mdy"):
+        parse_whatsapp(path, tz="UTC", me="Ann")
+    dmy = list(parse_whatsapp(path, tz="UTC", me="Ann", date_order="dmy").messages)
+    mdy = list(parse_whatsapp(path, tz="UTC", me="Ann", date_order="mdy").messages)
+    assert dmy[1].sent_at.strftime("%m-%d") == "02-03"
+    assert mdy[1].sent_at.strftime("%m-%d") == "03-02"
+    with pytest.raises(ExportFormatError, match="does not exist"):
+        parse_whatsapp(WA_FX / "two_digit_year_first.txt", tz="UTC", me="Ann", date_order="mdy")
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "es", "pt", "fr", "it", "nl", "ru", "tr", "id"])
+def test_whatsapp_placeholders_markers_and_notices_in_each_language(lang):
+    m = list(parse_whatsapp(WA_FX / "lang" / f"{lang}.txt", tz="UTC", me="Me").messages)
+    assert [x.type for x in m] == [
+        "system", "system", "other", "image", "image", "text", "text", "text",
+    ]  # fmt: skip
+    assert [x.sender_name for x in m[:2]] == [None, None]
+    assert m[2].metadata == {"media_omitted": True} and m[3].metadata == {"media_omitted": True}
+    assert m[4].media_url == "IMG-20240314-WA0001.jpg"
+    assert m[5].metadata == {"deleted": True} and m[5].content
+    assert m[6].metadata == {"edited": True} and "<" not in m[6].content
+    assert m[7].direction == "outbound" and m[7].metadata is None
