@@ -184,14 +184,17 @@ def test_signal_lines():
         m[1].external_conversation_id == "+4915123456789"
         and m[1].id == "+34600000001:1773230100000"
     )
-    assert m[2].type == "image" and m[2].media_url == "lieferschein.jpg"
+    assert m[2].type == "image" and m[2].media_url == "att1"  # the id signal-cli stores it under
+    assert m[2].metadata == {"filename": "lieferschein.jpg", "content_type": "image/jpeg"}
 
 
 def test_wechat_csv_with_bom():
     m = parse_wechat(EX / "wechat_liwei.csv").messages
     assert [x.type for x in m] == ["text", "text", "image", "system", "voice"]
     assert [x.direction for x in m] == ["inbound", "outbound", "inbound", "inbound", "inbound"]
-    assert m[0].id == "wxid_liwei88:1" and m[0].content == "你好，我想订购二十个样品。"
+    assert {x.external_conversation_id for x in m} == {"wxid_liwei88"}  # a wxid names the chat
+    assert m[0].participant_identifier == "wxid_liwei88" and m[0].conversation_type == "direct"
+    assert m[0].id.startswith("wc_") and m[0].content == "你好，我想订购二十个样品。"
     assert m[3].metadata["recalled"] is True
     assert m[0].sent_at == utc(2026, 3, 12, 7, 20)
 
@@ -324,3 +327,74 @@ def test_whatsapp_placeholders_markers_and_notices_in_each_language(lang):
     assert m[5].metadata == {"deleted": True} and m[5].content
     assert m[6].metadata == {"edited": True} and "<" not in m[6].content
     assert m[7].direction == "outbound" and m[7].metadata is None
+
+
+# ---------------------------------------------------- Telegram, Signal, WeChat: issue 10 cases
+
+
+def test_telegram_older_export_without_unixtime_reads_local_dates_in_tz():
+    path = FX / "telegram" / "old_desktop_export.json"
+    with pytest.raises(ExportFormatError, match="--tz"):
+        parse_telegram(path)
+    m = parse_telegram(path, tz="Europe/Warsaw", me="Alice Admin").messages
+    assert len(m) == 4  # none dropped
+    assert m[0].sent_at.astimezone(timezone.utc) == utc(2019, 7, 2, 7, 15)  # CEST = UTC+2
+    assert m[2].edited_at.astimezone(timezone.utc) == utc(2019, 7, 2, 7, 23)
+    assert m[1].direction == "outbound" and m[1].reply_to_id == "5123987744:1"
+    # media the export left out: media without a file, not text
+    assert (m[2].type, m[2].media_url, m[2].content) == ("image", None, "Zdjęcie umowy")
+    assert m[2].metadata == {"media_omitted": True}
+    assert (m[3].type, m[3].media_url) == ("voice", None)
+
+
+def test_telegram_message_without_id_is_named_not_dropped():
+    with pytest.raises(ExportFormatError, match=r"messages\[1\] has no id"):
+        parse_telegram(FX / "telegram" / "message_without_id.json")
+
+
+def test_telegram_participant_links_the_direct_chat():
+    m = parse_telegram(EX / "telegram_result.json", participant="@JoaoSilva").messages
+    assert {x.participant_identifier for x in m} == {"joaosilva"}
+
+
+def test_signal_replies_attachments_and_group_updates():
+    m = parse_signal(FX / "signal" / "quote_attachment_group_update.jsonl").messages
+    assert [x.type for x in m] == ["text", "text", "image", "system", "text"]
+    ids = {x.id for x in m}
+    assert m[1].reply_to_id == "+4915123456789:1632576001632" and m[1].reply_to_id in ids
+    assert m[2].media_url == "Wx3f9Kq2LmN8pQ1r.jpg" and m[2].metadata["filename"] == "IMG_0042.jpg"
+    assert m[3].content == "Group updated: Lieferteam" and m[3].conversation_type == "group"
+    assert m[3].external_conversation_id == m[4].external_conversation_id
+    assert m[4].participant_name == "Lieferteam"
+
+
+def test_signal_edit_without_target_is_a_readable_error():
+    with pytest.raises(
+        ExportFormatError, match=r"edit_without_target.jsonl:2: .*targetSentTimestamp"
+    ):
+        parse_signal(FX / "signal" / "edit_without_target.jsonl")
+
+
+def test_signal_participant_names_the_direct_peer():
+    m = parse_signal(EX / "signal-receive.jsonl", participant="hannah.42").messages
+    assert {x.participant_identifier for x in m} == {"hannah.42"}
+
+
+def test_wechat_numeric_talker_ids_make_one_conversation_with_ids_stable_across_backups():
+    first = parse_wechat(FX / "wechat" / "backup1" / "张伟.csv").messages
+    second = parse_wechat(FX / "wechat" / "backup2" / "张伟.csv").messages
+    assert {x.external_conversation_id for x in first + second} == {"张伟"}
+    assert [x.id for x in first] == [x.id for x in second]
+    assert len({x.id for x in first}) == 5  # identical repeats stay two messages
+    assert {x.conversation_type for x in first} == {"direct"}
+    assert first[0].participant_identifier is None  # the file names no WeChat id
+    linked = parse_wechat(FX / "wechat" / "backup1" / "张伟.csv", participant="wxid_Zhang88")
+    assert {x.participant_identifier for x in linked.messages} == {"wxid_zhang88"}
+
+
+def test_wechat_str_talker_and_msg_svr_id():
+    m = parse_wechat(FX / "wechat" / "group_memotrace.csv").messages
+    assert {x.external_conversation_id for x in m} == {"12345678@chatroom"}
+    assert {x.conversation_type for x in m} == {"group"}
+    assert m[0].id == "12345678@chatroom:7421938572619384651"
+    assert m[2].direction == "outbound" and m[3].metadata["recalled"] is True
