@@ -398,3 +398,12 @@ def test_wechat_str_talker_and_msg_svr_id():
     assert {x.conversation_type for x in m} == {"group"}
     assert m[0].id == "12345678@chatroom:7421938572619384651"
     assert m[2].direction == "outbound" and m[3].metadata["recalled"] is True
+
+
+def test_a_message_the_store_would_refuse_is_a_readable_error(tmp_path):
+    path = tmp_path / "WhatsApp Chat with Ann.txt"
+    path.write_text("14/03/2026, 10:00 - Ann: " + "x" * 70_000 + "\n14/03/2026, 10:01 - Me: ok\n")
+    with pytest.raises(ExportFormatError, match=r"14/03/2026 10:00.*content"):
+        list(parse_whatsapp(path, tz="UTC", me="Me").messages)
+    with pytest.raises(ExportFormatError, match="--participant"):
+        parse_telegram(EX / "telegram_result.json", participant="@")

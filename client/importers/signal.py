@@ -14,9 +14,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..identifiers import IdentifierError, normalize_participant, normalize_phone
+from ..identifiers import IdentifierError, normalize_phone
 from ..models import Message
-from . import ExportFormatError, ParsedChat, read_text
+from . import ExportFormatError, ParsedChat, participant_of, read_text, readable
 
 
 class _LineError(ValueError):
@@ -155,6 +155,7 @@ def _one(env: dict[str, Any], account: str | None) -> Message | None:
     )  # fmt: skip
 
 
+@readable
 def parse_signal(path: Path, *, participant: str | None = None, **_: Any) -> ParsedChat:
     """The lines of `signal-cli receive -o json`. `participant` (a phone or a username)
     names the other party when the file holds one direct conversation."""
@@ -198,7 +199,7 @@ def parse_signal(path: Path, *, participant: str | None = None, **_: Any) -> Par
                 f"{path}: --participant names the other party of one direct conversation;"
                 f" this file holds {len(direct)}"
             )
-        wanted = normalize_participant(participant)
+        wanted = participant_of(participant)
         messages = [
             m.model_copy(update={"participant_identifier": wanted})
             if m.conversation_type == "direct" else m

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..identifiers import normalize_participant
 from ..models import Message
-from . import ExportFormatError, ParsedChat, read_text, zone
+from . import ExportFormatError, ParsedChat, participant_of, read_text, readable, zone
 
 _MEDIA_TYPES = {
     "voice_message": "voice", "video_message": "video", "video_file": "video", "animation": "video",
@@ -143,6 +142,7 @@ def _chat_messages(
     return out
 
 
+@readable
 def parse_telegram(
     path: Path,
     *,
@@ -185,7 +185,7 @@ def parse_telegram(
                 f"{path}: --participant names the other party of one direct chat; this export"
                 f" holds {len(chats)} chat(s), {len(direct)} of them direct"
             )
-        wanted = normalize_participant(participant)
+        wanted = participant_of(participant)
     messages = [
         m
         for n, chat in enumerate(chats)

@@ -18,9 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..identifiers import normalize_participant
 from ..models import Message
-from . import ExportFormatError, ParsedChat, read_text, stable_id
+from . import ExportFormatError, ParsedChat, participant_of, read_text, readable, stable_id
 
 TYPES = {1: "text", 3: "image", 34: "voice", 42: "contact", 43: "video", 47: "sticker",
          48: "location", 49: "document", 50: "system", 10000: "system"}  # fmt: skip
@@ -39,6 +38,7 @@ def _conversation(rows: list[dict[str, Any]], path: Path) -> tuple[str | None, b
     return path.stem, False
 
 
+@readable
 def parse_wechat(path: Path, *, participant: str | None = None, **_: Any) -> ParsedChat:
     """One chat's CSV. `participant` (the other party's WeChat id) links a direct chat whose
     CSV does not name it."""
@@ -57,7 +57,7 @@ def parse_wechat(path: Path, *, participant: str | None = None, **_: Any) -> Par
             f"{path}: not a WeChatMsg CSV (missing columns {', '.join(sorted(missing))})"
         )
     file_conv, real_id = _conversation(rows, path)
-    wanted = normalize_participant(participant) if participant else None
+    wanted = participant_of(participant) if participant else None
     seen: dict[tuple[Any, ...], int] = {}
     parsed: list[tuple[str, dict[str, Any], int, datetime, bool]] = []
     for n, row in enumerate(rows, 2):

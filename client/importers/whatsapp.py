@@ -26,9 +26,11 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from ..identifiers import IdentifierError, looks_like_phone, normalize_phone
 from ..models import Message
-from . import ExportFormatError, ParsedChat, stable_id, zone
+from . import ExportFormatError, ParsedChat, invalid_message, stable_id, zone
 from . import whatsapp_text as words
 
 _MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -393,6 +395,17 @@ class WhatsAppExport:
         kind, content, media, meta = _classify(body)
         if rec.sender is None:
             kind, content, media, meta = "system", body, None, {}
+        try:
+            return self._build(rec, local, key, repeat, kind, content, media, meta)
+        except ValidationError as exc:
+            raise invalid_message(
+                f"{self.path} (the message of {rec.date} {rec.time})", exc
+            ) from None
+
+    def _build(
+        self, rec: _Raw, local: datetime, key: tuple[str, str | None, str], repeat: int,
+        kind: str, content: str | None, media: str | None, meta: dict[str, Any],
+    ) -> Message:  # fmt: skip
         return Message(
             platform="whatsapp",
             external_conversation_id=self.conv_id,
