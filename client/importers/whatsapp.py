@@ -123,10 +123,15 @@ def _records(lines: Iterable[str], layout: re.Pattern[str], title: str) -> Itera
             if current is not None:
                 yield current
             sender, body = _split_sender(m.group("rest"))
-            if sender is not None and _classify(body)[0] == "text" and not _is_deleted(body):
+            if sender is not None:
                 at = raw_line.find(": \u200e")
                 marked = at != -1 and _clean(raw_line[:at]).endswith(sender)
-                if words.is_named_notice(body, marked=marked, by_title=sender == title):
+                if (
+                    (marked or words.is_banner(body))
+                    and _classify(body)[0] == "text"
+                    and not _is_deleted(body)
+                    and words.is_named_notice(body, marked=marked, by_title=sender == title)
+                ):
                     sender = None
             date = re.sub(r"\s", "", m.group("date"))
             current = _Raw(date, m.group("time"), bool(m.group("ampm")), sender, [body])

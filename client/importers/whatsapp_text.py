@@ -83,7 +83,12 @@ EDITED = re.compile(
     re.I,
 )
 
-#: the end-to-end encryption banner, in any of the languages (two words, both present)
+#: the end-to-end encryption banner, in any of the languages: how it starts, then two words
+_E2E_START = re.compile(
+    r"(Messages|Nachrichten|Los mensajes|As mensagens|Les messages|I messaggi|Berichten|"
+    r"Сообщения|Mesajlar|Pesan)\b",
+    re.I,
+)
 _E2E_SCOPE = re.compile(
     r"end-to-end|Ende-zu-Ende|extremo a extremo|ponta a ponta|bout en bout|сквозн\w+|"
     r"uçtan uca|end-to-end",
@@ -138,7 +143,7 @@ def is_banner(text: str) -> bool:
     return (
         "\n" not in text
         and len(text) <= 300
-        and bool(_E2E_SCOPE.search(text) and _E2E_WORD.search(text))
+        and bool(_E2E_START.match(text) and _E2E_SCOPE.search(text) and _E2E_WORD.search(text))
     )
 
 
