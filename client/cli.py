@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from . import stack
 from .commands import add_commands
+from .config import SettingsError
 from .errors import MessagingError
 from .importers import ExportFormatError
 
@@ -48,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except stack.StackError as exc:
+    except (stack.StackError, SettingsError) as exc:
         print(f"crm-messaging: {exc}", file=sys.stderr)
         return 1
     except (ExportFormatError, ValueError) as exc:

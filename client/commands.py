@@ -11,7 +11,7 @@ from typing import Any
 
 from .client import MessagingClient
 from .config import REPO_ROOT
-from .importers import ParsedChat, parser_for
+from .importers import ExportFormatError, ParsedChat, parser_for
 from .models import IngestSummary
 
 DEMO_USER = "00000000-0000-4000-a000-00000000a11c"  # alice@crm.example in supabase/seed.sql
@@ -38,7 +38,16 @@ class ProgressBar:
 
 def parse_files(args: argparse.Namespace) -> list[ParsedChat]:
     parse = parser_for(args.platform)
-    return [parse(Path(p), me=args.me, tz=args.tz, region=args.region) for p in args.paths]
+    date_order = getattr(args, "date_order", None)
+    participant = getattr(args, "participant", None)
+    if date_order and args.platform != "whatsapp":
+        raise ExportFormatError("--date-order is for WhatsApp exports (the others carry dates)")
+    options: dict[str, Any] = {"me": args.me, "tz": args.tz, "region": args.region}
+    if date_order:
+        options["date_order"] = date_order
+    if participant:
+        options["participant"] = participant
+    return [parse(Path(p), **options) for p in args.paths]
 
 
 def import_chats(
@@ -138,12 +147,22 @@ def _cmd_conversations(args: argparse.Namespace) -> int:
     return 0
 
 
+def show_line(m: dict[str, Any]) -> str:
+    """One message of `show`: time, direction, sender and text; notices without a sender."""
+    when = m["sent_at"][:16].replace("T", " ")
+    meta = m.get("metadata") or {}
+    body = m.get("content") or ("[deleted]" if meta.get("deleted") else f"[{m['type']}]")
+    if m["type"] == "system":
+        return f"{when} · {body}"
+    arrow = "→" if m["direction"] == "outbound" else "←"
+    who = m.get("sender_name") or ("me" if m["direction"] == "outbound" else "")
+    return f"{when} {arrow} {who}: {body}" if who else f"{when} {arrow} {body}"
+
+
 def _cmd_show(args: argparse.Namespace) -> int:
     page = _client(args).messages(args.id, max_count=args.limit)
     for m in reversed(page):
-        arrow = "→" if m["direction"] == "outbound" else "←"
-        body = m.get("content") or f"[{m['type']}]"
-        print(f"{m['sent_at'][:16].replace('T', ' ')} {arrow} {m.get('sender_name') or ''}: {body}")
+        print(show_line(m))
     return 0
 
 
@@ -213,7 +232,20 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--user-id", help="the owning CRM user (with the service-role key)")
     p.add_argument("--me", help="your name in the export: your messages are outbound")
     p.add_argument(
-        "--tz", help="IANA zone of the export's local times (WhatsApp), e.g. Europe/Madrid"
+        "--tz",
+        help="IANA zone of the export's local times (WhatsApp; older Telegram exports),"
+        " e.g. Europe/Madrid",
+    )
+    p.add_argument(
+        "--date-order",
+        choices=["dmy", "mdy", "ymd"],
+        help="WhatsApp: how the export writes dates, when its dates fit more than one order",
+    )
+    p.add_argument(
+        "--participant",
+        help="the other party of a direct chat: E.164 phone (WhatsApp) or username"
+        " (Telegram, Signal; a WeChat id for WeChat), so the import joins the live"
+        " conversation and links to the person",
     )
     p.add_argument("--region", help="default country for phone numbers without one, e.g. ES")
     p.add_argument("--batch-size", type=int, default=1000)

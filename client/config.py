@@ -73,8 +73,8 @@ def load_settings(path: Path | None = None) -> Settings:
             found[field] = value
     if missing:
         raise SettingsError(
-            "no Supabase stack configured: missing "
-            + ", ".join(missing)
-            + " (run `make stack`, or write `supabase status -o env` into .env)"
+            f"no Supabase project configured: {', '.join(missing)} not set in the environment"
+            f" or in {path or env_file_path()} (write the values `supabase status -o env`"
+            " prints into that file, or start this repository's stack with `make stack`)."
         )
     return Settings(**found)

@@ -1,4 +1,16 @@
-"""Phones to E.164, usernames lower-case without @, emails lower-case (as the SQL does)."""
+"""Phones to E.164, usernames lower-case without @, emails lower-case.
+
+One rule, the same as the SQL function messaging_private.normalize_identifier (the cases
+in tests/fixtures/phone_cases.json run through both):
+
+- a WhatsApp JID (`34612345678@s.whatsapp.net`) is the phone `+34612345678`;
+- a phone in international form, `+` or `00` then digits with spaces, dots, dashes,
+  slashes or parentheses (a trunk `(0)` is dropped), is `+` and its digits, when those
+  are 6 to 15 digits not starting with 0;
+- anything else is not a phone: `612 34 56 78` has no country code and is refused, never
+  guessed. Only the Python side can add one: `normalize_phone(value, region="ES")` reads a
+  national number with `phonenumbers` (SQL has no region to go by).
+"""
 
 from __future__ import annotations
 
@@ -6,33 +18,51 @@ import re
 
 import phonenumbers
 
-_JID = re.compile(r"^\s*\+?(\d{6,15})@(s\.whatsapp\.net|c\.us)\s*$")
+#: what both sides trim (PostgreSQL's \s; Python's would also take Unicode spaces)
+_WS = " \t\n\r\f\v"
+_JID = re.compile(r"^[ \t\n\r\f\v]*\+?([0-9]{6,15})@(s\.whatsapp\.net|c\.us)[ \t\n\r\f\v]*$")
+_INTERNATIONAL = re.compile(r"^[ \t\n\r\f\v]*(\+|00)[0-9 ().\-/]{6,24}[ \t\n\r\f\v]*$")
+_E164_DIGITS = re.compile(r"^[1-9][0-9]{5,14}$")
 
 
 class IdentifierError(ValueError):
     """A value that is not the identifier it claims to be."""
 
 
-def normalize_phone(value: str, region: str | None = None) -> str:
-    """E.164 for a phone written any common way; `region` (e.g. "ES") for local numbers."""
+def _international(value: str) -> str | None:
+    """`+digits` for a JID or a phone written in international form, else None."""
     jid = _JID.match(value)
     if jid:
-        value = "+" + jid.group(1)
+        return "+" + jid.group(1)
+    if not _INTERNATIONAL.match(value):
+        return None
+    digits = re.sub(r"[^0-9]", "", re.sub(r"^00", "", value.strip(_WS).replace("(0)", "")))
+    return "+" + digits if _E164_DIGITS.match(digits) else None
+
+
+def normalize_phone(value: str, region: str | None = None) -> str:
+    """E.164 for a phone in international form; `region` (e.g. "ES") reads a national one."""
+    found = _international(value)
+    if found:
+        return found
     text = value.strip()
-    if text.startswith("00"):
-        text = "+" + text[2:]
-    try:
-        number = phonenumbers.parse(text, None if text.startswith("+") else (region or None))
-    except phonenumbers.NumberParseException as exc:
-        hint = "" if text.startswith("+") or region else " (no country code: pass a region)"
-        raise IdentifierError(f"{value!r} is not a phone number{hint}") from exc
-    if not phonenumbers.is_possible_number(number):
-        raise IdentifierError(f"{value!r} is not a possible phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if region and not text.startswith(("+", "00")) and re.search(r"\d", text):
+        try:
+            number = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException as exc:
+            raise IdentifierError(f"{value!r} is not a phone number") from exc
+        if phonenumbers.is_possible_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        raise IdentifierError(f"{value!r} is not a possible phone number in {region}")
+    if text.startswith(("+", "00")):
+        raise IdentifierError(f"{value!r} is not a phone number (6 to 15 digits after the +)")
+    raise IdentifierError(
+        f"{value!r} is not a phone number in international form (no country code: pass a region)"
+    )
 
 
 def normalize_username(value: str) -> str:
-    name = value.strip().lstrip("@").lower()
+    name = re.sub(r"^@+", "", value.strip()).lower()
     if not name:
         raise IdentifierError(f"{value!r} is not a username")
     return name
@@ -46,7 +76,24 @@ def normalize_email(value: str) -> str:
 
 
 def looks_like_phone(value: str) -> bool:
-    return bool(_JID.match(value)) or bool(re.fullmatch(r"\s*(\+|00)[\d\s().\-]{6,24}\s*", value))
+    return bool(_JID.match(value)) or bool(_INTERNATIONAL.match(value))
+
+
+def normalize_identifier(kind: str, value: str | None) -> str | None:
+    """What messaging_private.normalize_identifier(kind, value) returns, computed here.
+
+    `kind` is phone, username, email, or any (a chat participant: a phone when it is one,
+    else a username). None for an empty value and for a phone that is not one.
+    """
+    if value is None or not value.strip(_WS):
+        return None
+    if kind == "email":
+        return value.strip(_WS).lower()
+    if kind in ("phone", "any"):
+        phone = _international(value)
+        if phone or kind == "phone":
+            return phone
+    return re.sub(r"^@+", "", value.strip(_WS)).lower()
 
 
 def normalize_participant(value: str | None, region: str | None = None) -> str | None:

@@ -146,3 +146,134 @@ def test_search_prints_conversation_time_sender_and_snippet(make_user, capsys):
     assert "wechat" in line and "2026-03-12 07:22" in line and "[[INV-2026]]" in line
     code, out, _ = run(capsys, "search", "nothing-like-this", "--user-id", alice.id)
     assert out.strip() == "no matches"
+
+
+# ------------------------------------------------------------------ issue 10: the CLI as users run it
+
+FX = Path(__file__).parent / "fixtures"
+ENV_NAMES = [
+    "API_URL", "SUPABASE_URL", "ANON_KEY", "SUPABASE_ANON_KEY", "SERVICE_ROLE_KEY",
+    "SUPABASE_SERVICE_ROLE_KEY", "JWT_SECRET", "SUPABASE_JWT_SECRET", "DB_URL", "SUPABASE_DB_URL",
+]  # fmt: skip
+
+
+@pytest.fixture
+def no_env(monkeypatch, tmp_path):
+    """No stack settings anywhere: no variables, no .env in the working directory."""
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CRM_ENV_FILE", str(tmp_path / "missing.env"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_dry_run_needs_no_stack_and_no_env(no_env, capsys):
+    code, out, err = run(
+        capsys, "import", "whatsapp", str(FX / "whatsapp" / "ambiguous_dates.txt"),
+        "--tz", "Europe/London", "--me", "Ann", "--date-order", "dmy",
+        "--participant", "+44 7700 900123", "--dry-run", "--json",
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {"dry_run": True, "messages": 3, "conversations": 1}
+
+
+def test_without_env_the_cli_says_so_in_a_sentence(no_env, capsys):
+    code, out, err = run(
+        capsys, "import", "signal", str(REPO_ROOT / "examples" / "signal-receive.jsonl")
+    )
+    assert code == 1 and out == ""
+    assert "Traceback" not in err and "no Supabase project configured" in err
+    assert "API_URL" in err and err.strip().endswith(".")
+    code, _, err = run(capsys, "conversations")
+    assert code == 1 and "no Supabase project configured" in err
+
+
+def test_ambiguous_dates_name_the_option(no_env, capsys):
+    args = ["import", "whatsapp", str(FX / "whatsapp" / "ambiguous_dates.txt"), "--tz", "UTC"]
+    code, _, err = run(capsys, *args, "--me", "Ann", "--dry-run")
+    assert code == 2 and "--date-order dmy|mdy" in err
+    code, _, err = run(
+        capsys,
+        "import",
+        "telegram",
+        str(REPO_ROOT / "examples" / "telegram_result.json"),
+        "--date-order",
+        "dmy",
+        "--dry-run",
+    )
+    assert code == 2 and "WhatsApp" in err
+
+
+def test_participant_joins_the_live_conversation_and_links_the_person(make_user, capsys, db):
+    alice = make_user("alice")
+    person = alice.client.table("people").insert({"full_name": "Dr. Feather"}).execute().data[0]
+    alice.client.table("person_identifiers").insert(
+        {"person_id": person["id"], "kind": "phone", "value": "+1 415 555 2671"}
+    ).execute()
+    code, out, _ = run(
+        capsys, "import", "whatsapp", str(FX / "whatsapp" / "WhatsApp Chat - Dr. Feather.txt"),
+        "--user-id", alice.id, "--tz", "America/New_York", "--participant", "+14155552671",
+        "--json",
+    )  # fmt: skip
+    assert code == 0
+    (conv,) = json.loads(out)["conversations"]
+    assert conv["external_conversation_id"] == "+14155552671"
+    assert conv["person_id"] == person["id"]
+
+
+def test_show_says_deleted_and_gives_notices_no_empty_sender(make_user, capsys, db, tmp_path):
+    alice = make_user("alice")
+    run(
+        capsys,
+        "import",
+        "whatsapp",
+        WA,
+        "--user-id",
+        alice.id,
+        "--me",
+        "Alice",
+        "--tz",
+        "Europe/Madrid",
+    )
+    code, out, _ = run(capsys, "conversations", "--user-id", alice.id)
+    conv_id = out.split()[0]
+    code, out, _ = run(capsys, "show", conv_id, "--user-id", alice.id)
+    lines = out.strip().splitlines()
+    assert code == 0
+    (banner,) = [line for line in lines if "end-to-end encrypted" in line]
+    assert banner.startswith("2026-03-12 08:14 · Messages and calls")
+    assert not any(" ← : " in line or " → : " in line for line in lines)
+    assert "[text]" not in out
+    assert "2026-03-12 08:21 ← +34 612 34 56 78: This message was deleted" in lines
+    last_deleted = tmp_path / "WhatsApp Chat with +34 699 00 00 00.txt"
+    last_deleted.write_text(
+        "14/03/2026, 10:00 - Alice: ¿Vienes?\n"
+        "14/03/2026, 10:05 - +34 699 00 00 00: Se eliminó este mensaje.\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run(
+        capsys, "import", "whatsapp", str(last_deleted), "--user-id", alice.id,
+        "--me", "Alice", "--tz", "Europe/Madrid", "--json",
+    )  # fmt: skip
+    assert code == 0
+    preview = db.execute(
+        "select last_message_preview from chat_conversations"
+        " where user_id = %s and external_conversation_id = '+34699000000'",
+        (alice.id,),
+    ).fetchone()
+    assert preview == ("Se eliminó este mensaje.",)
+
+
+def test_show_line_of_a_deleted_message_without_text():
+    from crm_messaging.commands import show_line
+
+    line = show_line({
+        "sent_at": "2026-03-12T08:21:00Z", "direction": "inbound", "type": "text",
+        "content": None, "sender_name": "Ana", "metadata": {"deleted": True},
+    })  # fmt: skip
+    assert line == "2026-03-12 08:21 ← Ana: [deleted]"
+    notice = show_line({
+        "sent_at": "2026-03-12T08:14:00Z", "direction": "inbound", "type": "system",
+        "content": "Ana created group", "sender_name": None,
+    })  # fmt: skip
+    assert notice == "2026-03-12 08:14 · Ana created group"

@@ -1,13 +1,46 @@
-"""Phone and username normalisation across countries."""
+"""Phone and username normalisation: one rule in SQL and Python, one table of cases."""
+
+import json
+from pathlib import Path
 
 import pytest
 
 from crm_messaging.identifiers import (
     IdentifierError,
+    normalize_identifier,
     normalize_participant,
     normalize_phone,
     normalize_username,
 )
+
+CASES = json.loads((Path(__file__).parent / "fixtures" / "phone_cases.json").read_text())["cases"]
+CASE_IDS = [f"{c['kind']}:{c['value']}" for c in CASES]
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_python_follows_the_shared_rule(case):
+    assert normalize_identifier(case["kind"], case["value"]) == case["expected"]
+
+
+def test_sql_follows_the_shared_rule(db):
+    rows = db.execute(
+        "select c.ord, messaging_private.normalize_identifier(c.e->>'kind', c.e->>'value')"
+        " from jsonb_array_elements(%s::jsonb) with ordinality as c(e, ord) order by c.ord",
+        (json.dumps(CASES),),
+    ).fetchall()
+    got = {CASE_IDS[n - 1]: value for n, value in rows}
+    assert got == {i: c["expected"] for i, c in zip(CASE_IDS, CASES, strict=True)}
+
+
+def test_a_local_number_is_refused_in_sql_as_in_python(make_user):
+    alice = make_user("alice")
+    person = alice.client.table("people").insert({"full_name": "Local"}).execute().data[0]
+    with pytest.raises(Exception, match="international form"):
+        alice.client.table("person_identifiers").insert(
+            {"person_id": person["id"], "kind": "phone", "value": "612 34 56 78"}
+        ).execute()
+    with pytest.raises(IdentifierError, match="region"):
+        normalize_phone("612 34 56 78")
 
 
 @pytest.mark.parametrize(
@@ -21,6 +54,7 @@ from crm_messaging.identifiers import (
         ("(415) 555-2671", "US", "+14155552671"),
         ("0049 151 23456789", None, "+4915123456789"),
         ("138 0013 8000", "CN", "+8613800138000"),
+        ("612 34 56 78", "ES", "+34612345678"),
     ],
 )
 def test_phones_become_e164(raw, region, e164):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -45,7 +46,7 @@ def test_whatsapp_android_dmy_24h():
     assert m[2].direction == "outbound"
     assert (m[3].media_url, m[3].content) == ("IMG-20260312-WA0003.jpg", "Este es el azul 😀")
     assert m[4].metadata == {"media_omitted": True}
-    assert m[5].metadata == {"deleted": True} and m[5].content is None
+    assert m[5].metadata == {"deleted": True} and m[5].content == "This message was deleted"
     assert m[6].content == "Perfecto, paso mañana a las 10" and m[6].metadata == {"edited": True}
     assert {x.external_conversation_id for x in m} == {"+34612345678"}
     assert m[1].participant_identifier == "+34612345678" and m[1].conversation_type == "direct"
@@ -85,9 +86,11 @@ def test_whatsapp_needs_tz_and_me_where_ambiguous(tmp_path):
     group.write_text(
         "01/02/2026, 10:00 - Ann: a\n01/02/2026, 10:01 - Ben: b\n01/02/2026, 10:02 - Cy: c\n"
     )
+    with pytest.raises(ExportFormatError, match=r"--date-order dmy\|mdy"):
+        parse_whatsapp(group, tz="UTC", me="Ann")
     with pytest.raises(ExportFormatError, match="--me"):
-        parse_whatsapp(group, tz="UTC")
-    chat = parse_whatsapp(group, tz="UTC", me="Ann")
+        parse_whatsapp(group, tz="UTC", date_order="dmy")
+    chat = parse_whatsapp(group, tz="UTC", me="Ann", date_order="dmy")
     assert {m.conversation_type for m in chat.messages} == {"group"}
     assert next(iter(chat.messages)).external_conversation_id == "group:Team"
 
@@ -181,14 +184,17 @@ def test_signal_lines():
         m[1].external_conversation_id == "+4915123456789"
         and m[1].id == "+34600000001:1773230100000"
     )
-    assert m[2].type == "image" and m[2].media_url == "lieferschein.jpg"
+    assert m[2].type == "image" and m[2].media_url == "att1"  # the id signal-cli stores it under
+    assert m[2].metadata == {"filename": "lieferschein.jpg", "content_type": "image/jpeg"}
 
 
 def test_wechat_csv_with_bom():
     m = parse_wechat(EX / "wechat_liwei.csv").messages
     assert [x.type for x in m] == ["text", "text", "image", "system", "voice"]
     assert [x.direction for x in m] == ["inbound", "outbound", "inbound", "inbound", "inbound"]
-    assert m[0].id == "wxid_liwei88:1" and m[0].content == "你好，我想订购二十个样品。"
+    assert {x.external_conversation_id for x in m} == {"wxid_liwei88"}  # a wxid names the chat
+    assert m[0].participant_identifier == "wxid_liwei88" and m[0].conversation_type == "direct"
+    assert m[0].id.startswith("wc_") and m[0].content == "你好，我想订购二十个样品。"
     assert m[3].metadata["recalled"] is True
     assert m[0].sent_at == utc(2026, 3, 12, 7, 20)
 
@@ -211,4 +217,193 @@ def test_whatsapp_ymd_dotted_am_pm_and_translated_placeholders(tmp_path):
     ]
     assert [x.type for x in m] == ["other", "image", "text", "location"]
     assert m[2].metadata == {"deleted": True} and m[2].direction == "inbound"
+    assert m[2].content == "Diese Nachricht wurde gelöscht"
     assert m[0].external_conversation_id == "contact:Jonas"
+
+
+# ---------------------------------------------------------------- WhatsApp, issue 10 cases
+
+WA_FX = FX / "whatsapp"
+
+
+def test_whatsapp_ios_banner_under_the_contact_name_is_a_system_notice():
+    chat = parse_whatsapp(WA_FX / "WhatsApp Chat - Dr. Feather.txt", tz="America/New_York")
+    m = list(chat.messages)
+    assert chat.account_name == "Sam"  # the banner's name does not count as a sender
+    assert [x.type for x in m] == ["system", "text", "text", "image", "image", "image", "text"]
+    assert m[0].sender_name is None and m[0].content.startswith("Messages and calls")
+    assert m[6].sender_name == "Dr. Feather" and m[6].content == "I left the forms at the desk"
+    # both older iOS attachment forms
+    assert m[4].media_url == "00000042-PHOTO-2023-08-16-10-03-00.jpg"
+    assert m[5].media_url == "2015-08-04-PHOTO-00004762.jpg"
+    assert m[0].external_conversation_id == "contact:Dr. Feather"
+
+
+def test_whatsapp_participant_puts_a_saved_contact_in_the_live_conversation():
+    path = WA_FX / "WhatsApp Chat - Dr. Feather.txt"
+    chat = parse_whatsapp(path, tz="America/New_York", participant="+1 (415) 555-2671")
+    m = list(chat.messages)
+    assert {x.external_conversation_id for x in m} == {"+14155552671"}
+    assert {x.participant_identifier for x in m} == {"+14155552671"}
+    assert m[1].participant_name == "Dr. Feather" and m[1].direction == "inbound"
+    with pytest.raises(ExportFormatError, match="--participant"):
+        parse_whatsapp(path, tz="America/New_York", participant="Dr. Feather")
+    pokemon = WA_FX / "WhatsApp Chat with Pokemon Chat.txt"
+    with pytest.raises(ExportFormatError, match="group"):
+        parse_whatsapp(pokemon, tz="UTC", me="Ash", participant="+14155552671")
+
+
+def test_whatsapp_ios_group_zip_named_after_the_file_with_named_notices(tmp_path):
+    zipped = tmp_path / "WhatsApp Chat - Family.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        zf.writestr("_chat.txt", (WA_FX / "family_chat.txt").read_text())
+    m = list(parse_whatsapp(zipped, tz="America/Sao_Paulo", me="Ana Souza").messages)
+    assert {x.external_conversation_id for x in m} == {"group:Family"}
+    assert {x.participant_name for x in m} == {"Family"}
+    assert {x.conversation_type for x in m} == {"group"}
+    assert [x.type for x in m[:3]] == ["system"] * 3
+    assert [x.sender_name for x in m[:3]] == [None] * 3
+    assert m[2].content == "Ana Souza added Bruno"
+    assert m[4].type == "text" and m[4].sender_name == "Bruno"  # "I left work early"
+    assert m[5].metadata == {"deleted": True} and m[5].content == "This message was deleted."
+
+
+def test_whatsapp_android_banner_under_the_group_name():
+    m = list(
+        parse_whatsapp(WA_FX / "WhatsApp Chat with Pokemon Chat.txt", tz="UTC", me="Ash").messages
+    )
+    assert [x.type for x in m] == ["system", "system", "text", "text", "text"]
+    assert m[0].sender_name is None
+    assert m[0].external_conversation_id == "group:Pokemon Chat"
+    assert m[0].sent_at == datetime(2016, 4, 15, 15, 4, tzinfo=ZoneInfo("UTC"))
+
+
+@pytest.mark.parametrize(
+    "name, first",
+    [
+        ("layout_fi.txt", "Moi! Mitä kuuluu?"),
+        ("layout_hr.txt", "Zdravo"),
+        ("layout_colon.txt", "Hallo"),
+    ],
+)
+def test_whatsapp_other_header_layouts(name, first):
+    m = list(parse_whatsapp(WA_FX / name, tz="Europe/Helsinki", me="Aino").messages)
+    assert len(m) == 3 and m[0].content == first
+    assert m[0].sent_at.replace(tzinfo=None) == datetime(2018, 6, 13, 21, 25, 15)
+    assert m[2].sent_at.replace(tzinfo=None).date() == datetime(2018, 6, 14).date()
+    assert m[0].direction == ("outbound" if m[0].sender_name == "Aino" else "inbound")
+
+
+def test_whatsapp_two_digit_year_first_is_read_from_the_whole_file():
+    m = list(parse_whatsapp(WA_FX / "two_digit_year_first.txt", tz="UTC", me="Ann").messages)
+    assert [x.sent_at.strftime("%Y-%m-%d %H:%M") for x in m] == [
+        "2020-01-15 02:22",
+        "2020-01-16 10:00",
+        "2020-02-03 18:45",
+    ]
+
+
+def test_whatsapp_ambiguous_dates_are_refused_until_the_order_is_named():
+    path = WA_FX / "ambiguous_dates.txt"
+    with pytest.raises(ExportFormatError, match=r"--date-order dmy\|mdy"):
+        parse_whatsapp(path, tz="UTC", me="Ann")
+    dmy = list(parse_whatsapp(path, tz="UTC", me="Ann", date_order="dmy").messages)
+    mdy = list(parse_whatsapp(path, tz="UTC", me="Ann", date_order="mdy").messages)
+    assert dmy[1].sent_at.strftime("%m-%d") == "02-03"
+    assert mdy[1].sent_at.strftime("%m-%d") == "03-02"
+    with pytest.raises(ExportFormatError, match="does not exist"):
+        parse_whatsapp(WA_FX / "two_digit_year_first.txt", tz="UTC", me="Ann", date_order="mdy")
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "es", "pt", "fr", "it", "nl", "ru", "tr", "id"])
+def test_whatsapp_placeholders_markers_and_notices_in_each_language(lang):
+    m = list(parse_whatsapp(WA_FX / "lang" / f"{lang}.txt", tz="UTC", me="Me").messages)
+    assert [x.type for x in m] == [
+        "system", "system", "other", "image", "image", "text", "text", "text",
+    ]  # fmt: skip
+    assert [x.sender_name for x in m[:2]] == [None, None]
+    assert m[2].metadata == {"media_omitted": True} and m[3].metadata == {"media_omitted": True}
+    assert m[4].media_url == "IMG-20240314-WA0001.jpg"
+    assert m[5].metadata == {"deleted": True} and m[5].content
+    assert m[6].metadata == {"edited": True} and "<" not in m[6].content
+    assert m[7].direction == "outbound" and m[7].metadata is None
+
+
+# ---------------------------------------------------- Telegram, Signal, WeChat: issue 10 cases
+
+
+def test_telegram_older_export_without_unixtime_reads_local_dates_in_tz():
+    path = FX / "telegram" / "old_desktop_export.json"
+    with pytest.raises(ExportFormatError, match="--tz"):
+        parse_telegram(path)
+    m = parse_telegram(path, tz="Europe/Warsaw", me="Alice Admin").messages
+    assert len(m) == 4  # none dropped
+    assert m[0].sent_at.astimezone(timezone.utc) == utc(2019, 7, 2, 7, 15)  # CEST = UTC+2
+    assert m[2].edited_at.astimezone(timezone.utc) == utc(2019, 7, 2, 7, 23)
+    assert m[1].direction == "outbound" and m[1].reply_to_id == "5123987744:1"
+    # media the export left out: media without a file, not text
+    assert (m[2].type, m[2].media_url, m[2].content) == ("image", None, "Zdjęcie umowy")
+    assert m[2].metadata == {"media_omitted": True}
+    assert (m[3].type, m[3].media_url) == ("voice", None)
+
+
+def test_telegram_message_without_id_is_named_not_dropped():
+    with pytest.raises(ExportFormatError, match=r"messages\[1\] has no id"):
+        parse_telegram(FX / "telegram" / "message_without_id.json")
+
+
+def test_telegram_participant_links_the_direct_chat():
+    m = parse_telegram(EX / "telegram_result.json", participant="@JoaoSilva").messages
+    assert {x.participant_identifier for x in m} == {"joaosilva"}
+
+
+def test_signal_replies_attachments_and_group_updates():
+    m = parse_signal(FX / "signal" / "quote_attachment_group_update.jsonl").messages
+    assert [x.type for x in m] == ["text", "text", "image", "system", "text"]
+    ids = {x.id for x in m}
+    assert m[1].reply_to_id == "+4915123456789:1632576001632" and m[1].reply_to_id in ids
+    assert m[2].media_url == "Wx3f9Kq2LmN8pQ1r.jpg" and m[2].metadata["filename"] == "IMG_0042.jpg"
+    assert m[3].content == "Group updated: Lieferteam" and m[3].conversation_type == "group"
+    assert m[3].external_conversation_id == m[4].external_conversation_id
+    assert m[4].participant_name == "Lieferteam"
+
+
+def test_signal_edit_without_target_is_a_readable_error():
+    with pytest.raises(
+        ExportFormatError, match=r"edit_without_target.jsonl:2: .*targetSentTimestamp"
+    ):
+        parse_signal(FX / "signal" / "edit_without_target.jsonl")
+
+
+def test_signal_participant_names_the_direct_peer():
+    m = parse_signal(EX / "signal-receive.jsonl", participant="hannah.42").messages
+    assert {x.participant_identifier for x in m} == {"hannah.42"}
+
+
+def test_wechat_numeric_talker_ids_make_one_conversation_with_ids_stable_across_backups():
+    first = parse_wechat(FX / "wechat" / "backup1" / "张伟.csv").messages
+    second = parse_wechat(FX / "wechat" / "backup2" / "张伟.csv").messages
+    assert {x.external_conversation_id for x in first + second} == {"张伟"}
+    assert [x.id for x in first] == [x.id for x in second]
+    assert len({x.id for x in first}) == 5  # identical repeats stay two messages
+    assert {x.conversation_type for x in first} == {"direct"}
+    assert first[0].participant_identifier is None  # the file names no WeChat id
+    linked = parse_wechat(FX / "wechat" / "backup1" / "张伟.csv", participant="wxid_Zhang88")
+    assert {x.participant_identifier for x in linked.messages} == {"wxid_zhang88"}
+
+
+def test_wechat_str_talker_and_msg_svr_id():
+    m = parse_wechat(FX / "wechat" / "group_memotrace.csv").messages
+    assert {x.external_conversation_id for x in m} == {"12345678@chatroom"}
+    assert {x.conversation_type for x in m} == {"group"}
+    assert m[0].id == "12345678@chatroom:7421938572619384651"
+    assert m[2].direction == "outbound" and m[3].metadata["recalled"] is True
+
+
+def test_a_message_the_store_would_refuse_is_a_readable_error(tmp_path):
+    path = tmp_path / "WhatsApp Chat with Ann.txt"
+    path.write_text("14/03/2026, 10:00 - Ann: " + "x" * 70_000 + "\n14/03/2026, 10:01 - Me: ok\n")
+    with pytest.raises(ExportFormatError, match=r"14/03/2026 10:00.*content"):
+        list(parse_whatsapp(path, tz="UTC", me="Me").messages)
+    with pytest.raises(ExportFormatError, match="--participant"):
+        parse_telegram(EX / "telegram_result.json", participant="@")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError
 
 from ..models import Message
 
@@ -44,6 +48,41 @@ def zone(name: str | None) -> ZoneInfo | None:
 
 
 Parser = Callable[..., ParsedChat]
+
+
+def participant_of(value: str) -> str:
+    """`--participant` for Telegram, Signal and WeChat: a phone in international form or a
+    username, normalised as the store matches it."""
+    from ..identifiers import IdentifierError, normalize_participant
+
+    try:
+        found = normalize_participant(value)
+    except IdentifierError as exc:
+        raise ExportFormatError(f"--participant: {exc}") from None
+    if found is None:
+        raise ExportFormatError("--participant is empty")
+    return found
+
+
+def invalid_message(where: object, exc: ValidationError) -> ExportFormatError:
+    """A message the export describes that the store would refuse, as a readable error."""
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
+    )
+    return ExportFormatError(f"{where}: a message of this export is not valid ({problems})")
+
+
+def readable(parse: Parser) -> Parser:
+    """`parse`, with a message the store would refuse reported as an ExportFormatError."""
+
+    @functools.wraps(parse)
+    def wrapper(path: Path, *args: Any, **kwargs: Any) -> ParsedChat:
+        try:
+            return parse(path, *args, **kwargs)
+        except ValidationError as exc:
+            raise invalid_message(path, exc) from None
+
+    return wrapper
 
 
 def parser_for(platform: str) -> Parser:

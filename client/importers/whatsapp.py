@@ -1,11 +1,14 @@
 """WhatsApp "Export chat": the .txt, or the .zip holding _chat.txt and the media.
 
-Android (`31/12/2023, 21:05 - Name: text`) and iOS (`[31/12/2023, 21:05:13] Name: text`)
-layouts; the date order (D/M/Y, M/D/Y, Y-M-D) is decided once per file from its content;
-12 h and 24 h clocks; the bidi and no-break marks WhatsApp sprinkles in; multi-line
-messages; media placeholders in several languages; system notices; deleted and edited
-markers. The file carries no ids: each message gets a hash of (conversation, local time,
-sender, text) plus a counter for identical repeats, so a later export yields the same ids.
+Android (`31/12/2023, 21:05 - Name: text`), iOS (`[31/12/2023, 21:05:13] Name: text`) and
+the other header layouts locales write (`13.6.2018 klo 21.25.15 - `, `13. 6. 2018. 21:25:15 `,
+`13.06.18 21.25.15: `), one layout decided per file; the date order (D/M/Y, M/D/Y, Y/M/D,
+two-digit years in any place) decided from every date of the file, refused when the file
+cannot tell (then `date_order` says it); 12 h and 24 h clocks; the bidi and no-break marks
+WhatsApp sprinkles in; multi-line messages; media placeholders, attachments, deleted and
+edited markers and system notices in the languages of whatsapp_text. The file carries no
+ids: each message gets a hash of (conversation, local time, sender, text) plus a counter for
+identical repeats, so a later export yields the same ids.
 """
 
 from __future__ import annotations
@@ -16,68 +19,35 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date as date_cls
 from datetime import datetime
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from ..identifiers import IdentifierError, looks_like_phone, normalize_phone
 from ..models import Message
-from . import ExportFormatError, ParsedChat, stable_id, zone
+from . import ExportFormatError, ParsedChat, invalid_message, stable_id, zone
+from . import whatsapp_text as words
 
 _MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _SPACES = re.compile("[\u202f\u00a0\u2007]")
-_DATE = r"(?P<date>\d{1,4}[./-]\d{1,2}[./-]\d{1,4})"
+_DATE = r"(?P<date>\d{1,4}[./-] ?\d{1,2}[./-] ?\d{1,4})\.?"
+_WORD = r"(?:[^\W\d_]{1,4}\.?\s)?"  # "klo", "kl.", "à" between date and time
 _TIME = r"(?P<time>\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?:\s?(?P<ampm>[AaPp]\.?\s?[Mm]\.?))?)"
-_ANDROID = re.compile(rf"^{_DATE},?\s{_TIME}\s[-–]\s(?P<rest>.*)$")
-_IOS = re.compile(rf"^\[{_DATE},?\s{_TIME}\]\s(?P<rest>.*)$")
-
-_MEDIA: list[tuple[re.Pattern[str], str]] = [
-    (
-        re.compile(
-            r"^<?(Media omitted|Medien ausgeschlossen|Multimedia omitido|Mídia oculta|Médias omis|Media weggelaten)>?$",
-            re.I,
-        ),
-        "other",
-    ),
-    (
-        re.compile(
-            r"^(image|imagen|imagem|Bild|photo) (omitted|omitida|ocultada|weggelassen|absente)$",
-            re.I,
-        ),
-        "image",
-    ),
-    (
-        re.compile(r"^(video|vídeo|GIF) (omitted|omitido|ocultado|weggelassen|absente)$", re.I),
-        "video",
-    ),
-    (re.compile(r"^(audio|áudio) (omitted|omitido|ocultado|weggelassen|absent)$", re.I), "audio"),
-    (re.compile(r"^(sticker|Sticker) (omitted|omitido|weggelassen)$", re.I), "sticker"),
-    (
-        re.compile(
-            r"^(Contact card|Kontaktkarte|tarjeta de contacto) (omitted|weggelassen|omitida)$", re.I
-        ),
-        "contact",
-    ),
-    (re.compile(r"document omitted$|Dokument weggelassen$", re.I), "document"),
-]
-_ATTACHED = re.compile(
-    r"^<attached: (?P<file>[^>]+)>$|^(?P<file2>\S+\.\w{2,5}) \((file attached|Datei angehängt|archivo adjunto)\)$",
-    re.I,
-)
-_LOCATION = re.compile(r"^(location|Standort|ubicación|localização): (https?://\S+)$", re.I)
-_DELETED = re.compile(
-    r"^(This message was deleted|You deleted this message|Diese Nachricht wurde gelöscht|Du hast diese Nachricht gelöscht|Se eliminó este mensaje|Eliminaste este mensaje|Mensagem apagada|Você apagou esta mensagem)\.?$",
-    re.I,
-)
-_EDITED = re.compile(
-    r"\s*<(This message was edited|Diese Nachricht wurde bearbeitet|Se editó este mensaje|Mensagem editada)>$",
-    re.I,
-)
-_FILE_NAME = re.compile(
-    r"^WhatsApp (Chat|Unterhaltung|Chat de|Conversa) (with|mit|con|com) (?P<name>.+?)(\.txt|\.zip)?$",
-    re.I,
-)
+#: the header layouts, in the order a tie is decided
+LAYOUTS: dict[str, re.Pattern[str]] = {
+    "ios": re.compile(rf"^\[{_DATE},?\s{_WORD}{_TIME}\]\s(?P<rest>.*)$"),
+    "dash": re.compile(rf"^{_DATE},?\s{_WORD}{_TIME}\s[-–]\s(?P<rest>.*)$"),
+    "colon": re.compile(rf"^{_DATE},?\s{_WORD}{_TIME}:\s(?P<rest>.*)$"),
+    "bare": re.compile(rf"^{_DATE},?\s{_WORD}{_TIME}\s(?P<rest>.*)$"),
+}
+#: lines read to decide the layout
+LAYOUT_SAMPLE = 5000
+DATE_ORDERS = ("dmy", "mdy", "ymd")
 
 
 def _media_type_of_file(name: str) -> str:
@@ -124,21 +94,70 @@ def _split_sender(rest: str) -> tuple[str | None, str]:
     return None, rest  # a system notice
 
 
-def _records(lines: Iterable[str]) -> Iterator[_Raw]:
-    """Messages as they come: a header line starts one, other lines continue it."""
+def choose_layout(lines: Iterable[str]) -> re.Pattern[str] | None:
+    """The header layout most lines of the file's start follow (None: no WhatsApp header)."""
+    counts = dict.fromkeys(LAYOUTS, 0)
+    for n, raw in enumerate(lines):
+        if n >= LAYOUT_SAMPLE:
+            break
+        line = _clean(raw)
+        for name, pattern in LAYOUTS.items():
+            counts[name] += bool(pattern.match(line))
+    best = max(counts.values())
+    if not best:
+        return None
+    return LAYOUTS[next(name for name, n in counts.items() if n == best)]
+
+
+def _records(lines: Iterable[str], layout: re.Pattern[str], title: str) -> Iterator[_Raw]:
+    """Messages as they come: a header line starts one, other lines continue it.
+
+    A notice iOS puts under the chat's or group's name (`Family: ‎Ana created group`) and
+    the encryption banner under any name get no sender: they are system notices.
+    """
     current: _Raw | None = None
     for raw_line in lines:
         line = _clean(raw_line)
-        m = _IOS.match(line) or _ANDROID.match(line)
+        m = layout.match(line)
         if m:
             if current is not None:
                 yield current
             sender, body = _split_sender(m.group("rest"))
-            current = _Raw(m.group("date"), m.group("time"), bool(m.group("ampm")), sender, [body])
+            if sender is not None:
+                at = raw_line.find(": \u200e")
+                marked = at != -1 and _clean(raw_line[:at]).endswith(sender)
+                if (
+                    (marked or words.is_banner(body))
+                    and _classify(body)[0] == "text"
+                    and not _is_deleted(body)
+                    and words.is_named_notice(body, marked=marked, by_title=sender == title)
+                ):
+                    sender = None
+            date = re.sub(r"\s", "", m.group("date"))
+            current = _Raw(date, m.group("time"), bool(m.group("ampm")), sender, [body])
         elif current is not None:
             current.lines.append(line)
     if current is not None:
         yield current
+
+
+def _date_parts(date: str) -> tuple[str, str, str]:
+    a, b, c = re.split(r"[./-]", date)
+    return a, b, c
+
+
+def _ymd(parts: tuple[str, str, str], order: str) -> tuple[int, int, int] | None:
+    """(year, month, day) of a header's date read in `order`, None when it is impossible."""
+    a, b, c = parts
+    year, month, day = {"ymd": (a, b, c), "dmy": (c, b, a), "mdy": (c, a, b)}[order]
+    if len(month) > 2 or len(day) > 2 or len(year) not in (2, 4):
+        return None
+    y = int(year) + (2000 if len(year) == 2 else 0)
+    try:
+        date_cls(y, int(month), int(day))
+    except ValueError:
+        return None
+    return y, int(month), int(day)
 
 
 @dataclass
@@ -146,44 +165,67 @@ class _Survey:
     """What the first pass learns: enough to read every date the same way, and the senders."""
 
     records: int = 0
-    four_digit_first: bool = False
-    first_over_12: bool = False
-    second_over_12: bool = False
-    dotted: bool = False
-    ampm: bool = False
+    #: the header dates in file order, consecutive repeats dropped
+    dates: list[tuple[str, str, str]] = field(default_factory=list)
     senders: set[str] = field(default_factory=set)
+    dotted: bool = False
 
     def add(self, rec: _Raw) -> None:
         self.records += 1
-        first, second, *_ = re.split(r"[./-]", rec.date)
-        self.four_digit_first |= len(first) == 4
-        self.first_over_12 |= int(first) > 12
-        self.second_over_12 |= int(second) > 12
         self.dotted |= "." in rec.date
-        self.ampm |= rec.ampm
+        parts = _date_parts(rec.date)
+        if not self.dates or self.dates[-1] != parts:
+            self.dates.append(parts)
         if rec.sender:
             self.senders.add(rec.sender)
 
-    def date_order(self) -> str:
-        """'ymd', 'dmy' or 'mdy', decided once for the whole file."""
-        if self.four_digit_first:
-            return "ymd"
-        if self.first_over_12:
-            return "dmy"
-        if self.second_over_12:
-            return "mdy"
-        if self.dotted:
-            return "dmy"
-        return "mdy" if self.ampm else "dmy"
+    def _impossible(self, order: str) -> tuple[str, str, str] | None:
+        return next((d for d in self.dates if _ymd(d, order) is None), None)
+
+    def date_order(self, path: Path, forced: str | None) -> str:
+        """'dmy', 'mdy' or 'ymd': the one reading under which every date of the file exists
+        and the file runs forward in time; ExportFormatError when that leaves a choice."""
+        if forced is not None:
+            bad = self._impossible(forced)
+            if bad:
+                raise ExportFormatError(
+                    f"{path}: the date {'/'.join(bad)} does not exist read as --date-order {forced}"
+                )
+            return forced
+        fits = [o for o in DATE_ORDERS if self._impossible(o) is None]
+        if not fits:
+            examples = {o: "/".join(self._impossible(o) or ()) for o in DATE_ORDERS}
+            raise ExportFormatError(
+                f"{path}: dates that fit no order (day/month/year: {examples['dmy']}, "
+                f"month/day/year: {examples['mdy']}, year/month/day: {examples['ymd']})"
+            )
+        backwards = {o: self._backwards(o) for o in fits}
+        fewest = min(backwards.values())
+        fits = [o for o in fits if backwards[o] == fewest]
+        readings = {o: [_ymd(d, o) for d in self.dates] for o in fits}
+        if len({tuple(r) for r in readings.values()}) == 1:
+            return fits[0]
+        if self.dotted and "dmy" in fits:
+            return "dmy"  # dotted dates are day.month.year in every locale WhatsApp writes
+        sample = "/".join(self.dates[0])
+        raise ExportFormatError(
+            f"{path}: cannot tell the date order: {sample} and every other date of the file "
+            f"read as {' or as '.join(o.upper() for o in fits)}; "
+            f"pass --date-order {'|'.join(fits)}"
+        )
+
+    def _backwards(self, order: str) -> int:
+        days = [_ymd(d, order) for d in self.dates]
+        return sum(1 for a, b in pairwise(days) if a and b and b < a)
 
 
 @lru_cache(maxsize=4096)
 def _local_time(date: str, time: str, order: str) -> datetime:
     """The local time of a header; cached, as chats repeat the same minute many times."""
-    a, b, c = (int(x) for x in re.split(r"[./-]", date))
-    year, month, day = {"ymd": (a, b, c), "dmy": (c, b, a), "mdy": (c, a, b)}[order]
-    if year < 100:
-        year += 2000
+    ymd = _ymd(_date_parts(date), order)
+    if ymd is None:
+        raise ValueError(date)
+    year, month, day = ymd
     t = time.lower().replace(".", ":").replace(" ", "")
     pm = "pm" in t or "p:m" in t
     am = "am" in t or "a:m" in t
@@ -225,61 +267,97 @@ def _open_lines(path: Path) -> Iterator[Iterator[str]]:
         raise ExportFormatError(f"{path}: is a folder, not an export file") from None
 
 
+def _is_deleted(text: str) -> bool:
+    return bool(words.DELETED.match(text.strip()))
+
+
 def _classify(text: str) -> tuple[str, str | None, str | None, dict[str, Any]]:
     """(type, content, media_url, metadata) of a message body."""
     meta: dict[str, Any] = {}
-    edited = _EDITED.search(text)
+    edited = words.EDITED.search(text)
     if edited:
         text = text[: edited.start()]
         meta["edited"] = True
     first, _, caption = text.partition("\n")
     caption_text = caption.strip() or None
-    if _DELETED.match(text.strip()):
+    if _is_deleted(text):
+        # the tombstone keeps its own words, so the inbox preview says it was deleted
         meta["deleted"] = True
-        return "text", None, None, meta
-    attached = _ATTACHED.match(first.strip())
+        return "text", text.strip(), None, meta
+    attached = words.ATTACHED.match(first.strip())
     if attached:
-        name = attached.group("file") or attached.group("file2")
+        name = attached.group("file") or attached.group("file2") or attached.group("file3")
         return _media_type_of_file(name), caption_text, name, meta
-    for pattern, kind in _MEDIA:
-        if pattern.search(first.strip()):
+    if words.MEDIA_OMITTED.match(first.strip()):
+        meta["media_omitted"] = True
+        return "other", caption_text, None, meta
+    for pattern, kind in words.MEDIA_KIND:
+        if pattern.match(first.strip()):
             meta["media_omitted"] = True
             return kind, caption_text, None, meta
-    loc = _LOCATION.match(first.strip())
+    loc = words.LOCATION.match(first.strip())
     if loc:
         return "location", text, loc.group(2), meta
     return "text", text, None, meta
 
 
+def chat_title(name: str) -> str:
+    """The chat's name from the export's file name (`WhatsApp Chat - Family.zip` -> Family)."""
+    m = words.FILE_NAME.match(name)
+    if not m:
+        return re.sub(r"\.(txt|zip)$", "", name, flags=re.I)
+    return (m.group("name") or m.group("name2")).strip()
+
+
 class WhatsAppExport:
     """The messages of one export, read from the file on each iteration (never all at once).
 
-    The first pass (in the constructor) reads every header to decide the date order and
-    who is who; iterating reads the file again and yields Message objects one by one, so a
-    200,000-message export is imported in bounded memory.
+    The first passes (in the constructor) decide the header layout, then read every header
+    to decide the date order and who is who; iterating reads the file again and yields
+    Message objects one by one, so a 200,000-message export is imported in bounded memory.
     """
 
     def __init__(self, path: Path, *, me: str | None, tz: str | None, region: str | None,
-                 chat_name: str | None) -> None:  # fmt: skip
+                 chat_name: str | None, date_order: str | None = None,
+                 participant: str | None = None) -> None:  # fmt: skip
         zone_info = zone(tz)
         if zone_info is None:
             raise ExportFormatError(
                 "WhatsApp exports carry local times: pass --tz (like Europe/Madrid)"
             )
+        if date_order is not None and date_order not in DATE_ORDERS:
+            raise ExportFormatError(f"--date-order must be one of {', '.join(DATE_ORDERS)}")
         self.path, self.zone, self.region = Path(path), zone_info, region
+        self.title = title = chat_title(chat_name or self.path.name)
+        with _open_lines(self.path) as lines:
+            layout = choose_layout(lines)
+        if layout is None:
+            raise ExportFormatError(f"{path}: no WhatsApp messages found (is this a chat export?)")
+        self.layout = layout
         survey = _Survey()
         with _open_lines(self.path) as lines:
-            for rec in _records(lines):
+            for rec in _records(lines, layout, title):
                 survey.add(rec)
         if not survey.records:
             raise ExportFormatError(f"{path}: no WhatsApp messages found (is this a chat export?)")
-        self.order = survey.date_order()
+        self.order = survey.date_order(self.path, date_order)
         self.count = survey.records
-        name_match = _FILE_NAME.match(chat_name or self.path.stem)
-        title = name_match.group("name") if name_match else (chat_name or self.path.stem)
+        wanted = None
+        if participant is not None:
+            try:
+                wanted = normalize_phone(participant, region)
+            except IdentifierError as exc:
+                raise ExportFormatError(
+                    f"--participant for WhatsApp is the other party's phone in international"
+                    f" form (+34612345678): {exc}"
+                ) from None
         senders = sorted(survey.senders)
         if me is None:
-            others = [s for s in senders if s != title]
+            others = [
+                s
+                for s in senders
+                if s != title and (wanted is None or _phone_of(s, region) != wanted)
+            ]
             if len(senders) != 2 or len(others) != 1:
                 raise ExportFormatError(
                     f"{path}: say which sender is you with --me (senders: {', '.join(senders[:8])})"
@@ -288,7 +366,12 @@ class WhatsAppExport:
         self.me = me
         self.group = len([s for s in senders if s != me]) > 1
         self.other = next((s for s in senders if s != me), title)
-        self.participant = None if self.group else _phone_of(self.other, region)
+        if wanted is not None and self.group:
+            raise ExportFormatError(
+                f"{path}: --participant names the other party of a direct chat, and this is"
+                f" a group chat ({len(senders)} senders)"
+            )
+        self.participant = None if self.group else (wanted or _phone_of(self.other, region))
         self.conv_id = (
             f"group:{title}" if self.group else (self.participant or f"contact:{self.other}")
         )
@@ -301,14 +384,14 @@ class WhatsAppExport:
         # so the map stays small however long the chat is
         seen: dict[int, int] = {}
         with _open_lines(self.path) as lines:
-            for rec in _records(lines):
+            for rec in _records(lines, self.layout, self.title):
                 yield self._message(rec, seen)
 
     def _message(self, rec: _Raw, seen: dict[int, int]) -> Message:
         body = "\n".join(rec.lines).strip("\n")
         try:
             local = _local_time(rec.date, rec.time, self.order)
-        except ValueError:
+        except (ValueError, IndexError):
             raise ExportFormatError(
                 f"{self.path}: impossible date or time {rec.date!r} {rec.time!r} (read as {self.order.upper()})"
             ) from None
@@ -316,12 +399,23 @@ class WhatsAppExport:
         seen[hash(key)] = repeat = seen.get(hash(key), 0) + 1
         kind, content, media, meta = _classify(body)
         if rec.sender is None:
-            kind, content, media = "system", body, None
+            kind, content, media, meta = "system", body, None, {}
+        try:
+            return self._build(rec, local, key, repeat, kind, content, media, meta)
+        except ValidationError as exc:
+            raise invalid_message(
+                f"{self.path} (the message of {rec.date} {rec.time})", exc
+            ) from None
+
+    def _build(
+        self, rec: _Raw, local: datetime, key: tuple[str, str | None, str], repeat: int,
+        kind: str, content: str | None, media: str | None, meta: dict[str, Any],
+    ) -> Message:  # fmt: skip
         return Message(
             platform="whatsapp",
             external_conversation_id=self.conv_id,
             participant_identifier=self.participant,
-            participant_name=None if self.group else self.other,
+            participant_name=self.title if self.group else self.other,
             conversation_type="group" if self.group else "direct",
             id=stable_id("wa_", self.conv_id, *key, repeat),
             direction="outbound" if rec.sender == self.me else "inbound",
@@ -342,8 +436,15 @@ def parse_whatsapp(
     tz: str | None = None,
     region: str | None = None,
     chat_name: str | None = None,
+    date_order: str | None = None,
+    participant: str | None = None,
 ) -> ParsedChat:
     """One exported chat. `tz` is required: the export has local times. The messages are a
-    WhatsAppExport: iterate them (or list() them); the file is streamed, not loaded."""
-    export = WhatsAppExport(Path(path), me=me, tz=tz, region=region, chat_name=chat_name)
+    WhatsAppExport: iterate them (or list() them); the file is streamed, not loaded.
+    `date_order` (dmy, mdy, ymd) settles a file whose dates fit more than one order;
+    `participant` (E.164) is the other party of a direct chat saved under a contact name."""
+    export = WhatsAppExport(
+        Path(path), me=me, tz=tz, region=region, chat_name=chat_name,
+        date_order=date_order, participant=participant,
+    )  # fmt: skip
     return ParsedChat("whatsapp", export, account_name=export.me)  # type: ignore[arg-type]

@@ -28,27 +28,40 @@ immutable
 parallel safe
 set search_path = ''
 as $$
+declare
+  ws constant text := E' \t\n\r\f\v';
+  trimmed text := pg_catalog.btrim(value, ws);
+  digits text;
 begin
-  return (
-    select case
-      when value is null or pg_catalog.btrim(value) = '' then null
-      when kind = 'email' then pg_catalog.lower(pg_catalog.btrim(value))
+  if trimmed is null or trimmed = '' then
+    return null;
+  end if;
+  if kind = 'email' then
+    return pg_catalog.lower(trimmed);
+  end if;
+  if kind in ('phone', 'any') then
+    if trimmed ~ '^\+?[0-9]{6,15}@(s\.whatsapp\.net|c\.us)$' then
       -- a WhatsApp JID: 34612345678@s.whatsapp.net
-      when kind in ('phone', 'any') and value ~ '^\s*\+?[0-9]{6,15}@(s\.whatsapp\.net|c\.us)\s*$'
-        then '+' || pg_catalog.regexp_replace(pg_catalog.split_part(value, '@', 1), '[^0-9]', '', 'g')
-      -- a phone written with +, spaces, dots, dashes or parentheses
-      when kind in ('phone', 'any') and value ~ '^\s*(\+|00)[0-9 ().\-]{6,24}\s*$'
-        then '+' || pg_catalog.regexp_replace(
-          pg_catalog.regexp_replace(pg_catalog.btrim(value), '^00', ''), '[^0-9]', '', 'g')
-      when kind = 'phone'
-        then '+' || pg_catalog.regexp_replace(value, '[^0-9]', '', 'g')
-      else pg_catalog.lower(pg_catalog.regexp_replace(pg_catalog.btrim(value), '^@+', ''))
-    end
-  );
+      return '+' || pg_catalog.regexp_replace(pg_catalog.split_part(trimmed, '@', 1), '[^0-9]', '', 'g');
+    end if;
+    if trimmed ~ '^(\+|00)[0-9 ().\-/]{6,24}$' then
+      -- international form: + or 00, digits and separators; a trunk (0) is dropped
+      digits := pg_catalog.regexp_replace(
+        pg_catalog.regexp_replace(pg_catalog.replace(trimmed, '(0)', ''), '^00', ''),
+        '[^0-9]', '', 'g');
+      if digits ~ '^[1-9][0-9]{5,14}$' then
+        return '+' || digits;
+      end if;
+    end if;
+    if kind = 'phone' then
+      return null;  -- no country code (or no phone at all): refused, never guessed
+    end if;
+  end if;
+  return pg_catalog.lower(pg_catalog.regexp_replace(trimmed, '^@+', ''));
 end;
 $$;
 comment on function messaging_private.normalize_identifier(text, text) is
-  'Normalises an identifier of the given kind (phone, username, email, or any for a chat participant): phones to +digits, usernames lower-case without a leading @, emails lower-case.';
+  'Normalises an identifier of the given kind (phone, username, email, or any for a chat participant): a JID or an international phone (+ or 00) to E.164, null for a phone without a country code; usernames lower-case without a leading @; emails lower-case. crm_messaging.identifiers.normalize_identifier is the same rule (tests/fixtures/phone_cases.json).';
 grant execute on function messaging_private.normalize_identifier(text, text) to authenticated, service_role;
 
 -- -----------------------------------------------------------------------------
@@ -145,13 +158,15 @@ language plpgsql
 set search_path = ''
 as $$
 begin
+  if new.kind = 'phone' and pg_catalog.btrim(coalesce(new.value, '')) <> ''
+     and messaging_private.normalize_identifier('phone', new.value) is null then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format(
+        'value: %L is not a phone number in international form (+34 612 34 56 78)', new.value);
+  end if;
   new.value := messaging_private.normalize_identifier(new.kind, new.value);
   if new.value is null then
     raise exception using errcode = '22023', message = 'value: must not be empty';
-  end if;
-  if new.kind = 'phone' and new.value !~ '^\+[1-9][0-9]{5,14}$' then
-    raise exception using errcode = '22023',
-      message = pg_catalog.format('value: %L is not a phone number in E.164 form (+34612345678)', new.value);
   end if;
   return new;
 end;
