@@ -4,6 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crm_messaging.identifiers import (
     IdentifierError,
@@ -71,3 +73,16 @@ def test_usernames_and_participants():
     assert normalize_participant("+34 612 34 56 78") == "+34612345678"
     assert normalize_participant("wxid_LiWei88") == "wxid_liwei88"
     assert normalize_participant("  ") is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["phone", "any", "username", "email"]),
+    st.text(alphabet="+0123456789 ().-/@0_aZ\t", max_size=28)
+    | st.builds(lambda d: d + "@s.whatsapp.net", st.text(alphabet="+0123456789", max_size=17)),
+)
+def test_sql_and_python_agree_on_any_value(db, kind, value):
+    (sql,) = db.execute(
+        "select messaging_private.normalize_identifier(%s, %s)", (kind, value)
+    ).fetchone()
+    assert normalize_identifier(kind, value) == sql

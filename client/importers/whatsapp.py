@@ -66,7 +66,6 @@ def _media_type_of_file(name: str) -> str:
 class _Raw:
     date: str
     time: str
-    ampm: bool
     sender: str | None
     lines: list[str] = field(default_factory=list)
 
@@ -134,7 +133,7 @@ def _records(lines: Iterable[str], layout: re.Pattern[str], title: str) -> Itera
                 ):
                     sender = None
             date = re.sub(r"\s", "", m.group("date"))
-            current = _Raw(date, m.group("time"), bool(m.group("ampm")), sender, [body])
+            current = _Raw(date, m.group("time"), sender, [body])
         elif current is not None:
             current.lines.append(line)
     if current is not None:
