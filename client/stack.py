@@ -505,14 +505,14 @@ def _functions_nginx_upstream() -> str:
 def _functions_nginx_location() -> str:
     # the function caps its own bodies (1 MiB for webhooks, 9 MiB for batches) and
     # answers 413; nginx refuses anything past 10 MiB before it reaches Deno
-    return f"""    location /functions/v1/ {{
+    return """    location /functions/v1/ {
       client_max_body_size 10m;
       proxy_pass http://edge_functions/;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header Host $host;
       proxy_read_timeout 150s;
-    }}"""
+    }"""
 
 
 def _functions_source_hash() -> str:
@@ -547,7 +547,11 @@ def functions_pid(paths: Paths) -> int | None:
 
 def functions_ready() -> bool:
     # any HTTP answer from the function (an unknown route is a 404 of its own)
-    return _http_status(f"http://127.0.0.1:{FUNCTIONS_PORT}/{FUNCTION_NAME}/health") in (200, 404, 405)
+    return _http_status(f"http://127.0.0.1:{FUNCTIONS_PORT}/{FUNCTION_NAME}/health") in (
+        200,
+        404,
+        405,
+    )
 
 
 def start_functions(paths: Paths, values: dict[str, str]) -> bool:
@@ -652,7 +656,9 @@ def up(echo: Callable[[str], None] = print, reset: bool | None = None) -> dict[s
     echo(f"postgres   {state(started_pg):8} {values['DB_URL']}  (data in {paths.pgdata})")
     echo(f"postgrest  {state(started_rest):8} http://127.0.0.1:{POSTGREST_PORT}")
     echo(f"api        {state(started_nginx):8} {values['API_URL']}/rest/v1/  (nginx)")
-    echo(f"functions  {state(started_functions):8} {values['FUNCTIONS_URL']}/{FUNCTION_NAME}  (Deno)")
+    echo(
+        f"functions  {state(started_functions):8} {values['FUNCTIONS_URL']}/{FUNCTION_NAME}  (Deno)"
+    )
     echo(f".env       written  {env_path}")
     return values
 
