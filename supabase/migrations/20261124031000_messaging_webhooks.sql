@@ -26,7 +26,7 @@ create table messaging_private.connection_secrets (
   user_id uuid not null references auth.users (id) on delete cascade,
   app_secret text check (pg_catalog.length(app_secret) between 1 and 512),
   verify_token text check (pg_catalog.length(verify_token) between 1 and 512),
-  secret_token text check (secret_token ~ '^[A-Za-z0-9_-]{1,256}$'),
+  secret_token text check (secret_token ~ '^[A-Za-z0-9_-]+$' and pg_catalog.length(secret_token) <= 256),
   token text check (pg_catalog.length(token) between 1 and 512),
   created_at timestamptz not null default pg_catalog.now(),
   updated_at timestamptz not null default pg_catalog.now()
@@ -124,7 +124,8 @@ begin
       v_errors := v_errors || pg_catalog.format('secrets.%s: required for %s, a non-empty string', v_key, platform);
     end if;
   end loop;
-  if platform = 'telegram' and secrets ->> 'secret_token' !~ '^[A-Za-z0-9_-]{1,256}$' then
+  if platform = 'telegram' and (secrets ->> 'secret_token' !~ '^[A-Za-z0-9_-]+$'
+                                 or pg_catalog.length(secrets ->> 'secret_token') > 256) then
     v_errors := v_errors || 'secrets.secret_token: 1-256 characters A-Z, a-z, 0-9, _ and - (what Telegram accepts)'::text;
   end if;
   if platform = 'wechat' and secrets ->> 'token' !~ '^[A-Za-z0-9]{3,32}$' then
