@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from postgrest.exceptions import APIError
 
 from crm_messaging.config import read_env
 
@@ -556,3 +557,63 @@ def test_app_batch_as_the_signed_in_user(http, functions_url, settings, owner, m
     )
     assert anon.status_code == 401
     assert stored(db, other.id, "+34633000111") is None
+
+
+# ----------------------------------------------------------------------------- the CLI
+
+
+def test_connections_add_prints_a_working_webhook_url_and_lists_it(
+    capsys, http, functions_url, owner, db
+):
+    from crm_messaging.cli import main
+
+    code = main(
+        ["connections", "add", "telegram", "--account", "crm_test_bot", "--name", "Bot",
+         "--user-id", owner.id, "--secret-token", "cli_Secret-7", "--json"]
+    )  # fmt: skip
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert out["webhook_url"] == f"{functions_url}/telegram/{out['id']}"
+    update = {
+        "update_id": 9,
+        "message": {"message_id": 1, "chat": {"id": 777, "type": "private"}, "date": int(time.time()) - 5, "text": "hi"},
+    }  # fmt: skip
+    res = http.post(
+        out["webhook_url"], json=update, headers={"x-telegram-bot-api-secret-token": "cli_Secret-7"}
+    )
+    assert res.status_code == 200, res.text
+
+    assert main(["connections", "--user-id", owner.id]) == 0
+    listing = capsys.readouterr().out
+    assert out["webhook_url"] in listing and "active" in listing
+
+    before = snapshot(db, owner.id)
+    code = main(
+        [
+            "connections",
+            "add",
+            "whatsapp",
+            "--account",
+            "+34600000002",
+            "--user-id",
+            owner.id,
+            "--app-secret",
+            "s",
+        ]
+    )
+    assert code == 2
+    assert "--verify-token" in capsys.readouterr().err
+    assert snapshot(db, owner.id) == before
+
+
+def test_secrets_are_never_readable_through_the_api(owner, service, connect):
+    connect("signal", {"token": "do-not-leak"})
+    for client in (owner.client, service):
+        with pytest.raises(APIError) as err:
+            client.table("connection_secrets").select("*").execute()
+        assert err.value.code in ("42P01", "PGRST205") and "do-not-leak" not in str(err.value)
+        rows = client.table("messaging_connections").select("*").execute().data
+        assert "do-not-leak" not in json.dumps(rows)
+    with pytest.raises(APIError) as err:
+        owner.client.rpc("webhook_connection", {"connection_id": str(uuid.uuid4())}).execute()
+    assert err.value.code == "42501"
