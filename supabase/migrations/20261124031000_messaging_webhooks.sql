@@ -472,11 +472,15 @@ begin
   v_result := v_result || pg_catalog.jsonb_build_object(
     'updates', messaging_private.apply_message_updates(v_owner, payload -> 'updates'));
 
+  -- ingest_messages has set last_synced_at when there were messages; the row is written
+  -- again only when it must change (no messages, or an error status to clear), so a
+  -- delivery costs one update of the connection row, as a direct ingest_messages call does
   update public.messaging_connections mc
      set last_synced_at = pg_catalog.now(),
          status = case when mc.status = 'error' then 'active' else mc.status end,
          last_error = case when mc.status = 'error' then null else mc.last_error end
-   where mc.id = v_connection;
+   where mc.id = v_connection
+     and (mc.status = 'error' or not (v_result ? 'conversations' and v_result -> 'conversations' <> '[]'::jsonb));
   return v_result;
 end;
 $$;
