@@ -586,11 +586,18 @@ def start_functions(paths: Paths, values: dict[str, str]) -> bool:
             start_new_session=True,
         )
     pidfile.write_text(f"{proc.pid}\n{source}\n")
-    if not _wait(lambda: proc.poll() is None and functions_ready(), 60):
-        if proc.poll() is None:
+    ready = _wait(lambda: proc.poll() is not None or functions_ready(), 60)
+    if proc.poll() is not None or not ready:
+        code = proc.poll()
+        if code is None:
             proc.terminate()
         pidfile.unlink(missing_ok=True)
-        raise StackError("functions", "Deno did not serve the function within 60 s", log)
+        reason = (
+            f"Deno exited with status {code}"
+            if code is not None
+            else "Deno did not serve the function within 60 s"
+        )
+        raise StackError("functions", reason, log)
     return True
 
 

@@ -617,3 +617,47 @@ def test_secrets_are_never_readable_through_the_api(owner, service, connect):
     with pytest.raises(APIError) as err:
         owner.client.rpc("webhook_connection", {"connection_id": str(uuid.uuid4())}).execute()
     assert err.value.code == "42501"
+
+
+# ----------------------------------------------------------------------------- the stack
+
+
+def test_the_stack_serves_the_function_with_the_edge_runtime_env(settings):
+    from crm_messaging import stack
+
+    if stack.external_stack() is not None:
+        pytest.skip("a `supabase start` stack serves functions itself")
+    assert stack.status()["functions"] is True
+    env = stack.functions_env(stack.stack_env())
+    for name in (
+        "SUPABASE_URL",
+        "SUPABASE_ANON_KEY",
+        "SUPABASE_SERVICE_ROLE_KEY",
+        "SUPABASE_DB_URL",
+    ):
+        assert env[name], name
+    assert env["SUPABASE_URL"] == settings.api_url
+
+
+def test_a_function_that_cannot_start_says_so_with_its_log_tail(tmp_path, monkeypatch):
+    import socket
+
+    from crm_messaging import stack
+
+    fn = tmp_path / "fn"
+    fn.mkdir()
+    (fn / "deno.json").write_text("{}\n")
+    (fn / "index.ts").write_text('throw new Error("boom at startup");\n')
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(stack, "FUNCTION_DIR", fn)
+    monkeypatch.setattr(stack, "FUNCTIONS_PORT", port)
+    paths = stack.Paths(tmp_path / "state")
+    paths.run.mkdir(parents=True)
+    paths.logs.mkdir()
+    with pytest.raises(stack.StackError) as err:
+        stack.start_functions(paths, stack.stack_env())
+    assert err.value.part == "functions"
+    assert "boom at startup" in str(err.value)
+    assert not paths.pid("functions").exists()
