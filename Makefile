@@ -55,7 +55,7 @@ setup-functions: setup-npm
 
 # deno check + lint + the unit tests beside the function (mapping, signatures, XML, routes)
 test-functions: setup-functions
-	cd $(FUNCTION) && $(DENO) check --frozen *.ts && $(DENO) lint && \
+	cd $(FUNCTION) && export NO_COLOR=1 && $(DENO) check --frozen *.ts && $(DENO) lint && \
 	  $(DENO) test --frozen --no-prompt --allow-env
 
 $(VENV)/.installed: pyproject.toml
