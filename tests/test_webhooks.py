@@ -18,6 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 from postgrest.exceptions import APIError
 
 from crm_messaging.config import read_env
@@ -661,3 +664,67 @@ def test_a_function_that_cannot_start_says_so_with_its_log_tail(tmp_path, monkey
     assert err.value.part == "functions"
     assert "boom at startup" in str(err.value)
     assert not paths.pid("functions").exists()
+
+
+# ----------------------------------------------------------------------------- invariants
+
+RANK = {"sent": 1, "failed": 2, "delivered": 3, "read": 4}
+
+
+@settings_(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.sampled_from(sorted(RANK)), min_size=1, max_size=8))
+def test_statuses_in_any_order_end_at_the_highest(db, order):
+    """messaging_private.apply_update folded over statuses in any arrival order."""
+    m = {
+        "id": "w",
+        "direction": "outbound",
+        "type": "text",
+        "content": "x",
+        "sent_at": "2026-01-01T00:00:00Z",
+    }
+    for i, value in enumerate(order):
+        u = {"kind": "status", "status": value, "at": f"2026-01-01T00:00:{i:02d}Z"}
+        m = db.execute(
+            "select messaging_private.apply_update(%s::jsonb, %s::jsonb)",
+            (json.dumps(m), json.dumps(u)),
+        ).fetchone()[0]
+    assert m["metadata"]["status"] == max(order, key=RANK.__getitem__)
+
+
+@settings_(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b"]), st.sampled_from(["👍", "❤", None]), st.integers(0, 50)
+        ),
+        min_size=1,
+        max_size=8,
+        unique_by=lambda r: (r[0], r[2]),
+    )
+)
+def test_reactions_keep_the_newest_per_reactor_in_any_order(db, reactions):
+    m = {
+        "id": "w",
+        "direction": "inbound",
+        "type": "text",
+        "content": "x",
+        "sent_at": "2026-01-01T00:00:00Z",
+    }
+    for reactor, emoji, sec in reactions:
+        u = {
+            "kind": "reaction",
+            "reactor": reactor,
+            "emoji": emoji,
+            "at": f"2026-01-01T00:01:{sec:02d}Z",
+        }
+        m = db.execute(
+            "select messaging_private.apply_update(%s::jsonb, %s::jsonb)",
+            (json.dumps(m), json.dumps(u)),
+        ).fetchone()[0]
+    for reactor in {r[0] for r in reactions}:
+        newest = max((r for r in reactions if r[0] == reactor), key=lambda r: r[2])
+        assert m["metadata"]["reactions"][reactor]["emoji"] == newest[1]

@@ -287,8 +287,9 @@ begin
     if v_old is not null and (v_old ->> 'at')::timestamptz > v_at::timestamptz then
       return m;  -- an older reaction than the one recorded
     end if;
-    if v_old is not null and v_old -> 'emoji' = coalesce(u -> 'emoji', 'null'::jsonb) then
-      return m;
+    if v_old is not null and v_old -> 'emoji' = coalesce(u -> 'emoji', 'null'::jsonb)
+       and (v_old ->> 'at')::timestamptz = v_at::timestamptz then
+      return m;  -- the same reaction again (a redelivery)
     end if;
     v_meta := pg_catalog.jsonb_set(v_meta, '{reactions}',
       coalesce(v_meta -> 'reactions', '{}'::jsonb)
