@@ -563,6 +563,7 @@ def start_functions(paths: Paths, values: dict[str, str]) -> bool:
         if lines[1:2] == [source]:
             return False
         stop_functions(paths)
+        _wait(lambda: not _port_open(FUNCTIONS_PORT), 10)  # the old process lets go of it
     if _port_open(FUNCTIONS_PORT):
         raise StackError("functions", f"port {FUNCTIONS_PORT} is taken by another program")
     deno = deno_bin()

@@ -468,8 +468,8 @@ def test_signal_notifications_groups_outbound_and_remote_delete(
 # ----------------------------------------------------------------------------- WeChat
 
 
-def wx_query(token: str, **extra: str) -> dict[str, str]:
-    timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
+def wx_query(token: str, age: int = 0, **extra: str) -> dict[str, str]:
+    timestamp, nonce = str(int(time.time()) - age), uuid.uuid4().hex[:10]
     sig = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
     return {"signature": sig, "timestamp": timestamp, "nonce": nonce, **extra}
 
@@ -503,6 +503,12 @@ def test_wechat_push_echostr_and_hostile_xml(http, functions_url, connect, owner
     before = snapshot(db, owner.id)
     assert http.post(url, params=wx_query("wrong"), content=body).status_code == 401
     assert http.post(url, content=body).status_code == 401
+    # the signature does not cover the body: a captured query string replayed later with
+    # another body is refused by its age
+    forged = WX_TEXT.format(ts=int(time.time()), mid="1").replace("请问", "forged").encode()
+    assert (
+        http.post(url, params=wx_query("wxToken2026", age=600), content=forged).status_code == 401
+    )
     assert snapshot(db, owner.id) == before
 
     xxe = (

@@ -15,11 +15,25 @@ import {
 } from "./types.ts";
 import { parseXml, type XmlNode } from "./xml.ts";
 
-export async function verifySignature(url: URL, token: string | undefined): Promise<boolean> {
+/**
+ * WeChat's signature covers the token, timestamp and nonce but not the body, so a captured
+ * query string could carry any body: a timestamp further than this from now is refused.
+ * WeChat retries a delivery three times within about 15 s.
+ */
+export const MAX_CLOCK_SKEW_SECONDS = 300;
+
+export async function verifySignature(
+  url: URL,
+  token: string | undefined,
+  nowSeconds = Date.now() / 1000,
+): Promise<boolean> {
   const signature = url.searchParams.get("signature");
   const timestamp = url.searchParams.get("timestamp");
   const nonce = url.searchParams.get("nonce");
   if (!token || !signature || timestamp === null || nonce === null) return false;
+  if (!/^\d{1,12}$/.test(timestamp) || Math.abs(nowSeconds - Number(timestamp)) > MAX_CLOCK_SKEW_SECONDS) {
+    return false;
+  }
   const expected = await sha1Hex([token, timestamp, nonce].sort().join(""));
   return await safeEqualString(signature.toLowerCase(), expected);
 }
