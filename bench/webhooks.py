@@ -12,7 +12,8 @@ alternate (function, rpc, function, rpc, ...); the figures are medians over the 
 
 `run(settings, scale)` returns the figures as a dict (the bench owner wires it into
 `make bench`). Goal: the function adds at most 25% to the direct RPC's time per message
-(`webhooks.overhead` = function p50 / rpc p50 - 1 <= 0.25).
+(`overhead` = function p50 / rpc p50 - 1 <= 0.25; `time_overhead` is the same for the
+wall time per message of the whole run).
 """
 
 from __future__ import annotations
@@ -253,8 +254,10 @@ def run(settings: Settings, scale: float, log: Callable[[str], None] = print) ->
     result["overhead"] = result["function.p50_ms"] / result["rpc.p50_ms"] - 1
     result["overhead_p99"] = result["function.p99_ms"] / result["rpc.p99_ms"] - 1
     result["throughput_ratio"] = result["function.msgs_per_s"] / result["rpc.msgs_per_s"]
+    # wall time per message under 8 senders, function over direct RPC
+    result["time_overhead"] = result["rpc.msgs_per_s"] / result["function.msgs_per_s"] - 1
     result["goal"] = f"overhead <= {GOAL_OVERHEAD}"
-    result["met"] = result["overhead"] <= GOAL_OVERHEAD
+    result["met"] = result["overhead"] <= GOAL_OVERHEAD and result["time_overhead"] <= GOAL_OVERHEAD
     return result
 
 
