@@ -183,7 +183,25 @@ async function recordFailure(deps: Deps, connectionId: string, message: string):
   }
 }
 
+/** Browsers may call the app route (supabase-js `functions.invoke`): the usual CORS answer. */
+const CORS: Record<string, string> = {
+  "access-control-allow-origin": "*",
+  "access-control-allow-headers": "authorization, x-client-info, apikey, content-type",
+  "access-control-allow-methods": "POST, OPTIONS",
+};
+
 async function appBatch(deps: Deps, req: Request): Promise<Response> {
+  const res = await appBatchInner(deps, req).catch((e) => {
+    if (e instanceof HttpError) return json(e.status, { error: e.message });
+    if (e instanceof ShapeError) return json(400, { error: e.message });
+    throw e;
+  });
+  for (const [k, v] of Object.entries(CORS)) res.headers.set(k, v);
+  return res;
+}
+
+async function appBatchInner(deps: Deps, req: Request): Promise<Response> {
+  if (req.method === "OPTIONS") return new Response(null, { status: 204 });
   if (req.method !== "POST") throw new HttpError(405, `${req.method} is not accepted here`);
   const authorization = req.headers.get("authorization");
   if (!authorization || !/^Bearer\s+\S+$/i.test(authorization)) {

@@ -145,4 +145,7 @@ Deno.test("POST / passes the caller's Authorization on; none is 401", async () =
   assertEquals([res.status, await res.json()], [200, { auth: "Bearer user-jwt", payload: { messages: [] } }]);
   assertEquals((await h(new Request(`${BASE}/`, { method: "POST", body: "{}" }))).status, 401);
   assertEquals((await h(new Request(`${BASE}/`, { method: "POST", body: "{", headers: { authorization: "Bearer x" } }))).status, 400);
+  const preflight = await h(new Request(`${BASE}`, { method: "OPTIONS" }));
+  assertEquals([preflight.status, preflight.headers.get("access-control-allow-origin")], [204, "*"]);
+  assertEquals(res.headers.get("access-control-allow-headers"), "authorization, x-client-info, apikey, content-type");
 });
