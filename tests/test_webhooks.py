@@ -448,6 +448,49 @@ def test_signal_notifications_groups_outbound_and_remote_delete(
     group = stored(db, owner.id, "group:R3JvdXBJZA==")
     assert group["type"] == "group" and group["count"] == 1
 
+    # a reaction, then the peer edits the message: new text, the reaction stays
+    react = note(
+        {
+            "source": "+34600000001",
+            "sourceNumber": "+34600000001",
+            "sourceDevice": 2,
+            "timestamp": now + 4000,
+            "syncMessage": {
+                "sentMessage": {
+                    "destinationNumber": peer,
+                    "timestamp": now + 4000,
+                    "reaction": {
+                        "emoji": "🙏",
+                        "targetAuthorNumber": peer,
+                        "targetSentTimestamp": now,
+                        "isRemove": False,
+                    },
+                }
+            },
+        }
+    )
+    edit = note(
+        {
+            **src,
+            "timestamp": now + 4500,
+            "editMessage": {
+                "targetSentTimestamp": now,
+                "dataMessage": {"timestamp": now + 4500, "message": "Hola de nuevo"},
+            },
+        }
+    )
+    for n in (react, edit):
+        assert (
+            http.post(
+                f"{functions_url}/signal/{sg.id}", content=json.dumps(n), headers=headers
+            ).status_code
+            == 200
+        )
+    edited = stored(db, owner.id, peer)["messages"][f"{peer}:{now}"]
+    assert edited["content"] == "Hola de nuevo" and edited["edited_at"]
+    assert edited["metadata"]["reactions"]["+34600000001"]["emoji"] == "🙏"
+    assert stored(db, owner.id, peer)["count"] == 2
+
     delete = note(
         {
             **src,

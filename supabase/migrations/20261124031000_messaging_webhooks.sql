@@ -437,6 +437,42 @@ comment on function messaging_private.apply_message_updates(uuid, jsonb) is
   'Applies status / reaction / delete updates to stored messages of one user (hot row or archive); an update naming no stored message is counted as missing and creates nothing.';
 revoke all on function messaging_private.apply_message_updates(uuid, jsonb) from public;
 
+create or replace function messaging_private.stored_message(owner uuid, platform text, conversation text, message_id text)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+-- The stored copy of a message of one user (hot row first, then the archive chunk its
+-- id hash points to), or null.
+declare
+  v_conv record;
+  v_found jsonb;
+begin
+  select c.id, c.messages, c.message_count into v_conv
+    from public.chat_conversations c
+   where c.user_id = owner and c.platform = stored_message.platform
+     and c.external_conversation_id = conversation;
+  if not found then
+    return null;
+  end if;
+  select h.m into v_found from pg_catalog.jsonb_array_elements(v_conv.messages) h(m) where h.m ->> 'id' = message_id;
+  if v_found is null and v_conv.message_count > pg_catalog.jsonb_array_length(v_conv.messages) then
+    select e.m into v_found
+      from public.chat_conversation_archives a
+     cross join lateral pg_catalog.jsonb_array_elements(a.messages) e(m)
+     where a.conversation_id = v_conv.id
+       and a.id_hashes && array[pg_catalog.hashtextextended(message_id, 0)]
+       and e.m ->> 'id' = message_id
+     limit 1;
+  end if;
+  return v_found;
+end;
+$$;
+comment on function messaging_private.stored_message(uuid, text, text, text) is
+  'The stored copy of one message of a user (hot row or archive), or null.';
+revoke all on function messaging_private.stored_message(uuid, text, text, text) from public;
+
 create or replace function messaging_private.ingest_webhook_delivery(payload jsonb)
 returns jsonb
 language plpgsql
@@ -447,6 +483,7 @@ declare
   v_owner uuid;
   v_connection uuid;
   v_result jsonb := '{"inserted": 0, "duplicates": 0, "updated": 0, "conversations": []}'::jsonb;
+  v_messages jsonb;
 begin
   perform messaging_private.require_service_role();
   if payload is null or pg_catalog.jsonb_typeof(payload) <> 'object' then
@@ -465,8 +502,30 @@ begin
   end if;
 
   if pg_catalog.jsonb_typeof(payload -> 'messages') = 'array' and pg_catalog.jsonb_array_length(payload -> 'messages') > 0 then
+    v_messages := payload -> 'messages';
+    -- an edit replaces the stored message whole: carry over what the platform recorded on
+    -- it since (delivery status, reactions), so an edit does not undo them
+    if exists (select 1 from pg_catalog.jsonb_array_elements(v_messages) e(m)
+                where pg_catalog.jsonb_typeof(e.m) = 'object' and e.m ->> 'edited_at' is not null) then
+      select pg_catalog.jsonb_agg(
+               case when k.keep is not null
+                    then e.m || pg_catalog.jsonb_build_object('metadata', k.keep
+                           || case when pg_catalog.jsonb_typeof(e.m -> 'metadata') = 'object' then e.m -> 'metadata'
+                                   else '{}'::jsonb end)
+                    else e.m end
+               order by e.ord)
+        into v_messages
+        from pg_catalog.jsonb_array_elements(v_messages) with ordinality e(m, ord)
+        left join lateral (
+          select pg_catalog.jsonb_object_agg(kv.key, kv.value) as keep
+            from pg_catalog.jsonb_each(
+                   messaging_private.stored_message(v_owner, coalesce(e.m ->> 'platform', payload ->> 'platform'),
+                     e.m ->> 'external_conversation_id', e.m ->> 'id') -> 'metadata') kv
+           where kv.key in ('status', 'status_at', 'status_error', 'reactions')
+        ) k on pg_catalog.jsonb_typeof(e.m) = 'object' and e.m ->> 'edited_at' is not null;
+    end if;
     v_result := messaging_private.ingest_messages(pg_catalog.jsonb_build_object(
-      'user_id', v_owner, 'connection_id', v_connection, 'messages', payload -> 'messages'));
+      'user_id', v_owner, 'connection_id', v_connection, 'messages', v_messages));
   elsif payload ? 'messages' and pg_catalog.jsonb_typeof(payload -> 'messages') <> 'array' then
     raise exception using errcode = '22023', message = 'messages: must be an array';
   end if;

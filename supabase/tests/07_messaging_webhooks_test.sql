@@ -4,7 +4,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
-select plan(45);
+select plan(47);
 
 insert into auth.users (id, email) values
   ('11111111-1111-4111-8111-111111111111', 'owner@test'),
@@ -109,6 +109,15 @@ select public.ingest_webhook_delivery(jsonb_build_object('connection_id', :'wa',
 select is((select m -> 'metadata' -> 'reactions' from public.chat_conversations c, jsonb_array_elements(c.messages) m
   where c.external_conversation_id = '+34611111111' and m ->> 'id' = 'wamid.out'),
   '{"+34611111111": {"emoji": "👍", "at": "2026-01-01T10:03:00Z"}}'::jsonb, 'the newest reaction of a reactor wins');
+
+select is(public.ingest_webhook_delivery(jsonb_build_object('connection_id', :'wa', 'messages', '[
+  {"platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.out", "direction": "outbound",
+   "type": "text", "content": "Your order ships tomorrow", "sent_at": "2026-01-01T10:00:00Z", "edited_at": "2026-01-01T10:04:00Z"}]'::jsonb))
+  ->> 'updated', '1', 'an edit replaces the message');
+select is((select array[m ->> 'content', m -> 'metadata' ->> 'status', m -> 'metadata' -> 'reactions' -> '+34611111111' ->> 'emoji']
+  from public.chat_conversations c, jsonb_array_elements(c.messages) m
+  where c.external_conversation_id = '+34611111111' and m ->> 'id' = 'wamid.out'),
+  array['Your order ships tomorrow', 'read', '👍'], 'and keeps the status and reactions recorded on it');
 
 select public.ingest_webhook_delivery(jsonb_build_object('connection_id', :'wa', 'updates', '[
   {"kind": "delete", "platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.in", "at": "2026-01-01T10:06:00Z"}]'::jsonb));
