@@ -473,7 +473,7 @@ comment on function messaging_private.stored_message(uuid, text, text, text) is
   'The stored copy of one message of a user (hot row or archive), or null.';
 revoke all on function messaging_private.stored_message(uuid, text, text, text) from public;
 
-create or replace function messaging_private.ingest_webhook_delivery(payload jsonb)
+create or replace function messaging_private.webhook_delivery(payload jsonb)
 returns jsonb
 language plpgsql
 security definer
@@ -544,10 +544,10 @@ begin
   return v_result;
 end;
 $$;
-comment on function messaging_private.ingest_webhook_delivery(jsonb) is
+comment on function messaging_private.webhook_delivery(jsonb) is
   'The privileged body of public.ingest_webhook_delivery: one webhook delivery (messages + updates) in one transaction for the connection''s owner.';
-revoke all on function messaging_private.ingest_webhook_delivery(jsonb) from public;
-grant execute on function messaging_private.ingest_webhook_delivery(jsonb) to service_role;
+revoke all on function messaging_private.webhook_delivery(jsonb) from public;
+grant execute on function messaging_private.webhook_delivery(jsonb) to service_role;
 
 create or replace function public.ingest_webhook_delivery(payload jsonb)
 returns jsonb
@@ -557,7 +557,7 @@ security invoker
 set search_path = ''
 as $$
 begin
-  return (select messaging_private.ingest_webhook_delivery(payload));
+  return (select messaging_private.webhook_delivery(payload));
 end;
 $$;
 comment on function public.ingest_webhook_delivery(jsonb) is
