@@ -98,11 +98,13 @@ function parseJson(raw: Bytes): unknown {
   }
 }
 
-/** The route below the function name: [] for the app batch, [platform, id] for webhooks. */
-function route(url: URL): string[] {
+/**
+ * The route below the function name (the edge runtime passes `/<function name>/...`):
+ * [] for the app batch, [platform, id] for webhooks; null for another function's path.
+ */
+function route(url: URL): string[] | null {
   const parts = url.pathname.split("/").filter(Boolean);
-  if (parts[0] === FUNCTION_NAME) parts.shift();
-  return parts;
+  return parts.shift() === FUNCTION_NAME ? parts : null;
 }
 
 async function authenticate(platform: Platform, req: Request, url: URL, raw: Bytes, c: Connection) {
@@ -220,6 +222,7 @@ export function createHandler(deps: Deps | (() => Deps)): (req: Request) => Prom
     const url = new URL(req.url);
     const parts = route(url);
     try {
+      if (parts === null) throw new HttpError(404, "no such function");
       if (parts.length === 0) return await appBatch(resolved, req);
       if (parts.length === 2 && PLATFORMS.has(parts[0] as Platform)) {
         return await webhook(resolved, req, url, parts[0] as Platform, parts[1]);

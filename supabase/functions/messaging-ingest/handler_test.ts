@@ -65,6 +65,8 @@ Deno.test("bad signature 401, unknown or malformed connection 404, wrong platfor
   assertEquals((await waPost(h, WA_BODY, "app", "not-a-uuid")).status, 404);
   assertEquals((await waPost(h, WA_BODY, "app", TG)).status, 404);
   assertEquals((await h(new Request(`${BASE}/facebook/${WA}`, { method: "POST", body: "{}" }))).status, 404);
+  const otherFunction = await h(new Request(`http://127.0.0.1/whatsapp/${WA}`, { method: "POST", body: "{}" }));
+  assertEquals(otherFunction.status, 404);
   assertEquals([f.delivered.length, f.failures.length], [0, 0]);
 });
 
