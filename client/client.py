@@ -184,6 +184,28 @@ class MessagingClient:
         )
         return str(data[0]["id"])
 
+    def add_connection(
+        self,
+        platform: str,
+        account_identifier: str,
+        *,
+        secrets: dict[str, str],
+        display_name: str | None = None,
+        user_id: str | None = None,
+    ) -> str:
+        """Creates (or re-keys) a webhook connection with its secrets; returns its id.
+
+        The secrets go to a table the API never reads back (add_messaging_connection).
+        """
+        params: dict[str, Any] = {
+            "platform": platform,
+            "account_identifier": account_identifier,
+            "display_name": display_name,
+            "secrets": secrets,
+            "user_id": user_id or self.user_id,
+        }
+        return str(self.rpc("add_messaging_connection", params))
+
     def connections(self) -> list[dict[str, Any]]:
         query = self.supabase.table("messaging_connections").select("*").order("platform")
         if self.user_id:

@@ -183,13 +183,104 @@ def _cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ connections
+# `connections` lists each connection with its webhook URL; `connections add` creates one
+# with the secrets its platform signs deliveries with (DESIGN section 4).
+
+#: the secrets each platform's webhook needs: CLI option -> add_messaging_connection key
+CONNECTION_SECRETS: dict[str, dict[str, str]] = {
+    "whatsapp": {"app_secret": "--app-secret", "verify_token": "--verify-token"},
+    "telegram": {"secret_token": "--secret-token"},
+    "signal": {"token": "--token"},
+    "wechat": {"token": "--token"},
+}
+
+
+def functions_url() -> str:
+    """FUNCTIONS_URL of .env, else <API_URL>/functions/v1 (what `supabase status` implies)."""
+    from .config import load_settings, read_env
+
+    env = read_env()
+    return (env.get("FUNCTIONS_URL") or f"{load_settings().api_url}/functions/v1").rstrip("/")
+
+
+def webhook_url(platform: str, connection_id: str, base: str | None = None) -> str:
+    return f"{base or functions_url()}/messaging-ingest/{platform}/{connection_id}"
+
+
+def _connection_secrets(args: argparse.Namespace) -> dict[str, str]:
+    wanted = CONNECTION_SECRETS[args.platform]
+    given = {
+        "app_secret": args.app_secret,
+        "verify_token": args.verify_token,
+        "secret_token": args.secret_token,
+        "token": args.token,
+    }
+    missing = [opt for key, opt in wanted.items() if not given[key]]
+    if missing:
+        raise ValueError(f"connections add {args.platform}: {' and '.join(missing)} required")
+    extra = [f"--{key.replace('_', '-')}" for key, v in given.items() if v and key not in wanted]
+    if extra:
+        raise ValueError(
+            f"connections add {args.platform}: {', '.join(extra)} is not used by {args.platform}"
+        )
+    return {key: given[key] for key in wanted}
+
+
+def _cmd_connections_add(args: argparse.Namespace) -> int:
+    secrets = _connection_secrets(args)
+    client = _client(args)
+    connection_id = client.add_connection(
+        args.platform, args.account, secrets=secrets, display_name=args.name, user_id=args.user_id
+    )
+    url = webhook_url(args.platform, connection_id)
+    if args.json:
+        print(json.dumps({"id": connection_id, "webhook_url": url}))
+    else:
+        print(f"connection {connection_id} ({args.platform} {args.account})")
+        print(f"webhook URL: {url}")
+    return 0
+
+
 def _cmd_connections(args: argparse.Namespace) -> int:
-    for c in _client(args).connections():
+    if getattr(args, "connections_action", None) == "add":
+        return _cmd_connections_add(args)
+    rows = _client(args).connections()
+    base = functions_url()
+    listed = [{**c, "webhook_url": webhook_url(c["platform"], c["id"], base)} for c in rows]
+    if args.json:
+        print(json.dumps(listed, default=str))
+        return 0
+    if not listed:
+        print("no connections")
+    for c in listed:
         print(
             f"{c['id']}  {c['platform']:8}  {c['account_identifier']:24}  {c['status']:8}  "
             f"last sync {c.get('last_synced_at') or 'never'}"
         )
+        print(f"    webhook {c['webhook_url']}")
+        if c.get("last_error"):
+            print(f"    last error: {c['last_error']}")
     return 0
+
+
+def _add_connections_parser(sub: Any) -> None:
+    p = sub.add_parser("connections", help="messaging accounts: webhook URL, status, last sync")
+    p.add_argument("--user-id")
+    p.add_argument("--json", action="store_true", help="print the list as JSON")
+    p.set_defaults(func=_cmd_connections)
+    actions = p.add_subparsers(dest="connections_action")
+    a = actions.add_parser("add", help="add a connection and print its webhook URL")
+    a.add_argument("platform", choices=sorted(CONNECTION_SECRETS))
+    a.add_argument("--account", required=True, help="the phone number, bot or account name")
+    a.add_argument("--name", help="a display name")
+    a.add_argument("--user-id", help="the owning CRM user (with the service-role key)")
+    a.add_argument("--app-secret", help="WhatsApp: the Meta app secret (signs deliveries)")
+    a.add_argument("--verify-token", help="WhatsApp: the verify token of the GET handshake")
+    a.add_argument("--secret-token", help="Telegram: the secret_token given to setWebhook")
+    a.add_argument("--token", help="Signal: the bearer token; WeChat: the signature token")
+    a.add_argument("--json", action="store_true", help='print {"id": ..., "webhook_url": ...}')
+    a.set_defaults(func=_cmd_connections)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -274,9 +365,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--limit", type=int, default=20)
     p.set_defaults(func=_cmd_search)
 
-    p = sub.add_parser("connections", help="messaging accounts and their last sync")
-    p.add_argument("--user-id")
-    p.set_defaults(func=_cmd_connections)
+    _add_connections_parser(sub)
 
     p = sub.add_parser(
         "identifiers", help="fill person_identifiers from people's phones and emails"

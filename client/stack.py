@@ -124,6 +124,7 @@ def stack_env(secret: str = LOCAL_JWT_SECRET) -> dict[str, str]:
         "SUPABASE_SERVICE_ROLE_KEY": service,
         "SUPABASE_DB_URL": url,
         "SUPABASE_JWT_SECRET": secret,
+        "FUNCTIONS_URL": f"{api}/functions/v1",
     }
 
 
@@ -426,6 +427,7 @@ http {{
   client_max_body_size 32m;
   client_body_buffer_size 1m;
   upstream postgrest {{ server 127.0.0.1:{POSTGREST_PORT}; keepalive 32; }}
+{_functions_nginx_upstream()}
   # Kong forwards the apikey as the bearer token when no Authorization header is sent.
   map $http_authorization $crm_auth {{
     ""      "Bearer $http_apikey";
@@ -446,6 +448,7 @@ http {{
       proxy_set_header Authorization $crm_auth;
       proxy_read_timeout 120s;
     }}
+{_functions_nginx_location()}
   }}
 }}
 """
@@ -473,6 +476,134 @@ def start_nginx(paths: Paths) -> bool:
 
 def stop_nginx(paths: Paths) -> bool:
     return stop_pid(paths.pid("nginx"), "nginx")
+
+
+# ---------------------------------------------------------------------------
+# Edge functions (issue 12): Deno serves supabase/functions/messaging-ingest
+#
+# As Supabase's edge runtime does: the function's index.ts under Deno with the env the
+# runtime injects (SUPABASE_URL = the gateway, the anon and service keys, the database
+# URL), on loopback at 54332 + offset; nginx routes /functions/v1/<name>/... to it as
+# Kong does (the path after /functions/v1 passed on, no apikey needed: verify_jwt = false).
+# ---------------------------------------------------------------------------
+
+FUNCTIONS_PORT = 54332 + PORT_OFFSET
+FUNCTION_NAME = "messaging-ingest"
+FUNCTION_DIR = REPO_ROOT / "supabase" / "functions" / FUNCTION_NAME
+DENO_BIN = REPO_ROOT / "node_modules" / "@deno" / "linux-x64-glibc" / "deno"
+
+
+def deno_bin() -> Path:
+    """Deno from the npm package `deno` (its binary ships in @deno/linux-x64-glibc)."""
+    return DENO_BIN if DENO_BIN.exists() else REPO_ROOT / "node_modules" / ".bin" / "deno"
+
+
+def _functions_nginx_upstream() -> str:
+    return f"  upstream edge_functions {{ server 127.0.0.1:{FUNCTIONS_PORT}; keepalive 32; }}"
+
+
+def _functions_nginx_location() -> str:
+    # the function caps its own bodies (1 MiB for webhooks, 9 MiB for batches) and
+    # answers 413; nginx refuses anything past 10 MiB before it reaches Deno
+    return """    location /functions/v1/ {
+      client_max_body_size 10m;
+      proxy_pass http://edge_functions/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_read_timeout 150s;
+    }"""
+
+
+def _functions_source_hash() -> str:
+    """A digest of the function's sources: a running Deno with older code is restarted."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for f in sorted(FUNCTION_DIR.glob("*")):
+        if f.is_file() and not f.name.endswith("_test.ts"):
+            digest.update(f.name.encode() + b"\0" + f.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def functions_env(values: dict[str, str]) -> dict[str, str]:
+    """The environment Supabase's edge runtime gives a function, plus Deno's listen address."""
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "DENO_DIR", "LANG")}
+    return {
+        **keep,
+        "SUPABASE_URL": values["API_URL"],
+        "SUPABASE_ANON_KEY": values["ANON_KEY"],
+        "SUPABASE_SERVICE_ROLE_KEY": values["SERVICE_ROLE_KEY"],
+        "SUPABASE_DB_URL": values["DB_URL"],
+        "DENO_SERVE_ADDRESS": f"tcp:127.0.0.1:{FUNCTIONS_PORT}",
+        "DENO_NO_UPDATE_CHECK": "1",
+        "NO_COLOR": "1",
+    }
+
+
+def functions_pid(paths: Paths) -> int | None:
+    return _pid_alive(paths.pid("functions"), "deno")
+
+
+def functions_ready() -> bool:
+    # any HTTP answer from the function (an unknown route is a 404 of its own)
+    return _http_status(f"http://127.0.0.1:{FUNCTIONS_PORT}/{FUNCTION_NAME}/health") in (
+        200,
+        404,
+        405,
+    )
+
+
+def start_functions(paths: Paths, values: dict[str, str]) -> bool:
+    """Start Deno on the function, or restart it when its sources changed. True if started."""
+    pidfile = paths.pid("functions")
+    source = _functions_source_hash()
+    if functions_pid(paths):
+        lines = pidfile.read_text().split()
+        if lines[1:2] == [source]:
+            return False
+        stop_functions(paths)
+        _wait(lambda: not _port_open(FUNCTIONS_PORT), 10)  # the old process lets go of it
+    if _port_open(FUNCTIONS_PORT):
+        raise StackError("functions", f"port {FUNCTIONS_PORT} is taken by another program")
+    deno = deno_bin()
+    if not deno.exists():
+        raise StackError("functions", f"{deno} not found: run `make setup`")
+    log = paths.log("functions")
+    cmd = [
+        str(deno), "run", "--no-prompt", "--frozen",
+        "--config", str(FUNCTION_DIR / "deno.json"),
+        "--allow-net=127.0.0.1", "--allow-env",
+        str(FUNCTION_DIR / "index.ts"),
+    ]  # fmt: skip
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=str(FUNCTION_DIR),
+            env=functions_env(values),
+            start_new_session=True,
+        )
+    pidfile.write_text(f"{proc.pid}\n{source}\n")
+    ready = _wait(lambda: proc.poll() is not None or functions_ready(), 60)
+    if proc.poll() is not None or not ready:
+        code = proc.poll()
+        if code is None:
+            proc.terminate()
+        pidfile.unlink(missing_ok=True)
+        reason = (
+            f"Deno exited with status {code}"
+            if code is not None
+            else "Deno did not serve the function within 60 s"
+        )
+        raise StackError("functions", reason, log)
+    return True
+
+
+def stop_functions(paths: Paths) -> bool:
+    return stop_pid(paths.pid("functions"), "deno")
 
 
 # ---------------------------------------------------------------------------
@@ -524,6 +655,7 @@ def up(echo: Callable[[str], None] = print, reset: bool | None = None) -> dict[s
     started_rest = start_postgrest(paths, secret)
     started_nginx = start_nginx(paths)
     values = stack_env(secret)
+    started_functions = start_functions(paths, values)
     env_path = write_env(values)
 
     def state(started: bool) -> str:
@@ -532,6 +664,9 @@ def up(echo: Callable[[str], None] = print, reset: bool | None = None) -> dict[s
     echo(f"postgres   {state(started_pg):8} {values['DB_URL']}  (data in {paths.pgdata})")
     echo(f"postgrest  {state(started_rest):8} http://127.0.0.1:{POSTGREST_PORT}")
     echo(f"api        {state(started_nginx):8} {values['API_URL']}/rest/v1/  (nginx)")
+    echo(
+        f"functions  {state(started_functions):8} {values['FUNCTIONS_URL']}/{FUNCTION_NAME}  (Deno)"
+    )
     echo(f".env       written  {env_path}")
     return values
 
@@ -540,6 +675,7 @@ def down(echo: Callable[[str], None] = print) -> None:
     """Stop what `up` started, newest first; leaves the data directory in place."""
     paths = Paths(state_dir())
     for name, stop in (
+        ("functions", lambda: stop_functions(paths)),
         ("api", lambda: stop_nginx(paths)),
         ("postgrest", lambda: stop_pid(paths.pid("postgrest"), "postgrest")),
         ("postgres", lambda: stop_postgres(paths)),
@@ -555,4 +691,5 @@ def status() -> dict[str, bool]:
         "postgrest": postgrest_pid(paths) is not None and postgrest_ready(),
         "api": nginx_pid(paths) is not None
         and _http_status(f"http://127.0.0.1:{API_PORT}/rest/v1/", {"apikey": key}) == 200,
+        "functions": functions_pid(paths) is not None and functions_ready(),
     }

@@ -1,0 +1,153 @@
+// Routes and answers of the handler. The database is replaced by an in-memory store
+// here (these are unit tests of the routing and the order of checks); tests/test_webhooks.py
+// runs the same routes through nginx against the real PostgREST and Postgres.
+import { hmacSha256Hex, sha1Hex, toBytes } from "./crypto.ts";
+import { createHandler, MAX_WEBHOOK_BYTES } from "./handler.ts";
+import { type Connection, type Store, StoreError } from "./store.ts";
+import { assertEquals } from "./test_helpers.ts";
+import type { Delivery } from "./types.ts";
+
+const WA = "11111111-1111-4111-8111-111111111111";
+const TG = "22222222-2222-4222-8222-222222222222";
+const WX = "33333333-3333-4333-8333-333333333333";
+
+function fakeStore(fail?: StoreError) {
+  const connections: Record<string, Connection> = {
+    [WA]: { id: WA, user_id: "u", platform: "whatsapp", account_identifier: "+1555", status: "active", secrets: { app_secret: "app", verify_token: "vt" } },
+    [TG]: { id: TG, user_id: "u", platform: "telegram", account_identifier: "bot", status: "active", secrets: { secret_token: "tg-secret" } },
+    [WX]: { id: WX, user_id: "u", platform: "wechat", account_identifier: "gh_1", status: "active", secrets: { token: "wxtoken" } },
+  };
+  const delivered: Delivery[] = [];
+  const failures: string[] = [];
+  const store: Store = {
+    connection: (id) => Promise.resolve(connections[id] ?? null),
+    deliver: (_c, d) => {
+      if (fail) return Promise.reject(fail);
+      delivered.push(d);
+      return Promise.resolve({ inserted: d.messages.length });
+    },
+    recordFailure: (_id, e) => {
+      failures.push(e);
+      return Promise.resolve();
+    },
+    ingestAsCaller: (auth, payload) => Promise.resolve({ status: 200, body: { auth, payload } }),
+  };
+  return { store, delivered, failures };
+}
+
+const BASE = "http://127.0.0.1/messaging-ingest";
+const WA_BODY = JSON.stringify({
+  object: "whatsapp_business_account",
+  entry: [{ id: "1", changes: [{ field: "messages", value: { messaging_product: "whatsapp", messages: [
+    { from: "34611111111", id: "wamid.1", timestamp: "1749416383", type: "text", text: { body: "hola" } },
+  ] } }] }],
+});
+
+async function waPost(handler: (r: Request) => Promise<Response>, body: string, secret = "app", id = WA) {
+  const sig = "sha256=" + (await hmacSha256Hex(secret, toBytes(body)));
+  return handler(new Request(`${BASE}/whatsapp/${id}`, { method: "POST", body, headers: { "x-hub-signature-256": sig } }));
+}
+
+Deno.test("a signed WhatsApp delivery is stored: 200 with the summary", async () => {
+  const f = fakeStore();
+  const res = await waPost(createHandler({ store: f.store }), WA_BODY);
+  assertEquals([res.status, await res.json()], [200, { ok: true, inserted: 1 }]);
+  assertEquals(f.delivered[0].messages[0].external_conversation_id, "+34611111111");
+});
+
+Deno.test("bad signature 401, unknown or malformed connection 404, wrong platform 404: nothing stored or recorded", async () => {
+  const f = fakeStore();
+  const h = createHandler({ store: f.store });
+  assertEquals((await waPost(h, WA_BODY, "not-the-secret")).status, 401);
+  const unsigned = await h(new Request(`${BASE}/whatsapp/${WA}`, { method: "POST", body: WA_BODY }));
+  assertEquals(unsigned.status, 401);
+  assertEquals((await waPost(h, WA_BODY, "app", "44444444-4444-4444-8444-444444444444")).status, 404);
+  assertEquals((await waPost(h, WA_BODY, "app", "not-a-uuid")).status, 404);
+  assertEquals((await waPost(h, WA_BODY, "app", TG)).status, 404);
+  assertEquals((await h(new Request(`${BASE}/facebook/${WA}`, { method: "POST", body: "{}" }))).status, 404);
+  const otherFunction = await h(new Request(`http://127.0.0.1/whatsapp/${WA}`, { method: "POST", body: "{}" }));
+  assertEquals(otherFunction.status, 404);
+  assertEquals([f.delivered.length, f.failures.length], [0, 0]);
+});
+
+Deno.test("a signed body of the wrong shape is 400, recorded on the connection, nothing stored", async () => {
+  const f = fakeStore();
+  const h = createHandler({ store: f.store });
+  const res = await waPost(h, '{"object": "page"}');
+  assertEquals(res.status, 400);
+  const notJson = await waPost(h, "not json");
+  assertEquals(notJson.status, 400);
+  assertEquals([f.delivered.length, f.failures.length], [0, 2]);
+});
+
+Deno.test("the signature is checked before the body is parsed", async () => {
+  const f = fakeStore();
+  // broken JSON with a wrong signature: 401, not 400
+  assertEquals((await waPost(createHandler({ store: f.store }), "{broken", "wrong")).status, 401);
+});
+
+Deno.test("bodies over the cap are 413 whatever Content-Length says", async () => {
+  const f = fakeStore();
+  const h = createHandler({ store: f.store });
+  const big = new Uint8Array(MAX_WEBHOOK_BYTES + 1);
+  const stream = new ReadableStream({
+    start(c) {
+      c.enqueue(big);
+      c.close();
+    },
+  });
+  const res = await h(new Request(`${BASE}/whatsapp/${WA}`, { method: "POST", body: stream, headers: { "x-hub-signature-256": "sha256=00" } }));
+  assertEquals(res.status, 413);
+  assertEquals(f.delivered.length, 0);
+});
+
+Deno.test("a database failure is 503 (retry) and recorded; a refusal of the content is 400", async () => {
+  const down = fakeStore(new StoreError("ingest_webhook_delivery: fetch failed", true));
+  assertEquals((await waPost(createHandler({ store: down.store }), WA_BODY)).status, 503);
+  assertEquals(down.failures, ["ingest_webhook_delivery: fetch failed"]);
+  const refused = fakeStore(new StoreError("ingest_webhook_delivery: invalid payload", false, "22023"));
+  assertEquals((await waPost(createHandler({ store: refused.store }), WA_BODY)).status, 400);
+});
+
+Deno.test("WhatsApp GET handshake and WeChat echostr; methods not accepted are 405", async () => {
+  const f = fakeStore();
+  const h = createHandler({ store: f.store });
+  const ok = await h(new Request(`${BASE}/whatsapp/${WA}?hub.mode=subscribe&hub.challenge=42&hub.verify_token=vt`));
+  assertEquals([ok.status, await ok.text()], [200, "42"]);
+  const wrong = await h(new Request(`${BASE}/whatsapp/${WA}?hub.mode=subscribe&hub.challenge=42&hub.verify_token=no`));
+  assertEquals(wrong.status, 403);
+  const ts = String(Math.floor(Date.now() / 1000));
+  const sig = await sha1Hex(["wxtoken", ts, "99"].sort().join(""));
+  const echo = await h(new Request(`${BASE}/wechat/${WX}?signature=${sig}&timestamp=${ts}&nonce=99&echostr=abc`));
+  assertEquals([echo.status, await echo.text()], [200, "abc"]);
+  const bad = await h(new Request(`${BASE}/wechat/${WX}?signature=00&timestamp=${ts}&nonce=99&echostr=abc`));
+  assertEquals(bad.status, 401);
+  assertEquals((await h(new Request(`${BASE}/telegram/${TG}`))).status, 405);
+  assertEquals((await h(new Request(`${BASE}/whatsapp/${WA}`, { method: "PUT", body: "{}" }))).status, 405);
+});
+
+Deno.test("WeChat answers 'success'; Telegram needs its secret token header", async () => {
+  const f = fakeStore();
+  const h = createHandler({ store: f.store });
+  const ts = String(Math.floor(Date.now() / 1000));
+  const sig = await sha1Hex(["wxtoken", ts, "99"].sort().join(""));
+  const xml = "<xml><ToUserName>gh_1</ToUserName><FromUserName>oU1</FromUserName><CreateTime>1348831860</CreateTime><MsgType>text</MsgType><Content>hi</Content><MsgId>7</MsgId></xml>";
+  const res = await h(new Request(`${BASE}/wechat/${WX}?signature=${sig}&timestamp=${ts}&nonce=99`, { method: "POST", body: xml }));
+  assertEquals([res.status, await res.text()], [200, "success"]);
+  const update = JSON.stringify({ update_id: 1, message: { message_id: 1, chat: { id: 5, type: "private" }, date: 1441645532, text: "x" } });
+  const tgNo = await h(new Request(`${BASE}/telegram/${TG}`, { method: "POST", body: update }));
+  const tgOk = await h(new Request(`${BASE}/telegram/${TG}`, { method: "POST", body: update, headers: { "x-telegram-bot-api-secret-token": "tg-secret" } }));
+  assertEquals([tgNo.status, tgOk.status, f.delivered.length], [401, 200, 2]);
+});
+
+Deno.test("POST / passes the caller's Authorization on; none is 401", async () => {
+  const f = fakeStore();
+  const h = createHandler({ store: f.store });
+  const res = await h(new Request(`${BASE}`, { method: "POST", body: '{"messages": []}', headers: { authorization: "Bearer user-jwt" } }));
+  assertEquals([res.status, await res.json()], [200, { auth: "Bearer user-jwt", payload: { messages: [] } }]);
+  assertEquals((await h(new Request(`${BASE}/`, { method: "POST", body: "{}" }))).status, 401);
+  assertEquals((await h(new Request(`${BASE}/`, { method: "POST", body: "{", headers: { authorization: "Bearer x" } }))).status, 400);
+  const preflight = await h(new Request(`${BASE}`, { method: "OPTIONS" }));
+  assertEquals([preflight.status, preflight.headers.get("access-control-allow-origin")], [204, "*"]);
+  assertEquals(res.headers.get("access-control-allow-headers"), "authorization, x-client-info, apikey, content-type");
+});

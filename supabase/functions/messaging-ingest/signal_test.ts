@@ -1,0 +1,116 @@
+// signal-cli JSON-RPC `receive` notifications, shaped as signal-cli's daemon emits them.
+import { mapSignal, verifyBearer } from "./signal.ts";
+import { assert, assertEquals, assertThrows } from "./test_helpers.ts";
+import { ShapeError } from "./types.ts";
+
+const ACCOUNT = "+34600000001";
+
+function receive(envelope: Record<string, unknown>) {
+  return { jsonrpc: "2.0", method: "receive", params: { envelope, account: ACCOUNT } };
+}
+
+const FROM = {
+  source: "+34611111111",
+  sourceNumber: "+34611111111",
+  sourceUuid: "7ccae375-cd51-4c82-8b1e-7be3280aa485",
+  sourceName: "Marta",
+  sourceDevice: 1,
+};
+
+Deno.test("dataMessage: importer-style id author:timestamp, peer conversation, ms times", () => {
+  const d = mapSignal(receive({
+    ...FROM,
+    timestamp: 1745372297238,
+    serverReceivedTimestamp: 1745372294830,
+    serverDeliveredTimestamp: 1745372294831,
+    dataMessage: { timestamp: 1745372297238, message: "¿Tenéis talla M?", expiresInSeconds: 0, viewOnce: false },
+  }));
+  assertEquals(d.messages, [{
+    platform: "signal",
+    external_conversation_id: "+34611111111",
+    participant_identifier: "+34611111111",
+    participant_name: "Marta",
+    conversation_type: "direct",
+    id: "+34611111111:1745372297238",
+    direction: "inbound",
+    type: "text",
+    content: "¿Tenéis talla M?",
+    sent_at: "2025-04-23T01:38:17.238Z",
+    sender_identifier: "+34611111111",
+    sender_name: "Marta",
+  }]);
+});
+
+Deno.test("group messages land in group:<id>; attachments give the type; quotes give reply_to_id", () => {
+  const d = mapSignal([receive({
+    ...FROM,
+    timestamp: 1745372297300,
+    dataMessage: {
+      timestamp: 1745372297300,
+      message: "foto",
+      groupInfo: { groupId: "kK2zR6Zb3ZCq1xCk5t2X2Q==", groupName: "Tienda", type: "DELIVER" },
+      attachments: [{ contentType: "image/jpeg", filename: "IMG_1.jpg", id: "att1", size: 1234 }],
+      quote: { id: 1745372297238, author: "+34600000001", authorNumber: "+34600000001", text: "hola" },
+    },
+  })]);
+  const m = d.messages[0];
+  assertEquals(
+    [m.external_conversation_id, m.conversation_type, m.participant_name, m.participant_identifier, m.type, m.media_url, m.reply_to_id],
+    ["group:kK2zR6Zb3ZCq1xCk5t2X2Q==", "group", "Tienda", undefined, "image", "IMG_1.jpg", "+34600000001:1745372297238"],
+  );
+});
+
+Deno.test("syncMessage.sentMessage is outbound from the account to the destination", () => {
+  const d = mapSignal(receive({
+    source: ACCOUNT, sourceNumber: ACCOUNT, sourceDevice: 2, timestamp: 1745372298000,
+    syncMessage: { sentMessage: { destination: "+34611111111", destinationNumber: "+34611111111", timestamp: 1745372298000, message: "Sí, mañana" } },
+  }));
+  const m = d.messages[0];
+  assertEquals([m.external_conversation_id, m.direction, m.id, m.sender_identifier], [
+    "+34611111111", "outbound", `${ACCOUNT}:1745372298000`, ACCOUNT,
+  ]);
+});
+
+Deno.test("editMessage: same id as the target, new text, edited_at from the edit", () => {
+  const d = mapSignal(receive({
+    ...FROM,
+    timestamp: 1745372399000,
+    editMessage: { targetSentTimestamp: 1745372297238, dataMessage: { timestamp: 1745372399000, message: "¿Tenéis talla L?" } },
+  }));
+  const m = d.messages[0];
+  assertEquals([m.id, m.content, m.sent_at, m.edited_at], [
+    "+34611111111:1745372297238", "¿Tenéis talla L?", "2025-04-23T01:38:17.238Z", "2025-04-23T01:39:59Z",
+  ]);
+});
+
+Deno.test("reactions and remote deletes are updates; receipts and typing map to nothing", () => {
+  const d = mapSignal([
+    receive({ ...FROM, timestamp: 1745372400000, dataMessage: { timestamp: 1745372400000, reaction: {
+      emoji: "\u{1F44D}", targetAuthor: ACCOUNT, targetAuthorNumber: ACCOUNT, targetSentTimestamp: 1745372298000, isRemove: false } } }),
+    receive({ ...FROM, timestamp: 1745372401000, dataMessage: { timestamp: 1745372401000, remoteDelete: { timestamp: 1745372297238 } } }),
+    receive({ ...FROM, timestamp: 1745372402000, receiptMessage: { when: 1745372402000, isDelivery: true, isRead: false, timestamps: [1745372298000] } }),
+    receive({ ...FROM, timestamp: 1745372403000, typingMessage: { action: "STARTED", timestamp: 1745372403000 } }),
+  ]);
+  assertEquals(d.messages, []);
+  assertEquals(d.updates, [
+    { kind: "reaction", platform: "signal", external_conversation_id: "+34611111111", id: `${ACCOUNT}:1745372298000`, reactor: "+34611111111", emoji: "\u{1F44D}", at: "2025-04-23T01:40:00Z" },
+    { kind: "delete", platform: "signal", external_conversation_id: "+34611111111", id: "+34611111111:1745372297238", at: "2025-04-23T01:40:01Z" },
+  ]);
+});
+
+Deno.test("a bare `receive -o json` line is accepted; other JSON-RPC methods and shapes are not", () => {
+  const d = mapSignal({ envelope: { ...FROM, timestamp: 1745372297238, dataMessage: { timestamp: 1745372297238, message: "x" } }, account: ACCOUNT });
+  assertEquals(d.messages.length, 1);
+  assertThrows(() => mapSignal({ jsonrpc: "2.0", method: "send", params: {} }), ShapeError, "method");
+  assertThrows(() => mapSignal({ jsonrpc: "2.0", method: "receive", params: { account: ACCOUNT } }), ShapeError, "envelope");
+  assertThrows(() => mapSignal([]), ShapeError);
+  assertThrows(() => mapSignal(receive({ ...FROM, timestamp: "later", dataMessage: { message: "x" } })), ShapeError, "timestamp");
+});
+
+Deno.test("the bearer token must equal the connection's token", async () => {
+  assert(await verifyBearer("Bearer tok-123", "tok-123"));
+  assert(await verifyBearer("bearer tok-123", "tok-123"));
+  assert(!(await verifyBearer("Bearer tok-124", "tok-123")));
+  assert(!(await verifyBearer("tok-123", "tok-123")), "without the scheme");
+  assert(!(await verifyBearer(null, "tok-123")));
+});

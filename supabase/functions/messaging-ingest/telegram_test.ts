@@ -1,0 +1,150 @@
+// Telegram Bot API Update objects, shaped as the Bot API reference describes them.
+import { mapTelegram, verifySecretToken } from "./telegram.ts";
+import { assert, assertEquals, assertThrows } from "./test_helpers.ts";
+import { ShapeError } from "./types.ts";
+
+const USER = { id: 111111111, is_bot: false, first_name: "Ana", last_name: "García", username: "AnaG", language_code: "es" };
+const PRIVATE = { id: 111111111, first_name: "Ana", last_name: "García", username: "AnaG", type: "private" };
+const GROUP = { id: -1001234567890, title: "Pedidos", type: "supergroup" };
+
+Deno.test("message: chat id conversation, importer-style id, name and username, date as sent_at", () => {
+  const d = mapTelegram({
+    update_id: 10000,
+    message: { message_id: 1365, from: USER, chat: PRIVATE, date: 1441645532, text: "/start hola" },
+  });
+  assertEquals(d.messages, [{
+    platform: "telegram",
+    external_conversation_id: "111111111",
+    participant_identifier: "anag",
+    participant_name: "Ana García",
+    conversation_type: "direct",
+    id: "111111111:1365",
+    direction: "inbound",
+    type: "text",
+    content: "/start hola",
+    sent_at: "2015-09-07T17:05:32Z",
+    sender_identifier: "anag",
+    sender_name: "Ana García",
+  }]);
+});
+
+Deno.test("edited_message replaces through edited_at (edit_date)", () => {
+  const d = mapTelegram({
+    update_id: 10001,
+    edited_message: { message_id: 1365, from: USER, chat: PRIVATE, date: 1441645532, edit_date: 1441645600, text: "hola (edited)" },
+  });
+  assertEquals([d.messages[0].id, d.messages[0].content, d.messages[0].edited_at], [
+    "111111111:1365",
+    "hola (edited)",
+    "2015-09-07T17:06:40Z",
+  ]);
+  assertThrows(
+    () => mapTelegram({ update_id: 1, edited_message: { message_id: 1, chat: PRIVATE, date: 1441645532, text: "x" } }),
+    ShapeError,
+    "edit_date",
+  );
+});
+
+Deno.test("photo with caption, voice, document, reply in a group", () => {
+  const d = mapTelegram({
+    update_id: 10002,
+    message: {
+      message_id: 77,
+      from: USER,
+      chat: GROUP,
+      date: 1441645532,
+      photo: [
+        { file_id: "small", file_unique_id: "s", width: 90, height: 60, file_size: 1000 },
+        { file_id: "large", file_unique_id: "l", width: 1280, height: 853, file_size: 90000 },
+      ],
+      caption: "the blue one",
+      reply_to_message: { message_id: 70, from: USER, chat: GROUP, date: 1441645500, text: "which?" },
+    },
+  });
+  const m = d.messages[0];
+  assertEquals(
+    [m.external_conversation_id, m.conversation_type, m.participant_name, m.type, m.content, m.reply_to_id, m.metadata],
+    ["-1001234567890", "group", "Pedidos", "image", "the blue one", "-1001234567890:70", { file_id: "large" }],
+  );
+  assertEquals(m.participant_identifier, undefined);
+  const v = mapTelegram({
+    update_id: 10003,
+    message: { message_id: 78, from: USER, chat: PRIVATE, date: 1441645532, voice: { file_id: "v", file_unique_id: "v", duration: 3, mime_type: "audio/ogg" } },
+  }).messages[0];
+  assertEquals([v.type, v.content], ["voice", null]);
+  const doc = mapTelegram({
+    update_id: 10004,
+    message: { message_id: 79, from: USER, chat: PRIVATE, date: 1441645532, document: { file_id: "d", file_unique_id: "d", file_name: "factura.pdf" } },
+  }).messages[0];
+  assertEquals([doc.type, doc.metadata], ["document", { file_id: "d", filename: "factura.pdf" }]);
+});
+
+Deno.test("business_message from the business account is outbound; channel_post is kept", () => {
+  const d = mapTelegram({
+    update_id: 10005,
+    business_message: {
+      message_id: 5,
+      business_connection_id: "AbCdEf",
+      from: { id: 999, is_bot: false, first_name: "Shop" },
+      chat: PRIVATE,
+      date: 1441645532,
+      text: "Your order ships today",
+    },
+  });
+  assertEquals([d.messages[0].direction, d.messages[0].external_conversation_id], ["outbound", "111111111"]);
+  const c = mapTelegram({
+    update_id: 10006,
+    channel_post: { message_id: 9, sender_chat: { id: -100555, title: "News", type: "channel" }, chat: { id: -100555, title: "News", type: "channel" }, date: 1441645532, text: "New prices" },
+  });
+  assertEquals([c.messages[0].conversation_type, c.messages[0].sender_name, c.messages[0].direction], ["group", "News", "inbound"]);
+});
+
+Deno.test("service messages are system; unknown kinds are other with the platform's type", () => {
+  const s = mapTelegram({
+    update_id: 10007,
+    message: { message_id: 10, from: USER, chat: GROUP, date: 1441645532, new_chat_members: [USER] },
+  }).messages[0];
+  assertEquals([s.type, s.content], ["system", "new chat members"]);
+  const o = mapTelegram({
+    update_id: 10008,
+    message: { message_id: 11, from: USER, chat: PRIVATE, date: 1441645532, dice: { emoji: "\u{1F3B2}", value: 4 } },
+  }).messages[0];
+  assertEquals([o.type, o.metadata], ["other", { telegram_type: "dice" }]);
+});
+
+Deno.test("message_reaction is an update of the reacted message; an empty new_reaction removes it", () => {
+  const d = mapTelegram({
+    update_id: 10009,
+    message_reaction: {
+      chat: PRIVATE,
+      message_id: 1365,
+      user: USER,
+      date: 1441645600,
+      old_reaction: [],
+      new_reaction: [{ type: "emoji", emoji: "\u2764" }],
+    },
+  });
+  assertEquals(d.messages, []);
+  assertEquals(d.updates, [{
+    kind: "reaction", platform: "telegram", external_conversation_id: "111111111", id: "111111111:1365",
+    reactor: "anag", emoji: "\u2764", at: "2015-09-07T17:06:40Z",
+  }]);
+  const removed = mapTelegram({
+    update_id: 10010,
+    message_reaction: { chat: PRIVATE, message_id: 1365, user: USER, date: 1441645700, old_reaction: [{ type: "emoji", emoji: "\u2764" }], new_reaction: [] },
+  });
+  assertEquals(removed.updates[0].kind === "reaction" && removed.updates[0].emoji, null);
+});
+
+Deno.test("other updates map to nothing; a body without update_id is a ShapeError", () => {
+  assertEquals(mapTelegram({ update_id: 1, callback_query: { id: "1", from: USER, data: "x" } }), { messages: [], updates: [] });
+  assertThrows(() => mapTelegram({ message: {} }), ShapeError, "update_id");
+  assertThrows(() => mapTelegram({ update_id: 2, message: { message_id: 1, date: 1441645532, text: "x" } }), ShapeError, "message.chat");
+});
+
+Deno.test("the secret token header must equal the connection's secret_token", async () => {
+  assert(await verifySecretToken("s3cr3t_Token-1", "s3cr3t_Token-1"));
+  assert(!(await verifySecretToken("s3cr3t_Token-2", "s3cr3t_Token-1")));
+  assert(!(await verifySecretToken(null, "s3cr3t_Token-1")));
+  assert(!(await verifySecretToken("", "")), "an empty secret never matches");
+});

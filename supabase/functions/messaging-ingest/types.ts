@@ -1,0 +1,133 @@
+// The shapes the platform modules produce: ingest_messages messages plus updates of
+// stored messages (statuses, reactions, deletions), as public.ingest_webhook_delivery takes them.
+
+export type Platform = "whatsapp" | "telegram" | "signal" | "wechat";
+
+export type MessageType =
+  | "text"
+  | "image"
+  | "video"
+  | "audio"
+  | "voice"
+  | "document"
+  | "sticker"
+  | "location"
+  | "contact"
+  | "system"
+  | "other";
+
+/** One message of the ingest_messages payload (DESIGN section 3). */
+export interface IngestMessage {
+  platform: Platform;
+  external_conversation_id: string;
+  participant_identifier?: string;
+  participant_name?: string;
+  conversation_type?: "direct" | "group";
+  id: string;
+  direction: "inbound" | "outbound";
+  type: MessageType;
+  content: string | null;
+  media_url?: string;
+  sent_at: string;
+  edited_at?: string;
+  sender_identifier?: string;
+  sender_name?: string;
+  reply_to_id?: string;
+  metadata?: Record<string, unknown>;
+}
+
+interface UpdateBase {
+  platform: Platform;
+  external_conversation_id: string;
+  /** the id of the stored message the update is about */
+  id: string;
+  /** ISO 8601 time of the update */
+  at: string;
+}
+
+export interface StatusUpdate extends UpdateBase {
+  kind: "status";
+  status: "sent" | "delivered" | "read" | "failed";
+  error?: Record<string, unknown>;
+}
+
+export interface ReactionUpdate extends UpdateBase {
+  kind: "reaction";
+  reactor: string;
+  /** null: the reaction was removed */
+  emoji: string | null;
+}
+
+export interface DeleteUpdate extends UpdateBase {
+  kind: "delete";
+}
+
+export type MessageUpdate = StatusUpdate | ReactionUpdate | DeleteUpdate;
+
+/** What one webhook delivery asks the store to do. */
+export interface Delivery {
+  messages: IngestMessage[];
+  updates: MessageUpdate[];
+}
+
+/** A body that is not the platform's shape: answered with 400. */
+export class ShapeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ShapeError";
+  }
+}
+
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** The object at `path`, or a ShapeError naming the path. */
+export function requireObject(v: unknown, path: string): Record<string, unknown> {
+  if (!isObject(v)) throw new ShapeError(`${path}: must be an object`);
+  return v;
+}
+
+export function requireArray(v: unknown, path: string): unknown[] {
+  if (!Array.isArray(v)) throw new ShapeError(`${path}: must be an array`);
+  return v;
+}
+
+/** A non-empty string (numbers are accepted and written as strings, as ids often are). */
+export function requireString(v: unknown, path: string): string {
+  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  if (typeof v !== "string" || v === "") throw new ShapeError(`${path}: must be a non-empty string`);
+  return v;
+}
+
+export function optionalString(v: unknown): string | undefined {
+  if (typeof v === "string" && v !== "") return v;
+  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  return undefined;
+}
+
+/** Epoch seconds (number or digit string) as an ISO 8601 UTC string. */
+export function fromEpochSeconds(v: unknown, path: string): string {
+  return fromEpoch(v, path, 1000);
+}
+
+/** Epoch milliseconds as an ISO 8601 UTC string. */
+export function fromEpochMillis(v: unknown, path: string): string {
+  return fromEpoch(v, path, 1);
+}
+
+function fromEpoch(v: unknown, path: string, scale: number): string {
+  const n = typeof v === "string" && /^\d{1,16}$/.test(v) ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n <= 0) {
+    throw new ShapeError(`${path}: must be an epoch time (integer), got ${JSON.stringify(v)?.slice(0, 40)}`);
+  }
+  const d = new Date(n * scale);
+  if (Number.isNaN(d.getTime())) throw new ShapeError(`${path}: not a valid time`);
+  return d.toISOString().replace(".000Z", "Z");
+}
+
+/** Drops keys whose value is undefined, so the payload carries only what was given. */
+export function compact<T extends Record<string, unknown>>(obj: T): T {
+  for (const k of Object.keys(obj)) if (obj[k] === undefined) delete obj[k];
+  return obj;
+}

@@ -1,0 +1,115 @@
+// WeChat Official Account message push: `signature` = sha1 of the sorted token, timestamp
+// and nonce (query string, on GET and POST), `echostr` answered on GET, XML bodies in
+// plaintext mode (the AES "safe mode" is refused: it needs the EncodingAESKey, which
+// this function does not hold). Events (subscribe, menu clicks, ...) are not messages.
+
+import { safeEqualString, sha1Hex } from "./crypto.ts";
+import {
+  compact,
+  type Delivery,
+  fromEpochSeconds,
+  type IngestMessage,
+  type MessageType,
+  requireString,
+  ShapeError,
+} from "./types.ts";
+import { parseXml, type XmlNode } from "./xml.ts";
+
+/**
+ * WeChat's signature covers the token, timestamp and nonce but not the body, so a captured
+ * query string could carry any body: a timestamp further than this from now is refused.
+ * WeChat retries a delivery three times within about 15 s.
+ */
+export const MAX_CLOCK_SKEW_SECONDS = 300;
+
+export async function verifySignature(
+  url: URL,
+  token: string | undefined,
+  nowSeconds = Date.now() / 1000,
+): Promise<boolean> {
+  const signature = url.searchParams.get("signature");
+  const timestamp = url.searchParams.get("timestamp");
+  const nonce = url.searchParams.get("nonce");
+  if (!token || !signature || timestamp === null || nonce === null) return false;
+  if (!/^\d{1,12}$/.test(timestamp) || Math.abs(nowSeconds - Number(timestamp)) > MAX_CLOCK_SKEW_SECONDS) {
+    return false;
+  }
+  const expected = await sha1Hex([token, timestamp, nonce].sort().join(""));
+  return await safeEqualString(signature.toLowerCase(), expected);
+}
+
+function field(fields: XmlNode, name: string): string | undefined {
+  const v = fields[name];
+  return typeof v === "string" && v.trim() !== "" ? v.trim() : undefined;
+}
+
+/** Maps one pushed XML message; an event maps to nothing. Throws ShapeError / XmlError. */
+export function mapWeChat(xml: string): Delivery {
+  const { root, fields } = parseXml(xml);
+  if (root !== "xml") throw new ShapeError("body: the root element must be <xml>");
+  if (fields.Encrypt !== undefined) {
+    throw new ShapeError("Encrypt: the AES safe mode is not supported; set the account to plaintext mode");
+  }
+  const msgType = requireString(field(fields, "MsgType"), "MsgType");
+  if (msgType === "event") return { messages: [], updates: [] };
+  const from = requireString(field(fields, "FromUserName"), "FromUserName");
+  const id = requireString(field(fields, "MsgId"), "MsgId");
+  const sentAt = fromEpochSeconds(field(fields, "CreateTime"), "CreateTime");
+  let type: MessageType;
+  let content: string | null = null;
+  let mediaUrl: string | undefined;
+  const meta: Record<string, unknown> = {};
+  switch (msgType) {
+    case "text":
+      type = "text";
+      content = field(fields, "Content") ?? "";
+      break;
+    case "image":
+      type = "image";
+      mediaUrl = field(fields, "PicUrl");
+      meta.media_id = field(fields, "MediaId");
+      break;
+    case "voice":
+      type = "voice";
+      content = field(fields, "Recognition") ?? null; // speech recognition, when enabled
+      meta.media_id = field(fields, "MediaId");
+      meta.format = field(fields, "Format");
+      break;
+    case "video":
+    case "shortvideo":
+      type = "video";
+      meta.media_id = field(fields, "MediaId");
+      break;
+    case "location":
+      type = "location";
+      content = field(fields, "Label") ?? `${field(fields, "Location_X")},${field(fields, "Location_Y")}`;
+      meta.latitude = Number(field(fields, "Location_X"));
+      meta.longitude = Number(field(fields, "Location_Y"));
+      break;
+    case "link":
+      type = "text";
+      content = [field(fields, "Title"), field(fields, "Description"), field(fields, "Url")].filter(Boolean).join("\n");
+      meta.wechat_type = "link";
+      break;
+    default:
+      type = "other";
+      meta.wechat_type = msgType;
+  }
+  return {
+    messages: [compact({
+      platform: "wechat",
+      external_conversation_id: from,
+      participant_identifier: from,
+      conversation_type: "direct",
+      id,
+      direction: "inbound",
+      type,
+      content,
+      media_url: mediaUrl,
+      sent_at: sentAt,
+      sender_identifier: from,
+      metadata: Object.keys(compact(meta)).length ? meta : undefined,
+    }) as IngestMessage],
+    updates: [],
+  };
+}

@@ -1,0 +1,238 @@
+// WhatsApp Cloud API webhooks: the GET subscription handshake, X-Hub-Signature-256 over
+// the raw body, and entry[].changes[].value.{messages, statuses, contacts} (field
+// "messages") and value.message_echoes (field "smb_message_echoes", messages the business
+// sent from the WhatsApp Business app: outbound).
+
+import { type Bytes, hmacSha256Hex, safeEqualString } from "./crypto.ts";
+import {
+  compact,
+  type Delivery,
+  fromEpochSeconds,
+  type IngestMessage,
+  isObject,
+  type MessageType,
+  type MessageUpdate,
+  optionalString,
+  requireArray,
+  requireObject,
+  requireString,
+  ShapeError,
+} from "./types.ts";
+
+/** The GET handshake: 200 with hub.challenge, 403 for a wrong verify token, 400 when malformed. */
+export async function verifySubscription(url: URL, verifyToken: string | undefined): Promise<Response> {
+  const mode = url.searchParams.get("hub.mode");
+  const challenge = url.searchParams.get("hub.challenge");
+  const token = url.searchParams.get("hub.verify_token");
+  if (mode !== "subscribe" || !challenge) {
+    return new Response("expected hub.mode=subscribe and hub.challenge\n", { status: 400 });
+  }
+  if (!(await safeEqualString(token, verifyToken))) {
+    return new Response("wrong verify token\n", { status: 403 });
+  }
+  return new Response(challenge, { status: 200, headers: { "content-type": "text/plain" } });
+}
+
+/** X-Hub-Signature-256: "sha256=" + hex HMAC-SHA256 of the raw body with the app secret. */
+export async function verifySignature(
+  header: string | null,
+  raw: Bytes,
+  appSecret: string | undefined,
+): Promise<boolean> {
+  if (!header || !appSecret || !header.startsWith("sha256=")) return false;
+  const expected = await hmacSha256Hex(appSecret, raw);
+  return await safeEqualString(header.slice(7).toLowerCase(), expected);
+}
+
+const MEDIA: Record<string, MessageType> = {
+  image: "image",
+  video: "video",
+  audio: "audio",
+  document: "document",
+  sticker: "sticker",
+};
+
+const STATUSES = new Set(["sent", "delivered", "read", "failed"]);
+
+function phone(waId: string): string {
+  return waId.startsWith("+") ? waId : `+${waId}`;
+}
+
+interface Body {
+  type: MessageType;
+  content: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+/** Type, text and metadata of one message object (shared by messages and echoes). */
+function body(m: Record<string, unknown>, path: string): Body {
+  const type = requireString(m.type, `${path}.type`);
+  const part = isObject(m[type]) ? (m[type] as Record<string, unknown>) : {};
+  if (type === "text") {
+    return { type: "text", content: requireString(part.body, `${path}.text.body`) };
+  }
+  if (type in MEDIA) {
+    const kind: MessageType = type === "audio" && part.voice === true ? "voice" : MEDIA[type];
+    return {
+      type: kind,
+      content: optionalString(part.caption) ?? null,
+      metadata: compact({
+        media_id: optionalString(part.id),
+        mime_type: optionalString(part.mime_type),
+        filename: optionalString(part.filename),
+      }),
+    };
+  }
+  if (type === "location") {
+    const label = [optionalString(part.name), optionalString(part.address)].filter(Boolean).join(", ");
+    return {
+      type: "location",
+      content: label || `${part.latitude},${part.longitude}`,
+      metadata: compact({ latitude: part.latitude, longitude: part.longitude }),
+    };
+  }
+  if (type === "contacts") {
+    const contacts = Array.isArray(m.contacts) ? m.contacts : [];
+    const names = contacts
+      .map((c) => (isObject(c) && isObject(c.name) ? optionalString(c.name.formatted_name) : undefined))
+      .filter(Boolean);
+    return { type: "contact", content: names.join(", ") || null, metadata: { contacts } };
+  }
+  if (type === "button") {
+    return { type: "text", content: optionalString(part.text) ?? null, metadata: { whatsapp_type: "button" } };
+  }
+  if (type === "interactive") {
+    const reply = (isObject(part.button_reply) && part.button_reply) || (isObject(part.list_reply) && part.list_reply) ||
+      {};
+    return {
+      type: "text",
+      content: optionalString((reply as Record<string, unknown>).title) ?? null,
+      metadata: { whatsapp_type: "interactive" },
+    };
+  }
+  if (type === "system") {
+    return { type: "system", content: optionalString(part.body) ?? null };
+  }
+  // unsupported, unknown, order, and whatever Meta adds: kept, with the platform's type
+  return {
+    type: "other",
+    content: null,
+    metadata: compact({ whatsapp_type: type, errors: Array.isArray(m.errors) ? m.errors : undefined }),
+  };
+}
+
+function contactNames(value: Record<string, unknown>): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const c of Array.isArray(value.contacts) ? value.contacts : []) {
+    if (isObject(c) && typeof c.wa_id === "string" && isObject(c.profile)) {
+      const name = optionalString(c.profile.name);
+      if (name) names.set(c.wa_id, name);
+    }
+  }
+  return names;
+}
+
+/** Maps a webhook body onto messages and updates; throws ShapeError for another shape. */
+export function mapWhatsApp(payload: unknown): Delivery {
+  const root = requireObject(payload, "body");
+  if (root.object !== "whatsapp_business_account") {
+    throw new ShapeError('object: must be "whatsapp_business_account"');
+  }
+  const messages: IngestMessage[] = [];
+  const updates: MessageUpdate[] = [];
+  requireArray(root.entry, "entry").forEach((e, i) => {
+    const entry = requireObject(e, `entry[${i}]`);
+    requireArray(entry.changes, `entry[${i}].changes`).forEach((c, j) => {
+      const path = `entry[${i}].changes[${j}]`;
+      const change = requireObject(c, path);
+      if (change.field !== "messages" && change.field !== "smb_message_echoes") return; // other fields: not messages
+      const value = requireObject(change.value, `${path}.value`);
+      const names = contactNames(value);
+
+      if (change.field === "smb_message_echoes") {
+        const echoes = value.message_echoes === undefined ? [] : requireArray(value.message_echoes, `${path}.value.message_echoes`);
+        echoes.forEach((x, k) => {
+          const p = `${path}.value.message_echoes[${k}]`;
+          const m = requireObject(x, p);
+          const to = requireString(m.to, `${p}.to`);
+          const b = body(m, p);
+          messages.push(compact({
+            platform: "whatsapp",
+            external_conversation_id: phone(to),
+            participant_identifier: phone(to),
+            conversation_type: "direct",
+            id: requireString(m.id, `${p}.id`),
+            direction: "outbound",
+            type: b.type,
+            content: b.content,
+            sent_at: fromEpochSeconds(m.timestamp, `${p}.timestamp`),
+            sender_identifier: optionalString(m.from) ? phone(String(m.from)) : undefined,
+            reply_to_id: isObject(m.context) ? optionalString(m.context.id) : undefined,
+            metadata: b.metadata,
+          }) as IngestMessage);
+        });
+        return;
+      }
+
+      const msgs = value.messages === undefined ? [] : requireArray(value.messages, `${path}.value.messages`);
+      msgs.forEach((x, k) => {
+        const p = `${path}.value.messages[${k}]`;
+        const m = requireObject(x, p);
+        const from = requireString(m.from, `${p}.from`);
+        const id = requireString(m.id, `${p}.id`);
+        const sentAt = fromEpochSeconds(m.timestamp, `${p}.timestamp`);
+        if (m.type === "reaction") {
+          const r = requireObject(m.reaction, `${p}.reaction`);
+          updates.push({
+            kind: "reaction",
+            platform: "whatsapp",
+            external_conversation_id: phone(from),
+            id: requireString(r.message_id, `${p}.reaction.message_id`),
+            reactor: phone(from),
+            emoji: optionalString(r.emoji) ?? null, // an empty emoji removes the reaction
+            at: sentAt,
+          });
+          return;
+        }
+        const b = body(m, p);
+        const name = names.get(from);
+        messages.push(compact({
+          platform: "whatsapp",
+          external_conversation_id: phone(from),
+          participant_identifier: phone(from),
+          participant_name: name,
+          conversation_type: "direct",
+          id,
+          direction: "inbound",
+          type: b.type,
+          content: b.content,
+          sent_at: sentAt,
+          sender_identifier: phone(from),
+          sender_name: name,
+          reply_to_id: isObject(m.context) ? optionalString(m.context.id) : undefined,
+          metadata: b.metadata,
+        }) as IngestMessage);
+      });
+
+      const statuses = value.statuses === undefined ? [] : requireArray(value.statuses, `${path}.value.statuses`);
+      statuses.forEach((x, k) => {
+        const p = `${path}.value.statuses[${k}]`;
+        const s = requireObject(x, p);
+        const status = requireString(s.status, `${p}.status`);
+        if (!STATUSES.has(status)) return; // e.g. "deleted", "warning": nothing to record
+        const errors = Array.isArray(s.errors) ? s.errors : [];
+        const first = isObject(errors[0]) ? errors[0] : undefined;
+        updates.push(compact({
+          kind: "status",
+          platform: "whatsapp",
+          external_conversation_id: phone(requireString(s.recipient_id, `${p}.recipient_id`)),
+          id: requireString(s.id, `${p}.id`),
+          status: status as "sent" | "delivered" | "read" | "failed",
+          at: fromEpochSeconds(s.timestamp, `${p}.timestamp`),
+          error: status === "failed" && first ? compact({ code: first.code, title: first.title }) : undefined,
+        }) as MessageUpdate);
+      });
+    });
+  });
+  return { messages, updates };
+}

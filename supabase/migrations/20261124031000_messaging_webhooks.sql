@@ -1,0 +1,602 @@
+-- =============================================================================
+-- Live ingestion: what the messaging-ingest edge function needs from the database
+--
+-- * messaging_private.connection_secrets: the webhook secrets of a connection (the
+--   WhatsApp app secret and verify token, the Telegram secret token, the Signal
+--   bearer token, the WeChat signature token). PostgREST does not expose the schema
+--   and no API role has a grant on the table: not the CRM frontend, not the owner.
+-- * add_messaging_connection(): a user (or the service role, naming the user) creates
+--   or re-keys a connection with its secrets. Secrets go in; they never come out.
+-- * webhook_connection(): service_role only. The edge function reads a connection and
+--   its secrets to check a delivery's signature.
+-- * ingest_webhook_delivery(): service_role only. One delivery in one transaction:
+--   new messages through ingest_messages, then status / reaction / deletion updates
+--   of stored messages (which never create messages), then the connection's
+--   last_synced_at (an error status goes back to active).
+-- * record_webhook_failure(): service_role only. A delivery the database refused
+--   sets the connection's last_error and status = 'error'.
+-- =============================================================================
+
+-- -----------------------------------------------------------------------------
+-- Secrets
+-- -----------------------------------------------------------------------------
+
+create table messaging_private.connection_secrets (
+  connection_id uuid primary key references public.messaging_connections (id) on delete cascade,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  app_secret text check (pg_catalog.length(app_secret) between 1 and 512),
+  verify_token text check (pg_catalog.length(verify_token) between 1 and 512),
+  secret_token text check (secret_token ~ '^[A-Za-z0-9_-]+$' and pg_catalog.length(secret_token) <= 256),
+  token text check (pg_catalog.length(token) between 1 and 512),
+  created_at timestamptz not null default pg_catalog.now(),
+  updated_at timestamptz not null default pg_catalog.now()
+);
+comment on table messaging_private.connection_secrets is
+  'Webhook secrets of a messaging connection. Not exposed by PostgREST, no grants to API roles: read only by webhook_connection() for the service role.';
+comment on column messaging_private.connection_secrets.app_secret is
+  'WhatsApp: the Meta app secret; X-Hub-Signature-256 is HMAC-SHA256 of the raw body with it.';
+comment on column messaging_private.connection_secrets.verify_token is
+  'WhatsApp: the verify token the GET subscription handshake must name (hub.verify_token).';
+comment on column messaging_private.connection_secrets.secret_token is
+  'Telegram: the secret_token given to setWebhook, sent back in X-Telegram-Bot-Api-Secret-Token.';
+comment on column messaging_private.connection_secrets.token is
+  'Signal: the bearer token of the forwarder. WeChat: the token of the sha1 signature.';
+
+create index connection_secrets_user_id_idx on messaging_private.connection_secrets (user_id);
+
+-- RLS on and no policy: no role but the owner of the table (the security definer
+-- functions below) reads or writes a row, even if a grant were added by mistake.
+alter table messaging_private.connection_secrets enable row level security;
+revoke all on messaging_private.connection_secrets from public, anon, authenticated, service_role;
+
+create trigger connection_secrets_touch
+  before update on messaging_private.connection_secrets
+  for each row execute function messaging_private.touch_updated_at();
+
+-- -----------------------------------------------------------------------------
+-- Creating a connection with its secrets
+-- -----------------------------------------------------------------------------
+
+create or replace function messaging_private.add_messaging_connection(
+  platform text, account_identifier text, display_name text, secrets jsonb, user_id uuid
+)
+returns uuid
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_role text := auth.jwt() ->> 'role';
+  v_owner uuid;
+  v_id uuid;
+  v_need text[];
+  v_key text;
+  v_errors text[] := '{}'::text[];
+begin
+  if v_role = 'authenticated' then
+    v_owner := auth.uid();
+    if v_owner is null then
+      raise exception using errcode = '42501', message = 'add_messaging_connection: the token has no user (sub)';
+    end if;
+    if add_messaging_connection.user_id is not null and add_messaging_connection.user_id <> v_owner then
+      raise exception using errcode = '42501',
+        message = 'user_id: a signed-in user can only add connections of their own';
+    end if;
+  elsif v_role = 'service_role' then
+    v_owner := add_messaging_connection.user_id;
+    if v_owner is null then
+      raise exception using errcode = '22023',
+        message = 'user_id: required (the service role must name the owning CRM user)';
+    end if;
+    if not exists (select 1 from auth.users u where u.id = v_owner) then
+      raise exception using errcode = '22023', message = pg_catalog.format('user_id: no user %s in auth.users', v_owner);
+    end if;
+  else
+    raise exception using errcode = '42501',
+      message = pg_catalog.format('add_messaging_connection: role %s may not add connections', v_role);
+  end if;
+
+  secrets := coalesce(secrets, '{}'::jsonb);
+  if pg_catalog.jsonb_typeof(secrets) <> 'object' then
+    raise exception using errcode = '22023', message = 'secrets: must be a JSON object';
+  end if;
+  v_need := case platform
+    when 'whatsapp' then array['app_secret', 'verify_token']
+    when 'telegram' then array['secret_token']
+    when 'signal' then array['token']
+    when 'wechat' then array['token']
+  end;
+  if v_need is null then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('platform: must be one of whatsapp, telegram, signal, wechat, got %s', platform);
+  end if;
+  if coalesce(pg_catalog.btrim(account_identifier), '') = '' then
+    v_errors := v_errors || 'account_identifier: required'::text;
+  end if;
+  for v_key in select k from pg_catalog.jsonb_object_keys(secrets) k loop
+    if not (v_key = any (v_need)) then
+      v_errors := v_errors || pg_catalog.format('secrets.%s: not a secret of %s (expected %s)',
+        v_key, platform, pg_catalog.array_to_string(v_need, ', '));
+    end if;
+  end loop;
+  foreach v_key in array v_need loop
+    if pg_catalog.jsonb_typeof(secrets -> v_key) is distinct from 'string' or secrets ->> v_key = '' then
+      v_errors := v_errors || pg_catalog.format('secrets.%s: required for %s, a non-empty string', v_key, platform);
+    end if;
+  end loop;
+  if platform = 'telegram' and (secrets ->> 'secret_token' !~ '^[A-Za-z0-9_-]+$'
+                                 or pg_catalog.length(secrets ->> 'secret_token') > 256) then
+    v_errors := v_errors || 'secrets.secret_token: 1-256 characters A-Z, a-z, 0-9, _ and - (what Telegram accepts)'::text;
+  end if;
+  if platform = 'wechat' and secrets ->> 'token' !~ '^[A-Za-z0-9]{3,32}$' then
+    v_errors := v_errors || 'secrets.token: 3-32 letters or digits (what WeChat accepts)'::text;
+  end if;
+  if pg_catalog.cardinality(v_errors) > 0 then
+    raise exception using errcode = '22023',
+      message = 'invalid connection: ' || pg_catalog.array_to_string(v_errors, '; '),
+      hint = 'Nothing was written.';
+  end if;
+
+  insert into public.messaging_connections as mc (user_id, platform, account_identifier, display_name)
+  values (v_owner, add_messaging_connection.platform, pg_catalog.btrim(add_messaging_connection.account_identifier),
+          add_messaging_connection.display_name)
+  on conflict on constraint messaging_connections_account_unique
+  do update set display_name = coalesce(excluded.display_name, mc.display_name)
+  returning mc.id into v_id;
+
+  insert into messaging_private.connection_secrets as s (connection_id, user_id, app_secret, verify_token, secret_token, token)
+  values (v_id, v_owner, secrets ->> 'app_secret', secrets ->> 'verify_token', secrets ->> 'secret_token', secrets ->> 'token')
+  on conflict (connection_id) do update
+    set app_secret = excluded.app_secret, verify_token = excluded.verify_token,
+        secret_token = excluded.secret_token, token = excluded.token;
+  return v_id;
+end;
+$$;
+comment on function messaging_private.add_messaging_connection(text, text, text, jsonb, uuid) is
+  'The privileged body of public.add_messaging_connection: checks the caller and the platform''s secrets, upserts the connection and its secrets.';
+revoke all on function messaging_private.add_messaging_connection(text, text, text, jsonb, uuid) from public;
+grant execute on function messaging_private.add_messaging_connection(text, text, text, jsonb, uuid) to authenticated, service_role;
+
+create or replace function public.add_messaging_connection(
+  platform text,
+  account_identifier text,
+  display_name text default null,
+  secrets jsonb default '{}'::jsonb,
+  user_id uuid default null
+)
+returns uuid
+language plpgsql
+volatile
+security invoker
+set search_path = ''
+as $$
+begin
+  return (
+    select messaging_private.add_messaging_connection(platform, account_identifier, display_name, secrets, user_id)
+  );
+end;
+$$;
+comment on function public.add_messaging_connection(text, text, text, jsonb, uuid) is
+  'Creates (or re-keys) a connection with its webhook secrets and returns its id. Secrets per platform: whatsapp app_secret + verify_token, telegram secret_token, signal token, wechat token. They are never readable through the API.';
+revoke all on function public.add_messaging_connection(text, text, text, jsonb, uuid) from public, anon;
+grant execute on function public.add_messaging_connection(text, text, text, jsonb, uuid) to authenticated, service_role;
+
+-- -----------------------------------------------------------------------------
+-- The edge function's reads and writes (service_role only)
+-- -----------------------------------------------------------------------------
+
+create or replace function messaging_private.require_service_role()
+returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  if (auth.jwt() ->> 'role') is distinct from 'service_role' then
+    raise exception using errcode = '42501', message = 'only the service role (the messaging-ingest function) may call this';
+  end if;
+end;
+$$;
+comment on function messaging_private.require_service_role() is 'Raises 42501 unless the request runs as service_role.';
+revoke all on function messaging_private.require_service_role() from public;
+grant execute on function messaging_private.require_service_role() to authenticated, service_role;
+
+create or replace function messaging_private.webhook_connection(connection uuid)
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  perform messaging_private.require_service_role();
+  return (
+    select pg_catalog.jsonb_build_object(
+      'id', mc.id, 'user_id', mc.user_id, 'platform', mc.platform,
+      'account_identifier', mc.account_identifier, 'status', mc.status,
+      'secrets', pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+        'app_secret', s.app_secret, 'verify_token', s.verify_token,
+        'secret_token', s.secret_token, 'token', s.token)))
+    from public.messaging_connections mc
+    left join messaging_private.connection_secrets s on s.connection_id = mc.id
+    where mc.id = connection
+  );
+end;
+$$;
+comment on function messaging_private.webhook_connection(uuid) is
+  'A connection with its secrets, or null: for the messaging-ingest function (service_role) only.';
+revoke all on function messaging_private.webhook_connection(uuid) from public;
+grant execute on function messaging_private.webhook_connection(uuid) to service_role;
+
+create or replace function public.webhook_connection(connection_id uuid)
+returns jsonb
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+begin
+  return (select messaging_private.webhook_connection(connection_id));
+end;
+$$;
+comment on function public.webhook_connection(uuid) is
+  'service_role only: a connection (id, user_id, platform, account_identifier, status) with its webhook secrets, or null when there is none.';
+revoke all on function public.webhook_connection(uuid) from public, anon, authenticated;
+grant execute on function public.webhook_connection(uuid) to service_role;
+
+-- -----------------------------------------------------------------------------
+-- Updates of stored messages: statuses, reactions, deletions
+-- -----------------------------------------------------------------------------
+
+create or replace function messaging_private.status_rank(status text)
+returns integer
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  -- failed ranks above sent (the send failed after it was accepted) and below delivered
+  -- and read (a later delivered/read proves the message arrived after all)
+  return case status when 'sent' then 1 when 'failed' then 2 when 'delivered' then 3 when 'read' then 4 else 0 end;
+end;
+$$;
+comment on function messaging_private.status_rank(text) is
+  'Order of delivery statuses: sent < failed < delivered < read; a status only ever moves up.';
+
+create or replace function messaging_private.apply_update(m jsonb, u jsonb)
+returns jsonb
+language plpgsql
+immutable
+set search_path = ''
+as $$
+-- The stored message m after the update u, or m itself when u changes nothing.
+declare
+  v_meta jsonb := coalesce(m -> 'metadata', '{}'::jsonb);
+  v_at text := u ->> 'at';
+  v_old jsonb;
+begin
+  if u ->> 'kind' = 'status' then
+    if messaging_private.status_rank(u ->> 'status') <= messaging_private.status_rank(v_meta ->> 'status') then
+      return m;
+    end if;
+    v_meta := v_meta || pg_catalog.jsonb_build_object('status', u ->> 'status', 'status_at', v_at);
+    v_meta := case when u ? 'error' then v_meta || pg_catalog.jsonb_build_object('status_error', u -> 'error')
+                   else v_meta - 'status_error' end;
+  elsif u ->> 'kind' = 'reaction' then
+    v_old := v_meta -> 'reactions' -> (u ->> 'reactor');
+    if v_old is not null and (v_old ->> 'at')::timestamptz > v_at::timestamptz then
+      return m;  -- an older reaction than the one recorded
+    end if;
+    if v_old is not null and v_old -> 'emoji' = coalesce(u -> 'emoji', 'null'::jsonb)
+       and (v_old ->> 'at')::timestamptz = v_at::timestamptz then
+      return m;  -- the same reaction again (a redelivery)
+    end if;
+    v_meta := pg_catalog.jsonb_set(v_meta, '{reactions}',
+      coalesce(v_meta -> 'reactions', '{}'::jsonb)
+      || pg_catalog.jsonb_build_object(u ->> 'reactor',
+           pg_catalog.jsonb_build_object('emoji', coalesce(u -> 'emoji', 'null'::jsonb), 'at', v_at)));
+  elsif u ->> 'kind' = 'delete' then
+    if (v_meta -> 'deleted') = 'true'::jsonb then
+      return m;
+    end if;
+    v_meta := v_meta || pg_catalog.jsonb_build_object('deleted', true, 'deleted_at', v_at);
+    m := m || '{"content": null}'::jsonb;
+  else
+    return m;
+  end if;
+  return m || pg_catalog.jsonb_build_object('metadata', v_meta);
+end;
+$$;
+comment on function messaging_private.apply_update(jsonb, jsonb) is
+  'One update applied to one stored message: a status that only moves up, a reaction by reactor (newest wins, null emoji = removed), or a deletion (content gone, metadata.deleted).';
+
+create or replace function messaging_private.apply_message_updates(owner uuid, updates jsonb)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  u record;
+  v_conv public.chat_conversations%rowtype;
+  v_chunk record;
+  v_new jsonb;
+  v_found boolean;
+  v_applied integer := 0;
+  v_unchanged integer := 0;
+  v_missing integer := 0;
+  v_errors text[];
+begin
+  if updates is null or updates = 'null'::jsonb then
+    return pg_catalog.jsonb_build_object('applied', 0, 'unchanged', 0, 'missing', 0);
+  end if;
+  if pg_catalog.jsonb_typeof(updates) <> 'array' then
+    raise exception using errcode = '22023', message = 'updates: must be an array';
+  end if;
+  if pg_catalog.jsonb_array_length(updates) > 1000 then
+    raise exception using errcode = '22023', message = 'updates: at most 1000 in one call';
+  end if;
+  select pg_catalog.array_agg(pg_catalog.format('updates[%s]: %s', e.ord - 1, e.err) order by e.ord) into v_errors
+    from (
+      select x.ord, case
+        when pg_catalog.jsonb_typeof(x.u) <> 'object' then 'must be an object'
+        when not (x.u ->> 'platform' = any (array['whatsapp', 'signal', 'telegram', 'wechat'])) or x.u ->> 'platform' is null
+          then 'platform: must be one of whatsapp, signal, telegram, wechat'
+        when coalesce(x.u ->> 'external_conversation_id', '') = '' then 'external_conversation_id: required'
+        when coalesce(x.u ->> 'id', '') = '' then 'id: required (the message updated)'
+        when x.u ->> 'at' is null
+          or x.u ->> 'at' !~ '^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)$'
+          then 'at: required, an ISO 8601 timestamp with an offset'
+        when x.u ->> 'kind' = 'status' and messaging_private.status_rank(x.u ->> 'status') = 0
+          then 'status: must be one of sent, delivered, read, failed'
+        when x.u ->> 'kind' = 'reaction' and coalesce(x.u ->> 'reactor', '') = '' then 'reactor: required'
+        when x.u ->> 'kind' = 'reaction' and pg_catalog.jsonb_typeof(x.u -> 'emoji') not in ('string', 'null')
+          then 'emoji: must be a string or null (removed)'
+        when not (x.u ->> 'kind' = any (array['status', 'reaction', 'delete'])) or x.u ->> 'kind' is null
+          then 'kind: must be one of status, reaction, delete'
+      end as err
+      from pg_catalog.jsonb_array_elements(updates) with ordinality x(u, ord)
+    ) e
+   where e.err is not null;
+  if v_errors is not null then
+    raise exception using errcode = '22023',
+      message = 'invalid updates: ' || pg_catalog.array_to_string(v_errors[1:20], '; '),
+      hint = 'Nothing was written.';
+  end if;
+
+  -- in a fixed order (conversation, then the order given), so concurrent deliveries lock
+  -- conversations in the same order
+  for u in
+    select x.u, x.ord
+      from pg_catalog.jsonb_array_elements(updates) with ordinality x(u, ord)
+     order by x.u ->> 'platform', x.u ->> 'external_conversation_id', x.ord
+  loop
+    select * into v_conv
+      from public.chat_conversations c
+     where c.user_id = owner
+       and c.platform = u.u ->> 'platform'
+       and c.external_conversation_id = u.u ->> 'external_conversation_id'
+       for update;
+    if not found then
+      v_missing := v_missing + 1;
+      continue;
+    end if;
+    v_found := false;
+    -- the hot row
+    if exists (select 1 from pg_catalog.jsonb_array_elements(v_conv.messages) h(m) where h.m ->> 'id' = u.u ->> 'id') then
+      v_found := true;
+      select pg_catalog.jsonb_agg(
+               case when h.m ->> 'id' = u.u ->> 'id' then messaging_private.apply_update(h.m, u.u) else h.m end
+               order by h.ord)
+        into v_new
+        from pg_catalog.jsonb_array_elements(v_conv.messages) with ordinality h(m, ord);
+      if v_new = v_conv.messages then
+        v_unchanged := v_unchanged + 1;
+      else
+        v_applied := v_applied + 1;
+        update public.chat_conversations c
+           set messages = v_new,
+               last_message_preview = coalesce(messaging_private.preview(v_new -> -1), c.last_message_preview)
+         where c.id = v_conv.id;
+      end if;
+    elsif v_conv.message_count > pg_catalog.jsonb_array_length(v_conv.messages) then
+      -- an archive chunk, found through its id_hashes
+      for v_chunk in
+        select a.id, a.messages
+          from public.chat_conversation_archives a
+         where a.conversation_id = v_conv.id
+           and a.id_hashes && array[pg_catalog.hashtextextended(u.u ->> 'id', 0)]
+      loop
+        if not exists (select 1 from pg_catalog.jsonb_array_elements(v_chunk.messages) e(m) where e.m ->> 'id' = u.u ->> 'id') then
+          continue;
+        end if;
+        v_found := true;
+        select pg_catalog.jsonb_agg(
+                 case when e.m ->> 'id' = u.u ->> 'id' then messaging_private.apply_update(e.m, u.u) else e.m end
+                 order by e.ord)
+          into v_new
+          from pg_catalog.jsonb_array_elements(v_chunk.messages) with ordinality e(m, ord);
+        if v_new = v_chunk.messages then
+          v_unchanged := v_unchanged + 1;
+        else
+          v_applied := v_applied + 1;
+          update public.chat_conversation_archives a
+             set messages = v_new, updated_at = pg_catalog.now()
+           where a.id = v_chunk.id;
+        end if;
+        exit;
+      end loop;
+    end if;
+    if not v_found then
+      v_missing := v_missing + 1;  -- never create a message from an update
+    end if;
+  end loop;
+  return pg_catalog.jsonb_build_object('applied', v_applied, 'unchanged', v_unchanged, 'missing', v_missing);
+end;
+$$;
+comment on function messaging_private.apply_message_updates(uuid, jsonb) is
+  'Applies status / reaction / delete updates to stored messages of one user (hot row or archive); an update naming no stored message is counted as missing and creates nothing.';
+revoke all on function messaging_private.apply_message_updates(uuid, jsonb) from public;
+
+create or replace function messaging_private.stored_message(owner uuid, platform text, conversation text, message_id text)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+-- The stored copy of a message of one user (hot row first, then the archive chunk its
+-- id hash points to), or null.
+declare
+  v_conv record;
+  v_found jsonb;
+begin
+  select c.id, c.messages, c.message_count into v_conv
+    from public.chat_conversations c
+   where c.user_id = owner and c.platform = stored_message.platform
+     and c.external_conversation_id = conversation;
+  if not found then
+    return null;
+  end if;
+  select h.m into v_found from pg_catalog.jsonb_array_elements(v_conv.messages) h(m) where h.m ->> 'id' = message_id;
+  if v_found is null and v_conv.message_count > pg_catalog.jsonb_array_length(v_conv.messages) then
+    select e.m into v_found
+      from public.chat_conversation_archives a
+     cross join lateral pg_catalog.jsonb_array_elements(a.messages) e(m)
+     where a.conversation_id = v_conv.id
+       and a.id_hashes && array[pg_catalog.hashtextextended(message_id, 0)]
+       and e.m ->> 'id' = message_id
+     limit 1;
+  end if;
+  return v_found;
+end;
+$$;
+comment on function messaging_private.stored_message(uuid, text, text, text) is
+  'The stored copy of one message of a user (hot row or archive), or null.';
+revoke all on function messaging_private.stored_message(uuid, text, text, text) from public;
+
+create or replace function messaging_private.webhook_delivery(payload jsonb)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_owner uuid;
+  v_connection uuid;
+  v_result jsonb := '{"inserted": 0, "duplicates": 0, "updated": 0, "conversations": []}'::jsonb;
+  v_messages jsonb;
+begin
+  perform messaging_private.require_service_role();
+  if payload is null or pg_catalog.jsonb_typeof(payload) <> 'object' then
+    raise exception using errcode = '22023', message = 'payload: must be a JSON object';
+  end if;
+  if coalesce(payload ->> 'connection_id', '') !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+    raise exception using errcode = '22023', message = 'connection_id: required, a UUID';
+  end if;
+  v_connection := (payload ->> 'connection_id')::uuid;
+  select mc.user_id into v_owner from public.messaging_connections mc where mc.id = v_connection;
+  if v_owner is null then
+    raise exception using errcode = '22023', message = pg_catalog.format('connection_id: no connection %s', v_connection);
+  end if;
+  if payload ? 'user_id' and payload ->> 'user_id' is distinct from v_owner::text then
+    raise exception using errcode = '42501', message = 'user_id: not the owner of the connection';
+  end if;
+
+  if pg_catalog.jsonb_typeof(payload -> 'messages') = 'array' and pg_catalog.jsonb_array_length(payload -> 'messages') > 0 then
+    v_messages := payload -> 'messages';
+    -- an edit replaces the stored message whole: carry over what the platform recorded on
+    -- it since (delivery status, reactions), so an edit does not undo them
+    if exists (select 1 from pg_catalog.jsonb_array_elements(v_messages) e(m)
+                where pg_catalog.jsonb_typeof(e.m) = 'object' and e.m ->> 'edited_at' is not null) then
+      select pg_catalog.jsonb_agg(
+               case when k.keep is not null
+                    then e.m || pg_catalog.jsonb_build_object('metadata', k.keep
+                           || case when pg_catalog.jsonb_typeof(e.m -> 'metadata') = 'object' then e.m -> 'metadata'
+                                   else '{}'::jsonb end)
+                    else e.m end
+               order by e.ord)
+        into v_messages
+        from pg_catalog.jsonb_array_elements(v_messages) with ordinality e(m, ord)
+        left join lateral (
+          select pg_catalog.jsonb_object_agg(kv.key, kv.value) as keep
+            from pg_catalog.jsonb_each(
+                   messaging_private.stored_message(v_owner, coalesce(e.m ->> 'platform', payload ->> 'platform'),
+                     e.m ->> 'external_conversation_id', e.m ->> 'id') -> 'metadata') kv
+           where kv.key in ('status', 'status_at', 'status_error', 'reactions')
+        ) k on pg_catalog.jsonb_typeof(e.m) = 'object' and e.m ->> 'edited_at' is not null;
+    end if;
+    v_result := messaging_private.ingest_messages(pg_catalog.jsonb_build_object(
+      'user_id', v_owner, 'connection_id', v_connection, 'messages', v_messages));
+  elsif payload ? 'messages' and pg_catalog.jsonb_typeof(payload -> 'messages') <> 'array' then
+    raise exception using errcode = '22023', message = 'messages: must be an array';
+  end if;
+  v_result := v_result || pg_catalog.jsonb_build_object(
+    'updates', messaging_private.apply_message_updates(v_owner, payload -> 'updates'));
+
+  -- ingest_messages has set last_synced_at when there were messages; the row is written
+  -- again only when it must change (no messages, or an error status to clear), so a
+  -- delivery costs one update of the connection row, as a direct ingest_messages call does
+  update public.messaging_connections mc
+     set last_synced_at = pg_catalog.now(),
+         status = case when mc.status = 'error' then 'active' else mc.status end,
+         last_error = case when mc.status = 'error' then null else mc.last_error end
+   where mc.id = v_connection
+     and (mc.status = 'error' or not (v_result ? 'conversations' and v_result -> 'conversations' <> '[]'::jsonb));
+  return v_result;
+end;
+$$;
+comment on function messaging_private.webhook_delivery(jsonb) is
+  'The privileged body of public.ingest_webhook_delivery: one webhook delivery (messages + updates) in one transaction for the connection''s owner.';
+revoke all on function messaging_private.webhook_delivery(jsonb) from public;
+grant execute on function messaging_private.webhook_delivery(jsonb) to service_role;
+
+create or replace function public.ingest_webhook_delivery(payload jsonb)
+returns jsonb
+language plpgsql
+volatile
+security invoker
+set search_path = ''
+as $$
+begin
+  return (select messaging_private.webhook_delivery(payload));
+end;
+$$;
+comment on function public.ingest_webhook_delivery(jsonb) is
+  'service_role only (the messaging-ingest function): {connection_id, messages, updates} of one delivery; messages as in ingest_messages, updates {kind: status|reaction|delete, platform, external_conversation_id, id, at, ...} applied to stored messages only. Returns the ingest summary plus {updates: {applied, unchanged, missing}}.';
+revoke all on function public.ingest_webhook_delivery(jsonb) from public, anon, authenticated;
+grant execute on function public.ingest_webhook_delivery(jsonb) to service_role;
+
+create or replace function messaging_private.record_webhook_failure(connection uuid, error text)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform messaging_private.require_service_role();
+  update public.messaging_connections mc
+     set status = 'error',
+         last_error = pg_catalog.left(coalesce(error, 'unknown error'), 4000),
+         last_synced_at = pg_catalog.now()
+   where mc.id = connection;
+end;
+$$;
+comment on function messaging_private.record_webhook_failure(uuid, text) is
+  'The privileged body of public.record_webhook_failure.';
+revoke all on function messaging_private.record_webhook_failure(uuid, text) from public;
+grant execute on function messaging_private.record_webhook_failure(uuid, text) to service_role;
+
+create or replace function public.record_webhook_failure(connection_id uuid, error text)
+returns void
+language plpgsql
+volatile
+security invoker
+set search_path = ''
+as $$
+begin
+  perform messaging_private.record_webhook_failure(connection_id, error);
+end;
+$$;
+comment on function public.record_webhook_failure(uuid, text) is
+  'service_role only: a delivery of this connection failed; sets status = error, last_error and last_synced_at.';
+revoke all on function public.record_webhook_failure(uuid, text) from public, anon, authenticated;
+grant execute on function public.record_webhook_failure(uuid, text) to service_role;

@@ -1,0 +1,142 @@
+-- Webhook support: connection secrets nobody reads through the API, the service-role-only
+-- RPCs of the messaging-ingest function, and updates of stored messages (statuses never
+-- move backwards, reactions, deletions) that never create messages.
+begin;
+create extension if not exists pgtap with schema extensions;
+set local search_path = extensions, public;
+select plan(47);
+
+insert into auth.users (id, email) values
+  ('11111111-1111-4111-8111-111111111111', 'owner@test'),
+  ('22222222-2222-4222-8222-222222222222', 'other@test');
+
+select ok((select relrowsecurity from pg_class where oid = 'messaging_private.connection_secrets'::regclass), 'RLS on the secrets');
+select is_empty($$ select 1 from pg_policies where schemaname = 'messaging_private' and tablename = 'connection_secrets' $$,
+  'and no policy: only the definer functions read them');
+select ok(not has_table_privilege(r, 'messaging_private.connection_secrets', 'select'), 'no select grant to ' || r)
+  from unnest(array['anon', 'authenticated', 'service_role']) r;
+select has_index('messaging_private', 'connection_secrets', 'connection_secrets_user_id_idx', 'an index under the user_id FK');
+select function_privs_are('public', 'webhook_connection', array['uuid'], 'authenticated', array[]::text[]);
+select function_privs_are('public', 'webhook_connection', array['uuid'], 'service_role', array['EXECUTE']);
+select function_privs_are('public', 'ingest_webhook_delivery', array['jsonb'], 'authenticated', array[]::text[]);
+select function_privs_are('public', 'record_webhook_failure', array['uuid', 'text'], 'anon', array[]::text[]);
+select function_privs_are('public', 'add_messaging_connection', array['text', 'text', 'text', 'jsonb', 'uuid'], 'anon', array[]::text[]);
+select function_privs_are('public', 'add_messaging_connection', array['text', 'text', 'text', 'jsonb', 'uuid'], 'authenticated', array['EXECUTE']);
+
+-- ============================== owner =========================================
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub": "11111111-1111-4111-8111-111111111111", "role": "authenticated"}', true);
+select lives_ok($$ select public.add_messaging_connection('telegram', 'crm_shop_bot', 'Shop bot', '{"secret_token": "tg_Secret-1"}') $$,
+  'owner adds a connection with its secret');
+select is((select count(*)::int from public.messaging_connections where account_identifier = 'crm_shop_bot'), 1,
+  'owner sees the connection');
+select throws_ok($$ select * from messaging_private.connection_secrets $$, '42501', null, 'owner cannot read secrets');
+select throws_ok($$ select public.webhook_connection(id) from public.messaging_connections $$, '42501', null,
+  'owner cannot call webhook_connection');
+select throws_ok($$ select messaging_private.webhook_connection(id) from public.messaging_connections $$, '42501', null,
+  'nor its private body');
+select throws_ok($$ select public.ingest_webhook_delivery('{}') $$, '42501', null, 'owner cannot call ingest_webhook_delivery');
+select throws_ok($$ select public.add_messaging_connection('whatsapp', '+34600000001', null, '{"app_secret": "x"}') $$,
+  '22023', 'invalid connection: secrets.verify_token: required for whatsapp, a non-empty string',
+  'whatsapp needs both secrets, named');
+select throws_ok($$ select public.add_messaging_connection('telegram', 'b', null, '{"secret_token": "no spaces"}') $$,
+  '22023', null, 'a Telegram secret token Telegram would refuse');
+select throws_ok($$ select public.add_messaging_connection('wechat', 'gh_1', null, '{"token": "tok", "app_secret": "x"}') $$,
+  '22023', null, 'a secret of another platform');
+select throws_ok($$ select public.add_messaging_connection('sms', 'x', null, '{}') $$, '22023', null, 'an unknown platform');
+select throws_ok($$ select public.add_messaging_connection('signal', '+34600000001', null, '{"token": "t"}',
+  '22222222-2222-4222-8222-222222222222') $$, '42501', null, 'owner cannot add a connection for someone else');
+
+-- ============================== other user ===================================
+select set_config('request.jwt.claims', '{"sub": "22222222-2222-4222-8222-222222222222", "role": "authenticated"}', true);
+select is_empty($$ select 1 from public.messaging_connections where account_identifier = 'crm_shop_bot' $$,
+  'other user does not see it');
+select lives_ok($$ select public.add_messaging_connection('telegram', 'crm_shop_bot', null, '{"secret_token": "other"}') $$,
+  'the same account name for another user is another connection');
+
+-- ============================== anon =========================================
+reset role;
+set local role anon;
+select throws_ok($$ select public.add_messaging_connection('telegram', 'x', null, '{"secret_token": "x"}') $$, '42501', null,
+  'anon cannot add connections');
+select throws_ok($$ select public.webhook_connection(gen_random_uuid()) $$, '42501', null, 'anon cannot read connections');
+
+-- ============================== service_role =================================
+reset role;
+set local role service_role;
+select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+select is(public.webhook_connection(c.id) -> 'secrets', '{"secret_token": "tg_Secret-1"}'::jsonb,
+  'service_role reads the secrets through webhook_connection')
+  from public.messaging_connections c
+ where c.user_id = '11111111-1111-4111-8111-111111111111' and c.account_identifier = 'crm_shop_bot';
+select is(public.webhook_connection(gen_random_uuid()), null, 'an unknown connection is null');
+select throws_ok($$ select public.add_messaging_connection('whatsapp', '+34600000001', null,
+  '{"app_secret": "s", "verify_token": "v"}') $$, '22023', null, 'service_role must name the user');
+select public.add_messaging_connection('whatsapp', '+34600000001', 'Shop', '{"app_secret": "s", "verify_token": "v"}',
+  '11111111-1111-4111-8111-111111111111') as wa \gset
+select is(public.add_messaging_connection('whatsapp', '+34600000001', null, '{"app_secret": "s2", "verify_token": "v"}',
+  '11111111-1111-4111-8111-111111111111'), :'wa'::uuid, 're-adding re-keys the same connection');
+select is(public.webhook_connection(:'wa') -> 'secrets' ->> 'app_secret', 's2', 'with the new secret');
+
+-- a delivery: two messages, then updates
+select is(public.ingest_webhook_delivery(jsonb_build_object('connection_id', :'wa', 'messages', '[
+  {"platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.out", "direction": "outbound",
+   "type": "text", "content": "Your order ships today", "sent_at": "2026-01-01T10:00:00Z"},
+  {"platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.in", "direction": "inbound",
+   "type": "text", "content": "Thanks!", "sent_at": "2026-01-01T10:05:00Z"}]'::jsonb)) - 'conversations',
+  '{"inserted": 2, "duplicates": 0, "updated": 0, "updates": {"applied": 0, "missing": 0, "unchanged": 0}}'::jsonb,
+  'messages are ingested for the connection''s owner');
+select isnt((select last_synced_at from public.messaging_connections where id = :'wa'), null, 'and last_synced_at is set');
+
+select is(public.ingest_webhook_delivery(jsonb_build_object('connection_id', :'wa', 'updates', '[
+  {"kind": "status", "platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.out", "status": "read", "at": "2026-01-01T10:02:00Z"},
+  {"kind": "status", "platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.out", "status": "delivered", "at": "2026-01-01T10:01:00Z"},
+  {"kind": "status", "platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.gone", "status": "read", "at": "2026-01-01T10:01:00Z"},
+  {"kind": "status", "platform": "whatsapp", "external_conversation_id": "+34699999999", "id": "wamid.x", "status": "sent", "at": "2026-01-01T10:01:00Z"}
+  ]'::jsonb)) -> 'updates', '{"applied": 1, "unchanged": 1, "missing": 2}'::jsonb,
+  'read applies, a late delivered does not move it back, unknown messages are missing');
+select is((select m -> 'metadata' from public.chat_conversations c, jsonb_array_elements(c.messages) m
+  where c.external_conversation_id = '+34611111111' and m ->> 'id' = 'wamid.out'),
+  '{"status": "read", "status_at": "2026-01-01T10:02:00Z"}'::jsonb, 'the message says read');
+select is((select count(*)::int from public.chat_conversations where external_conversation_id = '+34699999999'), 0,
+  'a status never creates a conversation');
+select is((select message_count from public.chat_conversations where external_conversation_id = '+34611111111'), 2,
+  'nor a message');
+
+select public.ingest_webhook_delivery(jsonb_build_object('connection_id', :'wa', 'updates', '[
+  {"kind": "reaction", "platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.out", "reactor": "+34611111111", "emoji": "👍", "at": "2026-01-01T10:03:00Z"},
+  {"kind": "reaction", "platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.out", "reactor": "+34611111111", "emoji": "❤", "at": "2026-01-01T10:02:30Z"}]'::jsonb));
+select is((select m -> 'metadata' -> 'reactions' from public.chat_conversations c, jsonb_array_elements(c.messages) m
+  where c.external_conversation_id = '+34611111111' and m ->> 'id' = 'wamid.out'),
+  '{"+34611111111": {"emoji": "👍", "at": "2026-01-01T10:03:00Z"}}'::jsonb, 'the newest reaction of a reactor wins');
+
+select is(public.ingest_webhook_delivery(jsonb_build_object('connection_id', :'wa', 'messages', '[
+  {"platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.out", "direction": "outbound",
+   "type": "text", "content": "Your order ships tomorrow", "sent_at": "2026-01-01T10:00:00Z", "edited_at": "2026-01-01T10:04:00Z"}]'::jsonb))
+  ->> 'updated', '1', 'an edit replaces the message');
+select is((select array[m ->> 'content', m -> 'metadata' ->> 'status', m -> 'metadata' -> 'reactions' -> '+34611111111' ->> 'emoji']
+  from public.chat_conversations c, jsonb_array_elements(c.messages) m
+  where c.external_conversation_id = '+34611111111' and m ->> 'id' = 'wamid.out'),
+  array['Your order ships tomorrow', 'read', '👍'], 'and keeps the status and reactions recorded on it');
+
+select public.ingest_webhook_delivery(jsonb_build_object('connection_id', :'wa', 'updates', '[
+  {"kind": "delete", "platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.in", "at": "2026-01-01T10:06:00Z"}]'::jsonb));
+select is((select array[c.last_message_preview, m ->> 'content', m -> 'metadata' ->> 'deleted']
+  from public.chat_conversations c, jsonb_array_elements(c.messages) m
+  where c.external_conversation_id = '+34611111111' and m ->> 'id' = 'wamid.in'),
+  array['[text]', null, 'true'], 'a deletion empties the text, flags it and refreshes the preview');
+
+select throws_ok($$ select public.ingest_webhook_delivery('{"connection_id": "00000000-0000-4000-8000-000000000000", "messages": []}') $$,
+  '22023', null, 'an unknown connection');
+select throws_ok(format($$ select public.ingest_webhook_delivery('{"connection_id": "%s", "updates": [{"kind": "status", "status": "seen"}]}') $$, :'wa'),
+  '22023', null, 'a malformed update is refused, nothing written');
+
+select lives_ok(format($$ select public.record_webhook_failure('%s', 'HTTP 503') $$, :'wa'), 'a failure is recorded');
+select is((select array[status, last_error] from public.messaging_connections where id = :'wa'), array['error', 'HTTP 503'],
+  'status error with the reason');
+select public.ingest_webhook_delivery(jsonb_build_object('connection_id', :'wa', 'messages', '[]'::jsonb));
+select is((select array[status, last_error] from public.messaging_connections where id = :'wa'), array['active', null],
+  'the next good delivery makes it active again');
+
+select * from finish();
+rollback;
