@@ -461,13 +461,18 @@ def nginx_pid(paths: Paths) -> int | None:
 
 
 def start_nginx(paths: Paths) -> bool:
+    """Start the gateway; a running one is reloaded when its routes changed (a newer checkout)."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    log = paths.log("nginx")
     if nginx_pid(paths):
+        conf = paths.run / "nginx.conf"
+        before = conf.read_text() if conf.exists() else ""
+        if _nginx_conf(paths).read_text() != before:
+            _run("nginx", [nginx, "-q", "-p", str(paths.run), "-c", str(conf), "-s", "reload"], log)
         return False
     if _port_open(API_PORT):
         raise StackError("nginx", f"port {API_PORT} is taken by another program")
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     conf = _nginx_conf(paths)
-    log = paths.log("nginx")
     _run("nginx", [nginx, "-q", "-p", str(paths.run), "-c", str(conf)], log)
     if not _wait(lambda: _http_status(f"http://127.0.0.1:{API_PORT}/health") == 200, 15):
         raise StackError("nginx", f"not answering on 127.0.0.1:{API_PORT}", log)
