@@ -124,6 +124,7 @@ def stack_env(secret: str = LOCAL_JWT_SECRET) -> dict[str, str]:
         "SUPABASE_SERVICE_ROLE_KEY": service,
         "SUPABASE_DB_URL": url,
         "SUPABASE_JWT_SECRET": secret,
+        "WEB_URL": web_url(),
     }
 
 
@@ -447,6 +448,7 @@ http {{
       proxy_read_timeout 120s;
     }}
   }}
+{web_server_block(paths)}
 }}
 """
     )
@@ -473,6 +475,124 @@ def start_nginx(paths: Paths) -> bool:
 
 def stop_nginx(paths: Paths) -> bool:
     return stop_pid(paths.pid("nginx"), "nginx")
+
+
+# ===========================================================================
+# The CRM screens (web/, issue 13): nginx serves the built app at WEB_URL
+#
+# web/dist is built by `make stack` (Vite, with the local sign-in compiled in).
+# The same server forwards /rest/v1/ and /functions/v1/ to the API gateway, so
+# the app talks to Supabase from its own origin (no CORS preflight here).
+# /local-dev/session.json exists only on this stack: short-lived access tokens
+# for the seed users, minted here with the JWT secret, which never leaves this
+# process. A production build has no code that reads it.
+# ===========================================================================
+
+WEB_PORT = 54340 + PORT_OFFSET
+WEB_DIST = REPO_ROOT / "web" / "dist"
+#: How long the local sign-in tokens live; `make stack` mints fresh ones.
+LOCAL_SESSION_TTL = 12 * 3600
+#: The seed users (supabase/seed.sql) the local sign-in offers.
+LOCAL_USER_DOMAIN = "@crm.example"
+
+
+def web_url() -> str:
+    return f"http://127.0.0.1:{WEB_PORT}"
+
+
+def _local_session_path(paths: Paths) -> Path:
+    return paths.run / "web-local" / "session.json"
+
+
+def write_local_session(paths: Paths, secret: str) -> Path:
+    """The seed users with fresh access tokens, for the local sign-in of the CRM screens."""
+    import json
+
+    from .tokens import user_token
+
+    out = _run(
+        "web",
+        [
+            "psql",
+            db_url(),
+            "-X",
+            "-At",
+            "-F",
+            "\t",
+            "-c",
+            "select id, email from auth.users"
+            f" where email like '%{LOCAL_USER_DOMAIN}' order by email",
+        ],
+    )
+    expires_at = int(time.time()) + LOCAL_SESSION_TTL
+    users = []
+    for line in out.splitlines():
+        user_id, _, email = line.partition("\t")
+        token = user_token(secret, user_id, email=email, ttl_seconds=LOCAL_SESSION_TTL)
+        users.append(
+            {"id": user_id, "email": email, "access_token": token, "expires_at": expires_at}
+        )
+    api = f"http://127.0.0.1:{API_PORT}"
+    body = {"api_url": api, "anon_key": api_key(secret, "anon"), "users": users}
+    path = _local_session_path(paths)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(body, indent=1) + "\n")
+    tmp.chmod(0o644)
+    tmp.replace(path)
+    return path
+
+
+def web_server_block(paths: Paths) -> str:
+    """The nginx server of the CRM screens: web/dist with SPA fallback, API on the same origin."""
+    session = _local_session_path(paths)
+    proxy = f"""
+      proxy_pass http://127.0.0.1:{API_PORT};
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_read_timeout 120s;"""
+    return f"""
+  server {{
+    listen 127.0.0.1:{WEB_PORT};
+    root {WEB_DIST};
+    types {{
+      text/html html; text/css css; application/javascript js mjs; application/json json;
+      image/png png; image/svg+xml svg; image/x-icon ico; font/woff2 woff2;
+    }}
+    default_type application/octet-stream;
+    location = /local-dev/session.json {{
+      alias {session};
+      default_type application/json;
+      add_header Cache-Control "no-store" always;
+    }}
+    location /rest/v1/ {{{proxy}
+    }}
+    location /functions/v1/ {{{proxy}
+    }}
+    location /assets/ {{
+      add_header Cache-Control "public, max-age=31536000, immutable";
+      try_files $uri =404;
+    }}
+    location / {{
+      add_header Cache-Control "no-cache";
+      try_files $uri /index.html;
+    }}
+  }}"""
+
+
+def web_ready() -> bool:
+    return _http_status(web_url() + "/") == 200
+
+
+def ensure_web_server(paths: Paths) -> None:
+    """An nginx started before the web server block existed gets the new config."""
+    if nginx_pid(paths) and not _port_open(WEB_PORT):
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        conf = _nginx_conf(paths)
+        _run("nginx", [nginx, "-q", "-p", str(paths.run), "-c", str(conf), "-s", "reload"])
+        if not _wait(lambda: _port_open(WEB_PORT), 10):
+            raise StackError("web", f"nginx does not listen on {web_url()}", paths.log("nginx"))
 
 
 # ---------------------------------------------------------------------------
@@ -522,7 +642,9 @@ def up(echo: Callable[[str], None] = print, reset: bool | None = None) -> dict[s
         if postgrest_pid(paths):
             notify_schema_reload()
     started_rest = start_postgrest(paths, secret)
+    write_local_session(paths, secret)  # before nginx serves it (web section above)
     started_nginx = start_nginx(paths)
+    ensure_web_server(paths)
     values = stack_env(secret)
     env_path = write_env(values)
 
@@ -532,6 +654,7 @@ def up(echo: Callable[[str], None] = print, reset: bool | None = None) -> dict[s
     echo(f"postgres   {state(started_pg):8} {values['DB_URL']}  (data in {paths.pgdata})")
     echo(f"postgrest  {state(started_rest):8} http://127.0.0.1:{POSTGREST_PORT}")
     echo(f"api        {state(started_nginx):8} {values['API_URL']}/rest/v1/  (nginx)")
+    echo(f"web        {state(started_nginx):8} {values['WEB_URL']}  (CRM screens, web/dist)")
     echo(f".env       written  {env_path}")
     return values
 
@@ -555,4 +678,5 @@ def status() -> dict[str, bool]:
         "postgrest": postgrest_pid(paths) is not None and postgrest_ready(),
         "api": nginx_pid(paths) is not None
         and _http_status(f"http://127.0.0.1:{API_PORT}/rest/v1/", {"apikey": key}) == 200,
+        "web": nginx_pid(paths) is not None and web_ready(),
     }
