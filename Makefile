@@ -13,7 +13,7 @@ APT_PACKAGES := postgresql-15 postgresql-contrib postgresql-15-pgtap postgresql-
 
 .PHONY: types types-check help setup setup-apt setup-npm setup-venv stack stack-down reset check-db pgtap pytest \
         test test-reliability lint demo bench clean setup-web web-build web-types web-types-check \
-        web-lint test-web
+        web-lint test-web web-screenshots
 
 help:
 	@echo "make setup       install what this machine lacks (apt, npm, .venv); idempotent"
@@ -146,3 +146,9 @@ web-lint: setup-web
 # linking, a second user, an API failure; screenshots land in web/test-results/.
 test-web: web-lint web-build
 	cd web && node_modules/.bin/playwright test
+
+# The README's pictures: copy the suite's screenshots (after make test-web) into docs/.
+web-screenshots:
+	mkdir -p docs/screenshots
+	for n in inbox thread thread-at-search-hit person-messages connections sign-in error; do \
+	  cp web/test-results/screens/$$n.png docs/screenshots/; done

@@ -103,7 +103,10 @@ test("a 2,000-message thread scrolls up to its first message with no gap or repe
     });
     const y0 = (await top.boundingBox())?.y ?? 0;
     await expect
-      .poll(async () => (await page.getByTestId("thread-start").isVisible()) || (await messages.count()) > before)
+      .poll(
+        async () => (await page.getByTestId("thread-start").isVisible()) || (await messages.count()) > before,
+        { intervals: [50] },
+      )
       .toBe(true);
     if ((await messages.count()) > before) {
       loads++;

@@ -15,18 +15,6 @@ const MEDIA_LABELS: Record<string, string> = {
   other: "Attachment",
 };
 
-const MEDIA_GLYPHS: Record<string, string> = {
-  image: "🖼",
-  video: "🎬",
-  audio: "🎵",
-  voice: "🎤",
-  document: "📄",
-  sticker: "🏷",
-  location: "📍",
-  contact: "👤",
-  other: "📎",
-};
-
 const STATUS_MARKS: Record<string, string> = { sent: "✓", delivered: "✓✓", read: "✓✓", failed: "!" };
 
 function fileName(m: ChatMessage): string | null {
@@ -101,9 +89,6 @@ export function MessageBubble({ message: m, senderLabel, replyTo, highlighted }:
           <>
             {isMedia && (
               <div className={`media media-${m.type}`}>
-                <span className="media-glyph" aria-hidden="true">
-                  {MEDIA_GLYPHS[m.type] ?? "📎"}
-                </span>
                 <span className="media-label">{MEDIA_LABELS[m.type] ?? m.type}</span>
                 {name && <span className="file-name">{name}</span>}
                 {m.metadata?.media_omitted && <span className="muted"> (not included in the export)</span>}

@@ -1,6 +1,7 @@
 import { PLATFORM_LABELS, isPlatform } from "../../types/messaging";
 
-const GLYPHS: Record<string, string> = { whatsapp: "W", signal: "S", telegram: "T", wechat: "微" };
+// Latin letters only: they render with any font the viewer has.
+const GLYPHS: Record<string, string> = { whatsapp: "WA", signal: "SI", telegram: "TG", wechat: "WC" };
 
 /** A small round badge per platform; its name is its accessible label. */
 export function PlatformIcon({ platform }: { platform: string }) {
