@@ -16,6 +16,9 @@ export const LONG_THREAD = {
   rareIndex: 7,
 };
 
+/** bob's inbox of many one-message conversations (the global setup seeds it). */
+export const MANY = { count: 5000, namePrefix: "Lead " };
+
 export function longMessageId(i: number): string {
   return `falcon-${String(i).padStart(4, "0")}`;
 }

@@ -3,7 +3,7 @@
 // service key), and the demo's Telegram chat unlinked again so the link test starts clean.
 import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
-import { ALICE, LONG_THREAD, longMessageId, serviceRest } from "./fixtures";
+import { ALICE, BOB, LONG_THREAD, MANY, longMessageId, serviceRest } from "./fixtures";
 import { REPO_ROOT, readStackEnv } from "./stack-env";
 
 function longThreadMessages(): Record<string, unknown>[] {
@@ -54,6 +54,32 @@ function longThreadMessages(): Record<string, unknown>[] {
   return out;
 }
 
+/** bob's 5,000 one-message conversations, unless they are there already. */
+async function seedManyConversations(): Promise<void> {
+  const last = (await serviceRest(
+    `chat_conversation_list?user_id=eq.${BOB.id}&participant_name=like.${encodeURIComponent(MANY.namePrefix)}*&select=id&limit=1&offset=${MANY.count - 1}`,
+  )) as unknown[];
+  if (last.length === 1) return;
+  const start = Date.parse("2026-01-01T00:00:00Z");
+  const messages = Array.from({ length: MANY.count }, (_, i) => ({
+    platform: "whatsapp",
+    external_conversation_id: `+3460${String(i).padStart(7, "0")}`,
+    participant_identifier: `+3460${String(i).padStart(7, "0")}`,
+    participant_name: `${MANY.namePrefix}${String(i).padStart(4, "0")}`,
+    id: `lead-${i}`,
+    direction: "inbound",
+    type: "text",
+    content: `Hello, this is lead ${i}`,
+    sent_at: new Date(start + i * 7 * 60_000).toISOString(),
+  }));
+  for (let i = 0; i < messages.length; i += 500) {
+    await serviceRest("rpc/ingest_messages", {
+      method: "POST",
+      body: JSON.stringify({ payload: { user_id: BOB.id, messages: messages.slice(i, i + 500) } }),
+    });
+  }
+}
+
 export default async function globalSetup(): Promise<void> {
   const env = readStackEnv();
   const web = await fetch(env.WEB_URL).catch(() => null);
@@ -67,6 +93,7 @@ export default async function globalSetup(): Promise<void> {
     method: "POST",
     body: JSON.stringify({ payload: { user_id: ALICE.id, messages: longThreadMessages() } }),
   });
+  await seedManyConversations();
   await serviceRest(`chat_conversations?user_id=eq.${ALICE.id}&platform=eq.telegram&external_conversation_id=neq.${LONG_THREAD.externalId}`, {
     method: "PATCH",
     body: JSON.stringify({ person_id: null }),

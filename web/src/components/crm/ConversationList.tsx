@@ -40,7 +40,7 @@ export function ConversationList({ selectedId, threadHref }: ConversationListPro
   const query = useDebounced(search.trim(), 300);
 
   return (
-    <section className="conversation-list" aria-label="Conversations">
+    <section className="conversation-list" aria-label="Conversations" data-scroll-root>
       <div className="list-tools">
         <label className="search-box">
           <span className="visually-hidden">Search messages</span>
@@ -105,9 +105,13 @@ function Conversations({
   useEffect(() => {
     const el = sentinel.current;
     if (!el || !hasNextPage) return;
-    const observer = new IntersectionObserver((entries) => {
-      if (entries.some((e) => e.isIntersecting) && !isFetchingNextPage) void fetchNextPage();
-    });
+    // ahead of time: the next page is asked for while the end is still 800 px away
+    const observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((e) => e.isIntersecting) && !isFetchingNextPage) void fetchNextPage();
+      },
+      { root: el.closest("[data-scroll-root]"), rootMargin: "0px 0px 800px 0px" },
+    );
     observer.observe(el);
     return () => observer.disconnect();
   }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
