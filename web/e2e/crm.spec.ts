@@ -270,3 +270,27 @@ test("an inbox of 5,000 conversations loads page by page as it scrolls", async (
   console.log(`inbox of ${MANY.count}: 11 more pages of 50, median ${pageTimes[5]} ms, max ${pageTimes[10]} ms each`);
   expect(pageTimes[10]).toBeLessThan(3000);
 });
+
+test("the inbox and a thread work from the keyboard alone", async ({ page }) => {
+  await signIn(page, ALICE.email);
+  await page.getByLabel("Search messages").focus();
+  await page.keyboard.press("Tab");
+  await expect(page.getByLabel("Platform")).toBeFocused();
+  await page.keyboard.press("Tab");
+  await expect(page.getByLabel("Not linked to a person")).toBeFocused();
+  await page.keyboard.press("Space");
+  await expect(page.getByLabel("Not linked to a person")).toBeChecked();
+  await page.keyboard.press("Space");
+  await page.keyboard.press("Tab");
+  const first = page.getByRole("list", { name: "Inbox" }).getByRole("link").first();
+  await expect(first).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/inbox\/[0-9a-f-]{36}$/);
+  // the link control of the thread is reachable and labelled
+  const select = page.locator(".thread-header").getByRole("combobox");
+  await expect(select.or(page.locator(".thread-header").getByRole("button", { name: "Unlink" })).first()).toBeVisible();
+  // the message log takes focus, so the arrow keys scroll it
+  const log = page.getByRole("log", { name: "Messages" });
+  await log.focus();
+  await expect(log).toBeFocused();
+});
