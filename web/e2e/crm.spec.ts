@@ -294,3 +294,50 @@ test("the inbox and a thread work from the keyboard alone", async ({ page }) => 
   await log.focus();
   await expect(log).toBeFocused();
 });
+
+test("the inbox and an open thread pick up new messages on an interval and on focus", async ({ page }) => {
+  // Realtime cannot run on this stack: the screens poll. The page's clock is Playwright's,
+  // so the 30-second interval is fast-forwarded instead of waited for.
+  await page.clock.install();
+  const run = Date.now().toString(36);
+  const ingest = (id: string, content: string) =>
+    serviceRest("rpc/ingest_messages", {
+      method: "POST",
+      body: JSON.stringify({
+        payload: {
+          user_id: ALICE.id,
+          messages: [
+            {
+              platform: "signal",
+              external_conversation_id: "e2e-live",
+              participant_name: "Live Check (e2e)",
+              id,
+              direction: "inbound",
+              type: "text",
+              content,
+              sent_at: new Date().toISOString(),
+            },
+          ],
+        },
+      }),
+    });
+  await ingest(`live-${run}-0`, `Opening message ${run}`);
+  await signIn(page, ALICE.email);
+  const row = page.getByRole("list", { name: "Inbox" }).getByRole("link", { name: /Live Check \(e2e\)/ });
+  await expect(row).toContainText(`Opening message ${run}`);
+  await row.click();
+  const log = page.getByRole("log", { name: "Messages" });
+  await expect(log.getByText(`Opening message ${run}`)).toBeVisible();
+
+  await ingest(`live-${run}-1`, `Arrived later ${run}`);
+  await page.clock.fastForward("00:31");
+  await expect(log.getByText(`Arrived later ${run}`)).toBeVisible();
+  await expect(row.locator(".preview")).toHaveText(`Arrived later ${run}`);
+
+  await ingest(`live-${run}-2`, `Seen on focus ${run}`);
+  await page.clock.fastForward("00:11");
+  await page.evaluate(() => window.dispatchEvent(new Event("visibilitychange")));
+  await expect(log.getByText(`Seen on focus ${run}`)).toBeVisible();
+  await expect(row.locator(".preview")).toHaveText(`Seen on focus ${run}`);
+  await expect(log.locator('[data-testid="message"]').last()).toBeInViewport();
+});

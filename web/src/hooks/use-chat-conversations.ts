@@ -37,6 +37,7 @@ export const conversationKeys = {
   list: (filters: InboxFilters) => ["conversations", "list", filters] as const,
   byPerson: (personId: string) => ["conversations", "person", personId] as const,
   one: (id: string) => ["conversations", "one", id] as const,
+  latest: (id: string) => ["conversations", "latest", id] as const,
   messages: (id: string, anchor: ThreadAnchor | null) =>
     ["conversations", "messages", id, anchor?.id ?? null, anchor?.sent_at ?? null] as const,
   search: (query: string, platform: string | null) =>
@@ -160,6 +161,69 @@ export function useConversationMessages(conversationId: string, anchor: ThreadAn
     refetchOnWindowFocus: false,
     staleTime: 60_000,
   });
+}
+
+/**
+ * The newest page of a thread, polled like the inbox (on focus and every
+ * INBOX_REFRESH_MS), so an open thread shows new and edited messages. It starts from
+ * the thread's own first page, so opening a thread costs no extra request.
+ */
+export function useLatestMessages(
+  conversationId: string,
+  enabled: boolean,
+  firstPage: ChatMessage[] | undefined,
+  firstPageAt: number,
+) {
+  const supabase = useSupabase();
+  return useQuery({
+    queryKey: conversationKeys.latest(conversationId),
+    enabled,
+    queryFn: async ({ signal }) => {
+      const { data, error } = await supabase
+        .rpc("get_conversation_messages", {
+          conversation_id: conversationId,
+          max_count: THREAD_PAGE_SIZE,
+        })
+        .abortSignal(signal);
+      if (error) raise(error);
+      return (data ?? []) as unknown as ChatMessage[];
+    },
+    initialData: firstPage,
+    initialDataUpdatedAt: firstPageAt,
+    staleTime: INBOX_REFRESH_MS,
+    refetchInterval: INBOX_REFRESH_MS,
+    refetchOnWindowFocus: "always",
+  });
+}
+
+/** (sent_at, id) order of messages, as the database keeps them. */
+export function compareMessages(a: ChatMessage, b: ChatMessage): number {
+  const t = Date.parse(a.sent_at) - Date.parse(b.sent_at);
+  if (t !== 0) return t;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * A loaded thread (oldest -> newest) with the newest page folded in: edited messages
+ * replaced, new ones appended. `gap` is true when more arrived than one page holds.
+ */
+export function mergeLatest(
+  loaded: ChatMessage[],
+  latest: ChatMessage[] | undefined,
+): { messages: ChatMessage[]; gap: boolean } {
+  const newest = loaded[loaded.length - 1];
+  if (!latest || latest.length === 0 || !newest) return { messages: loaded, gap: false };
+  const fresh = new Map(latest.map((m) => [m.id, m]));
+  const known = new Set(loaded.map((m) => m.id));
+  const merged = loaded.map((m) => fresh.get(m.id) ?? m);
+  const newer = latest.filter((m) => !known.has(m.id) && compareMessages(m, newest) > 0).reverse();
+  const oldestLatest = latest[latest.length - 1];
+  const gap =
+    latest.length >= THREAD_PAGE_SIZE &&
+    oldestLatest !== undefined &&
+    !known.has(oldestLatest.id) &&
+    compareMessages(oldestLatest, newest) > 0;
+  return { messages: newer.length ? merged.concat(newer) : merged, gap };
 }
 
 /** Full-text search over every message the user can read (hot rows and archive). */

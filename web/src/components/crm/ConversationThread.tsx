@@ -1,8 +1,15 @@
 // A conversation: newest at the bottom, older pages loaded as the user scrolls up
 // (the scroll position stays put), down to the first message, across the archive.
-import { Fragment, useCallback, useLayoutEffect, useMemo, useRef } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { Fragment, useCallback, useEffect, useLayoutEffect, useMemo, useRef } from "react";
 import { Link } from "react-router-dom";
-import { useConversation, useConversationMessages } from "../../hooks/use-chat-conversations";
+import {
+  conversationKeys,
+  mergeLatest,
+  useConversation,
+  useConversationMessages,
+  useLatestMessages,
+} from "../../hooks/use-chat-conversations";
 import { dayKey, formatDay } from "../../lib/format";
 import { conversationTitle, type ChatMessage, type ThreadAnchor } from "../../types/messaging";
 import { Empty, ErrorMessage, Loading } from "../ui/States";
@@ -79,11 +86,27 @@ function MessageLog({
   const firstId = useRef<string | null>(null);
   const height = useRef(0);
 
-  // pages are newest first, each newest first: reversed, the thread reads oldest -> newest
-  const messages = useMemo<ChatMessage[]>(
-    () => (thread.data ? thread.data.pages.flat().reverse() : []),
-    [thread.data],
+  const atBottom = useRef(true);
+  const lastId = useRef<string | null>(null);
+  const queryClient = useQueryClient();
+  // an open thread (not one opened at a search hit) follows new messages
+  const latest = useLatestMessages(
+    conversationId,
+    !anchor && thread.isSuccess,
+    thread.data?.pages[0],
+    thread.dataUpdatedAt,
   );
+
+  // pages are newest first, each newest first: reversed, the thread reads oldest -> newest
+  const { messages, gap } = useMemo(
+    () => mergeLatest(thread.data ? thread.data.pages.flat().reverse() : [], anchor ? undefined : latest.data),
+    [thread.data, latest.data, anchor],
+  );
+
+  // more new messages than one page: read the thread again from its newest message
+  useEffect(() => {
+    if (gap) void queryClient.resetQueries({ queryKey: conversationKeys.messages(conversationId, null) });
+  }, [gap, queryClient, conversationId]);
   const byId = useMemo(() => new Map(messages.map((m) => [m.id, m])), [messages]);
 
   const loadOlder = useCallback(() => {
@@ -105,8 +128,12 @@ function MessageLog({
     } else if (firstId.current !== first.id) {
       // older messages were put above: keep what the user looks at where it was
       el.scrollTop += el.scrollHeight - height.current;
+    } else if (lastId.current !== messages[messages.length - 1]?.id && atBottom.current) {
+      // a new message arrived while the user read the end: follow it
+      el.scrollTop = el.scrollHeight;
     }
     firstId.current = first.id;
+    lastId.current = messages[messages.length - 1]?.id ?? null;
     height.current = el.scrollHeight;
     // a view not yet full of messages asks for more by itself
     if (el.scrollTop < LOAD_OLDER_MARGIN) loadOlder();
@@ -124,7 +151,9 @@ function MessageLog({
       className="messages"
       ref={scroller}
       onScroll={(e) => {
-        height.current = e.currentTarget.scrollHeight;
+        const el = e.currentTarget;
+        height.current = el.scrollHeight;
+        atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
         if (e.currentTarget.scrollTop < LOAD_OLDER_MARGIN) loadOlder();
       }}
       tabIndex={0}
