@@ -198,7 +198,9 @@ test("a second user sees none of the first user's data", async ({ page }) => {
   expect(maria).toBeDefined();
   await signIn(page, BOB.email);
   const list = page.locator(".conversation-list");
-  await expect(list.locator(".state-loading")).toHaveCount(0);
+  // bob's own inbox has loaded (his 5,000 leads), without an error
+  await expect(list.getByRole("link", { name: new RegExp(`${MANY.namePrefix}${MANY.count - 1}`) })).toBeVisible();
+  await expect(list.getByRole("alert")).toHaveCount(0);
   for (const c of alices) {
     await expect(page.locator(`[data-conversation-id="${c.id}"]`)).toHaveCount(0);
   }
