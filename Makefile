@@ -8,8 +8,9 @@ VENV      := .venv
 PY        := $(VENV)/bin/python
 CLI       := $(VENV)/bin/crm-messaging
 SUPABASE  := node_modules/.bin/supabase
+# chromium: the Playwright suite's browser; fonts-wqy-microhei: CJK glyphs for it (WeChat chats)
 APT_PACKAGES := postgresql-15 postgresql-contrib postgresql-15-pgtap postgresql-15-plpgsql-check \
-                libtap-parser-sourcehandler-pgtap-perl nginx-light chromium
+                libtap-parser-sourcehandler-pgtap-perl nginx-light chromium fonts-wqy-microhei
 
 .PHONY: types types-check help setup setup-apt setup-npm setup-venv stack stack-down reset check-db pgtap pytest \
         test test-reliability lint demo bench clean setup-web web-build web-types web-types-check \
@@ -150,5 +151,5 @@ test-web: web-lint web-build
 # The README's pictures: copy the suite's screenshots (after make test-web) into docs/.
 web-screenshots:
 	mkdir -p docs/screenshots
-	for n in inbox thread thread-at-search-hit person-messages connections sign-in error; do \
+	for n in inbox thread thread-at-search-hit thread-wechat person-messages connections sign-in error; do \
 	  cp web/test-results/screens/$$n.png docs/screenshots/; done

@@ -72,6 +72,11 @@ test("sign in and see the demo's conversations with their previews", async ({ pa
   await expect(log.locator('[data-testid="message"]').last().locator("time")).toHaveText("18:03");
   await expect(page.getByTestId("thread-start")).toBeVisible();
   await shot(page, "thread-whatsapp");
+  // a WeChat chat: Chinese text, a voice message and a recall notice
+  await inbox.getByRole("link", { name: /Li Wei/ }).click();
+  await expect(log.getByText(/INV-2026-0043/)).toBeVisible();
+  await expect(log.locator(".media-voice .media-label")).toHaveText("Voice message");
+  await shot(page, "thread-wechat");
 });
 
 test("a 2,000-message thread scrolls up to its first message with no gap or repeat", async ({ page }) => {
