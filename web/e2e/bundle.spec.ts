@@ -38,7 +38,8 @@ test("the served bundle holds no service key, JWT secret or private schema", asy
   expect(served).not.toContain(env.JWT_SECRET);
 });
 
-test("a production build has no local sign-in", () => {
+test("a production build has no local sign-in and signs in with Supabase Auth", async ({ page }) => {
+  const env = readStackEnv();
   const out = mkdtempSync(join(tmpdir(), "crm-web-prod-"));
   try {
     execFileSync(join(WEB, "node_modules/.bin/vite"), ["build", "--outDir", out, "--logLevel", "error"], {
@@ -46,17 +47,32 @@ test("a production build has no local sign-in", () => {
       env: {
         ...process.env,
         VITE_LOCAL_STACK: "",
-        VITE_SUPABASE_URL: "https://example-project.supabase.co",
-        VITE_SUPABASE_ANON_KEY: "public-anon-key",
+        VITE_SUPABASE_URL: env.API_URL,
+        VITE_SUPABASE_ANON_KEY: env.ANON_KEY,
       },
     });
     const text = bundleText(out);
     expect(text).toContain("signInWithPassword");
     expect(text).not.toContain("local-dev/session.json");
     expect(text).not.toContain("Sign in (local stack)");
-    const env = readStackEnv();
     expect(text).not.toContain(env.SERVICE_ROLE_KEY);
     expect(text).not.toContain(env.JWT_SECRET);
+
+    // The build in the browser, its files handed over by Playwright (no extra server):
+    // a password sign-in through supabase-js. The local stack has no Auth server, so the
+    // attempt must fail, and say so on screen.
+    await page.route("http://crm.test/**", (route) => {
+      const path = new URL(route.request().url()).pathname;
+      return route.fulfill({ path: path.startsWith("/assets/") ? join(out, path) : join(out, "index.html") });
+    });
+    await page.goto("http://crm.test/inbox");
+    await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+    await expect(page.getByRole("button", { name: /Sign in as/ })).toHaveCount(0);
+    await page.getByLabel("Email").fill("alice@crm.example");
+    await page.getByLabel("Password").fill("not-a-real-password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.getByRole("alert")).not.toBeEmpty();
+    console.log("prod sign-in:", await page.getByRole("alert").textContent());
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
