@@ -21,7 +21,8 @@ def _cmd_stack(args: argparse.Namespace) -> int:
     elif args.action == "status":
         parts = stack.status()
         for name, ok in parts.items():
-            print(f"{name:10} {'running' if ok else 'stopped'}")
+            where = f"  {stack.web_url()}" if name == "web" else ""
+            print(f"{name:10} {'running' if ok else 'stopped'}{where}")
         return 0 if all(parts.values()) else 3
     elif args.action == "db-flag":
         print(stack.cli_db_flag())

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .client import MessagingClient
-from .config import REPO_ROOT
+from .config import REPO_ROOT, read_env
 from .importers import ExportFormatError, ParsedChat, parser_for
 from .models import IngestSummary
 
@@ -304,6 +304,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print("\ninbox of alice@crm.example:")
     client.user_id = DEMO_USER
     _print_inbox(client.conversations())
+    web = read_env().get("WEB_URL")
+    if web:
+        print(f"\nCRM screens: {web}  (sign in as alice@crm.example)")
     return 0
 
 

@@ -125,6 +125,7 @@ def stack_env(secret: str = LOCAL_JWT_SECRET) -> dict[str, str]:
         "SUPABASE_DB_URL": url,
         "SUPABASE_JWT_SECRET": secret,
         "FUNCTIONS_URL": f"{api}/functions/v1",
+        "WEB_URL": web_url(),
     }
 
 
@@ -450,6 +451,7 @@ http {{
     }}
 {_functions_nginx_location()}
   }}
+{web_server_block(paths)}
 }}
 """
     )
@@ -469,6 +471,8 @@ def start_nginx(paths: Paths) -> bool:
         before = conf.read_text() if conf.exists() else ""
         if _nginx_conf(paths).read_text() != before:
             _run("nginx", [nginx, "-q", "-p", str(paths.run), "-c", str(conf), "-s", "reload"], log)
+            if not _wait(lambda: _port_open(WEB_PORT), 10):
+                raise StackError("nginx", f"not serving the CRM screens on {web_url()}", log)
         return False
     if _port_open(API_PORT):
         raise StackError("nginx", f"port {API_PORT} is taken by another program")
@@ -481,6 +485,114 @@ def start_nginx(paths: Paths) -> bool:
 
 def stop_nginx(paths: Paths) -> bool:
     return stop_pid(paths.pid("nginx"), "nginx")
+
+
+# ===========================================================================
+# The CRM screens (web/, issue 13): nginx serves the built app at WEB_URL
+#
+# web/dist is built by `make stack` (Vite, with the local sign-in compiled in).
+# The same server forwards /rest/v1/ and /functions/v1/ to the API gateway, so
+# the app talks to Supabase from its own origin (no CORS preflight here).
+# /local-dev/session.json exists only on this stack: short-lived access tokens
+# for the seed users, minted here with the JWT secret, which never leaves this
+# process. A production build has no code that reads it.
+# ===========================================================================
+
+WEB_PORT = 54340 + PORT_OFFSET
+WEB_DIST = REPO_ROOT / "web" / "dist"
+#: How long the local sign-in tokens live; `make stack` mints fresh ones.
+LOCAL_SESSION_TTL = 12 * 3600
+#: The seed users (supabase/seed.sql) the local sign-in offers.
+LOCAL_USER_DOMAIN = "@crm.example"
+
+
+def web_url() -> str:
+    return f"http://127.0.0.1:{WEB_PORT}"
+
+
+def _local_session_path(paths: Paths) -> Path:
+    return paths.run / "web-local" / "session.json"
+
+
+def write_local_session(paths: Paths, secret: str) -> Path:
+    """The seed users with fresh access tokens, for the local sign-in of the CRM screens."""
+    import json
+
+    from .tokens import user_token
+
+    out = _run(
+        "web",
+        [
+            "psql",
+            db_url(),
+            "-X",
+            "-At",
+            "-F",
+            "\t",
+            "-c",
+            "select id, email from auth.users"
+            f" where email like '%{LOCAL_USER_DOMAIN}' order by email",
+        ],
+    )
+    expires_at = int(time.time()) + LOCAL_SESSION_TTL
+    users = []
+    for line in out.splitlines():
+        user_id, _, email = line.partition("\t")
+        token = user_token(secret, user_id, email=email, ttl_seconds=LOCAL_SESSION_TTL)
+        users.append(
+            {"id": user_id, "email": email, "access_token": token, "expires_at": expires_at}
+        )
+    api = f"http://127.0.0.1:{API_PORT}"
+    body = {"api_url": api, "anon_key": api_key(secret, "anon"), "users": users}
+    path = _local_session_path(paths)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(body, indent=1) + "\n")
+    tmp.chmod(0o644)
+    tmp.replace(path)
+    return path
+
+
+def web_server_block(paths: Paths) -> str:
+    """The nginx server of the CRM screens: web/dist with SPA fallback, API on the same origin."""
+    session = _local_session_path(paths)
+    proxy = f"""
+      proxy_pass http://127.0.0.1:{API_PORT};
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_read_timeout 120s;"""
+    return f"""
+  server {{
+    listen 127.0.0.1:{WEB_PORT};
+    root {WEB_DIST};
+    types {{
+      text/html html; text/css css; application/javascript js mjs; application/json json;
+      image/png png; image/svg+xml svg; image/x-icon ico; font/woff2 woff2;
+    }}
+    default_type application/octet-stream;
+    location = /local-dev/session.json {{
+      alias {session};
+      default_type application/json;
+      add_header Cache-Control "no-store" always;
+    }}
+    location /rest/v1/ {{{proxy}
+    }}
+    location /functions/v1/ {{{proxy}
+    }}
+    location /assets/ {{
+      add_header Cache-Control "public, max-age=31536000, immutable";
+      try_files $uri =404;
+    }}
+    location / {{
+      add_header Cache-Control "no-cache";
+      try_files $uri /index.html;
+    }}
+  }}"""
+
+
+def web_ready() -> bool:
+    return _http_status(web_url() + "/") == 200
 
 
 # ---------------------------------------------------------------------------
@@ -658,6 +770,7 @@ def up(echo: Callable[[str], None] = print, reset: bool | None = None) -> dict[s
         if postgrest_pid(paths):
             notify_schema_reload()
     started_rest = start_postgrest(paths, secret)
+    write_local_session(paths, secret)  # before nginx serves it (web section above)
     started_nginx = start_nginx(paths)
     values = stack_env(secret)
     started_functions = start_functions(paths, values)
@@ -672,6 +785,7 @@ def up(echo: Callable[[str], None] = print, reset: bool | None = None) -> dict[s
     echo(
         f"functions  {state(started_functions):8} {values['FUNCTIONS_URL']}/{FUNCTION_NAME}  (Deno)"
     )
+    echo(f"web        {state(started_nginx):8} {values['WEB_URL']}  (CRM screens, web/dist)")
     echo(f".env       written  {env_path}")
     return values
 
@@ -697,4 +811,5 @@ def status() -> dict[str, bool]:
         "api": nginx_pid(paths) is not None
         and _http_status(f"http://127.0.0.1:{API_PORT}/rest/v1/", {"apikey": key}) == 200,
         "functions": functions_pid(paths) is not None and functions_ready(),
+        "web": nginx_pid(paths) is not None and web_ready(),
     }

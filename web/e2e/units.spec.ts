@@ -1,0 +1,59 @@
+// The screens' pure helpers, run by the same Playwright runner (no browser needed).
+import { expect, test } from "@playwright/test";
+import { THREAD_PAGE_SIZE, compareMessages, mergeLatest } from "../src/hooks/use-chat-conversations";
+import { describeError } from "../src/lib/errors";
+import { snippetParts } from "../src/lib/snippet";
+import type { ChatMessage } from "../src/types/messaging";
+
+function msg(i: number, content = `m${i}`): ChatMessage {
+  return {
+    id: `id-${String(i).padStart(4, "0")}`,
+    direction: "inbound",
+    type: "text",
+    content,
+    sent_at: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(),
+  };
+}
+
+test("snippets split at their [[ ]] markers", () => {
+  expect(snippetParts("…pay [[INV-2024]] and [[inv]] today")).toEqual([
+    { text: "…pay ", match: false },
+    { text: "INV-2024", match: true },
+    { text: " and ", match: false },
+    { text: "inv", match: true },
+    { text: " today", match: false },
+  ]);
+  expect(snippetParts("[[café]]")).toEqual([{ text: "café", match: true }]);
+  expect(snippetParts("no match marked")).toEqual([{ text: "no match marked", match: false }]);
+});
+
+test("messages order by (sent_at, id) like the database", () => {
+  const a = { ...msg(1), id: "a" };
+  const b = { ...msg(1), id: "b" };
+  expect(compareMessages(a, b)).toBeLessThan(0);
+  expect(compareMessages(msg(2), msg(1))).toBeGreaterThan(0);
+  expect(compareMessages(a, { ...a })).toBe(0);
+});
+
+test("the newest page folds into a loaded thread: new appended, edits replaced, gaps found", () => {
+  const loaded = [1, 2, 3, 4].map((i) => msg(i));
+  // newest first, as get_conversation_messages returns it
+  const latest = [msg(6), msg(5), msg(4, "m4 edited"), msg(3)];
+  const { messages, gap } = mergeLatest(loaded, latest);
+  expect(messages.map((m) => m.content)).toEqual(["m1", "m2", "m3", "m4 edited", "m5", "m6"]);
+  expect(gap).toBe(false);
+  expect(mergeLatest(loaded, undefined).messages).toBe(loaded);
+  // a full page that does not reach back to what is loaded: messages are missing between
+  const far = Array.from({ length: THREAD_PAGE_SIZE }, (_, i) => msg(200 - i));
+  expect(mergeLatest(loaded, far).gap).toBe(true);
+});
+
+test("errors read as words", () => {
+  expect(
+    describeError({ message: "permission denied for table people", code: "42501", details: null, hint: null }),
+  ).toBe("permission denied for table people (42501)");
+  expect(describeError({ message: "bad", details: "messages[4].sent_at: not a time", hint: "fix it", code: "22023" })).toBe(
+    "bad — messages[4].sent_at: not a time — Hint: fix it (22023)",
+  );
+  expect(describeError(new TypeError("Failed to fetch"))).toBe("Could not reach the API (the network request failed).");
+});

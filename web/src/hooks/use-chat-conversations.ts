@@ -1,0 +1,274 @@
+// Data access for the messaging screens: every read and write of the public contract
+// (chat_conversation_list, get_conversation_messages, search_messages, the link
+// columns of chat_conversations) goes through these hooks. Components only render.
+import {
+  keepPreviousData,
+  useInfiniteQuery,
+  useMutation,
+  useQuery,
+  useQueryClient,
+} from "@tanstack/react-query";
+import { useSupabase } from "../auth/context";
+import { raise } from "../lib/errors";
+import type {
+  ChatMessage,
+  ConversationListItem,
+  InboxFilters,
+  MessageCursor,
+  SearchHit,
+  ThreadAnchor,
+} from "../types/messaging";
+
+/** Conversations per inbox page; more load as the list scrolls. */
+export const INBOX_PAGE_SIZE = 50;
+/** Messages per thread page; older pages load as the thread scrolls up. */
+export const THREAD_PAGE_SIZE = 50;
+/** How often the inbox looks for new messages (Realtime cannot run on the local stack). */
+export const INBOX_REFRESH_MS = 30_000;
+
+const LIST_COLUMNS =
+  "id, platform, external_conversation_id, participant_identifier, participant_name, " +
+  "conversation_type, person_id, entity_table, entity_id, connection_id, message_count, " +
+  "first_message_at, last_message_at, last_message_preview, user_id, created_at, updated_at, " +
+  "person:people(id, full_name)";
+
+export const conversationKeys = {
+  all: ["conversations"] as const,
+  list: (filters: InboxFilters) => ["conversations", "list", filters] as const,
+  byPerson: (personId: string) => ["conversations", "person", personId] as const,
+  one: (id: string) => ["conversations", "one", id] as const,
+  latest: (id: string) => ["conversations", "latest", id] as const,
+  messages: (id: string, anchor: ThreadAnchor | null) =>
+    ["conversations", "messages", id, anchor?.id ?? null, anchor?.sent_at ?? null] as const,
+  search: (query: string, platform: string | null) =>
+    ["conversations", "search", query, platform] as const,
+};
+
+/** The keyset cursor of the inbox: (last_message_at, id), newest first. */
+interface InboxCursor {
+  last_message_at: string;
+  id: string;
+}
+
+/**
+ * The inbox, newest first, in keyset pages of INBOX_PAGE_SIZE (so 5,000 conversations
+ * cost one page at a time, and a conversation that moves up never repeats a row).
+ * Refreshes when the window regains focus and every INBOX_REFRESH_MS.
+ */
+export function useConversationList(filters: InboxFilters) {
+  const supabase = useSupabase();
+  return useInfiniteQuery({
+    queryKey: conversationKeys.list(filters),
+    initialPageParam: null as InboxCursor | null,
+    queryFn: async ({ pageParam, signal }) => {
+      let query = supabase
+        .from("chat_conversation_list")
+        .select(LIST_COLUMNS)
+        .not("last_message_at", "is", null)
+        .order("last_message_at", { ascending: false })
+        .order("id", { ascending: false })
+        .limit(INBOX_PAGE_SIZE)
+        .abortSignal(signal);
+      if (filters.platform) query = query.eq("platform", filters.platform);
+      if (filters.unlinkedOnly) query = query.is("person_id", null);
+      if (pageParam) {
+        query = query.or(
+          `last_message_at.lt."${pageParam.last_message_at}",` +
+            `and(last_message_at.eq."${pageParam.last_message_at}",id.lt.${pageParam.id})`,
+        );
+      }
+      const { data, error } = await query;
+      if (error) raise(error);
+      return data as unknown as ConversationListItem[];
+    },
+    getNextPageParam: (last): InboxCursor | undefined => {
+      const tail = last[last.length - 1];
+      if (last.length < INBOX_PAGE_SIZE || !tail?.last_message_at) return undefined;
+      return { last_message_at: tail.last_message_at, id: tail.id };
+    },
+    refetchInterval: INBOX_REFRESH_MS,
+    refetchOnWindowFocus: true,
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** One conversation's summary (null when it does not exist or is not the user's). */
+export function useConversation(id: string) {
+  const supabase = useSupabase();
+  return useQuery({
+    queryKey: conversationKeys.one(id),
+    queryFn: async ({ signal }) => {
+      const { data, error } = await supabase
+        .from("chat_conversation_list")
+        .select(LIST_COLUMNS)
+        .eq("id", id)
+        .abortSignal(signal)
+        .maybeSingle();
+      if (error) raise(error);
+      return data as unknown as ConversationListItem | null;
+    },
+    refetchInterval: INBOX_REFRESH_MS,
+  });
+}
+
+/** A person's conversations on every platform, newest first (the Messages tab). */
+export function usePersonConversations(personId: string) {
+  const supabase = useSupabase();
+  return useQuery({
+    queryKey: conversationKeys.byPerson(personId),
+    queryFn: async ({ signal }) => {
+      const { data, error } = await supabase
+        .from("chat_conversation_list")
+        .select(LIST_COLUMNS)
+        .eq("person_id", personId)
+        .order("last_message_at", { ascending: false, nullsFirst: false })
+        .abortSignal(signal);
+      if (error) raise(error);
+      return data as unknown as ConversationListItem[];
+    },
+  });
+}
+
+/**
+ * A thread, newest page first. Pages are fetched with get_conversation_messages'
+ * (before_sent_at, before_id) cursor down to the first message. With an anchor (a
+ * search hit) the first page ends at that message: the cursor sits just after it
+ * (ids compare in "C" order, and no id can lie between `id` and `id + "\u0001"`).
+ */
+export function useConversationMessages(conversationId: string, anchor: ThreadAnchor | null) {
+  const supabase = useSupabase();
+  return useInfiniteQuery({
+    queryKey: conversationKeys.messages(conversationId, anchor),
+    initialPageParam: (anchor
+      ? { before_sent_at: anchor.sent_at, before_id: `${anchor.id}\u0001` }
+      : null) as MessageCursor | null,
+    queryFn: async ({ pageParam, signal }) => {
+      const { data, error } = await supabase
+        .rpc("get_conversation_messages", {
+          conversation_id: conversationId,
+          max_count: THREAD_PAGE_SIZE,
+          ...(pageParam ?? {}),
+        })
+        .abortSignal(signal);
+      if (error) raise(error);
+      return (data ?? []) as unknown as ChatMessage[];
+    },
+    getNextPageParam: (last): MessageCursor | undefined => {
+      const oldest = last[last.length - 1];
+      if (last.length < THREAD_PAGE_SIZE || !oldest) return undefined;
+      return { before_sent_at: oldest.sent_at, before_id: oldest.id };
+    },
+    refetchOnWindowFocus: false,
+    staleTime: 60_000,
+  });
+}
+
+/**
+ * The newest page of a thread, polled like the inbox (on focus and every
+ * INBOX_REFRESH_MS), so an open thread shows new and edited messages. It starts from
+ * the thread's own first page, so opening a thread costs no extra request.
+ */
+export function useLatestMessages(
+  conversationId: string,
+  enabled: boolean,
+  firstPage: ChatMessage[] | undefined,
+  firstPageAt: number,
+) {
+  const supabase = useSupabase();
+  return useQuery({
+    queryKey: conversationKeys.latest(conversationId),
+    enabled,
+    queryFn: async ({ signal }) => {
+      const { data, error } = await supabase
+        .rpc("get_conversation_messages", {
+          conversation_id: conversationId,
+          max_count: THREAD_PAGE_SIZE,
+        })
+        .abortSignal(signal);
+      if (error) raise(error);
+      return (data ?? []) as unknown as ChatMessage[];
+    },
+    initialData: firstPage,
+    initialDataUpdatedAt: firstPageAt,
+    staleTime: INBOX_REFRESH_MS,
+    refetchInterval: INBOX_REFRESH_MS,
+    refetchOnWindowFocus: "always",
+  });
+}
+
+/** (sent_at, id) order of messages, as the database keeps them. */
+export function compareMessages(a: ChatMessage, b: ChatMessage): number {
+  const t = Date.parse(a.sent_at) - Date.parse(b.sent_at);
+  if (t !== 0) return t;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * A loaded thread (oldest -> newest) with the newest page folded in: edited messages
+ * replaced, new ones appended. `gap` is true when more arrived than one page holds.
+ */
+export function mergeLatest(
+  loaded: ChatMessage[],
+  latest: ChatMessage[] | undefined,
+): { messages: ChatMessage[]; gap: boolean } {
+  const newest = loaded[loaded.length - 1];
+  if (!latest || latest.length === 0 || !newest) return { messages: loaded, gap: false };
+  const fresh = new Map(latest.map((m) => [m.id, m]));
+  const known = new Set(loaded.map((m) => m.id));
+  const merged = loaded.map((m) => fresh.get(m.id) ?? m);
+  const newer = latest.filter((m) => !known.has(m.id) && compareMessages(m, newest) > 0).reverse();
+  const oldestLatest = latest[latest.length - 1];
+  const gap =
+    latest.length >= THREAD_PAGE_SIZE &&
+    oldestLatest !== undefined &&
+    !known.has(oldestLatest.id) &&
+    compareMessages(oldestLatest, newest) > 0;
+  return { messages: newer.length ? merged.concat(newer) : merged, gap };
+}
+
+/** Full-text search over every message the user can read (hot rows and archive). */
+export function useSearchMessages(query: string, platform: string | null) {
+  const supabase = useSupabase();
+  const text = query.trim();
+  return useQuery({
+    queryKey: conversationKeys.search(text, platform),
+    enabled: text.length > 0,
+    queryFn: async ({ signal }) => {
+      const { data, error } = await supabase
+        .rpc("search_messages", {
+          query: text,
+          max_count: 50,
+          ...(platform ? { platform } : {}),
+        })
+        .abortSignal(signal);
+      if (error) raise(error);
+      return (data ?? []) as unknown as SearchHit[];
+    },
+    placeholderData: keepPreviousData,
+  });
+}
+
+/**
+ * Links a conversation to a person (or unlinks it with null): an update of the link
+ * column `person_id`, which RLS allows only on the user's own conversations and
+ * people. A refused update changes no row, which is reported as an error.
+ */
+export function useLinkConversation(conversationId: string) {
+  const supabase = useSupabase();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async (personId: string | null) => {
+      const { data, error } = await supabase
+        .from("chat_conversations")
+        .update({ person_id: personId })
+        .eq("id", conversationId)
+        .select("id, person_id");
+      if (error) raise(error);
+      if (!data || data.length === 0) {
+        throw new Error("The conversation was not updated (it is not yours, or it is gone).");
+      }
+      return data[0];
+    },
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: conversationKeys.all }),
+  });
+}

@@ -1,0 +1,31 @@
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { StrictMode } from "react";
+import { createRoot } from "react-dom/client";
+import { BrowserRouter } from "react-router-dom";
+import { App } from "./App";
+import { LocalAuthGate } from "./auth/LocalAuthGate";
+import { SupabaseAuthGate } from "./auth/SupabaseAuthGate";
+import "./styles.css";
+
+// __LOCAL_STACK__ is a build-time literal: a production build keeps only SupabaseAuthGate.
+const AuthGate = __LOCAL_STACK__ ? LocalAuthGate : SupabaseAuthGate;
+
+const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: { staleTime: 10_000, retry: 1, refetchOnWindowFocus: true },
+  },
+});
+
+const root = document.getElementById("root");
+if (!root) throw new Error("no #root element");
+createRoot(root).render(
+  <StrictMode>
+    <QueryClientProvider client={queryClient}>
+      <BrowserRouter>
+        <AuthGate>
+          <App />
+        </AuthGate>
+      </BrowserRouter>
+    </QueryClientProvider>
+  </StrictMode>,
+);

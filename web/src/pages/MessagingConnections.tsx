@@ -1,0 +1,74 @@
+// The user's messaging accounts: platform, status, last sync, last error, webhook URL.
+import { PlatformIcon, platformLabel } from "../components/crm/PlatformIcon";
+import { Empty, ErrorMessage, Loading } from "../components/ui/States";
+import { useAuth } from "../auth/context";
+import { useConnections, webhookUrl } from "../hooks/use-connections";
+import { formatDateTime, relativeTime } from "../lib/format";
+
+export function MessagingConnections() {
+  const { apiUrl } = useAuth();
+  const connections = useConnections();
+  return (
+    <section className="page" aria-labelledby="connections-title">
+      <h1 id="connections-title">Messaging connections</h1>
+      <p className="muted">
+        Each account's webhook URL is where its platform delivers live messages (the
+        messaging-ingest edge function). Add accounts with <code>crm-messaging connections add</code>.
+      </p>
+      {connections.isPending ? (
+        <Loading label="Loading connections" />
+      ) : connections.isError ? (
+        <ErrorMessage error={connections.error} retry={() => void connections.refetch()} />
+      ) : connections.data.length === 0 ? (
+        <Empty>No messaging accounts yet.</Empty>
+      ) : (
+        <table className="table connections">
+          <thead>
+            <tr>
+              <th scope="col">Platform</th>
+              <th scope="col">Account</th>
+              <th scope="col">Status</th>
+              <th scope="col">Last sync</th>
+              <th scope="col">Last error</th>
+              <th scope="col">Webhook URL</th>
+            </tr>
+          </thead>
+          <tbody>
+            {connections.data.map((c) => (
+              <tr key={c.id}>
+                <td>
+                  <PlatformIcon platform={c.platform} /> {platformLabel(c.platform)}
+                </td>
+                <td>
+                  {c.display_name && c.display_name !== c.account_identifier ? (
+                    <>
+                      {c.display_name} <span className="muted">{c.account_identifier}</span>
+                    </>
+                  ) : (
+                    c.account_identifier
+                  )}
+                </td>
+                <td>
+                  <span className={`badge status-${c.status}`}>{c.status}</span>
+                </td>
+                <td>
+                  {c.last_synced_at ? (
+                    <time dateTime={c.last_synced_at} title={formatDateTime(c.last_synced_at)}>
+                      {relativeTime(c.last_synced_at)}
+                    </time>
+                  ) : (
+                    "never"
+                  )}
+                </td>
+                <td className={c.last_error ? "error" : "muted"}>{c.last_error ?? "none"}</td>
+                <td>
+                  <code className="webhook-url">{webhookUrl(apiUrl, c.platform, c.id)}</code>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,110 @@
+// The messaging shapes the CRM screens read. Row types come from the generated
+// `database.ts` (`make web-types`); the message objects inside the JSON columns and
+// RPC results follow the contract of DESIGN.md section 3 and are typed here.
+import type { Database, Tables } from "./database";
+
+export type { Database };
+
+export const PLATFORMS = ["whatsapp", "signal", "telegram", "wechat"] as const;
+export type Platform = (typeof PLATFORMS)[number];
+
+export const PLATFORM_LABELS: Record<Platform, string> = {
+  whatsapp: "WhatsApp",
+  signal: "Signal",
+  telegram: "Telegram",
+  wechat: "WeChat",
+};
+
+export function isPlatform(value: string): value is Platform {
+  return (PLATFORMS as readonly string[]).includes(value);
+}
+
+/** One row of the inbox: `chat_conversation_list` (every column but `messages`). */
+export type ConversationSummary = Tables<"chat_conversation_list">;
+
+/** The inbox row with its linked person's name, as the list query embeds it. */
+export type ConversationListItem = ConversationSummary & {
+  person: Pick<Person, "id" | "full_name"> | null;
+};
+
+export type Person = Tables<"people">;
+export type PersonIdentifier = Tables<"person_identifiers">;
+export type MessagingConnection = Tables<"messaging_connections">;
+
+export type MessageType =
+  | "text"
+  | "image"
+  | "video"
+  | "audio"
+  | "voice"
+  | "document"
+  | "sticker"
+  | "location"
+  | "contact"
+  | "system"
+  | "other";
+
+export type DeliveryStatus = "sent" | "delivered" | "read" | "failed";
+
+/** A stored message object (hot row, archive and every read function). */
+export interface ChatMessage {
+  id: string;
+  direction: "inbound" | "outbound";
+  type: MessageType;
+  content: string | null;
+  media_url?: string | null;
+  /** ISO 8601 in UTC. */
+  sent_at: string;
+  sender_identifier?: string | null;
+  sender_name?: string | null;
+  reply_to_id?: string | null;
+  edited_at?: string | null;
+  metadata?: MessageMetadata | null;
+}
+
+export interface MessageMetadata {
+  deleted?: boolean;
+  edited?: boolean;
+  recalled?: boolean;
+  media_omitted?: boolean;
+  status?: DeliveryStatus | string;
+  file_name?: string;
+  [key: string]: unknown;
+}
+
+/** One hit of `search_messages`. `snippet` wraps each match in [[ ]]. */
+export interface SearchHit {
+  conversation_id: string;
+  platform: string;
+  participant_name: string | null;
+  person_id: string | null;
+  message: ChatMessage;
+  snippet: string | null;
+  rank: number;
+}
+
+/** The (sent_at, id) cursor of `get_conversation_messages`. */
+export interface MessageCursor {
+  before_sent_at: string;
+  before_id: string;
+}
+
+/** Where a thread opens: at its newest message, or at a given message (a search hit). */
+export interface ThreadAnchor {
+  sent_at: string;
+  id: string;
+}
+
+export interface InboxFilters {
+  platform: Platform | null;
+  unlinkedOnly: boolean;
+}
+
+/** The label a conversation shows: the other party's name, else an identifier. */
+export function conversationTitle(c: {
+  participant_name: string | null;
+  participant_identifier: string | null;
+  external_conversation_id: string;
+}): string {
+  return c.participant_name || c.participant_identifier || c.external_conversation_id;
+}
