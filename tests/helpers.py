@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
 
 _counter = itertools.count()
+
+#: the columns of the conversation tables an API role may read and filter on (the internal
+#: search_document and id_hashes have no grant)
+CONVERSATION_COLUMNS = (
+    "id,user_id,connection_id,platform,external_conversation_id,conversation_type,person_id,"
+    "entity_table,entity_id,participant_identifier,participant_name,messages,message_count,"
+    "first_message_at,last_message_at,last_message_preview,created_at,updated_at"
+)
+ARCHIVE_COLUMNS = (
+    "id,conversation_id,user_id,messages,message_count,first_message_at,last_message_at,"
+    "first_message_id,last_message_id,created_at,updated_at"
+)
 BASE_TIME = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
 
@@ -111,4 +124,17 @@ def check_invariants(db: psycopg.Connection, conversation_id: str) -> list[dict[
     if everything:
         assert state["last_message_at"] == _key(everything[-1])[0]
         assert state["first_message_at"] == _key(everything[0])[0]
+        preview = db.execute(
+            "select messaging_private.preview(%s::jsonb)", (json.dumps(everything[-1]),)
+        ).fetchone()
+        assert preview == (state["preview"],), "preview is not the newest message's"
+    # every search document stays far below a tsvector's 1 MB, whatever the content
+    sizes = db.execute(
+        "select max(octet_length(d)) from (select search_document d from public.chat_conversations"
+        " where id = %s union all select search_document from public.chat_conversation_archives"
+        " where conversation_id = %s) x",
+        (conversation_id, conversation_id),
+    ).fetchone()
+    budget = max(settings_value(db, "hot_max_bytes"), settings_value(db, "archive_chunk_bytes"))
+    assert sizes is not None and (sizes[0] or 0) <= budget * 1.05, "search document over budget"
     return everything

@@ -27,7 +27,12 @@ insert into messaging_private.settings (key, value, description) values
    'Most messages kept in chat_conversations.messages; past it the oldest spill to the archive.'),
   ('hot_keep_messages', 50,
    'Messages left in the hot row after a spill (spilling in bulk keeps appends cheap).'),
-  ('archive_chunk_messages', 1000, 'Most messages in one chat_conversation_archives chunk.');
+  ('hot_max_bytes', 262144,
+   'Most bytes of searchable text (see messaging_private.search_document) in the hot row; past it the oldest spill.'),
+  ('hot_keep_bytes', 131072, 'Most bytes of searchable text left in the hot row after a spill.'),
+  ('archive_chunk_messages', 1000, 'Most messages in one chat_conversation_archives chunk.'),
+  ('archive_chunk_bytes', 262144,
+   'Most bytes of searchable text in one archive chunk: keeps every search document far below the 1 MB a tsvector can hold.');
 
 create or replace function messaging_private.setting(setting_key text)
 returns integer

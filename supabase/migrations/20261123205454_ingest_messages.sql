@@ -65,6 +65,103 @@ end;
 $$;
 comment on function messaging_private.sort_messages(jsonb) is 'A message array sorted by (sent_at, id).';
 
+-- The searchable line of a message is written out in three places (search_document,
+-- the sizes below, search_messages' re-check): its first 2,000 characters of content,
+-- sender name and media URL without its query string (a signed URL's signature is noise).
+-- Whole lines then bound every search document by construction: a hot row or a chunk
+-- holds at most hot_max_bytes / archive_chunk_bytes of them (256 kB), and even the URL
+-- and hyphenated-word tokens the parser adds keep its tsvector far below the 1 MB limit.
+
+create or replace function messaging_private.line_sizes(msgs jsonb)
+returns integer[]
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  return (
+    select coalesce(pg_catalog.array_agg(pg_catalog.octet_length(pg_catalog.left(
+             concat_ws(' ', e.m ->> 'content', e.m ->> 'sender_name',
+                       pg_catalog.split_part(e.m ->> 'media_url', '?', 1)), 2000)) + 1
+             order by e.ord), '{}')
+    from pg_catalog.jsonb_array_elements(msgs) with ordinality e(m, ord)
+  );
+end;
+$$;
+comment on function messaging_private.line_sizes(jsonb) is
+  'Bytes of each message''s searchable line (what search_document indexes), in array order.';
+
+create or replace function messaging_private.cut_pieces(msgs jsonb, max_count integer, max_bytes integer)
+returns jsonb[]
+language plpgsql
+immutable
+set search_path = ''
+as $$
+-- Cuts a sorted message array, oldest first, into pieces of at most max_count messages and
+-- max_bytes of searchable text (a single message is never cut: its line is at most 2,000
+-- characters). A cheap upper bound (the array's JSON text) skips the sizing when it fits.
+declare
+  v_sizes integer[];
+  v_keys integer[] := '{}'::integer[];
+  v_piece integer := 0;
+  v_count integer := 0;
+  v_bytes bigint := 0;
+  v_size integer;
+begin
+  if pg_catalog.jsonb_array_length(msgs) = 0 then
+    return '{}'::jsonb[];
+  end if;
+  if pg_catalog.jsonb_array_length(msgs) <= max_count and pg_catalog.octet_length(msgs::text) <= max_bytes then
+    return array[msgs];
+  end if;
+  v_sizes := messaging_private.line_sizes(msgs);
+  foreach v_size in array v_sizes loop
+    if v_count > 0 and (v_count >= max_count or v_bytes + v_size > max_bytes) then
+      v_piece := v_piece + 1;
+      v_count := 0;
+      v_bytes := 0;
+    end if;
+    v_count := v_count + 1;
+    v_bytes := v_bytes + v_size;
+    v_keys := v_keys || v_piece;
+  end loop;
+  return (
+    select pg_catalog.array_agg(p.piece order by p.k)
+    from (
+      select k.k, pg_catalog.jsonb_agg(e.m order by e.ord) as piece
+      from pg_catalog.jsonb_array_elements(msgs) with ordinality e(m, ord)
+      join pg_catalog.unnest(v_keys) with ordinality k(k, ord) on k.ord = e.ord
+      group by k.k
+    ) p
+  );
+end;
+$$;
+comment on function messaging_private.cut_pieces(jsonb, integer, integer) is
+  'A sorted message array cut, oldest first, into pieces bounded by count and by bytes of searchable text.';
+
+create or replace function messaging_private.newest_fitting(msgs jsonb, max_count integer, max_bytes integer)
+returns integer
+language plpgsql
+immutable
+set search_path = ''
+as $$
+-- How many of the newest messages (the end of a sorted array) fit in max_count messages
+-- and max_bytes of searchable text; at least one.
+begin
+  return (
+    select greatest(1, pg_catalog.count(*))::integer
+    from (
+      select s.ord, pg_catalog.sum(s.size) over (order by s.ord desc) as total
+      from pg_catalog.unnest(messaging_private.line_sizes(msgs)) with ordinality s(size, ord)
+    ) t
+    where t.total <= max_bytes
+      and t.ord > pg_catalog.jsonb_array_length(msgs) - max_count
+  );
+end;
+$$;
+comment on function messaging_private.newest_fitting(jsonb, integer, integer) is
+  'How many of the newest messages of a sorted array fit in a count and a byte budget of searchable text (at least one).';
+
 create or replace function messaging_private.store_chunks(
   conversation uuid, owner uuid, chunk uuid, msgs jsonb
 )
@@ -72,23 +169,17 @@ returns void
 language plpgsql
 set search_path = ''
 as $$
--- Writes msgs (sorted, non-empty) as archive chunks of at most archive_chunk_messages:
--- the first piece replaces chunk (or is inserted when chunk is null), the rest are new.
+-- Writes msgs (sorted, non-empty) as archive chunks bounded by archive_chunk_messages and
+-- archive_chunk_bytes: the first piece replaces chunk (or is inserted when chunk is null),
+-- the rest are new.
 declare
-  v_n integer := pg_catalog.jsonb_array_length(msgs);
-  v_pieces integer := greatest(1, ceil(v_n::numeric / messaging_private.setting('archive_chunk_messages'))::integer);
-  v_size integer := ceil(v_n::numeric / v_pieces)::integer;
+  v_pieces jsonb[] := messaging_private.cut_pieces(msgs,
+    messaging_private.setting('archive_chunk_messages'), messaging_private.setting('archive_chunk_bytes'));
   v_piece jsonb;
 begin
-  for i in 0 .. v_pieces - 1 loop
-    select pg_catalog.jsonb_agg(e.m order by e.ord)
-      into v_piece
-      from pg_catalog.jsonb_array_elements(msgs) with ordinality e(m, ord)
-     where e.ord > i * v_size and e.ord <= (i + 1) * v_size;
-    if v_piece is null then
-      continue;
-    end if;
-    if i = 0 and chunk is not null then
+  for i in 1 .. pg_catalog.cardinality(v_pieces) loop
+    v_piece := v_pieces[i];
+    if i = 1 and chunk is not null then
       update public.chat_conversation_archives a
          set messages = v_piece,
              message_count = pg_catalog.jsonb_array_length(v_piece),
@@ -112,7 +203,7 @@ begin
 end;
 $$;
 comment on function messaging_private.store_chunks(uuid, uuid, uuid, jsonb) is
-  'Writes sorted messages as archive chunks of bounded size, replacing the given chunk with the first piece.';
+  'Writes sorted messages as archive chunks bounded by count and bytes, replacing the given chunk with the first piece.';
 
 -- -----------------------------------------------------------------------------
 -- Validation of a whole payload
@@ -124,8 +215,10 @@ language plpgsql
 stable
 set search_path = ''
 as $$
+declare
+  v_errors text[];
 begin
-  return (
+  v_errors := (
     -- One set-based pass over a table of rules: every field of the top level and of every
     -- message is checked by the same CASE, with no function call per message (a function
     -- with its own search_path cannot be inlined and would cost a call per field).
@@ -237,7 +330,7 @@ begin
             pg_catalog.format('%s is not a real date and time', f.v::text)
           when f.s::timestamptz < '1970-01-01T00:00:00Z'::timestamptz
             or f.s::timestamptz > pg_catalog.now() + interval '1 day' then
-            pg_catalog.format('%s is out of range (1970 to now)', f.v::text)
+            pg_catalog.format('%s is out of range (1970 to a day from now)', f.v::text)
         end)
       from items it
       cross join top_platform tp
@@ -248,6 +341,31 @@ begin
     select coalesce(pg_catalog.array_agg(errs.err order by errs.i, errs.n), '{}')
     from errs
     where errs.err is not null
+  );
+  if pg_catalog.cardinality(v_errors) > 0 then
+    return v_errors;
+  end if;
+  -- Rules across fields, once every field is valid on its own (the timestamps parse):
+  -- an edit is not older than its message, and metadata nests at most 32 levels (the
+  -- bracket count is a cheap bound that spares walking flat metadata).
+  return (
+    select coalesce(pg_catalog.array_agg(x.err order by x.i, x.n), '{}')
+    from (
+      select e.ord - 1 as i, 10 as n,
+             pg_catalog.format('messages[%s].edited_at: %s is earlier than sent_at %s',
+               e.ord - 1, e.m -> 'edited_at', e.m -> 'sent_at') as err
+        from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality e(m, ord)
+       where pg_catalog.jsonb_typeof(e.m -> 'edited_at') = 'string'
+         and (e.m ->> 'edited_at')::timestamptz < (e.m ->> 'sent_at')::timestamptz
+      union all
+      select e.ord - 1, 18,
+             pg_catalog.format('messages[%s].metadata: nested deeper than 32 levels', e.ord - 1)
+        from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality e(m, ord)
+       where pg_catalog.jsonb_typeof(e.m -> 'metadata') = 'object'
+         and pg_catalog.length(pg_catalog.regexp_replace((e.m -> 'metadata')::text, '[^\[{]', '', 'g')) > 32
+         and pg_catalog.jsonb_path_exists(e.m -> 'metadata',
+               'strict $.**{32 to last} ? (@.type() == "object" || @.type() == "array")')
+    ) x
   );
 end;
 $$;
@@ -299,6 +417,11 @@ declare
   v_target record;
   v_hot_max integer := messaging_private.setting('hot_max_messages');
   v_hot_keep integer := messaging_private.setting('hot_keep_messages');
+  v_hot_bytes integer := messaging_private.setting('hot_max_bytes');
+  v_hot_keep_bytes integer := messaging_private.setting('hot_keep_bytes');
+  v_keep integer;
+  v_first_at timestamptz;
+  v_last jsonb;
   v_chunk_max integer := messaging_private.setting('archive_chunk_messages');
   v_person uuid;
   v_first_new timestamptz;
@@ -630,11 +753,17 @@ begin
       end if;
 
       -- past the cap: the oldest spill into the archive, in bulk
+      -- (or past the byte budget of searchable text: the JSON text is a cheap upper bound,
+      -- the lines are sized only when it is passed)
       v_n := pg_catalog.jsonb_array_length(v_hot);
-      if v_n > v_hot_max then
+      if v_n > v_hot_max
+         or (pg_catalog.octet_length(v_hot::text) > v_hot_bytes
+             and (select pg_catalog.sum(x) from pg_catalog.unnest(messaging_private.line_sizes(v_hot)) x) > v_hot_bytes)
+      then
+        v_keep := least(v_n - 1, messaging_private.newest_fitting(v_hot, v_hot_keep, v_hot_keep_bytes));
         select
-          pg_catalog.jsonb_agg(h.m order by h.ord) filter (where h.ord <= v_n - v_hot_keep),
-          pg_catalog.jsonb_agg(h.m order by h.ord) filter (where h.ord > v_n - v_hot_keep)
+          pg_catalog.jsonb_agg(h.m order by h.ord) filter (where h.ord <= v_n - v_keep),
+          pg_catalog.jsonb_agg(h.m order by h.ord) filter (where h.ord > v_n - v_keep)
           into v_spill, v_hot
           from pg_catalog.jsonb_array_elements(v_hot) with ordinality h(m, ord);
         select a.id, a.message_count, a.messages into v_newest
@@ -651,6 +780,29 @@ begin
       end if;
     end if;
 
+    -- ---- the conversation's summary: its oldest and newest stored messages -----
+    -- The hot row holds the newest; only edits (which can move a message either way in
+    -- time, even out of the hot row) need the archive's first chunk or newest chunk.
+    v_first_at := least(conv.first_message_at, v_first_new);
+    v_last := v_hot -> -1;
+    if v_updated > 0 then
+      select a.first_message_at into v_first_at
+        from public.chat_conversation_archives a
+       where a.conversation_id = conv.id
+       order by a.first_message_at, a.first_message_id collate "C"
+       limit 1;
+      if not found then
+        v_first_at := (v_hot -> 0 ->> 'sent_at')::timestamptz;
+      end if;
+      if v_last is null then
+        select a.messages -> -1 into v_last
+          from public.chat_conversation_archives a
+         where a.conversation_id = conv.id
+         order by a.first_message_at desc, a.first_message_id collate "C" desc
+         limit 1;
+      end if;
+    end if;
+
     -- ---- the conversation row -------------------------------------------------
     -- With nothing new (a re-import), messages are left as stored, so the row is not
     -- rewritten and its indexes not touched; it is not updated at all unless one of the
@@ -658,9 +810,11 @@ begin
     update public.chat_conversations c
        set messages = case when v_inserted + v_updated > 0 then v_hot else c.messages end,
            message_count = c.message_count + v_inserted,
-           first_message_at = least(c.first_message_at, v_first_new),
-           last_message_at = greatest(c.last_message_at, (v_hot -> -1 ->> 'sent_at')::timestamptz),
-           last_message_preview = coalesce(messaging_private.preview(v_hot -> -1), c.last_message_preview),
+           first_message_at = case when v_inserted + v_updated > 0 then v_first_at else c.first_message_at end,
+           last_message_at = case when v_inserted + v_updated > 0
+                                  then (v_last ->> 'sent_at')::timestamptz else c.last_message_at end,
+           last_message_preview = case when v_inserted + v_updated > 0
+                                       then messaging_private.preview(v_last) else c.last_message_preview end,
            participant_identifier = coalesce(g ->> 'participant_identifier', c.participant_identifier),
            participant_name = coalesce(g ->> 'participant_name', c.participant_name),
            conversation_type = coalesce(g ->> 'conversation_type', c.conversation_type),

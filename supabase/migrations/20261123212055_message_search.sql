@@ -50,10 +50,13 @@ set search_path = ''
 as $$
 begin
   return (
-    -- one line per message: content, sender name and media file name; normalised in one
-    -- call for the whole text (a call per message would dominate index maintenance)
-    select messaging_private.search_normalize(pg_catalog.string_agg(
-      concat_ws(' ', m ->> 'content', m ->> 'sender_name', m ->> 'media_url'), E'\n'))
+    -- one line per message: the first 2,000 characters of content, sender name and media
+    -- URL without its query string (messaging_private.line_sizes measures the same line);
+    -- normalised in one call for the whole text (a call per message would dominate index
+    -- maintenance)
+    select messaging_private.search_normalize(pg_catalog.string_agg(pg_catalog.left(
+      concat_ws(' ', m ->> 'content', m ->> 'sender_name', pg_catalog.split_part(m ->> 'media_url', '?', 1)),
+      2000), E'\n'))
     from pg_catalog.jsonb_array_elements(messages) m
   );
 end;
@@ -143,7 +146,7 @@ comment on function messaging_private.search_snippet(text, text, tsquery) is
 -- {conversation_id, platform, participant_name, person_id, message, snippet, rank}
 -- -----------------------------------------------------------------------------
 
-create or replace function public.search_messages(
+create or replace function messaging_private.search_messages(
   query text,
   person_id uuid default null,
   max_count integer default 50,
@@ -156,7 +159,9 @@ create or replace function public.search_messages(
 returns setof jsonb
 language plpgsql
 stable
-security invoker
+-- definer: it filters by the owner itself, so row-level security does not wrap the index
+-- conditions (@@ and LIKE are not leakproof) into a filter over every row of the user
+security definer
 set search_path = ''
 -- plan each search for its own query: a generic plan cannot tell a rare code from a common
 -- word, and picking a sequential scan would rebuild every row's tsvector
@@ -172,8 +177,36 @@ declare
   v_platform text := search_messages.platform;
   v_person uuid := search_messages.person_id;
   v_direction text := search_messages.direction;
-  v_owner uuid := search_messages.user_id;  -- narrows a service_role search to one CRM user
+  v_owner uuid;
+  v_role text := auth.jwt() ->> 'role';
 begin
+  -- ---- whose messages: the signed-in user's own, or the user service_role names ----
+  if v_role is null then
+    -- no JWT: a direct database session is trusted like service_role; a PostgREST
+    -- session without claims never is
+    v_role := case when session_user = 'authenticator' then 'anon' else 'service_role' end;
+  end if;
+  if v_role = 'authenticated' then
+    v_owner := (select auth.uid());
+    if v_owner is null then
+      raise exception using errcode = '42501', message = 'search_messages: the token has no user (sub)';
+    end if;
+    if search_messages.user_id is not null and search_messages.user_id <> v_owner then
+      raise exception using errcode = '42501',
+        message = 'user_id: a signed-in user can only search their own messages',
+        hint = 'Leave user_id out; it is taken from the token.';
+    end if;
+  elsif v_role = 'service_role' then
+    v_owner := search_messages.user_id;
+    if v_owner is null then
+      raise exception using errcode = '22023',
+        message = 'user_id: required (the service role must name the CRM user whose messages it searches)';
+    end if;
+  else
+    raise exception using errcode = '42501',
+      message = pg_catalog.format('search_messages: role %s may not search messages', v_role);
+  end if;
+
   if max_count is null or max_count < 1 or max_count > 500 then
     raise exception using errcode = '22023',
       message = pg_catalog.format('max_count: must be between 1 and 500, got %s', max_count);
@@ -207,7 +240,7 @@ begin
             or c.search_document like v_like)
        and (v_person is null or c.person_id = v_person)
        and (v_platform is null or c.platform = v_platform)
-       and (v_owner is null or c.user_id = v_owner)
+       and c.user_id = v_owner
     union all
     select c.id, c.platform, c.participant_name, c.person_id, a.messages, a.last_message_at
       from public.chat_conversation_archives a
@@ -216,7 +249,8 @@ begin
             or a.search_document like v_like)
        and (v_person is null or c.person_id = v_person)
        and (v_platform is null or c.platform = v_platform)
-       and (v_owner is null or c.user_id = v_owner)
+       and a.user_id = v_owner
+       and c.user_id = v_owner
        and (sent_after is null or a.last_message_at >= sent_after)
        and (sent_before is null or a.first_message_at < sent_before)
   ),
@@ -231,7 +265,8 @@ begin
      cross join lateral pg_catalog.jsonb_array_elements(k.msgs) e(m)
      cross join lateral (
        select pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary,
-                concat_ws(' ', e.m ->> 'content', e.m ->> 'sender_name', e.m ->> 'media_url'))) as doc
+                pg_catalog.left(concat_ws(' ', e.m ->> 'content', e.m ->> 'sender_name',
+                                          pg_catalog.split_part(e.m ->> 'media_url', '?', 1)), 2000))) as doc
      ) x
      where (sent_after is null or (e.m ->> 'sent_at')::timestamptz >= sent_after)
        and (sent_before is null or (e.m ->> 'sent_at')::timestamptz < sent_before)
@@ -260,10 +295,62 @@ begin
    limit max_count;
 end;
 $$;
+comment on function messaging_private.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid) is
+  'The privileged body of public.search_messages: searches the caller''s own messages (a signed-in user''s auth.uid(), or the user_id service_role names) through the search indexes.';
+revoke all on function messaging_private.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid)
+  from public, anon;
+grant execute on function messaging_private.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid)
+  to authenticated, service_role;
+
+create or replace function public.search_messages(
+  query text,
+  person_id uuid default null,
+  max_count integer default 50,
+  platform text default null,
+  sent_after timestamptz default null,
+  sent_before timestamptz default null,
+  direction text default null,
+  user_id uuid default null
+)
+returns setof jsonb
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+begin
+  return query
+  select messaging_private.search_messages(query, person_id, max_count, platform, sent_after,
+                                           sent_before, direction, user_id);
+end;
+$$;
 comment on function public.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid) is
-  'Messages of the caller''s conversations (hot rows and archive) matching words, phrases or substrings, best first among the first 5 x max_count matches found (newest conversations and chunks first), with a highlighted snippet. Optional filters: person, platform, sent_at range, direction, owning user.';
+  'Messages of the caller''s conversations (hot rows and archive) matching words, phrases or substrings, best first among the first 5 x max_count matches found (newest conversations and chunks first), with a highlighted snippet. Optional filters: person, platform, sent_at range, direction; service_role must name user_id.';
 revoke all on function public.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid)
   from public, anon;
 grant execute on function public.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid)
   to authenticated, service_role;
 
+-- -----------------------------------------------------------------------------
+-- Internal columns are not part of the API
+--
+-- search_document and id_hashes exist for the indexes. API roles get no column
+-- grant on them, so nobody can read them or filter on them (a regular expression
+-- over a user's search documents could hold a connection until the statement
+-- timeout). The tables are therefore readable by naming columns: select=* (and a
+-- write returning *) is refused with 42501; chat_conversation_list and the read
+-- functions are what the frontend uses.
+-- -----------------------------------------------------------------------------
+
+revoke select on public.chat_conversations from authenticated, service_role;
+grant select (
+  id, user_id, connection_id, platform, external_conversation_id, conversation_type, person_id,
+  entity_table, entity_id, participant_identifier, participant_name, messages, message_count,
+  first_message_at, last_message_at, last_message_preview, created_at, updated_at
+) on public.chat_conversations to authenticated, service_role;
+
+revoke select on public.chat_conversation_archives from authenticated, service_role;
+grant select (
+  id, conversation_id, user_id, messages, message_count, first_message_at, last_message_at,
+  first_message_id, last_message_id, created_at, updated_at
+) on public.chat_conversation_archives to authenticated, service_role;
