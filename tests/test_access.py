@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from postgrest.exceptions import APIError
 
@@ -214,3 +216,29 @@ def test_anon_cannot_write_anything(anon, table):
     with pytest.raises(APIError) as err:
         anon.table(table).insert({"user_id": "00000000-0000-4000-a000-00000000a11c"}).execute()
     assert err.value.code == "42501"
+
+
+def test_internal_columns_can_be_neither_read_nor_filtered(two_users, service):
+    """A regular expression over search documents could hold a pooled connection until the
+    statement timeout; the internal columns have no grant, so PostgreSQL refuses at once."""
+    alice, _ = two_users
+    for client in (alice.client, service):
+        for table, column, op, value in (
+            ("chat_conversations", "search_document", "match", "^(a|aa)+(b|c)*.*x.*y.*z$"),
+            ("chat_conversation_archives", "search_document", "imatch", "(.*a){20}"),
+            ("chat_conversation_archives", "id_hashes", "cs", "{1}"),
+        ):
+            started = time.monotonic()
+            with pytest.raises(APIError) as err:
+                client.table(table).select("id").filter(column, op, value).execute()
+            assert err.value.code == "42501", (table, column)
+            assert time.monotonic() - started < 2
+            with pytest.raises(APIError) as err:
+                client.table(table).select(f"id,{column}").execute()
+            assert err.value.code == "42501"
+        # `*` would include them: name the columns (or use chat_conversation_list)
+        with pytest.raises(APIError) as err:
+            client.table("chat_conversations").select("*").execute()
+        assert err.value.code == "42501"
+    rows = alice.client.table("chat_conversations").select(CONVERSATION_COLUMNS).execute().data
+    assert [r["id"] for r in rows] == [alice.conversation]
