@@ -11,8 +11,8 @@ import psycopg
 
 _counter = itertools.count()
 
-#: the columns of the conversation tables an API role may read and filter on (the internal
-#: search_document and id_hashes have no grant)
+#: the columns of the conversation tables an API role may read and filter on (the archive's
+#: internal id_hashes has no grant)
 CONVERSATION_COLUMNS = (
     "id,user_id,connection_id,platform,external_conversation_id,conversation_type,person_id,"
     "entity_table,entity_id,participant_identifier,participant_name,messages,message_count,"
@@ -128,13 +128,27 @@ def check_invariants(db: psycopg.Connection, conversation_id: str) -> list[dict[
             "select messaging_private.preview(%s::jsonb)", (json.dumps(everything[-1]),)
         ).fetchone()
         assert preview == (state["preview"],), "preview is not the newest message's"
-    # every search document stays far below a tsvector's 1 MB, whatever the content
+    # every search segment stays far below a tsvector's 1 MB, whatever the content, and
+    # every stored message that has searchable text has a line in one
     sizes = db.execute(
-        "select max(octet_length(d)) from (select search_document d from public.chat_conversations"
-        " where id = %s union all select search_document from public.chat_conversation_archives"
-        " where conversation_id = %s) x",
-        (conversation_id, conversation_id),
+        "select max(octet_length(document)), count(*) filter (where not sealed)"
+        " from messaging_private.search_segments where conversation_id = %s",
+        (conversation_id,),
     ).fetchone()
-    budget = max(settings_value(db, "hot_max_bytes"), settings_value(db, "archive_chunk_bytes"))
-    assert sizes is not None and (sizes[0] or 0) <= budget * 1.05, "search document over budget"
+    assert sizes is not None and (sizes[0] or 0) <= 80_000, "search segment over its bound"
+    assert sizes[1] < 16, "small segments are merged 16 at a time"
+    indexed = {
+        r[0]
+        for r in db.execute(
+            "select unnest(message_ids) from messaging_private.search_segments"
+            " where conversation_id = %s",
+            (conversation_id,),
+        ).fetchall()
+    }
+    searchable = {
+        m["id"]
+        for m in everything
+        if (m.get("content") or "").strip() or m.get("sender_name") or m.get("media_url")
+    }
+    assert searchable <= indexed, "a stored message has no searchable line"
     return everything

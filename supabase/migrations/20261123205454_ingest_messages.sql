@@ -915,6 +915,7 @@ begin
         v_incoming := v_dedupe.fresh;  -- already sorted by ingest_groups
       end if;
       v_hot := messaging_private.ingest_merge(conv.id, v_owner, v_hot, v_incoming);
+      perform messaging_private.index_messages(conv.id, v_owner, v_incoming);
       select s.first_at, s.last_message into v_first_at, v_last
         from messaging_private.ingest_summary(conv.id, v_hot,
                least(conv.first_message_at, (v_incoming -> 0 ->> 'sent_at')::timestamptz), v_updated > 0) s;

@@ -2,18 +2,18 @@
 -- Message search across the conversation store
 --
 -- search_messages(query, person_id, max_count, ...) finds messages in the hot
--- rows and the archive chunks alike, best first, under the caller's RLS.
+-- rows and the archive chunks alike, best first, among the caller's own.
 --
--- The searchable text is a generated column of each row, indexed twice, so every
--- write of ingest_messages (appends, spills, edits) keeps it current with no job
--- to forget:
+-- The searchable text of every stored message is a line in a private search
+-- segment, appended by ingest_messages (new messages and new versions of edited
+-- ones), and indexed twice:
 --   * full text with the language-neutral 'simple' configuration over
 --     unaccented, lower-cased text (cafe finds café; Portuguese, German and
 --     English alike), and
 --   * trigrams over the same text for what full text misses: codes such as
 --     INV-2024-0042, phone numbers, URLs, and Chinese or Japanese text without
 --     spaces.
--- A row that matches is then opened and its matching messages ranked.
+-- Matching lines are then checked against the stored messages and ranked.
 -- =============================================================================
 
 create extension if not exists unaccent with schema extensions;
@@ -81,25 +81,163 @@ $$;
 comment on function messaging_private.search_tsvector(text) is
   'The full-text vector of a search document (the language-neutral simple configuration).';
 
--- The document is stored, computed once per write: the two indexes read the column, and a
--- search re-checking a candidate row reads it instead of rebuilding it from the messages.
-alter table public.chat_conversations
-  add column search_document text generated always as (messaging_private.search_document(messages)) stored;
-alter table public.chat_conversation_archives
-  add column search_document text generated always as (messaging_private.search_document(messages)) stored;
-comment on column public.chat_conversations.search_document is
-  'The messages'' searchable text (normalised, one line per message), kept by PostgreSQL; for search_messages.';
-comment on column public.chat_conversation_archives.search_document is
-  'The chunk''s searchable text (normalised, one line per message), kept by PostgreSQL; for search_messages.';
+-- -----------------------------------------------------------------------------
+-- The search index: small, append-mostly segments of searchable lines
+--
+-- The searchable lines live in a private table of their own, not in the hot row or
+-- the archive chunks: a GIN index re-enters every word and trigram of a row each
+-- time the row is rewritten, so indexing the hot row (rewritten on every message)
+-- cost the whole row per message. Here every ingest appends one small segment
+-- with the lines of just the messages it stored (new ones and new versions of
+-- edited ones); once a conversation has 16 small segments they are merged into
+-- sealed ones of at most ~64 kB, so a message is indexed about twice, whatever
+-- the conversation's size. Hot-row appends, spills and chunk rewrites touch no
+-- search index at all. A segment line whose message was edited since is stale:
+-- search_messages re-checks every hit against the stored message.
+-- -----------------------------------------------------------------------------
 
-create index chat_conversations_search_fts_idx on public.chat_conversations
-  using gin (messaging_private.search_tsvector(search_document));
-create index chat_conversations_search_trgm_idx on public.chat_conversations
-  using gin (search_document extensions.gin_trgm_ops);
-create index chat_conversation_archives_search_fts_idx on public.chat_conversation_archives
-  using gin (messaging_private.search_tsvector(search_document));
-create index chat_conversation_archives_search_trgm_idx on public.chat_conversation_archives
-  using gin (search_document extensions.gin_trgm_ops);
+create table messaging_private.search_segments (
+  id bigint generated always as identity primary key,
+  conversation_id uuid not null references public.chat_conversations (id) on delete cascade,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  message_ids text[] not null,
+  sent_ats timestamptz[] not null,
+  outbound boolean[] not null,
+  first_sent_at timestamptz not null,
+  last_sent_at timestamptz not null,
+  sealed boolean not null default false,
+  -- one normalised line per message (newlines inside a message are spaces), in the
+  -- order of message_ids
+  document text not null,
+  check (pg_catalog.cardinality(message_ids) = pg_catalog.cardinality(sent_ats)
+         and pg_catalog.cardinality(message_ids) = pg_catalog.cardinality(outbound)
+         and pg_catalog.cardinality(message_ids) > 0)
+);
+comment on table messaging_private.search_segments is
+  'Searchable lines of stored messages in small append-mostly segments (merged and sealed 16 at a time); the search indexes live here.';
+comment on column messaging_private.search_segments.document is
+  'One normalised searchable line per message (see messaging_private.line_sizes), in message_ids order.';
+comment on column messaging_private.search_segments.sealed is
+  'False for the small segments single ingests append; merged into sealed ones once 16 exist.';
+
+alter table messaging_private.search_segments alter column document set compression lz4;
+
+create index search_segments_conversation_idx on messaging_private.search_segments (conversation_id);
+create index search_segments_open_idx on messaging_private.search_segments (conversation_id) where not sealed;
+create index search_segments_user_recent_idx on messaging_private.search_segments (user_id, last_sent_at desc);
+create index search_segments_fts_idx on messaging_private.search_segments
+  using gin (messaging_private.search_tsvector(document));
+create index search_segments_trgm_idx on messaging_private.search_segments
+  using gin (document extensions.gin_trgm_ops);
+
+alter table messaging_private.search_segments enable row level security;
+-- no policy and no grant: only the definer functions (ingest, search) read or write it
+revoke all on messaging_private.search_segments from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.segment_pieces(lines jsonb)
+returns jsonb[]
+language plpgsql
+immutable
+set search_path = ''
+as $$
+-- Cuts [{id, sent_at, outbound, line}] into pieces of about 64 kB of lines at most
+-- (a line is at most 2,000 characters, so a piece stays well below 72 kB).
+begin
+  return (
+    select coalesce(pg_catalog.array_agg(p.piece order by p.k), '{}'::jsonb[])
+    from (
+      select t.k, pg_catalog.jsonb_agg(t.x order by t.ord) as piece
+      from (
+        select l.x, l.ord,
+               (pg_catalog.sum(pg_catalog.octet_length(l.x ->> 'line') + 1) over (order by l.ord) - 1) / 65536 as k
+        from pg_catalog.jsonb_array_elements(lines) with ordinality l(x, ord)
+      ) t
+      group by t.k
+    ) p
+  );
+end;
+$$;
+comment on function messaging_private.segment_pieces(jsonb) is
+  'Cuts a list of searchable lines into pieces of about 64 kB: the bound of one search segment''s document.';
+
+create or replace function messaging_private.store_segments(conversation uuid, owner uuid, lines jsonb, seal boolean)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+-- Writes [{id, sent_at, outbound, line}] as search segments of bounded size.
+begin
+  insert into messaging_private.search_segments (
+    conversation_id, user_id, message_ids, sent_ats, outbound, first_sent_at, last_sent_at, sealed, document)
+  select conversation, owner,
+         pg_catalog.array_agg(l.x ->> 'id' order by l.ord),
+         pg_catalog.array_agg((l.x ->> 'sent_at')::timestamptz order by l.ord),
+         pg_catalog.array_agg((l.x ->> 'outbound')::boolean order by l.ord),
+         pg_catalog.min((l.x ->> 'sent_at')::timestamptz),
+         pg_catalog.max((l.x ->> 'sent_at')::timestamptz),
+         seal or pg_catalog.count(*) >= 64,
+         pg_catalog.string_agg(l.x ->> 'line', E'\n' order by l.ord)
+    from pg_catalog.unnest(messaging_private.segment_pieces(lines)) with ordinality p(piece, k)
+   cross join lateral pg_catalog.jsonb_array_elements(p.piece) with ordinality l(x, ord)
+   group by p.k;
+end;
+$$;
+comment on function messaging_private.store_segments(uuid, uuid, jsonb, boolean) is
+  'Writes searchable lines as search segments of about 64 kB at most.';
+
+create or replace function messaging_private.index_messages(conversation uuid, owner uuid, msgs jsonb)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+-- Appends the searchable lines of msgs (stored message objects) to the conversation's
+-- search segments; at 16 small segments they are merged into sealed ones.
+declare
+  v_lines jsonb;
+begin
+  -- the line: the first 2,000 characters of content, sender name and media URL without its
+  -- query string (as line_sizes measures it), normalised in one call for all the messages
+  with src as (
+    select e.ord, e.m from pg_catalog.jsonb_array_elements(msgs) with ordinality e(m, ord)
+  ),
+  doc as (
+    select pg_catalog.string_to_array(messaging_private.search_normalize(pg_catalog.string_agg(
+             pg_catalog.translate(pg_catalog.left(concat_ws(' ', s.m ->> 'content', s.m ->> 'sender_name',
+               pg_catalog.split_part(s.m ->> 'media_url', '?', 1)), 2000), E'\n\r\u2028\u2029', '    '),
+             E'\n' order by s.ord)), E'\n') as lines
+      from src s
+  )
+  select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+           'id', s.m ->> 'id', 'sent_at', s.m ->> 'sent_at', 'outbound', s.m ->> 'direction' = 'outbound',
+           'line', d.lines[s.ord]) order by s.ord)
+    into v_lines
+    from src s
+   cross join doc d
+   where d.lines[s.ord] <> '';
+  if v_lines is null then
+    return;  -- nothing searchable (media without a URL, empty texts)
+  end if;
+  perform messaging_private.store_segments(conversation, owner, v_lines, false);
+
+  if (select pg_catalog.count(*) from messaging_private.search_segments s
+       where s.conversation_id = conversation and not s.sealed) >= 16 then
+    with gone as (
+      delete from messaging_private.search_segments s
+       where s.conversation_id = conversation and not s.sealed
+      returning s.id, s.message_ids, s.sent_ats, s.outbound, s.document
+    )
+    select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+             'id', g.message_ids[l.ord], 'sent_at', g.sent_ats[l.ord], 'outbound', g.outbound[l.ord],
+             'line', l.line) order by g.id, l.ord)
+      into v_lines
+      from gone g
+     cross join lateral pg_catalog.unnest(pg_catalog.string_to_array(g.document, E'\n')) with ordinality l(line, ord);
+    perform messaging_private.store_segments(conversation, owner, v_lines, true);
+  end if;
+end;
+$$;
+comment on function messaging_private.index_messages(uuid, uuid, jsonb) is
+  'Appends the searchable lines of stored messages to the conversation''s search segments, merging small ones 16 at a time.';
 
 -- -----------------------------------------------------------------------------
 -- Snippets: the match wrapped in [[ ]] within about 120 characters of context
@@ -233,64 +371,90 @@ begin
 
   return query
   with candidates as (
-    select c.id as conv_id, c.platform as conv_platform, c.participant_name as conv_name,
-           c.person_id as conv_person, c.messages as msgs, c.last_message_at as recency
-      from public.chat_conversations c
-     where (messaging_private.search_tsvector(c.search_document) @@ v_tsq
-            or c.search_document like v_like)
-       and (v_person is null or c.person_id = v_person)
-       and (v_platform is null or c.platform = v_platform)
-       and c.user_id = v_owner
-    union all
-    select c.id, c.platform, c.participant_name, c.person_id, a.messages, a.last_message_at
-      from public.chat_conversation_archives a
-      join public.chat_conversations c on c.id = a.conversation_id
-     where (messaging_private.search_tsvector(a.search_document) @@ v_tsq
-            or a.search_document like v_like)
-       and (v_person is null or c.person_id = v_person)
-       and (v_platform is null or c.platform = v_platform)
-       and a.user_id = v_owner
-       and c.user_id = v_owner
-       and (sent_after is null or a.last_message_at >= sent_after)
-       and (sent_before is null or a.first_message_at < sent_before)
+    -- segments holding a match, the owner's only, through the two GIN indexes
+    select s.conversation_id, s.message_ids, s.sent_ats, s.outbound, s.document, s.last_sent_at
+      from messaging_private.search_segments s
+     where s.user_id = v_owner
+       and (messaging_private.search_tsvector(s.document) @@ v_tsq or s.document like v_like)
+       and (sent_after is null or s.last_sent_at >= sent_after)
+       and (sent_before is null or s.first_sent_at < sent_before)
   ),
   matched as (
-    -- Newest rows first, and no more than 5 x max_count matches are ranked: a common word
-    -- matches in most rows, and opening all of them would cost seconds.
-    -- The normalisation is search_normalize() written out (a call per message would cost
-    -- more than the search), and the query's words must all occur in a message before its
-    -- tsvector is built.
-    select k.conv_id, k.conv_platform, k.conv_name, k.conv_person, e.m, x.doc
-      from (select * from candidates order by recency desc nulls last) k
-     cross join lateral pg_catalog.jsonb_array_elements(k.msgs) e(m)
+    -- Newest segments first, and no more than 5 x max_count matching lines are ranked: a
+    -- common word matches in most segments, and opening all of them would cost seconds.
+    -- The query's words must all occur in a line before its tsvector is built.
+    select k.conversation_id as conv_id, k.message_ids[l.ord] as mid, k.sent_ats[l.ord] as sent
+      from (
+        select cd.* from candidates cd
+         where (v_person is null and v_platform is null)
+            or exists (select 1 from public.chat_conversations c
+                        where c.id = cd.conversation_id
+                          and (v_person is null or c.person_id = v_person)
+                          and (v_platform is null or c.platform = v_platform))
+         order by cd.last_sent_at desc
+      ) k
+     cross join lateral pg_catalog.unnest(pg_catalog.string_to_array(k.document, E'\n')) with ordinality l(line, ord)
+     where (sent_after is null or k.sent_ats[l.ord] >= sent_after)
+       and (sent_before is null or k.sent_ats[l.ord] < sent_before)
+       and (v_direction is null or k.outbound[l.ord] = (v_direction = 'outbound'))
+       and (l.line like v_like
+            or (l.line like all (v_words)
+                and pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, l.line) @@ v_tsq))
+     limit max_count * 5
+  ),
+  wanted as (
+    select distinct h.conv_id, h.mid from matched h
+  ),
+  stored as (
+    -- the messages as stored now, from the hot rows and the archive chunks that hold them
+    -- (each row opened once); a line of a message edited since no longer matches below
+    select c.id as conv_id, e.m
+      from public.chat_conversations c
+     cross join lateral pg_catalog.jsonb_array_elements(c.messages) e(m)
+     where c.id in (select w.conv_id from wanted w)
+       and (c.id, e.m ->> 'id') in (select w.conv_id, w.mid from wanted w)
+    union all
+    select a.conversation_id, e.m
+      from public.chat_conversation_archives a
+     cross join lateral pg_catalog.jsonb_array_elements(a.messages) e(m)
+     where a.user_id = v_owner
+       and a.conversation_id in (select w.conv_id from wanted w)
+       and a.id_hashes && (select pg_catalog.array_agg(pg_catalog.hashtextextended(w.mid, 0)) from wanted w)
+       and (a.conversation_id, e.m ->> 'id') in (select w.conv_id, w.mid from wanted w)
+  ),
+  checked as (
+    -- the normalisation is search_normalize() written out (a call per message would cost
+    -- more than the search)
+    select st.conv_id, st.m, x.doc
+      from stored st
      cross join lateral (
        select pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary,
-                pg_catalog.left(concat_ws(' ', e.m ->> 'content', e.m ->> 'sender_name',
-                                          pg_catalog.split_part(e.m ->> 'media_url', '?', 1)), 2000))) as doc
+                pg_catalog.left(concat_ws(' ', st.m ->> 'content', st.m ->> 'sender_name',
+                                          pg_catalog.split_part(st.m ->> 'media_url', '?', 1)), 2000))) as doc
      ) x
-     where (sent_after is null or (e.m ->> 'sent_at')::timestamptz >= sent_after)
-       and (sent_before is null or (e.m ->> 'sent_at')::timestamptz < sent_before)
-       and (v_direction is null or e.m ->> 'direction' = v_direction)
+     where (sent_after is null or (st.m ->> 'sent_at')::timestamptz >= sent_after)
+       and (sent_before is null or (st.m ->> 'sent_at')::timestamptz < sent_before)
+       and (v_direction is null or st.m ->> 'direction' = v_direction)
        and (x.doc like v_like
             or (x.doc like all (v_words)
                 and pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, x.doc) @@ v_tsq))
-     limit max_count * 5
   ),
   ranked as (
     select h.*,
            (coalesce(pg_catalog.ts_rank(pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, h.doc), v_tsq), 0)
             + case when h.doc like v_like then 0.5 else 0 end)::real as score
-      from matched h
+      from checked h
   )
   select pg_catalog.jsonb_build_object(
            'conversation_id', r.conv_id,
-           'platform', r.conv_platform,
-           'participant_name', r.conv_name,
-           'person_id', r.conv_person,
+           'platform', c.platform,
+           'participant_name', c.participant_name,
+           'person_id', c.person_id,
            'message', r.m,
            'snippet', messaging_private.search_snippet(r.m ->> 'content', v_norm, v_tsq),
            'rank', r.score)
     from ranked r
+    join public.chat_conversations c on c.id = r.conv_id
    order by r.score desc, (r.m ->> 'sent_at')::timestamptz desc, r.m ->> 'id'
    limit max_count;
 end;
@@ -334,23 +498,17 @@ grant execute on function public.search_messages(text, uuid, integer, text, time
 -- -----------------------------------------------------------------------------
 -- Internal columns are not part of the API
 --
--- search_document and id_hashes exist for the indexes. API roles get no column
--- grant on them, so nobody can read them or filter on them (a regular expression
--- over a user's search documents could hold a connection until the statement
--- timeout). The tables are therefore readable by naming columns: select=* (and a
--- write returning *) is refused with 42501; chat_conversation_list and the read
--- functions are what the frontend uses.
+-- chat_conversation_archives.id_hashes exists for its index. API roles get no
+-- column grant on it, so nobody can read it or filter on it. The searchable
+-- text is not in any API table at all (messaging_private.search_segments).
+-- Select explicit columns from chat_conversation_archives (select=* is refused).
 -- -----------------------------------------------------------------------------
-
-revoke select on public.chat_conversations from authenticated, service_role;
-grant select (
-  id, user_id, connection_id, platform, external_conversation_id, conversation_type, person_id,
-  entity_table, entity_id, participant_identifier, participant_name, messages, message_count,
-  first_message_at, last_message_at, last_message_preview, created_at, updated_at
-) on public.chat_conversations to authenticated, service_role;
 
 revoke select on public.chat_conversation_archives from authenticated, service_role;
 grant select (
   id, conversation_id, user_id, messages, message_count, first_message_at, last_message_at,
   first_message_id, last_message_id, created_at, updated_at
 ) on public.chat_conversation_archives to authenticated, service_role;
+
+revoke all on function messaging_private.index_messages(uuid, uuid, jsonb) from public, anon, authenticated, service_role;
+revoke all on function messaging_private.store_segments(uuid, uuid, jsonb, boolean) from public, anon, authenticated, service_role;

@@ -16,8 +16,8 @@ select messaging_private.ingest_messages(jsonb_build_object(
     'sent_at', '2026-01-01T10:00:00Z'::timestamptz + i * interval '1 minute'))
     from generate_series(1, 9) i)));
 
-select has_index('public', 'chat_conversation_archives', 'chat_conversation_archives_search_fts_idx', 'archives: full-text index');
-select has_index('public', 'chat_conversations', 'chat_conversations_search_trgm_idx', 'hot rows: trigram index');
+select has_index('messaging_private', 'search_segments', 'search_segments_fts_idx', 'search segments: full-text index');
+select has_index('messaging_private', 'search_segments', 'search_segments_trgm_idx', 'search segments: trigram index');
 select function_privs_are('public', 'search_messages',
   array['text', 'uuid', 'integer', 'text', 'timestamp with time zone', 'timestamp with time zone', 'text', 'uuid'],
   'anon', array[]::text[], 'anon cannot execute');
