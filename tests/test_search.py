@@ -225,5 +225,7 @@ def test_signed_in_search_reads_the_search_indexes(make_user, db):
     for query in ("ZQX-4242", "zqx"):
         plans = _plans(db, alice.id, query)
         search_plan = next(p for p in plans if "search_segments s" in p)
-        assert "search_segments_fts_idx" in search_plan or "search_segments_trgm_idx" in search_plan
-        assert "Seq Scan on search_segments" not in search_plan
+        assert (
+            "search_segments_fts_idx" in search_plan or "search_segments_trgm_idx" in search_plan
+        ), search_plan
+        assert "Seq Scan on search_segments" not in search_plan, search_plan

@@ -557,6 +557,22 @@ as $$
 -- newer edited_at (a missing edited_at counts as older); else the message is a duplicate.
 -- fresh: not stored yet; hot_edits: replace a hot-row copy; archive_edits: {chunk, m}.
 begin
+  -- the live case first: a few messages none of whose ids is stored (a containment test
+  -- on the hot row, the id_hashes index for the archive) are all fresh
+  if pg_catalog.jsonb_array_length(incoming) <= 20
+     and not exists (select 1 from pg_catalog.jsonb_array_elements(incoming) n(m)
+                      where hot @> pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('id', n.m -> 'id')))
+     and not (has_archive
+              and exists (select 1 from public.chat_conversation_archives a
+                           where a.conversation_id = conversation
+                             and a.id_hashes && messaging_private.id_hashes(incoming)))
+  then
+    fresh := incoming;
+    hot_edits := '[]'::jsonb;
+    archive_edits := '[]'::jsonb;
+    duplicates := 0;
+    return;
+  end if;
   with stored as (
     select null::uuid as chunk, h.m
       from pg_catalog.jsonb_array_elements(hot) h(m)
@@ -720,11 +736,13 @@ begin
     end if;
   end if;
 
-  -- past the cap (or the byte budget of searchable text: the JSON text is a cheap upper
+  -- past the cap (or the byte budget of searchable text: the jsonb size is a cheap upper
   -- bound, the lines are sized only when it is passed) the oldest spill, in bulk
   v_n := pg_catalog.jsonb_array_length(v_hot);
+  -- (v_hot was just built, so its size is its uncompressed jsonb size: at least the bytes of
+  -- its strings)
   if v_n > v_hot_max
-     or (pg_catalog.octet_length(v_hot::text) > v_hot_bytes
+     or (pg_catalog.pg_column_size(v_hot) > v_hot_bytes
          and (select pg_catalog.sum(x) from pg_catalog.unnest(messaging_private.line_sizes(v_hot)) x) > v_hot_bytes)
   then
     v_keep := least(v_n - 1, messaging_private.newest_fitting(v_hot,

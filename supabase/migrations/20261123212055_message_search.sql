@@ -166,20 +166,25 @@ language plpgsql
 set search_path = ''
 as $$
 -- Writes [{id, sent_at, outbound, line}] as search segments of bounded size.
+declare
+  v_piece jsonb;
 begin
-  insert into messaging_private.search_segments (
-    conversation_id, user_id, message_ids, sent_ats, outbound, first_sent_at, last_sent_at, sealed, document)
-  select conversation, owner,
-         pg_catalog.array_agg(l.x ->> 'id' order by l.ord),
-         pg_catalog.array_agg((l.x ->> 'sent_at')::timestamptz order by l.ord),
-         pg_catalog.array_agg((l.x ->> 'outbound')::boolean order by l.ord),
-         pg_catalog.min((l.x ->> 'sent_at')::timestamptz),
-         pg_catalog.max((l.x ->> 'sent_at')::timestamptz),
-         seal or pg_catalog.count(*) >= 64,
-         pg_catalog.string_agg(l.x ->> 'line', E'\n' order by l.ord)
-    from pg_catalog.unnest(messaging_private.segment_pieces(lines)) with ordinality p(piece, k)
-   cross join lateral pg_catalog.jsonb_array_elements(p.piece) with ordinality l(x, ord)
-   group by p.k;
+  foreach v_piece in array
+    case when pg_catalog.octet_length(lines::text) <= 65536 then array[lines]  -- the usual case
+         else messaging_private.segment_pieces(lines) end
+  loop
+    insert into messaging_private.search_segments (
+      conversation_id, user_id, message_ids, sent_ats, outbound, first_sent_at, last_sent_at, sealed, document)
+    select conversation, owner,
+           pg_catalog.array_agg(l.x ->> 'id' order by l.ord),
+           pg_catalog.array_agg((l.x ->> 'sent_at')::timestamptz order by l.ord),
+           pg_catalog.array_agg((l.x ->> 'outbound')::boolean order by l.ord),
+           pg_catalog.min((l.x ->> 'sent_at')::timestamptz),
+           pg_catalog.max((l.x ->> 'sent_at')::timestamptz),
+           seal or pg_catalog.count(*) >= 64,
+           pg_catalog.string_agg(l.x ->> 'line', E'\n' order by l.ord)
+      from pg_catalog.jsonb_array_elements(v_piece) with ordinality l(x, ord);
+  end loop;
 end;
 $$;
 comment on function messaging_private.store_segments(uuid, uuid, jsonb, boolean) is
@@ -219,8 +224,9 @@ begin
   end if;
   perform messaging_private.store_segments(conversation, owner, v_lines, false);
 
-  if (select pg_catalog.count(*) from messaging_private.search_segments s
-       where s.conversation_id = conversation and not s.sealed) >= 16 then
+  if (select pg_catalog.count(*) from (
+        select 1 from messaging_private.search_segments s
+         where s.conversation_id = conversation and not s.sealed limit 16) o) >= 16 then
     with gone as (
       delete from messaging_private.search_segments s
        where s.conversation_id = conversation and not s.sealed
