@@ -556,6 +556,9 @@ as $$
 -- chunk found through the id_hashes index. A stored copy is replaced only by one with a
 -- newer edited_at (a missing edited_at counts as older); else the message is a duplicate.
 -- fresh: not stored yet; hot_edits: replace a hot-row copy; archive_edits: {chunk, m}.
+declare
+  -- computed once: inside a query's condition it would be recomputed for every row read
+  v_hashes bigint[] := case when has_archive then messaging_private.id_hashes(incoming) end;
 begin
   -- the live case first: a few messages none of whose ids is stored (a containment test
   -- on the hot row, the id_hashes index for the archive) are all fresh
@@ -565,7 +568,7 @@ begin
      and not (has_archive
               and exists (select 1 from public.chat_conversation_archives a
                            where a.conversation_id = conversation
-                             and a.id_hashes && messaging_private.id_hashes(incoming)))
+                             and a.id_hashes && v_hashes))
   then
     fresh := incoming;
     hot_edits := '[]'::jsonb;
@@ -582,7 +585,7 @@ begin
      cross join lateral pg_catalog.jsonb_array_elements(a.messages) e(m)
      where has_archive
        and a.conversation_id = conversation
-       and a.id_hashes && messaging_private.id_hashes(incoming)
+       and a.id_hashes && v_hashes
   ),
   matched as (
     select n.m as nm, n.ord, s.chunk, s.m as sm,

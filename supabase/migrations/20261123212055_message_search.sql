@@ -389,7 +389,7 @@ begin
     -- Newest segments first, and no more than 5 x max_count matching lines are ranked: a
     -- common word matches in most segments, and opening all of them would cost seconds.
     -- The query's words must all occur in a line before its tsvector is built.
-    select k.conversation_id as conv_id, k.message_ids[l.ord] as mid, k.sent_ats[l.ord] as sent
+    select k.conversation_id as conv_id, k.message_ids[l.ord] as mid, k.sent_ats[l.ord] as sent, l.line
       from (
         select cd.* from candidates cd
          where (v_person is null and v_platform is null)
@@ -409,7 +409,18 @@ begin
      limit max_count * 5
   ),
   wanted as (
-    select distinct h.conv_id, h.mid from matched h
+    -- the best lines (ranked as the messages are ranked below), a few spare for lines of
+    -- messages edited since: only these messages are opened
+    select b.conv_id, b.mid
+      from (
+        select distinct on (h.conv_id, h.mid) h.conv_id, h.mid, h.sent,
+               coalesce(pg_catalog.ts_rank(pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, h.line), v_tsq), 0)
+                 + case when h.line like v_like then 0.5 else 0 end as score
+          from matched h
+         order by h.conv_id, h.mid
+      ) b
+     order by b.score desc, b.sent desc, b.mid
+     limit max_count + 10
   ),
   stored as (
     -- the messages as stored now, from the hot rows and the archive chunks that hold them
