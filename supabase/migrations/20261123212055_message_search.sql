@@ -69,9 +69,9 @@ returns tsvector
 language plpgsql
 immutable
 parallel safe
--- a document holds up to a chunk of messages: tell the planner that building its tsvector
--- is expensive, so it reads the index rather than a sequential scan on a small table
-cost 10000
+-- a document holds up to ~64 kB of lines: tell the planner that building its tsvector is
+-- expensive, so it reads the index rather than a sequential scan on a small table
+cost 100000
 set search_path = ''
 as $$
 begin
@@ -109,6 +109,9 @@ create table messaging_private.search_segments (
   -- one normalised line per message (newlines inside a message are spaces), in the
   -- order of message_ids
   document text not null,
+  -- its words, without positions: computed once per write, so neither the full-text
+  -- index's re-check nor a scan ever rebuilds a vector (phrases are checked per line)
+  lexemes tsvector generated always as (pg_catalog.strip(messaging_private.search_tsvector(document))) stored,
   check (pg_catalog.cardinality(message_ids) = pg_catalog.cardinality(sent_ats)
          and pg_catalog.cardinality(message_ids) = pg_catalog.cardinality(outbound)
          and pg_catalog.cardinality(message_ids) > 0)
@@ -117,6 +120,8 @@ comment on table messaging_private.search_segments is
   'Searchable lines of stored messages in small append-mostly segments (merged and sealed 16 at a time); the search indexes live here.';
 comment on column messaging_private.search_segments.document is
   'One normalised searchable line per message (see messaging_private.line_sizes), in message_ids order.';
+comment on column messaging_private.search_segments.lexemes is
+  'The document''s words without positions (strip of its simple tsvector): what the full-text index covers.';
 comment on column messaging_private.search_segments.sealed is
   'False for the small segments single ingests append; merged into sealed ones once 16 exist.';
 
@@ -125,8 +130,7 @@ alter table messaging_private.search_segments alter column document set compress
 create index search_segments_conversation_idx on messaging_private.search_segments (conversation_id);
 create index search_segments_open_idx on messaging_private.search_segments (conversation_id) where not sealed;
 create index search_segments_user_recent_idx on messaging_private.search_segments (user_id, last_sent_at desc);
-create index search_segments_fts_idx on messaging_private.search_segments
-  using gin (messaging_private.search_tsvector(document));
+create index search_segments_fts_idx on messaging_private.search_segments using gin (lexemes);
 create index search_segments_trgm_idx on messaging_private.search_segments
   using gin (document extensions.gin_trgm_ops);
 
@@ -316,6 +320,7 @@ declare
   v_text text := pg_catalog.btrim(pg_catalog.left(coalesce(query, ''), 200));
   v_norm text := messaging_private.search_normalize(v_text);
   v_tsq tsquery;
+  v_tsq_words tsquery;
   v_like text;
   v_words text[] := '{}'::text[];
   v_platform text := search_messages.platform;
@@ -362,6 +367,8 @@ begin
   if pg_catalog.numnode(v_tsq) = 0 then
     v_tsq := null;  -- only punctuation: substring matching alone
   end if;
+  -- the same query with phrases as plain "and": what a segment's positionless words can say
+  v_tsq_words := pg_catalog.regexp_replace(v_tsq::text, '<(\d+|-)>', '&', 'g')::tsquery;
   -- every word of a plain query (no "or", no -exclusion) must occur in a matching
   -- message: a cheap substring test that spares building most messages' tsvectors
   if v_tsq is not null and v_norm !~ '(^|\s)(or(\s|$)|-\S)' then
@@ -376,14 +383,28 @@ begin
     v_norm, '\', '\\'), '%', '\%'), '_', '\_') || '%';
 
   return query
-  with candidates as (
-    -- segments holding a match, the owner's only, through the two GIN indexes
-    select s.conversation_id, s.message_ids, s.sent_ats, s.outbound, s.document, s.last_sent_at
+  with hits as (
+    -- segments holding a match, the owner's only, through the two GIN indexes, asked
+    -- separately (one index's re-check never evaluates the other's condition); the words
+    -- of a phrase must all be in the segment, the phrase itself in a line
+    select s.id
       from messaging_private.search_segments s
      where s.user_id = v_owner
-       and (messaging_private.search_tsvector(s.document) @@ v_tsq or s.document like v_like)
+       and s.lexemes @@ v_tsq_words
        and (sent_after is null or s.last_sent_at >= sent_after)
        and (sent_before is null or s.first_sent_at < sent_before)
+    union
+    select s.id
+      from messaging_private.search_segments s
+     where s.user_id = v_owner
+       and s.document like v_like
+       and (sent_after is null or s.last_sent_at >= sent_after)
+       and (sent_before is null or s.first_sent_at < sent_before)
+  ),
+  candidates as (
+    select s.conversation_id, s.message_ids, s.sent_ats, s.outbound, s.document, s.last_sent_at
+      from messaging_private.search_segments s
+     where s.id in (select h.id from hits h)
   ),
   matched as (
     -- Newest segments first, and no more than 5 x max_count matching lines are ranked: a
@@ -422,22 +443,27 @@ begin
      order by b.score desc, b.sent desc, b.mid
      limit max_count + 10
   ),
-  stored as (
-    -- the messages as stored now, from the hot rows and the archive chunks that hold them
-    -- (each row opened once); a line of a message edited since no longer matches below
-    select c.id as conv_id, e.m
-      from public.chat_conversations c
-     cross join lateral pg_catalog.jsonb_array_elements(c.messages) e(m)
-     where c.id in (select w.conv_id from wanted w)
-       and (c.id, e.m ->> 'id') in (select w.conv_id, w.mid from wanted w)
-    union all
-    select a.conversation_id, e.m
-      from public.chat_conversation_archives a
-     cross join lateral pg_catalog.jsonb_array_elements(a.messages) e(m)
-     where a.user_id = v_owner
-       and a.conversation_id in (select w.conv_id from wanted w)
-       and a.id_hashes && (select pg_catalog.array_agg(pg_catalog.hashtextextended(w.mid, 0)) from wanted w)
-       and (a.conversation_id, e.m ->> 'id') in (select w.conv_id, w.mid from wanted w)
+  stored as materialized (
+    -- the messages as stored now: in the hot row, or in the archive chunk whose id_hashes
+    -- hold the id (read in C by a path query, not expanded into rows); a line of a
+    -- message edited since no longer matches below
+    select w.conv_id, f.m
+      from wanted w
+     cross join lateral (
+       select coalesce(
+         (select pg_catalog.jsonb_path_query_first(c.messages, '$[*] ? (@.id == $id)',
+                   pg_catalog.jsonb_build_object('id', w.mid))
+            from public.chat_conversations c
+           where c.id = w.conv_id),
+         (select pg_catalog.jsonb_path_query_first(a.messages, '$[*] ? (@.id == $id)',
+                   pg_catalog.jsonb_build_object('id', w.mid))
+            from public.chat_conversation_archives a
+           where a.conversation_id = w.conv_id
+             and a.id_hashes @> array[pg_catalog.hashtextextended(w.mid, 0)]
+           order by a.first_message_at
+           limit 1)) as m
+     ) f
+     where f.m is not null
   ),
   checked as (
     -- the normalisation is search_normalize() written out (a call per message would cost
