@@ -311,9 +311,9 @@ stable
 -- conditions (@@ and LIKE are not leakproof) into a filter over every row of the user
 security definer
 set search_path = ''
--- plan each search for its own query: a generic plan cannot tell a rare code from a common
--- word, and picking a sequential scan would rebuild every row's tsvector
-set plan_cache_mode = force_custom_plan
+-- (its plans are cached per session like any function's: with the words stored per
+-- segment no plan ever rebuilds a tsvector, and planning this query each time costs more
+-- than a rare-code search)
 as $$
 declare
   -- long queries are cut, not refused: the first 200 characters say enough
@@ -444,26 +444,31 @@ begin
      limit max_count + 10
   ),
   stored as materialized (
-    -- the messages as stored now: in the hot row, or in the archive chunk whose id_hashes
-    -- hold the id (read in C by a path query, not expanded into rows); a line of a
+    -- the messages as stored now: in the hot row (read in C by a path query), or in the
+    -- archive chunks whose id_hashes hold their ids (each chunk opened once); a line of a
     -- message edited since no longer matches below
     select w.conv_id, f.m
       from wanted w
      cross join lateral (
-       select coalesce(
-         (select pg_catalog.jsonb_path_query_first(c.messages, '$[*] ? (@.id == $id)',
-                   pg_catalog.jsonb_build_object('id', w.mid))
-            from public.chat_conversations c
-           where c.id = w.conv_id),
-         (select pg_catalog.jsonb_path_query_first(a.messages, '$[*] ? (@.id == $id)',
-                   pg_catalog.jsonb_build_object('id', w.mid))
-            from public.chat_conversation_archives a
-           where a.conversation_id = w.conv_id
-             and a.id_hashes @> array[pg_catalog.hashtextextended(w.mid, 0)]
-           order by a.first_message_at
-           limit 1)) as m
+       select pg_catalog.jsonb_path_query_first(c.messages, '$[*] ? (@.id == $id)',
+                pg_catalog.jsonb_build_object('id', w.mid)) as m
+         from public.chat_conversations c
+        where c.id = w.conv_id
      ) f
      where f.m is not null
+    union all
+    select x.conversation_id, e.m
+      from (
+        select a.id, a.conversation_id, pg_catalog.array_agg(w.mid) as mids
+          from wanted w
+          join public.chat_conversation_archives a
+            on a.conversation_id = w.conv_id
+           and a.id_hashes @> array[pg_catalog.hashtextextended(w.mid, 0)]
+         group by a.id, a.conversation_id
+      ) x
+      join public.chat_conversation_archives a on a.id = x.id
+     cross join lateral pg_catalog.jsonb_array_elements(a.messages) e(m)
+     where e.m ->> 'id' = any (x.mids)
   ),
   checked as (
     -- the normalisation is search_normalize() written out (a call per message would cost
