@@ -3,7 +3,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
-select plan(35);
+select plan(41);
 set local timezone = 'UTC';
 
 insert into auth.users (id, email) values
@@ -179,6 +179,36 @@ select is(messaging_private.newest_fitting(
   'newest fitting: or the count');
 select is(messaging_private.newest_fitting(jsonb_build_array(pg_temp.m('big', 1, repeat('w', 9000))), 4, 10), 1,
   'newest fitting: at least one');
+
+-- ============================== index_messages (search segments) ===============
+select messaging_private.index_messages('11111111-0000-4000-8000-0000000000aa', '11111111-1111-4111-8111-111111111111',
+  jsonb_build_array(pg_temp.m('i1', 1, E'Line one\nand two'), pg_temp.m('i2', 2, null),
+    jsonb_build_object('id', 'i3', 'direction', 'outbound', 'type', 'image', 'content', null,
+      'media_url', 'https://cdn/x/Photo.JPG?sig=abc', 'sent_at', '2026-01-01T10:03:00Z')));
+select results_eq($$ select message_ids, outbound, document, sealed from messaging_private.search_segments
+  where conversation_id = '11111111-0000-4000-8000-0000000000aa' $$,
+  $$ values (array['i1', 'i3'], array[false, true], E'line one and two\nhttps://cdn/x/photo.jpg', false) $$,
+  'index: one segment, a normalised line per message with text, newlines as spaces, no URL query');
+select messaging_private.index_messages('11111111-0000-4000-8000-0000000000aa', '11111111-1111-4111-8111-111111111111',
+  jsonb_build_array(pg_temp.m('j' || i, 10 + i, 'word ' || i))) from generate_series(1, 14) i;
+select is((select count(*)::int from messaging_private.search_segments
+  where conversation_id = '11111111-0000-4000-8000-0000000000aa' and not sealed), 15, 'index: small segments pile up to 15');
+select messaging_private.index_messages('11111111-0000-4000-8000-0000000000aa', '11111111-1111-4111-8111-111111111111',
+  jsonb_build_array(pg_temp.m('j15', 25, 'word 15')));
+select results_eq($$ select count(*)::int, bool_and(sealed), sum(cardinality(message_ids))::int
+  from messaging_private.search_segments where conversation_id = '11111111-0000-4000-8000-0000000000aa' $$,
+  $$ values (1, true, 17) $$, 'index: the 16th merges them into one sealed segment, every line kept');
+select is((select lexemes from messaging_private.search_segments where conversation_id = '11111111-0000-4000-8000-0000000000aa')
+  @@ to_tsquery('simple', 'line & word & 15'), true, 'index: the segment''s words are stored for the full-text index');
+select is((select array_agg(jsonb_array_length(p)) from unnest(messaging_private.segment_pieces(
+    (select jsonb_agg(jsonb_build_object('id', i, 'sent_at', '2026-01-01T00:00:00Z', 'outbound', false, 'line', repeat('z', 1999)))
+       from generate_series(1, 70) i))) p), array[32, 33, 5],
+  'pieces: lines cut where their running total passes each 64 kB (a piece exceeds it by one line at most)');
+select messaging_private.index_messages('11111111-0000-4000-8000-0000000000aa', '11111111-1111-4111-8111-111111111111',
+  (select jsonb_agg(pg_temp.m('k' || i, 100 + i, repeat('q', 1990) || i)) from generate_series(1, 70) i));
+select ok((select max(octet_length(document)) <= 65536 + 8000 and count(*) >= 3 from messaging_private.search_segments
+  where conversation_id = '11111111-0000-4000-8000-0000000000aa'),
+  'index: a large batch becomes segments of about 64 kB of lines (under 72 kB)');
 
 select * from finish();
 rollback;
