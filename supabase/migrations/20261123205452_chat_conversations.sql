@@ -146,8 +146,10 @@ alter table public.chat_conversation_archives alter column messages set compress
 create index chat_conversation_archives_position_idx
   on public.chat_conversation_archives (conversation_id, first_message_at, first_message_id collate "C");
 create index chat_conversation_archives_user_id_idx on public.chat_conversation_archives (user_id);
+-- every ingest asks this index which chunks hold its ids: without a pending list (fastupdate)
+-- a lookup never scans megabytes of not-yet-merged entries
 create index chat_conversation_archives_id_hashes_idx
-  on public.chat_conversation_archives using gin (id_hashes);
+  on public.chat_conversation_archives using gin (id_hashes) with (fastupdate = off);
 
 alter table public.chat_conversation_archives enable row level security;
 
