@@ -21,6 +21,7 @@ from .models import (
     MAX_BATCH,
     IngestSummary,
     Message,
+    RefusedConversation,
     count_valid_messages,
     validate_messages,
     validate_stream,
@@ -36,6 +37,11 @@ RETRYABLE_CODES = {
     "PGRST000", "PGRST001", "PGRST002", "PGRST003",
     "502", "503", "504",
 }  # fmt: skip
+#: Refusals that concern every conversation alike (no or a bad token, an unknown owner or
+#: connection, the network): they stop an import. Any other refusal is about the content of
+#: one conversation, which is then isolated so the rest of the import is stored.
+STOPPING_CODES = {"PGRST301", "PGRST302", "PGRST303", "transport"}
+STOPPING_PREFIXES = ("user_id:", "connection_id:", "payload:", "messages:", "ingest_messages:")
 #: nginx refuses bodies over its client_max_body_size; stay well under it.
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 
@@ -142,21 +148,49 @@ class MessagingClient:
             # everything, one to send, never holding the whole import in memory
             total = count_valid_messages(messages)
             valid = validate_stream(messages)
-        owner = user_id or self.user_id
+        top: dict[str, Any] = {}
+        if user_id or self.user_id:
+            top["user_id"] = user_id or self.user_id
+        if connection_id:
+            top["connection_id"] = connection_id
         summary = IngestSummary()
         done = 0
         for batch in self.batches(valid, batch_size):
-            payload: dict[str, Any] = {"messages": batch}
-            if owner:
-                payload["user_id"] = owner
-            if connection_id:
-                payload["connection_id"] = connection_id
-            result = self.rpc("ingest_messages", {"payload": payload})
-            summary = summary.merge(IngestSummary.model_validate(result))
+            summary = summary.merge(self._send(batch, top))
             done += len(batch)
             if progress:
                 progress(done, total)
         return summary
+
+    def _send(self, batch: list[dict[str, Any]], top: dict[str, Any]) -> IngestSummary:
+        """One batch; when the server refuses it, each conversation alone, so one refused
+        conversation never keeps the others of the batch (or of the import) out."""
+        try:
+            result = self.rpc("ingest_messages", {"payload": {**top, "messages": batch}})
+            return IngestSummary.model_validate(result)
+        except MessagingError as err:
+            stopping = err.code in STOPPING_CODES or err.message.startswith(STOPPING_PREFIXES)
+            if err.code == "42501" and not err.message.startswith("person_id:"):
+                stopping = True
+            if stopping:
+                raise
+            groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            for m in batch:
+                groups.setdefault((m["platform"], m["external_conversation_id"]), []).append(m)
+            if len(groups) > 1:
+                summary = IngestSummary()
+                for group in groups.values():
+                    summary = summary.merge(self._send(group, top))
+                return summary
+            ((platform, conversation),) = groups
+            refused = RefusedConversation(
+                platform=platform,
+                external_conversation_id=conversation,
+                messages=len(batch),
+                code=err.code,
+                reason=err.message,
+            )
+            return IngestSummary(refused=[refused])
 
     # ------------------------------------------------------------ connections
 

@@ -15,6 +15,8 @@ from .importers import ExportFormatError, ParsedChat, parser_for
 from .models import IngestSummary
 
 DEMO_USER = "00000000-0000-4000-a000-00000000a11c"  # alice@crm.example in supabase/seed.sql
+#: exit status of an import that stored everything but the conversations it names as refused
+EXIT_REFUSED = 3
 
 
 class ProgressBar:
@@ -116,6 +118,11 @@ def _cmd_import(args: argparse.Namespace) -> int:
             f"{summary.inserted} inserted, {summary.duplicates} duplicates, {summary.updated} updated "
             f"in {len(summary.conversations)} conversation(s)"
         )
+    if summary.refused:
+        # the rest is stored; say what was not, and why, and exit non-zero
+        for refused in summary.refused:
+            print(f"crm-messaging: refused {refused}", file=sys.stderr)
+        return EXIT_REFUSED
     return 0
 
 

@@ -29,7 +29,6 @@ class PublicChatConversationArchives(BaseModel):
     last_message_id: str = Field(alias="last_message_id")
     message_count: int = Field(alias="message_count")
     messages: JsonValue = Field(alias="messages")
-    search_document: Optional[str] = Field(alias="search_document")
     updated_at: datetime.datetime = Field(alias="updated_at")
     user_id: uuid.UUID = Field(alias="user_id")
 
@@ -44,7 +43,6 @@ class PublicChatConversationArchivesInsert(TypedDict):
     last_message_id: Annotated[str, Field(alias="last_message_id")]
     message_count: Annotated[int, Field(alias="message_count")]
     messages: Annotated[JsonValue, Field(alias="messages")]
-    search_document: NotRequired[Annotated[Optional[str], Field(alias="search_document")]]
     updated_at: NotRequired[Annotated[datetime.datetime, Field(alias="updated_at")]]
     user_id: Annotated[uuid.UUID, Field(alias="user_id")]
 
@@ -59,7 +57,6 @@ class PublicChatConversationArchivesUpdate(TypedDict):
     last_message_id: NotRequired[Annotated[str, Field(alias="last_message_id")]]
     message_count: NotRequired[Annotated[int, Field(alias="message_count")]]
     messages: NotRequired[Annotated[JsonValue, Field(alias="messages")]]
-    search_document: NotRequired[Annotated[Optional[str], Field(alias="search_document")]]
     updated_at: NotRequired[Annotated[datetime.datetime, Field(alias="updated_at")]]
     user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
 
@@ -80,7 +77,6 @@ class PublicChatConversations(BaseModel):
     participant_name: Optional[str] = Field(alias="participant_name")
     person_id: Optional[uuid.UUID] = Field(alias="person_id")
     platform: str = Field(alias="platform")
-    search_document: Optional[str] = Field(alias="search_document")
     updated_at: datetime.datetime = Field(alias="updated_at")
     user_id: uuid.UUID = Field(alias="user_id")
 
@@ -101,7 +97,6 @@ class PublicChatConversationsInsert(TypedDict):
     participant_name: NotRequired[Annotated[Optional[str], Field(alias="participant_name")]]
     person_id: NotRequired[Annotated[Optional[uuid.UUID], Field(alias="person_id")]]
     platform: Annotated[str, Field(alias="platform")]
-    search_document: NotRequired[Annotated[Optional[str], Field(alias="search_document")]]
     updated_at: NotRequired[Annotated[datetime.datetime, Field(alias="updated_at")]]
     user_id: Annotated[uuid.UUID, Field(alias="user_id")]
 
@@ -122,7 +117,6 @@ class PublicChatConversationsUpdate(TypedDict):
     participant_name: NotRequired[Annotated[Optional[str], Field(alias="participant_name")]]
     person_id: NotRequired[Annotated[Optional[uuid.UUID], Field(alias="person_id")]]
     platform: NotRequired[Annotated[str, Field(alias="platform")]]
-    search_document: NotRequired[Annotated[Optional[str], Field(alias="search_document")]]
     updated_at: NotRequired[Annotated[datetime.datetime, Field(alias="updated_at")]]
     user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
 

@@ -10,7 +10,14 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 Platform = Literal["whatsapp", "signal", "telegram", "wechat"]
 MessageType = Literal[
@@ -22,12 +29,33 @@ MAX_BATCH = 10_000
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
+#: the deepest metadata may nest (the metadata object itself is level 1)
+MAX_METADATA_DEPTH = 32
+
+
 def _aware(value: datetime, field: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{field} needs a UTC offset (convert local times with --tz)")
     if value < EARLIEST:
         raise ValueError(f"{field} is before 1970")
     return value
+
+
+def json_depth(value: Any, limit: int) -> int:
+    """Nesting depth of a JSON value (a scalar is 0, {} is 1), counted without recursion and
+    stopping once past `limit`, so a hostile 10,000-level value costs nothing."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth) for child in children)
+    return deepest
 
 
 class Message(BaseModel):
@@ -59,8 +87,23 @@ class Message(BaseModel):
 
     @field_validator("edited_at")
     @classmethod
-    def _edited_at(cls, v: datetime | None) -> datetime | None:
-        return None if v is None else _aware(v, "edited_at")
+    def _edited_at(cls, v: datetime | None, info: ValidationInfo) -> datetime | None:
+        if v is None:
+            return None
+        _aware(v, "edited_at")
+        sent = info.data.get("sent_at")
+        if sent is not None and v < sent:
+            raise ValueError(
+                f"edited_at {v.isoformat()} is earlier than sent_at {sent.isoformat()}"
+            )
+        return v
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _metadata_depth(cls, v: Any) -> Any:
+        if v is not None and json_depth(v, MAX_METADATA_DEPTH) > MAX_METADATA_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_METADATA_DEPTH} levels")
+        return v
 
     @field_validator("id", "external_conversation_id")
     @classmethod
@@ -97,13 +140,37 @@ class ConversationResult(BaseModel):
     message_count: int
 
 
+class RefusedConversation(BaseModel):
+    """A conversation the server refused: its messages were not stored, the rest were."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    platform: str
+    external_conversation_id: str
+    messages: int
+    code: str | None = None
+    reason: str
+
+    def __str__(self) -> str:
+        code = f"{self.code}: " if self.code else ""
+        return (
+            f"{self.platform}:{self.external_conversation_id} ({self.messages} message(s)"
+            f" not stored): {code}{self.reason}"
+        )
+
+
 class IngestSummary(BaseModel):
-    """The summary ingest returns; `merge` adds up the batches of one import."""
+    """The summary ingest returns; `merge` adds up the batches of one import.
+
+    `refused` names the conversations the server refused (the client isolates them, so
+    the rest of an import is stored); it is empty when everything was stored.
+    """
 
     inserted: int = 0
     duplicates: int = 0
     updated: int = 0
     conversations: list[ConversationResult] = Field(default_factory=list)
+    refused: list[RefusedConversation] = Field(default_factory=list)
 
     def merge(self, other: IngestSummary) -> IngestSummary:
         by_id = {c.id: c for c in self.conversations}
@@ -120,11 +187,21 @@ class IngestSummary(BaseModel):
                 })  # fmt: skip
             else:
                 by_id[c.id] = c
+        refused = {(r.platform, r.external_conversation_id): r for r in self.refused}
+        for r in other.refused:
+            key = (r.platform, r.external_conversation_id)
+            if key in refused:
+                refused[key] = refused[key].model_copy(
+                    update={"messages": refused[key].messages + r.messages}
+                )
+            else:
+                refused[key] = r
         return IngestSummary(
             inserted=self.inserted + other.inserted,
             duplicates=self.duplicates + other.duplicates,
             updated=self.updated + other.updated,
             conversations=list(by_id.values()),
+            refused=list(refused.values()),
         )
 
 

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
 
 _counter = itertools.count()
+
+#: the columns of the conversation tables an API role may read and filter on (the archive's
+#: internal id_hashes has no grant)
+CONVERSATION_COLUMNS = (
+    "id,user_id,connection_id,platform,external_conversation_id,conversation_type,person_id,"
+    "entity_table,entity_id,participant_identifier,participant_name,messages,message_count,"
+    "first_message_at,last_message_at,last_message_preview,created_at,updated_at"
+)
+ARCHIVE_COLUMNS = (
+    "id,conversation_id,user_id,messages,message_count,first_message_at,last_message_at,"
+    "first_message_id,last_message_id,created_at,updated_at"
+)
 BASE_TIME = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
 
@@ -111,4 +124,31 @@ def check_invariants(db: psycopg.Connection, conversation_id: str) -> list[dict[
     if everything:
         assert state["last_message_at"] == _key(everything[-1])[0]
         assert state["first_message_at"] == _key(everything[0])[0]
+        preview = db.execute(
+            "select messaging_private.preview(%s::jsonb)", (json.dumps(everything[-1]),)
+        ).fetchone()
+        assert preview == (state["preview"],), "preview is not the newest message's"
+    # every search segment stays far below a tsvector's 1 MB, whatever the content, and
+    # every stored message that has searchable text has a line in one
+    sizes = db.execute(
+        "select max(octet_length(document)), count(*) filter (where not sealed)"
+        " from messaging_private.search_segments where conversation_id = %s",
+        (conversation_id,),
+    ).fetchone()
+    assert sizes is not None and (sizes[0] or 0) <= 80_000, "search segment over its bound"
+    assert sizes[1] < 16, "small segments are merged 16 at a time"
+    indexed = {
+        r[0]
+        for r in db.execute(
+            "select unnest(message_ids) from messaging_private.search_segments"
+            " where conversation_id = %s",
+            (conversation_id,),
+        ).fetchall()
+    }
+    searchable = {
+        m["id"]
+        for m in everything
+        if (m.get("content") or "").strip() or m.get("sender_name") or m.get("media_url")
+    }
+    assert searchable <= indexed, "a stored message has no searchable line"
     return everything

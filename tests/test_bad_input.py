@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -20,6 +21,14 @@ def with_msg(**changes):
         else:
             m[key] = value
     return {"messages": [m]}
+
+
+def _nested(levels: int) -> dict:
+    """metadata that nests `levels` objects deep (the metadata object itself is level 1)."""
+    inner: dict = {"leaf": True}
+    for _ in range(levels - 1):
+        inner = {"k": inner}
+    return inner
 
 
 # (name, payload or raw body, expected SQLSTATE, a fragment the message must contain)
@@ -95,6 +104,31 @@ CORPUS = [
     ("sent_at year 1900", with_msg(sent_at="1900-01-01T00:00:00Z"), "22023", "out of range"),
     ("sent_at far future", with_msg(sent_at="2999-01-01T00:00:00Z"), "22023", "out of range"),
     ("edited_at garbage", with_msg(edited_at="later"), "22023", "messages[0].edited_at"),
+    (
+        "edited_at before sent_at",
+        with_msg(sent_at="2026-03-02T10:00:00Z", edited_at="2026-03-02T09:59:59Z"),
+        "22023",
+        'messages[0].edited_at: "2026-03-02T09:59:59Z" is earlier than sent_at',
+    ),
+    ("edited_at far future", with_msg(edited_at="2999-01-01T00:00:00Z"), "22023", "out of range"),
+    (
+        "edited_at two days ahead",
+        with_msg(edited_at=(datetime.now(timezone.utc) + timedelta(days=2)).isoformat()),
+        "22023",
+        "messages[0].edited_at",
+    ),
+    (
+        "sent_at two days ahead",
+        with_msg(sent_at=(datetime.now(timezone.utc) + timedelta(days=2)).isoformat()),
+        "22023",
+        "messages[0].sent_at",
+    ),
+    (
+        "metadata 33 levels deep",
+        with_msg(metadata=_nested(33)),
+        "22023",
+        "messages[0].metadata: nested deeper than 32 levels",
+    ),
     ("metadata a list", with_msg(metadata=[1]), "22023", "messages[0].metadata: must be an object"),
     ("metadata too big", with_msg(metadata={"k": "v" * 20_000}), "22023", "metadata: larger than"),
     (
@@ -180,6 +214,9 @@ DEEP = 20_000
 # (name, raw request body, expected HTTP status): what only raw HTTP can send, or what
 # fails before the function runs; each must be a readable 4xx, never a 500.
 HOSTILE = [
+    # 20,000 levels: PostgreSQL's own JSON parser gives up first (54001 "stack depth limit
+    # exceeded", which PostgREST answers 413) before ingest_messages can say 22023; checked
+    # with its code below. The Python client refuses anything deeper than 32 before sending.
     (
         "deeply nested metadata",
         (
@@ -247,3 +284,43 @@ def test_the_stack_is_healthy_after_the_hostile_corpus(settings):
         httpx.get(f"{settings.api_url}/rest/v1/", headers={"apikey": settings.anon_key}).status_code
         == 200
     )
+
+
+def test_metadata_32_levels_deep_is_stored_and_reads_back(alice_http, db):
+    resp = alice_http.post(
+        "/rpc/ingest_messages", json={"payload": with_msg(id="deep-32", metadata=_nested(32))}
+    )
+    assert resp.status_code == 200, resp.text
+    stored = db.execute(
+        "select m -> 'metadata' from chat_conversations c, jsonb_array_elements(c.messages) m"
+        " where m ->> 'id' = 'deep-32'"
+    ).fetchone()
+    assert stored == (_nested(32),)
+
+
+def test_metadata_20000_deep_is_refused_by_postgresql_with_54001(alice_http, db):
+    """What a raw HTTP caller sees when PostgreSQL's JSON parser refuses before the function."""
+    before = snapshot(db)
+    body = '{"payload":{"messages":[{"metadata":' + "[" * DEEP + "]" * DEEP + "}]}}"
+    resp = alice_http.post(
+        "/rpc/ingest_messages", content=body.encode(), headers={"Content-Type": "application/json"}
+    )
+    assert resp.status_code == 413
+    assert resp.json()["code"] == "54001"
+    assert snapshot(db) == before
+
+
+def test_metadata_8000_deep_is_22023_not_stored(alice_http, db):
+    """Stored, it could not be read back by Python (RecursionError); now refused up front."""
+    before = snapshot(db)
+    good = json.dumps(GOOD)[:-1]
+    body = (
+        '{"payload":{"messages":[' + good + ',"metadata":{"a":' + "[" * 7999 + "]" * 7999 + "}}]}}"
+    )
+    resp = alice_http.post(
+        "/rpc/ingest_messages", content=body.encode(), headers={"Content-Type": "application/json"}
+    )
+    assert resp.status_code == 400, resp.text[:300]
+    assert resp.json()["code"] == "22023"
+    assert "messages[0].metadata: nested deeper than 32 levels" in resp.json()["message"]
+    assert snapshot(db) == before

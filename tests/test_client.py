@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import httpx
 import pytest
 
+from crm_messaging.cli import main
 from crm_messaging.client import MessagingClient
+from crm_messaging.commands import EXIT_REFUSED
+from crm_messaging.config import REPO_ROOT
 from crm_messaging.errors import MessagingError
 
 from .conftest import client_for
@@ -88,3 +94,125 @@ def test_typed_inbox_rows(make_user, settings):
     (row,) = client.inbox()
     assert row.external_conversation_id == "typed" and row.message_count == 2
     assert row.last_message_preview == "second" and str(row.user_id) == alice.id
+
+
+@pytest.fixture
+def refusing_conversation(db):
+    """Makes the server refuse every write to conversations named 'poison-*' or the WhatsApp
+    chat +34612345678 (a refusal the client cannot foresee, as a CRM's own trigger or a
+    server rule newer than the client would be); injected with a real trigger, removed after."""
+    db.execute(
+        """
+        create function public.test_refuse_poison() returns trigger language plpgsql
+        set search_path = '' as $$
+        begin
+          if new.external_conversation_id like 'poison-%'
+             or new.external_conversation_id = '+34612345678' then
+            raise exception using errcode = '22023',
+              message = 'refused by a test trigger: ' || new.external_conversation_id;
+          end if;
+          return new;
+        end $$;
+        create trigger test_refuse_poison before insert or update on public.chat_conversations
+          for each row execute function public.test_refuse_poison();
+        """
+    )
+    yield
+    db.execute(
+        "drop trigger test_refuse_poison on public.chat_conversations;"
+        " drop function public.test_refuse_poison();"
+    )
+
+
+def test_a_refused_conversation_is_isolated_and_the_rest_stored(
+    service, make_user, db, refusing_conversation
+):
+    alice = make_user("alice")
+    client = MessagingClient(service, user_id=alice.id)
+    batch = (
+        [msg("ok-a", f"a{i}") for i in range(5)]
+        + [msg("poison-1", f"p{i}") for i in range(4)]
+        + [msg("ok-b", f"b{i}") for i in range(6)]
+    )
+    summary = client.ingest(batch, batch_size=8)  # batches mix conversations
+    assert summary.inserted == 11
+    assert sorted(c.external_conversation_id for c in summary.conversations) == ["ok-a", "ok-b"]
+    (refused,) = summary.refused
+    assert (refused.platform, refused.external_conversation_id, refused.messages) == (
+        "whatsapp",
+        "poison-1",
+        4,
+    )
+    assert refused.code == "22023" and "refused by a test trigger" in refused.reason
+    assert "poison-1" in str(refused) and "4 message(s) not stored" in str(refused)
+    rows = db.execute(
+        "select external_conversation_id, message_count from chat_conversations"
+        " where user_id = %s order by 1",
+        (alice.id,),
+    ).fetchall()
+    assert rows == [("ok-a", 5), ("ok-b", 6)]
+    # the summary stays compatible: refused is one more key
+    assert set(summary.model_dump()) == {
+        "inserted",
+        "duplicates",
+        "updated",
+        "conversations",
+        "refused",
+    }
+
+
+def test_a_refusal_for_everyone_still_stops_the_import(make_user, settings):
+    alice = make_user("alice")
+    client = MessagingClient(client_for(settings, settings.anon_key, "not-a-jwt"))
+    with pytest.raises(MessagingError) as err:
+        client.ingest([msg("a"), msg("b")])
+    assert err.value.code is not None and err.value.code.startswith("PGRST")
+    del alice
+
+
+def test_cli_names_what_was_refused_and_exits_non_zero(
+    make_user, db, capsys, refusing_conversation
+):
+    alice = make_user("alice")
+    files = [
+        str(REPO_ROOT / "examples" / "WhatsApp Chat with +34 612 34 56 78.txt"),
+        str(Path(__file__).parent / "fixtures" / "WhatsApp Chat with Bob.txt"),
+    ]
+    code = main(
+        [
+            "import",
+            "whatsapp",
+            *files,
+            "--user-id",
+            alice.id,
+            "--me",
+            "Alice",
+            "--tz",
+            "UTC",
+            "--json",
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == EXIT_REFUSED == 3
+    summary = json.loads(out)
+    assert summary["inserted"] > 0 and len(summary["conversations"]) == 1
+    assert [r["external_conversation_id"] for r in summary["refused"]] == ["+34612345678"]
+    assert "refused whatsapp:+34612345678" in err and "refused by a test trigger" in err
+
+
+def test_the_client_refuses_what_the_server_would_before_sending(service, make_user):
+    client = MessagingClient(service, user_id=make_user("alice").id)
+    deep: list = []
+    for _ in range(10_000):  # built without recursion; the check must not recurse either
+        deep = [deep]
+    cases = {
+        "metadata": {**msg("c"), "metadata": {"a": deep}},
+        "edited_at": {**msg("c", minutes=10), "edited_at": "2026-03-02T09:00:00+00:00"},
+    }
+    for field, bad in cases.items():
+        with pytest.raises(ValueError) as err:
+            client.ingest([bad])
+        assert f"messages[0].{field}" in str(err.value), str(err.value)[:300]
+    with pytest.raises(ValueError) as err:
+        client.ingest([cases["metadata"]])
+    assert "nested deeper than 32 levels" in str(err.value)

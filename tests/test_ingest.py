@@ -313,3 +313,124 @@ def test_edge_timestamps_that_are_real_are_accepted(make_user, db):
         "space": "2025-12-31T09:59:00Z",
         "zulu": "2026-01-01T00:00:00Z",
     }
+
+
+# ---- no valid message is ever refused, no conversation blocks itself ----------------
+
+
+def _words(seed: int, n: int) -> str:
+    """n distinct pseudo-random words (hex), like a long text nobody repeats."""
+    rnd = random.Random(seed)
+    return " ".join(f"{rnd.getrandbits(64):016x}" for _ in range(n))
+
+
+def test_long_messages_of_distinct_words_never_block_the_conversation(make_user, db):
+    """Measured failure: 20 messages of ~59,000 characters of distinct words passed the 1 MB
+    of a tsvector (54000, HTTP 413), and the conversation took no message after that."""
+    alice = make_user("alice")
+    long = [msg("essay", f"L{i}", minutes=i, content=_words(i, 3500)[:59_000]) for i in range(20)]
+    assert all(len(m["content"]) == 59_000 for m in long)
+    out = ingest(alice.client, long)
+    assert out["inserted"] == 20
+    cid = out["conversations"][0]["id"]
+    more = ingest(alice.client, [msg("essay", f"M{i}", minutes=100 + i) for i in range(120)])
+    assert more["inserted"] == 120
+    stored = check_invariants(db, cid)
+    assert len(stored) == 140
+    assert [m["content"] for m in stored[:20]] == [m["content"] for m in long]
+    # the start of a long message is searchable
+    first_word = long[3]["content"].split()[0]
+    hits = alice.client.rpc("search_messages", {"query": first_word}).execute().data
+    assert [h["message"]["id"] for h in hits] == ["L3"]
+
+
+def test_images_with_unique_signed_urls_never_block_the_conversation(make_user, db):
+    """Measured failure: 500 images with unique ~1 KB signed media URLs, sent 50 per call,
+    filled an archive chunk's search document past 1 MB. Chunks are now cut by bytes too."""
+    alice = make_user("alice")
+    rnd = random.Random(11)
+
+    def url(i: int) -> str:
+        token = "-".join(f"{rnd.getrandbits(64):016x}" for _ in range(50))  # unique path
+        signature = "".join(f"{rnd.getrandbits(64):016x}" for _ in range(30))
+        return f"https://media.example/v/{token}/IMG_{i:04d}.jpg?X-Signature={signature}"
+
+    images = [
+        msg("gallery", f"img{i:04d}", minutes=i, content=None, type="image", media_url=url(i))
+        for i in range(500)
+    ]
+    assert all(900 < len(m["media_url"]) <= 2048 for m in images)
+    cid = None
+    for start in range(0, 500, 50):
+        out = ingest(alice.client, images[start : start + 50])
+        assert out["inserted"] == 50
+        cid = out["conversations"][0]["id"]
+    assert cid is not None
+    after = ingest(alice.client, [msg("gallery", "text-after", minutes=1000, content="still open")])
+    assert after["inserted"] == 1
+    stored = check_invariants(db, cid)
+    assert len(stored) == 501
+    chunks = conversation_state(db, cid)["chunks"]
+    assert len(chunks) >= 2, "500 KB of URLs must be cut into more than one chunk"
+    assert all(len(c[0]) < 1000 for c in chunks), "cut by bytes, not by count"
+
+
+# ---- edits keep the conversation's summary true ------------------------------------
+
+
+def test_edits_moving_the_newest_earlier_and_the_oldest_later_keep_the_summary_true(
+    make_user, db, small_caps
+):
+    alice = make_user("alice")
+    batch = [msg("c1", f"s{i:02d}", minutes=i, content=f"text {i}") for i in range(30)]
+    cid = ingest(alice.client, batch)["conversations"][0]["id"]
+    assert conversation_state(db, cid)["chunks"], "the oldest are archived"
+    # the newest moves earlier (into the archive's time range)
+    out = ingest(
+        alice.client,
+        [
+            {
+                **batch[-1],
+                "sent_at": "2026-03-02T09:05:30+00:00",
+                "content": "moved",
+                "edited_at": "2026-03-03T00:00:00Z",
+            }
+        ],
+    )
+    assert out["updated"] == 1
+    state = conversation_state(db, cid)
+    assert state["last_message_at"].isoformat() == "2026-03-02T09:28:00+00:00"
+    assert state["preview"] == "text 28"
+    # the oldest moves later (past every other message)
+    ingest(
+        alice.client,
+        [
+            {
+                **batch[0],
+                "sent_at": "2026-03-02T12:00:00+00:00",
+                "content": "now newest",
+                "edited_at": "2026-03-03T00:00:00Z",
+            }
+        ],
+    )
+    state = conversation_state(db, cid)
+    assert state["first_message_at"].isoformat() == "2026-03-02T09:01:00+00:00"
+    assert state["last_message_at"].isoformat() == "2026-03-02T12:00:00+00:00"
+    assert state["preview"] == "now newest"
+    stored = check_invariants(db, cid)
+    assert len(stored) == 30 and stored[-1]["id"] == "s00"
+
+
+def test_an_edit_in_a_conversation_without_archive_keeps_the_summary_true(make_user, db):
+    alice = make_user("alice")
+    batch = [msg("c2", f"e{i}", minutes=i, content=f"text {i}") for i in range(3)]
+    cid = ingest(alice.client, batch)["conversations"][0]["id"]
+    ingest(
+        alice.client,
+        [{**batch[2], "sent_at": "2026-03-02T08:00:00+00:00", "edited_at": "2026-03-03T00:00:00Z"}],
+    )
+    state = conversation_state(db, cid)
+    assert state["first_message_at"].isoformat() == "2026-03-02T08:00:00+00:00"
+    assert state["last_message_at"].isoformat() == "2026-03-02T09:01:00+00:00"
+    assert state["preview"] == "text 1"
+    check_invariants(db, cid)

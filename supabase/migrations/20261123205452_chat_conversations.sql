@@ -27,7 +27,12 @@ insert into messaging_private.settings (key, value, description) values
    'Most messages kept in chat_conversations.messages; past it the oldest spill to the archive.'),
   ('hot_keep_messages', 50,
    'Messages left in the hot row after a spill (spilling in bulk keeps appends cheap).'),
-  ('archive_chunk_messages', 1000, 'Most messages in one chat_conversation_archives chunk.');
+  ('hot_max_bytes', 262144,
+   'Most bytes of searchable text (see messaging_private.search_document) in the hot row; past it the oldest spill.'),
+  ('hot_keep_bytes', 131072, 'Most bytes of searchable text left in the hot row after a spill.'),
+  ('archive_chunk_messages', 1000, 'Most messages in one chat_conversation_archives chunk.'),
+  ('archive_chunk_bytes', 262144,
+   'Most bytes of searchable text in one archive chunk: keeps every search document far below the 1 MB a tsvector can hold.');
 
 create or replace function messaging_private.setting(setting_key text)
 returns integer
@@ -141,8 +146,10 @@ alter table public.chat_conversation_archives alter column messages set compress
 create index chat_conversation_archives_position_idx
   on public.chat_conversation_archives (conversation_id, first_message_at, first_message_id collate "C");
 create index chat_conversation_archives_user_id_idx on public.chat_conversation_archives (user_id);
+-- every ingest asks this index which chunks hold its ids: without a pending list (fastupdate)
+-- a lookup never scans megabytes of not-yet-merged entries
 create index chat_conversation_archives_id_hashes_idx
-  on public.chat_conversation_archives using gin (id_hashes);
+  on public.chat_conversation_archives using gin (id_hashes) with (fastupdate = off);
 
 alter table public.chat_conversation_archives enable row level security;
 

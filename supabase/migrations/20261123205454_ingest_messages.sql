@@ -65,6 +65,103 @@ end;
 $$;
 comment on function messaging_private.sort_messages(jsonb) is 'A message array sorted by (sent_at, id).';
 
+-- The searchable line of a message is written out in three places (search_document,
+-- the sizes below, search_messages' re-check): its first 2,000 characters of content,
+-- sender name and media URL without its query string (a signed URL's signature is noise).
+-- Whole lines then bound every search document by construction: a hot row or a chunk
+-- holds at most hot_max_bytes / archive_chunk_bytes of them (256 kB), and even the URL
+-- and hyphenated-word tokens the parser adds keep its tsvector far below the 1 MB limit.
+
+create or replace function messaging_private.line_sizes(msgs jsonb)
+returns integer[]
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  return (
+    select coalesce(pg_catalog.array_agg(pg_catalog.octet_length(pg_catalog.left(
+             concat_ws(' ', e.m ->> 'content', e.m ->> 'sender_name',
+                       pg_catalog.split_part(e.m ->> 'media_url', '?', 1)), 2000)) + 1
+             order by e.ord), '{}')
+    from pg_catalog.jsonb_array_elements(msgs) with ordinality e(m, ord)
+  );
+end;
+$$;
+comment on function messaging_private.line_sizes(jsonb) is
+  'Bytes of each message''s searchable line (what search_document indexes), in array order.';
+
+create or replace function messaging_private.cut_pieces(msgs jsonb, max_count integer, max_bytes integer)
+returns jsonb[]
+language plpgsql
+immutable
+set search_path = ''
+as $$
+-- Cuts a sorted message array, oldest first, into pieces of at most max_count messages and
+-- max_bytes of searchable text (a single message is never cut: its line is at most 2,000
+-- characters). A cheap upper bound (the array's JSON text) skips the sizing when it fits.
+declare
+  v_sizes integer[];
+  v_keys integer[] := '{}'::integer[];
+  v_piece integer := 0;
+  v_count integer := 0;
+  v_bytes bigint := 0;
+  v_size integer;
+begin
+  if pg_catalog.jsonb_array_length(msgs) = 0 then
+    return '{}'::jsonb[];
+  end if;
+  if pg_catalog.jsonb_array_length(msgs) <= max_count and pg_catalog.octet_length(msgs::text) <= max_bytes then
+    return array[msgs];
+  end if;
+  v_sizes := messaging_private.line_sizes(msgs);
+  foreach v_size in array v_sizes loop
+    if v_count > 0 and (v_count >= max_count or v_bytes + v_size > max_bytes) then
+      v_piece := v_piece + 1;
+      v_count := 0;
+      v_bytes := 0;
+    end if;
+    v_count := v_count + 1;
+    v_bytes := v_bytes + v_size;
+    v_keys := v_keys || v_piece;
+  end loop;
+  return (
+    select pg_catalog.array_agg(p.piece order by p.k)
+    from (
+      select k.k, pg_catalog.jsonb_agg(e.m order by e.ord) as piece
+      from pg_catalog.jsonb_array_elements(msgs) with ordinality e(m, ord)
+      join pg_catalog.unnest(v_keys) with ordinality k(k, ord) on k.ord = e.ord
+      group by k.k
+    ) p
+  );
+end;
+$$;
+comment on function messaging_private.cut_pieces(jsonb, integer, integer) is
+  'A sorted message array cut, oldest first, into pieces bounded by count and by bytes of searchable text.';
+
+create or replace function messaging_private.newest_fitting(msgs jsonb, max_count integer, max_bytes integer)
+returns integer
+language plpgsql
+immutable
+set search_path = ''
+as $$
+-- How many of the newest messages (the end of a sorted array) fit in max_count messages
+-- and max_bytes of searchable text; at least one.
+begin
+  return (
+    select greatest(1, pg_catalog.count(*))::integer
+    from (
+      select s.ord, pg_catalog.sum(s.size) over (order by s.ord desc) as total
+      from pg_catalog.unnest(messaging_private.line_sizes(msgs)) with ordinality s(size, ord)
+    ) t
+    where t.total <= max_bytes
+      and t.ord > pg_catalog.jsonb_array_length(msgs) - max_count
+  );
+end;
+$$;
+comment on function messaging_private.newest_fitting(jsonb, integer, integer) is
+  'How many of the newest messages of a sorted array fit in a count and a byte budget of searchable text (at least one).';
+
 create or replace function messaging_private.store_chunks(
   conversation uuid, owner uuid, chunk uuid, msgs jsonb
 )
@@ -72,23 +169,17 @@ returns void
 language plpgsql
 set search_path = ''
 as $$
--- Writes msgs (sorted, non-empty) as archive chunks of at most archive_chunk_messages:
--- the first piece replaces chunk (or is inserted when chunk is null), the rest are new.
+-- Writes msgs (sorted, non-empty) as archive chunks bounded by archive_chunk_messages and
+-- archive_chunk_bytes: the first piece replaces chunk (or is inserted when chunk is null),
+-- the rest are new.
 declare
-  v_n integer := pg_catalog.jsonb_array_length(msgs);
-  v_pieces integer := greatest(1, ceil(v_n::numeric / messaging_private.setting('archive_chunk_messages'))::integer);
-  v_size integer := ceil(v_n::numeric / v_pieces)::integer;
+  v_pieces jsonb[] := messaging_private.cut_pieces(msgs,
+    messaging_private.setting('archive_chunk_messages'), messaging_private.setting('archive_chunk_bytes'));
   v_piece jsonb;
 begin
-  for i in 0 .. v_pieces - 1 loop
-    select pg_catalog.jsonb_agg(e.m order by e.ord)
-      into v_piece
-      from pg_catalog.jsonb_array_elements(msgs) with ordinality e(m, ord)
-     where e.ord > i * v_size and e.ord <= (i + 1) * v_size;
-    if v_piece is null then
-      continue;
-    end if;
-    if i = 0 and chunk is not null then
+  for i in 1 .. pg_catalog.cardinality(v_pieces) loop
+    v_piece := v_pieces[i];
+    if i = 1 and chunk is not null then
       update public.chat_conversation_archives a
          set messages = v_piece,
              message_count = pg_catalog.jsonb_array_length(v_piece),
@@ -112,7 +203,7 @@ begin
 end;
 $$;
 comment on function messaging_private.store_chunks(uuid, uuid, uuid, jsonb) is
-  'Writes sorted messages as archive chunks of bounded size, replacing the given chunk with the first piece.';
+  'Writes sorted messages as archive chunks bounded by count and bytes, replacing the given chunk with the first piece.';
 
 -- -----------------------------------------------------------------------------
 -- Validation of a whole payload
@@ -124,8 +215,10 @@ language plpgsql
 stable
 set search_path = ''
 as $$
+declare
+  v_errors text[];
 begin
-  return (
+  v_errors := (
     -- One set-based pass over a table of rules: every field of the top level and of every
     -- message is checked by the same CASE, with no function call per message (a function
     -- with its own search_path cannot be inlined and would cost a call per field).
@@ -237,7 +330,7 @@ begin
             pg_catalog.format('%s is not a real date and time', f.v::text)
           when f.s::timestamptz < '1970-01-01T00:00:00Z'::timestamptz
             or f.s::timestamptz > pg_catalog.now() + interval '1 day' then
-            pg_catalog.format('%s is out of range (1970 to now)', f.v::text)
+            pg_catalog.format('%s is out of range (1970 to a day from now)', f.v::text)
         end)
       from items it
       cross join top_platform tp
@@ -249,86 +342,60 @@ begin
     from errs
     where errs.err is not null
   );
+  if pg_catalog.cardinality(v_errors) > 0 then
+    return v_errors;
+  end if;
+  -- Rules across fields, once every field is valid on its own (the timestamps parse):
+  -- an edit is not older than its message, and metadata nests at most 32 levels (the
+  -- bracket count is a cheap bound that spares walking flat metadata).
+  return (
+    select coalesce(pg_catalog.array_agg(x.err order by x.i, x.n), '{}')
+    from (
+      select e.ord - 1 as i, 10 as n,
+             pg_catalog.format('messages[%s].edited_at: %s is earlier than sent_at %s',
+               e.ord - 1, e.m -> 'edited_at', e.m -> 'sent_at') as err
+        from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality e(m, ord)
+       where pg_catalog.jsonb_typeof(e.m -> 'edited_at') = 'string'
+         and (e.m ->> 'edited_at')::timestamptz < (e.m ->> 'sent_at')::timestamptz
+      union all
+      select e.ord - 1, 18,
+             pg_catalog.format('messages[%s].metadata: nested deeper than 32 levels', e.ord - 1)
+        from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality e(m, ord)
+       where pg_catalog.jsonb_typeof(e.m -> 'metadata') = 'object'
+         and pg_catalog.length(pg_catalog.regexp_replace((e.m -> 'metadata')::text, '[^\[{]', '', 'g')) > 32
+         and pg_catalog.jsonb_path_exists(e.m -> 'metadata',
+               'strict $.**{32 to last} ? (@.type() == "object" || @.type() == "array")')
+    ) x
+  );
 end;
 $$;
 comment on function messaging_private.payload_errors(jsonb) is
   'Every problem of an ingest payload, each naming its field by path (messages[4].sent_at: ...); empty when valid.';
 
 -- -----------------------------------------------------------------------------
--- The ingest itself
+-- The ingest, in parts with one job each. They run inside the definer
+-- messaging_private.ingest_messages (as its owner); no API role may call them.
 -- -----------------------------------------------------------------------------
 
-create or replace function messaging_private.ingest_messages(payload jsonb)
-returns jsonb
+create or replace function messaging_private.ingest_owner(payload jsonb)
+returns uuid
 language plpgsql
-security definer
+stable
 set search_path = ''
 as $$
+-- The CRM user who owns what is ingested: a signed-in caller's own id, or the user_id
+-- service_role names. Anyone else is refused.
 declare
   v_role text := auth.jwt() ->> 'role';
   v_owner uuid;
-  v_connection uuid;
-  v_errors text[];
-  v_total integer;
-  v_groups jsonb;
-  g jsonb;
-  conv public.chat_conversations%rowtype;
-  v_row public.chat_conversations%rowtype;
-  v_created text[];
-  v_results jsonb := '[]'::jsonb;
-  v_inserted_all integer := 0;
-  v_dups_all integer := 0;
-  v_updated_all integer := 0;
-  -- per conversation
-  v_hot jsonb;
-  v_new jsonb;
-  v_rest jsonb;
-  v_hot_updates jsonb;
-  v_arch_updates jsonb;
-  v_incoming jsonb;
-  v_old jsonb;
-  v_spill jsonb;
-  v_dups integer;
-  v_n integer;
-  v_inserted integer;
-  v_updated integer;
-  v_has_archive boolean;
-  v_bound_at timestamptz;
-  v_bound_id text;
-  v_newest record;
-  v_target record;
-  v_hot_max integer := messaging_private.setting('hot_max_messages');
-  v_hot_keep integer := messaging_private.setting('hot_keep_messages');
-  v_chunk_max integer := messaging_private.setting('archive_chunk_messages');
-  v_person uuid;
-  v_first_new timestamptz;
 begin
-  -- ---- shape of the payload ---------------------------------------------------
-  if payload is null or pg_catalog.jsonb_typeof(payload) <> 'object' then
-    raise exception using errcode = '22023',
-      message = 'payload: must be a JSON object like {"messages": [...]}, got '
-        || coalesce(pg_catalog.jsonb_typeof(payload), 'nothing');
-  end if;
-  if pg_catalog.jsonb_typeof(payload -> 'messages') is distinct from 'array' then
-    raise exception using errcode = '22023',
-      message = 'messages: required, must be an array of message objects, got '
-        || coalesce(pg_catalog.jsonb_typeof(payload -> 'messages'), 'nothing');
-  end if;
-  v_total := pg_catalog.jsonb_array_length(payload -> 'messages');
-  if v_total > 10000 then
-    raise exception using errcode = '22023',
-      message = pg_catalog.format('messages: %s messages in one call; at most 10000', v_total),
-      hint = 'Split the import into batches (the Python client does this for you).';
-  end if;
-
-  -- ---- who owns what is ingested --------------------------------------------
   if v_role is null then
     -- no JWT: a direct database session (migrations, psql, benchmarks) is trusted like
     -- service_role; a PostgREST session without claims never is.
     v_role := case when session_user = 'authenticator' then 'anon' else 'service_role' end;
   end if;
   if v_role = 'authenticated' then
-    v_owner := auth.uid();
+    v_owner := (select auth.uid());
     if v_owner is null then
       raise exception using errcode = '42501', message = 'ingest_messages: the token has no user (sub)';
     end if;
@@ -356,6 +423,455 @@ begin
     raise exception using errcode = '42501',
       message = pg_catalog.format('ingest_messages: role %s may not ingest messages', v_role);
   end if;
+  return v_owner;
+end;
+$$;
+comment on function messaging_private.ingest_owner(jsonb) is
+  'Ingest, part 1: the owning CRM user (the signed-in caller, or the user_id service_role names); 42501 / 22023 otherwise.';
+
+create or replace function messaging_private.ingest_references(payload jsonb, owner uuid)
+returns uuid
+language plpgsql
+stable
+set search_path = ''
+as $$
+-- The payload's connection (or null); a connection or person that is not the owner's is 42501.
+declare
+  v_connection uuid;
+  v_person uuid;
+begin
+  if payload ->> 'connection_id' is not null then
+    v_connection := (payload ->> 'connection_id')::uuid;
+    if not exists (select 1 from public.messaging_connections mc
+                    where mc.id = v_connection and mc.user_id = owner) then
+      raise exception using errcode = '42501',
+        message = pg_catalog.format('connection_id: %s is not a connection of this user', v_connection);
+    end if;
+  end if;
+  select p.pid into v_person
+    from (select distinct (e.m ->> 'person_id')::uuid as pid
+            from pg_catalog.jsonb_array_elements(payload -> 'messages') e(m)
+           where e.m ->> 'person_id' is not null) p
+   where not exists (select 1 from public.people pp where pp.id = p.pid and pp.user_id = owner)
+   limit 1;
+  if v_person is not null then
+    raise exception using errcode = '42501',
+      message = pg_catalog.format('person_id: %s is not a person of this user', v_person);
+  end if;
+  return v_connection;
+end;
+$$;
+comment on function messaging_private.ingest_references(jsonb, uuid) is
+  'Ingest, part 2: checks that the connection and people a payload names are the owner''s; returns the connection id.';
+
+create or replace function messaging_private.ingest_groups(payload jsonb)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+-- The messages of a valid payload as stored objects, grouped by conversation (sorted by
+-- platform, id), repeats inside the batch collapsed (the newest edited_at wins) and
+-- counted, with the conversation fields the newest message gives.
+begin
+  return (
+    with src as (
+      select
+        e.ord,
+        coalesce(e.m ->> 'platform', payload ->> 'platform') as platform,
+        e.m ->> 'external_conversation_id' as ext_id,
+        e.m ->> 'id' as msg_id,
+        (e.m ->> 'sent_at')::timestamptz as sent_at,
+        (e.m ->> 'edited_at')::timestamptz as edited_at,
+        e.m
+      from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality e(m, ord)
+    ),
+    ranked as (
+      select s.*,
+        pg_catalog.row_number() over (
+          partition by s.platform, s.ext_id, s.msg_id
+          order by s.edited_at desc nulls last, s.ord desc) as rn
+      from src s
+    ),
+    stored as (
+      select r.*,
+        pg_catalog.jsonb_build_object(
+          'id', r.msg_id,
+          'direction', r.m ->> 'direction',
+          'type', coalesce(r.m ->> 'type', 'text'),
+          'content', r.m ->> 'content',
+          'media_url', r.m ->> 'media_url',
+          -- ISO 8601 UTC, the fraction only when there is one: 2026-02-01T10:30:00Z
+          'sent_at', (pg_catalog.to_jsonb(r.sent_at at time zone 'UTC') #>> '{}') || 'Z')
+        || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+          'sender_identifier', r.m ->> 'sender_identifier',
+          'sender_name', r.m ->> 'sender_name',
+          'reply_to_id', r.m ->> 'reply_to_id',
+          'edited_at', (pg_catalog.to_jsonb(r.edited_at at time zone 'UTC') #>> '{}') || 'Z',
+          'metadata', case when r.m -> 'metadata' <> 'null'::jsonb then r.m -> 'metadata' end)) as obj
+      from ranked r
+    ),
+    grouped as (
+      select
+        s.platform, s.ext_id,
+        pg_catalog.count(*) filter (where s.rn > 1) as batch_dups,
+        pg_catalog.jsonb_agg(s.obj order by s.sent_at, s.msg_id collate "C") filter (where s.rn = 1) as msgs,
+        (pg_catalog.array_agg(s.m ->> 'participant_identifier' order by s.sent_at desc, s.ord desc)
+           filter (where s.m ->> 'participant_identifier' is not null))[1] as participant_identifier,
+        (pg_catalog.array_agg(s.m ->> 'participant_name' order by s.sent_at desc, s.ord desc)
+           filter (where s.m ->> 'participant_name' is not null))[1] as participant_name,
+        (pg_catalog.array_agg(s.m ->> 'conversation_type' order by s.sent_at desc, s.ord desc)
+           filter (where s.m ->> 'conversation_type' is not null))[1] as conversation_type,
+        (pg_catalog.array_agg(s.m ->> 'person_id' order by s.sent_at desc, s.ord desc)
+           filter (where s.m ->> 'person_id' is not null))[1] as person_id
+      from stored s
+      group by s.platform, s.ext_id
+    )
+    select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+        'platform', gr.platform,
+        'external_conversation_id', gr.ext_id,
+        'batch_duplicates', gr.batch_dups,
+        'messages', gr.msgs,
+        'participant_identifier', messaging_private.normalize_identifier('any', gr.participant_identifier),
+        'participant_name', gr.participant_name,
+        'conversation_type', gr.conversation_type,
+        'person_id', gr.person_id)
+      order by gr.platform, gr.ext_id), '[]'::jsonb)
+    from grouped gr
+  );
+end;
+$$;
+comment on function messaging_private.ingest_groups(jsonb) is
+  'Ingest, part 3: a valid payload''s messages as stored objects grouped by conversation, repeats collapsed (newest edited_at wins) and counted.';
+
+create or replace function messaging_private.ingest_dedupe(
+  conversation uuid, hot jsonb, has_archive boolean, incoming jsonb,
+  out fresh jsonb, out hot_edits jsonb, out archive_edits jsonb, out duplicates integer
+)
+language plpgsql
+stable
+set search_path = ''
+-- the chunks holding an incoming id are found through the GIN index of id_hashes only:
+-- array overlap as a filter compares every pair of hashes (1,000 x 1,000 per chunk read)
+set enable_seqscan = off
+as $$
+-- Each incoming message against its stored copy, if any: in the hot row, or in an archive
+-- chunk found through the id_hashes index. A stored copy is replaced only by one with a
+-- newer edited_at (a missing edited_at counts as older); else the message is a duplicate.
+-- fresh: not stored yet; hot_edits: replace a hot-row copy; archive_edits: {chunk, m}.
+declare
+  v_chunks uuid[] := '{}'::uuid[];
+  v_hashes bigint[];
+begin
+  if has_archive then
+    v_hashes := messaging_private.id_hashes(incoming);
+    -- computed once (inside a query's condition it would be recomputed for every row), and
+    -- asked of the index alone (offset 0 keeps the conversation out of the index scan)
+    select coalesce(pg_catalog.array_agg(h.id), '{}'::uuid[]) into v_chunks
+      from (select a.id, a.conversation_id
+              from public.chat_conversation_archives a
+             where a.id_hashes && v_hashes
+            offset 0) h
+     where h.conversation_id = conversation;
+  end if;
+  -- the live case first: a few messages none of whose ids is stored (a containment test
+  -- on the hot row) are all fresh
+  if pg_catalog.cardinality(v_chunks) = 0
+     and pg_catalog.jsonb_array_length(incoming) <= 20
+     and not exists (select 1 from pg_catalog.jsonb_array_elements(incoming) n(m)
+                      where hot @> pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('id', n.m -> 'id')))
+  then
+    fresh := incoming;
+    hot_edits := '[]'::jsonb;
+    archive_edits := '[]'::jsonb;
+    duplicates := 0;
+    return;
+  end if;
+  with stored as (
+    select null::uuid as chunk, h.m
+      from pg_catalog.jsonb_array_elements(hot) h(m)
+    union all
+    select a.id, e.m
+      from public.chat_conversation_archives a
+     cross join lateral pg_catalog.jsonb_array_elements(a.messages) e(m)
+     where a.id = any (v_chunks)
+  ),
+  matched as (
+    select n.m as nm, n.ord, s.chunk, s.m as sm,
+           coalesce(n.m ->> 'edited_at' is not null
+             and (s.m ->> 'edited_at' is null
+                  or (n.m ->> 'edited_at')::timestamptz > (s.m ->> 'edited_at')::timestamptz), false) as newer
+      from pg_catalog.jsonb_array_elements(incoming) with ordinality n(m, ord)
+      left join stored s on (s.m ->> 'id') = (n.m ->> 'id')
+  )
+  select
+    coalesce(pg_catalog.jsonb_agg(x.nm order by x.ord) filter (where x.sm is null), '[]'::jsonb),
+    coalesce(pg_catalog.jsonb_agg(x.nm order by x.ord)
+      filter (where x.sm is not null and x.newer and x.chunk is null), '[]'::jsonb),
+    coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('chunk', x.chunk, 'm', x.nm))
+      filter (where x.sm is not null and x.newer and x.chunk is not null), '[]'::jsonb),
+    pg_catalog.count(*) filter (where x.sm is not null and not x.newer)
+    into fresh, hot_edits, archive_edits, duplicates
+    from matched x;
+end;
+$$;
+comment on function messaging_private.ingest_dedupe(uuid, jsonb, boolean, jsonb) is
+  'Ingest, part 4: splits incoming messages into fresh ones, edits of hot-row or archived copies, and duplicates.';
+
+create or replace function messaging_private.ingest_apply_edits(
+  conversation uuid, owner uuid, hot jsonb, hot_edits jsonb, archive_edits jsonb
+)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+-- Takes the old versions of edited messages out (of the hot row, returned, and of their
+-- archive chunks, rewritten or deleted when emptied); the new versions are merged after.
+declare
+  v_hot jsonb := hot;
+  v_target record;
+  v_left jsonb;
+begin
+  if pg_catalog.jsonb_array_length(hot_edits) > 0 then
+    select coalesce(pg_catalog.jsonb_agg(h.m order by h.ord), '[]'::jsonb) into v_hot
+      from pg_catalog.jsonb_array_elements(hot) with ordinality h(m, ord)
+     where not exists (select 1 from pg_catalog.jsonb_array_elements(hot_edits) u(m)
+                        where (u.m ->> 'id') = (h.m ->> 'id'));
+  end if;
+  for v_target in
+    select (u.x ->> 'chunk')::uuid as chunk, pg_catalog.array_agg(u.x -> 'm' ->> 'id') as ids
+      from pg_catalog.jsonb_array_elements(archive_edits) u(x)
+     group by 1
+  loop
+    select coalesce(pg_catalog.jsonb_agg(e.m order by e.ord), '[]'::jsonb) into v_left
+      from public.chat_conversation_archives a
+     cross join lateral pg_catalog.jsonb_array_elements(a.messages) with ordinality e(m, ord)
+     where a.id = v_target.chunk and not ((e.m ->> 'id') = any (v_target.ids));
+    if pg_catalog.jsonb_array_length(v_left) = 0 then
+      delete from public.chat_conversation_archives a where a.id = v_target.chunk;
+    else
+      perform messaging_private.store_chunks(conversation, owner, v_target.chunk, v_left);
+    end if;
+  end loop;
+  return v_hot;
+end;
+$$;
+comment on function messaging_private.ingest_apply_edits(uuid, uuid, jsonb, jsonb, jsonb) is
+  'Ingest, part 5: removes the old versions of edited messages from the hot row (returned) and from their archive chunks.';
+
+create or replace function messaging_private.ingest_merge(
+  conversation uuid, owner uuid, hot jsonb, incoming jsonb
+)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+-- Merges sorted incoming messages into the conversation: those older than the hot row go
+-- to the archive chunk whose range holds them, the rest join the hot row; past the hot
+-- row's caps (count, bytes of searchable text) the oldest spill into the archive in bulk.
+-- Returns the new hot row.
+declare
+  v_hot jsonb := hot;
+  v_incoming jsonb := incoming;
+  v_old jsonb;
+  v_spill jsonb;
+  v_n integer;
+  v_keep integer;
+  v_bound_at timestamptz;
+  v_bound_id text;
+  v_newest record;
+  v_target record;
+  v_has_archive boolean;
+  v_hot_max integer := messaging_private.setting('hot_max_messages');
+  v_hot_bytes integer := messaging_private.setting('hot_max_bytes');
+begin
+  if pg_catalog.jsonb_array_length(v_incoming) = 0 then
+    return v_hot;
+  end if;
+  -- the common case first: newer than everything the hot row holds (the archive is older)
+  if pg_catalog.jsonb_array_length(v_hot) > 0
+     and ((v_incoming -> 0 ->> 'sent_at')::timestamptz, (v_incoming -> 0 ->> 'id') collate "C")
+         > ((v_hot -> -1 ->> 'sent_at')::timestamptz, (v_hot -> -1 ->> 'id') collate "C") then
+    v_hot := v_hot || v_incoming;
+  else
+    v_has_archive := exists (select 1 from public.chat_conversation_archives a where a.conversation_id = conversation);
+    if v_has_archive then
+      if pg_catalog.jsonb_array_length(v_hot) > 0 then
+        v_bound_at := (v_hot -> 0 ->> 'sent_at')::timestamptz;
+        v_bound_id := v_hot -> 0 ->> 'id';
+      else
+        select a.last_message_at, a.last_message_id into v_bound_at, v_bound_id
+          from public.chat_conversation_archives a
+         where a.conversation_id = conversation
+         order by a.first_message_at desc, a.first_message_id collate "C" desc
+         limit 1;
+      end if;
+      select
+        coalesce(pg_catalog.jsonb_agg(i.m order by i.ord) filter (
+          where ((i.m ->> 'sent_at')::timestamptz, (i.m ->> 'id') collate "C") < (v_bound_at, v_bound_id collate "C")),
+          '[]'::jsonb),
+        coalesce(pg_catalog.jsonb_agg(i.m order by i.ord) filter (
+          where ((i.m ->> 'sent_at')::timestamptz, (i.m ->> 'id') collate "C") >= (v_bound_at, v_bound_id collate "C")),
+          '[]'::jsonb)
+        into v_old, v_incoming
+        from pg_catalog.jsonb_array_elements(v_incoming) with ordinality i(m, ord);
+
+      -- each old message goes to the chunk whose range starts at or before it (or the oldest)
+      for v_target in
+        with o as (
+          select x.m, (x.m ->> 'sent_at')::timestamptz as ts, x.m ->> 'id' as mid
+            from pg_catalog.jsonb_array_elements(v_old) x(m)
+        )
+        select t.chunk, pg_catalog.jsonb_agg(t.m) as msgs
+          from (
+            select o.m, coalesce(
+              (select a.id from public.chat_conversation_archives a
+                where a.conversation_id = conversation
+                  and (a.first_message_at, a.first_message_id collate "C") <= (o.ts, o.mid collate "C")
+                order by a.first_message_at desc, a.first_message_id collate "C" desc
+                limit 1),
+              (select a.id from public.chat_conversation_archives a
+                where a.conversation_id = conversation
+                order by a.first_message_at, a.first_message_id collate "C"
+                limit 1)) as chunk
+            from o) t
+         group by t.chunk
+      loop
+        perform messaging_private.store_chunks(conversation, owner, v_target.chunk,
+          messaging_private.sort_messages(
+            (select a.messages from public.chat_conversation_archives a where a.id = v_target.chunk)
+            || v_target.msgs));
+      end loop;
+    end if;
+    if pg_catalog.jsonb_array_length(v_incoming) > 0 then
+      v_hot := messaging_private.sort_messages(v_hot || v_incoming);
+    end if;
+  end if;
+
+  -- past the cap (or the byte budget of searchable text: the jsonb size is a cheap upper
+  -- bound, the lines are sized only when it is passed) the oldest spill, in bulk
+  v_n := pg_catalog.jsonb_array_length(v_hot);
+  -- (v_hot was just built, so its size is its uncompressed jsonb size: at least the bytes of
+  -- its strings)
+  if v_n > v_hot_max
+     or (pg_catalog.pg_column_size(v_hot) > v_hot_bytes
+         and (select pg_catalog.sum(x) from pg_catalog.unnest(messaging_private.line_sizes(v_hot)) x) > v_hot_bytes)
+  then
+    v_keep := least(v_n - 1, messaging_private.newest_fitting(v_hot,
+      messaging_private.setting('hot_keep_messages'), messaging_private.setting('hot_keep_bytes')));
+    select
+      pg_catalog.jsonb_agg(h.m order by h.ord) filter (where h.ord <= v_n - v_keep),
+      pg_catalog.jsonb_agg(h.m order by h.ord) filter (where h.ord > v_n - v_keep)
+      into v_spill, v_hot
+      from pg_catalog.jsonb_array_elements(v_hot) with ordinality h(m, ord);
+    select a.id, a.message_count, a.messages into v_newest
+      from public.chat_conversation_archives a
+     where a.conversation_id = conversation
+     order by a.first_message_at desc, a.first_message_id collate "C" desc
+     limit 1;
+    if v_newest.id is not null
+       and v_newest.message_count + pg_catalog.jsonb_array_length(v_spill)
+           <= messaging_private.setting('archive_chunk_messages') then
+      perform messaging_private.store_chunks(conversation, owner, v_newest.id, v_newest.messages || v_spill);
+    else
+      perform messaging_private.store_chunks(conversation, owner, null, v_spill);
+    end if;
+  end if;
+  return v_hot;
+end;
+$$;
+comment on function messaging_private.ingest_merge(uuid, uuid, jsonb, jsonb) is
+  'Ingest, part 6: merges sorted new messages into the archive (older than the hot row) and the hot row, spilling past its caps; returns the hot row.';
+
+create or replace function messaging_private.ingest_summary(
+  conversation uuid, hot jsonb, first_message_at timestamptz, edited boolean,
+  out first_at timestamptz, out last_message jsonb
+)
+language plpgsql
+stable
+set search_path = ''
+as $$
+-- The conversation's oldest time and newest message after a merge. Appends only move
+-- them forward (first_message_at: the older of the stored one and the oldest new one);
+-- edits can move a message either way, even out of the hot row, so then the archive's
+-- first and newest chunks say.
+begin
+  first_at := first_message_at;
+  last_message := hot -> -1;
+  if edited then
+    select a.first_message_at into first_at
+      from public.chat_conversation_archives a
+     where a.conversation_id = conversation
+     order by a.first_message_at, a.first_message_id collate "C"
+     limit 1;
+    if not found then
+      first_at := (hot -> 0 ->> 'sent_at')::timestamptz;
+    end if;
+    if last_message is null then
+      select a.messages -> -1 into last_message
+        from public.chat_conversation_archives a
+       where a.conversation_id = conversation
+       order by a.first_message_at desc, a.first_message_id collate "C" desc
+       limit 1;
+    end if;
+  end if;
+end;
+$$;
+comment on function messaging_private.ingest_summary(uuid, jsonb, timestamptz, boolean) is
+  'Ingest, part 7: the oldest time and the newest message of a conversation after a merge (edits included).';
+
+-- -----------------------------------------------------------------------------
+-- The ingest itself: the parts above, in order, per conversation
+-- -----------------------------------------------------------------------------
+
+create or replace function messaging_private.ingest_messages(payload jsonb)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_owner uuid;
+  v_connection uuid;
+  v_errors text[];
+  v_total integer;
+  v_groups jsonb;
+  g jsonb;
+  conv public.chat_conversations%rowtype;
+  v_row public.chat_conversations%rowtype;
+  v_created text[];
+  v_results jsonb := '[]'::jsonb;
+  v_inserted_all integer := 0;
+  v_dups_all integer := 0;
+  v_updated_all integer := 0;
+  v_hot jsonb;
+  v_dedupe record;
+  v_incoming jsonb;
+  v_inserted integer;
+  v_updated integer;
+  v_dups integer;
+  v_first_at timestamptz;
+  v_last jsonb;
+begin
+  -- ---- shape of the payload ---------------------------------------------------
+  if payload is null or pg_catalog.jsonb_typeof(payload) <> 'object' then
+    raise exception using errcode = '22023',
+      message = 'payload: must be a JSON object like {"messages": [...]}, got '
+        || coalesce(pg_catalog.jsonb_typeof(payload), 'nothing');
+  end if;
+  if pg_catalog.jsonb_typeof(payload -> 'messages') is distinct from 'array' then
+    raise exception using errcode = '22023',
+      message = 'messages: required, must be an array of message objects, got '
+        || coalesce(pg_catalog.jsonb_typeof(payload -> 'messages'), 'nothing');
+  end if;
+  v_total := pg_catalog.jsonb_array_length(payload -> 'messages');
+  if v_total > 10000 then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('messages: %s messages in one call; at most 10000', v_total),
+      hint = 'Split the import into batches (the Python client does this for you).';
+  end if;
+
+  v_owner := messaging_private.ingest_owner(payload);
 
   -- ---- every field of every message -----------------------------------------
   v_errors := messaging_private.payload_errors(payload);
@@ -371,95 +887,11 @@ begin
       hint = 'Nothing was written. Fix the fields named and send the batch again.';
   end if;
 
-  -- ---- references must be the owner's ---------------------------------------
-  if payload ->> 'connection_id' is not null then
-    v_connection := (payload ->> 'connection_id')::uuid;
-    if not exists (select 1 from public.messaging_connections mc
-                    where mc.id = v_connection and mc.user_id = v_owner) then
-      raise exception using errcode = '42501',
-        message = pg_catalog.format('connection_id: %s is not a connection of this user', v_connection);
-    end if;
-  end if;
-  select p.pid into v_person
-    from (select distinct (e.m ->> 'person_id')::uuid as pid
-            from pg_catalog.jsonb_array_elements(payload -> 'messages') e(m)
-           where e.m ->> 'person_id' is not null) p
-   where not exists (select 1 from public.people pp where pp.id = p.pid and pp.user_id = v_owner)
-   limit 1;
-  if v_person is not null then
-    raise exception using errcode = '42501',
-      message = pg_catalog.format('person_id: %s is not a person of this user', v_person);
-  end if;
-
+  v_connection := messaging_private.ingest_references(payload, v_owner);
   if v_total = 0 then
     return pg_catalog.jsonb_build_object('inserted', 0, 'duplicates', 0, 'updated', 0, 'conversations', '[]'::jsonb);
   end if;
-
-  -- ---- normalise, collapse repeats inside the batch, group by conversation ----
-  with src as (
-    select
-      e.ord,
-      coalesce(e.m ->> 'platform', payload ->> 'platform') as platform,
-      e.m ->> 'external_conversation_id' as ext_id,
-      e.m ->> 'id' as msg_id,
-      (e.m ->> 'sent_at')::timestamptz as sent_at,
-      (e.m ->> 'edited_at')::timestamptz as edited_at,
-      e.m
-    from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality e(m, ord)
-  ),
-  ranked as (
-    select s.*,
-      pg_catalog.row_number() over (
-        partition by s.platform, s.ext_id, s.msg_id
-        order by s.edited_at desc nulls last, s.ord desc) as rn
-    from src s
-  ),
-  stored as (
-    select r.*,
-      pg_catalog.jsonb_build_object(
-        'id', r.msg_id,
-        'direction', r.m ->> 'direction',
-        'type', coalesce(r.m ->> 'type', 'text'),
-        'content', r.m ->> 'content',
-        'media_url', r.m ->> 'media_url',
-        -- ISO 8601 UTC, the fraction only when there is one: 2026-02-01T10:30:00Z
-        'sent_at', (pg_catalog.to_jsonb(r.sent_at at time zone 'UTC') #>> '{}') || 'Z')
-      || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-        'sender_identifier', r.m ->> 'sender_identifier',
-        'sender_name', r.m ->> 'sender_name',
-        'reply_to_id', r.m ->> 'reply_to_id',
-        'edited_at', (pg_catalog.to_jsonb(r.edited_at at time zone 'UTC') #>> '{}') || 'Z',
-        'metadata', case when r.m -> 'metadata' <> 'null'::jsonb then r.m -> 'metadata' end)) as obj
-    from ranked r
-  ),
-  grouped as (
-    select
-      s.platform, s.ext_id,
-      pg_catalog.count(*) filter (where s.rn > 1) as batch_dups,
-      pg_catalog.jsonb_agg(s.obj order by s.sent_at, s.msg_id collate "C") filter (where s.rn = 1) as msgs,
-      (pg_catalog.array_agg(s.m ->> 'participant_identifier' order by s.sent_at desc, s.ord desc)
-         filter (where s.m ->> 'participant_identifier' is not null))[1] as participant_identifier,
-      (pg_catalog.array_agg(s.m ->> 'participant_name' order by s.sent_at desc, s.ord desc)
-         filter (where s.m ->> 'participant_name' is not null))[1] as participant_name,
-      (pg_catalog.array_agg(s.m ->> 'conversation_type' order by s.sent_at desc, s.ord desc)
-         filter (where s.m ->> 'conversation_type' is not null))[1] as conversation_type,
-      (pg_catalog.array_agg(s.m ->> 'person_id' order by s.sent_at desc, s.ord desc)
-         filter (where s.m ->> 'person_id' is not null))[1] as person_id
-    from stored s
-    group by s.platform, s.ext_id
-  )
-  select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-      'platform', gr.platform,
-      'external_conversation_id', gr.ext_id,
-      'batch_duplicates', gr.batch_dups,
-      'messages', gr.msgs,
-      'participant_identifier', messaging_private.normalize_identifier('any', gr.participant_identifier),
-      'participant_name', gr.participant_name,
-      'conversation_type', gr.conversation_type,
-      'person_id', gr.person_id)
-    order by gr.platform, gr.ext_id)
-  into v_groups
-  from grouped gr;
+  v_groups := messaging_private.ingest_groups(payload);
 
   -- ---- create missing conversations, then lock all of them in one fixed order ----
   with ins as (
@@ -486,7 +918,7 @@ begin
     order by c.platform, c.external_conversation_id
     for update;
 
-  -- ---- merge each conversation ------------------------------------------------
+  -- ---- each conversation: dedupe, edits, merge, summary -------------------------
   for g in select x from pg_catalog.jsonb_array_elements(v_groups) x loop
     select * into strict conv
       from public.chat_conversations c
@@ -494,161 +926,29 @@ begin
        and c.platform = g ->> 'platform'
        and c.external_conversation_id = g ->> 'external_conversation_id';
 
+    v_dedupe := messaging_private.ingest_dedupe(conv.id, conv.messages,
+      conv.message_count > pg_catalog.jsonb_array_length(conv.messages), g -> 'messages');
+    v_inserted := pg_catalog.jsonb_array_length(v_dedupe.fresh);
+    v_updated := pg_catalog.jsonb_array_length(v_dedupe.hot_edits)
+      + pg_catalog.jsonb_array_length(v_dedupe.archive_edits);
+    v_dups := v_dedupe.duplicates + (g ->> 'batch_duplicates')::integer;
+
     v_hot := conv.messages;
-    v_new := g -> 'messages';
-    v_has_archive := conv.message_count > pg_catalog.jsonb_array_length(v_hot);
-
-    -- each incoming message against its stored copy, if any: in the hot row, or in an
-    -- archive chunk found through the id_hashes index. A stored copy is replaced only by
-    -- one with a newer edited_at (a missing edited_at counts as older); else it is a duplicate.
-    with stored as (
-      select null::uuid as chunk, h.m
-        from pg_catalog.jsonb_array_elements(v_hot) h(m)
-      union all
-      select a.id, e.m
-        from public.chat_conversation_archives a
-       cross join lateral pg_catalog.jsonb_array_elements(a.messages) e(m)
-       where v_has_archive
-         and a.conversation_id = conv.id
-         and a.id_hashes && messaging_private.id_hashes(v_new)
-    ),
-    matched as (
-      select n.m as nm, n.ord, s.chunk, s.m as sm,
-             coalesce(n.m ->> 'edited_at' is not null
-               and (s.m ->> 'edited_at' is null
-                    or (n.m ->> 'edited_at')::timestamptz > (s.m ->> 'edited_at')::timestamptz), false) as newer
-        from pg_catalog.jsonb_array_elements(v_new) with ordinality n(m, ord)
-        left join stored s on (s.m ->> 'id') = (n.m ->> 'id')
-    )
-    select
-      coalesce(pg_catalog.jsonb_agg(x.nm order by x.ord) filter (where x.sm is null), '[]'::jsonb),
-      coalesce(pg_catalog.jsonb_agg(x.nm order by x.ord)
-        filter (where x.sm is not null and x.newer and x.chunk is null), '[]'::jsonb),
-      coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('chunk', x.chunk, 'm', x.nm))
-        filter (where x.sm is not null and x.newer and x.chunk is not null), '[]'::jsonb),
-      pg_catalog.count(*) filter (where x.sm is not null and not x.newer)
-      into v_rest, v_hot_updates, v_arch_updates, v_dups
-      from matched x;
-
-    v_inserted := pg_catalog.jsonb_array_length(v_rest);
-    v_updated := pg_catalog.jsonb_array_length(v_hot_updates) + pg_catalog.jsonb_array_length(v_arch_updates);
-    v_dups := v_dups + (g ->> 'batch_duplicates')::integer;
-
-    -- an edit replaces the stored message: take the old version out, insert the new one
-    if pg_catalog.jsonb_array_length(v_hot_updates) > 0 then
-      select coalesce(pg_catalog.jsonb_agg(h.m order by h.ord), '[]'::jsonb) into v_hot
-        from pg_catalog.jsonb_array_elements(v_hot) with ordinality h(m, ord)
-       where not exists (select 1 from pg_catalog.jsonb_array_elements(v_hot_updates) u(m)
-                          where (u.m ->> 'id') = (h.m ->> 'id'));
-    end if;
-    for v_target in
-      select (u.x ->> 'chunk')::uuid as chunk, pg_catalog.array_agg(u.x -> 'm' ->> 'id') as ids
-        from pg_catalog.jsonb_array_elements(v_arch_updates) u(x)
-       group by 1
-    loop
-      select coalesce(pg_catalog.jsonb_agg(e.m order by e.ord), '[]'::jsonb) into v_spill
-        from public.chat_conversation_archives a
-       cross join lateral pg_catalog.jsonb_array_elements(a.messages) with ordinality e(m, ord)
-       where a.id = v_target.chunk and not ((e.m ->> 'id') = any (v_target.ids));
-      if pg_catalog.jsonb_array_length(v_spill) = 0 then
-        delete from public.chat_conversation_archives a where a.id = v_target.chunk;
+    if v_inserted + v_updated > 0 then
+      if v_updated > 0 then
+        v_hot := messaging_private.ingest_apply_edits(conv.id, v_owner, v_hot,
+          v_dedupe.hot_edits, v_dedupe.archive_edits);
+        v_incoming := messaging_private.sort_messages(v_dedupe.fresh || v_dedupe.hot_edits
+          || coalesce((select pg_catalog.jsonb_agg(u.x -> 'm')
+                         from pg_catalog.jsonb_array_elements(v_dedupe.archive_edits) u(x)), '[]'::jsonb));
       else
-        perform messaging_private.store_chunks(conv.id, v_owner, v_target.chunk, v_spill);
+        v_incoming := v_dedupe.fresh;  -- already sorted by ingest_groups
       end if;
-    end loop;
-
-    v_incoming := messaging_private.sort_messages(
-      v_rest || v_hot_updates
-      || coalesce((select pg_catalog.jsonb_agg(u.x -> 'm') from pg_catalog.jsonb_array_elements(v_arch_updates) u(x)),
-                  '[]'::jsonb));
-
-    -- the oldest message stored now (a duplicate never moves first_message_at)
-    v_first_new := (v_incoming -> 0 ->> 'sent_at')::timestamptz;
-    if pg_catalog.jsonb_array_length(v_incoming) > 0 then
-      -- messages older than the hot row belong in the archive
-      v_old := '[]'::jsonb;
-      v_has_archive := v_has_archive
-        and exists (select 1 from public.chat_conversation_archives a where a.conversation_id = conv.id);
-      if v_has_archive then
-        if pg_catalog.jsonb_array_length(v_hot) > 0 then
-          v_bound_at := (v_hot -> 0 ->> 'sent_at')::timestamptz;
-          v_bound_id := v_hot -> 0 ->> 'id';
-        else
-          select a.last_message_at, a.last_message_id into v_bound_at, v_bound_id
-            from public.chat_conversation_archives a
-           where a.conversation_id = conv.id
-           order by a.first_message_at desc, a.first_message_id collate "C" desc
-           limit 1;
-        end if;
-        select
-          coalesce(pg_catalog.jsonb_agg(i.m order by i.ord) filter (
-            where ((i.m ->> 'sent_at')::timestamptz, (i.m ->> 'id') collate "C") < (v_bound_at, v_bound_id collate "C")),
-            '[]'::jsonb),
-          coalesce(pg_catalog.jsonb_agg(i.m order by i.ord) filter (
-            where ((i.m ->> 'sent_at')::timestamptz, (i.m ->> 'id') collate "C") >= (v_bound_at, v_bound_id collate "C")),
-            '[]'::jsonb)
-          into v_old, v_incoming
-          from pg_catalog.jsonb_array_elements(v_incoming) with ordinality i(m, ord);
-
-        -- each old message goes to the chunk whose range starts at or before it (or the oldest)
-        for v_target in
-          with o as (
-            select x.m, (x.m ->> 'sent_at')::timestamptz as ts, x.m ->> 'id' as mid
-              from pg_catalog.jsonb_array_elements(v_old) x(m)
-          )
-          select t.chunk, pg_catalog.jsonb_agg(t.m) as msgs
-            from (
-              select o.m, coalesce(
-                (select a.id from public.chat_conversation_archives a
-                  where a.conversation_id = conv.id
-                    and (a.first_message_at, a.first_message_id collate "C") <= (o.ts, o.mid collate "C")
-                  order by a.first_message_at desc, a.first_message_id collate "C" desc
-                  limit 1),
-                (select a.id from public.chat_conversation_archives a
-                  where a.conversation_id = conv.id
-                  order by a.first_message_at, a.first_message_id collate "C"
-                  limit 1)) as chunk
-              from o) t
-           group by t.chunk
-        loop
-          perform messaging_private.store_chunks(conv.id, v_owner, v_target.chunk,
-            messaging_private.sort_messages(
-              (select a.messages from public.chat_conversation_archives a where a.id = v_target.chunk)
-              || v_target.msgs));
-        end loop;
-      end if;
-
-      -- the rest joins the hot row
-      if pg_catalog.jsonb_array_length(v_incoming) > 0 then
-        if pg_catalog.jsonb_array_length(v_hot) = 0
-           or ((v_incoming -> 0 ->> 'sent_at')::timestamptz, (v_incoming -> 0 ->> 'id') collate "C")
-              > ((v_hot -> -1 ->> 'sent_at')::timestamptz, (v_hot -> -1 ->> 'id') collate "C") then
-          v_hot := v_hot || v_incoming;  -- the common case: newer than everything held
-        else
-          v_hot := messaging_private.sort_messages(v_hot || v_incoming);
-        end if;
-      end if;
-
-      -- past the cap: the oldest spill into the archive, in bulk
-      v_n := pg_catalog.jsonb_array_length(v_hot);
-      if v_n > v_hot_max then
-        select
-          pg_catalog.jsonb_agg(h.m order by h.ord) filter (where h.ord <= v_n - v_hot_keep),
-          pg_catalog.jsonb_agg(h.m order by h.ord) filter (where h.ord > v_n - v_hot_keep)
-          into v_spill, v_hot
-          from pg_catalog.jsonb_array_elements(v_hot) with ordinality h(m, ord);
-        select a.id, a.message_count, a.messages into v_newest
-          from public.chat_conversation_archives a
-         where a.conversation_id = conv.id
-         order by a.first_message_at desc, a.first_message_id collate "C" desc
-         limit 1;
-        if v_newest.id is not null
-           and v_newest.message_count + pg_catalog.jsonb_array_length(v_spill) <= v_chunk_max then
-          perform messaging_private.store_chunks(conv.id, v_owner, v_newest.id, v_newest.messages || v_spill);
-        else
-          perform messaging_private.store_chunks(conv.id, v_owner, null, v_spill);
-        end if;
-      end if;
+      v_hot := messaging_private.ingest_merge(conv.id, v_owner, v_hot, v_incoming);
+      perform messaging_private.index_messages(conv.id, v_owner, v_incoming);
+      select s.first_at, s.last_message into v_first_at, v_last
+        from messaging_private.ingest_summary(conv.id, v_hot,
+               least(conv.first_message_at, (v_incoming -> 0 ->> 'sent_at')::timestamptz), v_updated > 0) s;
     end if;
 
     -- ---- the conversation row -------------------------------------------------
@@ -658,9 +958,12 @@ begin
     update public.chat_conversations c
        set messages = case when v_inserted + v_updated > 0 then v_hot else c.messages end,
            message_count = c.message_count + v_inserted,
-           first_message_at = least(c.first_message_at, v_first_new),
-           last_message_at = greatest(c.last_message_at, (v_hot -> -1 ->> 'sent_at')::timestamptz),
-           last_message_preview = coalesce(messaging_private.preview(v_hot -> -1), c.last_message_preview),
+           first_message_at = case when v_inserted + v_updated > 0 then v_first_at else c.first_message_at end,
+           last_message_at = case when v_inserted + v_updated > 0
+                                  then (v_last ->> 'sent_at')::timestamptz else c.last_message_at end,
+           last_message_preview = case when v_inserted + v_updated > 0
+                                       then messaging_private.preview(v_last)
+                                       else c.last_message_preview end,
            participant_identifier = coalesce(g ->> 'participant_identifier', c.participant_identifier),
            participant_name = coalesce(g ->> 'participant_name', c.participant_name),
            conversation_type = coalesce(g ->> 'conversation_type', c.conversation_type),
@@ -713,9 +1016,26 @@ begin
 end;
 $$;
 comment on function messaging_private.ingest_messages(jsonb) is
-  'The privileged body of public.ingest_messages: validates, groups, dedupes, merges, archives and links.';
+  'The privileged body of public.ingest_messages: validates, then owner, references, groups, and per conversation dedupe, edits, merge and summary (the ingest_* parts).';
 revoke all on function messaging_private.ingest_messages(jsonb) from public;
 grant execute on function messaging_private.ingest_messages(jsonb) to authenticated, service_role;
+
+do $$
+declare
+  f regprocedure;
+begin
+  -- the parts run only inside ingest_messages, as its owner
+  for f in
+    select p.oid::regprocedure from pg_catalog.pg_proc p
+      join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+     where n.nspname = 'messaging_private'
+       and p.proname in ('ingest_owner', 'ingest_references', 'ingest_groups', 'ingest_dedupe',
+                         'ingest_apply_edits', 'ingest_merge', 'ingest_summary')
+  loop
+    execute pg_catalog.format('revoke all on function %s from public, anon, authenticated, service_role', f);
+  end loop;
+end;
+$$;
 
 -- -----------------------------------------------------------------------------
 -- The public RPC: supabase.rpc("ingest_messages", {"payload": {...}})

@@ -2,18 +2,18 @@
 -- Message search across the conversation store
 --
 -- search_messages(query, person_id, max_count, ...) finds messages in the hot
--- rows and the archive chunks alike, best first, under the caller's RLS.
+-- rows and the archive chunks alike, best first, among the caller's own.
 --
--- The searchable text is a generated column of each row, indexed twice, so every
--- write of ingest_messages (appends, spills, edits) keeps it current with no job
--- to forget:
+-- The searchable text of every stored message is a line in a private search
+-- segment, appended by ingest_messages (new messages and new versions of edited
+-- ones), and indexed twice:
 --   * full text with the language-neutral 'simple' configuration over
 --     unaccented, lower-cased text (cafe finds café; Portuguese, German and
 --     English alike), and
 --   * trigrams over the same text for what full text misses: codes such as
 --     INV-2024-0042, phone numbers, URLs, and Chinese or Japanese text without
 --     spaces.
--- A row that matches is then opened and its matching messages ranked.
+-- Matching lines are then checked against the stored messages and ranked.
 -- =============================================================================
 
 create extension if not exists unaccent with schema extensions;
@@ -50,10 +50,13 @@ set search_path = ''
 as $$
 begin
   return (
-    -- one line per message: content, sender name and media file name; normalised in one
-    -- call for the whole text (a call per message would dominate index maintenance)
-    select messaging_private.search_normalize(pg_catalog.string_agg(
-      concat_ws(' ', m ->> 'content', m ->> 'sender_name', m ->> 'media_url'), E'\n'))
+    -- one line per message: the first 2,000 characters of content, sender name and media
+    -- URL without its query string (messaging_private.line_sizes measures the same line);
+    -- normalised in one call for the whole text (a call per message would dominate index
+    -- maintenance)
+    select messaging_private.search_normalize(pg_catalog.string_agg(pg_catalog.left(
+      concat_ws(' ', m ->> 'content', m ->> 'sender_name', pg_catalog.split_part(m ->> 'media_url', '?', 1)),
+      2000), E'\n'))
     from pg_catalog.jsonb_array_elements(messages) m
   );
 end;
@@ -66,9 +69,9 @@ returns tsvector
 language plpgsql
 immutable
 parallel safe
--- a document holds up to a chunk of messages: tell the planner that building its tsvector
--- is expensive, so it reads the index rather than a sequential scan on a small table
-cost 10000
+-- a document holds up to ~64 kB of lines: tell the planner that building its tsvector is
+-- expensive, so it reads the index rather than a sequential scan on a small table
+cost 100000
 set search_path = ''
 as $$
 begin
@@ -78,25 +81,173 @@ $$;
 comment on function messaging_private.search_tsvector(text) is
   'The full-text vector of a search document (the language-neutral simple configuration).';
 
--- The document is stored, computed once per write: the two indexes read the column, and a
--- search re-checking a candidate row reads it instead of rebuilding it from the messages.
-alter table public.chat_conversations
-  add column search_document text generated always as (messaging_private.search_document(messages)) stored;
-alter table public.chat_conversation_archives
-  add column search_document text generated always as (messaging_private.search_document(messages)) stored;
-comment on column public.chat_conversations.search_document is
-  'The messages'' searchable text (normalised, one line per message), kept by PostgreSQL; for search_messages.';
-comment on column public.chat_conversation_archives.search_document is
-  'The chunk''s searchable text (normalised, one line per message), kept by PostgreSQL; for search_messages.';
+-- -----------------------------------------------------------------------------
+-- The search index: small, append-mostly segments of searchable lines
+--
+-- The searchable lines live in a private table of their own, not in the hot row or
+-- the archive chunks: a GIN index re-enters every word and trigram of a row each
+-- time the row is rewritten, so indexing the hot row (rewritten on every message)
+-- cost the whole row per message. Here every ingest appends one small segment
+-- with the lines of just the messages it stored (new ones and new versions of
+-- edited ones); once a conversation has 16 small segments they are merged into
+-- sealed ones of at most ~64 kB, so a message is indexed about twice, whatever
+-- the conversation's size. Hot-row appends, spills and chunk rewrites touch no
+-- search index at all. A segment line whose message was edited since is stale:
+-- search_messages re-checks every hit against the stored message.
+-- -----------------------------------------------------------------------------
 
-create index chat_conversations_search_fts_idx on public.chat_conversations
-  using gin (messaging_private.search_tsvector(search_document));
-create index chat_conversations_search_trgm_idx on public.chat_conversations
-  using gin (search_document extensions.gin_trgm_ops);
-create index chat_conversation_archives_search_fts_idx on public.chat_conversation_archives
-  using gin (messaging_private.search_tsvector(search_document));
-create index chat_conversation_archives_search_trgm_idx on public.chat_conversation_archives
-  using gin (search_document extensions.gin_trgm_ops);
+create table messaging_private.search_segments (
+  id bigint generated always as identity primary key,
+  conversation_id uuid not null references public.chat_conversations (id) on delete cascade,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  message_ids text[] not null,
+  sent_ats timestamptz[] not null,
+  outbound boolean[] not null,
+  first_sent_at timestamptz not null,
+  last_sent_at timestamptz not null,
+  sealed boolean not null default false,
+  -- one normalised line per message (newlines inside a message are spaces), in the
+  -- order of message_ids
+  document text not null,
+  -- its words, without positions: computed once per write, so neither the full-text
+  -- index's re-check nor a scan ever rebuilds a vector (phrases are checked per line)
+  lexemes tsvector generated always as (pg_catalog.strip(messaging_private.search_tsvector(document))) stored,
+  check (pg_catalog.cardinality(message_ids) = pg_catalog.cardinality(sent_ats)
+         and pg_catalog.cardinality(message_ids) = pg_catalog.cardinality(outbound)
+         and pg_catalog.cardinality(message_ids) > 0)
+);
+comment on table messaging_private.search_segments is
+  'Searchable lines of stored messages in small append-mostly segments (merged and sealed 16 at a time); the search indexes live here.';
+comment on column messaging_private.search_segments.document is
+  'One normalised searchable line per message (see messaging_private.line_sizes), in message_ids order.';
+comment on column messaging_private.search_segments.lexemes is
+  'The document''s words without positions (strip of its simple tsvector): what the full-text index covers.';
+comment on column messaging_private.search_segments.sealed is
+  'False for the small segments single ingests append; merged into sealed ones once 16 exist.';
+
+alter table messaging_private.search_segments alter column document set compression lz4;
+
+create index search_segments_conversation_idx on messaging_private.search_segments (conversation_id);
+create index search_segments_open_idx on messaging_private.search_segments (conversation_id) where not sealed;
+create index search_segments_user_recent_idx on messaging_private.search_segments (user_id, last_sent_at desc);
+create index search_segments_fts_idx on messaging_private.search_segments using gin (lexemes);
+create index search_segments_trgm_idx on messaging_private.search_segments
+  using gin (document extensions.gin_trgm_ops);
+
+alter table messaging_private.search_segments enable row level security;
+-- no policy and no grant: only the definer functions (ingest, search) read or write it
+revoke all on messaging_private.search_segments from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.segment_pieces(lines jsonb)
+returns jsonb[]
+language plpgsql
+immutable
+set search_path = ''
+as $$
+-- Cuts [{id, sent_at, outbound, line}] into pieces of about 64 kB of lines at most
+-- (a line is at most 2,000 characters, so a piece stays well below 72 kB).
+begin
+  return (
+    select coalesce(pg_catalog.array_agg(p.piece order by p.k), '{}'::jsonb[])
+    from (
+      select t.k, pg_catalog.jsonb_agg(t.x order by t.ord) as piece
+      from (
+        select l.x, l.ord,
+               (pg_catalog.sum(pg_catalog.octet_length(l.x ->> 'line') + 1) over (order by l.ord) - 1) / 65536 as k
+        from pg_catalog.jsonb_array_elements(lines) with ordinality l(x, ord)
+      ) t
+      group by t.k
+    ) p
+  );
+end;
+$$;
+comment on function messaging_private.segment_pieces(jsonb) is
+  'Cuts a list of searchable lines into pieces of about 64 kB: the bound of one search segment''s document.';
+
+create or replace function messaging_private.store_segments(conversation uuid, owner uuid, lines jsonb, seal boolean)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+-- Writes [{id, sent_at, outbound, line}] as search segments of bounded size.
+declare
+  v_piece jsonb;
+begin
+  foreach v_piece in array
+    case when pg_catalog.octet_length(lines::text) <= 65536 then array[lines]  -- the usual case
+         else messaging_private.segment_pieces(lines) end
+  loop
+    insert into messaging_private.search_segments (
+      conversation_id, user_id, message_ids, sent_ats, outbound, first_sent_at, last_sent_at, sealed, document)
+    select conversation, owner,
+           pg_catalog.array_agg(l.x ->> 'id' order by l.ord),
+           pg_catalog.array_agg((l.x ->> 'sent_at')::timestamptz order by l.ord),
+           pg_catalog.array_agg((l.x ->> 'outbound')::boolean order by l.ord),
+           pg_catalog.min((l.x ->> 'sent_at')::timestamptz),
+           pg_catalog.max((l.x ->> 'sent_at')::timestamptz),
+           seal or pg_catalog.count(*) >= 64,
+           pg_catalog.string_agg(l.x ->> 'line', E'\n' order by l.ord)
+      from pg_catalog.jsonb_array_elements(v_piece) with ordinality l(x, ord);
+  end loop;
+end;
+$$;
+comment on function messaging_private.store_segments(uuid, uuid, jsonb, boolean) is
+  'Writes searchable lines as search segments of about 64 kB at most.';
+
+create or replace function messaging_private.index_messages(conversation uuid, owner uuid, msgs jsonb)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+-- Appends the searchable lines of msgs (stored message objects) to the conversation's
+-- search segments; at 16 small segments they are merged into sealed ones.
+declare
+  v_lines jsonb;
+begin
+  -- the line: the first 2,000 characters of content, sender name and media URL without its
+  -- query string (as line_sizes measures it), normalised in one call for all the messages
+  with src as (
+    select e.ord, e.m from pg_catalog.jsonb_array_elements(msgs) with ordinality e(m, ord)
+  ),
+  doc as (
+    select pg_catalog.string_to_array(messaging_private.search_normalize(pg_catalog.string_agg(
+             pg_catalog.translate(pg_catalog.left(concat_ws(' ', s.m ->> 'content', s.m ->> 'sender_name',
+               pg_catalog.split_part(s.m ->> 'media_url', '?', 1)), 2000), E'\n\r\u2028\u2029', '    '),
+             E'\n' order by s.ord)), E'\n') as lines
+      from src s
+  )
+  select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+           'id', s.m ->> 'id', 'sent_at', s.m ->> 'sent_at', 'outbound', s.m ->> 'direction' = 'outbound',
+           'line', d.lines[s.ord]) order by s.ord)
+    into v_lines
+    from src s
+   cross join doc d
+   where d.lines[s.ord] <> '';
+  if v_lines is null then
+    return;  -- nothing searchable (media without a URL, empty texts)
+  end if;
+  perform messaging_private.store_segments(conversation, owner, v_lines, false);
+
+  if (select pg_catalog.count(*) from (
+        select 1 from messaging_private.search_segments s
+         where s.conversation_id = conversation and not s.sealed limit 16) o) >= 16 then
+    with gone as (
+      delete from messaging_private.search_segments s
+       where s.conversation_id = conversation and not s.sealed
+      returning s.id, s.message_ids, s.sent_ats, s.outbound, s.document
+    )
+    select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+             'id', g.message_ids[l.ord], 'sent_at', g.sent_ats[l.ord], 'outbound', g.outbound[l.ord],
+             'line', l.line) order by g.id, l.ord)
+      into v_lines
+      from gone g
+     cross join lateral pg_catalog.unnest(pg_catalog.string_to_array(g.document, E'\n')) with ordinality l(line, ord);
+    perform messaging_private.store_segments(conversation, owner, v_lines, true);
+  end if;
+end;
+$$;
+comment on function messaging_private.index_messages(uuid, uuid, jsonb) is
+  'Appends the searchable lines of stored messages to the conversation''s search segments, merging small ones 16 at a time.';
 
 -- -----------------------------------------------------------------------------
 -- Snippets: the match wrapped in [[ ]] within about 120 characters of context
@@ -143,6 +294,226 @@ comment on function messaging_private.search_snippet(text, text, tsquery) is
 -- {conversation_id, platform, participant_name, person_id, message, snippet, rank}
 -- -----------------------------------------------------------------------------
 
+create or replace function messaging_private.search_messages(
+  query text,
+  person_id uuid default null,
+  max_count integer default 50,
+  platform text default null,
+  sent_after timestamptz default null,
+  sent_before timestamptz default null,
+  direction text default null,
+  user_id uuid default null
+)
+returns setof jsonb
+language plpgsql
+stable
+-- definer: it filters by the owner itself, so row-level security does not wrap the index
+-- conditions (@@ and LIKE are not leakproof) into a filter over every row of the user
+security definer
+set search_path = ''
+-- (its plans are cached per session like any function's: with the words stored per
+-- segment no plan ever rebuilds a tsvector, and planning this query each time costs more
+-- than a rare-code search)
+as $$
+declare
+  -- long queries are cut, not refused: the first 200 characters say enough
+  v_text text := pg_catalog.btrim(pg_catalog.left(coalesce(query, ''), 200));
+  v_norm text := messaging_private.search_normalize(v_text);
+  v_tsq tsquery;
+  v_tsq_words tsquery;
+  v_like text;
+  v_words text[] := '{}'::text[];
+  v_platform text := search_messages.platform;
+  v_person uuid := search_messages.person_id;
+  v_direction text := search_messages.direction;
+  v_owner uuid;
+  v_role text := auth.jwt() ->> 'role';
+begin
+  -- ---- whose messages: the signed-in user's own, or the user service_role names ----
+  if v_role is null then
+    -- no JWT: a direct database session is trusted like service_role; a PostgREST
+    -- session without claims never is
+    v_role := case when session_user = 'authenticator' then 'anon' else 'service_role' end;
+  end if;
+  if v_role = 'authenticated' then
+    v_owner := (select auth.uid());
+    if v_owner is null then
+      raise exception using errcode = '42501', message = 'search_messages: the token has no user (sub)';
+    end if;
+    if search_messages.user_id is not null and search_messages.user_id <> v_owner then
+      raise exception using errcode = '42501',
+        message = 'user_id: a signed-in user can only search their own messages',
+        hint = 'Leave user_id out; it is taken from the token.';
+    end if;
+  elsif v_role = 'service_role' then
+    v_owner := search_messages.user_id;
+    if v_owner is null then
+      raise exception using errcode = '22023',
+        message = 'user_id: required (the service role must name the CRM user whose messages it searches)';
+    end if;
+  else
+    raise exception using errcode = '42501',
+      message = pg_catalog.format('search_messages: role %s may not search messages', v_role);
+  end if;
+
+  if max_count is null or max_count < 1 or max_count > 500 then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('max_count: must be between 1 and 500, got %s', max_count);
+  end if;
+  if v_norm = '' then
+    return;
+  end if;
+  v_tsq := pg_catalog.websearch_to_tsquery('pg_catalog.simple'::regconfig, v_norm);
+  if pg_catalog.numnode(v_tsq) = 0 then
+    v_tsq := null;  -- only punctuation: substring matching alone
+  end if;
+  -- the same query with phrases as plain "and": what a segment's positionless words can say
+  v_tsq_words := pg_catalog.regexp_replace(v_tsq::text, '<(\d+|-)>', '&', 'g')::tsquery;
+  -- every word of a plain query (no "or", no -exclusion) must occur in a matching
+  -- message: a cheap substring test that spares building most messages' tsvectors
+  if v_tsq is not null and v_norm !~ '(^|\s)(or(\s|$)|-\S)' then
+    select coalesce(pg_catalog.array_agg('%' || pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
+             w, '\', '\\'), '%', '\%'), '_', '\_') || '%'), '{}')
+      into v_words
+      from pg_catalog.unnest(pg_catalog.tsvector_to_array(
+             pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, v_norm))) w;
+  end if;
+  -- the whole query as a substring; LIKE's wildcards in it are taken literally
+  v_like := '%' || pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
+    v_norm, '\', '\\'), '%', '\%'), '_', '\_') || '%';
+
+  return query
+  with hits as (
+    -- segments holding a match, the owner's only, through the two GIN indexes, asked
+    -- separately (one index's re-check never evaluates the other's condition); the words
+    -- of a phrase must all be in the segment, the phrase itself in a line
+    select s.id
+      from messaging_private.search_segments s
+     where s.user_id = v_owner
+       and s.lexemes @@ v_tsq_words
+       and (sent_after is null or s.last_sent_at >= sent_after)
+       and (sent_before is null or s.first_sent_at < sent_before)
+    union
+    select s.id
+      from messaging_private.search_segments s
+     where s.user_id = v_owner
+       and s.document like v_like
+       and (sent_after is null or s.last_sent_at >= sent_after)
+       and (sent_before is null or s.first_sent_at < sent_before)
+  ),
+  candidates as (
+    select s.conversation_id, s.message_ids, s.sent_ats, s.outbound, s.document, s.last_sent_at
+      from messaging_private.search_segments s
+     where s.id in (select h.id from hits h)
+  ),
+  matched as (
+    -- Newest segments first, and no more than 5 x max_count matching lines are ranked: a
+    -- common word matches in most segments, and opening all of them would cost seconds.
+    -- The query's words must all occur in a line before its tsvector is built.
+    select k.conversation_id as conv_id, k.message_ids[l.ord] as mid, k.sent_ats[l.ord] as sent, l.line
+      from (
+        select cd.* from candidates cd
+         where (v_person is null and v_platform is null)
+            or exists (select 1 from public.chat_conversations c
+                        where c.id = cd.conversation_id
+                          and (v_person is null or c.person_id = v_person)
+                          and (v_platform is null or c.platform = v_platform))
+         order by cd.last_sent_at desc
+      ) k
+     cross join lateral pg_catalog.unnest(pg_catalog.string_to_array(k.document, E'\n')) with ordinality l(line, ord)
+     where (sent_after is null or k.sent_ats[l.ord] >= sent_after)
+       and (sent_before is null or k.sent_ats[l.ord] < sent_before)
+       and (v_direction is null or k.outbound[l.ord] = (v_direction = 'outbound'))
+       and (l.line like v_like
+            or (l.line like all (v_words)
+                and pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, l.line) @@ v_tsq))
+     limit max_count * 5
+  ),
+  wanted as (
+    -- the best lines (ranked as the messages are ranked below), a few spare for lines of
+    -- messages edited since: only these messages are opened
+    select b.conv_id, b.mid
+      from (
+        select distinct on (h.conv_id, h.mid) h.conv_id, h.mid, h.sent,
+               coalesce(pg_catalog.ts_rank(pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, h.line), v_tsq), 0)
+                 + case when h.line like v_like then 0.5 else 0 end as score
+          from matched h
+         order by h.conv_id, h.mid
+      ) b
+     order by b.score desc, b.sent desc, b.mid
+     limit max_count + 10
+  ),
+  stored as materialized (
+    -- the messages as stored now: in the hot row (read in C by a path query), or in the
+    -- archive chunks whose id_hashes hold their ids (each chunk opened once); a line of a
+    -- message edited since no longer matches below
+    select w.conv_id, f.m
+      from wanted w
+     cross join lateral (
+       select pg_catalog.jsonb_path_query_first(c.messages, '$[*] ? (@.id == $id)',
+                pg_catalog.jsonb_build_object('id', w.mid)) as m
+         from public.chat_conversations c
+        where c.id = w.conv_id
+     ) f
+     where f.m is not null
+    union all
+    select x.conversation_id, e.m
+      from (
+        select a.id, a.conversation_id, pg_catalog.array_agg(w.mid) as mids
+          from wanted w
+          join public.chat_conversation_archives a
+            on a.conversation_id = w.conv_id
+           and a.id_hashes @> array[pg_catalog.hashtextextended(w.mid, 0)]
+         group by a.id, a.conversation_id
+      ) x
+      join public.chat_conversation_archives a on a.id = x.id
+     cross join lateral pg_catalog.jsonb_array_elements(a.messages) e(m)
+     where e.m ->> 'id' = any (x.mids)
+  ),
+  checked as (
+    -- the normalisation is search_normalize() written out (a call per message would cost
+    -- more than the search)
+    select st.conv_id, st.m, x.doc
+      from stored st
+     cross join lateral (
+       select pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary,
+                pg_catalog.left(concat_ws(' ', st.m ->> 'content', st.m ->> 'sender_name',
+                                          pg_catalog.split_part(st.m ->> 'media_url', '?', 1)), 2000))) as doc
+     ) x
+     where (sent_after is null or (st.m ->> 'sent_at')::timestamptz >= sent_after)
+       and (sent_before is null or (st.m ->> 'sent_at')::timestamptz < sent_before)
+       and (v_direction is null or st.m ->> 'direction' = v_direction)
+       and (x.doc like v_like
+            or (x.doc like all (v_words)
+                and pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, x.doc) @@ v_tsq))
+  ),
+  ranked as (
+    select h.*,
+           (coalesce(pg_catalog.ts_rank(pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, h.doc), v_tsq), 0)
+            + case when h.doc like v_like then 0.5 else 0 end)::real as score
+      from checked h
+  )
+  select pg_catalog.jsonb_build_object(
+           'conversation_id', r.conv_id,
+           'platform', c.platform,
+           'participant_name', c.participant_name,
+           'person_id', c.person_id,
+           'message', r.m,
+           'snippet', messaging_private.search_snippet(r.m ->> 'content', v_norm, v_tsq),
+           'rank', r.score)
+    from ranked r
+    join public.chat_conversations c on c.id = r.conv_id
+   order by r.score desc, (r.m ->> 'sent_at')::timestamptz desc, r.m ->> 'id'
+   limit max_count;
+end;
+$$;
+comment on function messaging_private.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid) is
+  'The privileged body of public.search_messages: searches the caller''s own messages (a signed-in user''s auth.uid(), or the user_id service_role names) through the search indexes.';
+revoke all on function messaging_private.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid)
+  from public, anon;
+grant execute on function messaging_private.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid)
+  to authenticated, service_role;
+
 create or replace function public.search_messages(
   query text,
   person_id uuid default null,
@@ -158,112 +529,34 @@ language plpgsql
 stable
 security invoker
 set search_path = ''
--- plan each search for its own query: a generic plan cannot tell a rare code from a common
--- word, and picking a sequential scan would rebuild every row's tsvector
-set plan_cache_mode = force_custom_plan
 as $$
-declare
-  -- long queries are cut, not refused: the first 200 characters say enough
-  v_text text := pg_catalog.btrim(pg_catalog.left(coalesce(query, ''), 200));
-  v_norm text := messaging_private.search_normalize(v_text);
-  v_tsq tsquery;
-  v_like text;
-  v_words text[] := '{}'::text[];
-  v_platform text := search_messages.platform;
-  v_person uuid := search_messages.person_id;
-  v_direction text := search_messages.direction;
-  v_owner uuid := search_messages.user_id;  -- narrows a service_role search to one CRM user
 begin
-  if max_count is null or max_count < 1 or max_count > 500 then
-    raise exception using errcode = '22023',
-      message = pg_catalog.format('max_count: must be between 1 and 500, got %s', max_count);
-  end if;
-  if v_norm = '' then
-    return;
-  end if;
-  v_tsq := pg_catalog.websearch_to_tsquery('pg_catalog.simple'::regconfig, v_norm);
-  if pg_catalog.numnode(v_tsq) = 0 then
-    v_tsq := null;  -- only punctuation: substring matching alone
-  end if;
-  -- every word of a plain query (no "or", no -exclusion) must occur in a matching
-  -- message: a cheap substring test that spares building most messages' tsvectors
-  if v_tsq is not null and v_norm !~ '(^|\s)(or(\s|$)|-\S)' then
-    select coalesce(pg_catalog.array_agg('%' || pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
-             w, '\', '\\'), '%', '\%'), '_', '\_') || '%'), '{}')
-      into v_words
-      from pg_catalog.unnest(pg_catalog.tsvector_to_array(
-             pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, v_norm))) w;
-  end if;
-  -- the whole query as a substring; LIKE's wildcards in it are taken literally
-  v_like := '%' || pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
-    v_norm, '\', '\\'), '%', '\%'), '_', '\_') || '%';
-
   return query
-  with candidates as (
-    select c.id as conv_id, c.platform as conv_platform, c.participant_name as conv_name,
-           c.person_id as conv_person, c.messages as msgs, c.last_message_at as recency
-      from public.chat_conversations c
-     where (messaging_private.search_tsvector(c.search_document) @@ v_tsq
-            or c.search_document like v_like)
-       and (v_person is null or c.person_id = v_person)
-       and (v_platform is null or c.platform = v_platform)
-       and (v_owner is null or c.user_id = v_owner)
-    union all
-    select c.id, c.platform, c.participant_name, c.person_id, a.messages, a.last_message_at
-      from public.chat_conversation_archives a
-      join public.chat_conversations c on c.id = a.conversation_id
-     where (messaging_private.search_tsvector(a.search_document) @@ v_tsq
-            or a.search_document like v_like)
-       and (v_person is null or c.person_id = v_person)
-       and (v_platform is null or c.platform = v_platform)
-       and (v_owner is null or c.user_id = v_owner)
-       and (sent_after is null or a.last_message_at >= sent_after)
-       and (sent_before is null or a.first_message_at < sent_before)
-  ),
-  matched as (
-    -- Newest rows first, and no more than 5 x max_count matches are ranked: a common word
-    -- matches in most rows, and opening all of them would cost seconds.
-    -- The normalisation is search_normalize() written out (a call per message would cost
-    -- more than the search), and the query's words must all occur in a message before its
-    -- tsvector is built.
-    select k.conv_id, k.conv_platform, k.conv_name, k.conv_person, e.m, x.doc
-      from (select * from candidates order by recency desc nulls last) k
-     cross join lateral pg_catalog.jsonb_array_elements(k.msgs) e(m)
-     cross join lateral (
-       select pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary,
-                concat_ws(' ', e.m ->> 'content', e.m ->> 'sender_name', e.m ->> 'media_url'))) as doc
-     ) x
-     where (sent_after is null or (e.m ->> 'sent_at')::timestamptz >= sent_after)
-       and (sent_before is null or (e.m ->> 'sent_at')::timestamptz < sent_before)
-       and (v_direction is null or e.m ->> 'direction' = v_direction)
-       and (x.doc like v_like
-            or (x.doc like all (v_words)
-                and pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, x.doc) @@ v_tsq))
-     limit max_count * 5
-  ),
-  ranked as (
-    select h.*,
-           (coalesce(pg_catalog.ts_rank(pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, h.doc), v_tsq), 0)
-            + case when h.doc like v_like then 0.5 else 0 end)::real as score
-      from matched h
-  )
-  select pg_catalog.jsonb_build_object(
-           'conversation_id', r.conv_id,
-           'platform', r.conv_platform,
-           'participant_name', r.conv_name,
-           'person_id', r.conv_person,
-           'message', r.m,
-           'snippet', messaging_private.search_snippet(r.m ->> 'content', v_norm, v_tsq),
-           'rank', r.score)
-    from ranked r
-   order by r.score desc, (r.m ->> 'sent_at')::timestamptz desc, r.m ->> 'id'
-   limit max_count;
+  select messaging_private.search_messages(query, person_id, max_count, platform, sent_after,
+                                           sent_before, direction, user_id);
 end;
 $$;
 comment on function public.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid) is
-  'Messages of the caller''s conversations (hot rows and archive) matching words, phrases or substrings, best first among the first 5 x max_count matches found (newest conversations and chunks first), with a highlighted snippet. Optional filters: person, platform, sent_at range, direction, owning user.';
+  'Messages of the caller''s conversations (hot rows and archive) matching words, phrases or substrings, best first among the first 5 x max_count matches found (newest conversations and chunks first), with a highlighted snippet. Optional filters: person, platform, sent_at range, direction; service_role must name user_id.';
 revoke all on function public.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid)
   from public, anon;
 grant execute on function public.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid)
   to authenticated, service_role;
 
+-- -----------------------------------------------------------------------------
+-- Internal columns are not part of the API
+--
+-- chat_conversation_archives.id_hashes exists for its index. API roles get no
+-- column grant on it, so nobody can read it or filter on it. The searchable
+-- text is not in any API table at all (messaging_private.search_segments).
+-- Select explicit columns from chat_conversation_archives (select=* is refused).
+-- -----------------------------------------------------------------------------
+
+revoke select on public.chat_conversation_archives from authenticated, service_role;
+grant select (
+  id, conversation_id, user_id, messages, message_count, first_message_at, last_message_at,
+  first_message_id, last_message_id, created_at, updated_at
+) on public.chat_conversation_archives to authenticated, service_role;
+
+revoke all on function messaging_private.index_messages(uuid, uuid, jsonb) from public, anon, authenticated, service_role;
+revoke all on function messaging_private.store_segments(uuid, uuid, jsonb, boolean) from public, anon, authenticated, service_role;

@@ -2,7 +2,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
-select plan(11);
+select plan(14);
 
 insert into auth.users (id, email) values
   ('11111111-1111-4111-8111-111111111111', 'owner@test'),
@@ -16,8 +16,8 @@ select messaging_private.ingest_messages(jsonb_build_object(
     'sent_at', '2026-01-01T10:00:00Z'::timestamptz + i * interval '1 minute'))
     from generate_series(1, 9) i)));
 
-select has_index('public', 'chat_conversation_archives', 'chat_conversation_archives_search_fts_idx', 'archives: full-text index');
-select has_index('public', 'chat_conversations', 'chat_conversations_search_trgm_idx', 'hot rows: trigram index');
+select has_index('messaging_private', 'search_segments', 'search_segments_fts_idx', 'search segments: full-text index');
+select has_index('messaging_private', 'search_segments', 'search_segments_trgm_idx', 'search segments: trigram index');
 select function_privs_are('public', 'search_messages',
   array['text', 'uuid', 'integer', 'text', 'timestamp with time zone', 'timestamp with time zone', 'text', 'uuid'],
   'anon', array[]::text[], 'anon cannot execute');
@@ -44,9 +44,28 @@ select throws_ok($$ select * from search_messages('cafe') $$, '42501', null, 'an
 -- ============================== service_role =================================
 reset role;
 set local role service_role;
-select isnt_empty($$ select 1 from search_messages('cafe') $$, 'service_role searches everyone''s');
+select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+select throws_ok($$ select * from search_messages('cafe') $$, '22023',
+  'user_id: required (the service role must name the CRM user whose messages it searches)',
+  'service_role must name the user it searches for');
+select results_eq($$ select s -> 'message' ->> 'id' from search_messages('cafe', user_id => '11111111-1111-4111-8111-111111111111') s $$,
+  array['m1'], 'service_role finds the named user''s messages');
 select is_empty($$ select 1 from search_messages('cafe', user_id => '22222222-2222-4222-8222-222222222222') $$,
-  'and can narrow the search to one user');
+  'and only that user''s');
+
+-- ============================== a user naming another =========================
+reset role;
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub": "22222222-2222-4222-8222-222222222222", "role": "authenticated"}', true);
+select throws_ok($$ select * from search_messages('cafe', user_id => '11111111-1111-4111-8111-111111111111') $$,
+  '42501', null, 'a signed-in user cannot search another user''s messages');
+
+reset role;
+select ok(
+  (select p.prosecdef and n.nspname = 'messaging_private'
+     from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+    where p.proname = 'search_messages' and n.nspname = 'messaging_private'),
+  'the search body is a definer function in the private schema');
 
 select * from finish();
 rollback;
