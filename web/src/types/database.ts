@@ -9,14 +9,14 @@ export type Database = {
           Tables: {
             "chat_conversation_archives": {
                   Row: {
-                    "conversation_id": string,"created_at": string,"first_message_at": string,"first_message_id": string,"id": string,"id_hashes": (number)[],"last_message_at": string,"last_message_id": string,"message_count": number,"messages": NonNullable<Json>,"search_document": string | null,"updated_at": string,"user_id": string
+                    "conversation_id": string,"created_at": string,"first_message_at": string,"first_message_id": string,"id": string,"id_hashes": (number)[],"last_message_at": string,"last_message_id": string,"message_count": number,"messages": NonNullable<Json>,"updated_at": string,"user_id": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "conversation_id": string,"created_at"?: string,"first_message_at": string,"first_message_id": string,"id"?: string,"id_hashes": (number)[],"last_message_at": string,"last_message_id": string,"message_count": number,"messages": NonNullable<Json>,"search_document"?: never,"updated_at"?: string,"user_id": string
+                    "conversation_id": string,"created_at"?: string,"first_message_at": string,"first_message_id": string,"id"?: string,"id_hashes": (number)[],"last_message_at": string,"last_message_id": string,"message_count": number,"messages": NonNullable<Json>,"updated_at"?: string,"user_id": string
                   }
                   Update: {
-                    "conversation_id"?: string,"created_at"?: string,"first_message_at"?: string,"first_message_id"?: string,"id"?: string,"id_hashes"?: (number)[],"last_message_at"?: string,"last_message_id"?: string,"message_count"?: number,"messages"?: NonNullable<Json>,"search_document"?: never,"updated_at"?: string,"user_id"?: string
+                    "conversation_id"?: string,"created_at"?: string,"first_message_at"?: string,"first_message_id"?: string,"id"?: string,"id_hashes"?: (number)[],"last_message_at"?: string,"last_message_id"?: string,"message_count"?: number,"messages"?: NonNullable<Json>,"updated_at"?: string,"user_id"?: string
                   }
                   Relationships: [
                     {
@@ -35,14 +35,14 @@ isOneToOne: false
                   ]
                 },"chat_conversations": {
                   Row: {
-                    "connection_id": string | null,"conversation_type": string,"created_at": string,"entity_id": string | null,"entity_table": string | null,"external_conversation_id": string,"first_message_at": string | null,"id": string,"last_message_at": string | null,"last_message_preview": string | null,"message_count": number,"messages": NonNullable<Json>,"participant_identifier": string | null,"participant_name": string | null,"person_id": string | null,"platform": string,"search_document": string | null,"updated_at": string,"user_id": string
+                    "connection_id": string | null,"conversation_type": string,"created_at": string,"entity_id": string | null,"entity_table": string | null,"external_conversation_id": string,"first_message_at": string | null,"id": string,"last_message_at": string | null,"last_message_preview": string | null,"message_count": number,"messages": NonNullable<Json>,"participant_identifier": string | null,"participant_name": string | null,"person_id": string | null,"platform": string,"updated_at": string,"user_id": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "connection_id"?: string | null,"conversation_type"?: string,"created_at"?: string,"entity_id"?: string | null,"entity_table"?: string | null,"external_conversation_id": string,"first_message_at"?: string | null,"id"?: string,"last_message_at"?: string | null,"last_message_preview"?: string | null,"message_count"?: number,"messages"?: NonNullable<Json>,"participant_identifier"?: string | null,"participant_name"?: string | null,"person_id"?: string | null,"platform": string,"search_document"?: never,"updated_at"?: string,"user_id": string
+                    "connection_id"?: string | null,"conversation_type"?: string,"created_at"?: string,"entity_id"?: string | null,"entity_table"?: string | null,"external_conversation_id": string,"first_message_at"?: string | null,"id"?: string,"last_message_at"?: string | null,"last_message_preview"?: string | null,"message_count"?: number,"messages"?: NonNullable<Json>,"participant_identifier"?: string | null,"participant_name"?: string | null,"person_id"?: string | null,"platform": string,"updated_at"?: string,"user_id": string
                   }
                   Update: {
-                    "connection_id"?: string | null,"conversation_type"?: string,"created_at"?: string,"entity_id"?: string | null,"entity_table"?: string | null,"external_conversation_id"?: string,"first_message_at"?: string | null,"id"?: string,"last_message_at"?: string | null,"last_message_preview"?: string | null,"message_count"?: number,"messages"?: NonNullable<Json>,"participant_identifier"?: string | null,"participant_name"?: string | null,"person_id"?: string | null,"platform"?: string,"search_document"?: never,"updated_at"?: string,"user_id"?: string
+                    "connection_id"?: string | null,"conversation_type"?: string,"created_at"?: string,"entity_id"?: string | null,"entity_table"?: string | null,"external_conversation_id"?: string,"first_message_at"?: string | null,"id"?: string,"last_message_at"?: string | null,"last_message_preview"?: string | null,"message_count"?: number,"messages"?: NonNullable<Json>,"participant_identifier"?: string | null,"participant_name"?: string | null,"person_id"?: string | null,"platform"?: string,"updated_at"?: string,"user_id"?: string
                   }
                   Relationships: [
                     {
