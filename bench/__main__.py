@@ -4,7 +4,9 @@ Both sides get exactly the same messages (the same JSON bytes) in alternation, a
 only through their public contract as signed-in users (SQL in PostgREST's transaction
 shape; searches through HTTP), and are compacted before sizes are taken. The baseline is
 `bench/baseline.sql`. Then a scale curve grows one user per side to 10k, 100k and 1M
-messages. If `bench/webhooks.py` exists, its `run(settings, scale)` adds `webhook.*` keys.
+messages. If `bench/webhooks.py` exists, its `run(settings, scale) -> dict` adds `webhook.*`
+keys: every number in the dict (nested dicts give dotted keys) is reported, and an optional
+`"goals": {"key": [">=" or "<=", target]}` entry gives those keys a goal and met / missed.
 
 At BENCH_SCALE=1 the run writes bench/results.json, bench/RESULTS.md and the README table;
 any other scale is a quick look, written to bench/.data/ only.
