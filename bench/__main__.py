@@ -29,6 +29,7 @@ from typing import Any
 
 from crm_messaging.config import REPO_ROOT, Settings, load_settings
 
+from . import equivalence
 from .curve import points, run_curve
 from .keys import run_keys
 from .report import search_keys, table
@@ -61,7 +62,9 @@ def run(settings: Settings, scale: float, reps: int, log: Callable[[str], None])
         probe = s.new_user()
         s.wait_for_rpc("bench_baseline_search", probe)
         s.drop_user(probe)
+        notes = equivalence.check(s, log)
         results = run_keys(s, scale, reps, log)
+        results["equivalence_notes"] = notes
         log(f"scale curve: {', '.join(f'{p:,}' for p in points(scale))} messages per user")
         results["curve"] = run_curve(s, scale, log)
         results["search"] = search_keys(results["curve"])

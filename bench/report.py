@@ -150,4 +150,12 @@ def table(results: dict[str, Any], meta: dict[str, Any]) -> str:
     ]
     lines += [f"| `{k}` | {w} | {v} | {g} | {s} |" for k, w, v, g, s in goal_rows(results)]
     lines += ["", *curve_table(results["curve"])]
+    notes = results.get("equivalence_notes") or []
+    if notes:
+        lines += [
+            "",
+            "Where the store differed from the baseline on the equivalence check of this run:",
+            "",
+        ]
+        lines += [f"- {n}" for n in notes]
     return "\n".join(lines)
