@@ -131,7 +131,12 @@ def main() -> int:
         parser.error("--scale must be > 0 and --reps >= 1")
     settings = load_settings()
     started = time.monotonic()
-    results = run(settings, args.scale, args.reps, lambda line: print(line, flush=True))
+    results = run(
+        settings,
+        args.scale,
+        args.reps,
+        lambda line: print(f"[{time.monotonic() - started:4.0f} s] {line}", flush=True),
+    )
     meta = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",

@@ -60,6 +60,15 @@ BASELINE = Side(
 )
 SIDES = (STORE, BASELINE)
 
+# The store is every schema of the project (wherever its internals put a table: the sizes
+# are growth over the run, so tables the benchmark does not write add nothing); the
+# baseline is bench_baseline. Supabase's own schemas are neither.
+SCHEMAS = (
+    "n.nspname not in ('pg_catalog', 'information_schema', 'auth', 'extensions', 'storage',"
+    " 'graphql', 'graphql_public', 'realtime', 'vault', 'pgbouncer', 'supabase_migrations')"
+    " and n.nspname not like 'pg\\_%'"
+)
+
 
 class SignedIn:
     """SQL and HTTP calls as signed-in users of one stack."""
@@ -175,7 +184,7 @@ class SignedIn:
         tables = self.admin.execute(
             "select format('%I.%I', n.nspname, c.relname) from pg_class c"
             " join pg_namespace n on n.oid = c.relnamespace"
-            " where n.nspname in ('public', 'messaging_private', 'bench_baseline') and c.relkind in ('r', 'm')"
+            f" where {SCHEMAS} and c.relkind in ('r', 'm')"
         ).fetchall()
         for (t,) in tables:
             self.admin.execute(f"vacuum full analyze {t}")
@@ -183,15 +192,14 @@ class SignedIn:
     def sizes(self) -> dict[str, int]:
         """Bytes of each side, tables with TOAST and every index (search indexes included)."""
         rows = self.admin.execute(
-            """select case when n.nspname = 'bench_baseline' then 'baseline' else 'store' end,
+            f"""select case when n.nspname = 'bench_baseline' then 'baseline' else 'store' end,
                       sum(pg_total_relation_size(c.oid)),
                       sum((select coalesce(sum(pg_relation_size(i.indexrelid)), 0)
                              from pg_index i join pg_class ic on ic.oid = i.indexrelid
                              join pg_am am on am.oid = ic.relam
                             where i.indrelid = c.oid and am.amname = 'gin'))
                  from pg_class c join pg_namespace n on n.oid = c.relnamespace
-                where n.nspname in ('public', 'messaging_private', 'bench_baseline')
-                  and c.relkind in ('r', 'm')
+                where {SCHEMAS} and c.relkind in ('r', 'm')
                 group by 1"""
         ).fetchall()
         out: dict[str, int] = {}
