@@ -134,10 +134,13 @@ grant select on bench_baseline.conversation_list to authenticated, service_role;
 
 create function bench_baseline.payload_errors(payload jsonb)
 returns text[]
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
+begin
+  -- PL/pgSQL so the plan is cached (PostgreSQL 15 plans a SQL function's body on every call)
+  return (
   with msgs as (
     select e.ord - 1 as i, e.m, pg_catalog.jsonb_typeof(e.m) = 'object' as is_obj
     from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality e(m, ord)
@@ -226,6 +229,8 @@ as $$
       and e.s::timestamptz < s.s::timestamptz
   )
   select coalesce(pg_catalog.array_agg(errs.err order by errs.i, errs.n), '{}') from errs
+  );
+end;
 $$;
 comment on function bench_baseline.payload_errors(jsonb) is
   'Baseline: every problem of an ingest payload, by path; empty when valid.';
