@@ -125,7 +125,11 @@ def main() -> int:
     parser.add_argument(
         "--reps", type=int, default=3, help="alternated history import runs (default 3)"
     )
-    parser.add_argument("--note", default="", help="a remark printed with the results")
+    parser.add_argument(
+        "--note",
+        default=os.environ.get("BENCH_NOTE", ""),
+        help="a remark printed with the results (env BENCH_NOTE), e.g. that the machine was shared",
+    )
     args = parser.parse_args()
     if args.scale <= 0 or args.reps < 1:
         parser.error("--scale must be > 0 and --reps >= 1")
