@@ -69,6 +69,8 @@ def run(settings: Settings, scale: float, reps: int, log: Callable[[str], None])
         results["curve"] = run_curve(s, scale, log)
         results["search"] = search_keys(results["curve"])
     finally:
+        # whatever happened: no benchmark user, row or object is left behind
+        s.admin.execute("delete from auth.users where email like 'bench-%@bench'")
         s.admin.execute("drop function if exists public.bench_baseline_search(text, integer)")
         s.admin.execute("drop schema if exists bench_baseline cascade")
         s.admin.execute("notify pgrst, 'reload schema'")
