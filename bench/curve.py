@@ -34,8 +34,8 @@ def search_point(
     s: SignedIn, users: dict[str, str], q: str, calls: int, log: Log
 ) -> dict[str, Any]:
     """p50 of a signed-in search through HTTP on both sides. A call the API fails (the
-    statement timeout) is timed to its failure and counted; a side whose first call
-    takes over a second is measured 3 times, so a slow side cannot stretch the run."""
+    statement timeout) is timed to its failure and counted; when either side's first call
+    takes over a second, each side is measured 3 times, so a slow side cannot stretch the run."""
     failures = {side.name: 0 for side in SIDES}
     hits: dict[str, int | None] = {side.name: None for side in SIDES}
 
@@ -69,7 +69,6 @@ def run_curve(s: SignedIn, scale: float, log: Log, search_calls: int = 9) -> dic
     queries = {"rare_code": rare_code(first), "common_word": COMMON_WORD, "no_match": NO_MATCH}
     pivot = first[len(first) // 2]
     cursor = (pivot["sent_at"], pivot["id"])
-    secs = {"store": 0.0, "baseline": 0.0}
     done = 0
     out: list[dict[str, Any]] = []
     for target in points(scale):
