@@ -42,11 +42,14 @@ def _text(rng: random.Random, lang: str) -> str:
     return text[0].upper() + text[1:]
 
 
+LANGUAGES = ["es", "pt", "de", "en", "en", "zh"]
+
+
 def conversation(
-    rng: random.Random, key: str, n: int, start: datetime = BASE
+    rng: random.Random, key: str, n: int, start: datetime = BASE, lang: str | None = None
 ) -> Iterator[dict[str, Any]]:
     """n messages of one conversation, oldest first, minutes to hours apart."""
-    lang = rng.choice(["es", "pt", "de", "en", "en", "zh"])
+    lang = lang or rng.choice(LANGUAGES)
     t = start
     for i in range(n):
         t += timedelta(seconds=int(rng.expovariate(1 / 1800)) + 1)
@@ -73,3 +76,32 @@ def history(
             rng, f"{prefix}{c:05d}", per_conversation, BASE + timedelta(minutes=c)
         )
     ]
+
+
+#: The scale curve's conversations: this many messages each, every language in turn.
+CURVE_CONVERSATION = 1000
+
+
+def curve_conversation(c: int) -> list[dict[str, Any]]:
+    """Conversation c of the scale curve: the same messages on every run, whatever came before."""
+    rng = random.Random(1_000_003 * 7 + c)
+    return list(
+        conversation(
+            rng, f"S{c:06d}", CURVE_CONVERSATION, BASE + timedelta(minutes=c), LANGUAGES[c % 6]
+        )
+    )
+
+
+#: The words the searches look for. A common word of the English conversations (a third of
+#: them) and a word no generated message holds; the rare code is taken from the data.
+COMMON_WORD = "order"
+NO_MATCH = "quetzalcoatl"
+
+
+def rare_code(messages: list[dict[str, Any]]) -> str:
+    """An order code (INV-yyyy-nnnn) that occurs in these messages."""
+    for m in messages:
+        for word in (m["content"] or "").split():
+            if word.startswith("INV-"):
+                return word
+    raise ValueError("no order code in these messages")
