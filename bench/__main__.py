@@ -23,7 +23,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from crm_messaging.client import MessagingClient
-from crm_messaging.config import REPO_ROOT, load_settings
+from crm_messaging.config import load_settings
+from devstack.layout import REPO_ROOT
 
 from .data import BASE, conversation, history
 
@@ -133,7 +134,7 @@ class Bench:
 
 
 def run(scale: float, reps: int, log: Callable[[str], None]) -> dict[str, Any]:
-    settings = load_settings()
+    settings = load_settings(require=("service_role_key", "db_url"))
     db = psycopg.connect(settings.db_url, autocommit=True)
     db.execute((HERE / "baseline.sql").read_text())
     b = Bench(db, log)

@@ -85,6 +85,6 @@ def test_typed_inbox_rows(make_user, settings):
     alice = make_user("alice")
     client = MessagingClient(client_for(settings, settings.anon_key, alice.token))
     client.ingest([msg("typed", "t1", content="first"), msg("typed", "t2", content="second")])
-    (row,) = client.inbox()
+    (row,) = client.conversations()
     assert row.external_conversation_id == "typed" and row.message_count == 2
     assert row.last_message_preview == "second" and str(row.user_id) == alice.id
