@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from .functions import nginx_location, nginx_upstream
-from .layout import API_PORT, POSTGREST_PORT, REPO_ROOT, WEB_PORT, Paths, db_url, web_url
+from .layout import API_PORT, POSTGREST_PORT, REPO_ROOT, WEB_PORT, Paths, api_url, db_url, web_url
 from .process import StackError, http_status, pid_alive, port_open, run, stop_pid, wait_for
 from .tokens import api_key, user_token
 
@@ -101,7 +101,7 @@ def start_nginx(paths: Paths) -> bool:
         raise StackError("nginx", f"port {API_PORT} is taken by another program")
     conf = nginx_conf(paths)
     run("nginx", [nginx, "-q", "-p", str(paths.run), "-c", str(conf)], log)
-    if not wait_for(lambda: http_status(f"http://127.0.0.1:{API_PORT}/health") == 200, 15):
+    if not wait_for(lambda: http_status(f"{api_url()}/health") == 200, 15):
         raise StackError("nginx", f"not answering on 127.0.0.1:{API_PORT}", log)
     return True
 
@@ -139,7 +139,7 @@ def write_local_session(paths: Paths, secret: str) -> Path:
         users.append(
             {"id": user_id, "email": email, "access_token": token, "expires_at": expires_at}
         )
-    api = f"http://127.0.0.1:{API_PORT}"
+    api = api_url()
     body = {"api_url": api, "anon_key": api_key(secret, "anon"), "users": users}
     path = local_session_path(paths)
     path.parent.mkdir(parents=True, exist_ok=True)
