@@ -139,14 +139,26 @@ isOneToOne: false
                 }
           }
           Functions: {
-            "get_conversation_messages":
+            "add_messaging_connection":
+{ Args: { "account_identifier": string,"display_name"?: string,"platform": string,"secrets"?: Json,"user_id"?: string }; Returns: string
+                           },
+"get_conversation_messages":
 { Args: { "before_id"?: string,"before_sent_at"?: string,"conversation_id": string,"max_count"?: number }; Returns: Json
                            },
 "ingest_messages":
 { Args: { "payload": Json }; Returns: Json
                            },
+"ingest_webhook_delivery":
+{ Args: { "payload": Json }; Returns: Json
+                           },
+"record_webhook_failure":
+{ Args: { "connection_id": string,"error": string }; Returns: undefined
+                           },
 "search_messages":
 { Args: { "direction"?: string,"max_count"?: number,"person_id"?: string,"platform"?: string,"query": string,"sent_after"?: string,"sent_before"?: string,"user_id"?: string }; Returns: Json[]
+                           },
+"webhook_connection":
+{ Args: { "connection_id": string }; Returns: Json
                            }
           }
           Enums: {
