@@ -69,3 +69,11 @@ def test_the_cli_exits_2_for_bad_input_and_1_for_missing_settings(env_file, caps
     assert code == 2 and err.startswith("crm-messaging: connections add whatsapp: --app-secret")
     assert main(["conversations"]) == 1
     assert capsys.readouterr().err.startswith("crm-messaging: no Supabase project configured")
+
+
+def test_every_platform_the_cli_offers_has_its_webhook_secrets():
+    from crm_messaging.commands import CONNECTION_SECRETS, PLATFORM_CHOICES
+
+    assert set(CONNECTION_SECRETS) == set(PLATFORM_CHOICES) == {
+        "whatsapp", "telegram", "signal", "wechat"
+    }  # fmt: skip

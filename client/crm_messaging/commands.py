@@ -8,13 +8,13 @@ import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from .client import MessagingClient, Progress
 from .config import load_settings, read_env
 from .errors import ExportFormatError, InputError
 from .importers import ParsedChat, parser_for
-from .models import IngestSummary, count_valid_messages
+from .models import IngestSummary, Platform, count_valid_messages
 from .reads import ConversationSummary, StoredMessage
 
 
@@ -183,6 +183,9 @@ def _cmd_search(args: argparse.Namespace) -> int:
 # with the secrets its platform signs deliveries with (DESIGN section 4).
 
 #: the secrets each platform's webhook needs: CLI option -> add_messaging_connection key
+#: the platforms the CLI offers: models.Platform's, in its order
+PLATFORM_CHOICES: list[str] = list(get_args(Platform))
+
 CONNECTION_SECRETS: dict[str, dict[str, str]] = {
     "whatsapp": {"app_secret": "--app-secret", "verify_token": "--verify-token"},
     "telegram": {"secret_token": "--secret-token"},
@@ -264,7 +267,7 @@ def _add_connections_parser(sub: Any) -> None:
     p.set_defaults(func=_cmd_connections)
     actions = p.add_subparsers(dest="connections_action")
     a = actions.add_parser("add", help="add a connection and print its webhook URL")
-    a.add_argument("platform", choices=sorted(CONNECTION_SECRETS))
+    a.add_argument("platform", choices=PLATFORM_CHOICES)
     a.add_argument("--account", required=True, help="the phone number, bot or account name")
     a.add_argument("--name", help="a display name")
     a.add_argument("--user-id", help="the owning CRM user (with the service-role key)")
@@ -287,7 +290,7 @@ def _cmd_identifiers(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     p = sub.add_parser("import", help="import export files")
-    p.add_argument("platform", choices=["whatsapp", "telegram", "signal", "wechat"])
+    p.add_argument("platform", choices=PLATFORM_CHOICES)
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--user-id", help="the owning CRM user (with the service-role key)")
     p.add_argument("--me", help="your name in the export: your messages are outbound")
@@ -329,7 +332,7 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("search", help="find messages across all conversations")
     p.add_argument("text")
     p.add_argument("--person", help="only this person's conversations")
-    p.add_argument("--platform", choices=["whatsapp", "telegram", "signal", "wechat"])
+    p.add_argument("--platform", choices=PLATFORM_CHOICES)
     p.add_argument("--user-id", help="only this CRM user's messages (with the service key)")
     p.add_argument("--limit", type=int, default=20)
     p.set_defaults(func=_cmd_search)
