@@ -27,7 +27,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from crm_messaging.config import REPO_ROOT, Settings, load_settings
+from crm_messaging.config import Settings, load_settings
+from devstack.layout import REPO_ROOT
 
 from . import equivalence
 from .curve import points, run_curve
@@ -135,7 +136,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.scale <= 0 or args.reps < 1:
         parser.error("--scale must be > 0 and --reps >= 1")
-    settings = load_settings()
+    settings = load_settings(require=("service_role_key", "jwt_secret", "db_url"))
     started = time.monotonic()
     results = run(
         settings,

@@ -19,7 +19,7 @@ import httpx
 import psycopg
 
 from crm_messaging.config import Settings
-from crm_messaging.tokens import user_token
+from devstack.tokens import user_token
 
 
 class SearchError(RuntimeError):

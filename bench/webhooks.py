@@ -267,7 +267,7 @@ def main() -> None:
         "--scale", type=float, default=0.2, help="1.0: 800 deliveries a run and side"
     )
     args = parser.parse_args()
-    result = run(load_settings(), args.scale)
+    result = run(load_settings(require=("service_role_key", "db_url")), args.scale)
     print(json.dumps(result, indent=2))
 
 

@@ -1,7 +1,8 @@
 """Fixtures over the real stack: supabase-py clients for each role and a database connection.
 
 Everything is read from `.env` / the environment (API_URL, ANON_KEY, SERVICE_ROLE_KEY,
-JWT_SECRET, DB_URL), so the suite runs unchanged against `supabase start`.
+JWT_SECRET, DB_URL), so the suite runs unchanged against `supabase start`. User tokens are
+minted with the checkout's developer tool (devstack.tokens), as the local stack does.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from crm_messaging.config import Settings, SettingsError, load_settings
-from crm_messaging.tokens import user_token
+from crm_messaging.config import Settings, load_settings
+from crm_messaging.errors import SettingsError
+from devstack.tokens import user_token
 from supabase import Client, create_client
 
 
@@ -30,7 +32,8 @@ class User:
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     try:
-        return load_settings()
+        # both keys, the JWT secret (user tokens) and the database (arranging, asserting)
+        return load_settings(require=("anon_key", "service_role_key", "jwt_secret", "db_url"))
     except SettingsError as exc:
         pytest.fail(f"{exc}", pytrace=False)
 

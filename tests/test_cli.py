@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from crm_messaging.cli import main
-from crm_messaging.config import REPO_ROOT
+from devstack.layout import REPO_ROOT
 
 WA = str(REPO_ROOT / "examples" / "WhatsApp Chat with +34 612 34 56 78.txt")
 
@@ -266,14 +266,15 @@ def test_show_says_deleted_and_gives_notices_no_empty_sender(make_user, capsys, 
 
 def test_show_line_of_a_deleted_message_without_text():
     from crm_messaging.commands import show_line
+    from crm_messaging.reads import StoredMessage
 
-    line = show_line({
-        "sent_at": "2026-03-12T08:21:00Z", "direction": "inbound", "type": "text",
+    line = show_line(StoredMessage.model_validate({
+        "id": "d1", "sent_at": "2026-03-12T08:21:00Z", "direction": "inbound", "type": "text",
         "content": None, "sender_name": "Ana", "metadata": {"deleted": True},
-    })  # fmt: skip
+    }))  # fmt: skip
     assert line == "2026-03-12 08:21 ← Ana: [deleted]"
-    notice = show_line({
-        "sent_at": "2026-03-12T08:14:00Z", "direction": "inbound", "type": "system",
+    notice = show_line(StoredMessage.model_validate({
+        "id": "n1", "sent_at": "2026-03-12T08:14:00Z", "direction": "inbound", "type": "system",
         "content": "Ana created group", "sender_name": None,
-    })  # fmt: skip
+    }))  # fmt: skip
     assert notice == "2026-03-12 08:14 · Ana created group"

@@ -1,8 +1,10 @@
-"""MessagingClient: validation before sending, batching by count and bytes, retries."""
+"""MessagingClient: validation before sending, batching by count and bytes, retries, typed reads."""
 
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -11,8 +13,9 @@ import pytest
 from crm_messaging.cli import main
 from crm_messaging.client import MessagingClient
 from crm_messaging.commands import EXIT_REFUSED
-from crm_messaging.config import REPO_ROOT
-from crm_messaging.errors import MessagingError
+from crm_messaging.errors import CrmMessagingError, InputError, MessagingError
+from crm_messaging.reads import ConversationSummary, SearchHit, StoredMessage
+from devstack.layout import REPO_ROOT
 
 from .conftest import client_for
 from .helpers import msg
@@ -26,7 +29,7 @@ def test_all_problems_are_reported_before_anything_is_sent(service, make_user, d
         {**msg("c"), "sent_at": "2026-01-01T10:00:00"},
         {**msg("c"), "direction": "up"},
     ]
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(InputError) as err:
         client.ingest(bad)
     assert "messages[1].sent_at" in str(err.value) and "messages[2].direction" in str(err.value)
     assert db.execute(
@@ -91,7 +94,8 @@ def test_typed_inbox_rows(make_user, settings):
     alice = make_user("alice")
     client = MessagingClient(client_for(settings, settings.anon_key, alice.token))
     client.ingest([msg("typed", "t1", content="first"), msg("typed", "t2", content="second")])
-    (row,) = client.inbox()
+    (row,) = client.conversations()
+    assert isinstance(row, ConversationSummary)
     assert row.external_conversation_id == "typed" and row.message_count == 2
     assert row.last_message_preview == "second" and str(row.user_id) == alice.id
 
@@ -216,3 +220,45 @@ def test_the_client_refuses_what_the_server_would_before_sending(service, make_u
     with pytest.raises(ValueError) as err:
         client.ingest([cases["metadata"]])
     assert "nested deeper than 32 levels" in str(err.value)
+
+
+def test_reads_are_typed_models_of_what_was_stored(make_user, settings):
+    alice = make_user("alice")
+    client = MessagingClient(client_for(settings, settings.anon_key, alice.token))
+    client.ingest([
+        msg("typed-read", "r1", minutes=0, content="order INV-7731 shipped", sender_name="Ana",
+            reply_to_id="r0", metadata={"source": "test"}),
+        msg("typed-read", "r2", minutes=5, direction="outbound", content="thanks",
+            edited_at="2026-03-02T09:06:00+00:00"),
+        msg("other-read", "o1", minutes=9, content="nothing to see"),
+    ])  # fmt: skip
+    inbox = client.conversations()
+    assert [c.external_conversation_id for c in inbox] == ["other-read", "typed-read"]
+    conv = inbox[1]
+    assert conv.message_count == 2 and conv.last_message_preview == "thanks"
+    assert conv.last_message_at == datetime(2026, 3, 2, 9, 5, tzinfo=timezone.utc)
+
+    newest, oldest = client.messages(str(conv.id))
+    assert all(isinstance(m, StoredMessage) for m in (newest, oldest))
+    assert (newest.id, newest.direction, newest.content) == ("r2", "outbound", "thanks")
+    assert newest.edited_at == datetime(2026, 3, 2, 9, 6, tzinfo=timezone.utc)
+    assert (oldest.id, oldest.sender_name, oldest.reply_to_id) == ("r1", "Ana", "r0")
+    assert oldest.metadata == {"source": "test"} and oldest.sent_at == conv.first_message_at
+
+    (hit,) = client.search("INV-7731")
+    assert isinstance(hit, SearchHit) and hit.conversation_id == conv.id
+    assert hit.platform == "whatsapp" and hit.message == oldest
+    assert hit.snippet is not None and "[[" in hit.snippet and hit.rank > 0
+    assert client.search("INV-9999") == []
+
+
+def test_a_read_of_an_unknown_conversation_is_empty_and_errors_share_one_base(make_user, settings):
+    alice = make_user("alice")
+    client = MessagingClient(client_for(settings, settings.anon_key, alice.token))
+    assert client.messages(str(uuid.uuid4())) == []
+    with pytest.raises(CrmMessagingError) as err:
+        client.messages("not-a-uuid")
+    assert isinstance(err.value, MessagingError) and err.value.code == "22P02"
+    with pytest.raises(CrmMessagingError) as err:
+        client.ingest([msg("c")], batch_size=0)
+    assert isinstance(err.value, InputError) and "batch_size" in str(err.value)

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm_messaging.config import REPO_ROOT
 from crm_messaging.importers import ExportFormatError
 from crm_messaging.importers.signal import parse_signal
 from crm_messaging.importers.telegram import parse_telegram
 from crm_messaging.importers.wechat import parse_wechat
 from crm_messaging.importers.whatsapp import parse_whatsapp
+from devstack.layout import REPO_ROOT
 
 EX = REPO_ROOT / "examples"
 FX = Path(__file__).parent / "fixtures"

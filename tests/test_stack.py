@@ -10,8 +10,8 @@ import jwt
 import pytest
 from postgrest.exceptions import APIError
 
-from crm_messaging import stack
-from crm_messaging.config import REPO_ROOT
+from devstack import postgres, stack
+from devstack.layout import REPO_ROOT
 
 WHOAMI = "select auth.role() as role, auth.uid() as uid, current_user as db_role"
 
@@ -120,7 +120,7 @@ def test_db_reset_twice_keeps_the_auth_schema_and_seeds_its_users(db):
         assert row[2] == "supabase_admin"
         assert row[3] == ["alice@crm.example", "bob@crm.example"]
         assert row[4] is True
-    stack.notify_schema_reload()
+    postgres.notify_schema_reload()
     time.sleep(0.5)
 
 
@@ -128,7 +128,7 @@ def test_db_reset_twice_keeps_the_auth_schema_and_seeds_its_users(db):
 def test_stack_up_is_idempotent_and_quiet_the_second_time():
     start = time.monotonic()
     out = subprocess.run(
-        [str(REPO_ROOT / ".venv" / "bin" / "crm-messaging"), "stack", "up"],
+        [str(REPO_ROOT / ".venv" / "bin" / "python"), "-m", "devstack", "up"],
         capture_output=True,
         text=True,
         check=True,
@@ -136,6 +136,7 @@ def test_stack_up_is_idempotent_and_quiet_the_second_time():
     assert time.monotonic() - start < 15
     parts = [line.split()[0] for line in out.splitlines() if line and line.split()[0] != ".env"]
     assert "started" not in out and out.count("running") == len(parts) and "web" in parts
+    # the CLI's `stack` commands run the checkout's devstack
     status = subprocess.run(
         [str(REPO_ROOT / ".venv" / "bin" / "crm-messaging"), "stack", "status"],
         capture_output=True,

@@ -9,8 +9,8 @@ import httpx
 import jwt
 import pytest
 
-from crm_messaging import stack
 from crm_messaging.config import read_env
+from devstack import gateway, layout, stack
 
 pytestmark = pytest.mark.skipif(
     stack.external_stack() is not None, reason="the native stack's web server"
@@ -25,7 +25,7 @@ SEED_USERS = {
 @pytest.fixture(scope="module")
 def web_url() -> str:
     url = read_env().get("WEB_URL")
-    assert url == stack.web_url(), "stack up writes WEB_URL to .env"
+    assert url == layout.web_url(), "stack up writes WEB_URL to .env"
     return url
 
 
@@ -64,7 +64,7 @@ def test_local_session_holds_short_lived_tokens_of_the_seed_users(web_url, setti
             audience="authenticated",
         )
         assert claims["sub"] == user["id"] and claims["role"] == "authenticated"
-        assert now < claims["exp"] <= now + stack.LOCAL_SESSION_TTL + 5
+        assert now < claims["exp"] <= now + gateway.LOCAL_SESSION_TTL + 5
         assert claims["exp"] == user["expires_at"]
 
 

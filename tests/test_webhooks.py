@@ -675,12 +675,12 @@ def test_secrets_are_never_readable_through_the_api(owner, service, connect):
 
 
 def test_the_stack_serves_the_function_with_the_edge_runtime_env(settings):
-    from crm_messaging import stack
+    from devstack import functions, stack
 
     if stack.external_stack() is not None:
         pytest.skip("a `supabase start` stack serves functions itself")
     assert stack.status()["functions"] is True
-    env = stack.functions_env(stack.stack_env())
+    env = functions.functions_env(stack.stack_env())
     for name in (
         "SUPABASE_URL",
         "SUPABASE_ANON_KEY",
@@ -694,7 +694,9 @@ def test_the_stack_serves_the_function_with_the_edge_runtime_env(settings):
 def test_a_function_that_cannot_start_says_so_with_its_log_tail(tmp_path, monkeypatch):
     import socket
 
-    from crm_messaging import stack
+    from devstack import functions, stack
+    from devstack.layout import Paths
+    from devstack.process import StackError
 
     fn = tmp_path / "fn"
     fn.mkdir()
@@ -703,13 +705,13 @@ def test_a_function_that_cannot_start_says_so_with_its_log_tail(tmp_path, monkey
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    monkeypatch.setattr(stack, "FUNCTION_DIR", fn)
-    monkeypatch.setattr(stack, "FUNCTIONS_PORT", port)
-    paths = stack.Paths(tmp_path / "state")
+    monkeypatch.setattr(functions, "FUNCTION_DIR", fn)
+    monkeypatch.setattr(functions, "FUNCTIONS_PORT", port)
+    paths = Paths(tmp_path / "state")
     paths.run.mkdir(parents=True)
     paths.logs.mkdir()
-    with pytest.raises(stack.StackError) as err:
-        stack.start_functions(paths, stack.stack_env())
+    with pytest.raises(StackError) as err:
+        functions.start_functions(paths, stack.stack_env())
     assert err.value.part == "functions"
     assert "boom at startup" in str(err.value)
     assert not paths.pid("functions").exists()

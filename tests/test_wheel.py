@@ -8,11 +8,12 @@ import os
 import shutil
 import subprocess
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from crm_messaging.config import REPO_ROOT
+from devstack.layout import REPO_ROOT
 
 EXAMPLES = REPO_ROOT / "examples"
 SAMPLES = [
@@ -50,6 +51,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(
         REPO_ROOT / "client", src / "client", ignore=shutil.ignore_patterns("__pycache__")
     )
+    # a checkout's developer tool beside it must not end up in the wheel
+    shutil.copytree(
+        REPO_ROOT / "devstack", src / "devstack", ignore=shutil.ignore_patterns("__pycache__")
+    )
     venv.EnvBuilder(with_pip=True, clear=True).create(root / "venv")
     bin_dir = root / "venv" / "bin"
     py = bin_dir / "python"
@@ -57,6 +62,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (wheel,) = (root / "dist").glob("crm_messaging-*.whl")
     _run(py, "-m", "pip", "install", "-q", wheel, cwd=root)
     return bin_dir
+
+
+@pytest.fixture(scope="module")
+def wheel_files(installed: Path) -> list[str]:
+    """The names inside the wheel the fixture above built."""
+    (wheel,) = (installed.parent.parent / "dist").glob("crm_messaging-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        return zf.namelist()
 
 
 @pytest.fixture
@@ -102,3 +115,32 @@ def test_an_import_without_env_is_a_sentence(installed: Path, elsewhere: Path):
     )  # fmt: skip
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.startswith("crm-messaging: no Supabase project configured")
+
+
+def test_the_wheel_holds_the_package_and_no_developer_tooling(wheel_files: list[str]):
+    top = {f.split("/")[0] for f in wheel_files if ".dist-info/" not in f}
+    assert top == {"crm_messaging"}, top
+    assert "crm_messaging/reads.py" in wheel_files and "crm_messaging/py.typed" in wheel_files
+    assert not [f for f in wheel_files if f.endswith(("stack.py", "tokens.py"))]
+
+
+def test_a_client_needs_only_the_url_and_a_key(installed: Path, elsewhere: Path):
+    probe = (
+        "from crm_messaging import MessagingClient; "
+        "c = MessagingClient.from_env(); print(c.supabase.rest_url)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in STACK_NAMES}
+    env |= {"API_URL": "http://127.0.0.1:9", "SERVICE_ROLE_KEY": "a-key"}
+    done = subprocess.run(
+        [str(installed / "python"), "-c", probe], cwd=elsewhere, env=env,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "http://127.0.0.1:9/rest/v1"
+
+
+def test_the_stack_outside_a_checkout_is_one_sentence(installed: Path, elsewhere: Path):
+    done = _run(installed / "crm-messaging", "stack", "up", cwd=elsewhere, check=False)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith("crm-messaging: the local stack is a developer tool of a")
+    assert done.stderr.count("\n") == 1

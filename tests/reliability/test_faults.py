@@ -14,16 +14,20 @@ import time
 import httpx
 import pytest
 
-from crm_messaging import stack
 from crm_messaging.client import MessagingClient
-from crm_messaging.config import LOCAL_JWT_SECRET
 from crm_messaging.errors import MessagingError
+from devstack import stack
+from devstack.gateway import start_nginx, stop_nginx
+from devstack.layout import Paths, state_dir
+from devstack.postgres import start_postgres, stop_postgres
+from devstack.postgrest import postgrest_pid, postgrest_ready, start_postgrest
+from devstack.tokens import LOCAL_JWT_SECRET
 
 from ..helpers import check_invariants, msg
 
 pytestmark = pytest.mark.skipif(stack.external_stack() is not None, reason="needs the native stack")
 
-PATHS = stack.Paths(stack.state_dir())
+PATHS = Paths(state_dir())
 
 
 def stored_ids(db, user_id):
@@ -53,10 +57,10 @@ def wait_until(check, seconds=30.0):
 @pytest.fixture(autouse=True)
 def stack_back_up():
     yield
-    stack.start_postgres(PATHS)
-    stack.start_postgrest(PATHS, LOCAL_JWT_SECRET)
-    stack.start_nginx(PATHS)
-    assert wait_until(stack.postgrest_ready)
+    start_postgres(PATHS)
+    start_postgrest(PATHS, LOCAL_JWT_SECRET)
+    start_nginx(PATHS)
+    assert wait_until(postgrest_ready)
 
 
 def on_batch(n, action):
@@ -76,8 +80,8 @@ def test_postgrest_killed_mid_import_is_retried_to_the_exact_count(service, make
     messages = import_messages()
 
     def kill_and_restart():
-        os.kill(stack.postgrest_pid(PATHS), signal.SIGKILL)
-        threading.Timer(0.5, lambda: stack.start_postgrest(PATHS, LOCAL_JWT_SECRET)).start()
+        os.kill(postgrest_pid(PATHS), signal.SIGKILL)
+        threading.Timer(0.5, lambda: start_postgrest(PATHS, LOCAL_JWT_SECRET)).start()
 
     client = MessagingClient(service, user_id=alice.id, retries=6, backoff=0.3)
     summary = client.ingest(messages, batch_size=500, progress=on_batch(3, kill_and_restart))
@@ -90,13 +94,11 @@ def test_nginx_stopped_mid_import_reports_and_a_rerun_completes(service, make_us
     messages = import_messages(tag="n")
     client = MessagingClient(service, user_id=alice.id, retries=2, backoff=0.05)
     with pytest.raises(MessagingError) as err:
-        client.ingest(
-            messages, batch_size=500, progress=on_batch(4, lambda: stack.stop_nginx(PATHS))
-        )
+        client.ingest(messages, batch_size=500, progress=on_batch(4, lambda: stop_nginx(PATHS)))
     assert err.value.code == "transport" and "could not reach the API" in err.value.message
     partial = len(stored_ids(db, alice.id))
     assert partial == 4 * 500  # whole batches only
-    stack.start_nginx(PATHS)
+    start_nginx(PATHS)
     again = client.ingest(messages, batch_size=500)
     assert (again.inserted, again.duplicates) == (len(messages) - partial, partial)
     assert sorted(stored_ids(db, alice.id)) == sorted(m["id"] for m in messages)
@@ -107,8 +109,8 @@ def test_postgres_immediate_stop_loses_no_commit_and_applies_no_half_batch(servi
     messages = import_messages(tag="p")
 
     def crash_and_restart():
-        stack.stop_postgres(PATHS, mode="immediate")
-        threading.Timer(1.0, lambda: stack.start_postgres(PATHS)).start()
+        stop_postgres(PATHS, mode="immediate")
+        threading.Timer(1.0, lambda: start_postgres(PATHS)).start()
 
     client = MessagingClient(service, user_id=alice.id, retries=8, backoff=0.3)
     try:
@@ -116,7 +118,7 @@ def test_postgres_immediate_stop_loses_no_commit_and_applies_no_half_batch(servi
         reported = first.inserted
     except MessagingError:
         reported = None  # a clear error is also an acceptable report; the re-run completes
-    assert wait_until(stack.postgrest_ready)
+    assert wait_until(postgrest_ready)
     after_crash = stored_ids(db, alice.id)
     assert len(after_crash) % 500 == 0, "a batch was half applied"
     assert len(after_crash) >= 5 * 500, "a committed batch was lost"

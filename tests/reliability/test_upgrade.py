@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from crm_messaging import stack
-from crm_messaging.config import REPO_ROOT
+from devstack import stack
+from devstack.layout import REPO_ROOT
 
 from ..helpers import check_invariants, msg
 

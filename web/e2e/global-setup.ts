@@ -85,7 +85,7 @@ export default async function globalSetup(): Promise<void> {
   const web = await fetch(env.WEB_URL).catch(() => null);
   if (!web?.ok) throw new Error(`${env.WEB_URL} does not answer: run make stack`);
 
-  execFileSync(resolve(REPO_ROOT, ".venv/bin/crm-messaging"), ["demo"], {
+  execFileSync(resolve(REPO_ROOT, ".venv/bin/python"), ["-m", "devstack", "demo"], {
     cwd: REPO_ROOT,
     stdio: "ignore",
   });

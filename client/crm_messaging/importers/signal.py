@@ -14,7 +14,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..identifiers import IdentifierError, normalize_phone
+from ..errors import IdentifierError
+from ..identifiers import normalize_phone
 from ..models import Message
 from . import ExportFormatError, ParsedChat, participant_of, read_text, readable
 
@@ -143,7 +144,7 @@ def _one(env: dict[str, Any], account: str | None) -> Message | None:
         conversation_type="group" if group else "direct",
         id=f"{author}:{int(data['timestamp'])}",
         direction="outbound" if outbound else "inbound",
-        type=kind,  # type: ignore[arg-type]
+        type=kind,
         content=text or None,
         media_url=media,
         sent_at=sent,

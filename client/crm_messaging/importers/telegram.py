@@ -129,7 +129,7 @@ def _chat_messages(
             conversation_type="direct" if direct else "group",
             id=f"{chat_id}:{msg['id']}",
             direction="outbound" if outbound else "inbound",
-            type=kind,  # type: ignore[arg-type]
+            type=kind,
             content=text or None,
             media_url=media,
             sent_at=sent,

@@ -28,7 +28,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..identifiers import IdentifierError, looks_like_phone, normalize_phone
+from ..errors import IdentifierError
+from ..identifiers import looks_like_phone, normalize_phone
 from ..models import Message
 from . import ExportFormatError, ParsedChat, invalid_message, stable_id, zone
 from . import whatsapp_text as words
@@ -418,7 +419,7 @@ class WhatsAppExport:
             conversation_type="group" if self.group else "direct",
             id=stable_id("wa_", self.conv_id, *key, repeat),
             direction="outbound" if rec.sender == self.me else "inbound",
-            type=kind,  # type: ignore[arg-type]
+            type=kind,
             content=content,
             media_url=media,
             sent_at=local.replace(tzinfo=self.zone),

@@ -14,9 +14,8 @@ from postgrest.exceptions import APIError
 from supabase import Client, create_client
 
 from .config import load_settings
-from .db_types import PublicChatConversationList
-from .errors import MessagingError
-from .identifiers import IdentifierError, normalize_email, normalize_phone
+from .errors import IdentifierError, InputError, MessagingError, SettingsError
+from .identifiers import normalize_email, normalize_phone
 from .models import (
     MAX_BATCH,
     IngestSummary,
@@ -26,6 +25,7 @@ from .models import (
     validate_messages,
     validate_stream,
 )
+from .reads import ConversationSummary, SearchHit, StoredMessage
 
 #: Codes worth another try: the call changed nothing, or ingest's idempotence makes a
 #: repeat harmless. SQLSTATEs (serialization failure, deadlock, admin shutdown), PostgREST's
@@ -72,13 +72,20 @@ class MessagingClient:
     def from_env(
         cls, *, access_token: str | None = None, env_file: Path | None = None, **kw: Any
     ) -> MessagingClient:
-        """A client from `.env`: the service-role key, or the anon key plus a user's token."""
+        """A client from `.env`: the service-role key, or the anon key plus a user's token.
+
+        Needs only the API URL and that key, as supabase-py does."""
         settings = load_settings(env_file)
+        key = settings.anon_key if access_token else settings.service_role_key
+        if not key:
+            wanted = "ANON_KEY (with a user's access token)" if access_token else "SERVICE_ROLE_KEY"
+            raise SettingsError(
+                f"{wanted} is not set in the environment or in the .env file: the client"
+                " signs in with it (or pass access_token= to sign in as a user)"
+            )
+        client = create_client(settings.api_url, key)
         if access_token:
-            client = create_client(settings.api_url, settings.anon_key)
             client.postgrest.auth(access_token)
-        else:
-            client = create_client(settings.api_url, settings.service_role_key)
         return cls(client, **kw)
 
     # ------------------------------------------------------------------ calls
@@ -134,7 +141,7 @@ class MessagingClient:
     ) -> IngestSummary:
         """Validates everything first, then sends batches; retries are safe (idempotent)."""
         if not 1 <= batch_size <= MAX_BATCH:
-            raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}, got {batch_size}")
+            raise InputError(f"batch_size must be between 1 and {MAX_BATCH}, got {batch_size}")
         if isinstance(messages, (list, tuple)):
             # conversation by conversation, oldest first: each batch then locks few
             # conversations (parallel importers rarely wait on each other) and mostly appends
@@ -282,15 +289,10 @@ class MessagingClient:
         added = 0
         for start in range(0, len(rows), 500):
             chunk = rows[start : start + 500]
-            data = self._call(
-                lambda chunk=chunk: (
-                    self.supabase.table("person_identifiers")
-                    .upsert(
-                        chunk, on_conflict="person_id,kind,platform,value", ignore_duplicates=True
-                    )
-                    .execute()
-                )
+            upsert = self.supabase.table("person_identifiers").upsert(
+                chunk, on_conflict="person_id,kind,platform,value", ignore_duplicates=True
             )
+            data = self._call(upsert.execute)
             added += len(data or [])
         return {"people_values": len(rows), "added": added, "skipped": skipped}
 
@@ -298,7 +300,7 @@ class MessagingClient:
 
     def conversations(
         self, *, person_id: str | None = None, limit: int = 50
-    ) -> list[dict[str, Any]]:
+    ) -> list[ConversationSummary]:
         """The inbox (newest first), or one person's Messages tab."""
         query = (
             self.supabase.table("chat_conversation_list")
@@ -310,16 +312,7 @@ class MessagingClient:
             query = query.eq("person_id", person_id)
         if self.user_id:
             query = query.eq("user_id", self.user_id)
-        return list(self._call(lambda: query.execute()))
-
-    def inbox(
-        self, *, person_id: str | None = None, limit: int = 50
-    ) -> list[PublicChatConversationList]:
-        """`conversations()` as the row models `supabase gen types --lang python` wrote."""
-        return [
-            PublicChatConversationList.model_validate(r)
-            for r in self.conversations(person_id=person_id, limit=limit)
-        ]
+        return [ConversationSummary.model_validate(r) for r in self._call(query.execute)]
 
     def search(
         self,
@@ -331,9 +324,8 @@ class MessagingClient:
         sent_before: str | None = None,
         direction: str | None = None,
         max_count: int = 50,
-    ) -> list[dict[str, Any]]:
-        """Matching messages, best first: conversation_id, platform, participant_name,
-        person_id, message, snippet (match in [[ ]]) and rank."""
+    ) -> list[SearchHit]:
+        """Matching messages, best first, each with its conversation and a snippet."""
         params: dict[str, Any] = {"query": query, "max_count": max_count}
         for key, value in (
             ("person_id", person_id),
@@ -345,7 +337,7 @@ class MessagingClient:
         ):
             if value is not None:
                 params[key] = value
-        return list(self.rpc("search_messages", params))
+        return [SearchHit.model_validate(h) for h in self.rpc("search_messages", params)]
 
     def messages(
         self,
@@ -354,10 +346,11 @@ class MessagingClient:
         before_sent_at: str | None = None,
         before_id: str | None = None,
         max_count: int = 50,
-    ) -> list[dict[str, Any]]:
+    ) -> list[StoredMessage]:
         """A page of a thread, newest first."""
-        return list(
-            self.rpc(
+        return [
+            StoredMessage.model_validate(m)
+            for m in self.rpc(
                 "get_conversation_messages",
                 {
                     "conversation_id": conversation_id,
@@ -366,4 +359,4 @@ class MessagingClient:
                     "max_count": max_count,
                 },
             )
-        )
+        ]

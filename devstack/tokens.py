@@ -1,4 +1,4 @@
-"""JWTs in the shape Supabase issues: the anon and service_role keys and user tokens."""
+"""JWTs in the shape Supabase issues, for the local stack: its API keys and user tokens."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import time
 from typing import Any
 
 import jwt
+
+#: The JWT secret every `supabase start` stack uses out of the box.
+LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"
 
 #: `exp` of the keys `supabase start` prints (2032), so the local keys look the same.
 LOCAL_KEY_EXPIRY = 1983812996

@@ -18,15 +18,13 @@ import re
 
 import phonenumbers
 
+from .errors import IdentifierError
+
 #: what both sides trim (PostgreSQL's \s; Python's would also take Unicode spaces)
 _WS = " \t\n\r\f\v"
 _JID = re.compile(r"^[ \t\n\r\f\v]*\+?([0-9]{6,15})@(s\.whatsapp\.net|c\.us)[ \t\n\r\f\v]*$")
 _INTERNATIONAL = re.compile(r"^[ \t\n\r\f\v]*(\+|00)[0-9 ().\-/]{6,24}[ \t\n\r\f\v]*$")
 _E164_DIGITS = re.compile(r"^[1-9][0-9]{5,14}$")
-
-
-class IdentifierError(ValueError):
-    """A value that is not the identifier it claims to be."""
 
 
 def _international(value: str) -> str | None:

@@ -1,4 +1,4 @@
-"""The data commands of the CLI: import, conversations, show, connections, demo."""
+"""The data commands of the CLI: import, conversations, show, search, connections, identifiers."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ import argparse
 import json
 import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from .client import MessagingClient
-from .config import REPO_ROOT, read_env
-from .importers import ExportFormatError, ParsedChat, parser_for
-from .models import IngestSummary
+from .client import MessagingClient, Progress
+from .config import load_settings, read_env
+from .errors import ExportFormatError, InputError
+from .importers import ParsedChat, parser_for
+from .models import IngestSummary, Platform, count_valid_messages
+from .reads import ConversationSummary, StoredMessage
 
-DEMO_USER = "00000000-0000-4000-a000-00000000a11c"  # alice@crm.example in supabase/seed.sql
 #: exit status of an import that stored everything but the conversations it names as refused
 EXIT_REFUSED = 3
 
@@ -59,7 +61,7 @@ def import_chats(
     user_id: str | None,
     me: str | None = None,
     batch_size: int = 1000,
-    progress: Any = None,
+    progress: Progress | None = None,
 ) -> IngestSummary:
     """Records the exporting account as a connection, then ingests every chat under it."""
     summary = IngestSummary()
@@ -86,8 +88,6 @@ def _cmd_import(args: argparse.Namespace) -> int:
     chats = parse_files(args)
     total = sum(len(c.messages) for c in chats)
     if args.dry_run:
-        from .models import count_valid_messages
-
         for chat in chats:
             count_valid_messages(chat.messages)
         convs = {m.external_conversation_id for c in chats for m in c.messages}
@@ -126,20 +126,19 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_inbox(rows: list[dict[str, Any]]) -> None:
+def _minute(when: datetime | None) -> str:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M") if when else ""
+
+
+def print_inbox(rows: list[ConversationSummary]) -> None:
     if not rows:
         print("no conversations")
     for r in rows:
-        who = (
-            r.get("participant_name")
-            or r.get("participant_identifier")
-            or r["external_conversation_id"]
-        )
-        linked = " (linked)" if r.get("person_id") else ""
-        when = (r.get("last_message_at") or "")[:16].replace("T", " ")
+        who = r.participant_name or r.participant_identifier or r.external_conversation_id
+        linked = " (linked)" if r.person_id else ""
         print(
-            f"{r['id']}  {r['platform']:8}  {when:16}  {who[:28]:28}{linked}  "
-            f"{r['message_count']:>5} msgs  {(r.get('last_message_preview') or '')[:50]}"
+            f"{r.id}  {r.platform:8}  {_minute(r.last_message_at):16}  {who[:28]:28}{linked}  "
+            f"{r.message_count:>5} msgs  {(r.last_message_preview or '')[:50]}"
         )
 
 
@@ -150,19 +149,19 @@ def _client(args: argparse.Namespace) -> MessagingClient:
 
 
 def _cmd_conversations(args: argparse.Namespace) -> int:
-    _print_inbox(_client(args).conversations(person_id=args.person, limit=args.limit))
+    print_inbox(_client(args).conversations(person_id=args.person, limit=args.limit))
     return 0
 
 
-def show_line(m: dict[str, Any]) -> str:
+def show_line(m: StoredMessage) -> str:
     """One message of `show`: time, direction, sender and text; notices without a sender."""
-    when = m["sent_at"][:16].replace("T", " ")
-    meta = m.get("metadata") or {}
-    body = m.get("content") or ("[deleted]" if meta.get("deleted") else f"[{m['type']}]")
-    if m["type"] == "system":
+    when = _minute(m.sent_at)
+    meta = m.metadata or {}
+    body = m.content or ("[deleted]" if meta.get("deleted") else f"[{m.type}]")
+    if m.type == "system":
         return f"{when} · {body}"
-    arrow = "→" if m["direction"] == "outbound" else "←"
-    who = m.get("sender_name") or ("me" if m["direction"] == "outbound" else "")
+    arrow = "→" if m.direction == "outbound" else "←"
+    who = m.sender_name or ("me" if m.direction == "outbound" else "")
     return f"{when} {arrow} {who}: {body}" if who else f"{when} {arrow} {body}"
 
 
@@ -180,13 +179,10 @@ def _cmd_search(args: argparse.Namespace) -> int:
     if not hits:
         print("no matches")
     for h in hits:
-        m = h["message"]
-        who = m.get("sender_name") or (
-            "me" if m["direction"] == "outbound" else h.get("participant_name") or ""
-        )
-        when = m["sent_at"][:16].replace("T", " ")
-        text = h.get("snippet") or f"[{m['type']}]"
-        print(f"{h['conversation_id']}  {h['platform']:8}  {when}  {who[:20]:20}  {text}")
+        m = h.message
+        who = m.sender_name or ("me" if m.direction == "outbound" else h.participant_name or "")
+        text = h.snippet or f"[{m.type}]"
+        print(f"{h.conversation_id}  {h.platform:8}  {_minute(m.sent_at)}  {who[:20]:20}  {text}")
     return 0
 
 
@@ -195,6 +191,9 @@ def _cmd_search(args: argparse.Namespace) -> int:
 # with the secrets its platform signs deliveries with (DESIGN section 4).
 
 #: the secrets each platform's webhook needs: CLI option -> add_messaging_connection key
+#: the platforms the CLI offers: models.Platform's, in its order
+PLATFORM_CHOICES: list[str] = list(get_args(Platform))
+
 CONNECTION_SECRETS: dict[str, dict[str, str]] = {
     "whatsapp": {"app_secret": "--app-secret", "verify_token": "--verify-token"},
     "telegram": {"secret_token": "--secret-token"},
@@ -205,8 +204,6 @@ CONNECTION_SECRETS: dict[str, dict[str, str]] = {
 
 def functions_url() -> str:
     """FUNCTIONS_URL of .env, else <API_URL>/functions/v1 (what `supabase status` implies)."""
-    from .config import load_settings, read_env
-
     env = read_env()
     return (env.get("FUNCTIONS_URL") or f"{load_settings().api_url}/functions/v1").rstrip("/")
 
@@ -225,10 +222,10 @@ def _connection_secrets(args: argparse.Namespace) -> dict[str, str]:
     }
     missing = [opt for key, opt in wanted.items() if not given[key]]
     if missing:
-        raise ValueError(f"connections add {args.platform}: {' and '.join(missing)} required")
+        raise InputError(f"connections add {args.platform}: {' and '.join(missing)} required")
     extra = [f"--{key.replace('_', '-')}" for key, v in given.items() if v and key not in wanted]
     if extra:
-        raise ValueError(
+        raise InputError(
             f"connections add {args.platform}: {', '.join(extra)} is not used by {args.platform}"
         )
     return {key: given[key] for key in wanted}
@@ -278,7 +275,7 @@ def _add_connections_parser(sub: Any) -> None:
     p.set_defaults(func=_cmd_connections)
     actions = p.add_subparsers(dest="connections_action")
     a = actions.add_parser("add", help="add a connection and print its webhook URL")
-    a.add_argument("platform", choices=sorted(CONNECTION_SECRETS))
+    a.add_argument("platform", choices=PLATFORM_CHOICES)
     a.add_argument("--account", required=True, help="the phone number, bot or account name")
     a.add_argument("--name", help="a display name")
     a.add_argument("--user-id", help="the owning CRM user (with the service-role key)")
@@ -288,33 +285,6 @@ def _add_connections_parser(sub: Any) -> None:
     a.add_argument("--token", help="Signal: the bearer token; WeChat: the signature token")
     a.add_argument("--json", action="store_true", help='print {"id": ..., "webhook_url": ...}')
     a.set_defaults(func=_cmd_connections)
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    examples = REPO_ROOT / "examples"
-    client = MessagingClient.from_env()
-    plan = [
-        (
-            "whatsapp",
-            examples / "WhatsApp Chat with +34 612 34 56 78.txt",
-            "Alice",
-            "Europe/Madrid",
-        ),
-        ("telegram", examples / "telegram_result.json", None, None),
-        ("signal", examples / "signal-receive.jsonl", None, None),
-        ("wechat", examples / "wechat_liwei.csv", None, None),
-    ]
-    for platform, path, me, tz in plan:
-        chat = parser_for(platform)(path, me=me, tz=tz, region="ES")
-        s = import_chats(client, [chat], user_id=DEMO_USER, me=me)
-        print(f"{platform:8} {path.name}: {s.inserted} inserted, {s.duplicates} duplicates")
-    print("\ninbox of alice@crm.example:")
-    client.user_id = DEMO_USER
-    _print_inbox(client.conversations())
-    web = read_env().get("WEB_URL")
-    if web:
-        print(f"\nCRM screens: {web}  (sign in as alice@crm.example)")
-    return 0
 
 
 def _cmd_identifiers(args: argparse.Namespace) -> int:
@@ -328,7 +298,7 @@ def _cmd_identifiers(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     p = sub.add_parser("import", help="import export files")
-    p.add_argument("platform", choices=["whatsapp", "telegram", "signal", "wechat"])
+    p.add_argument("platform", choices=PLATFORM_CHOICES)
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--user-id", help="the owning CRM user (with the service-role key)")
     p.add_argument("--me", help="your name in the export: your messages are outbound")
@@ -370,7 +340,7 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("search", help="find messages across all conversations")
     p.add_argument("text")
     p.add_argument("--person", help="only this person's conversations")
-    p.add_argument("--platform", choices=["whatsapp", "telegram", "signal", "wechat"])
+    p.add_argument("--platform", choices=PLATFORM_CHOICES)
     p.add_argument("--user-id", help="only this CRM user's messages (with the service key)")
     p.add_argument("--limit", type=int, default=20)
     p.set_defaults(func=_cmd_search)
@@ -386,6 +356,3 @@ def add_commands(sub: Any) -> None:
     )
     p.add_argument("--region", help="default country for phones without one, e.g. ES")
     p.set_defaults(func=_cmd_identifiers)
-
-    p = sub.add_parser("demo", help="import the bundled sample exports for alice@crm.example")
-    p.set_defaults(func=_cmd_demo)

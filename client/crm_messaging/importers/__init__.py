@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
+from ..errors import ExportFormatError, IdentifierError
+from ..identifiers import normalize_participant
 from ..models import Message
 
-
-class ExportFormatError(ValueError):
-    """The file is missing, unreadable, or not the export it should be."""
+__all__ = ["ExportFormatError", "ParsedChat", "parser_for"]
 
 
 @dataclass
@@ -53,8 +53,6 @@ Parser = Callable[..., ParsedChat]
 def participant_of(value: str) -> str:
     """`--participant` for Telegram, Signal and WeChat: a phone in international form or a
     username, normalised as the store matches it."""
-    from ..identifiers import IdentifierError, normalize_participant
-
     try:
         found = normalize_participant(value)
     except IdentifierError as exc:

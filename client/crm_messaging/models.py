@@ -19,12 +19,14 @@ from pydantic import (
     field_validator,
 )
 
+from .errors import InputError
+
 Platform = Literal["whatsapp", "signal", "telegram", "wechat"]
 MessageType = Literal[
     "text", "image", "video", "audio", "voice", "document", "sticker", "location", "contact",
     "system", "other",
 ]  # fmt: skip
-PLATFORMS: tuple[str, ...] = ("whatsapp", "signal", "telegram", "wechat")
+Direction = Literal["inbound", "outbound"]
 MAX_BATCH = 10_000
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -66,7 +68,7 @@ class Message(BaseModel):
     platform: Platform
     external_conversation_id: str = Field(min_length=1, max_length=256)
     id: str = Field(min_length=1, max_length=256)
-    direction: Literal["inbound", "outbound"]
+    direction: Direction
     type: MessageType = "text"
     content: str | None = Field(default=None, max_length=65536)
     media_url: str | None = Field(default=None, max_length=2048)
@@ -222,13 +224,13 @@ def _checked(items: Iterable[dict[str, Any] | Message], problems: list[str]) -> 
 def _raise_problems(problems: list[str]) -> None:
     if problems:
         more = f"; and {len(problems) - 50} more" if len(problems) > 50 else ""
-        raise ValueError(
+        raise InputError(
             f"invalid messages, {len(problems)} problem(s): " + "; ".join(problems[:50]) + more
         )
 
 
 def validate_messages(items: Iterable[dict[str, Any] | Message]) -> list[Message]:
-    """Every message validated; raises ValueError naming every problem by path at once."""
+    """Every message validated; raises InputError naming every problem by path at once."""
     problems: list[str] = []
     out = list(_checked(items, problems))
     _raise_problems(problems)
@@ -236,7 +238,7 @@ def validate_messages(items: Iterable[dict[str, Any] | Message]) -> list[Message
 
 
 def count_valid_messages(items: Iterable[dict[str, Any] | Message]) -> int:
-    """Validates a stream without keeping it: the count, or ValueError naming every problem."""
+    """Validates a stream without keeping it: the count, or InputError naming every problem."""
     problems: list[str] = []
     count = sum(1 for _ in _checked(items, problems))
     _raise_problems(problems)

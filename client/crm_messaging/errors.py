@@ -1,0 +1,66 @@
+"""The package's errors: one family under CrmMessagingError, so a caller can catch them all.
+
+- InputError (also a ValueError): bad input refused before anything is sent, named, nothing
+  written. ExportFormatError (an export file) and IdentifierError (a phone, username or
+  email) are its kinds. The CLI exits 2.
+- SettingsError: the environment names no usable Supabase project. The CLI exits 1.
+- MessagingError: what the API refused or a transport failure, with PostgREST's code,
+  message, details and hint. The CLI exits 1.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from postgrest.exceptions import APIError
+
+
+class CrmMessagingError(Exception):
+    """Base of every error crm_messaging raises."""
+
+
+class InputError(CrmMessagingError, ValueError):
+    """Bad input, refused before anything is sent: the message names what is wrong."""
+
+
+class ExportFormatError(InputError):
+    """The file is missing, unreadable, or not the export it should be."""
+
+
+class IdentifierError(InputError):
+    """A value that is not the identifier it claims to be."""
+
+
+class SettingsError(CrmMessagingError):
+    """The environment does not name a usable Supabase project."""
+
+
+class MessagingError(CrmMessagingError):
+    """A refusal or failure, with PostgREST's code, message, details and hint.
+
+    `code` is the SQLSTATE (22023 bad input, 42501 not allowed, ...) or PostgREST's own
+    code (PGRST301 bad token); `code` "transport" marks a network failure.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.details = details
+        self.hint = hint
+
+    @classmethod
+    def from_api_error(cls, err: APIError) -> MessagingError:
+        return cls(err.message or str(err), code=err.code, details=err.details, hint=err.hint)
+
+    def __str__(self) -> str:
+        text = f"{self.code}: {self.message}" if self.code else self.message
+        return f"{text} ({self.hint})" if self.hint else text

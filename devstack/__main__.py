@@ -1,0 +1,56 @@
+"""python -m devstack up [--reset] | down | status | env | db-flag | demo"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from crm_messaging.errors import CrmMessagingError
+
+from . import stack
+from .layout import web_url
+
+
+def run(action: str, reset: bool = False) -> int:
+    if action == "up":
+        stack.up(reset=True if reset else None)
+    elif action == "down":
+        stack.down()
+    elif action == "status":
+        parts = stack.status()
+        for name, ok in parts.items():
+            where = f"  {web_url()}" if name == "web" else ""
+            print(f"{name:10} {'running' if ok else 'stopped'}{where}")
+        return 0 if all(parts.values()) else 3
+    elif action == "db-flag":
+        print(stack.cli_db_flag())
+    elif action == "env":
+        for key, value in stack.stack_env().items():
+            print(f"{key}={value}")
+    elif action == "demo":
+        from .demo import demo
+
+        demo()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack",
+        description="The checkout's local Supabase stack (PostgreSQL, PostgREST, nginx, Deno).",
+    )
+    parser.add_argument("action", choices=["up", "down", "status", "env", "db-flag", "demo"])
+    parser.add_argument("--reset", action="store_true", help="with up: run `supabase db reset`")
+    args = parser.parse_args(argv)
+    try:
+        return run(args.action, args.reset)
+    except CrmMessagingError as exc:
+        print(f"devstack: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
