@@ -839,8 +839,12 @@ declare
   g jsonb;
   conv public.chat_conversations%rowtype;
   v_row public.chat_conversations%rowtype;
-  v_created text[];
-  v_results jsonb := '[]'::jsonb;
+  -- appended to in place (an array variable grows without being copied; a jsonb one is
+  -- copied whole on every append, quadratic over 10,000 conversations)
+  v_results jsonb[] := '{}'::jsonb[];
+  v_index jsonb[] := '{}'::jsonb[];
+  v_hot_max integer := messaging_private.setting('hot_max_messages');
+  v_hot_bytes integer := messaging_private.setting('hot_max_bytes');
   v_inserted_all integer := 0;
   v_dups_all integer := 0;
   v_updated_all integer := 0;
@@ -906,8 +910,20 @@ begin
     on conflict (user_id, platform, external_conversation_id) do nothing
     returning platform, external_conversation_id
   )
-  select coalesce(pg_catalog.array_agg(ins.platform || ':' || ins.external_conversation_id), '{}')
-    into v_created from ins;
+  -- each group learns whether this call created its conversation (one join, not a search
+  -- of a list per conversation)
+  -- (a created conversation whose messages fit the hot row needs no dedupe, merge or spill:
+  -- those are stored together below)
+  select pg_catalog.jsonb_agg(g.x || pg_catalog.jsonb_build_object(
+           'created', ins.platform is not null,
+           'fresh', ins.platform is not null
+                    and pg_catalog.jsonb_array_length(g.x -> 'messages') <= v_hot_max
+                    and pg_catalog.pg_column_size(g.x -> 'messages') <= v_hot_bytes)
+           order by g.ord)
+    into v_groups
+    from pg_catalog.jsonb_array_elements(v_groups) with ordinality g(x, ord)
+    left join ins on ins.platform = g.x ->> 'platform'
+                 and ins.external_conversation_id = g.x ->> 'external_conversation_id';
 
   perform 1
      from public.chat_conversations c
@@ -918,8 +934,51 @@ begin
     order by c.platform, c.external_conversation_id
     for update;
 
-  -- ---- each conversation: dedupe, edits, merge, summary -------------------------
-  for g in select x from pg_catalog.jsonb_array_elements(v_groups) x loop
+  -- ---- conversations this call created, their messages fitting the hot row: all at once
+  -- (a statement per conversation would cost seconds on 10,000 new conversations; the
+  -- messages of a group are already sorted and unique, and the jsonb size bounds the
+  -- searchable text, as in ingest_merge)
+  with fresh as (
+    select g.x, c.id
+      from pg_catalog.jsonb_array_elements(v_groups) g(x)
+      join public.chat_conversations c
+        on c.user_id = v_owner
+       and c.platform = g.x ->> 'platform'
+       and c.external_conversation_id = g.x ->> 'external_conversation_id'
+     where (g.x -> 'fresh')::boolean
+  ),
+  upd as (
+    update public.chat_conversations c
+       set messages = f.x -> 'messages',
+           message_count = pg_catalog.jsonb_array_length(f.x -> 'messages'),
+           first_message_at = (f.x -> 'messages' -> 0 ->> 'sent_at')::timestamptz,
+           last_message_at = (f.x -> 'messages' -> -1 ->> 'sent_at')::timestamptz,
+           last_message_preview = messaging_private.preview(f.x -> 'messages' -> -1),
+           person_id = coalesce(c.person_id, case when c.participant_identifier is not null then
+             messaging_private.match_person(v_owner, c.platform, c.participant_identifier) end)
+      from fresh f
+     where c.id = f.id
+    returning c.id, c.platform, c.external_conversation_id, c.person_id, c.message_count, f.x
+  )
+  select
+    coalesce(pg_catalog.array_agg(pg_catalog.jsonb_build_object(
+      'id', u.id,
+      'platform', u.platform,
+      'external_conversation_id', u.external_conversation_id,
+      'created', true,
+      'inserted', u.message_count,
+      'duplicates', (u.x ->> 'batch_duplicates')::integer,
+      'updated', 0,
+      'person_id', u.person_id,
+      'message_count', u.message_count)), '{}'),
+    coalesce(pg_catalog.array_agg(pg_catalog.jsonb_build_object('conversation', u.id, 'messages', u.x -> 'messages')), '{}'),
+    coalesce(pg_catalog.sum(u.message_count), 0),
+    coalesce(pg_catalog.sum((u.x ->> 'batch_duplicates')::integer), 0)
+    into v_results, v_index, v_inserted_all, v_dups_all
+    from upd u;
+
+  -- ---- each other conversation: dedupe, edits, merge, summary ---------------------
+  for g in select x from pg_catalog.jsonb_array_elements(v_groups) x where not (x -> 'fresh')::boolean loop
     select * into strict conv
       from public.chat_conversations c
      where c.user_id = v_owner
@@ -945,7 +1004,8 @@ begin
         v_incoming := v_dedupe.fresh;  -- already sorted by ingest_groups
       end if;
       v_hot := messaging_private.ingest_merge(conv.id, v_owner, v_hot, v_incoming);
-      perform messaging_private.index_messages(conv.id, v_owner, v_incoming);
+      v_index := pg_catalog.array_append(v_index,
+        pg_catalog.jsonb_build_object('conversation', conv.id, 'messages', v_incoming));
       select s.first_at, s.last_message into v_first_at, v_last
         from messaging_private.ingest_summary(conv.id, v_hot,
                least(conv.first_message_at, (v_incoming -> 0 ->> 'sent_at')::timestamptz), v_updated > 0) s;
@@ -990,17 +1050,22 @@ begin
     v_inserted_all := v_inserted_all + v_inserted;
     v_dups_all := v_dups_all + v_dups;
     v_updated_all := v_updated_all + v_updated;
-    v_results := v_results || pg_catalog.jsonb_build_object(
+    v_results := pg_catalog.array_append(v_results, pg_catalog.jsonb_build_object(
       'id', conv.id,
       'platform', conv.platform,
       'external_conversation_id', conv.external_conversation_id,
-      'created', (conv.platform || ':' || conv.external_conversation_id) = any (v_created),
+      'created', (g -> 'created')::boolean,
       'inserted', v_inserted,
       'duplicates', v_dups,
       'updated', v_updated,
       'person_id', conv.person_id,
-      'message_count', conv.message_count);
+      'message_count', conv.message_count));
   end loop;
+
+  -- the search segments of every conversation at once
+  if pg_catalog.cardinality(v_index) > 0 then
+    perform messaging_private.index_batches(v_owner, pg_catalog.to_jsonb(v_index));
+  end if;
 
   if v_connection is not null then
     update public.messaging_connections mc
@@ -1012,7 +1077,9 @@ begin
     'inserted', v_inserted_all,
     'duplicates', v_dups_all,
     'updated', v_updated_all,
-    'conversations', v_results);
+    'conversations', (select coalesce(pg_catalog.jsonb_agg(r.x order by r.x ->> 'platform', r.x ->> 'external_conversation_id'),
+                                      '[]'::jsonb)
+                        from pg_catalog.unnest(v_results) r(x)));
 end;
 $$;
 comment on function messaging_private.ingest_messages(jsonb) is
