@@ -12,7 +12,7 @@ from typing import Any
 from .client import MessagingClient
 from .config import REPO_ROOT, read_env
 from .importers import ExportFormatError, ParsedChat, parser_for
-from .models import IngestSummary
+from .models import PLATFORMS, IngestSummary
 
 DEMO_USER = "00000000-0000-4000-a000-00000000a11c"  # alice@crm.example in supabase/seed.sql
 #: exit status of an import that stored everything but the conversations it names as refused
@@ -328,7 +328,7 @@ def _cmd_identifiers(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     p = sub.add_parser("import", help="import export files")
-    p.add_argument("platform", choices=["whatsapp", "telegram", "signal", "wechat"])
+    p.add_argument("platform", choices=PLATFORMS)
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--user-id", help="the owning CRM user (with the service-role key)")
     p.add_argument("--me", help="your name in the export: your messages are outbound")
@@ -370,7 +370,7 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("search", help="find messages across all conversations")
     p.add_argument("text")
     p.add_argument("--person", help="only this person's conversations")
-    p.add_argument("--platform", choices=["whatsapp", "telegram", "signal", "wechat"])
+    p.add_argument("--platform", choices=PLATFORMS)
     p.add_argument("--user-id", help="only this CRM user's messages (with the service key)")
     p.add_argument("--limit", type=int, default=20)
     p.set_defaults(func=_cmd_search)

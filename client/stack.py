@@ -637,7 +637,8 @@ def _functions_source_hash() -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    for f in sorted(FUNCTION_DIR.glob("*")):
+    shared = FUNCTION_DIR.parent / "_shared"  # the generated types it imports
+    for f in sorted(FUNCTION_DIR.glob("*")) + sorted(shared.glob("*")):
         if f.is_file() and not f.name.endswith("_test.ts"):
             digest.update(f.name.encode() + b"\0" + f.read_bytes())
     return digest.hexdigest()[:16]

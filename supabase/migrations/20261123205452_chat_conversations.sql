@@ -56,10 +56,10 @@ create table public.chat_conversations (
   id uuid primary key default gen_random_uuid(),
   user_id uuid not null references auth.users (id) on delete cascade,
   connection_id uuid references public.messaging_connections (id) on delete set null,
-  platform text not null check (platform in ('whatsapp', 'signal', 'telegram', 'wechat')),
+  platform text not null check (platform = any (pg_catalog.enum_range(null::public.messaging_platform)::text[])),
   external_conversation_id text not null
     check (pg_catalog.length(external_conversation_id) between 1 and 256),
-  conversation_type text not null default 'direct' check (conversation_type in ('direct', 'group')),
+  conversation_type text not null default 'direct' check (conversation_type = any (pg_catalog.enum_range(null::public.conversation_type)::text[])),
   person_id uuid references public.people (id) on delete set null,
   entity_table text check (pg_catalog.length(entity_table) between 1 and 63),
   entity_id uuid,

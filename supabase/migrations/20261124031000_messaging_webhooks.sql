@@ -339,7 +339,7 @@ begin
     from (
       select x.ord, case
         when pg_catalog.jsonb_typeof(x.u) <> 'object' then 'must be an object'
-        when not (x.u ->> 'platform' = any (array['whatsapp', 'signal', 'telegram', 'wechat'])) or x.u ->> 'platform' is null
+        when not (x.u ->> 'platform' = any (pg_catalog.enum_range(null::public.messaging_platform)::text[])) or x.u ->> 'platform' is null
           then 'platform: must be one of whatsapp, signal, telegram, wechat'
         when coalesce(x.u ->> 'external_conversation_id', '') = '' then 'external_conversation_id: required'
         when coalesce(x.u ->> 'id', '') = '' then 'id: required (the message updated)'
