@@ -46,7 +46,8 @@ def nginx_location() -> str:
 def source_hash() -> str:
     """A digest of the function's sources: a running Deno with older code is restarted."""
     digest = hashlib.sha256()
-    for f in sorted(FUNCTION_DIR.glob("*")):
+    shared = FUNCTION_DIR.parent / "_shared"  # the generated types it imports
+    for f in sorted(FUNCTION_DIR.glob("*")) + sorted(shared.glob("*")):
         if f.is_file() and not f.name.endswith("_test.ts"):
             digest.update(f.name.encode() + b"\0" + f.read_bytes())
     return digest.hexdigest()[:16]

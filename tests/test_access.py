@@ -63,11 +63,36 @@ def test_owner_reads_list_thread_and_row(two_users):
     assert [m["id"] for m in page] == ["a2", "a1"]
 
 
-def test_another_user_sees_nothing(two_users):
+@pytest.fixture
+def everyone_has_rows(two_users, small_caps):
+    """Both users with rows in every table: a conversation long enough to have archive
+    chunks, a person identifier and a connection (people they have already)."""
     alice, bob = two_users
+    for user in (alice, bob):
+        long = [
+            msg("long", f"l{i:02d}", minutes=i) for i in range(small_caps["hot_max_messages"] + 5)
+        ]
+        user.client.rpc("ingest_messages", {"payload": {"messages": long}}).execute()
+        user.client.table("person_identifiers").insert(
+            {"person_id": user.person, "kind": "phone", "value": "+34600000001"}
+        ).execute()
+        user.client.table("messaging_connections").insert(
+            {"platform": "signal", "account_identifier": "+447700900001"}
+        ).execute()
+    return alice, bob
+
+
+def test_another_user_sees_nothing(everyone_has_rows, db):
+    alice, bob = everyone_has_rows
     for table, columns in USER_TABLES.items():
+        source = "chat_conversations" if table == "chat_conversation_list" else table
+        for user in (alice, bob):  # each has something the other must not see
+            (count,) = db.execute(
+                f"select count(*) from public.{source} where user_id = %s", (user.id,)
+            ).fetchone()
+            assert count > 0, (table, user.email)
         rows = bob.client.table(table).select(columns).execute().data
-        assert all(r.get("user_id") == bob.id for r in rows), table
+        assert rows and {r["user_id"] for r in rows} == {bob.id}, table
     assert (
         bob.client.rpc("get_conversation_messages", {"conversation_id": alice.conversation})
         .execute()

@@ -434,3 +434,71 @@ def test_an_edit_in_a_conversation_without_archive_keeps_the_summary_true(make_u
     assert state["last_message_at"].isoformat() == "2026-03-02T09:01:00+00:00"
     assert state["preview"] == "text 1"
     check_invariants(db, cid)
+
+
+def _authenticated_statement_timeout(db) -> str:
+    (config,) = db.execute(
+        "select rolconfig from pg_roles where rolname = 'authenticated'"
+    ).fetchone()
+    return dict(c.split("=", 1) for c in config or [])["statement_timeout"]
+
+
+def test_a_full_batch_of_new_conversations_fits_the_statement_timeout(make_user, db):
+    """10,000 messages, each in a conversation of its own, in one signed-in call through
+    PostgREST: the batch the contract allows must not meet the 8 s statement timeout
+    (a statement per conversation once took longer than that)."""
+    assert _authenticated_statement_timeout(db) == "8s"  # as on hosted Supabase, not raised
+    alice = make_user("alice")
+    (person,) = db.execute(
+        "insert into public.people (user_id, full_name) values (%s, 'Ana') returning id",
+        (alice.id,),
+    ).fetchone()
+    db.execute(
+        "insert into public.person_identifiers (user_id, person_id, kind, value)"
+        " values (%s, %s, 'phone', '+34600004321')",
+        (alice.id, person),
+    )
+    batch = [
+        msg(
+            f"+346{i:08d}",
+            "w1",
+            minutes=i % 600,
+            content=f"pedido {i} listo",
+            participant_identifier=f"+346{i:08d}",
+        )
+        for i in range(10_000)
+    ]
+    out = ingest(alice.client, batch)
+    assert out["inserted"] == 10_000 and out["duplicates"] == 0
+    assert len(out["conversations"]) == 10_000
+    assert all(c["created"] and c["message_count"] == 1 for c in out["conversations"])
+    ids = [c["external_conversation_id"] for c in out["conversations"]]
+    assert ids == sorted(ids)
+    linked = [c for c in out["conversations"] if c["person_id"] is not None]
+    assert [(c["external_conversation_id"], c["person_id"]) for c in linked] == [
+        ("+34600004321", str(person))
+    ]
+    # stored, summarised and searchable like any other ingest
+    conv = next(c for c in out["conversations"] if c["external_conversation_id"] == "+34600001234")
+    state = conversation_state(db, conv["id"])
+    assert [m["content"] for m in state["hot"]] == ["pedido 1234 listo"]
+    assert state["preview"] == "pedido 1234 listo"
+    hits = alice.client.rpc("search_messages", {"query": "1234"}).execute().data
+    assert [h["conversation_id"] for h in hits] == [conv["id"]]
+    # the same batch again: every message a duplicate, still within the timeout
+    again = ingest(alice.client, batch)
+    assert again["inserted"] == 0 and again["duplicates"] == 10_000
+    assert not any(c["created"] for c in again["conversations"])
+
+
+def test_a_full_batch_in_one_conversation_fits_the_statement_timeout(make_user, db):
+    assert _authenticated_statement_timeout(db) == "8s"
+    alice = make_user("alice")
+    batch = [msg("+34611111111", f"w{i}", minutes=i, content=f"línea {i}") for i in range(10_000)]
+    out = ingest(alice.client, batch)
+    assert out["inserted"] == 10_000
+    (conv,) = out["conversations"]
+    assert conv["message_count"] == 10_000
+    assert check_invariants(db, conv["id"])[-1]["content"] == "línea 9999"
+    again = ingest(alice.client, batch)
+    assert again["duplicates"] == 10_000 and again["inserted"] == 0

@@ -90,12 +90,26 @@ def test_or_and_exclusion(alice_chats):
 
 
 def test_common_words_rank_among_a_bounded_set(make_user):
+    """A word in every message: at most 5 x max_count matching lines are ranked (the newest
+    segments first, each line in order), best rank first, then newest; the rank is
+    reported with each hit."""
     alice = make_user("alice")
     batch = [msg("busy", f"b{i:04d}", minutes=i, content=f"hola amigo {i}") for i in range(400)]
     alice.client.rpc("ingest_messages", {"payload": {"messages": batch}}).execute()
+    strong = msg("busy", "strong", minutes=500, content="hola hola, hola! hola amigo")
+    alice.client.rpc("ingest_messages", {"payload": {"messages": [strong]}}).execute()
     hits = search(alice.client, "hola", max_count=10)
-    assert len(hits) == 10
     assert all("[[hola]]" in h["snippet"] for h in hits)
+    # the word four times ranks above it once; the rest tie and come newest first
+    assert ids(hits)[0] == "strong"
+    assert hits[0]["rank"] > hits[1]["rank"]
+    assert len({h["rank"] for h in hits[1:]}) == 1
+    # the bound: the newest segment's line, then 49 lines of the 400-line segment (its
+    # oldest); b0399, the newest of the 400, is not among the ranked
+    assert ids(hits)[1:] == [f"b{i:04d}" for i in range(48, 39, -1)]
+    # max_count 100 ranks up to 500 lines: all 401, so the newest of the ties come next
+    wide = ids(search(alice.client, "hola", max_count=100))
+    assert wide == ["strong"] + [f"b{i:04d}" for i in range(399, 300, -1)]
 
 
 def test_filters(alice_chats):
@@ -120,9 +134,16 @@ def test_hostile_and_empty_queries_answer_without_error(alice_chats):
         "'; drop table people; --",
         ":*",
     ):
-        assert isinstance(search(alice_chats.client, q), list), q
-    assert search(alice_chats.client, "%") == []
-    assert search(alice_chats.client, "_") == []
+        hits = search(alice_chats.client, q)
+        assert isinstance(hits, list), q
+        # a query with no word of the fixture's messages finds none of them (nothing
+        # is matched as a pattern, nothing raised)
+        assert hits == [], q
+    # punctuation next to words still finds them: the quote is text, not SQL
+    assert ids(search(alice_chats.client, "'cafe'")) == ["p1"]
+    # % is no wildcard: "fat%" is not a prefix of fatura, while "fatura%" still has its word
+    assert search(alice_chats.client, "fat%") == []
+    assert ids(search(alice_chats.client, "fatura%")) == ["p2"]
 
 
 def test_archive_hits_and_edits(make_user, small_caps):

@@ -16,7 +16,13 @@ from typing_extensions import NotRequired, TypeAlias
 
 from pydantic import BaseModel, Field, JsonValue
 
+PublicConversationType: TypeAlias = Literal["direct", "group"]
 
+PublicMessageDirection: TypeAlias = Literal["inbound", "outbound"]
+
+PublicMessageType: TypeAlias = Literal["text", "image", "video", "audio", "voice", "document", "sticker", "location", "contact", "system", "other"]
+
+PublicMessagingPlatform: TypeAlias = Literal["whatsapp", "signal", "telegram", "wechat"]
 
 class PublicChatConversationArchives(BaseModel):
     conversation_id: uuid.UUID = Field(alias="conversation_id")

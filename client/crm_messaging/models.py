@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import (
     BaseModel,
@@ -19,14 +19,20 @@ from pydantic import (
     field_validator,
 )
 
+from .db_types import (
+    PublicConversationType,
+    PublicMessageDirection,
+    PublicMessageType,
+    PublicMessagingPlatform,
+)
 from .errors import InputError
 
-Platform = Literal["whatsapp", "signal", "telegram", "wechat"]
-MessageType = Literal[
-    "text", "image", "video", "audio", "voice", "document", "sticker", "location", "contact",
-    "system", "other",
-]  # fmt: skip
-Direction = Literal["inbound", "outbound"]
+# The vocabulary is defined once, as enum types in the database (migration
+# messaging_vocabulary); these are the generated row types' Literals of them.
+Platform = PublicMessagingPlatform
+MessageType = PublicMessageType
+Direction = PublicMessageDirection
+ConversationType = PublicConversationType
 MAX_BATCH = 10_000
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -76,7 +82,7 @@ class Message(BaseModel):
     edited_at: datetime | None = None
     participant_identifier: str | None = Field(default=None, max_length=256)
     participant_name: str | None = Field(default=None, max_length=256)
-    conversation_type: Literal["direct", "group"] | None = None
+    conversation_type: ConversationType | None = None
     sender_identifier: str | None = Field(default=None, max_length=256)
     sender_name: str | None = Field(default=None, max_length=256)
     reply_to_id: str | None = Field(default=None, max_length=256)

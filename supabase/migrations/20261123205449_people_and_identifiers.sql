@@ -114,7 +114,7 @@ create table public.person_identifiers (
   user_id uuid not null default auth.uid() references auth.users (id) on delete cascade,
   person_id uuid not null references public.people (id) on delete cascade,
   kind text not null check (kind in ('phone', 'username', 'email')),
-  platform text check (platform in ('whatsapp', 'signal', 'telegram', 'wechat')),
+  platform text check (platform = any (pg_catalog.enum_range(null::public.messaging_platform)::text[])),
   value text not null check (pg_catalog.length(value) between 1 and 320),
   created_at timestamptz not null default now(),
   constraint person_identifiers_unique unique nulls not distinct (person_id, kind, platform, value)

@@ -9,7 +9,7 @@
 create table public.messaging_connections (
   id uuid primary key default gen_random_uuid(),
   user_id uuid not null default auth.uid() references auth.users (id) on delete cascade,
-  platform text not null check (platform in ('whatsapp', 'signal', 'telegram', 'wechat')),
+  platform text not null check (platform = any (pg_catalog.enum_range(null::public.messaging_platform)::text[])),
   account_identifier text not null check (pg_catalog.length(account_identifier) between 1 and 320),
   display_name text check (pg_catalog.length(display_name) <= 500),
   status text not null default 'active' check (status in ('active', 'paused', 'error', 'disconnected')),

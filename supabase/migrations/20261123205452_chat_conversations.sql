@@ -36,15 +36,11 @@ insert into messaging_private.settings (key, value, description) values
 
 create or replace function messaging_private.setting(setting_key text)
 returns integer
-language plpgsql
+language sql
 stable
 set search_path = ''
 as $$
-begin
-  return (
-    select s.value from messaging_private.settings s where s.key = setting_key
-  );
-end;
+  select s.value from messaging_private.settings s where s.key = setting_key;
 $$;
 comment on function messaging_private.setting(text) is 'The value of a conversation-store setting.';
 
@@ -56,10 +52,10 @@ create table public.chat_conversations (
   id uuid primary key default gen_random_uuid(),
   user_id uuid not null references auth.users (id) on delete cascade,
   connection_id uuid references public.messaging_connections (id) on delete set null,
-  platform text not null check (platform in ('whatsapp', 'signal', 'telegram', 'wechat')),
+  platform text not null check (platform = any (pg_catalog.enum_range(null::public.messaging_platform)::text[])),
   external_conversation_id text not null
     check (pg_catalog.length(external_conversation_id) between 1 and 256),
-  conversation_type text not null default 'direct' check (conversation_type in ('direct', 'group')),
+  conversation_type text not null default 'direct' check (conversation_type = any (pg_catalog.enum_range(null::public.conversation_type)::text[])),
   person_id uuid references public.people (id) on delete set null,
   entity_table text check (pg_catalog.length(entity_table) between 1 and 63),
   entity_id uuid,
@@ -186,20 +182,16 @@ create or replace function messaging_private.match_person(
   owner uuid, conversation_platform text, identifier text
 )
 returns uuid
-language plpgsql
+language sql
 stable
 set search_path = ''
 as $$
-begin
-  return (
-    -- the person whose identifier equals the participant's, if exactly one person matches
-    select case when pg_catalog.count(distinct pi.person_id) = 1 then (pg_catalog.array_agg(pi.person_id))[1] end
-    from public.person_identifiers pi
-    where pi.user_id = owner
-      and pi.value = identifier
-      and (pi.platform is null or pi.platform = conversation_platform)
-  );
-end;
+  -- the person whose identifier equals the participant's, if exactly one person matches
+  select case when pg_catalog.count(distinct pi.person_id) = 1 then (pg_catalog.array_agg(pi.person_id))[1] end
+  from public.person_identifiers pi
+  where pi.user_id = owner
+    and pi.value = identifier
+    and (pi.platform is null or pi.platform = conversation_platform);
 $$;
 comment on function messaging_private.match_person(uuid, text, text) is
   'The one person of owner whose identifier equals the (normalised) participant identifier on that platform; null when none or several match.';

@@ -16,52 +16,40 @@
 
 create or replace function messaging_private.preview(m jsonb)
 returns text
-language plpgsql
+language sql
 immutable
 set search_path = ''
 as $$
-begin
-  return (
-    select case
-      when pg_catalog.btrim(coalesce(m ->> 'content', '')) <> '' then
-        pg_catalog.left(pg_catalog.btrim(pg_catalog.regexp_replace(m ->> 'content', '\s+', ' ', 'g')), 100)
-      else '[' || coalesce(m ->> 'type', 'message') || ']'
-    end
-  );
-end;
+  select case
+    when pg_catalog.btrim(coalesce(m ->> 'content', '')) <> '' then
+      pg_catalog.left(pg_catalog.btrim(pg_catalog.regexp_replace(m ->> 'content', '\s+', ' ', 'g')), 100)
+    else '[' || coalesce(m ->> 'type', 'message') || ']'
+  end;
 $$;
 comment on function messaging_private.preview(jsonb) is 'The inbox preview of a stored message: its text, or [type] for media.';
 
 create or replace function messaging_private.id_hashes(msgs jsonb)
 returns bigint[]
-language plpgsql
+language sql
 immutable
 set search_path = ''
 as $$
-begin
-  return (
-    select pg_catalog.array_agg(pg_catalog.hashtextextended(x ->> 'id', 0) order by x.ord)
-    from pg_catalog.jsonb_array_elements(msgs) with ordinality x(x, ord)
-  );
-end;
+  select pg_catalog.array_agg(pg_catalog.hashtextextended(x ->> 'id', 0) order by x.ord)
+  from pg_catalog.jsonb_array_elements(msgs) with ordinality x(x, ord);
 $$;
 comment on function messaging_private.id_hashes(jsonb) is
   'hashtextextended(id, 0) of each message, in order: what chat_conversation_archives.id_hashes holds.';
 
 create or replace function messaging_private.sort_messages(msgs jsonb)
 returns jsonb
-language plpgsql
+language sql
 stable
 set search_path = ''
 as $$
-begin
-  return (
-    select coalesce(
-      pg_catalog.jsonb_agg(e.m order by (e.m ->> 'sent_at')::timestamptz, (e.m ->> 'id') collate "C"),
-      '[]'::jsonb)
-    from pg_catalog.jsonb_array_elements(msgs) e(m)
-  );
-end;
+  select coalesce(
+    pg_catalog.jsonb_agg(e.m order by (e.m ->> 'sent_at')::timestamptz, (e.m ->> 'id') collate "C"),
+    '[]'::jsonb)
+  from pg_catalog.jsonb_array_elements(msgs) e(m);
 $$;
 comment on function messaging_private.sort_messages(jsonb) is 'A message array sorted by (sent_at, id).';
 
@@ -74,19 +62,15 @@ comment on function messaging_private.sort_messages(jsonb) is 'A message array s
 
 create or replace function messaging_private.line_sizes(msgs jsonb)
 returns integer[]
-language plpgsql
+language sql
 immutable
 set search_path = ''
 as $$
-begin
-  return (
-    select coalesce(pg_catalog.array_agg(pg_catalog.octet_length(pg_catalog.left(
-             concat_ws(' ', e.m ->> 'content', e.m ->> 'sender_name',
-                       pg_catalog.split_part(e.m ->> 'media_url', '?', 1)), 2000)) + 1
-             order by e.ord), '{}')
-    from pg_catalog.jsonb_array_elements(msgs) with ordinality e(m, ord)
-  );
-end;
+  select coalesce(pg_catalog.array_agg(pg_catalog.octet_length(pg_catalog.left(
+           concat_ws(' ', e.m ->> 'content', e.m ->> 'sender_name',
+                     pg_catalog.split_part(e.m ->> 'media_url', '?', 1)), 2000)) + 1
+           order by e.ord), '{}')
+  from pg_catalog.jsonb_array_elements(msgs) with ordinality e(m, ord);
 $$;
 comment on function messaging_private.line_sizes(jsonb) is
   'Bytes of each message''s searchable line (what search_document indexes), in array order.';
@@ -141,23 +125,19 @@ comment on function messaging_private.cut_pieces(jsonb, integer, integer) is
 
 create or replace function messaging_private.newest_fitting(msgs jsonb, max_count integer, max_bytes integer)
 returns integer
-language plpgsql
+language sql
 immutable
 set search_path = ''
 as $$
 -- How many of the newest messages (the end of a sorted array) fit in max_count messages
 -- and max_bytes of searchable text; at least one.
-begin
-  return (
-    select greatest(1, pg_catalog.count(*))::integer
-    from (
-      select s.ord, pg_catalog.sum(s.size) over (order by s.ord desc) as total
-      from pg_catalog.unnest(messaging_private.line_sizes(msgs)) with ordinality s(size, ord)
-    ) t
-    where t.total <= max_bytes
-      and t.ord > pg_catalog.jsonb_array_length(msgs) - max_count
-  );
-end;
+  select greatest(1, pg_catalog.count(*))::integer
+  from (
+    select s.ord, pg_catalog.sum(s.size) over (order by s.ord desc) as total
+    from pg_catalog.unnest(messaging_private.line_sizes(msgs)) with ordinality s(size, ord)
+  ) t
+  where t.total <= max_bytes
+    and t.ord > pg_catalog.jsonb_array_length(msgs) - max_count;
 $$;
 comment on function messaging_private.newest_fitting(jsonb, integer, integer) is
   'How many of the newest messages of a sorted array fit in a count and a byte budget of searchable text (at least one).';
@@ -225,22 +205,20 @@ begin
     with rules (scope, n, field, kind, max_length, required, allowed) as (
       values
         ('top', 1, 'platform', 'enum', null::integer, false,
-          array['whatsapp', 'signal', 'telegram', 'wechat']),
+          pg_catalog.enum_range(null::public.messaging_platform)::text[]),
         ('top', 2, 'connection_id', 'uuid', null, false, null::text[]),
-        ('msg', 2, 'platform', 'enum', null, true, array['whatsapp', 'signal', 'telegram', 'wechat']),
+        ('msg', 2, 'platform', 'enum', null, true, pg_catalog.enum_range(null::public.messaging_platform)::text[]),
         ('msg', 3, 'external_conversation_id', 'text', 256, true, null),
         ('msg', 4, 'id', 'text', 256, true, null),
-        ('msg', 5, 'direction', 'enum', null, true, array['inbound', 'outbound']),
-        ('msg', 6, 'type', 'enum', null, false,
-          array['text', 'image', 'video', 'audio', 'voice', 'document', 'sticker', 'location',
-                'contact', 'system', 'other']),
+        ('msg', 5, 'direction', 'enum', null, true, pg_catalog.enum_range(null::public.message_direction)::text[]),
+        ('msg', 6, 'type', 'enum', null, false, pg_catalog.enum_range(null::public.message_type)::text[]),
         ('msg', 7, 'content', 'text', 65536, false, null),
         ('msg', 8, 'media_url', 'text', 2048, false, null),
         ('msg', 9, 'sent_at', 'timestamp', null, true, null),
         ('msg', 10, 'edited_at', 'timestamp', null, false, null),
         ('msg', 11, 'participant_identifier', 'text', 256, false, null),
         ('msg', 12, 'participant_name', 'text', 256, false, null),
-        ('msg', 13, 'conversation_type', 'enum', null, false, array['direct', 'group']),
+        ('msg', 13, 'conversation_type', 'enum', null, false, pg_catalog.enum_range(null::public.conversation_type)::text[]),
         ('msg', 14, 'person_id', 'uuid', null, false, null),
         ('msg', 15, 'sender_identifier', 'text', 256, false, null),
         ('msg', 16, 'sender_name', 'text', 256, false, null),
@@ -472,7 +450,8 @@ set search_path = ''
 as $$
 -- The messages of a valid payload as stored objects, grouped by conversation (sorted by
 -- platform, id), repeats inside the batch collapsed (the newest edited_at wins) and
--- counted, with the conversation fields the newest message gives.
+-- counted, with the conversation fields the newest message gives. (One statement, but
+-- plpgsql: its plan is kept for the session instead of planned again on every call.)
 begin
   return (
     with src as (
@@ -839,8 +818,13 @@ declare
   g jsonb;
   conv public.chat_conversations%rowtype;
   v_row public.chat_conversations%rowtype;
-  v_created text[];
-  v_results jsonb := '[]'::jsonb;
+  -- appended to in place (an array variable grows without being copied; a jsonb one is
+  -- copied whole on every append, quadratic over 10,000 conversations)
+  v_results jsonb[] := '{}'::jsonb[];
+  v_index jsonb[] := '{}'::jsonb[];
+  v_repeated bigint[];
+  v_hot_max integer := messaging_private.setting('hot_max_messages');
+  v_hot_bytes integer := messaging_private.setting('hot_max_bytes');
   v_inserted_all integer := 0;
   v_dups_all integer := 0;
   v_updated_all integer := 0;
@@ -894,32 +878,129 @@ begin
   v_groups := messaging_private.ingest_groups(payload);
 
   -- ---- create missing conversations, then lock all of them in one fixed order ----
-  with ins as (
+  -- A group whose messages fit the hot row (sorted and unique already; the jsonb size
+  -- bounds the searchable text, as in ingest_merge) is created with them in the same
+  -- insert: it needs no dedupe, merge or spill. A statement per conversation would cost
+  -- seconds on 10,000 new conversations.
+  with src as (
+    select g.ord, g.x,
+           pg_catalog.jsonb_array_length(g.x -> 'messages') <= v_hot_max
+             and pg_catalog.pg_column_size(g.x -> 'messages') <= v_hot_bytes as fits
+      from pg_catalog.jsonb_array_elements(v_groups) with ordinality g(x, ord)
+  ),
+  ins as (
     insert into public.chat_conversations (
       user_id, platform, external_conversation_id, connection_id, conversation_type,
-      participant_identifier, participant_name, person_id)
+      participant_identifier, participant_name, person_id,
+      messages, message_count, first_message_at, last_message_at, last_message_preview)
     select v_owner, x ->> 'platform', x ->> 'external_conversation_id', v_connection,
       coalesce(x ->> 'conversation_type', 'direct'),
-      x ->> 'participant_identifier', x ->> 'participant_name', (x ->> 'person_id')::uuid
-    from pg_catalog.jsonb_array_elements(v_groups) x
+      x ->> 'participant_identifier', x ->> 'participant_name',
+      coalesce((x ->> 'person_id')::uuid,
+               case when x ->> 'participant_identifier' is not null then
+                 messaging_private.match_person(v_owner, x ->> 'platform', x ->> 'participant_identifier') end),
+      case when fits then x -> 'messages' else '[]'::jsonb end,
+      case when fits then pg_catalog.jsonb_array_length(x -> 'messages') else 0 end,
+      case when fits then (x -> 'messages' -> 0 ->> 'sent_at')::timestamptz end,
+      case when fits then (x -> 'messages' -> -1 ->> 'sent_at')::timestamptz end,
+      case when fits then messaging_private.preview(x -> 'messages' -> -1) end
+    from src
     order by x ->> 'platform', x ->> 'external_conversation_id'
     on conflict (user_id, platform, external_conversation_id) do nothing
-    returning platform, external_conversation_id
+    returning id, platform, external_conversation_id, person_id, message_count
+  ),
+  marked as (
+    -- each group learns whether this call created its conversation, and stored it
+    -- (one join, not a search of a list per conversation)
+    select src.ord, src.x, ins.id, ins.person_id, ins.message_count,
+           ins.id is not null as created, ins.id is not null and src.fits as fresh
+      from src
+      left join ins on ins.platform = src.x ->> 'platform'
+                   and ins.external_conversation_id = src.x ->> 'external_conversation_id'
   )
-  select coalesce(pg_catalog.array_agg(ins.platform || ':' || ins.external_conversation_id), '{}')
-    into v_created from ins;
+  select
+    pg_catalog.jsonb_agg(m.x || pg_catalog.jsonb_build_object('created', m.created, 'fresh', m.fresh)
+      order by m.ord),
+    coalesce(pg_catalog.array_agg(pg_catalog.jsonb_build_object(
+      'id', m.id,
+      'platform', m.x ->> 'platform',
+      'external_conversation_id', m.x ->> 'external_conversation_id',
+      'created', true,
+      'inserted', m.message_count,
+      'duplicates', (m.x ->> 'batch_duplicates')::integer,
+      'updated', 0,
+      'person_id', m.person_id,
+      'message_count', m.message_count)) filter (where m.fresh), '{}'),
+    coalesce(pg_catalog.array_agg(pg_catalog.jsonb_build_object('conversation', m.id, 'messages', m.x -> 'messages'))
+      filter (where m.fresh), '{}'),
+    coalesce(pg_catalog.sum(m.message_count) filter (where m.fresh), 0),
+    coalesce(pg_catalog.sum((m.x ->> 'batch_duplicates')::integer) filter (where m.fresh), 0)
+    into v_groups, v_results, v_index, v_inserted_all, v_dups_all
+    from marked m;
 
   perform 1
      from public.chat_conversations c
     where c.user_id = v_owner
       and (c.platform, c.external_conversation_id) in (
         select x ->> 'platform', x ->> 'external_conversation_id'
-        from pg_catalog.jsonb_array_elements(v_groups) x)
+        from pg_catalog.jsonb_array_elements(v_groups) x
+       where not (x -> 'fresh')::boolean)
     order by c.platform, c.external_conversation_id
     for update;
 
-  -- ---- each conversation: dedupe, edits, merge, summary -------------------------
-  for g in select x from pg_catalog.jsonb_array_elements(v_groups) x loop
+  -- ---- conversations a batch only repeats, all at once: every message already in the
+  -- hot row and none with a newer edited_at, no conversation field changed (a re-sent
+  -- batch over 10,000 conversations would otherwise cost a dedupe per conversation)
+  with repeated as (
+    select g.ord, c.id, c.platform, c.external_conversation_id, c.person_id, c.message_count,
+           (g.x ->> 'batch_duplicates')::integer + pg_catalog.jsonb_array_length(g.x -> 'messages') as dups
+      from pg_catalog.jsonb_array_elements(v_groups) with ordinality g(x, ord)
+      join public.chat_conversations c
+        on c.user_id = v_owner
+       and c.platform = g.x ->> 'platform'
+       and c.external_conversation_id = g.x ->> 'external_conversation_id'
+     where not (g.x -> 'fresh')::boolean
+       and (coalesce(g.x ->> 'participant_identifier', c.participant_identifier),
+            coalesce(g.x ->> 'participant_name', c.participant_name),
+            coalesce(g.x ->> 'conversation_type', c.conversation_type),
+            coalesce(v_connection, c.connection_id),
+            coalesce((g.x ->> 'person_id')::uuid, c.person_id))
+           is not distinct from
+           (c.participant_identifier, c.participant_name, c.conversation_type, c.connection_id, c.person_id)
+       and not exists (
+         select 1
+           from pg_catalog.jsonb_array_elements(g.x -> 'messages') n(m)
+          where not (c.messages @> pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('id', n.m -> 'id')))
+             or (n.m ->> 'edited_at' is not null
+                 and not (c.messages @> pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+                            'id', n.m -> 'id', 'edited_at', n.m -> 'edited_at')))
+                 and exists (select 1 from pg_catalog.jsonb_array_elements(c.messages) h(m)
+                              where h.m ->> 'id' = n.m ->> 'id'
+                                and (h.m ->> 'edited_at' is null
+                                     or (h.m ->> 'edited_at')::timestamptz < (n.m ->> 'edited_at')::timestamptz))))
+  )
+  select
+    v_results || coalesce(pg_catalog.array_agg(pg_catalog.jsonb_build_object(
+      'id', r.id,
+      'platform', r.platform,
+      'external_conversation_id', r.external_conversation_id,
+      'created', false,
+      'inserted', 0,
+      'duplicates', r.dups,
+      'updated', 0,
+      'person_id', r.person_id,
+      'message_count', r.message_count)), '{}'),
+    v_dups_all + coalesce(pg_catalog.sum(r.dups), 0),
+    coalesce(pg_catalog.array_agg(r.ord), '{}')
+    into v_results, v_dups_all, v_repeated
+    from repeated r;
+
+  -- ---- each other conversation: dedupe, edits, merge, summary ---------------------
+  for g in
+    select x from pg_catalog.jsonb_array_elements(v_groups) with ordinality g(x, ord)
+     where not (x -> 'fresh')::boolean
+       and g.ord not in (select pg_catalog.unnest(v_repeated))  -- (a hashed set)
+  loop
     select * into strict conv
       from public.chat_conversations c
      where c.user_id = v_owner
@@ -945,7 +1026,8 @@ begin
         v_incoming := v_dedupe.fresh;  -- already sorted by ingest_groups
       end if;
       v_hot := messaging_private.ingest_merge(conv.id, v_owner, v_hot, v_incoming);
-      perform messaging_private.index_messages(conv.id, v_owner, v_incoming);
+      v_index := pg_catalog.array_append(v_index,
+        pg_catalog.jsonb_build_object('conversation', conv.id, 'messages', v_incoming));
       select s.first_at, s.last_message into v_first_at, v_last
         from messaging_private.ingest_summary(conv.id, v_hot,
                least(conv.first_message_at, (v_incoming -> 0 ->> 'sent_at')::timestamptz), v_updated > 0) s;
@@ -990,17 +1072,22 @@ begin
     v_inserted_all := v_inserted_all + v_inserted;
     v_dups_all := v_dups_all + v_dups;
     v_updated_all := v_updated_all + v_updated;
-    v_results := v_results || pg_catalog.jsonb_build_object(
+    v_results := pg_catalog.array_append(v_results, pg_catalog.jsonb_build_object(
       'id', conv.id,
       'platform', conv.platform,
       'external_conversation_id', conv.external_conversation_id,
-      'created', (conv.platform || ':' || conv.external_conversation_id) = any (v_created),
+      'created', (g -> 'created')::boolean,
       'inserted', v_inserted,
       'duplicates', v_dups,
       'updated', v_updated,
       'person_id', conv.person_id,
-      'message_count', conv.message_count);
+      'message_count', conv.message_count));
   end loop;
+
+  -- the search segments of every conversation at once
+  if pg_catalog.cardinality(v_index) > 0 then
+    perform messaging_private.index_batches(v_owner, pg_catalog.to_jsonb(v_index));
+  end if;
 
   if v_connection is not null then
     update public.messaging_connections mc
@@ -1012,7 +1099,9 @@ begin
     'inserted', v_inserted_all,
     'duplicates', v_dups_all,
     'updated', v_updated_all,
-    'conversations', v_results);
+    'conversations', (select coalesce(pg_catalog.jsonb_agg(r.x order by r.x ->> 'platform', r.x ->> 'external_conversation_id'),
+                                      '[]'::jsonb)
+                        from pg_catalog.unnest(v_results) r(x)));
 end;
 $$;
 comment on function messaging_private.ingest_messages(jsonb) is
@@ -1043,16 +1132,12 @@ $$;
 
 create or replace function public.ingest_messages(payload jsonb)
 returns jsonb
-language plpgsql
+language sql
 volatile
 security invoker
 set search_path = ''
 as $$
-begin
-  return (
-    select messaging_private.ingest_messages(payload)
-  );
-end;
+  select messaging_private.ingest_messages(payload);
 $$;
 comment on function public.ingest_messages(jsonb) is
   'Ingests a batch of chat messages (see DESIGN.md section 3): all-or-nothing, idempotent, returns {inserted, duplicates, updated, conversations}.';

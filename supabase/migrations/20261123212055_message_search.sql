@@ -25,48 +25,40 @@ create extension if not exists pg_trgm with schema extensions;
 
 create or replace function messaging_private.search_normalize(value text)
 returns text
-language plpgsql
+language sql
 immutable
 parallel safe
 set search_path = ''
 as $$
-begin
-  return (
-    -- unaccent() is only stable because its dictionary could change; the dictionary is
-    -- fixed here, which is what lets the expression indexes below use it.
-    select pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary, coalesce(value, '')))
-  );
-end;
+  -- unaccent() is only stable because its dictionary could change; the dictionary is
+  -- fixed here, which is what lets the expression indexes below use it.
+  select pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary, coalesce(value, '')));
 $$;
 comment on function messaging_private.search_normalize(text) is
   'Search form of a text: unaccented and lower-cased (café -> cafe).';
 
 create or replace function messaging_private.search_document(messages jsonb)
 returns text
-language plpgsql
+language sql
 immutable
 parallel safe
 set search_path = ''
 as $$
-begin
-  return (
-    -- one line per message: the first 2,000 characters of content, sender name and media
-    -- URL without its query string (messaging_private.line_sizes measures the same line);
-    -- normalised in one call for the whole text (a call per message would dominate index
-    -- maintenance)
-    select messaging_private.search_normalize(pg_catalog.string_agg(pg_catalog.left(
-      concat_ws(' ', m ->> 'content', m ->> 'sender_name', pg_catalog.split_part(m ->> 'media_url', '?', 1)),
-      2000), E'\n'))
-    from pg_catalog.jsonb_array_elements(messages) m
-  );
-end;
+  -- one line per message: the first 2,000 characters of content, sender name and media
+  -- URL without its query string (messaging_private.line_sizes measures the same line);
+  -- normalised in one call for the whole text (a call per message would dominate index
+  -- maintenance)
+  select messaging_private.search_normalize(pg_catalog.string_agg(pg_catalog.left(
+    concat_ws(' ', m ->> 'content', m ->> 'sender_name', pg_catalog.split_part(m ->> 'media_url', '?', 1)),
+    2000), E'\n'))
+  from pg_catalog.jsonb_array_elements(messages) m;
 $$;
 comment on function messaging_private.search_document(jsonb) is
   'The searchable text of a message array, one normalised line per message: what the search indexes cover.';
 
 create or replace function messaging_private.search_tsvector(document text)
 returns tsvector
-language plpgsql
+language sql
 immutable
 parallel safe
 -- a document holds up to ~64 kB of lines: tell the planner that building its tsvector is
@@ -74,9 +66,7 @@ parallel safe
 cost 100000
 set search_path = ''
 as $$
-begin
-  return pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, document);
-end;
+  select pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, document);
 $$;
 comment on function messaging_private.search_tsvector(text) is
   'The full-text vector of a search document (the language-neutral simple configuration).';
@@ -140,26 +130,22 @@ revoke all on messaging_private.search_segments from public, anon, authenticated
 
 create or replace function messaging_private.segment_pieces(lines jsonb)
 returns jsonb[]
-language plpgsql
+language sql
 immutable
 set search_path = ''
 as $$
 -- Cuts [{id, sent_at, outbound, line}] into pieces of about 64 kB of lines at most
 -- (a line is at most 2,000 characters, so a piece stays well below 72 kB).
-begin
-  return (
-    select coalesce(pg_catalog.array_agg(p.piece order by p.k), '{}'::jsonb[])
+  select coalesce(pg_catalog.array_agg(p.piece order by p.k), '{}'::jsonb[])
+  from (
+    select t.k, pg_catalog.jsonb_agg(t.x order by t.ord) as piece
     from (
-      select t.k, pg_catalog.jsonb_agg(t.x order by t.ord) as piece
-      from (
-        select l.x, l.ord,
-               (pg_catalog.sum(pg_catalog.octet_length(l.x ->> 'line') + 1) over (order by l.ord) - 1) / 65536 as k
-        from pg_catalog.jsonb_array_elements(lines) with ordinality l(x, ord)
-      ) t
-      group by t.k
-    ) p
-  );
-end;
+      select l.x, l.ord,
+             (pg_catalog.sum(pg_catalog.octet_length(l.x ->> 'line') + 1) over (order by l.ord) - 1) / 65536 as k
+      from pg_catalog.jsonb_array_elements(lines) with ordinality l(x, ord)
+    ) t
+    group by t.k
+  ) p;
 $$;
 comment on function messaging_private.segment_pieces(jsonb) is
   'Cuts a list of searchable lines into pieces of about 64 kB: the bound of one search segment''s document.';
@@ -194,60 +180,134 @@ $$;
 comment on function messaging_private.store_segments(uuid, uuid, jsonb, boolean) is
   'Writes searchable lines as search segments of about 64 kB at most.';
 
-create or replace function messaging_private.index_messages(conversation uuid, owner uuid, msgs jsonb)
+create or replace function messaging_private.index_batches(owner uuid, batches jsonb)
 returns void
 language plpgsql
 set search_path = ''
 as $$
--- Appends the searchable lines of msgs (stored message objects) to the conversation's
--- search segments; at 16 small segments they are merged into sealed ones.
+-- Appends the searchable lines of stored messages, [{conversation, messages}], to each
+-- conversation's search segments, for every conversation of an ingest at once: the lines
+-- are normalised in one call, and one insert writes a segment per conversation (a
+-- statement per conversation would cost 10,000 of them on a batch of new conversations).
+-- A conversation whose lines pass 64 kB is cut by store_segments; one reaching 16 small
+-- segments has them merged into sealed ones.
+declare
+  v_big jsonb;
+  v_piece jsonb;
+  v_conversation uuid;
+begin
+  with src as (
+    -- (sorted by the ordinals alone: a sort that carried the batch's jsonb along would
+    -- spill a copy of it per message to disk)
+    select (b.x ->> 'conversation')::uuid as conversation, b.bord, e.ord, e.m
+      from pg_catalog.jsonb_array_elements(batches) with ordinality b(x, bord)
+     cross join lateral pg_catalog.jsonb_array_elements(b.x -> 'messages') with ordinality e(m, ord)
+  ),
+  -- the line: the first 2,000 characters of content, sender name and media URL without its
+  -- query string (as line_sizes measures it), normalised in one call for all the messages,
+  -- then zipped back onto the messages by position (one pass; a join or a subscript per
+  -- message would walk the 10,000 lines again for each)
+  doc as (
+    select pg_catalog.array_agg(s.conversation order by s.bord, s.ord) as conversations,
+           pg_catalog.array_agg(s.m order by s.bord, s.ord) as msgs,
+           pg_catalog.string_to_array(messaging_private.search_normalize(pg_catalog.string_agg(
+             pg_catalog.translate(pg_catalog.left(concat_ws(' ', s.m ->> 'content', s.m ->> 'sender_name',
+               pg_catalog.split_part(s.m ->> 'media_url', '?', 1)), 2000), E'\n\r\u2028\u2029', '    '),
+             E'\n' order by s.bord, s.ord)), E'\n') as lines
+      from src s
+  ),
+  lines as materialized (
+    select z.conversation, z.ord, z.m ->> 'id' as id, (z.m ->> 'sent_at')::timestamptz as sent_at,
+           z.m ->> 'direction' = 'outbound' as outbound, z.line,
+           pg_catalog.sum(pg_catalog.octet_length(z.line) + 1) over (partition by z.conversation) as bytes
+      from doc d
+     cross join unnest(d.conversations, d.msgs, d.lines) with ordinality z(conversation, m, line, ord)
+     where z.line <> ''  -- nothing searchable: media without a URL, empty texts
+     -- (unnest of several arrays is syntax, written without its schema)
+  ),
+  -- the usual case: a conversation's new lines fit one segment
+  ins as (
+    insert into messaging_private.search_segments (
+      conversation_id, user_id, message_ids, sent_ats, outbound, first_sent_at, last_sent_at, sealed, document)
+    select l.conversation, owner,
+           pg_catalog.array_agg(l.id order by l.ord),
+           pg_catalog.array_agg(l.sent_at order by l.ord),
+           pg_catalog.array_agg(l.outbound order by l.ord),
+           pg_catalog.min(l.sent_at), pg_catalog.max(l.sent_at),
+           pg_catalog.count(*) >= 64,
+           pg_catalog.string_agg(l.line, E'\n' order by l.ord)
+      from lines l
+     where l.bytes <= 65536
+     group by l.conversation
+    returning 1
+  )
+  -- the rest are cut into pieces of about 64 kB below
+  select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('conversation', g.conversation, 'lines', g.lines))
+    into v_big
+    from (select l.conversation,
+                 pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                   'id', l.id, 'sent_at', l.sent_at, 'outbound', l.outbound, 'line', l.line) order by l.ord) as lines
+            from lines l
+           where l.bytes > 65536
+           group by l.conversation) g;
+  for v_piece in select x from pg_catalog.jsonb_array_elements(v_big) x loop
+    perform messaging_private.store_segments((v_piece ->> 'conversation')::uuid, owner, v_piece -> 'lines', false);
+  end loop;
+
+  for v_conversation in
+    select s.conversation_id
+      from messaging_private.search_segments s
+     where s.conversation_id in (select (b.x ->> 'conversation')::uuid
+                                   from pg_catalog.jsonb_array_elements(batches) b(x))
+       and not s.sealed
+     group by s.conversation_id
+    having pg_catalog.count(*) >= 16
+  loop
+    perform messaging_private.merge_segments(v_conversation, owner);
+  end loop;
+end;
+$$;
+comment on function messaging_private.index_batches(uuid, jsonb) is
+  'Appends the searchable lines of stored messages ([{conversation, messages}]) to the conversations'' search segments, all conversations at once; merges small ones 16 at a time.';
+
+create or replace function messaging_private.merge_segments(conversation uuid, owner uuid)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+-- Replaces a conversation's small (unsealed) segments by sealed ones of about 64 kB.
 declare
   v_lines jsonb;
 begin
-  -- the line: the first 2,000 characters of content, sender name and media URL without its
-  -- query string (as line_sizes measures it), normalised in one call for all the messages
-  with src as (
-    select e.ord, e.m from pg_catalog.jsonb_array_elements(msgs) with ordinality e(m, ord)
-  ),
-  doc as (
-    select pg_catalog.string_to_array(messaging_private.search_normalize(pg_catalog.string_agg(
-             pg_catalog.translate(pg_catalog.left(concat_ws(' ', s.m ->> 'content', s.m ->> 'sender_name',
-               pg_catalog.split_part(s.m ->> 'media_url', '?', 1)), 2000), E'\n\r\u2028\u2029', '    '),
-             E'\n' order by s.ord)), E'\n') as lines
-      from src s
+  with gone as (
+    delete from messaging_private.search_segments s
+     where s.conversation_id = conversation and not s.sealed
+    returning s.id, s.message_ids, s.sent_ats, s.outbound, s.document
   )
   select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-           'id', s.m ->> 'id', 'sent_at', s.m ->> 'sent_at', 'outbound', s.m ->> 'direction' = 'outbound',
-           'line', d.lines[s.ord]) order by s.ord)
+           'id', g.message_ids[l.ord], 'sent_at', g.sent_ats[l.ord], 'outbound', g.outbound[l.ord],
+           'line', l.line) order by g.id, l.ord)
     into v_lines
-    from src s
-   cross join doc d
-   where d.lines[s.ord] <> '';
-  if v_lines is null then
-    return;  -- nothing searchable (media without a URL, empty texts)
-  end if;
-  perform messaging_private.store_segments(conversation, owner, v_lines, false);
-
-  if (select pg_catalog.count(*) from (
-        select 1 from messaging_private.search_segments s
-         where s.conversation_id = conversation and not s.sealed limit 16) o) >= 16 then
-    with gone as (
-      delete from messaging_private.search_segments s
-       where s.conversation_id = conversation and not s.sealed
-      returning s.id, s.message_ids, s.sent_ats, s.outbound, s.document
-    )
-    select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-             'id', g.message_ids[l.ord], 'sent_at', g.sent_ats[l.ord], 'outbound', g.outbound[l.ord],
-             'line', l.line) order by g.id, l.ord)
-      into v_lines
-      from gone g
-     cross join lateral pg_catalog.unnest(pg_catalog.string_to_array(g.document, E'\n')) with ordinality l(line, ord);
+    from gone g
+   cross join lateral pg_catalog.unnest(pg_catalog.string_to_array(g.document, E'\n')) with ordinality l(line, ord);
+  if v_lines is not null then
     perform messaging_private.store_segments(conversation, owner, v_lines, true);
   end if;
 end;
 $$;
+comment on function messaging_private.merge_segments(uuid, uuid) is
+  'Merges a conversation''s small search segments into sealed ones of about 64 kB.';
+
+create or replace function messaging_private.index_messages(conversation uuid, owner uuid, msgs jsonb)
+returns void
+language sql
+set search_path = ''
+as $$
+  select messaging_private.index_batches(owner,
+    pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('conversation', conversation, 'messages', msgs)));
+$$;
 comment on function messaging_private.index_messages(uuid, uuid, jsonb) is
-  'Appends the searchable lines of stored messages to the conversation''s search segments, merging small ones 16 at a time.';
+  'Appends the searchable lines of one conversation''s stored messages to its search segments (index_batches for one).';
 
 -- -----------------------------------------------------------------------------
 -- Snippets: the match wrapped in [[ ]] within about 120 characters of context
@@ -525,16 +585,14 @@ create or replace function public.search_messages(
   user_id uuid default null
 )
 returns setof jsonb
-language plpgsql
+language sql
 stable
 security invoker
 set search_path = ''
 as $$
-begin
-  return query
-  select messaging_private.search_messages(query, person_id, max_count, platform, sent_after,
-                                           sent_before, direction, user_id);
-end;
+  select s.hit
+    from messaging_private.search_messages(query, person_id, max_count, platform, sent_after,
+                                           sent_before, direction, user_id) s(hit);
 $$;
 comment on function public.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid) is
   'Messages of the caller''s conversations (hot rows and archive) matching words, phrases or substrings, best first among the first 5 x max_count matches found (newest conversations and chunks first), with a highlighted snippet. Optional filters: person, platform, sent_at range, direction; service_role must name user_id.';
@@ -559,4 +617,6 @@ grant select (
 ) on public.chat_conversation_archives to authenticated, service_role;
 
 revoke all on function messaging_private.index_messages(uuid, uuid, jsonb) from public, anon, authenticated, service_role;
+revoke all on function messaging_private.index_batches(uuid, jsonb) from public, anon, authenticated, service_role;
+revoke all on function messaging_private.merge_segments(uuid, uuid) from public, anon, authenticated, service_role;
 revoke all on function messaging_private.store_segments(uuid, uuid, jsonb, boolean) from public, anon, authenticated, service_role;

@@ -165,16 +165,12 @@ create or replace function public.add_messaging_connection(
   user_id uuid default null
 )
 returns uuid
-language plpgsql
+language sql
 volatile
 security invoker
 set search_path = ''
 as $$
-begin
-  return (
-    select messaging_private.add_messaging_connection(platform, account_identifier, display_name, secrets, user_id)
-  );
-end;
+  select messaging_private.add_messaging_connection(platform, account_identifier, display_name, secrets, user_id);
 $$;
 comment on function public.add_messaging_connection(text, text, text, jsonb, uuid) is
   'Creates (or re-keys) a connection with its webhook secrets and returns its id. Secrets per platform: whatsapp app_secret + verify_token, telegram secret_token, signal token, wechat token. They are never readable through the API.';
@@ -230,14 +226,12 @@ grant execute on function messaging_private.webhook_connection(uuid) to service_
 
 create or replace function public.webhook_connection(connection_id uuid)
 returns jsonb
-language plpgsql
+language sql
 stable
 security invoker
 set search_path = ''
 as $$
-begin
-  return (select messaging_private.webhook_connection(connection_id));
-end;
+  select messaging_private.webhook_connection(connection_id);
 $$;
 comment on function public.webhook_connection(uuid) is
   'service_role only: a connection (id, user_id, platform, account_identifier, status) with its webhook secrets, or null when there is none.';
@@ -339,7 +333,7 @@ begin
     from (
       select x.ord, case
         when pg_catalog.jsonb_typeof(x.u) <> 'object' then 'must be an object'
-        when not (x.u ->> 'platform' = any (array['whatsapp', 'signal', 'telegram', 'wechat'])) or x.u ->> 'platform' is null
+        when not (x.u ->> 'platform' = any (pg_catalog.enum_range(null::public.messaging_platform)::text[])) or x.u ->> 'platform' is null
           then 'platform: must be one of whatsapp, signal, telegram, wechat'
         when coalesce(x.u ->> 'external_conversation_id', '') = '' then 'external_conversation_id: required'
         when coalesce(x.u ->> 'id', '') = '' then 'id: required (the message updated)'
@@ -551,14 +545,12 @@ grant execute on function messaging_private.webhook_delivery(jsonb) to service_r
 
 create or replace function public.ingest_webhook_delivery(payload jsonb)
 returns jsonb
-language plpgsql
+language sql
 volatile
 security invoker
 set search_path = ''
 as $$
-begin
-  return (select messaging_private.webhook_delivery(payload));
-end;
+  select messaging_private.webhook_delivery(payload);
 $$;
 comment on function public.ingest_webhook_delivery(jsonb) is
   'service_role only (the messaging-ingest function): {connection_id, messages, updates} of one delivery; messages as in ingest_messages, updates {kind: status|reaction|delete, platform, external_conversation_id, id, at, ...} applied to stored messages only. Returns the ingest summary plus {updates: {applied, unchanged, missing}}.';

@@ -11,24 +11,27 @@ grant usage on schema tests to anon, authenticated, service_role;
 
 -- ============================== users ========================================
 
+drop function if exists tests.create_supabase_user(text, text, text, jsonb);
 create or replace function tests.create_supabase_user(
-  identifier text, email text default null, phone text default null, metadata jsonb default null
+  identifier text, email text default null, phone text default null, metadata jsonb default null,
+  fixed_id uuid default null
 ) returns uuid
 language plpgsql security definer set search_path = '' as $$
 declare
   user_id uuid;
 begin
-  -- the identifier is kept in the user's metadata, so tests name users, not uuids
+  -- the identifier is kept in the user's metadata, so tests name users, not uuids; a fixed
+  -- id (beyond supabase-test-helpers' arguments) serves files whose expected messages name it
   insert into auth.users (id, email, phone, raw_user_meta_data, raw_app_meta_data, created_at)
-  values (gen_random_uuid(), coalesce(email, identifier || '@test.example'), phone,
+  values (coalesce(fixed_id, gen_random_uuid()), coalesce(email, identifier || '@test.example'), phone,
           jsonb_build_object('test_identifier', identifier) || coalesce(metadata, '{}'::jsonb),
           '{"provider": "email", "providers": ["email"]}'::jsonb, now())
   returning id into user_id;
   return user_id;
 end;
 $$;
-comment on function tests.create_supabase_user(text, text, text, jsonb) is
-  'Creates an auth.users row named by identifier (kept in raw_user_meta_data.test_identifier); returns its id.';
+comment on function tests.create_supabase_user(text, text, text, jsonb, uuid) is
+  'Creates an auth.users row named by identifier (kept in raw_user_meta_data.test_identifier), with the given id or a new one; returns its id.';
 
 create or replace function tests.get_supabase_user(identifier text) returns jsonb
 language plpgsql stable security definer set search_path = '' as $$

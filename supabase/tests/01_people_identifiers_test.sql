@@ -4,15 +4,14 @@ create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 select plan(22);
 
-insert into auth.users (id, email) values
-  ('11111111-1111-4111-8111-111111111111', 'owner@test'),
-  ('22222222-2222-4222-8222-222222222222', 'other@test');
+select tests.create_supabase_user('owner', 'owner@test', fixed_id => '11111111-1111-4111-8111-111111111111');
+select tests.create_supabase_user('other', 'other@test', fixed_id => '22222222-2222-4222-8222-222222222222');
 insert into public.people (id, user_id, full_name) values
   ('11111111-0000-4000-8000-000000000001', '11111111-1111-4111-8111-111111111111', 'Owner''s client'),
   ('22222222-0000-4000-8000-000000000002', '22222222-2222-4222-8222-222222222222', 'Other''s client');
 
-select ok((select relrowsecurity from pg_class where oid = 'public.people'::regclass), 'people has RLS');
-select ok((select relrowsecurity from pg_class where oid = 'public.person_identifiers'::regclass), 'person_identifiers has RLS');
+select tests.rls_enabled('public', 'people');
+select tests.rls_enabled('public', 'person_identifiers');
 select policies_are('public', 'person_identifiers', array[
   'Users can view their own person identifiers', 'Users can add identifiers to their own people',
   'Users can update identifiers of their own people', 'Users can delete their own person identifiers']);
@@ -21,8 +20,7 @@ select is(messaging_private.normalize_identifier('any', '34612345678@s.whatsapp.
 select is(messaging_private.normalize_identifier('username', '@JoaoSilva'), 'joaosilva', 'usernames lose @ and case');
 
 -- ============================== owner =========================================
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "11111111-1111-4111-8111-111111111111", "role": "authenticated"}', true);
+select tests.authenticate_as('owner');
 
 select results_eq($$ select full_name from public.people $$, array['Owner''s client'], 'owner sees only their people');
 select lives_ok($$ insert into public.person_identifiers (person_id, kind, value)
@@ -35,7 +33,7 @@ select isnt_empty($$ update public.person_identifiers set platform = 'whatsapp' 
 select isnt_empty($$ update public.people set full_name = 'Renamed' returning 1 $$, 'owner updates a person');
 
 -- ============================== other user ===================================
-select set_config('request.jwt.claims', '{"sub": "22222222-2222-4222-8222-222222222222", "role": "authenticated"}', true);
+select tests.authenticate_as('other');
 
 select is_empty($$ select 1 from public.person_identifiers $$, 'other user sees no identifiers of the owner');
 select throws_ok($$ insert into public.person_identifiers (person_id, kind, value)
@@ -49,17 +47,13 @@ select is_empty($$ update public.people set full_name = 'x' where id = '11111111
 select is_empty($$ delete from public.person_identifiers returning 1 $$, 'other user deletes nothing of the owner');
 
 -- ============================== anon =========================================
-reset role;
-set local role anon;
-select set_config('request.jwt.claims', '{"role": "anon"}', true);
+select tests.clear_authentication();
 select throws_ok($$ select * from public.people $$, '42501', null, 'anon cannot read people');
 select throws_ok($$ select * from public.person_identifiers $$, '42501', null, 'anon cannot read identifiers');
 select throws_ok($$ insert into public.people (full_name) values ('x') $$, '42501', null, 'anon cannot insert people');
 
 -- ============================== service_role =================================
-reset role;
-set local role service_role;
-select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+select tests.authenticate_as_service_role();
 select results_eq($$ select count(*)::int from public.people
   where id in ('11111111-0000-4000-8000-000000000001', '22222222-0000-4000-8000-000000000002') $$,
   array[2], 'service_role sees every user''s people');

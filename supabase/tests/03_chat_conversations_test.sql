@@ -5,9 +5,8 @@ create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 select plan(27);
 
-insert into auth.users (id, email) values
-  ('11111111-1111-4111-8111-111111111111', 'owner@test'),
-  ('22222222-2222-4222-8222-222222222222', 'other@test');
+select tests.create_supabase_user('owner', 'owner@test', fixed_id => '11111111-1111-4111-8111-111111111111');
+select tests.create_supabase_user('other', 'other@test', fixed_id => '22222222-2222-4222-8222-222222222222');
 insert into public.people (id, user_id, full_name) values
   ('11111111-0000-4000-8000-000000000001', '11111111-1111-4111-8111-111111111111', 'Owner''s client'),
   ('22222222-0000-4000-8000-000000000002', '22222222-2222-4222-8222-222222222222', 'Other''s client');
@@ -19,8 +18,8 @@ select messaging_private.ingest_messages(jsonb_build_object(
     'direction', 'inbound', 'content', 'hi ' || i, 'sent_at', '2026-01-01T10:0' || i || ':00Z'))
     from generate_series(1, 6) i)));
 
-select ok((select relrowsecurity from pg_class where oid = 'public.chat_conversations'::regclass), 'conversations: RLS on');
-select ok((select relrowsecurity from pg_class where oid = 'public.chat_conversation_archives'::regclass), 'archives: RLS on');
+select tests.rls_enabled('public', 'chat_conversations');
+select tests.rls_enabled('public', 'chat_conversation_archives');
 select policies_are('public', 'chat_conversations', array[
   'Users can view their own conversations', 'Users can link their own conversations to their own people',
   'Users can delete their own conversations']);
@@ -38,8 +37,7 @@ select ok(has_column_privilege('authenticated', 'public.chat_conversations', 'pe
   'person_id is updatable');
 
 -- ============================== owner =========================================
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "11111111-1111-4111-8111-111111111111", "role": "authenticated"}', true);
+select tests.authenticate_as('owner');
 select results_eq($$ select message_count from public.chat_conversation_list $$, array[6], 'owner sees the conversation');
 select isnt_empty($$ select 1 from public.chat_conversation_archives $$, 'owner sees its archive');
 select isnt_empty($$ update public.chat_conversations set person_id = '11111111-0000-4000-8000-000000000001',
@@ -54,7 +52,7 @@ select throws_ok($$ insert into public.chat_conversations (user_id, platform, ex
 select throws_ok($$ delete from public.chat_conversation_archives $$, '42501', null, 'archives are not deletable directly');
 
 -- ============================== other user ===================================
-select set_config('request.jwt.claims', '{"sub": "22222222-2222-4222-8222-222222222222", "role": "authenticated"}', true);
+select tests.authenticate_as('other');
 select is_empty($$ select 1 from public.chat_conversations $$, 'other user sees no conversation');
 select is_empty($$ select 1 from public.chat_conversation_list $$, 'other user sees nothing in the list');
 select is_empty($$ select 1 from public.chat_conversation_archives $$, 'other user sees no archive');
@@ -62,22 +60,18 @@ select is_empty($$ update public.chat_conversations set entity_table = 'x' retur
 select is_empty($$ delete from public.chat_conversations returning 1 $$, 'other user deletes nothing');
 
 -- ============================== anon =========================================
-reset role;
-set local role anon;
+select tests.clear_authentication();
 select throws_ok($$ select * from public.chat_conversations $$, '42501', null, 'anon cannot read conversations');
 select throws_ok($$ select * from public.chat_conversation_list $$, '42501', null, 'anon cannot read the list');
 
 -- ============================== service_role =================================
-reset role;
-set local role service_role;
+select tests.authenticate_as_service_role();
 select results_eq($$ select count(*)::int from public.chat_conversation_archives a
   join public.chat_conversations c on c.id = a.conversation_id where c.external_conversation_id = 'chat-1' $$,
   array[1], 'service_role reads archives');
 
 -- ============================== owner deletes ================================
-reset role;
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "11111111-1111-4111-8111-111111111111", "role": "authenticated"}', true);
+select tests.authenticate_as('owner');
 select isnt_empty($$ delete from public.chat_conversations returning 1 $$, 'owner deletes the conversation');
 
 select * from finish();

@@ -4,9 +4,8 @@ create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 select plan(20);
 
-insert into auth.users (id, email) values
-  ('11111111-1111-4111-8111-111111111111', 'owner@test'),
-  ('22222222-2222-4222-8222-222222222222', 'other@test');
+select tests.create_supabase_user('owner', 'owner@test', fixed_id => '11111111-1111-4111-8111-111111111111');
+select tests.create_supabase_user('other', 'other@test', fixed_id => '22222222-2222-4222-8222-222222222222');
 insert into public.people (id, user_id, full_name) values
   ('22222222-0000-4000-8000-000000000002', '22222222-2222-4222-8222-222222222222', 'Other''s client');
 
@@ -22,8 +21,7 @@ select is((select count(*)::int from pg_proc p join pg_namespace n on n.oid = p.
   'every function of the project pins search_path');
 
 -- ============================== owner =========================================
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "11111111-1111-4111-8111-111111111111", "role": "authenticated"}', true);
+select tests.authenticate_as('owner');
 select is(public.ingest_messages('{"platform": "whatsapp", "messages": [
   {"external_conversation_id": "+34600000001", "id": "a", "direction": "inbound", "content": "hola", "sent_at": "2026-01-01T10:00:00Z"},
   {"external_conversation_id": "+34600000001", "id": "b", "direction": "outbound", "content": "hi", "sent_at": "2026-01-01T10:01:00+01:00"}
@@ -49,22 +47,18 @@ select throws_ok($$ select public.ingest_messages(jsonb_build_object('messages',
 select results_eq($$ select count(*)::int from public.chat_conversations $$, array[1], 'refused calls wrote nothing');
 
 -- ============================== other user ===================================
-select set_config('request.jwt.claims', '{"sub": "22222222-2222-4222-8222-222222222222", "role": "authenticated"}', true);
+select tests.authenticate_as('other');
 select is((public.ingest_messages('{"platform": "whatsapp", "messages": [
   {"external_conversation_id": "+34600000001", "id": "a", "direction": "inbound", "content": "mine", "sent_at": "2026-01-01T10:00:00Z"}
   ]}') ->> 'inserted')::int, 1, 'the same conversation id is a new conversation for another user');
 select results_eq($$ select count(*)::int from public.chat_conversations $$, array[1], 'and sees only theirs');
 
 -- ============================== anon =========================================
-reset role;
-set local role anon;
-select set_config('request.jwt.claims', '{"role": "anon"}', true);
+select tests.clear_authentication();
 select throws_ok($$ select public.ingest_messages('{"messages": []}') $$, '42501', null, 'anon cannot ingest');
 
 -- ============================== service_role =================================
-reset role;
-set local role service_role;
-select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+select tests.authenticate_as_service_role();
 select throws_ok($$ select public.ingest_messages('{"messages": []}') $$, '22023', null, 'service_role must name user_id');
 select is((public.ingest_messages('{"user_id": "11111111-1111-4111-8111-111111111111", "platform": "wechat", "messages": [
   {"external_conversation_id": "wxid_x", "id": "1", "direction": "inbound", "content": "你好", "sent_at": "2026-01-01T10:00:00Z"}

@@ -4,9 +4,8 @@ create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 select plan(10);
 
-insert into auth.users (id, email) values
-  ('11111111-1111-4111-8111-111111111111', 'owner@test'),
-  ('22222222-2222-4222-8222-222222222222', 'other@test');
+select tests.create_supabase_user('owner', 'owner@test', fixed_id => '11111111-1111-4111-8111-111111111111');
+select tests.create_supabase_user('other', 'other@test', fixed_id => '22222222-2222-4222-8222-222222222222');
 update messaging_private.settings set value = 5 where key = 'hot_max_messages';
 update messaging_private.settings set value = 3 where key = 'hot_keep_messages';
 update messaging_private.settings set value = 4 where key = 'archive_chunk_messages';
@@ -20,8 +19,7 @@ select function_privs_are('public', 'get_conversation_messages', array['uuid', '
   'anon', array[]::text[], 'anon cannot execute');
 
 -- ============================== owner =========================================
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "11111111-1111-4111-8111-111111111111", "role": "authenticated"}', true);
+select tests.authenticate_as('owner');
 select is(jsonb_path_query_array(get_conversation_messages((select id from public.chat_conversations), max_count => 4), '$[*].id'),
   '["m20", "m19", "m18", "m17"]', 'the newest page');
 select is(jsonb_path_query_array(get_conversation_messages((select id from public.chat_conversations),
@@ -34,20 +32,17 @@ select throws_ok($$ select get_conversation_messages((select id from public.chat
   '22023', null, 'max_count is bounded');
 
 -- ============================== other user ===================================
-select set_config('request.jwt.claims', '{"sub": "22222222-2222-4222-8222-222222222222", "role": "authenticated"}', true);
-reset role;
+reset role;  -- the owner's thread, looked up before acting as the other user
 select set_config('test.conv', (select id::text from public.chat_conversations where external_conversation_id = 'thread'), true);
-set local role authenticated;
+select tests.authenticate_as('other');
 select is(get_conversation_messages(current_setting('test.conv')::uuid), '[]'::jsonb, 'another user reads nothing');
 
 -- ============================== anon =========================================
-reset role;
-set local role anon;
+select tests.clear_authentication();
 select throws_ok($$ select get_conversation_messages(current_setting('test.conv')::uuid) $$, '42501', null, 'anon is refused');
 
 -- ============================== service_role =================================
-reset role;
-set local role service_role;
+select tests.authenticate_as_service_role();
 select is(jsonb_array_length(get_conversation_messages(current_setting('test.conv')::uuid, max_count => 50)), 20,
   'service_role reads every page');
 select is(get_conversation_messages('00000000-0000-4000-8000-000000000000'), '[]'::jsonb, 'an unknown conversation is empty');

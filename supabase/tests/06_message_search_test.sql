@@ -4,9 +4,8 @@ create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 select plan(14);
 
-insert into auth.users (id, email) values
-  ('11111111-1111-4111-8111-111111111111', 'owner@test'),
-  ('22222222-2222-4222-8222-222222222222', 'other@test');
+select tests.create_supabase_user('owner', 'owner@test', fixed_id => '11111111-1111-4111-8111-111111111111');
+select tests.create_supabase_user('other', 'other@test', fixed_id => '22222222-2222-4222-8222-222222222222');
 update messaging_private.settings set value = 4 where key = 'hot_max_messages';
 update messaging_private.settings set value = 2 where key = 'hot_keep_messages';
 select messaging_private.ingest_messages(jsonb_build_object(
@@ -23,8 +22,7 @@ select function_privs_are('public', 'search_messages',
   'anon', array[]::text[], 'anon cannot execute');
 
 -- ============================== owner =========================================
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "11111111-1111-4111-8111-111111111111", "role": "authenticated"}', true);
+select tests.authenticate_as('owner');
 select results_eq($$ select s -> 'message' ->> 'id' from search_messages('cafe') s $$, array['m1'],
   'the owner finds an archived message without its accent');
 select results_eq($$ select s ->> 'snippet' from search_messages('CAFÉ') s $$, array['Um [[café]], por favor'],
@@ -33,18 +31,15 @@ select is_empty($$ select 1 from search_messages('%') $$, 'a lone % matches noth
 select throws_ok($$ select * from search_messages('cafe', max_count => 501) $$, '22023', null, 'max_count is bounded');
 
 -- ============================== other user ===================================
-select set_config('request.jwt.claims', '{"sub": "22222222-2222-4222-8222-222222222222", "role": "authenticated"}', true);
+select tests.authenticate_as('other');
 select is_empty($$ select 1 from search_messages('cafe') $$, 'another user finds nothing');
 
 -- ============================== anon =========================================
-reset role;
-set local role anon;
+select tests.clear_authentication();
 select throws_ok($$ select * from search_messages('cafe') $$, '42501', null, 'anon is refused');
 
 -- ============================== service_role =================================
-reset role;
-set local role service_role;
-select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+select tests.authenticate_as_service_role();
 select throws_ok($$ select * from search_messages('cafe') $$, '22023',
   'user_id: required (the service role must name the CRM user whose messages it searches)',
   'service_role must name the user it searches for');
@@ -54,9 +49,7 @@ select is_empty($$ select 1 from search_messages('cafe', user_id => '22222222-22
   'and only that user''s');
 
 -- ============================== a user naming another =========================
-reset role;
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "22222222-2222-4222-8222-222222222222", "role": "authenticated"}', true);
+select tests.authenticate_as('other');
 select throws_ok($$ select * from search_messages('cafe', user_id => '11111111-1111-4111-8111-111111111111') $$,
   '42501', null, 'a signed-in user cannot search another user''s messages');
 

@@ -6,9 +6,8 @@ set local search_path = extensions, public;
 select plan(41);
 set local timezone = 'UTC';
 
-insert into auth.users (id, email) values
-  ('11111111-1111-4111-8111-111111111111', 'owner@test'),
-  ('22222222-2222-4222-8222-222222222222', 'other@test');
+select tests.create_supabase_user('owner', 'owner@test', fixed_id => '11111111-1111-4111-8111-111111111111');
+select tests.create_supabase_user('other', 'other@test', fixed_id => '22222222-2222-4222-8222-222222222222');
 insert into public.people (id, user_id, full_name) values
   ('11111111-0000-4000-8000-000000000001', '11111111-1111-4111-8111-111111111111', 'Owner''s client'),
   ('22222222-0000-4000-8000-000000000002', '22222222-2222-4222-8222-222222222222', 'Other''s client');
@@ -33,23 +32,24 @@ select is((select count(*)::int from pg_proc p join pg_namespace n on n.oid = p.
   'no API role may call an ingest part directly');
 
 -- ============================== ingest_owner ==================================
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "11111111-1111-4111-8111-111111111111", "role": "authenticated"}', true);
+select tests.authenticate_as('owner');
 reset role;  -- the parts run as the definer's owner; the claims decide
 select is(messaging_private.ingest_owner('{"messages": []}'), '11111111-1111-4111-8111-111111111111'::uuid,
   'owner: a signed-in caller owns what they ingest');
 select throws_ok($$ select messaging_private.ingest_owner('{"user_id": "22222222-2222-4222-8222-222222222222"}') $$,
   '42501', 'user_id: a signed-in user can only ingest their own messages', 'owner: not another user''s');
-select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+select tests.authenticate_as_service_role();
+reset role;
 select is(messaging_private.ingest_owner('{"user_id": "22222222-2222-4222-8222-222222222222"}'),
   '22222222-2222-4222-8222-222222222222'::uuid, 'owner: service_role names the user');
 select throws_ok($$ select messaging_private.ingest_owner('{}') $$, '22023', null,
   'owner: service_role without user_id is 22023');
 select throws_ok($$ select messaging_private.ingest_owner('{"user_id": "33333333-3333-4333-8333-333333333333"}') $$,
   '22023', 'user_id: no user 33333333-3333-4333-8333-333333333333 in auth.users', 'owner: an unknown user is 22023');
-select set_config('request.jwt.claims', '{"role": "anon"}', true);
+select tests.clear_authentication();
+reset role;
 select throws_ok($$ select messaging_private.ingest_owner('{}') $$, '42501', null, 'owner: anon is refused');
-select set_config('request.jwt.claims', '', true);
+select set_config('request.jwt.claims', '', true);  -- no claims: a direct database session
 
 -- ============================== ingest_references =============================
 select is(messaging_private.ingest_references(

@@ -6,11 +6,10 @@ create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
 select plan(47);
 
-insert into auth.users (id, email) values
-  ('11111111-1111-4111-8111-111111111111', 'owner@test'),
-  ('22222222-2222-4222-8222-222222222222', 'other@test');
+select tests.create_supabase_user('owner', 'owner@test', fixed_id => '11111111-1111-4111-8111-111111111111');
+select tests.create_supabase_user('other', 'other@test', fixed_id => '22222222-2222-4222-8222-222222222222');
 
-select ok((select relrowsecurity from pg_class where oid = 'messaging_private.connection_secrets'::regclass), 'RLS on the secrets');
+select tests.rls_enabled('messaging_private', 'connection_secrets');
 select is_empty($$ select 1 from pg_policies where schemaname = 'messaging_private' and tablename = 'connection_secrets' $$,
   'and no policy: only the definer functions read them');
 select ok(not has_table_privilege(r, 'messaging_private.connection_secrets', 'select'), 'no select grant to ' || r)
@@ -24,8 +23,7 @@ select function_privs_are('public', 'add_messaging_connection', array['text', 't
 select function_privs_are('public', 'add_messaging_connection', array['text', 'text', 'text', 'jsonb', 'uuid'], 'authenticated', array['EXECUTE']);
 
 -- ============================== owner =========================================
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "11111111-1111-4111-8111-111111111111", "role": "authenticated"}', true);
+select tests.authenticate_as('owner');
 select lives_ok($$ select public.add_messaging_connection('telegram', 'crm_shop_bot', 'Shop bot', '{"secret_token": "tg_Secret-1"}') $$,
   'owner adds a connection with its secret');
 select is((select count(*)::int from public.messaging_connections where account_identifier = 'crm_shop_bot'), 1,
@@ -48,23 +46,20 @@ select throws_ok($$ select public.add_messaging_connection('signal', '+346000000
   '22222222-2222-4222-8222-222222222222') $$, '42501', null, 'owner cannot add a connection for someone else');
 
 -- ============================== other user ===================================
-select set_config('request.jwt.claims', '{"sub": "22222222-2222-4222-8222-222222222222", "role": "authenticated"}', true);
+select tests.authenticate_as('other');
 select is_empty($$ select 1 from public.messaging_connections where account_identifier = 'crm_shop_bot' $$,
   'other user does not see it');
 select lives_ok($$ select public.add_messaging_connection('telegram', 'crm_shop_bot', null, '{"secret_token": "other"}') $$,
   'the same account name for another user is another connection');
 
 -- ============================== anon =========================================
-reset role;
-set local role anon;
+select tests.clear_authentication();
 select throws_ok($$ select public.add_messaging_connection('telegram', 'x', null, '{"secret_token": "x"}') $$, '42501', null,
   'anon cannot add connections');
 select throws_ok($$ select public.webhook_connection(gen_random_uuid()) $$, '42501', null, 'anon cannot read connections');
 
 -- ============================== service_role =================================
-reset role;
-set local role service_role;
-select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+select tests.authenticate_as_service_role();
 select is(public.webhook_connection(c.id) -> 'secrets', '{"secret_token": "tg_Secret-1"}'::jsonb,
   'service_role reads the secrets through webhook_connection')
   from public.messaging_connections c

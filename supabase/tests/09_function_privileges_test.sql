@@ -1,5 +1,5 @@
 -- Functions in `public` are RPC endpoints: none is callable by anon, and each is granted
--- on purpose (the default privileges grant nothing, 20261123205448_function_privileges.sql).
+-- on purpose (the default privileges grant nothing, 20261123205446_function_privileges.sql).
 begin;
 set local search_path = extensions, public;
 select plan(2);

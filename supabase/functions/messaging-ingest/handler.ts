@@ -16,6 +16,7 @@ import * as signal from "./signal.ts";
 import { type Connection, type Store, StoreError, supabaseStore } from "./store.ts";
 import * as telegram from "./telegram.ts";
 import { type Delivery, type Platform, ShapeError } from "./types.ts";
+import { Constants } from "../_shared/database.ts";
 import * as wechat from "./wechat.ts";
 import * as whatsapp from "./whatsapp.ts";
 import { XmlError } from "./xml.ts";
@@ -26,7 +27,7 @@ export const MAX_WEBHOOK_BYTES = 1024 * 1024;
 /** An app's batch: the Python client caps a batch at 8 MiB of JSON. */
 export const MAX_BATCH_BYTES = 9 * 1024 * 1024;
 
-const PLATFORMS = new Set<Platform>(["whatsapp", "telegram", "signal", "wechat"]);
+const PLATFORMS = new Set<string>(Constants.public.Enums.messaging_platform);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface Deps {
@@ -224,7 +225,7 @@ export function createHandler(deps: Deps | (() => Deps)): (req: Request) => Prom
     try {
       if (parts === null) throw new HttpError(404, "no such function");
       if (parts.length === 0) return await appBatch(resolved, req);
-      if (parts.length === 2 && PLATFORMS.has(parts[0] as Platform)) {
+      if (parts.length === 2 && PLATFORMS.has(parts[0])) {
         return await webhook(resolved, req, url, parts[0] as Platform, parts[1]);
       }
       throw new HttpError(404, "no such route");

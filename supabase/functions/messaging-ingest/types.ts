@@ -1,20 +1,13 @@
 // The shapes the platform modules produce: ingest_messages messages plus updates of
 // stored messages (statuses, reactions, deletions), as public.ingest_webhook_delivery takes them.
 
-export type Platform = "whatsapp" | "telegram" | "signal" | "wechat";
+import type { Database } from "../_shared/database.ts";
 
-export type MessageType =
-  | "text"
-  | "image"
-  | "video"
-  | "audio"
-  | "voice"
-  | "document"
-  | "sticker"
-  | "location"
-  | "contact"
-  | "system"
-  | "other";
+// The vocabulary is defined once, as enum types in the database; the generated types
+// (`make web-types` writes ../_shared/database.ts) carry it here.
+type Enums = Database["public"]["Enums"];
+export type Platform = Enums["messaging_platform"];
+export type MessageType = Enums["message_type"];
 
 /** One message of the ingest_messages payload (DESIGN section 3). */
 export interface IngestMessage {
@@ -22,9 +15,9 @@ export interface IngestMessage {
   external_conversation_id: string;
   participant_identifier?: string;
   participant_name?: string;
-  conversation_type?: "direct" | "group";
+  conversation_type?: Enums["conversation_type"];
   id: string;
-  direction: "inbound" | "outbound";
+  direction: Enums["message_direction"];
   type: MessageType;
   content: string | null;
   media_url?: string;

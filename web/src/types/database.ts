@@ -162,7 +162,7 @@ isOneToOne: false
                            }
           }
           Enums: {
-            [_ in never]: never
+            "conversation_type": "direct"|"group","message_direction": "inbound"|"outbound","message_type": "text"|"image"|"video"|"audio"|"voice"|"document"|"sticker"|"location"|"contact"|"system"|"other","messaging_platform": "whatsapp"|"signal"|"telegram"|"wechat"
           }
           CompositeTypes: {
             [_ in never]: never
@@ -278,7 +278,7 @@ export type CompositeTypes<
 export const Constants = {
   "public": {
           Enums: {
-            
+            "conversation_type": ["direct", "group"],"message_direction": ["inbound", "outbound"],"message_type": ["text", "image", "video", "audio", "voice", "document", "sticker", "location", "contact", "system", "other"],"messaging_platform": ["whatsapp", "signal", "telegram", "wechat"]
           }
         }
 } as const

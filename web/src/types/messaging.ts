@@ -1,12 +1,14 @@
 // The messaging shapes the CRM screens read. Row types come from the generated
 // `database.ts` (`make web-types`); the message objects inside the JSON columns and
 // RPC results follow the contract of DESIGN.md section 3 and are typed here.
-import type { Database, Tables } from "./database";
+import { Constants } from "./database";
+import type { Database, Enums, Tables } from "./database";
 
 export type { Database };
 
-export const PLATFORMS = ["whatsapp", "signal", "telegram", "wechat"] as const;
-export type Platform = (typeof PLATFORMS)[number];
+// The vocabulary is defined once, as enum types in the database; these come from them.
+export const PLATFORMS = Constants.public.Enums.messaging_platform;
+export type Platform = Enums<"messaging_platform">;
 
 export const PLATFORM_LABELS: Record<Platform, string> = {
   whatsapp: "WhatsApp",
@@ -31,25 +33,14 @@ export type Person = Tables<"people">;
 export type PersonIdentifier = Tables<"person_identifiers">;
 export type MessagingConnection = Tables<"messaging_connections">;
 
-export type MessageType =
-  | "text"
-  | "image"
-  | "video"
-  | "audio"
-  | "voice"
-  | "document"
-  | "sticker"
-  | "location"
-  | "contact"
-  | "system"
-  | "other";
+export type MessageType = Enums<"message_type">;
 
 export type DeliveryStatus = "sent" | "delivered" | "read" | "failed";
 
 /** A stored message object (hot row, archive and every read function). */
 export interface ChatMessage {
   id: string;
-  direction: "inbound" | "outbound";
+  direction: Enums<"message_direction">;
   type: MessageType;
   content: string | null;
   media_url?: string | null;
