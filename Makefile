@@ -172,7 +172,9 @@ web-lint: setup-web
 	cd web && node_modules/.bin/eslint --max-warnings 0 .
 
 # Against the running stack (make stack): sign-in, inbox, a 2,000-message thread, search,
-# linking, a second user, an API failure; screenshots land in web/test-results/.
+# linking, a second user, an API failure; screenshots land in web/test-results/. The native
+# stack serves web/dist at WEB_URL; a `supabase start` stack's .env has no WEB_URL, and
+# Playwright then serves web/dist with `vite preview` on 54341+offset (web/vite.config.ts).
 test-web: web-lint web-build
 	cd web && node_modules/.bin/playwright test
 

@@ -83,7 +83,13 @@ async function seedManyConversations(): Promise<void> {
 export default async function globalSetup(): Promise<void> {
   const env = readStackEnv();
   const web = await fetch(env.WEB_URL).catch(() => null);
-  if (!web?.ok) throw new Error(`${env.WEB_URL} does not answer: run make stack`);
+  if (!web?.ok) {
+    throw new Error(
+      env.webServer === "stack"
+        ? `${env.WEB_URL} (WEB_URL of the stack) does not answer: run make stack`
+        : `${env.WEB_URL} (vite preview of web/dist) does not answer: run make web-build`,
+    );
+  }
 
   execFileSync(resolve(REPO_ROOT, ".venv/bin/python"), ["-m", "devstack", "demo"], {
     cwd: REPO_ROOT,
