@@ -133,7 +133,17 @@ def main() -> int:
         default=os.environ.get("BENCH_NOTE", ""),
         help="a remark printed with the results (env BENCH_NOTE), e.g. that the machine was shared",
     )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="measure nothing: write bench/RESULTS.md and the README table again from bench/results.json",
+    )
     args = parser.parse_args()
+    if args.render:
+        recorded = json.loads((HERE / "results.json").read_text())
+        meta = recorded.pop("meta")
+        print(f"wrote {write(recorded, meta)} from bench/results.json")
+        return 0
     if args.scale <= 0 or args.reps < 1:
         parser.error("--scale must be > 0 and --reps >= 1")
     settings = load_settings(require=("service_role_key", "jwt_secret", "db_url"))

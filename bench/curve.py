@@ -38,6 +38,7 @@ def search_point(
     takes over a second, each side is measured 3 times, so a slow side cannot stretch the run."""
     failures = {side.name: 0 for side in SIDES}
     hits: dict[str, int | None] = {side.name: None for side in SIDES}
+    errors: dict[str, str | None] = {side.name: None for side in SIDES}
 
     def call(side: Any) -> Callable[[], None]:
         def go() -> None:
@@ -46,18 +47,23 @@ def search_point(
                 hits[side.name] = len(got)
             except SearchError as err:
                 failures[side.name] += 1
+                errors[side.name] = err.code
                 log(f"    {err}")
 
         return go
 
     fns = {side.name: call(side) for side in SIDES}
-    slowest = max(ms(fn) for fn in fns.values())  # the warm-up call
+    slowest = max(ms(fn) for fn in fns.values())  # the warm-up call, not counted
+    warmup_failed = dict(failures)
+    failures.update({k: 0 for k in failures})
     got = alternate(fns, calls if slowest < 1000 else 3, blocks=3, warmup=0)
     out: dict[str, Any] = {"query": q}
     for side in SIDES:
         out[f"{side.name}_ms"] = summary(got[side.name])
         out[f"{side.name}_hits"] = hits[side.name]
         out[f"{side.name}_failures"] = failures[side.name]
+        out[f"{side.name}_warmup_failed"] = bool(warmup_failed[side.name])
+        out[f"{side.name}_error"] = errors[side.name]
     return out
 
 

@@ -112,7 +112,10 @@ def flatten(d: dict[str, Any], prefix: str) -> dict[str, float]:
 def search_cell(v: dict[str, Any], side: str) -> str:
     cell = f"{v[f'{side}_ms']['median']:,.1f}"
     failed = v.get(f"{side}_failures") or 0
-    return cell + (f" ({failed} of {v[f'{side}_ms']['n']} failed)" if failed else "")
+    if not failed:
+        return cell
+    why = v.get(f"{side}_error") or "see the log"
+    return cell + f" ({failed} of {v[f'{side}_ms']['n']} calls failed: {why})"
 
 
 def curve_table(curve: dict[str, Any]) -> list[str]:

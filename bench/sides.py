@@ -28,6 +28,7 @@ class SearchError(RuntimeError):
     def __init__(self, side: str, query: str, status: int, body: str) -> None:
         super().__init__(f"{side} search {query!r}: HTTP {status} {body[:300]}")
         self.status = status
+        self.code = "57014 statement timeout" if "57014" in body else f"HTTP {status}"
 
 
 @dataclass(frozen=True)
