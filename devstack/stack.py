@@ -24,12 +24,11 @@ from .functions import (
 )
 from .gateway import nginx_pid, start_nginx, stop_nginx, web_ready, write_local_session
 from .layout import (
-    DB_PASSWORD,
-    DB_PORT,
     POSTGREST_PORT,
     REPO_ROOT,
     Paths,
     api_url,
+    cli_db_url,
     db_url,
     state_dir,
     web_url,
@@ -54,16 +53,6 @@ def env_file_path() -> Path:
     """The `.env` the stack is named in: $CRM_ENV_FILE, else the checkout's."""
     explicit = os.environ.get("CRM_ENV_FILE")
     return Path(explicit) if explicit else REPO_ROOT / ".env"
-
-
-def cli_db_url() -> str:
-    """The database URL for the Supabase CLI's `--remote` / `--db-url` flags.
-
-    The CLI treats 127.0.0.1 with the port of config.toml's [db] as the Docker database
-    of `supabase start` and asks Docker for it; 127.0.0.2 reaches the same server
-    without that detour.
-    """
-    return f"postgresql://postgres:{DB_PASSWORD}@127.0.0.2:{DB_PORT}/postgres?sslmode=disable"
 
 
 def cli_db_flag() -> str:

@@ -1,6 +1,6 @@
 // /local-dev/session.json for `vite preview` / `vite` (dev servers only), for a stack that
 // does not serve the CRM screens itself (a `supabase start` one, whose .env has no WEB_URL).
-// The same body the native stack's nginx serves (client/stack.py, "CRM screens"): the seed
+// The same body the native stack's nginx serves (devstack/gateway.py): the seed
 // users with short-lived access tokens minted here with the stack's JWT secret, the API
 // URL and the anon key. The secret stays in this Node process. This module is imported by
 // vite.config.ts only: no part of it reaches a bundle.
@@ -14,7 +14,7 @@ import type { Plugin } from "vite";
 import type { StackEnv } from "./stack-env";
 
 export const SESSION_PATH = "/local-dev/session.json";
-/** As client/stack.py: LOCAL_SESSION_TTL and the seed users' e-mail domain. */
+/** As devstack: LOCAL_SESSION_TTL and the seed users' e-mail domain. */
 export const LOCAL_SESSION_TTL = 12 * 3600;
 const LOCAL_USER_DOMAIN = "@crm.example";
 
@@ -22,7 +22,7 @@ type SessionEnv = Pick<StackEnv, "API_URL" | "ANON_KEY" | "JWT_SECRET" | "DB_URL
 
 const base64url = (data: string | Buffer) => Buffer.from(data).toString("base64url");
 
-/** An HS256 access token as GoTrue issues it (the claims of client/tokens.py user_token). */
+/** An HS256 access token as GoTrue issues it (the claims of devstack/tokens.py user_token). */
 export function userToken(secret: string, userId: string, email: string, ttlSeconds: number): string {
   const now = Math.floor(Date.now() / 1000);
   const header = base64url(JSON.stringify({ alg: "HS256", typ: "JWT" }));
