@@ -822,7 +822,8 @@ declare
   -- copied whole on every append, quadratic over 10,000 conversations)
   v_results jsonb[] := '{}'::jsonb[];
   v_index jsonb[] := '{}'::jsonb[];
-  v_repeated bigint[];
+  v_repeated bigint[] := '{}'::bigint[];
+  v_existing integer;
   v_hot_max integer := messaging_private.setting('hot_max_messages');
   v_hot_bytes integer := messaging_private.setting('hot_max_bytes');
   v_inserted_all integer := 0;
@@ -934,8 +935,9 @@ begin
     coalesce(pg_catalog.array_agg(pg_catalog.jsonb_build_object('conversation', m.id, 'messages', m.x -> 'messages'))
       filter (where m.fresh), '{}'),
     coalesce(pg_catalog.sum(m.message_count) filter (where m.fresh), 0),
-    coalesce(pg_catalog.sum((m.x ->> 'batch_duplicates')::integer) filter (where m.fresh), 0)
-    into v_groups, v_results, v_index, v_inserted_all, v_dups_all
+    coalesce(pg_catalog.sum((m.x ->> 'batch_duplicates')::integer) filter (where m.fresh), 0),
+    pg_catalog.count(*) filter (where not m.fresh)
+    into v_groups, v_results, v_index, v_inserted_all, v_dups_all, v_existing
     from marked m;
 
   perform 1
@@ -950,7 +952,11 @@ begin
 
   -- ---- conversations a batch only repeats, all at once: every message already in the
   -- hot row and none with a newer edited_at, no conversation field changed (a re-sent
-  -- batch over 10,000 conversations would otherwise cost a dedupe per conversation)
+  -- batch over 10,000 conversations would otherwise cost a dedupe per conversation).
+  -- Only for batches over many existing conversations: for a few (live traffic, one
+  -- message a call) the check reads every hot row once more than the loop below does,
+  -- and measured here it doubled the cost of a one-message call (1.2 -> 2.6 ms).
+  if v_existing > 16 then
   with repeated as (
     select g.ord, c.id, c.platform, c.external_conversation_id, c.person_id, c.message_count,
            (g.x ->> 'batch_duplicates')::integer + pg_catalog.jsonb_array_length(g.x -> 'messages') as dups
@@ -994,6 +1000,7 @@ begin
     coalesce(pg_catalog.array_agg(r.ord), '{}')
     into v_results, v_dups_all, v_repeated
     from repeated r;
+  end if;
 
   -- ---- each other conversation: dedupe, edits, merge, summary ---------------------
   for g in
