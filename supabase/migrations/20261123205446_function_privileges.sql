@@ -9,13 +9,15 @@
 -- supabase/tests/09_function_privileges_test.sql checks that anon can call none of them.
 
 --
--- Function style, for every migration: a helper that is one SQL statement is `language sql`;
--- plpgsql is for functions with variables, branches, loops or raised errors, and for a big
--- single statement run once per call (ingest_groups), where plpgsql's plan kept for the
--- session saves planning it each time (PostgreSQL 15 plans a SQL function's statements
--- again on every outer query). No function here can be inlined into its caller: every one
--- pins `search_path = ''` (the advisors require it), and a SET clause rules inlining out;
--- a per-row helper as `language sql` still costs ~15-20% less per call than plpgsql here.
+-- Function style, for every migration: private helpers are plpgsql, even one-statement
+-- ones. No function here can be inlined into its caller (every one pins
+-- `search_path = ''`, as the advisors require, and a SET clause rules inlining out), and
+-- PostgreSQL 15 plans a SQL function's statements again in every outer query, while
+-- plpgsql keeps each statement's plan for the session. Measured here: with the eleven
+-- one-statement helpers of the ingest path as `language sql`, a one-message ingest call
+-- took 2.8-3.0 ms a transaction (pgbench) against 2.5 ms as plpgsql, and a 10,000-message
+-- call was no faster (0.83 s / 1.8 s either way). `language sql` is kept for the thin
+-- public wrappers over private functions (one call per request, nothing worth caching).
 -- Inside function bodies, built-ins are written with pg_catalog. (redundant, since
 -- pg_catalog is always searched first, but uniform); DDL outside functions is not.
 

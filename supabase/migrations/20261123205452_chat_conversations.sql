@@ -36,11 +36,15 @@ insert into messaging_private.settings (key, value, description) values
 
 create or replace function messaging_private.setting(setting_key text)
 returns integer
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  select s.value from messaging_private.settings s where s.key = setting_key;
+begin
+  return (
+    select s.value from messaging_private.settings s where s.key = setting_key
+  );
+end;
 $$;
 comment on function messaging_private.setting(text) is 'The value of a conversation-store setting.';
 
@@ -182,16 +186,20 @@ create or replace function messaging_private.match_person(
   owner uuid, conversation_platform text, identifier text
 )
 returns uuid
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  -- the person whose identifier equals the participant's, if exactly one person matches
-  select case when pg_catalog.count(distinct pi.person_id) = 1 then (pg_catalog.array_agg(pi.person_id))[1] end
-  from public.person_identifiers pi
-  where pi.user_id = owner
-    and pi.value = identifier
-    and (pi.platform is null or pi.platform = conversation_platform);
+begin
+  return (
+    -- the person whose identifier equals the participant's, if exactly one person matches
+    select case when pg_catalog.count(distinct pi.person_id) = 1 then (pg_catalog.array_agg(pi.person_id))[1] end
+    from public.person_identifiers pi
+    where pi.user_id = owner
+      and pi.value = identifier
+      and (pi.platform is null or pi.platform = conversation_platform)
+  );
+end;
 $$;
 comment on function messaging_private.match_person(uuid, text, text) is
   'The one person of owner whose identifier equals the (normalised) participant identifier on that platform; null when none or several match.';

@@ -16,40 +16,52 @@
 
 create or replace function messaging_private.preview(m jsonb)
 returns text
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
-  select case
-    when pg_catalog.btrim(coalesce(m ->> 'content', '')) <> '' then
-      pg_catalog.left(pg_catalog.btrim(pg_catalog.regexp_replace(m ->> 'content', '\s+', ' ', 'g')), 100)
-    else '[' || coalesce(m ->> 'type', 'message') || ']'
-  end;
+begin
+  return (
+    select case
+      when pg_catalog.btrim(coalesce(m ->> 'content', '')) <> '' then
+        pg_catalog.left(pg_catalog.btrim(pg_catalog.regexp_replace(m ->> 'content', '\s+', ' ', 'g')), 100)
+      else '[' || coalesce(m ->> 'type', 'message') || ']'
+    end
+  );
+end;
 $$;
 comment on function messaging_private.preview(jsonb) is 'The inbox preview of a stored message: its text, or [type] for media.';
 
 create or replace function messaging_private.id_hashes(msgs jsonb)
 returns bigint[]
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
-  select pg_catalog.array_agg(pg_catalog.hashtextextended(x ->> 'id', 0) order by x.ord)
-  from pg_catalog.jsonb_array_elements(msgs) with ordinality x(x, ord);
+begin
+  return (
+    select pg_catalog.array_agg(pg_catalog.hashtextextended(x ->> 'id', 0) order by x.ord)
+    from pg_catalog.jsonb_array_elements(msgs) with ordinality x(x, ord)
+  );
+end;
 $$;
 comment on function messaging_private.id_hashes(jsonb) is
   'hashtextextended(id, 0) of each message, in order: what chat_conversation_archives.id_hashes holds.';
 
 create or replace function messaging_private.sort_messages(msgs jsonb)
 returns jsonb
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  select coalesce(
-    pg_catalog.jsonb_agg(e.m order by (e.m ->> 'sent_at')::timestamptz, (e.m ->> 'id') collate "C"),
-    '[]'::jsonb)
-  from pg_catalog.jsonb_array_elements(msgs) e(m);
+begin
+  return (
+    select coalesce(
+      pg_catalog.jsonb_agg(e.m order by (e.m ->> 'sent_at')::timestamptz, (e.m ->> 'id') collate "C"),
+      '[]'::jsonb)
+    from pg_catalog.jsonb_array_elements(msgs) e(m)
+  );
+end;
 $$;
 comment on function messaging_private.sort_messages(jsonb) is 'A message array sorted by (sent_at, id).';
 
@@ -62,15 +74,19 @@ comment on function messaging_private.sort_messages(jsonb) is 'A message array s
 
 create or replace function messaging_private.line_sizes(msgs jsonb)
 returns integer[]
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
-  select coalesce(pg_catalog.array_agg(pg_catalog.octet_length(pg_catalog.left(
-           concat_ws(' ', e.m ->> 'content', e.m ->> 'sender_name',
-                     pg_catalog.split_part(e.m ->> 'media_url', '?', 1)), 2000)) + 1
-           order by e.ord), '{}')
-  from pg_catalog.jsonb_array_elements(msgs) with ordinality e(m, ord);
+begin
+  return (
+    select coalesce(pg_catalog.array_agg(pg_catalog.octet_length(pg_catalog.left(
+             concat_ws(' ', e.m ->> 'content', e.m ->> 'sender_name',
+                       pg_catalog.split_part(e.m ->> 'media_url', '?', 1)), 2000)) + 1
+             order by e.ord), '{}')
+    from pg_catalog.jsonb_array_elements(msgs) with ordinality e(m, ord)
+  );
+end;
 $$;
 comment on function messaging_private.line_sizes(jsonb) is
   'Bytes of each message''s searchable line (what search_document indexes), in array order.';
@@ -125,19 +141,23 @@ comment on function messaging_private.cut_pieces(jsonb, integer, integer) is
 
 create or replace function messaging_private.newest_fitting(msgs jsonb, max_count integer, max_bytes integer)
 returns integer
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
 -- How many of the newest messages (the end of a sorted array) fit in max_count messages
 -- and max_bytes of searchable text; at least one.
-  select greatest(1, pg_catalog.count(*))::integer
-  from (
-    select s.ord, pg_catalog.sum(s.size) over (order by s.ord desc) as total
-    from pg_catalog.unnest(messaging_private.line_sizes(msgs)) with ordinality s(size, ord)
-  ) t
-  where t.total <= max_bytes
-    and t.ord > pg_catalog.jsonb_array_length(msgs) - max_count;
+begin
+  return (
+    select greatest(1, pg_catalog.count(*))::integer
+    from (
+      select s.ord, pg_catalog.sum(s.size) over (order by s.ord desc) as total
+      from pg_catalog.unnest(messaging_private.line_sizes(msgs)) with ordinality s(size, ord)
+    ) t
+    where t.total <= max_bytes
+      and t.ord > pg_catalog.jsonb_array_length(msgs) - max_count
+  );
+end;
 $$;
 comment on function messaging_private.newest_fitting(jsonb, integer, integer) is
   'How many of the newest messages of a sorted array fit in a count and a byte budget of searchable text (at least one).';

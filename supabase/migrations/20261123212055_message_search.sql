@@ -25,40 +25,48 @@ create extension if not exists pg_trgm with schema extensions;
 
 create or replace function messaging_private.search_normalize(value text)
 returns text
-language sql
+language plpgsql
 immutable
 parallel safe
 set search_path = ''
 as $$
-  -- unaccent() is only stable because its dictionary could change; the dictionary is
-  -- fixed here, which is what lets the expression indexes below use it.
-  select pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary, coalesce(value, '')));
+begin
+  return (
+    -- unaccent() is only stable because its dictionary could change; the dictionary is
+    -- fixed here, which is what lets the expression indexes below use it.
+    select pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary, coalesce(value, '')))
+  );
+end;
 $$;
 comment on function messaging_private.search_normalize(text) is
   'Search form of a text: unaccented and lower-cased (café -> cafe).';
 
 create or replace function messaging_private.search_document(messages jsonb)
 returns text
-language sql
+language plpgsql
 immutable
 parallel safe
 set search_path = ''
 as $$
-  -- one line per message: the first 2,000 characters of content, sender name and media
-  -- URL without its query string (messaging_private.line_sizes measures the same line);
-  -- normalised in one call for the whole text (a call per message would dominate index
-  -- maintenance)
-  select messaging_private.search_normalize(pg_catalog.string_agg(pg_catalog.left(
-    concat_ws(' ', m ->> 'content', m ->> 'sender_name', pg_catalog.split_part(m ->> 'media_url', '?', 1)),
-    2000), E'\n'))
-  from pg_catalog.jsonb_array_elements(messages) m;
+begin
+  return (
+    -- one line per message: the first 2,000 characters of content, sender name and media
+    -- URL without its query string (messaging_private.line_sizes measures the same line);
+    -- normalised in one call for the whole text (a call per message would dominate index
+    -- maintenance)
+    select messaging_private.search_normalize(pg_catalog.string_agg(pg_catalog.left(
+      concat_ws(' ', m ->> 'content', m ->> 'sender_name', pg_catalog.split_part(m ->> 'media_url', '?', 1)),
+      2000), E'\n'))
+    from pg_catalog.jsonb_array_elements(messages) m
+  );
+end;
 $$;
 comment on function messaging_private.search_document(jsonb) is
   'The searchable text of a message array, one normalised line per message: what the search indexes cover.';
 
 create or replace function messaging_private.search_tsvector(document text)
 returns tsvector
-language sql
+language plpgsql
 immutable
 parallel safe
 -- a document holds up to ~64 kB of lines: tell the planner that building its tsvector is
@@ -66,7 +74,9 @@ parallel safe
 cost 100000
 set search_path = ''
 as $$
-  select pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, document);
+begin
+  return pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, document);
+end;
 $$;
 comment on function messaging_private.search_tsvector(text) is
   'The full-text vector of a search document (the language-neutral simple configuration).';
@@ -130,22 +140,26 @@ revoke all on messaging_private.search_segments from public, anon, authenticated
 
 create or replace function messaging_private.segment_pieces(lines jsonb)
 returns jsonb[]
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
 -- Cuts [{id, sent_at, outbound, line}] into pieces of about 64 kB of lines at most
 -- (a line is at most 2,000 characters, so a piece stays well below 72 kB).
-  select coalesce(pg_catalog.array_agg(p.piece order by p.k), '{}'::jsonb[])
-  from (
-    select t.k, pg_catalog.jsonb_agg(t.x order by t.ord) as piece
+begin
+  return (
+    select coalesce(pg_catalog.array_agg(p.piece order by p.k), '{}'::jsonb[])
     from (
-      select l.x, l.ord,
-             (pg_catalog.sum(pg_catalog.octet_length(l.x ->> 'line') + 1) over (order by l.ord) - 1) / 65536 as k
-      from pg_catalog.jsonb_array_elements(lines) with ordinality l(x, ord)
-    ) t
-    group by t.k
-  ) p;
+      select t.k, pg_catalog.jsonb_agg(t.x order by t.ord) as piece
+      from (
+        select l.x, l.ord,
+               (pg_catalog.sum(pg_catalog.octet_length(l.x ->> 'line') + 1) over (order by l.ord) - 1) / 65536 as k
+        from pg_catalog.jsonb_array_elements(lines) with ordinality l(x, ord)
+      ) t
+      group by t.k
+    ) p
+  );
+end;
 $$;
 comment on function messaging_private.segment_pieces(jsonb) is
   'Cuts a list of searchable lines into pieces of about 64 kB: the bound of one search segment''s document.';
