@@ -339,3 +339,21 @@ def test_a_fifth_platform_is_one_migration_plus_its_mapping_module(scratch_db):
     # <platform>.ts and its case in handler.ts's mapDelivery and authenticate (deno check
     # fails until both switches handle the new enum value), and an importer if the platform
     # has exports.
+
+
+def test_the_contract_document_names_everything_the_database_publishes():
+    # docs/contract.md is written for people; it must not fall behind the published data
+    text = (REPO / "docs" / "contract.md").read_text(encoding="utf-8")
+    c = contract()
+    names = {
+        *c.limits,
+        *(f.field for f in c.payload_fields),
+        *(k.key for k in c.stored_message),
+        *(s.name for p in c.platforms for s in p.secrets),
+        *(d.status for d in c.delivery_statuses),
+        *(r.kind for r in c.refusals),
+    }
+    missing = sorted(n for n in names if f"`{n}`" not in text)
+    assert not missing, f"docs/contract.md does not name {missing}"
+    for r in c.refusals:
+        assert f"| `{r.kind}` | {r.sqlstate} | {r.scope} |" in text, r.kind
