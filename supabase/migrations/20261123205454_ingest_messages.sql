@@ -302,7 +302,7 @@ begin
           -- timestamps: ISO 8601 with an offset, a real date and time, from the earliest
           -- time to future_seconds past now (contract_limits). The
           -- format is fixed-width up to the minutes, so the parts are read by position
-          -- (a boolean regex match is cheap; one with captures costs ~0.2 ms a value).
+          -- (a boolean regex match is cheap, one with captures is not: bench/HISTORY.md).
           when f.s !~ '^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)$' then
             pg_catalog.format('%s is not an ISO 8601 timestamp with an offset, like 2026-02-01T10:30:00Z',
               pg_catalog.left(f.v::text, 60))
@@ -977,7 +977,7 @@ begin
   -- batch over 10,000 conversations would otherwise cost a dedupe per conversation).
   -- Only for batches over many existing conversations: for a few (live traffic, one
   -- message a call) the check reads every hot row once more than the loop below does,
-  -- and measured here it doubled the cost of a one-message call (1.2 -> 2.6 ms).
+  -- and it made a one-message call much dearer (figures in bench/HISTORY.md).
   if v_existing > 16 then
   with repeated as (
     select g.ord, c.id, c.platform, c.external_conversation_id, c.person_id, c.message_count,
