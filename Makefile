@@ -17,7 +17,7 @@ APT_PACKAGES := postgresql-15 postgresql-contrib postgresql-15-pgtap postgresql-
 
 .PHONY: types types-check help setup setup-apt setup-npm setup-venv stack stack-down reset check-db pgtap pytest \
         test test-reliability lint demo bench clean setup-functions test-functions \
-        setup-web web-build web-types web-types-check web-lint test-web web-screenshots
+        setup-web web-build web-types web-types-check web-lint fmt fmt-check test-web web-screenshots
 
 help:
 	@echo "make setup       install what this machine lacks (apt, npm, .venv); idempotent"
@@ -26,6 +26,7 @@ help:
 	@echo "make test        setup + stack + db reset + advisors/lint + pgTAP + deno test + pytest"
 	@echo "make test-functions  deno check, lint and test of the messaging-ingest edge function"
 	@echo "make test-reliability  the load test (8 writers, readers paging)"
+	@echo "make fmt / fmt-check  format (check) the edge function (deno fmt) and web/ (prettier)"
 	@echo "make test-web    the CRM screens in Chromium (Playwright) against the running stack"
 	@echo "make demo        stack + import the sample exports + show the inbox"
 	@echo "make bench       the store against a row-per-message baseline (BENCH_SCALE=0.1 for a quick look)"
@@ -187,6 +188,18 @@ web-types-check:
 web-lint: setup-web
 	cd web && node_modules/.bin/tsc --noEmit
 	cd web && node_modules/.bin/eslint --max-warnings 0 .
+
+# Formatters: deno fmt for the edge function (the fmt settings of its deno.json) and prettier
+# for web/ (web/.prettierrc.json; generated files in web/.prettierignore). `make fmt` rewrites
+# the files, `make fmt-check` fails on any file that is not formatted. The tree is formatted
+# once after the current branches merge; from then on `make lint` runs fmt-check.
+fmt: setup-functions setup-web
+	cd $(FUNCTION) && NO_COLOR=1 $(DENO) fmt --quiet
+	cd web && node_modules/.bin/prettier --write --log-level warn .
+
+fmt-check: setup-functions setup-web
+	cd $(FUNCTION) && NO_COLOR=1 $(DENO) fmt --check --quiet
+	cd web && node_modules/.bin/prettier --check --log-level warn .
 
 # Against the running stack (make stack): sign-in, inbox, a 2,000-message thread, search,
 # linking, a second user, an API failure; screenshots land in web/test-results/. The native
