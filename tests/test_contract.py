@@ -203,14 +203,15 @@ def test_a_stored_message_has_the_keys_the_contract_publishes(make_user):
     full = msg(
         "keys",
         "full",
+        minutes=1,
         sender_identifier="+34600000001",
         sender_name="Ana",
         reply_to_id="x",
-        edited_at="2026-03-02T12:00:00Z",
+        edited_at="2026-03-03T12:00:00Z",
         metadata={"a": 1},
         media_url="https://example.org/a.jpg",
     )
-    bare = msg("keys", "bare")
+    bare = msg("keys", "bare", minutes=2)
     cid = (
         alice.client.rpc("ingest_messages", {"payload": {"messages": [full, bare]}})
         .execute()
