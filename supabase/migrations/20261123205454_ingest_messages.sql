@@ -217,11 +217,17 @@ set search_path = ''
 as $$
 declare
   v_errors text[];
-  v_earliest timestamptz := pg_catalog.to_timestamp(messaging_private.contract_limit('earliest_epoch_seconds'));
-  v_future interval := pg_catalog.justify_interval(
-    pg_catalog.make_interval(secs => messaging_private.contract_limit('future_seconds')));
-  v_depth bigint := messaging_private.contract_limit('metadata_max_depth');
+  v_earliest timestamptz;
+  v_future interval;
+  v_depth bigint;
 begin
+  -- the contract's limits, in one read
+  select pg_catalog.to_timestamp(pg_catalog.max(l.value) filter (where l.name = 'earliest_epoch_seconds')),
+         pg_catalog.justify_interval(pg_catalog.make_interval(
+           secs => pg_catalog.max(l.value) filter (where l.name = 'future_seconds'))),
+         pg_catalog.max(l.value) filter (where l.name = 'metadata_max_depth')
+    into v_earliest, v_future, v_depth
+    from messaging_private.contract_limits l;
   v_errors := (
     -- One set-based pass over a table of rules: every field of the top level and of every
     -- message is checked by the same CASE, with no function call per message (a function
@@ -229,10 +235,10 @@ begin
     -- The rules are the rows of messaging_private.payload_fields (migration
     -- messaging_contract, published by messaging_contract()), read once per call.
     with rules (scope, n, field, kind, max_length, required, allowed) as (
-      select f.scope, f.position, f.field, f.kind, f.max_length, f.required,
-             (select pg_catalog.array_agg(e.enumlabel::text order by e.enumsortorder)
-                from pg_catalog.pg_enum e where e.enumtypid = f.vocabulary)
+      select f.scope, f.position, f.field, f.kind, f.max_length, f.required, v.labels
         from messaging_private.payload_fields f
+        left join (select e.enumtypid, pg_catalog.array_agg(e.enumlabel::text order by e.enumsortorder) as labels
+                     from pg_catalog.pg_enum e group by e.enumtypid) v on v.enumtypid = f.vocabulary
     ),
     items as (
       select 'payload' as scope, -1 as i, '' as path, payload as obj
