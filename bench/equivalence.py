@@ -51,7 +51,7 @@ INVALID: list[tuple[str, dict[str, Any]]] = [
     ("metadata not an object", _msg(1, metadata=[1, 2])),
     ("an unknown field", _msg(1, colour="blue")),
 ]
-# DESIGN's newer rules: the baseline has them; a store without them yet is noted, not stopped
+# the contract's newer rules (docs/contract.md): the baseline has them; a store without them yet is noted, not stopped
 NEWER_RULES: list[tuple[str, dict[str, Any]]] = [
     ("edited_at before sent_at", _msg(1, edited_at="2025-01-01T00:00:00Z")),
     ("edited_at days in the future", _msg(1, edited_at="2099-01-01T00:00:00Z")),
@@ -73,7 +73,7 @@ def _refused(s: SignedIn, side: Side, uid: str, m: dict[str, Any]) -> str | None
 
 def check(s: SignedIn, log: Log) -> list[str]:
     """Raises AssertionError where the comparison would be unfair; returns notes on where the
-    store falls short of DESIGN's newer rules (the baseline follows them)."""
+    store falls short of the contract's newer rules (the baseline follows them)."""
     notes: list[str] = []
     users = {side.name: s.new_user() for side in SIDES}
     try:

@@ -1,4 +1,4 @@
-"""ingest_messages through supabase-py: the contract of DESIGN.md section 3."""
+"""ingest_messages through supabase-py: the contract of docs/contract.md."""
 
 from __future__ import annotations
 

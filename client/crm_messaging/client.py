@@ -37,11 +37,11 @@ RETRYABLE_CODES = {
     "PGRST000", "PGRST001", "PGRST002", "PGRST003",
     "502", "503", "504",
 }  # fmt: skip
-#: Refusals that concern every conversation alike (no or a bad token, an unknown owner or
-#: connection, the network): they stop an import. Any other refusal is about the content of
-#: one conversation, which is then isolated so the rest of the import is stored.
+#: Failures without a refusal kind that stop an import: a bad token (PostgREST), the network.
+#: A refusal of the store carries its kind in `hint`, and the published contract says
+#: whether it concerns the whole call (stop) or one conversation's content (isolate it, so
+#: the rest of the import is stored); see MessagingError.stops_import.
 STOPPING_CODES = {"PGRST301", "PGRST302", "PGRST303", "transport"}
-STOPPING_PREFIXES = ("user_id:", "connection_id:", "payload:", "messages:", "ingest_messages:")
 #: nginx refuses bodies over its client_max_body_size; stay well under it.
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 
@@ -176,10 +176,7 @@ class MessagingClient:
             result = self.rpc("ingest_messages", {"payload": {**top, "messages": batch}})
             return IngestSummary.model_validate(result)
         except MessagingError as err:
-            stopping = err.code in STOPPING_CODES or err.message.startswith(STOPPING_PREFIXES)
-            if err.code == "42501" and not err.message.startswith("person_id:"):
-                stopping = True
-            if stopping:
+            if err.stops_import(STOPPING_CODES):
                 raise
             groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
             for m in batch:

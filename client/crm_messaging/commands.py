@@ -12,6 +12,7 @@ from typing import Any, get_args
 
 from .client import MessagingClient, Progress
 from .config import load_settings, read_env
+from .contract import Contract, contract
 from .errors import ExportFormatError, InputError
 from .importers import ParsedChat, parser_for
 from .models import IngestSummary, Platform, count_valid_messages
@@ -188,18 +189,28 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ connections
 # `connections` lists each connection with its webhook URL; `connections add` creates one
-# with the secrets its platform signs deliveries with (DESIGN section 4).
+# with the secrets its platform signs deliveries with. Both come from the contract the
+# database publishes (contract.json): each platform's secret names, and the URL form.
 
-#: the secrets each platform's webhook needs: CLI option -> add_messaging_connection key
 #: the platforms the CLI offers: models.Platform's, in its order
 PLATFORM_CHOICES: list[str] = list(get_args(Platform))
 
-CONNECTION_SECRETS: dict[str, dict[str, str]] = {
-    "whatsapp": {"app_secret": "--app-secret", "verify_token": "--verify-token"},
-    "telegram": {"secret_token": "--secret-token"},
-    "signal": {"token": "--token"},
-    "wechat": {"token": "--token"},
-}
+
+def connection_secrets(c: Contract) -> dict[str, dict[str, str]]:
+    """Each platform's webhook secrets: add_messaging_connection key -> CLI option."""
+    return {p.platform: {s.name: s.option for s in p.secrets} for p in c.platforms}
+
+
+def secret_options(c: Contract) -> dict[str, str]:
+    """Every secret name of every platform -> the help of its `connections add` option."""
+    helps: dict[str, list[str]] = {}
+    for p in c.platforms:
+        for s in p.secrets:
+            helps.setdefault(s.name, []).append(f"{p.label or p.platform}: {s.description}")
+    return {name: " ".join(texts) for name, texts in helps.items()}
+
+
+CONNECTION_SECRETS = connection_secrets(contract())
 
 
 def functions_url() -> str:
@@ -209,17 +220,14 @@ def functions_url() -> str:
 
 
 def webhook_url(platform: str, connection_id: str, base: str | None = None) -> str:
-    return f"{base or functions_url()}/messaging-ingest/{platform}/{connection_id}"
+    return contract().webhook(
+        functions_url=base or functions_url(), platform=platform, connection_id=connection_id
+    )
 
 
 def _connection_secrets(args: argparse.Namespace) -> dict[str, str]:
     wanted = CONNECTION_SECRETS[args.platform]
-    given = {
-        "app_secret": args.app_secret,
-        "verify_token": args.verify_token,
-        "secret_token": args.secret_token,
-        "token": args.token,
-    }
+    given = {name: getattr(args, name) for name in secret_options(contract())}
     missing = [opt for key, opt in wanted.items() if not given[key]]
     if missing:
         raise InputError(f"connections add {args.platform}: {' and '.join(missing)} required")
@@ -279,10 +287,8 @@ def _add_connections_parser(sub: Any) -> None:
     a.add_argument("--account", required=True, help="the phone number, bot or account name")
     a.add_argument("--name", help="a display name")
     a.add_argument("--user-id", help="the owning CRM user (with the service-role key)")
-    a.add_argument("--app-secret", help="WhatsApp: the Meta app secret (signs deliveries)")
-    a.add_argument("--verify-token", help="WhatsApp: the verify token of the GET handshake")
-    a.add_argument("--secret-token", help="Telegram: the secret_token given to setWebhook")
-    a.add_argument("--token", help="Signal: the bearer token; WeChat: the signature token")
+    for name, text in secret_options(contract()).items():
+        a.add_argument("--" + name.replace("_", "-"), dest=name, help=text)
     a.add_argument("--json", action="store_true", help='print {"id": ..., "webhook_url": ...}')
     a.set_defaults(func=_cmd_connections)
 

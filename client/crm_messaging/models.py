@@ -1,13 +1,15 @@
 """Pydantic models at the boundary: what ingest_messages accepts and returns.
 
-They mirror the SQL rules of messaging_private.payload_errors, so a bad import is
+They check the rules messaging_private.payload_errors checks, with the limits and lengths
+the database publishes (contract.json, from public.messaging_contract()), so a bad import is
 refused before anything is sent, with every problem named by path at once.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import (
@@ -19,6 +21,7 @@ from pydantic import (
     field_validator,
 )
 
+from .contract import contract
 from .db_types import (
     PublicConversationType,
     PublicMessageDirection,
@@ -33,20 +36,36 @@ Platform = PublicMessagingPlatform
 MessageType = PublicMessageType
 Direction = PublicMessageDirection
 ConversationType = PublicConversationType
-MAX_BATCH = 10_000
-EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
-
+_CONTRACT = contract()
+#: most messages in one ingest_messages call
+MAX_BATCH = _CONTRACT.limit("messages_per_call")
+#: the earliest sent_at / edited_at, and how far past now they may be
+EARLIEST = datetime.fromtimestamp(_CONTRACT.limit("earliest_epoch_seconds"), tz=timezone.utc)
+FUTURE = timedelta(seconds=_CONTRACT.limit("future_seconds"))
 #: the deepest metadata may nest (the metadata object itself is level 1)
-MAX_METADATA_DEPTH = 32
+MAX_METADATA_DEPTH = _CONTRACT.limit("metadata_max_depth")
+#: the most characters of metadata's JSON text (as the database prints it)
+MAX_METADATA_LENGTH = _CONTRACT.max_length("metadata")
+
+
+def _length(field: str) -> int:
+    return _CONTRACT.max_length(field)
 
 
 def _aware(value: datetime, field: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{field} needs a UTC offset (convert local times with --tz)")
     if value < EARLIEST:
-        raise ValueError(f"{field} is before 1970")
+        raise ValueError(f"{field} is before {EARLIEST:%Y-%m-%d}")
+    if value > datetime.now(timezone.utc) + FUTURE:
+        raise ValueError(f"{field} is more than {FUTURE} in the future")
     return value
+
+
+def json_text_length(value: Any) -> int:
+    """Characters of a JSON value's text as PostgreSQL's jsonb prints it (", " and ": ")."""
+    return len(json.dumps(value, ensure_ascii=False, separators=(", ", ": ")))
 
 
 def json_depth(value: Any, limit: int) -> int:
@@ -72,20 +91,24 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     platform: Platform
-    external_conversation_id: str = Field(min_length=1, max_length=256)
-    id: str = Field(min_length=1, max_length=256)
+    external_conversation_id: str = Field(
+        min_length=1, max_length=_length("external_conversation_id")
+    )
+    id: str = Field(min_length=1, max_length=_length("id"))
     direction: Direction
     type: MessageType = "text"
-    content: str | None = Field(default=None, max_length=65536)
-    media_url: str | None = Field(default=None, max_length=2048)
+    content: str | None = Field(default=None, max_length=_length("content"))
+    media_url: str | None = Field(default=None, max_length=_length("media_url"))
     sent_at: datetime
     edited_at: datetime | None = None
-    participant_identifier: str | None = Field(default=None, max_length=256)
-    participant_name: str | None = Field(default=None, max_length=256)
+    participant_identifier: str | None = Field(
+        default=None, max_length=_length("participant_identifier")
+    )
+    participant_name: str | None = Field(default=None, max_length=_length("participant_name"))
     conversation_type: ConversationType | None = None
-    sender_identifier: str | None = Field(default=None, max_length=256)
-    sender_name: str | None = Field(default=None, max_length=256)
-    reply_to_id: str | None = Field(default=None, max_length=256)
+    sender_identifier: str | None = Field(default=None, max_length=_length("sender_identifier"))
+    sender_name: str | None = Field(default=None, max_length=_length("sender_name"))
+    reply_to_id: str | None = Field(default=None, max_length=_length("reply_to_id"))
     metadata: dict[str, Any] | None = None
 
     @field_validator("sent_at")
@@ -111,6 +134,13 @@ class Message(BaseModel):
     def _metadata_depth(cls, v: Any) -> Any:
         if v is not None and json_depth(v, MAX_METADATA_DEPTH) > MAX_METADATA_DEPTH:
             raise ValueError(f"nested deeper than {MAX_METADATA_DEPTH} levels")
+        return v
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_length(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        if v is not None and json_text_length(v) > MAX_METADATA_LENGTH:
+            raise ValueError(f"longer than {MAX_METADATA_LENGTH} characters as JSON")
         return v
 
     @field_validator("id", "external_conversation_id")

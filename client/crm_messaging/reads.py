@@ -1,6 +1,6 @@
 """What the reads return, as pydantic models: a conversation of the inbox, a stored message,
 a search hit. The conversation is the row type `supabase gen types --lang python` wrote for
-the chat_conversation_list view (db_types.py); a stored message has the keys DESIGN gives it
+the chat_conversation_list view (db_types.py); a stored message has the keys docs/contract.md gives it
 (the seed's, plus the optional ones that were sent), with the ingest model's vocabularies."""
 
 from __future__ import annotations

@@ -13,10 +13,9 @@
 -- ones. No function here can be inlined into its caller (every one pins
 -- `search_path = ''`, as the advisors require, and a SET clause rules inlining out), and
 -- PostgreSQL 15 plans a SQL function's statements again in every outer query, while
--- plpgsql keeps each statement's plan for the session. Measured here: with the eleven
--- one-statement helpers of the ingest path as `language sql`, a one-message ingest call
--- took 2.8-3.0 ms a transaction (pgbench) against 2.5 ms as plpgsql, and a 10,000-message
--- call was no faster (0.83 s / 1.8 s either way). `language sql` is kept for the thin
+-- plpgsql keeps each statement's plan for the session: one-message ingest calls were
+-- dearer with the one-statement helpers as `language sql`, and large calls no faster
+-- (figures in bench/HISTORY.md). `language sql` is kept for the thin
 -- public wrappers over private functions (one call per request, nothing worth caching).
 -- Inside function bodies, built-ins are written with pg_catalog. (redundant, since
 -- pg_catalog is always searched first, but uniform); DDL outside functions is not.

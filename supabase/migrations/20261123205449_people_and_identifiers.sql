@@ -162,11 +162,12 @@ begin
      and messaging_private.normalize_identifier('phone', new.value) is null then
     raise exception using errcode = '22023',
       message = pg_catalog.format(
-        'value: %L is not a phone number in international form (+34 612 34 56 78)', new.value);
+        'value: %L is not a phone number in international form (+34 612 34 56 78)', new.value),
+      hint = 'identifier_invalid';
   end if;
   new.value := messaging_private.normalize_identifier(new.kind, new.value);
   if new.value is null then
-    raise exception using errcode = '22023', message = 'value: must not be empty';
+    raise exception using errcode = '22023', message = 'value: must not be empty', hint = 'identifier_invalid';
   end if;
   return new;
 end;

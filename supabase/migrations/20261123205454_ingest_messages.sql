@@ -217,38 +217,33 @@ set search_path = ''
 as $$
 declare
   v_errors text[];
+  v_earliest timestamptz;
+  v_future interval;
+  v_depth bigint;
 begin
+  -- the contract's limits, in one read
+  select pg_catalog.to_timestamp(pg_catalog.max(l.value) filter (where l.name = 'earliest_epoch_seconds')),
+         pg_catalog.justify_interval(pg_catalog.make_interval(
+           secs => pg_catalog.max(l.value) filter (where l.name = 'future_seconds'))),
+         pg_catalog.max(l.value) filter (where l.name = 'metadata_max_depth')
+    into v_earliest, v_future, v_depth
+    from messaging_private.contract_limits l;
   v_errors := (
     -- One set-based pass over a table of rules: every field of the top level and of every
     -- message is checked by the same CASE, with no function call per message (a function
     -- with its own search_path cannot be inlined and would cost a call per field).
+    -- The rules are the rows of messaging_private.payload_fields (migration
+    -- messaging_contract, published by messaging_contract()), read once per call.
     with rules (scope, n, field, kind, max_length, required, allowed) as (
-      values
-        ('top', 1, 'platform', 'enum', null::integer, false,
-          pg_catalog.enum_range(null::public.messaging_platform)::text[]),
-        ('top', 2, 'connection_id', 'uuid', null, false, null::text[]),
-        ('msg', 2, 'platform', 'enum', null, true, pg_catalog.enum_range(null::public.messaging_platform)::text[]),
-        ('msg', 3, 'external_conversation_id', 'text', 256, true, null),
-        ('msg', 4, 'id', 'text', 256, true, null),
-        ('msg', 5, 'direction', 'enum', null, true, pg_catalog.enum_range(null::public.message_direction)::text[]),
-        ('msg', 6, 'type', 'enum', null, false, pg_catalog.enum_range(null::public.message_type)::text[]),
-        ('msg', 7, 'content', 'text', 65536, false, null),
-        ('msg', 8, 'media_url', 'text', 2048, false, null),
-        ('msg', 9, 'sent_at', 'timestamp', null, true, null),
-        ('msg', 10, 'edited_at', 'timestamp', null, false, null),
-        ('msg', 11, 'participant_identifier', 'text', 256, false, null),
-        ('msg', 12, 'participant_name', 'text', 256, false, null),
-        ('msg', 13, 'conversation_type', 'enum', null, false, pg_catalog.enum_range(null::public.conversation_type)::text[]),
-        ('msg', 14, 'person_id', 'uuid', null, false, null),
-        ('msg', 15, 'sender_identifier', 'text', 256, false, null),
-        ('msg', 16, 'sender_name', 'text', 256, false, null),
-        ('msg', 17, 'reply_to_id', 'text', 256, false, null),
-        ('msg', 18, 'metadata', 'object', 16384, false, null)
+      select f.scope, f.position, f.field, f.kind, f.max_length, f.required, v.labels
+        from messaging_private.payload_fields f
+        left join (select e.enumtypid, pg_catalog.array_agg(e.enumlabel::text order by e.enumsortorder) as labels
+                     from pg_catalog.pg_enum e group by e.enumtypid) v on v.enumtypid = f.vocabulary
     ),
     items as (
-      select 'top' as scope, -1 as i, '' as path, payload as obj
+      select 'payload' as scope, -1 as i, '' as path, payload as obj
       union all
-      select 'msg', (e.ord - 1)::integer, pg_catalog.format('messages[%s].', e.ord - 1), e.m
+      select 'message', (e.ord - 1)::integer, pg_catalog.format('messages[%s].', e.ord - 1), e.m
       from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality e(m, ord)
     ),
     top_platform as (
@@ -259,29 +254,32 @@ begin
       select it.i, 0 as n,
              pg_catalog.format('messages[%s]: must be an object, got %s', it.i, pg_catalog.jsonb_typeof(it.obj)) as err
       from items it
-      where it.scope = 'msg' and pg_catalog.jsonb_typeof(it.obj) <> 'object'
+      where it.scope = 'message' and pg_catalog.jsonb_typeof(it.obj) <> 'object'
       union all
       -- unknown keys
       select it.i, 1,
-             case when it.scope = 'top'
-               then pg_catalog.format('%s: unknown field (expected user_id, connection_id, platform, messages)', k)
+             case when it.scope = 'payload'
+               then pg_catalog.format('%s: unknown field (expected %s)', k,
+                      (select pg_catalog.string_agg(r.field, ', ' order by r.n) from rules r where r.scope = 'payload'))
                else pg_catalog.format('%s%s: unknown field', it.path, k)
              end
       from items it
       cross join lateral pg_catalog.jsonb_object_keys(it.obj) k
       where pg_catalog.jsonb_typeof(it.obj) = 'object'
         and not exists (select 1 from rules r where r.scope = it.scope and r.field = k)
-        and not (it.scope = 'top' and k in ('user_id', 'messages'))
       union all
       -- every rule
       select it.i, r.n, it.path || r.field || ': ' || (
         case
           when f.v is null or f.v = 'null'::jsonb then
             case
-              when r.field = 'platform' and r.scope = 'msg' and tp.given then null
-              when r.field = 'platform' and r.scope = 'msg' then 'required (here or at the top level)'
+              when r.field = 'platform' and r.scope = 'message' and tp.given then null
+              when r.field = 'platform' and r.scope = 'message' then 'required (here or at the top level)'
               when r.required then 'required'
             end
+          -- (the payload's messages array is checked before the fields are)
+          when r.kind = 'array' then
+            case when pg_catalog.jsonb_typeof(f.v) <> 'array' then 'must be an array, got ' || pg_catalog.jsonb_typeof(f.v) end
           when r.kind = 'enum' then
             case when pg_catalog.jsonb_typeof(f.v) <> 'string' or not (f.s = any (r.allowed)) then
               pg_catalog.format('must be one of %s, got %s',
@@ -291,7 +289,7 @@ begin
             case
               when pg_catalog.jsonb_typeof(f.v) <> 'object' then 'must be an object, got ' || pg_catalog.jsonb_typeof(f.v)
               when pg_catalog.length(f.v::text) > r.max_length then
-                pg_catalog.format('larger than %s bytes as JSON', r.max_length)
+                pg_catalog.format('longer than %s characters as JSON', r.max_length)
             end
           when r.kind = 'uuid' then
             case when pg_catalog.jsonb_typeof(f.v) <> 'string'
@@ -307,9 +305,10 @@ begin
                 pg_catalog.format('longer than %s characters (%s)', r.max_length, pg_catalog.length(f.s))
               when r.required and pg_catalog.btrim(f.s) = '' then 'must not be empty'
             end
-          -- timestamps: ISO 8601 with an offset, a real date and time, 1970 to now. The
+          -- timestamps: ISO 8601 with an offset, a real date and time, from the earliest
+          -- time to future_seconds past now (contract_limits). The
           -- format is fixed-width up to the minutes, so the parts are read by position
-          -- (a boolean regex match is cheap; one with captures costs ~0.2 ms a value).
+          -- (a boolean regex match is cheap, one with captures is not: bench/HISTORY.md).
           when f.s !~ '^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)$' then
             pg_catalog.format('%s is not an ISO 8601 timestamp with an offset, like 2026-02-01T10:30:00Z',
               pg_catalog.left(f.v::text, 60))
@@ -326,9 +325,9 @@ begin
                 and f.s ~ '([Zz]|[+-](0\d|1[0-5])(:?[0-5]\d)?)$'
             end) then
             pg_catalog.format('%s is not a real date and time', f.v::text)
-          when f.s::timestamptz < '1970-01-01T00:00:00Z'::timestamptz
-            or f.s::timestamptz > pg_catalog.now() + interval '1 day' then
-            pg_catalog.format('%s is out of range (1970 to a day from now)', f.v::text)
+          when f.s::timestamptz < v_earliest or f.s::timestamptz > pg_catalog.now() + v_future then
+            pg_catalog.format('%s is out of range (%s to %s from now)', f.v::text,
+              pg_catalog.to_char(v_earliest at time zone 'UTC', 'YYYY-MM-DD'), v_future)
         end)
       from items it
       cross join top_platform tp
@@ -344,8 +343,8 @@ begin
     return v_errors;
   end if;
   -- Rules across fields, once every field is valid on its own (the timestamps parse):
-  -- an edit is not older than its message, and metadata nests at most 32 levels (the
-  -- bracket count is a cheap bound that spares walking flat metadata).
+  -- an edit is not older than its message, and metadata nests at most metadata_max_depth
+  -- levels (the bracket count is a cheap bound that spares walking flat metadata).
   return (
     select coalesce(pg_catalog.array_agg(x.err order by x.i, x.n), '{}')
     from (
@@ -357,12 +356,12 @@ begin
          and (e.m ->> 'edited_at')::timestamptz < (e.m ->> 'sent_at')::timestamptz
       union all
       select e.ord - 1, 18,
-             pg_catalog.format('messages[%s].metadata: nested deeper than 32 levels', e.ord - 1)
+             pg_catalog.format('messages[%s].metadata: nested deeper than %s levels', e.ord - 1, v_depth)
         from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality e(m, ord)
        where pg_catalog.jsonb_typeof(e.m -> 'metadata') = 'object'
-         and pg_catalog.length(pg_catalog.regexp_replace((e.m -> 'metadata')::text, '[^\[{]', '', 'g')) > 32
-         and pg_catalog.jsonb_path_exists(e.m -> 'metadata',
-               'strict $.**{32 to last} ? (@.type() == "object" || @.type() == "array")')
+         and pg_catalog.length(pg_catalog.regexp_replace((e.m -> 'metadata')::text, '[^\[{]', '', 'g')) > v_depth
+         and pg_catalog.jsonb_path_exists(e.m -> 'metadata', pg_catalog.format(
+               'strict $.**{%s to last} ? (@.type() == "object" || @.type() == "array")', v_depth)::jsonpath)
     ) x
   );
 end;
@@ -395,13 +394,14 @@ begin
   if v_role = 'authenticated' then
     v_owner := (select auth.uid());
     if v_owner is null then
-      raise exception using errcode = '42501', message = 'ingest_messages: the token has no user (sub)';
+      raise exception using errcode = '42501', message = 'ingest_messages: the token has no user (sub)',
+        hint = 'token_without_user';
     end if;
     if payload -> 'user_id' is not null and payload -> 'user_id' <> 'null'::jsonb
        and pg_catalog.lower(payload ->> 'user_id') is distinct from v_owner::text then
       raise exception using errcode = '42501',
         message = 'user_id: a signed-in user can only ingest their own messages',
-        hint = 'Leave user_id out; it is taken from the token.';
+        hint = 'user_id_not_own';
     end if;
   elsif v_role = 'service_role' then
     if coalesce(payload ->> 'user_id', '') !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
@@ -410,16 +410,19 @@ begin
         message = 'user_id: ' || case when payload -> 'user_id' is null or payload -> 'user_id' = 'null'::jsonb
                                       then 'required'
                                       else 'must be a UUID, got ' || pg_catalog.left((payload -> 'user_id')::text, 60) end
-          || ' (the service role must name the owning CRM user)';
+          || ' (the service role must name the owning CRM user)',
+        hint = 'user_id_required';
     end if;
     v_owner := (payload ->> 'user_id')::uuid;
     if not exists (select 1 from auth.users u where u.id = v_owner) then
       raise exception using errcode = '22023',
-        message = pg_catalog.format('user_id: no user %s in auth.users', v_owner);
+        message = pg_catalog.format('user_id: no user %s in auth.users', v_owner),
+        hint = 'user_unknown';
     end if;
   else
     raise exception using errcode = '42501',
-      message = pg_catalog.format('ingest_messages: role %s may not ingest messages', v_role);
+      message = pg_catalog.format('ingest_messages: role %s may not ingest messages', v_role),
+      hint = 'role_not_allowed';
   end if;
   return v_owner;
 end;
@@ -443,7 +446,8 @@ begin
     if not exists (select 1 from public.messaging_connections mc
                     where mc.id = v_connection and mc.user_id = owner) then
       raise exception using errcode = '42501',
-        message = pg_catalog.format('connection_id: %s is not a connection of this user', v_connection);
+        message = pg_catalog.format('connection_id: %s is not a connection of this user', v_connection),
+        hint = 'connection_not_own';
     end if;
   end if;
   select p.pid into v_person
@@ -454,7 +458,8 @@ begin
    limit 1;
   if v_person is not null then
     raise exception using errcode = '42501',
-      message = pg_catalog.format('person_id: %s is not a person of this user', v_person);
+      message = pg_catalog.format('person_id: %s is not a person of this user', v_person),
+      hint = 'person_not_own';
   end if;
   return v_connection;
 end;
@@ -862,18 +867,21 @@ begin
   if payload is null or pg_catalog.jsonb_typeof(payload) <> 'object' then
     raise exception using errcode = '22023',
       message = 'payload: must be a JSON object like {"messages": [...]}, got '
-        || coalesce(pg_catalog.jsonb_typeof(payload), 'nothing');
+        || coalesce(pg_catalog.jsonb_typeof(payload), 'nothing'),
+      hint = 'payload_not_object';
   end if;
   if pg_catalog.jsonb_typeof(payload -> 'messages') is distinct from 'array' then
     raise exception using errcode = '22023',
       message = 'messages: required, must be an array of message objects, got '
-        || coalesce(pg_catalog.jsonb_typeof(payload -> 'messages'), 'nothing');
+        || coalesce(pg_catalog.jsonb_typeof(payload -> 'messages'), 'nothing'),
+      hint = 'messages_not_array';
   end if;
   v_total := pg_catalog.jsonb_array_length(payload -> 'messages');
-  if v_total > 10000 then
+  if v_total > messaging_private.contract_limit('messages_per_call') then
     raise exception using errcode = '22023',
-      message = pg_catalog.format('messages: %s messages in one call; at most 10000', v_total),
-      hint = 'Split the import into batches (the Python client does this for you).';
+      message = pg_catalog.format('messages: %s messages in one call; at most %s', v_total,
+        messaging_private.contract_limit('messages_per_call')),
+      hint = 'too_many_messages';
   end if;
 
   v_owner := messaging_private.ingest_owner(payload);
@@ -889,7 +897,7 @@ begin
                   then pg_catalog.format('; and %s more (see details)', pg_catalog.cardinality(v_errors) - 50)
                   else '' end),
       detail = pg_catalog.array_to_string(v_errors[1:2000], E'\n'),
-      hint = 'Nothing was written. Fix the fields named and send the batch again.';
+      hint = 'payload_invalid';
   end if;
 
   v_connection := messaging_private.ingest_references(payload, v_owner);
@@ -975,7 +983,7 @@ begin
   -- batch over 10,000 conversations would otherwise cost a dedupe per conversation).
   -- Only for batches over many existing conversations: for a few (live traffic, one
   -- message a call) the check reads every hot row once more than the loop below does,
-  -- and measured here it doubled the cost of a one-message call (1.2 -> 2.6 ms).
+  -- and it made a one-message call much dearer (figures in bench/HISTORY.md).
   if v_existing > 16 then
   with repeated as (
     select g.ord, c.id, c.platform, c.external_conversation_id, c.person_id, c.message_count,
@@ -1167,6 +1175,6 @@ as $$
   select messaging_private.ingest_messages(payload);
 $$;
 comment on function public.ingest_messages(jsonb) is
-  'Ingests a batch of chat messages (see DESIGN.md section 3): all-or-nothing, idempotent, returns {inserted, duplicates, updated, conversations}.';
+  'Ingests a batch of chat messages (docs/contract.md): all-or-nothing, idempotent, returns {inserted, duplicates, updated, conversations}.';
 revoke all on function public.ingest_messages(jsonb) from public, anon;
 grant execute on function public.ingest_messages(jsonb) to authenticated, service_role;

@@ -29,10 +29,11 @@ declare
 begin
   if max_count is null or max_count < 1 or max_count > 1000 then
     raise exception using errcode = '22023',
-      message = pg_catalog.format('max_count: must be between 1 and 1000, got %s', max_count);
+      message = pg_catalog.format('max_count: must be between 1 and 1000, got %s', max_count),
+      hint = 'max_count_out_of_range';
   end if;
   if before_id is not null and before_sent_at is null then
-    raise exception using errcode = '22023', message = 'before_id: needs before_sent_at';
+    raise exception using errcode = '22023', message = 'before_id: needs before_sent_at', hint = 'cursor_incomplete';
   end if;
 
   select c.messages into v_hot

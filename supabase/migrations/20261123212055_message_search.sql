@@ -412,27 +412,31 @@ begin
   if v_role = 'authenticated' then
     v_owner := (select auth.uid());
     if v_owner is null then
-      raise exception using errcode = '42501', message = 'search_messages: the token has no user (sub)';
+      raise exception using errcode = '42501', message = 'search_messages: the token has no user (sub)',
+        hint = 'token_without_user';
     end if;
     if search_messages.user_id is not null and search_messages.user_id <> v_owner then
       raise exception using errcode = '42501',
         message = 'user_id: a signed-in user can only search their own messages',
-        hint = 'Leave user_id out; it is taken from the token.';
+        hint = 'user_id_not_own';
     end if;
   elsif v_role = 'service_role' then
     v_owner := search_messages.user_id;
     if v_owner is null then
       raise exception using errcode = '22023',
-        message = 'user_id: required (the service role must name the CRM user whose messages it searches)';
+        message = 'user_id: required (the service role must name the CRM user whose messages it searches)',
+        hint = 'user_id_required';
     end if;
   else
     raise exception using errcode = '42501',
-      message = pg_catalog.format('search_messages: role %s may not search messages', v_role);
+      message = pg_catalog.format('search_messages: role %s may not search messages', v_role),
+      hint = 'role_not_allowed';
   end if;
 
   if max_count is null or max_count < 1 or max_count > 500 then
     raise exception using errcode = '22023',
-      message = pg_catalog.format('max_count: must be between 1 and 500, got %s', max_count);
+      message = pg_catalog.format('max_count: must be between 1 and 500, got %s', max_count),
+      hint = 'max_count_out_of_range';
   end if;
   if v_norm = '' then
     return;

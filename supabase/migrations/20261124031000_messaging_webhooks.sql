@@ -72,43 +72,48 @@ declare
   v_need text[];
   v_key text;
   v_errors text[] := '{}'::text[];
+  v_created timestamptz;
 begin
   if v_role = 'authenticated' then
     v_owner := auth.uid();
     if v_owner is null then
-      raise exception using errcode = '42501', message = 'add_messaging_connection: the token has no user (sub)';
+      raise exception using errcode = '42501', message = 'add_messaging_connection: the token has no user (sub)',
+        hint = 'token_without_user';
     end if;
     if add_messaging_connection.user_id is not null and add_messaging_connection.user_id <> v_owner then
       raise exception using errcode = '42501',
-        message = 'user_id: a signed-in user can only add connections of their own';
+        message = 'user_id: a signed-in user can only add connections of their own', hint = 'user_id_not_own';
     end if;
   elsif v_role = 'service_role' then
     v_owner := add_messaging_connection.user_id;
     if v_owner is null then
       raise exception using errcode = '22023',
-        message = 'user_id: required (the service role must name the owning CRM user)';
+        message = 'user_id: required (the service role must name the owning CRM user)', hint = 'user_id_required';
     end if;
     if not exists (select 1 from auth.users u where u.id = v_owner) then
-      raise exception using errcode = '22023', message = pg_catalog.format('user_id: no user %s in auth.users', v_owner);
+      raise exception using errcode = '22023', message = pg_catalog.format('user_id: no user %s in auth.users', v_owner),
+        hint = 'user_unknown';
     end if;
   else
     raise exception using errcode = '42501',
-      message = pg_catalog.format('add_messaging_connection: role %s may not add connections', v_role);
+      message = pg_catalog.format('add_messaging_connection: role %s may not add connections', v_role),
+      hint = 'role_not_allowed';
   end if;
 
   secrets := coalesce(secrets, '{}'::jsonb);
   if pg_catalog.jsonb_typeof(secrets) <> 'object' then
-    raise exception using errcode = '22023', message = 'secrets: must be a JSON object';
+    raise exception using errcode = '22023', message = 'secrets: must be a JSON object', hint = 'connection_invalid';
   end if;
-  v_need := case platform
-    when 'whatsapp' then array['app_secret', 'verify_token']
-    when 'telegram' then array['secret_token']
-    when 'signal' then array['token']
-    when 'wechat' then array['token']
-  end;
+  -- the platform's secrets, from the contract (messaging_private.platform_secrets)
+  select pg_catalog.array_agg(ps.name order by ps.position) into v_need
+    from messaging_private.platform_secrets ps
+   where ps.platform = add_messaging_connection.platform;
   if v_need is null then
     raise exception using errcode = '22023',
-      message = pg_catalog.format('platform: must be one of whatsapp, telegram, signal, wechat, got %s', platform);
+      message = pg_catalog.format('platform: must be one of %s, got %s',
+        (select pg_catalog.string_agg(p.platform, ', ' order by p.platform)
+           from messaging_private.platforms p), platform),
+      hint = 'platform_unknown';
   end if;
   if coalesce(pg_catalog.btrim(account_identifier), '') = '' then
     v_errors := v_errors || 'account_identifier: required'::text;
@@ -124,17 +129,18 @@ begin
       v_errors := v_errors || pg_catalog.format('secrets.%s: required for %s, a non-empty string', v_key, platform);
     end if;
   end loop;
-  if platform = 'telegram' and (secrets ->> 'secret_token' !~ '^[A-Za-z0-9_-]+$'
-                                 or pg_catalog.length(secrets ->> 'secret_token') > 256) then
-    v_errors := v_errors || 'secrets.secret_token: 1-256 characters A-Z, a-z, 0-9, _ and - (what Telegram accepts)'::text;
-  end if;
-  if platform = 'wechat' and secrets ->> 'token' !~ '^[A-Za-z0-9]{3,32}$' then
-    v_errors := v_errors || 'secrets.token: 3-32 letters or digits (what WeChat accepts)'::text;
-  end if;
+  -- each given secret against its rule: its pattern (what the platform accepts) and length
+  v_errors := v_errors || coalesce((
+    select pg_catalog.array_agg(pg_catalog.format('secrets.%s: %s', ps.name, ps.description) order by ps.position)
+      from messaging_private.platform_secrets ps
+     where ps.platform = add_messaging_connection.platform
+       and pg_catalog.jsonb_typeof(secrets -> ps.name) = 'string' and secrets ->> ps.name <> ''
+       and (secrets ->> ps.name !~ coalesce(ps.pattern, '') or pg_catalog.length(secrets ->> ps.name) > ps.max_length)),
+    '{}'::text[]);
   if pg_catalog.cardinality(v_errors) > 0 then
     raise exception using errcode = '22023',
       message = 'invalid connection: ' || pg_catalog.array_to_string(v_errors, '; '),
-      hint = 'Nothing was written.';
+      hint = 'connection_invalid';
   end if;
 
   insert into public.messaging_connections as mc (user_id, platform, account_identifier, display_name)
@@ -144,11 +150,15 @@ begin
   do update set display_name = coalesce(excluded.display_name, mc.display_name)
   returning mc.id into v_id;
 
-  insert into messaging_private.connection_secrets as s (connection_id, user_id, app_secret, verify_token, secret_token, token)
-  values (v_id, v_owner, secrets ->> 'app_secret', secrets ->> 'verify_token', secrets ->> 'secret_token', secrets ->> 'token')
-  on conflict (connection_id) do update
-    set app_secret = excluded.app_secret, verify_token = excluded.verify_token,
-        secret_token = excluded.secret_token, token = excluded.token;
+  -- One column per secret name of the contract: the row is built from the secrets object,
+  -- so a platform's new secret needs only its column. A re-key replaces every secret;
+  -- the upsert above holds the connection's row lock, so re-keys of one connection queue.
+  delete from messaging_private.connection_secrets s where s.connection_id = v_id
+  returning s.created_at into v_created;
+  insert into messaging_private.connection_secrets
+  select * from pg_catalog.jsonb_populate_record(null::messaging_private.connection_secrets,
+    secrets || pg_catalog.jsonb_build_object('connection_id', v_id, 'user_id', v_owner,
+      'created_at', coalesce(v_created, pg_catalog.now()), 'updated_at', pg_catalog.now()));
   return v_id;
 end;
 $$;
@@ -173,7 +183,7 @@ as $$
   select messaging_private.add_messaging_connection(platform, account_identifier, display_name, secrets, user_id);
 $$;
 comment on function public.add_messaging_connection(text, text, text, jsonb, uuid) is
-  'Creates (or re-keys) a connection with its webhook secrets and returns its id. Secrets per platform: whatsapp app_secret + verify_token, telegram secret_token, signal token, wechat token. They are never readable through the API.';
+  'Creates (or re-keys) a connection with its webhook secrets and returns its id. The secrets each platform needs are in messaging_contract() (platforms[].secrets). They are never readable through the API.';
 revoke all on function public.add_messaging_connection(text, text, text, jsonb, uuid) from public, anon;
 grant execute on function public.add_messaging_connection(text, text, text, jsonb, uuid) to authenticated, service_role;
 
@@ -189,7 +199,8 @@ set search_path = ''
 as $$
 begin
   if (auth.jwt() ->> 'role') is distinct from 'service_role' then
-    raise exception using errcode = '42501', message = 'only the service role (the messaging-ingest function) may call this';
+    raise exception using errcode = '42501', message = 'only the service role (the messaging-ingest function) may call this',
+      hint = 'service_role_required';
   end if;
 end;
 $$;
@@ -210,9 +221,9 @@ begin
     select pg_catalog.jsonb_build_object(
       'id', mc.id, 'user_id', mc.user_id, 'platform', mc.platform,
       'account_identifier', mc.account_identifier, 'status', mc.status,
-      'secrets', pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-        'app_secret', s.app_secret, 'verify_token', s.verify_token,
-        'secret_token', s.secret_token, 'token', s.token)))
+      -- every secret column (those the contract's platform_secrets name), the nulls left out
+      'secrets', coalesce(pg_catalog.jsonb_strip_nulls(
+        pg_catalog.to_jsonb(s) - array['connection_id', 'user_id', 'created_at', 'updated_at']), '{}'::jsonb))
     from public.messaging_connections mc
     left join messaging_private.connection_secrets s on s.connection_id = mc.id
     where mc.id = connection
@@ -245,22 +256,23 @@ grant execute on function public.webhook_connection(uuid) to service_role;
 create or replace function messaging_private.status_rank(status text)
 returns integer
 language plpgsql
-immutable
+stable
 set search_path = ''
 as $$
 begin
-  -- failed ranks above sent (the send failed after it was accepted) and below delivered
-  -- and read (a later delivered/read proves the message arrived after all)
-  return case status when 'sent' then 1 when 'failed' then 2 when 'delivered' then 3 when 'read' then 4 else 0 end;
+  -- the contract's order (messaging_private.delivery_statuses): failed ranks above sent
+  -- (the send failed after it was accepted) and below delivered and read (a later
+  -- delivered/read proves the message arrived after all)
+  return coalesce((select d.rank from messaging_private.delivery_statuses d where d.status = status_rank.status), 0);
 end;
 $$;
 comment on function messaging_private.status_rank(text) is
-  'Order of delivery statuses: sent < failed < delivered < read; a status only ever moves up.';
+  'Rank of a delivery status in messaging_private.delivery_statuses (sent < failed < delivered < read), 0 for none; a status only ever moves up.';
 
 create or replace function messaging_private.apply_update(m jsonb, u jsonb)
 returns jsonb
 language plpgsql
-immutable
+stable
 set search_path = ''
 as $$
 -- The stored message m after the update u, or m itself when u changes nothing.
@@ -324,24 +336,26 @@ begin
     return pg_catalog.jsonb_build_object('applied', 0, 'unchanged', 0, 'missing', 0);
   end if;
   if pg_catalog.jsonb_typeof(updates) <> 'array' then
-    raise exception using errcode = '22023', message = 'updates: must be an array';
+    raise exception using errcode = '22023', message = 'updates: must be an array', hint = 'updates_invalid';
   end if;
-  if pg_catalog.jsonb_array_length(updates) > 1000 then
-    raise exception using errcode = '22023', message = 'updates: at most 1000 in one call';
+  if pg_catalog.jsonb_array_length(updates) > messaging_private.contract_limit('updates_per_call') then
+    raise exception using errcode = '22023', hint = 'updates_invalid',
+      message = pg_catalog.format('updates: at most %s in one call', messaging_private.contract_limit('updates_per_call'));
   end if;
   select pg_catalog.array_agg(pg_catalog.format('updates[%s]: %s', e.ord - 1, e.err) order by e.ord) into v_errors
     from (
       select x.ord, case
         when pg_catalog.jsonb_typeof(x.u) <> 'object' then 'must be an object'
         when not (x.u ->> 'platform' = any (pg_catalog.enum_range(null::public.messaging_platform)::text[])) or x.u ->> 'platform' is null
-          then 'platform: must be one of whatsapp, signal, telegram, wechat'
+          then 'platform: must be one of ' || pg_catalog.array_to_string(pg_catalog.enum_range(null::public.messaging_platform)::text[], ', ')
         when coalesce(x.u ->> 'external_conversation_id', '') = '' then 'external_conversation_id: required'
         when coalesce(x.u ->> 'id', '') = '' then 'id: required (the message updated)'
         when x.u ->> 'at' is null
           or x.u ->> 'at' !~ '^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)$'
           then 'at: required, an ISO 8601 timestamp with an offset'
         when x.u ->> 'kind' = 'status' and messaging_private.status_rank(x.u ->> 'status') = 0
-          then 'status: must be one of sent, delivered, read, failed'
+          then 'status: must be one of '
+            || (select pg_catalog.string_agg(d.status, ', ' order by d.rank) from messaging_private.delivery_statuses d)
         when x.u ->> 'kind' = 'reaction' and coalesce(x.u ->> 'reactor', '') = '' then 'reactor: required'
         when x.u ->> 'kind' = 'reaction' and pg_catalog.jsonb_typeof(x.u -> 'emoji') not in ('string', 'null')
           then 'emoji: must be a string or null (removed)'
@@ -354,7 +368,7 @@ begin
   if v_errors is not null then
     raise exception using errcode = '22023',
       message = 'invalid updates: ' || pg_catalog.array_to_string(v_errors[1:20], '; '),
-      hint = 'Nothing was written.';
+      hint = 'updates_invalid';
   end if;
 
   -- in a fixed order (conversation, then the order given), so concurrent deliveries lock
@@ -481,18 +495,19 @@ declare
 begin
   perform messaging_private.require_service_role();
   if payload is null or pg_catalog.jsonb_typeof(payload) <> 'object' then
-    raise exception using errcode = '22023', message = 'payload: must be a JSON object';
+    raise exception using errcode = '22023', message = 'payload: must be a JSON object', hint = 'payload_not_object';
   end if;
   if coalesce(payload ->> 'connection_id', '') !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
-    raise exception using errcode = '22023', message = 'connection_id: required, a UUID';
+    raise exception using errcode = '22023', message = 'connection_id: required, a UUID', hint = 'connection_id_invalid';
   end if;
   v_connection := (payload ->> 'connection_id')::uuid;
   select mc.user_id into v_owner from public.messaging_connections mc where mc.id = v_connection;
   if v_owner is null then
-    raise exception using errcode = '22023', message = pg_catalog.format('connection_id: no connection %s', v_connection);
+    raise exception using errcode = '22023', message = pg_catalog.format('connection_id: no connection %s', v_connection),
+      hint = 'connection_unknown';
   end if;
   if payload ? 'user_id' and payload ->> 'user_id' is distinct from v_owner::text then
-    raise exception using errcode = '42501', message = 'user_id: not the owner of the connection';
+    raise exception using errcode = '42501', message = 'user_id: not the owner of the connection', hint = 'user_id_not_own';
   end if;
 
   if pg_catalog.jsonb_typeof(payload -> 'messages') = 'array' and pg_catalog.jsonb_array_length(payload -> 'messages') > 0 then
@@ -521,7 +536,7 @@ begin
     v_result := messaging_private.ingest_messages(pg_catalog.jsonb_build_object(
       'user_id', v_owner, 'connection_id', v_connection, 'messages', v_messages));
   elsif payload ? 'messages' and pg_catalog.jsonb_typeof(payload -> 'messages') <> 'array' then
-    raise exception using errcode = '22023', message = 'messages: must be an array';
+    raise exception using errcode = '22023', message = 'messages: must be an array', hint = 'messages_not_array';
   end if;
   v_result := v_result || pg_catalog.jsonb_build_object(
     'updates', messaging_private.apply_message_updates(v_owner, payload -> 'updates'));

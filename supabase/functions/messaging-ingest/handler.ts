@@ -1,4 +1,4 @@
-// Routes, authentication and answers of the messaging-ingest function (DESIGN section 4).
+// Routes, authentication and answers of the messaging-ingest function (docs/contract.md, webhooks).
 //
 //   POST /                          an app's batch (the ingest_messages payload), as the caller
 //   GET|POST /whatsapp/{connection}  WhatsApp Cloud API (verify token / X-Hub-Signature-256)
@@ -168,7 +168,7 @@ async function webhook(deps: Deps, req: Request, url: URL, platform: Platform, i
     result = await deps.store.deliver(connection, delivery);
   } catch (e) {
     const err = e instanceof StoreError ? e : new StoreError(String(e), true);
-    if (err.message.includes("connection_id: no connection")) throw new HttpError(404, "no such connection");
+    if (err.kind === "connection_unknown") throw new HttpError(404, "no such connection");
     await recordFailure(deps, connection.id, err.message);
     if (err.retryable) throw new HttpError(503, "the database could not store the delivery; send it again");
     throw new HttpError(400, err.message);

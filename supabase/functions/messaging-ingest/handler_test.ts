@@ -109,6 +109,12 @@ Deno.test("a database failure is 503 (retry) and recorded; a refusal of the cont
   assertEquals((await waPost(createHandler({ store: refused.store }), WA_BODY)).status, 400);
 });
 
+Deno.test("a connection deleted since it was read is 404, by the refusal's kind (not its words)", async () => {
+  const gone = fakeStore(new StoreError("ingest_webhook_delivery: worded any way", false, "22023", "connection_unknown"));
+  assertEquals((await waPost(createHandler({ store: gone.store }), WA_BODY)).status, 404);
+  assertEquals(gone.failures, []);
+});
+
 Deno.test("WhatsApp GET handshake and WeChat echostr; methods not accepted are 405", async () => {
   const f = fakeStore();
   const h = createHandler({ store: f.store });

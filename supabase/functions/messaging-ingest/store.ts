@@ -22,9 +22,10 @@ export interface Connection {
   secrets: Secrets;
 }
 
-/** A refusal or failure of the database. `retryable`: the platform should send again. */
+/** A refusal or failure of the database. `retryable`: the platform should send again.
+ * `kind`: the refusal kind the store names in the error's hint (the contract's refusals). */
 export class StoreError extends Error {
-  constructor(message: string, readonly retryable: boolean, readonly code?: string) {
+  constructor(message: string, readonly retryable: boolean, readonly code?: string, readonly kind?: string) {
     super(message);
     this.name = "StoreError";
   }
@@ -50,7 +51,8 @@ interface Rpc {
 function raise(res: Rpc, what: string): never {
   const code = res.error?.code || undefined;
   const retryable = !(code && FINAL.test(code));
-  throw new StoreError(`${what}: ${res.error?.message ?? `HTTP ${res.status}`}`, retryable, code);
+  const kind = res.error?.hint || undefined;
+  throw new StoreError(`${what}: ${res.error?.message ?? `HTTP ${res.status}`}`, retryable, code, kind);
 }
 
 export interface StoreOptions {
@@ -84,7 +86,7 @@ export function supabaseStore(opts: StoreOptions): Store {
         payload: { connection_id: connection.id, messages: delivery.messages, updates: delivery.updates },
       })) as Rpc;
       if (res.error) {
-        if (res.error.message.includes("connection_id: no connection")) cache.delete(connection.id);
+        if (res.error.hint === "connection_unknown") cache.delete(connection.id);
         raise(res, "ingest_webhook_delivery");
       }
       return res.data as Record<string, unknown>;

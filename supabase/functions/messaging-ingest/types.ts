@@ -9,7 +9,7 @@ type Enums = Database["public"]["Enums"];
 export type Platform = Enums["messaging_platform"];
 export type MessageType = Enums["message_type"];
 
-/** One message of the ingest_messages payload (DESIGN section 3). */
+/** One message of the ingest_messages payload (docs/contract.md; the rules: _shared/contract.json). */
 export interface IngestMessage {
   platform: Platform;
   external_conversation_id: string;

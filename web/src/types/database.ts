@@ -151,6 +151,9 @@ isOneToOne: false
 "ingest_webhook_delivery":
 { Args: { "payload": Json }; Returns: Json
                            },
+"messaging_contract":
+{ Args: Record<PropertyKey, never>; Returns: Json
+                           },
 "record_webhook_failure":
 { Args: { "connection_id": string,"error": string }; Returns: undefined
                            },

@@ -1,6 +1,8 @@
 // The messaging shapes the CRM screens read. Row types come from the generated
 // `database.ts` (`make web-types`); the message objects inside the JSON columns and
-// RPC results follow the contract of DESIGN.md section 3 and are typed here.
+// RPC results follow docs/contract.md and are typed here. `contract.json` is the contract
+// the database publishes (make web-types), for what is data rather than a type.
+import contract from "./contract.json";
 import { Constants } from "./database";
 import type { Database, Enums, Tables } from "./database";
 
@@ -10,12 +12,10 @@ export type { Database };
 export const PLATFORMS = Constants.public.Enums.messaging_platform;
 export type Platform = Enums<"messaging_platform">;
 
-export const PLATFORM_LABELS: Record<Platform, string> = {
-  whatsapp: "WhatsApp",
-  signal: "Signal",
-  telegram: "Telegram",
-  wechat: "WeChat",
-};
+/** Each platform's name for people, as the database publishes it. */
+export const PLATFORM_LABELS = Object.fromEntries(
+  contract.platforms.map((p) => [p.platform, p.label ?? p.platform]),
+) as Record<Platform, string>;
 
 export function isPlatform(value: string): value is Platform {
   return (PLATFORMS as readonly string[]).includes(value);
