@@ -144,6 +144,8 @@ class ConversationResult(BaseModel):
     inserted: int
     duplicates: int
     updated: int = 0
+    #: messages met by their other copy (an export's and the live one), counted in duplicates
+    matched: int = 0
     person_id: str | None = None
     message_count: int
 
@@ -177,6 +179,8 @@ class IngestSummary(BaseModel):
     inserted: int = 0
     duplicates: int = 0
     updated: int = 0
+    #: of the duplicates, those that were the other copy (export or live) of a stored message
+    matched: int = 0
     conversations: list[ConversationResult] = Field(default_factory=list)
     refused: list[RefusedConversation] = Field(default_factory=list)
 
@@ -190,6 +194,7 @@ class IngestSummary(BaseModel):
                     "inserted": prev.inserted + c.inserted,
                     "duplicates": prev.duplicates + c.duplicates,
                     "updated": prev.updated + c.updated,
+                    "matched": prev.matched + c.matched,
                     "person_id": c.person_id,
                     "message_count": c.message_count,
                 })  # fmt: skip
@@ -208,6 +213,7 @@ class IngestSummary(BaseModel):
             inserted=self.inserted + other.inserted,
             duplicates=self.duplicates + other.duplicates,
             updated=self.updated + other.updated,
+            matched=self.matched + other.matched,
             conversations=list(by_id.values()),
             refused=list(refused.values()),
         )

@@ -914,8 +914,9 @@ immutable
 set search_path = ''
 as $$
 -- One-to-one pairs [{i, s}] (0-based positions in incoming and in stored, a {chunk, m}
--- array) of an export copy and a platform copy of the same message: same direction,
--- type (an export's omitted media, type other, meets any media type), content with
+-- array) of an export copy and a platform copy of the same message: same direction (in a
+-- group, or the same sender identifier: a bot sees the account's own messages as a
+-- member's), type (an export's omitted media, type other, meets any media type), content with
 -- whitespace runs collapsed, sender (outbound, or a direct chat, or the same identifier
 -- or name; Telegram's `user123` is 123), and the same minute or second (UTC) at the
 -- export copy's precision. Greedy in order: each incoming message, in array order, takes
@@ -942,7 +943,6 @@ begin
              case when n.export then s.m else n.m end as l,   -- the platform copy
              n.m as nm, s.m as sm
         from n join s on coalesce(n.export, false) <> s.export
-         and n.m ->> 'direction' = s.m ->> 'direction'
          and pg_catalog.regexp_replace(pg_catalog.btrim(coalesce(n.m ->> 'content', '')), '\s+', ' ', 'g')
            = pg_catalog.regexp_replace(pg_catalog.btrim(coalesce(s.m ->> 'content', '')), '\s+', ' ', 'g')
     )
@@ -957,11 +957,17 @@ begin
          = pg_catalog.date_trunc(
              case when p.e #>> '{metadata,time_precision}' = 'minute' then 'minute' else 'second' end,
              (p.l ->> 'sent_at')::timestamptz, 'UTC')
-       and (p.nm ->> 'direction' = 'outbound' or direct
-            or pg_catalog.regexp_replace(p.nm ->> 'sender_identifier', '^user(\d+)$', '\1')
-               = pg_catalog.regexp_replace(p.sm ->> 'sender_identifier', '^user(\d+)$', '\1')
-            or pg_catalog.lower(pg_catalog.btrim(p.nm ->> 'sender_name'))
-               = pg_catalog.lower(pg_catalog.btrim(p.sm ->> 'sender_name')))
+       and ((p.nm ->> 'direction' = p.sm ->> 'direction'
+             and (p.nm ->> 'direction' = 'outbound' or direct
+                  or pg_catalog.regexp_replace(p.nm ->> 'sender_identifier', '^user(\d+)$', '\1')
+                     = pg_catalog.regexp_replace(p.sm ->> 'sender_identifier', '^user(\d+)$', '\1')
+                  or pg_catalog.lower(pg_catalog.btrim(p.nm ->> 'sender_name'))
+                     = pg_catalog.lower(pg_catalog.btrim(p.sm ->> 'sender_name'))))
+            -- a bot in a group cannot tell the account's own messages from the others': there
+            -- the same sender id is the same sender whatever the direction says
+            or (not direct
+                and pg_catalog.regexp_replace(p.nm ->> 'sender_identifier', '^user(\d+)$', '\1')
+                    = pg_catalog.regexp_replace(p.sm ->> 'sender_identifier', '^user(\d+)$', '\1')))
      order by p.i, p.s
   loop
     if not (v_pair.i = any (v_taken_i)) and not (v_pair.s = any (v_taken_s)) then

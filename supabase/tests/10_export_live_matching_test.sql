@@ -3,7 +3,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
-select plan(33);
+select plan(35);
 set local timezone = 'UTC';
 update messaging_private.settings set value = 4 where key = 'hot_max_messages';
 update messaging_private.settings set value = 2 where key = 'hot_keep_messages';
@@ -62,6 +62,14 @@ select is(messaging_private.match_pairs(jsonb_build_array(pg_temp.exp('h1', '202
 select is(messaging_private.match_pairs(jsonb_build_array(pg_temp.exp('h1', '2026-01-01T10:30:00Z', 'ok', 'outbound')),
     pg_temp.st(pg_temp.live('w1', '2026-01-01T10:30:05Z')), true),
   '[]', 'pairs: not across directions');
+select is(messaging_private.match_pairs(
+    jsonb_build_array(pg_temp.exp('h1', '2026-01-01T10:30:00Z', 'ok', 'outbound') || '{"sender_identifier": "user700"}'),
+    pg_temp.st(pg_temp.live('w1', '2026-01-01T10:30:05Z') || '{"sender_identifier": "700"}'), false),
+  '[{"i": 0, "s": 0}]', 'pairs: in a group, the same sender id across directions (a bot sees us as a member)');
+select is(messaging_private.match_pairs(
+    jsonb_build_array(pg_temp.exp('h1', '2026-01-01T10:30:00Z', 'ok', 'outbound') || '{"sender_identifier": "user700"}'),
+    pg_temp.st(pg_temp.live('w1', '2026-01-01T10:30:05Z') || '{"sender_identifier": "701"}'), false),
+  '[]', 'pairs: but not another sender''s');
 select is(messaging_private.match_pairs(jsonb_build_array(pg_temp.exp('h1', '2026-01-01T10:30:00Z', 'ok!')),
     pg_temp.st(pg_temp.live('w1', '2026-01-01T10:30:05Z')), true),
   '[]', 'pairs: not with other content');

@@ -36,6 +36,13 @@ def stable_id(prefix: str, *parts: object) -> str:
     return f"{prefix}{digest}"
 
 
+def export_copy(precision: str) -> dict[str, str]:
+    """The metadata that marks a message whose id the importer made up (no platform id) and
+    whose time the export cut to `precision` ("minute" or "second"): the store matches it
+    to the live copy of the same message (ingest_match in the ingest_messages migration)."""
+    return {"id_source": "export", "time_precision": precision}
+
+
 def zone(name: str | None) -> ZoneInfo | None:
     if name is None:
         return None
