@@ -243,7 +243,9 @@ def test_whatsapp_webhooks_then_the_export_of_the_same_days(
     assert_one_whatsapp_conversation(user)
 
 
-def test_the_cli_says_how_many_were_matched(make_user, service, http, functions_url, capsys, tmp_path):
+def test_the_cli_says_how_many_were_matched(
+    make_user, service, http, functions_url, capsys, tmp_path
+):
     user = make_user("cliwords")
     conn = connection(service, user.id, "whatsapp",
                       {"app_secret": APP_SECRET, "verify_token": "vt-export"})  # fmt: skip
@@ -307,8 +309,10 @@ def tg_updates(start: int) -> list[dict[str, Any]]:
         (bg, 9003, alice, start + 70, "Anotado"),
     ]
     return [
-        {"update_id": 100 + n, "message": {"message_id": mid, "from": who, "chat": chat,
-                                           "date": at, "text": text}}  # fmt: skip
+        {
+            "update_id": 100 + n,
+            "message": {"message_id": mid, "from": who, "chat": chat, "date": at, "text": text},
+        }
         for n, (chat, mid, who, at, text) in enumerate(live)
     ]
 
@@ -334,7 +338,10 @@ def assert_telegram_once(user) -> None:
     assert {m["metadata"]["matched"]["id"] for m in bg} == {
         f"-{BASIC_GROUP}:export:{n}" for n in (31, 32, 33)
     }
-    assert (rows[f"-100{SUPERGROUP}"]["message_count"], rows[f"-{BASIC_GROUP}"]["message_count"]) == (4, 3)
+    assert (
+        rows[f"-100{SUPERGROUP}"]["message_count"],
+        rows[f"-{BASIC_GROUP}"]["message_count"],
+    ) == (4, 3)
 
 
 @pytest.mark.parametrize("export_first", [True, False], ids=["export-first", "live-first"])

@@ -50,14 +50,18 @@ def test_whatsapp_android_dmy_24h():
     assert m[0].sent_at.astimezone(timezone.utc) == utc(2026, 3, 12, 8, 14)  # CET = UTC+1
     # no platform ids, times to the minute (the headers show no seconds): the store matches
     # these to live copies
-    assert {(x.metadata["id_source"], x.metadata["time_precision"]) for x in m} == {("export", "minute")}
+    assert {(x.metadata["id_source"], x.metadata["time_precision"]) for x in m} == {
+        ("export", "minute")
+    }
     assert m[1].direction == "inbound" and m[1].sender_identifier == "+34612345678"
     assert m[2].content == "¡Hola María! Sí, nos quedan tres.\nTe mando fotos ahora."
     assert m[2].direction == "outbound"
     assert (m[3].media_url, m[3].content) == ("IMG-20260312-WA0003.jpg", "Este es el azul 😀")
     assert own(m[4].metadata) == {"media_omitted": True}
     assert own(m[5].metadata) == {"deleted": True} and m[5].content == "This message was deleted"
-    assert m[6].content == "Perfecto, paso mañana a las 10" and own(m[6].metadata) == {"edited": True}
+    assert m[6].content == "Perfecto, paso mañana a las 10" and own(m[6].metadata) == {
+        "edited": True
+    }
     assert {x.external_conversation_id for x in m} == {"+34612345678"}
     assert m[1].participant_identifier == "+34612345678" and m[1].conversation_type == "direct"
 
@@ -334,7 +338,9 @@ def test_whatsapp_placeholders_markers_and_notices_in_each_language(lang):
         "system", "system", "other", "image", "image", "text", "text", "text",
     ]  # fmt: skip
     assert [x.sender_name for x in m[:2]] == [None, None]
-    assert own(m[2].metadata) == {"media_omitted": True} and own(m[3].metadata) == {"media_omitted": True}
+    assert own(m[2].metadata) == {"media_omitted": True} and own(m[3].metadata) == {
+        "media_omitted": True
+    }
     assert m[4].media_url == "IMG-20240314-WA0001.jpg"
     assert own(m[5].metadata) == {"deleted": True} and m[5].content
     assert own(m[6].metadata) == {"edited": True} and "<" not in m[6].content
