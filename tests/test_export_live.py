@@ -22,6 +22,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 
 from crm_messaging.cli import main
 from crm_messaging.config import read_env
@@ -381,3 +384,97 @@ def test_an_export_time_that_is_not_the_live_minute_is_kept_apart(make_user, cap
                     f"{start:%d/%m/%Y, %H:%M} - Alice: Hola\n", encoding="utf-8")  # fmt: skip
     summary = wa_import(capsys, path, user.id)
     assert (summary["inserted"], summary["matched"]) == (2, 0)
+
+
+# ----------------------------------------------------------------------------- invariant
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A message of the chat: its minute, second and text, and who saw it."""
+
+    minute: int
+    second: int
+    text: str
+    live: bool
+    export: bool
+
+
+seen_messages = st.lists(
+    st.builds(
+        Seen,
+        minute=st.integers(0, 2),
+        second=st.integers(0, 59),
+        text=st.sampled_from(["ok", "hi"]),
+        live=st.booleans(),
+        export=st.booleans(),
+    ).filter(lambda s: s.live or s.export),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings_(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(chat=seen_messages, export_first=st.booleans())
+def test_copies_meet_one_to_one_whatever_the_order(make_user, chat, export_first):
+    """Per minute and text, the stored messages are as many as the side that saw more, every
+    live copy is kept, and sending either side again changes nothing."""
+    user = make_user("inv")
+    conv = f"+3460{uuid.uuid4().int % 10**7:07d}"
+    start = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(days=1)
+    live, export = [], []
+    for n, s in enumerate(sorted(chat, key=lambda s: (s.minute, s.second))):
+        minute = start + timedelta(minutes=s.minute)
+        base = {"external_conversation_id": conv, "direction": "inbound", "content": s.text}
+        if s.live:
+            at = minute + timedelta(seconds=s.second)
+            live.append(base | {"id": f"w{n}", "sent_at": at.isoformat()})
+        if s.export:
+            at = minute + timedelta(milliseconds=n)  # the export's file order inside a minute
+            export.append(base | {"id": f"h{n}", "sent_at": at.isoformat(),
+                                  "metadata": {"id_source": "export", "time_precision": "minute"}})  # fmt: skip
+
+    def send_live() -> None:
+        for m in live:
+            ingest_as(user, [m])
+
+    def send_export() -> None:
+        if export:
+            ingest_as(user, export)
+
+    first, second = (send_export, send_live) if export_first else (send_live, send_export)
+    first()
+    second()
+    stored = stored_messages(user, conv)
+    send_export()
+    send_live()
+    assert stored_messages(user, conv) == stored, "sending either side again changed something"
+    groups: dict[tuple[int, str], list[int]] = {}
+    for s in chat:
+        g = groups.setdefault((s.minute, s.text), [0, 0])
+        g[0] += s.live
+        g[1] += s.export
+    assert len(stored) == sum(max(g) for g in groups.values())
+    assert {m["id"] for m in live} <= {m["id"] for m in stored}
+
+
+def ingest_as(user, messages: list[dict[str, Any]]) -> None:
+    user.client.rpc(
+        "ingest_messages", {"payload": {"platform": "whatsapp", "messages": messages}}
+    ).execute()
+
+
+def stored_messages(user, conv: str) -> list[dict[str, Any]]:
+    rows = (
+        user.client.table("chat_conversation_list")
+        .select("id,message_count")
+        .eq("external_conversation_id", conv)
+        .execute()
+        .data
+    )
+    assert len(rows) == 1
+    msgs = thread(user, rows[0]["id"])
+    assert rows[0]["message_count"] == len(msgs)
+    return msgs
