@@ -90,11 +90,20 @@ def readable(parse: Parser) -> Parser:
     return wrapper
 
 
+def _whatsapp_any(path: Path, *args: Any, **kwargs: Any) -> ParsedChat:
+    """A WhatsApp "Export chat" (.txt, .zip), or the phone's msgstore.db (SQLite)."""
+    from . import whatsapp, whatsapp_msgstore
+
+    if whatsapp_msgstore.is_sqlite(Path(path)):
+        return whatsapp_msgstore.parse_msgstore(Path(path), *args, **kwargs)
+    return whatsapp.parse_whatsapp(path, *args, **kwargs)
+
+
 def parser_for(platform: str) -> Parser:
-    from . import signal, telegram, wechat, whatsapp
+    from . import signal, telegram, wechat
 
     parsers: dict[str, Parser] = {
-        "whatsapp": whatsapp.parse_whatsapp,
+        "whatsapp": _whatsapp_any,
         "telegram": telegram.parse_telegram,
         "signal": signal.parse_signal,
         "wechat": wechat.parse_wechat,
