@@ -923,18 +923,24 @@ as $$
 -- the first stored copy (in array order) not taken yet.
 declare
   v_pair record;
-  v_taken_i integer[] := '{}'::integer[];
-  v_taken_s integer[] := '{}'::integer[];
+  v_last_i integer := -1;                  -- pairs come ordered by i: the last one paired
+  v_taken_s boolean[] := '{}'::boolean[];  -- by position (an expanded array: O(1) a look-up)
   v_out jsonb[] := '{}'::jsonb[];
 begin
   for v_pair in
+    -- joined on (text, minute): an export copy's precision is a minute or a second, so
+    -- the two copies always share their UTC minute; the rest is checked per pair
     with n as (
-      select (x.ord - 1)::integer as i, x.m, x.m #>> '{metadata,id_source}' = 'export' as export
+      select (x.ord - 1)::integer as i, x.m, coalesce(x.m #>> '{metadata,id_source}' = 'export', false) as export,
+             pg_catalog.regexp_replace(pg_catalog.btrim(coalesce(x.m ->> 'content', '')), '\s+', ' ', 'g') as words,
+             pg_catalog.date_trunc('minute', (x.m ->> 'sent_at')::timestamptz, 'UTC') as minute
         from pg_catalog.jsonb_array_elements(incoming) with ordinality x(m, ord)
     ),
     s as (
       select (x.ord - 1)::integer as s, x.v -> 'm' as m,
-             coalesce(x.v #>> '{m,metadata,id_source}' = 'export', false) as export
+             coalesce(x.v #>> '{m,metadata,id_source}' = 'export', false) as export,
+             pg_catalog.regexp_replace(pg_catalog.btrim(coalesce(x.v #>> '{m,content}', '')), '\s+', ' ', 'g') as words,
+             pg_catalog.date_trunc('minute', (x.v #>> '{m,sent_at}')::timestamptz, 'UTC') as minute
         from pg_catalog.jsonb_array_elements(stored) with ordinality x(v, ord)
     ),
     pairs as (
@@ -942,9 +948,7 @@ begin
              case when n.export then n.m else s.m end as e,   -- the export copy
              case when n.export then s.m else n.m end as l,   -- the platform copy
              n.m as nm, s.m as sm
-        from n join s on coalesce(n.export, false) <> s.export
-         and pg_catalog.regexp_replace(pg_catalog.btrim(coalesce(n.m ->> 'content', '')), '\s+', ' ', 'g')
-           = pg_catalog.regexp_replace(pg_catalog.btrim(coalesce(s.m ->> 'content', '')), '\s+', ' ', 'g')
+        from n join s on n.words = s.words and n.minute = s.minute and n.export <> s.export
     )
     select p.i, p.s
       from pairs p
@@ -970,9 +974,9 @@ begin
                     = pg_catalog.regexp_replace(p.sm ->> 'sender_identifier', '^user(\d+)$', '\1')))
      order by p.i, p.s
   loop
-    if not (v_pair.i = any (v_taken_i)) and not (v_pair.s = any (v_taken_s)) then
-      v_taken_i := v_taken_i || v_pair.i;
-      v_taken_s := v_taken_s || v_pair.s;
+    if v_pair.i <> v_last_i and v_taken_s[v_pair.s] is null then
+      v_last_i := v_pair.i;
+      v_taken_s[v_pair.s] := true;
       v_out := v_out || pg_catalog.jsonb_build_object('i', v_pair.i, 's', v_pair.s);
     end if;
   end loop;
