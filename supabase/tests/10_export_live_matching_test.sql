@@ -3,7 +3,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
-select plan(35);
+select plan(37);
 set local timezone = 'UTC';
 update messaging_private.settings set value = 4 where key = 'hot_max_messages';
 update messaging_private.settings set value = 2 where key = 'hot_keep_messages';
@@ -178,6 +178,18 @@ select is(pg_temp.ingest('late live', pg_temp.live('L1', '2026-01-03T08:00:30Z',
 select is(pg_temp.ids(), '["h2", "w1", "w2", "L1", "e2", "e3", "e4", "e5", "e6"]', 'and takes its place there');
 select is((select c.message_count from public.chat_conversations c where c.external_conversation_id = '+34600000001'),
   9, 'message_count unchanged by a replacement');
+
+-- the archive the other way: live copies spilled out, then the export of their minutes
+select public.ingest_messages(jsonb_build_object('platform', 'whatsapp', 'messages', (
+  select jsonb_agg(pg_temp.live('v' || g, to_char(timestamptz '2026-01-04T08:00:00Z' + g * interval '1 minute',
+                                 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'n' || g) || '{"external_conversation_id": "+34600000003"}')
+    from generate_series(1, 6) g)));
+select is(public.ingest_messages(jsonb_build_object('platform', 'whatsapp', 'messages', jsonb_build_array(
+    pg_temp.exp('q1', '2026-01-04T08:01:00Z', 'n1', sender => 'Marta') || '{"external_conversation_id": "+34600000003"}'))) - 'conversations',
+  '{"inserted": 0, "duplicates": 1, "updated": 1, "matched": 1}', 'an export copy meets an archived live copy');
+select is((select jsonb_build_array(m ->> 'id', m #>> '{metadata,matched,id}', m ->> 'sender_name')
+             from public.chat_conversation_archives a, jsonb_array_elements(a.messages) m
+            where m ->> 'id' = 'v1'), '["v1", "q1", "Marta"]', 'which keeps its place in the archive and learns the export''s id');
 
 select * from finish();
 rollback;
