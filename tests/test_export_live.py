@@ -478,3 +478,25 @@ def stored_messages(user, conv: str) -> list[dict[str, Any]]:
     msgs = thread(user, rows[0]["id"])
     assert rows[0]["message_count"] == len(msgs)
     return msgs
+
+
+def test_telegram_ids_follow_the_bot_api_numbering(tmp_path):
+    """Supergroups and channels: the Bot API's chat id, shared message ids. A private chat:
+    the account's own ids (what its Business connection sees). A basic group: export copies."""
+    from crm_messaging.importers.telegram import parse_telegram
+
+    def chat(kind: str, cid: int) -> dict[str, Any]:
+        return {"name": kind, "type": kind, "id": cid, "messages": [
+            {"id": 7, "type": "message", "date_unixtime": "1767261600", "from": "Olga",
+             "from_id": "user801", "text": "hola", "reply_to_message_id": 6}]}  # fmt: skip
+
+    path = tmp_path / "result.json"
+    kinds = [("public_channel", 11), ("private_supergroup", 12), ("personal_chat", 801),
+             ("private_group", 13)]  # fmt: skip
+    path.write_text(json.dumps({"chats": {"list": [chat(k, c) for k, c in kinds]}}))
+    got = {m.external_conversation_id: m for m in parse_telegram(path).messages}
+    assert sorted(got) == ["-10011", "-10012", "-13", "801"]
+    assert (got["-10011"].id, got["-10011"].reply_to_id) == ("-10011:7", "-10011:6")
+    assert got["801"].id == "801:7" and got["801"].metadata is None
+    assert (got["-13"].id, got["-13"].reply_to_id) == ("-13:export:7", "-13:export:6")
+    assert got["-13"].metadata == {"id_source": "export", "time_precision": "second"}
