@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import sqlite3
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -222,33 +223,48 @@ def _message(row: sqlite3.Row, me: str | None) -> Message | None:
     )
 
 
+class MsgstoreDatabase:
+    """The messages of a msgstore.db, read from the database on each iteration (never all
+    at once, like WhatsAppExport): the constructor reads it once to check every row and
+    count the messages, iterating reads it again."""
+
+    def __init__(self, path: Path, me: str | None) -> None:
+        self.path, self.me = Path(path), me
+        if not is_sqlite(self.path):
+            raise ExportFormatError(
+                f"{self.path}: not a plain SQLite database (an encrypted .crypt14/.crypt15"
+                " backup must be decrypted first)"
+            )
+        self.count = sum(1 for _ in self)
+        if not self.count:
+            raise ExportFormatError(f"{self.path}: no WhatsApp messages found")
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[Message]:
+        try:
+            db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        except sqlite3.Error as exc:
+            raise ExportFormatError(f"{self.path}: {exc}") from None
+        db.row_factory = sqlite3.Row
+        try:
+            for row in db.execute(_query(db)):
+                try:
+                    m = _message(row, self.me)
+                except ValidationError as exc:
+                    raise invalid_message(
+                        f"{self.path} (message row {row['row_id']})", exc
+                    ) from None
+                if m is not None:
+                    yield m
+        except sqlite3.Error as exc:
+            raise ExportFormatError(f"{self.path}: {exc}") from None
+        finally:
+            db.close()
+
+
 def parse_msgstore(path: Path, *, me: str | None = None, **_: Any) -> ParsedChat:
-    """Every chat of a decrypted msgstore.db (read-only). `me` names the phone's owner on
-    their own messages. The times are exact: no --tz is needed."""
-    path = Path(path)
-    if not is_sqlite(path):
-        raise ExportFormatError(
-            f"{path}: not a plain SQLite database (an encrypted .crypt14/.crypt15 backup must"
-            " be decrypted first)"
-        )
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        raise ExportFormatError(f"{path}: {exc}") from None
-    db.row_factory = sqlite3.Row
-    messages: list[Message] = []
-    try:
-        for row in db.execute(_query(db)):
-            try:
-                m = _message(row, me)
-            except ValidationError as exc:
-                raise invalid_message(f"{path} (message row {row['row_id']})", exc) from None
-            if m is not None:
-                messages.append(m)
-    except sqlite3.Error as exc:
-        raise ExportFormatError(f"{path}: {exc}") from None
-    finally:
-        db.close()
-    if not messages:
-        raise ExportFormatError(f"{path}: no WhatsApp messages found")
-    return ParsedChat("whatsapp", messages, account_name=me)
+    """Every chat of a decrypted msgstore.db (read-only), streamed. `me` names the phone's
+    owner on their own messages. The times are exact: no --tz is needed."""
+    return ParsedChat("whatsapp", MsgstoreDatabase(Path(path), me), account_name=me)  # type: ignore[arg-type]
