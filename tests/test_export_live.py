@@ -207,6 +207,9 @@ def assert_one_whatsapp_conversation(user) -> None:
     assert matched[0]["sender_name"] == "Marta"  # the export's name; live says Marta Ruiz
     assert msgs[0]["sender_name"] == "Marta Ruiz"
     assert matched[4]["metadata"] == {"media_omitted": True} and matched[4]["type"] == "other"
+    # search finds the message once, as stored now (the export copy it replaced is gone)
+    hits = user.client.rpc("search_messages", {"query": "talla"}).execute().data
+    assert [h["message"]["id"] for h in hits] == ["wamid.M0"]
 
 
 def test_whatsapp_export_then_webhooks_of_the_same_days(

@@ -910,7 +910,7 @@ comment on function messaging_private.match_candidates(uuid, jsonb, boolean, jso
 create or replace function messaging_private.match_pairs(incoming jsonb, stored jsonb, direct boolean)
 returns jsonb
 language plpgsql
-immutable
+stable  -- (text to timestamptz)
 set search_path = ''
 as $$
 -- One-to-one pairs [{i, s}] (0-based positions in incoming and in stored, a {chunk, m}
