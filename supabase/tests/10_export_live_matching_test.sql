@@ -3,12 +3,13 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
-select plan(37);
+select plan(40);
 set local timezone = 'UTC';
 update messaging_private.settings set value = 4 where key = 'hot_max_messages';
 update messaging_private.settings set value = 2 where key = 'hot_keep_messages';
 
 select tests.create_supabase_user('owner', 'owner@test', fixed_id => '11111111-1111-4111-8111-111111111111');
+select tests.create_supabase_user('other', 'other@test', fixed_id => '22222222-2222-4222-8222-222222222222');
 
 -- a live copy (platform id, exact time) and an export copy (hash id, minute precision)
 create function pg_temp.live(mid text, at text, content text default 'ok', dir text default 'inbound',
@@ -190,6 +191,17 @@ select is(public.ingest_messages(jsonb_build_object('platform', 'whatsapp', 'mes
 select is((select jsonb_build_array(m ->> 'id', m #>> '{metadata,matched,id}', m ->> 'sender_name')
              from public.chat_conversation_archives a, jsonb_array_elements(a.messages) m
             where m ->> 'id' = 'v1'), '["v1", "q1", "Marta"]', 'which keeps its place in the archive and learns the export''s id');
+
+-- ============================== another user ==================================
+-- the same chat exported by another CRM user meets nothing of the owner's
+select tests.authenticate_as('other');
+select is(public.ingest_messages(jsonb_build_object('platform', 'whatsapp', 'messages', jsonb_build_array(
+    pg_temp.exp('k1', '2026-01-02T09:00:00Z', 'hola') || '{"external_conversation_id": "+34600000002"}'))) - 'conversations',
+  '{"inserted": 1, "duplicates": 0, "updated": 0, "matched": 0}', 'other: an export meets only their own messages');
+select is((select count(*)::int from public.chat_conversations), 1, 'other: sees their own conversation only');
+select tests.authenticate_as('owner');
+select is((select c.message_count from public.chat_conversations c where c.external_conversation_id = '+34600000002'),
+  2, 'owner: unchanged by it');
 
 select * from finish();
 rollback;
