@@ -929,26 +929,45 @@ declare
 begin
   for v_pair in
     -- joined on (text, minute): an export copy's precision is a minute or a second, so
-    -- the two copies always share their UTC minute; the rest is checked per pair
-    with n as (
+    -- the two copies always share their UTC minute; the rest is checked per pair. Where
+    -- one minute repeats one text very often (over 64 copies on a side: every pair would
+    -- be tried), the k-th copy is tried only against the k-th of the other side: a pair
+    -- missed that way leaves both copies stored, never one dropped.
+    with n0 as (
       select (x.ord - 1)::integer as i, x.m, coalesce(x.m #>> '{metadata,id_source}' = 'export', false) as export,
              pg_catalog.regexp_replace(pg_catalog.btrim(coalesce(x.m ->> 'content', '')), '\s+', ' ', 'g') as words,
              pg_catalog.date_trunc('minute', (x.m ->> 'sent_at')::timestamptz, 'UTC') as minute
         from pg_catalog.jsonb_array_elements(incoming) with ordinality x(m, ord)
     ),
-    s as (
+    n as (
+      select n0.*, pg_catalog.count(*) over w as copies, pg_catalog.row_number() over (w order by n0.i) as k
+        from n0 window w as (partition by n0.words, n0.minute, n0.export)
+    ),
+    s0 as (
       select (x.ord - 1)::integer as s, x.v -> 'm' as m,
              coalesce(x.v #>> '{m,metadata,id_source}' = 'export', false) as export,
              pg_catalog.regexp_replace(pg_catalog.btrim(coalesce(x.v #>> '{m,content}', '')), '\s+', ' ', 'g') as words,
              pg_catalog.date_trunc('minute', (x.v #>> '{m,sent_at}')::timestamptz, 'UTC') as minute
         from pg_catalog.jsonb_array_elements(stored) with ordinality x(v, ord)
     ),
-    pairs as (
-      select n.i, s.s,
-             case when n.export then n.m else s.m end as e,   -- the export copy
-             case when n.export then s.m else n.m end as l,   -- the platform copy
-             n.m as nm, s.m as sm
+    s as (
+      select s0.*, pg_catalog.count(*) over w as copies, pg_catalog.row_number() over (w order by s0.s) as k
+        from s0 window w as (partition by s0.words, s0.minute, s0.export)
+    ),
+    joined as (
+      select n.i, s.s, n.export, n.m as nm, s.m as sm
         from n join s on n.words = s.words and n.minute = s.minute and n.export <> s.export
+       where n.copies <= 64 and s.copies <= 64
+      union all
+      select n.i, s.s, n.export, n.m, s.m
+        from n join s on n.words = s.words and n.minute = s.minute and n.k = s.k and n.export <> s.export
+       where n.copies > 64 or s.copies > 64
+    ),
+    pairs as (
+      select j.i, j.s, j.nm, j.sm,
+             case when j.export then j.nm else j.sm end as e,   -- the export copy
+             case when j.export then j.sm else j.nm end as l    -- the platform copy
+        from joined j
     )
     select p.i, p.s
       from pairs p

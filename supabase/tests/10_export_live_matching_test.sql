@@ -3,7 +3,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
-select plan(40);
+select plan(41);
 set local timezone = 'UTC';
 update messaging_private.settings set value = 4 where key = 'hot_max_messages';
 update messaging_private.settings set value = 2 where key = 'hot_keep_messages';
@@ -94,6 +94,15 @@ select is(messaging_private.match_pairs(
                                 '{metadata,media_omitted}', 'true')),
     pg_temp.st(pg_temp.live('w1', '2026-01-01T10:30:05Z', null, kind => 'image')), true),
   '[{"i": 0, "s": 0}]', 'pairs: an export''s omitted media meets the live image');
+
+select is(messaging_private.match_pairs(
+    (select jsonb_agg(pg_temp.exp('h' || g, to_char(timestamptz '2026-01-01T10:30:00Z' + g * interval '1 millisecond',
+                                   'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) order by g) from generate_series(1, 70) g),
+    (select jsonb_agg(jsonb_build_object('chunk', null, 'm', pg_temp.live('w' || g,
+              to_char(timestamptz '2026-01-01T10:30:00Z' + g * interval '500 milliseconds', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+              order by g) from generate_series(1, 70) g), true),
+  (select jsonb_agg(jsonb_build_object('i', g, 's', g) order by g) from generate_series(0, 69) g),
+  'pairs: 70 ok against 70 in one minute, k-th with k-th (no 70 x 70 tries)');
 
 -- ============================== match_copy ====================================
 select is(messaging_private.match_copy(pg_temp.live('w1', '2026-01-01T10:30:05Z'),
