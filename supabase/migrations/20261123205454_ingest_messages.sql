@@ -589,10 +589,19 @@ begin
     duplicates := 0;
     matched := 0;
     replaced := '[]'::jsonb;
-    -- a live message meets an export copy only where one is stored near its time
+    -- a live message meets an export copy only where one is stored in its minutes (the
+    -- hot row asked in one path query: stored times are UTC text, so a minute's prefix
+    -- bounds them)
     if exists (select 1 from pg_catalog.jsonb_array_elements(incoming) n(m)
                 where n.m #>> '{metadata,id_source}' = 'export')
-       or hot @> '[{"metadata": {"id_source": "export"}}]'::jsonb
+       or (hot @> '[{"metadata": {"id_source": "export"}}]'::jsonb
+           and pg_catalog.jsonb_path_exists(hot,
+                 '$[*] ? (@.metadata.id_source == "export" && @.sent_at >= $lo && @.sent_at < $hi)',
+                 pg_catalog.jsonb_build_object(
+                   'lo', pg_catalog.to_char((incoming -> 0 ->> 'sent_at')::timestamptz at time zone 'UTC',
+                                            'YYYY-MM-DD"T"HH24:MI'),
+                   'hi', pg_catalog.to_char((incoming -> -1 ->> 'sent_at')::timestamptz at time zone 'UTC'
+                                            + interval '1 minute', 'YYYY-MM-DD"T"HH24:MI'))))
        or (has_archive and (pg_catalog.jsonb_array_length(hot) = 0
            or (incoming -> 0 ->> 'sent_at')::timestamptz < (hot -> 0 ->> 'sent_at')::timestamptz + interval '1 minute'))
     then
