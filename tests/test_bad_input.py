@@ -268,7 +268,13 @@ def test_hostile_body_is_a_readable_4xx_and_changes_nothing(alice_http, db, name
     # and the API and its database still serve the same user right after it
     after = alice_http.post("/rpc/ingest_messages", json={"payload": {"messages": []}})
     assert after.status_code == 200, after.text[:300]
-    assert after.json() == {"inserted": 0, "duplicates": 0, "updated": 0, "conversations": []}
+    assert after.json() == {
+        "inserted": 0,
+        "duplicates": 0,
+        "updated": 0,
+        "matched": 0,
+        "conversations": [],
+    }
 
 
 def test_sql_looking_text_is_stored_verbatim_and_harms_nothing(alice_http, db):

@@ -160,6 +160,7 @@ def test_a_refused_conversation_is_isolated_and_the_rest_stored(
         "inserted",
         "duplicates",
         "updated",
+        "matched",
         "conversations",
         "refused",
     }

@@ -23,6 +23,13 @@ FX = Path(__file__).parent / "fixtures"
 WA_ANDROID = EX / "WhatsApp Chat with +34 612 34 56 78.txt"
 
 
+def own(meta):
+    """A WhatsApp message's metadata without the marks every export copy carries."""
+    assert meta is not None and meta.pop("id_source") == "export"
+    assert meta.pop("time_precision") in ("minute", "second")
+    return meta or None
+
+
 def utc(*a):
     return datetime(*a, tzinfo=timezone.utc)
 
@@ -41,13 +48,20 @@ def test_whatsapp_android_dmy_24h():
         "text",
     ]
     assert m[0].sent_at.astimezone(timezone.utc) == utc(2026, 3, 12, 8, 14)  # CET = UTC+1
+    # no platform ids, times to the minute (the headers show no seconds): the store matches
+    # these to live copies
+    assert {(x.metadata["id_source"], x.metadata["time_precision"]) for x in m} == {
+        ("export", "minute")
+    }
     assert m[1].direction == "inbound" and m[1].sender_identifier == "+34612345678"
     assert m[2].content == "¡Hola María! Sí, nos quedan tres.\nTe mando fotos ahora."
     assert m[2].direction == "outbound"
     assert (m[3].media_url, m[3].content) == ("IMG-20260312-WA0003.jpg", "Este es el azul 😀")
-    assert m[4].metadata == {"media_omitted": True}
-    assert m[5].metadata == {"deleted": True} and m[5].content == "This message was deleted"
-    assert m[6].content == "Perfecto, paso mañana a las 10" and m[6].metadata == {"edited": True}
+    assert own(m[4].metadata) == {"media_omitted": True}
+    assert own(m[5].metadata) == {"deleted": True} and m[5].content == "This message was deleted"
+    assert m[6].content == "Perfecto, paso mañana a las 10" and own(m[6].metadata) == {
+        "edited": True
+    }
     assert {x.external_conversation_id for x in m} == {"+34612345678"}
     assert m[1].participant_identifier == "+34612345678" and m[1].conversation_type == "direct"
 
@@ -216,7 +230,7 @@ def test_whatsapp_ymd_dotted_am_pm_and_translated_placeholders(tmp_path):
         "03 23:30",
     ]
     assert [x.type for x in m] == ["other", "image", "text", "location"]
-    assert m[2].metadata == {"deleted": True} and m[2].direction == "inbound"
+    assert own(m[2].metadata) == {"deleted": True} and m[2].direction == "inbound"
     assert m[2].content == "Diese Nachricht wurde gelöscht"
     assert m[0].external_conversation_id == "contact:Jonas"
 
@@ -261,11 +275,13 @@ def test_whatsapp_ios_group_zip_named_after_the_file_with_named_notices(tmp_path
     assert {x.external_conversation_id for x in m} == {"group:Family"}
     assert {x.participant_name for x in m} == {"Family"}
     assert {x.conversation_type for x in m} == {"group"}
+    # iOS headers show seconds: exact to the second
+    assert {x.metadata["time_precision"] for x in m} == {"second"}
     assert [x.type for x in m[:3]] == ["system"] * 3
     assert [x.sender_name for x in m[:3]] == [None] * 3
     assert m[2].content == "Ana Souza added Bruno"
     assert m[4].type == "text" and m[4].sender_name == "Bruno"  # "I left work early"
-    assert m[5].metadata == {"deleted": True} and m[5].content == "This message was deleted."
+    assert own(m[5].metadata) == {"deleted": True} and m[5].content == "This message was deleted."
 
 
 def test_whatsapp_android_banner_under_the_group_name():
@@ -322,11 +338,13 @@ def test_whatsapp_placeholders_markers_and_notices_in_each_language(lang):
         "system", "system", "other", "image", "image", "text", "text", "text",
     ]  # fmt: skip
     assert [x.sender_name for x in m[:2]] == [None, None]
-    assert m[2].metadata == {"media_omitted": True} and m[3].metadata == {"media_omitted": True}
+    assert own(m[2].metadata) == {"media_omitted": True} and own(m[3].metadata) == {
+        "media_omitted": True
+    }
     assert m[4].media_url == "IMG-20240314-WA0001.jpg"
-    assert m[5].metadata == {"deleted": True} and m[5].content
-    assert m[6].metadata == {"edited": True} and "<" not in m[6].content
-    assert m[7].direction == "outbound" and m[7].metadata is None
+    assert own(m[5].metadata) == {"deleted": True} and m[5].content
+    assert own(m[6].metadata) == {"edited": True} and "<" not in m[6].content
+    assert m[7].direction == "outbound" and own(m[7].metadata) is None
 
 
 # ---------------------------------------------------- Telegram, Signal, WeChat: issue 10 cases

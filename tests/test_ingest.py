@@ -254,6 +254,7 @@ def test_empty_batch_is_a_no_op(make_user):
         "inserted": 0,
         "duplicates": 0,
         "updated": 0,
+        "matched": 0,
         "conversations": [],
     }
 

@@ -116,8 +116,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
         print(summary.model_dump_json())
     else:
         print(
-            f"{summary.inserted} inserted, {summary.duplicates} duplicates, {summary.updated} updated "
-            f"in {len(summary.conversations)} conversation(s)"
+            f"{summary.inserted} inserted, {summary.duplicates} duplicates"
+            f" ({summary.matched} matched to live messages), {summary.updated} updated"
+            f" in {len(summary.conversations)} conversation(s)"
         )
     if summary.refused:
         # the rest is stored; say what was not, and why, and exit non-zero

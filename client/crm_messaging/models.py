@@ -174,6 +174,8 @@ class ConversationResult(BaseModel):
     inserted: int
     duplicates: int
     updated: int = 0
+    #: messages met by their other copy (an export's and the live one), counted in duplicates
+    matched: int = 0
     person_id: str | None = None
     message_count: int
 
@@ -207,6 +209,8 @@ class IngestSummary(BaseModel):
     inserted: int = 0
     duplicates: int = 0
     updated: int = 0
+    #: of the duplicates, those that were the other copy (export or live) of a stored message
+    matched: int = 0
     conversations: list[ConversationResult] = Field(default_factory=list)
     refused: list[RefusedConversation] = Field(default_factory=list)
 
@@ -220,6 +224,7 @@ class IngestSummary(BaseModel):
                     "inserted": prev.inserted + c.inserted,
                     "duplicates": prev.duplicates + c.duplicates,
                     "updated": prev.updated + c.updated,
+                    "matched": prev.matched + c.matched,
                     "person_id": c.person_id,
                     "message_count": c.message_count,
                 })  # fmt: skip
@@ -238,6 +243,7 @@ class IngestSummary(BaseModel):
             inserted=self.inserted + other.inserted,
             duplicates=self.duplicates + other.duplicates,
             updated=self.updated + other.updated,
+            matched=self.matched + other.matched,
             conversations=list(by_id.values()),
             refused=list(refused.values()),
         )

@@ -25,10 +25,10 @@ select tests.authenticate_as('owner');
 select is(public.ingest_messages('{"platform": "whatsapp", "messages": [
   {"external_conversation_id": "+34600000001", "id": "a", "direction": "inbound", "content": "hola", "sent_at": "2026-01-01T10:00:00Z"},
   {"external_conversation_id": "+34600000001", "id": "b", "direction": "outbound", "content": "hi", "sent_at": "2026-01-01T10:01:00+01:00"}
-  ]}') - 'conversations', '{"inserted": 2, "duplicates": 0, "updated": 0}'::jsonb, 'owner ingests');
+  ]}') - 'conversations', '{"inserted": 2, "duplicates": 0, "updated": 0, "matched": 0}'::jsonb, 'owner ingests');
 select is(public.ingest_messages('{"platform": "whatsapp", "messages": [
   {"external_conversation_id": "+34600000001", "id": "a", "direction": "inbound", "content": "hola", "sent_at": "2026-01-01T10:00:00Z"}
-  ]}') - 'conversations', '{"inserted": 0, "duplicates": 1, "updated": 0}'::jsonb, 're-ingest is a no-op');
+  ]}') - 'conversations', '{"inserted": 0, "duplicates": 1, "updated": 0, "matched": 0}'::jsonb, 're-ingest is a no-op');
 select results_eq($$ select jsonb_path_query_array(messages, '$[*].id') from public.chat_conversations $$,
   $$ values ('["b", "a"]'::jsonb) $$, 'sorted by sent_at (09:01Z before 10:00Z)');
 select throws_ok($$ select public.ingest_messages('{"user_id": "22222222-2222-4222-8222-222222222222", "messages": []}') $$,

@@ -79,7 +79,7 @@ select is(public.ingest_webhook_delivery(jsonb_build_object('connection_id', :'w
    "type": "text", "content": "Your order ships today", "sent_at": "2026-01-01T10:00:00Z"},
   {"platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.in", "direction": "inbound",
    "type": "text", "content": "Thanks!", "sent_at": "2026-01-01T10:05:00Z"}]'::jsonb)) - 'conversations',
-  '{"inserted": 2, "duplicates": 0, "updated": 0, "updates": {"applied": 0, "missing": 0, "unchanged": 0}}'::jsonb,
+  '{"inserted": 2, "duplicates": 0, "updated": 0, "matched": 0, "updates": {"applied": 0, "missing": 0, "unchanged": 0}}'::jsonb,
   'messages are ingested for the connection''s owner');
 select isnt((select last_synced_at from public.messaging_connections where id = :'wa'), null, 'and last_synced_at is set');
 

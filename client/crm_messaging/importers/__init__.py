@@ -36,6 +36,13 @@ def stable_id(prefix: str, *parts: object) -> str:
     return f"{prefix}{digest}"
 
 
+def export_copy(precision: str) -> dict[str, str]:
+    """The metadata that marks a message whose id the importer made up (no platform id) and
+    whose time the export cut to `precision` ("minute" or "second"): the store matches it
+    to the live copy of the same message (ingest_match in the ingest_messages migration)."""
+    return {"id_source": "export", "time_precision": precision}
+
+
 def zone(name: str | None) -> ZoneInfo | None:
     if name is None:
         return None
@@ -83,11 +90,20 @@ def readable(parse: Parser) -> Parser:
     return wrapper
 
 
+def _whatsapp_any(path: Path, *args: Any, **kwargs: Any) -> ParsedChat:
+    """A WhatsApp "Export chat" (.txt, .zip), or the phone's msgstore.db (SQLite)."""
+    from . import whatsapp, whatsapp_msgstore
+
+    if whatsapp_msgstore.is_sqlite(Path(path)):
+        return whatsapp_msgstore.parse_msgstore(Path(path), *args, **kwargs)
+    return whatsapp.parse_whatsapp(path, *args, **kwargs)
+
+
 def parser_for(platform: str) -> Parser:
-    from . import signal, telegram, wechat, whatsapp
+    from . import signal, telegram, wechat
 
     parsers: dict[str, Parser] = {
-        "whatsapp": whatsapp.parse_whatsapp,
+        "whatsapp": _whatsapp_any,
         "telegram": telegram.parse_telegram,
         "signal": signal.parse_signal,
         "wechat": wechat.parse_wechat,

@@ -14,13 +14,32 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..models import Message
-from . import ExportFormatError, ParsedChat, participant_of, read_text, readable, zone
+from . import ExportFormatError, ParsedChat, export_copy, participant_of, read_text, readable, zone
 
 _MEDIA_TYPES = {
     "voice_message": "voice", "video_message": "video", "video_file": "video", "animation": "video",
     "audio_file": "audio", "sticker": "sticker",
 }  # fmt: skip
 _DIRECT = ("personal_chat", "bot_chat", "saved_messages")
+#: chats whose message ids every member (and a bot in them) sees alike; Telegram Desktop
+#: writes their id without the -100 the Bot API's chat.id carries
+_SHARED_IDS = ("public_supergroup", "private_supergroup", "public_channel", "private_channel")
+
+
+def _chat_id(chat: dict[str, Any]) -> tuple[str, bool]:
+    """The Bot API's chat id of an exported chat, and whether its message ids are the ones
+    a bot sees. Supergroups and channels number their messages once for everyone, so the
+    export's ids are the live message_ids. A private chat's ids are the exporting account's
+    own numbering, the one a bot of that account's Business connection sees. A basic group
+    numbers messages per member, so a bot in it sees other ids: such messages are marked as
+    export copies (ids of their own, times to the second) and matched by content."""
+    raw = str(chat.get("id"))
+    kind = chat.get("type")
+    if raw.isdigit() and kind in _SHARED_IDS:
+        return f"-100{raw}", True
+    if raw.isdigit() and kind == "private_group":
+        return f"-{raw}", False
+    return raw, True
 
 
 def _text(value: Any) -> str:
@@ -94,7 +113,8 @@ def _chat_messages(
     chat: dict[str, Any], my_id: str | None, me: str | None, reader: _Reader,
     participant: str | None, n_chat: int,
 ) -> list[Message]:  # fmt: skip
-    chat_id = str(chat.get("id"))
+    chat_id, shared_ids = _chat_id(chat)
+    mark = "" if shared_ids else "export:"
     direct = chat.get("type") in _DIRECT
     raw_messages = chat.get("messages", [])
     if not isinstance(raw_messages, list):
@@ -127,7 +147,7 @@ def _chat_messages(
             participant_identifier=participant if direct else None,
             participant_name=str(chat["name"]) if direct and chat.get("name") else None,
             conversation_type="direct" if direct else "group",
-            id=f"{chat_id}:{msg['id']}",
+            id=f"{chat_id}:{mark}{msg['id']}",
             direction="outbound" if outbound else "inbound",
             type=kind,
             content=text or None,
@@ -136,8 +156,8 @@ def _chat_messages(
             edited_at=reader.when(msg, "edited", where),
             sender_name=str(sender_name) if sender_name else None,
             sender_identifier=sender_id,
-            reply_to_id=f"{chat_id}:{reply}" if reply else None,
-            metadata=meta or None,
+            reply_to_id=f"{chat_id}:{mark}{reply}" if reply else None,
+            metadata={**meta, **export_copy("second")} if mark else meta or None,
         ))  # fmt: skip
     return out
 

@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from ..errors import IdentifierError
 from ..identifiers import looks_like_phone, normalize_phone
 from ..models import Message
-from . import ExportFormatError, ParsedChat, invalid_message, stable_id, zone
+from . import ExportFormatError, ParsedChat, export_copy, invalid_message, stable_id, zone
 from . import whatsapp_text as words
 
 _MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -48,6 +48,8 @@ LAYOUTS: dict[str, re.Pattern[str]] = {
 }
 #: lines read to decide the layout
 LAYOUT_SAMPLE = 5000
+#: a header time that shows seconds (iOS, Finnish, ...): its messages are exact to the second
+_SECONDS = re.compile(r"\d[:.]\d{2}[:.]\d{2}")
 DATE_ORDERS = ("dmy", "mdy", "ymd")
 
 
@@ -425,7 +427,8 @@ class WhatsAppExport:
             sent_at=local.replace(tzinfo=self.zone),
             sender_name=rec.sender,
             sender_identifier=_phone_of(rec.sender, self.region) if rec.sender else None,
-            metadata=meta or None,
+            # no platform id, and the time only to the minute (or second) the header shows
+            metadata={**meta, **export_copy("second" if _SECONDS.search(rec.time) else "minute")},
         )  # fmt: skip
 
 
