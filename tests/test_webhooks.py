@@ -836,7 +836,10 @@ def test_one_bad_message_never_costs_the_good_ones_and_each_refusal_is_counted(
     capsys, http, functions_url, wa, owner, db
 ):
     t = int(time.time()) - 300
-    huge_contacts = [{"name": {"formatted_name": "x" * 9000}}, {"name": {"formatted_name": "y" * 9000}}]
+    huge_contacts = [
+        {"name": {"formatted_name": "x" * 9000}},
+        {"name": {"formatted_name": "y" * 9000}},
+    ]
     body = wa_body(
         messages=[
             wa_text("wamid.GOOD1", "primero", t),
@@ -860,7 +863,9 @@ def test_one_bad_message_never_costs_the_good_ones_and_each_refusal_is_counted(
         "messages[2]",
         "messages[3]",
     }, out["refused"]
-    assert refused["messages[1]"]["code"] == "22023" and "content" in refused["messages[1]"]["reason"]
+    assert (
+        refused["messages[1]"]["code"] == "22023" and "content" in refused["messages[1]"]["reason"]
+    )
     assert "sent_at" in refused["messages[2]"]["reason"]
     assert "metadata" in refused["messages[3]"]["reason"]
     conv = stored(db, owner.id, CONV)
@@ -878,7 +883,9 @@ def test_one_bad_message_never_costs_the_good_ones_and_each_refusal_is_counted(
 
     # a delivery holding only what cannot be stored: final (4xx), never 503, nothing stored
     before = snapshot(db, owner.id)["conversations"]
-    only_bad = wa_post(http, functions_url, wa, wa_body(messages=[wa_text("wamid.L2", "z" * 70_000, t)]))
+    only_bad = wa_post(
+        http, functions_url, wa, wa_body(messages=[wa_text("wamid.L2", "z" * 70_000, t)])
+    )
     assert only_bad.status_code == 422, only_bad.text
     assert snapshot(db, owner.id)["conversations"] == before
     assert refusals(db, wa.id)[0] == 9
@@ -890,12 +897,17 @@ def test_one_bad_message_never_costs_the_good_ones_and_each_refusal_is_counted(
     assert "refused 9, last at" in listing and "wamid" not in listing.split("last error")[0]
 
 
-def test_deliveries_are_bound_to_the_connections_account(http, functions_url, wa, connect, owner, db):
+def test_deliveries_are_bound_to_the_connections_account(
+    http, functions_url, wa, connect, owner, db
+):
     t = int(time.time()) - 60
     other_number = {"display_phone_number": "15550000000", "phone_number_id": "999000999"}
     before = snapshot(db, owner.id)["conversations"]
     res = wa_post(
-        http, functions_url, wa, wa_body(messages=[wa_text("wamid.OTHER", "hola", t)], metadata=other_number)
+        http,
+        functions_url,
+        wa,
+        wa_body(messages=[wa_text("wamid.OTHER", "hola", t)], metadata=other_number),
     )
     assert res.status_code == 403, res.text
     assert [r["kind"] for r in res.json()["refused"]] == ["account_mismatch"]
@@ -910,10 +922,17 @@ def test_deliveries_are_bound_to_the_connections_account(http, functions_url, wa
 
     def sync(account: str, ms: int) -> dict[str, Any]:
         sent = {"destinationNumber": "+34622000111", "timestamp": ms, "message": "hola"}
-        envelope = {"source": account, "sourceNumber": account, "timestamp": ms, "syncMessage": {"sentMessage": sent}}
+        envelope = {
+            "source": account,
+            "sourceNumber": account,
+            "timestamp": ms,
+            "syncMessage": {"sentMessage": sent},
+        }
         return {"jsonrpc": "2.0", "method": "receive", "params": {"account": account, "envelope": envelope}}  # fmt: skip
 
-    forged = http.post(f"{functions_url}/signal/{sg.id}", json=sync("+19999999999", now), headers=headers)
+    forged = http.post(
+        f"{functions_url}/signal/{sg.id}", json=sync("+19999999999", now), headers=headers
+    )
     assert forged.status_code == 403, forged.text
     assert stored(db, owner.id, "+34622000111") is None
     res = http.post(
@@ -941,17 +960,27 @@ def test_a_paused_connection_stores_nothing_and_stops_the_platform_retrying(
 ):
     t = int(time.time()) - 60
     body = wa_body(messages=[wa_text("wamid.PAUSED", "¿hola?", t)])
-    assert wa_post(http, functions_url, wa, wa_body(messages=[wa_text("wamid.P0", "antes", t - 5)])).status_code == 200
+    assert (
+        wa_post(
+            http, functions_url, wa, wa_body(messages=[wa_text("wamid.P0", "antes", t - 5)])
+        ).status_code
+        == 200
+    )
     synced = connection_row(db, wa.id)[2]
     wx = connect("wechat", {"token": "wxPaused1"}, "gh_crm")
     for status in ("paused", "disconnected"):
-        db.execute("update messaging_connections set status = %s where id = any(%s::uuid[])", (status, [wa.id, wx.id]))
+        db.execute(
+            "update messaging_connections set status = %s where id = any(%s::uuid[])",
+            (status, [wa.id, wx.id]),
+        )
         before = snapshot(db, owner.id)
         res = wa_post(http, functions_url, wa, body)
         assert res.status_code == 200, res.text  # what makes Meta stop retrying
         assert res.json()["stored"] is False and res.json()["status"] == status
         xml = WX_TEXT.format(ts=t, mid="8001").encode()
-        res = http.post(f"{functions_url}/wechat/{wx.id}", params=wx_query("wxPaused1"), content=xml)
+        res = http.post(
+            f"{functions_url}/wechat/{wx.id}", params=wx_query("wxPaused1"), content=xml
+        )
         assert (res.status_code, res.text) == (200, "success")
         assert snapshot(db, owner.id) == before, f"a {status} connection stored something"
         assert connection_row(db, wa.id)[2] == synced
@@ -985,7 +1014,10 @@ def test_a_wechat_nonce_is_accepted_once_per_connection(http, functions_url, con
     # the same nonce on another connection is that connection's own
     wx2 = connect("wechat", {"token": "wxNonce1"}, "gh_crm2")
     other = WX_TEXT.format(ts=int(time.time()), mid="9004").replace("gh_crm", "gh_crm2").encode()
-    assert http.post(f"{functions_url}/wechat/{wx2.id}", params=query, content=other).status_code == 200
+    assert (
+        http.post(f"{functions_url}/wechat/{wx2.id}", params=query, content=other).status_code
+        == 200
+    )
 
 
 def test_an_edit_ahead_of_the_clock_never_hides_later_edits_nor_moves_the_message(
@@ -994,7 +1026,13 @@ def test_an_edit_ahead_of_the_clock_never_hides_later_edits_nor_moves_the_messag
     tg = connect("telegram", {"secret_token": "tg_edits"})
     now = int(time.time())
     chat = {"id": 7007, "type": "private", "first_name": "Eva"}
-    msg = {"message_id": 1, "chat": chat, "from": {"id": 7007, "first_name": "Eva"}, "date": now - 600, "text": "v1"}
+    msg = {
+        "message_id": 1,
+        "chat": chat,
+        "from": {"id": 7007, "first_name": "Eva"},
+        "date": now - 600,
+        "text": "v1",
+    }
 
     def send(update_id: int, key: str, m: dict[str, Any]) -> httpx.Response:
         return tg_post(http, functions_url, tg, {"update_id": update_id, key: m}, "tg_edits")
@@ -1004,10 +1042,16 @@ def test_an_edit_ahead_of_the_clock_never_hides_later_edits_nor_moves_the_messag
     res = send(2, "edited_message", {**msg, "text": "v2", "edit_date": now + 23 * 3600})
     assert res.status_code == 200 and res.json()["updated"] == 1
     m = stored(db, owner.id, "7007")["messages"]["7007:1"]
-    assert m["content"] == "v2" and m["edited_at"] < time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now + 600))
+    assert m["content"] == "v2" and m["edited_at"] < time.strftime(
+        "%Y-%m-%dT%H:%M:%S", time.gmtime(now + 600)
+    )
     # a real later edit wins; its `date` a day earlier does not move the message
-    res = send(3, "edited_message", {**msg, "date": now - 86400, "text": "v3", "edit_date": now + 60})
+    res = send(
+        3, "edited_message", {**msg, "date": now - 86400, "text": "v3", "edit_date": now + 60}
+    )
     assert res.status_code == 200 and res.json()["updated"] == 1, res.text
     m = stored(db, owner.id, "7007")["messages"]["7007:1"]
     assert m["content"] == "v3"
-    assert m["sent_at"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 600)), "sent_at fixed once stored"
+    assert m["sent_at"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 600)), (
+        "sent_at fixed once stored"
+    )
