@@ -1097,11 +1097,13 @@ begin
            participant_name = coalesce(g ->> 'participant_name', c.participant_name),
            conversation_type = coalesce(g ->> 'conversation_type', c.conversation_type),
            connection_id = coalesce(v_connection, c.connection_id),
+           -- (match_person is a query: asked only when there is an identifier to match)
            person_id = coalesce(
              (g ->> 'person_id')::uuid,
              c.person_id,
-             messaging_private.match_person(v_owner, c.platform,
-               coalesce(g ->> 'participant_identifier', c.participant_identifier)))
+             case when coalesce(g ->> 'participant_identifier', c.participant_identifier) is not null then
+               messaging_private.match_person(v_owner, c.platform,
+                 coalesce(g ->> 'participant_identifier', c.participant_identifier)) end)
      where c.id = conv.id
        and (v_inserted + v_updated > 0
             or (coalesce(g ->> 'participant_identifier', c.participant_identifier),
