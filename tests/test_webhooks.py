@@ -54,14 +54,14 @@ def owner(make_user):
 
 
 @pytest.fixture
-def connect(service, owner) -> Callable[[str, dict[str, str]], Conn]:
-    def add(platform: str, secrets: dict[str, str]) -> Conn:
+def connect(service, owner) -> Callable[..., Conn]:
+    def add(platform: str, secrets: dict[str, str], account: str | None = None) -> Conn:
         cid = (
             service.rpc(
                 "add_messaging_connection",
                 {
                     "platform": platform,
-                    "account_identifier": f"{platform}-{uuid.uuid4().hex[:6]}",
+                    "account_identifier": account or f"{platform}-{uuid.uuid4().hex[:6]}",
                     "secrets": secrets,
                     "user_id": owner.id,
                 },
@@ -109,14 +109,25 @@ def connection_row(db, cid: str) -> tuple[Any, ...]:
     ).fetchone()
 
 
+def refusals(db, cid: str) -> tuple[int, Any, str | None]:
+    """refused_count, last_refused_at, last_error of a connection."""
+    return db.execute(
+        "select refused_count, last_refused_at, last_error from messaging_connections where id = %s",
+        (cid,),
+    ).fetchone()
+
+
 # ----------------------------------------------------------------------------- WhatsApp
 
 
-def wa_body(*, messages=(), statuses=(), contacts=(), field="messages", echoes=()) -> bytes:
-    value: dict[str, Any] = {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
-    }
+WA_ACCOUNT = "+15550783881"
+WA_METADATA = {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"}
+
+
+def wa_body(
+    *, messages=(), statuses=(), contacts=(), field="messages", echoes=(), metadata=WA_METADATA
+) -> bytes:
+    value: dict[str, Any] = {"messaging_product": "whatsapp", "metadata": metadata}
     if contacts:
         value["contacts"] = list(contacts)
     if messages:
@@ -156,7 +167,9 @@ def wa_post(http, url: str, conn: Conn, body: bytes, secret: str | None = None) 
 
 @pytest.fixture
 def wa(connect) -> Conn:
-    return connect("whatsapp", {"app_secret": "meta-app-secret", "verify_token": "vt-123"})
+    return connect(
+        "whatsapp", {"app_secret": "meta-app-secret", "verify_token": "vt-123"}, WA_ACCOUNT
+    )
 
 
 def test_whatsapp_delivery_is_stored_once_and_meets_the_export_conversation(
@@ -324,13 +337,15 @@ def test_every_refusal_changes_nothing(http, functions_url, wa, owner, db):
         assert res.status_code == expected, f"{name}: {res.status_code} {res.text[:200]}"
     assert snapshot(db, owner.id) == before, "a refused delivery changed something"
 
-    # signed but not WhatsApp's shape: 400, no message; the connection records the error
+    # signed but not WhatsApp's shape: 400, no message; the connection counts the refusal
+    # (final: the platform sending it again cannot change it) and keeps its status
     res = wa_post(http, functions_url, wa, json.dumps({"object": "page", "entry": []}).encode())
     assert res.status_code == 400
     after = snapshot(db, owner.id)
     assert after["conversations"] == before["conversations"]
-    status, error, _ = connection_row(db, wa.id)
-    assert status == "error" and "object" in error
+    status, error, synced = connection_row(db, wa.id)
+    assert status == "active" and "object" in error and synced is None
+    assert refusals(db, wa.id)[0] == 1
 
 
 def test_a_database_failure_is_5xx_recorded_and_a_retry_stores_it(
@@ -354,8 +369,10 @@ def test_a_database_failure_is_5xx_recorded_and_a_retry_stores_it(
         db.execute("drop function public.test_fail_ingest()")
     assert res.status_code == 503, res.text
     assert stored(db, owner.id, CONV) is None
-    status, error, _ = connection_row(db, wa.id)
+    status, error, synced = connection_row(db, wa.id)
     assert status == "error" and "injected by test_webhooks" in error
+    assert synced is None, "last_synced_at moves only when a delivery is stored"
+    assert refusals(db, wa.id)[0] == 0, "a failure the platform retries is no refusal"
     # the platform retries: stored, and the connection is healthy again
     assert wa_post(http, functions_url, wa, body).status_code == 200
     assert "wamid.RETRY" in stored(db, owner.id, CONV)["messages"]
@@ -415,7 +432,7 @@ def test_telegram_message_then_edit_replaces_the_text(http, functions_url, conne
 def test_signal_notifications_groups_outbound_and_remote_delete(
     http, functions_url, connect, owner, db
 ):
-    sg = connect("signal", {"token": "signal-bearer-1"})
+    sg = connect("signal", {"token": "signal-bearer-1"}, "+34600000001")
     now = int(time.time() * 1000) - 120_000
     peer = "+34622333444"
 
@@ -528,7 +545,7 @@ WX_TEXT = """<xml>
 
 
 def test_wechat_push_echostr_and_hostile_xml(http, functions_url, connect, owner, db):
-    wx = connect("wechat", {"token": "wxToken2026"})
+    wx = connect("wechat", {"token": "wxToken2026"}, "gh_crm")
     url = f"{functions_url}/wechat/{wx.id}"
     echo = http.get(url, params=wx_query("wxToken2026", echostr="5838479218127813673"))
     assert (echo.status_code, echo.text) == (200, "5838479218127813673")
@@ -779,3 +796,262 @@ def test_reactions_keep_the_newest_per_reactor_in_any_order(db, reactions):
     for reactor in {r[0] for r in reactions}:
         newest = max((r for r in reactions if r[0] == reactor), key=lambda r: r[2])
         assert m["metadata"]["reactions"][reactor]["emoji"] == newest[1]
+
+
+# ----------------------------------------------------------------------------- issue 17
+
+
+def test_text_postgres_cannot_hold_is_cleaned_and_stored_not_retried_forever(
+    http, functions_url, wa, owner, db, connect
+):
+    """A lone surrogate once made PostgREST answer PGRST102, which the function took for a 503."""
+    t = int(time.time()) - 120
+    body = wa_body(messages=[wa_text("wamid.POISON", "pedido \ud800 ok", t)])
+    assert b"\\ud800" in body
+    res = wa_post(http, functions_url, wa, body)
+    assert res.status_code == 200, res.text
+    m = stored(db, owner.id, CONV)["messages"]["wamid.POISON"]
+    assert m["content"] == "pedido \ufffd ok"
+    assert m["metadata"]["replaced_characters"] == {"content": 1}
+
+    tg = connect("telegram", {"secret_token": "tg_poison"})
+    msg = {
+        "message_id": 3,
+        "chat": {"id": 4242, "type": "private", "first_name": "N\u0000o"},
+        "date": t,
+        "text": "a\udc00b\u0000",
+    }
+    res = tg_post(http, functions_url, tg, {"update_id": 3, "message": msg}, "tg_poison")
+    assert res.status_code == 200, res.text
+    conv = stored(db, owner.id, "4242")
+    assert conv["messages"]["4242:3"]["content"] == "a\ufffdb\ufffd"
+    assert conv["name"] == "N\ufffdo"
+    assert conv["messages"]["4242:3"]["metadata"]["replaced_characters"] == {
+        "content": 2,
+        "participant_name": 1,
+    }
+
+
+def test_one_bad_message_never_costs_the_good_ones_and_each_refusal_is_counted(
+    capsys, http, functions_url, wa, owner, db
+):
+    t = int(time.time()) - 300
+    huge_contacts = [
+        {"name": {"formatted_name": "x" * 9000}},
+        {"name": {"formatted_name": "y" * 9000}},
+    ]
+    body = wa_body(
+        messages=[
+            wa_text("wamid.GOOD1", "primero", t),
+            wa_text("wamid.LONG", "x" * 70_000, t + 1),
+            wa_text("wamid.AHEAD", "mañana", int(time.time()) + 3 * 86400),
+            {"from": WA_ID, "id": "wamid.CARD", "timestamp": str(t + 2), "type": "contacts",
+             "contacts": huge_contacts},
+            wa_text("wamid.GOOD2", "último", t + 3),
+        ],
+        statuses=[{"id": "wamid.GOOD1", "status": "read", "timestamp": str(t + 9), "recipient_id": WA_ID},
+                  {"id": "wamid.GOOD1", "status": "read", "timestamp": "not a time", "recipient_id": WA_ID}],
+    )  # fmt: skip
+    res = wa_post(http, functions_url, wa, body)
+    assert res.status_code == 200, res.text
+    out = res.json()
+    assert out["inserted"] == 2 and out["updates"]["applied"] == 1
+    refused = {r["path"]: r for r in out["refused"]}
+    assert set(refused) == {
+        "entry[0].changes[0].value.statuses[1]",
+        "messages[1]",
+        "messages[2]",
+        "messages[3]",
+    }, out["refused"]
+    assert (
+        refused["messages[1]"]["code"] == "22023" and "content" in refused["messages[1]"]["reason"]
+    )
+    assert "sent_at" in refused["messages[2]"]["reason"]
+    assert "metadata" in refused["messages[3]"]["reason"]
+    conv = stored(db, owner.id, CONV)
+    assert set(conv["messages"]) == {"wamid.GOOD1", "wamid.GOOD2"}
+    assert conv["messages"]["wamid.GOOD1"]["metadata"]["status"] == "read"
+    count, at, error = refusals(db, wa.id)
+    assert count == 4 and at is not None and "refused" in error and "(and 3 more)" in error
+    status, _, synced = connection_row(db, wa.id)
+    assert status == "active" and synced is not None
+
+    # the platform redelivers: nothing twice; the refusals are final, counted again
+    again = wa_post(http, functions_url, wa, body)
+    assert again.status_code == 200 and again.json()["duplicates"] == 2
+    assert refusals(db, wa.id)[0] == 8
+
+    # a delivery holding only what cannot be stored: final (4xx), never 503, nothing stored
+    before = snapshot(db, owner.id)["conversations"]
+    only_bad = wa_post(
+        http, functions_url, wa, wa_body(messages=[wa_text("wamid.L2", "z" * 70_000, t)])
+    )
+    assert only_bad.status_code == 422, only_bad.text
+    assert snapshot(db, owner.id)["conversations"] == before
+    assert refusals(db, wa.id)[0] == 9
+
+    from crm_messaging.cli import main
+
+    assert main(["connections", "--user-id", owner.id]) == 0
+    listing = capsys.readouterr().out
+    assert "refused 9, last at" in listing and "wamid" not in listing.split("last error")[0]
+
+
+def test_deliveries_are_bound_to_the_connections_account(
+    http, functions_url, wa, connect, owner, db
+):
+    t = int(time.time()) - 60
+    other_number = {"display_phone_number": "15550000000", "phone_number_id": "999000999"}
+    before = snapshot(db, owner.id)["conversations"]
+    res = wa_post(
+        http,
+        functions_url,
+        wa,
+        wa_body(messages=[wa_text("wamid.OTHER", "hola", t)], metadata=other_number),
+    )
+    assert res.status_code == 403, res.text
+    assert [r["kind"] for r in res.json()["refused"]] == ["account_mismatch"]
+    assert snapshot(db, owner.id)["conversations"] == before
+    assert refusals(db, wa.id)[0] == 1
+    assert connection_row(db, wa.id)[2] is None, "a refused delivery does not count as a sync"
+
+    # Signal: a body naming another account never overrides the connection's
+    sg = connect("signal", {"token": "sg-bound"}, "+34600000001")
+    headers = {"authorization": "Bearer sg-bound"}
+    now = int(time.time() * 1000) - 60_000
+
+    def sync(account: str, ms: int) -> dict[str, Any]:
+        sent = {"destinationNumber": "+34622000111", "timestamp": ms, "message": "hola"}
+        envelope = {
+            "source": account,
+            "sourceNumber": account,
+            "timestamp": ms,
+            "syncMessage": {"sentMessage": sent},
+        }
+        return {"jsonrpc": "2.0", "method": "receive", "params": {"account": account, "envelope": envelope}}  # fmt: skip
+
+    forged = http.post(
+        f"{functions_url}/signal/{sg.id}", json=sync("+19999999999", now), headers=headers
+    )
+    assert forged.status_code == 403, forged.text
+    assert stored(db, owner.id, "+34622000111") is None
+    res = http.post(
+        f"{functions_url}/signal/{sg.id}",
+        json=[sync("+34600000001", now + 1), sync("+19999999999", now + 2)],
+        headers=headers,
+    )
+    assert res.status_code == 200, res.text
+    msgs = stored(db, owner.id, "+34622000111")["messages"]
+    assert list(msgs) == [f"+34600000001:{now + 1}"]
+    assert msgs[f"+34600000001:{now + 1}"]["sender_identifier"] == "+34600000001"
+    assert refusals(db, sg.id)[0] == 2
+
+    # WeChat: ToUserName is the connection's account
+    wx = connect("wechat", {"token": "wxBound1"}, "gh_crm")
+    xml = WX_TEXT.format(ts=int(time.time()) - 5, mid="7001").replace("gh_crm", "gh_other").encode()
+    res = http.post(f"{functions_url}/wechat/{wx.id}", params=wx_query("wxBound1"), content=xml)
+    assert res.status_code == 403
+    assert stored(db, owner.id, "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o") is None
+    assert refusals(db, wx.id)[0] == 1
+
+
+def test_a_paused_connection_stores_nothing_and_stops_the_platform_retrying(
+    capsys, http, functions_url, wa, connect, owner, db
+):
+    t = int(time.time()) - 60
+    body = wa_body(messages=[wa_text("wamid.PAUSED", "¿hola?", t)])
+    assert (
+        wa_post(
+            http, functions_url, wa, wa_body(messages=[wa_text("wamid.P0", "antes", t - 5)])
+        ).status_code
+        == 200
+    )
+    synced = connection_row(db, wa.id)[2]
+    wx = connect("wechat", {"token": "wxPaused1"}, "gh_crm")
+    for status in ("paused", "disconnected"):
+        db.execute(
+            "update messaging_connections set status = %s where id = any(%s::uuid[])",
+            (status, [wa.id, wx.id]),
+        )
+        before = snapshot(db, owner.id)
+        res = wa_post(http, functions_url, wa, body)
+        assert res.status_code == 200, res.text  # what makes Meta stop retrying
+        assert res.json()["stored"] is False and res.json()["status"] == status
+        xml = WX_TEXT.format(ts=t, mid="8001").encode()
+        res = http.post(
+            f"{functions_url}/wechat/{wx.id}", params=wx_query("wxPaused1"), content=xml
+        )
+        assert (res.status_code, res.text) == (200, "success")
+        assert snapshot(db, owner.id) == before, f"a {status} connection stored something"
+        assert connection_row(db, wa.id)[2] == synced
+
+    from crm_messaging.cli import main
+
+    assert main(["connections", "--user-id", owner.id]) == 0
+    assert "disconnected: webhook deliveries are answered and not stored" in capsys.readouterr().out
+
+    db.execute("update messaging_connections set status = 'active' where id = %s", (wa.id,))
+    assert wa_post(http, functions_url, wa, body).status_code == 200
+    assert "wamid.PAUSED" in stored(db, owner.id, CONV)["messages"]
+
+
+def test_a_wechat_nonce_is_accepted_once_per_connection(http, functions_url, connect, owner, db):
+    wx = connect("wechat", {"token": "wxNonce1"}, "gh_crm")
+    url = f"{functions_url}/wechat/{wx.id}"
+    query = wx_query("wxNonce1")
+    body = WX_TEXT.format(ts=int(time.time()) - 5, mid="9001").encode()
+    assert http.post(url, params=query, content=body).status_code == 200
+    # WeChat retrying the same request: the same delivery, accepted, nothing twice
+    assert http.post(url, params=query, content=body).status_code == 200
+    assert stored(db, owner.id, "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")["count"] == 1
+    before = snapshot(db, owner.id)["conversations"]
+    for mid in ("9002", "9003"):  # the captured query string with forged bodies
+        forged = WX_TEXT.format(ts=int(time.time()), mid=mid).replace("请问", "forged").encode()
+        res = http.post(url, params=query, content=forged)
+        assert res.status_code == 401, res.text
+    assert snapshot(db, owner.id)["conversations"] == before
+    assert refusals(db, wx.id)[0] == 2
+    # the same nonce on another connection is that connection's own
+    wx2 = connect("wechat", {"token": "wxNonce1"}, "gh_crm2")
+    other = WX_TEXT.format(ts=int(time.time()), mid="9004").replace("gh_crm", "gh_crm2").encode()
+    assert (
+        http.post(f"{functions_url}/wechat/{wx2.id}", params=query, content=other).status_code
+        == 200
+    )
+
+
+def test_an_edit_ahead_of_the_clock_never_hides_later_edits_nor_moves_the_message(
+    http, functions_url, connect, owner, db
+):
+    tg = connect("telegram", {"secret_token": "tg_edits"})
+    now = int(time.time())
+    chat = {"id": 7007, "type": "private", "first_name": "Eva"}
+    msg = {
+        "message_id": 1,
+        "chat": chat,
+        "from": {"id": 7007, "first_name": "Eva"},
+        "date": now - 600,
+        "text": "v1",
+    }
+
+    def send(update_id: int, key: str, m: dict[str, Any]) -> httpx.Response:
+        return tg_post(http, functions_url, tg, {"update_id": update_id, key: m}, "tg_edits")
+
+    assert send(1, "message", msg).status_code == 200
+    # an edit_date 23 hours ahead (a client clock, a forged update) is taken as now
+    res = send(2, "edited_message", {**msg, "text": "v2", "edit_date": now + 23 * 3600})
+    assert res.status_code == 200 and res.json()["updated"] == 1
+    m = stored(db, owner.id, "7007")["messages"]["7007:1"]
+    assert m["content"] == "v2" and m["edited_at"] < time.strftime(
+        "%Y-%m-%dT%H:%M:%S", time.gmtime(now + 600)
+    )
+    # a real later edit wins; its `date` a day earlier does not move the message
+    res = send(
+        3, "edited_message", {**msg, "date": now - 86400, "text": "v3", "edit_date": now + 60}
+    )
+    assert res.status_code == 200 and res.json()["updated"] == 1, res.text
+    m = stored(db, owner.id, "7007")["messages"]["7007:1"]
+    assert m["content"] == "v3"
+    assert m["sent_at"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 600)), (
+        "sent_at fixed once stored"
+    )

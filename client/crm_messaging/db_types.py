@@ -132,8 +132,10 @@ class PublicMessagingConnections(BaseModel):
     display_name: Optional[str] = Field(alias="display_name")
     id: uuid.UUID = Field(alias="id")
     last_error: Optional[str] = Field(alias="last_error")
+    last_refused_at: Optional[datetime.datetime] = Field(alias="last_refused_at")
     last_synced_at: Optional[datetime.datetime] = Field(alias="last_synced_at")
     platform: str = Field(alias="platform")
+    refused_count: int = Field(alias="refused_count")
     settings: JsonValue = Field(alias="settings")
     status: str = Field(alias="status")
     updated_at: datetime.datetime = Field(alias="updated_at")
@@ -145,8 +147,10 @@ class PublicMessagingConnectionsInsert(TypedDict):
     display_name: NotRequired[Annotated[Optional[str], Field(alias="display_name")]]
     id: NotRequired[Annotated[uuid.UUID, Field(alias="id")]]
     last_error: NotRequired[Annotated[Optional[str], Field(alias="last_error")]]
+    last_refused_at: NotRequired[Annotated[Optional[datetime.datetime], Field(alias="last_refused_at")]]
     last_synced_at: NotRequired[Annotated[Optional[datetime.datetime], Field(alias="last_synced_at")]]
     platform: Annotated[str, Field(alias="platform")]
+    refused_count: NotRequired[Annotated[int, Field(alias="refused_count")]]
     settings: NotRequired[Annotated[JsonValue, Field(alias="settings")]]
     status: NotRequired[Annotated[str, Field(alias="status")]]
     updated_at: NotRequired[Annotated[datetime.datetime, Field(alias="updated_at")]]
@@ -158,8 +162,10 @@ class PublicMessagingConnectionsUpdate(TypedDict):
     display_name: NotRequired[Annotated[Optional[str], Field(alias="display_name")]]
     id: NotRequired[Annotated[uuid.UUID, Field(alias="id")]]
     last_error: NotRequired[Annotated[Optional[str], Field(alias="last_error")]]
+    last_refused_at: NotRequired[Annotated[Optional[datetime.datetime], Field(alias="last_refused_at")]]
     last_synced_at: NotRequired[Annotated[Optional[datetime.datetime], Field(alias="last_synced_at")]]
     platform: NotRequired[Annotated[str, Field(alias="platform")]]
+    refused_count: NotRequired[Annotated[int, Field(alias="refused_count")]]
     settings: NotRequired[Annotated[JsonValue, Field(alias="settings")]]
     status: NotRequired[Annotated[str, Field(alias="status")]]
     updated_at: NotRequired[Annotated[datetime.datetime, Field(alias="updated_at")]]

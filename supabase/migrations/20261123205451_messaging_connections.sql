@@ -15,6 +15,8 @@ create table public.messaging_connections (
   status text not null default 'active' check (status in ('active', 'paused', 'error', 'disconnected')),
   last_synced_at timestamptz,
   last_error text check (pg_catalog.length(last_error) <= 4000),
+  refused_count bigint not null default 0 check (refused_count >= 0),
+  last_refused_at timestamptz,
   settings jsonb not null default '{}'::jsonb check (pg_catalog.jsonb_typeof(settings) = 'object'),
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
@@ -22,6 +24,16 @@ create table public.messaging_connections (
 );
 comment on table public.messaging_connections is
   'A CRM user''s account on a messaging platform (the exporting or syncing side of their chats).';
+comment on column public.messaging_connections.status is
+  'active | error (the last delivery failed in the database; the platform retries) | paused | disconnected (webhook deliveries are answered so the platform stops retrying, and nothing is stored).';
+comment on column public.messaging_connections.last_synced_at is
+  'When a delivery or an import last stored something through this connection (a delivery wholly refused or paused does not move it).';
+comment on column public.messaging_connections.last_error is
+  'The last failure or refusal of a webhook delivery, in words (refusals also count in refused_count).';
+comment on column public.messaging_connections.refused_count is
+  'Webhook messages, updates and deliveries refused for good (invalid content, another account, a replayed nonce): a retry cannot store them.';
+comment on column public.messaging_connections.last_refused_at is
+  'When the last refusal counted in refused_count happened.';
 
 alter table public.messaging_connections enable row level security;
 

@@ -693,7 +693,8 @@ comment on function messaging_private.ingest_apply_edits(uuid, uuid, jsonb, json
   'Ingest, part 5: removes the old versions of edited messages from the hot row (returned) and from their archive chunks.';
 
 create or replace function messaging_private.ingest_merge(
-  conversation uuid, owner uuid, hot jsonb, incoming jsonb
+  conversation uuid, owner uuid, hot jsonb, incoming jsonb,
+  hot_max integer default null, hot_bytes integer default null
 )
 returns jsonb
 language plpgsql
@@ -702,7 +703,8 @@ as $$
 -- Merges sorted incoming messages into the conversation: those older than the hot row go
 -- to the archive chunk whose range holds them, the rest join the hot row; past the hot
 -- row's caps (count, bytes of searchable text) the oldest spill into the archive in bulk.
--- Returns the new hot row.
+-- Returns the new hot row. hot_max / hot_bytes: the caps, when the caller has read them
+-- (each read of a setting is a query: a live append would otherwise make four).
 declare
   v_hot jsonb := hot;
   v_incoming jsonb := incoming;
@@ -715,8 +717,8 @@ declare
   v_newest record;
   v_target record;
   v_has_archive boolean;
-  v_hot_max integer := messaging_private.setting('hot_max_messages');
-  v_hot_bytes integer := messaging_private.setting('hot_max_bytes');
+  v_hot_max integer := coalesce(hot_max, messaging_private.setting('hot_max_messages'));
+  v_hot_bytes integer := coalesce(hot_bytes, messaging_private.setting('hot_max_bytes'));
 begin
   if pg_catalog.jsonb_array_length(v_incoming) = 0 then
     return v_hot;
@@ -813,7 +815,7 @@ begin
   return v_hot;
 end;
 $$;
-comment on function messaging_private.ingest_merge(uuid, uuid, jsonb, jsonb) is
+comment on function messaging_private.ingest_merge(uuid, uuid, jsonb, jsonb, integer, integer) is
   'Ingest, part 6: merges sorted new messages into the archive (older than the hot row) and the hot row, spilling past its caps; returns the hot row.';
 
 create or replace function messaging_private.ingest_summary(
@@ -1191,8 +1193,8 @@ declare
   v_index jsonb[] := '{}'::jsonb[];
   v_repeated bigint[] := '{}'::bigint[];
   v_existing integer;
-  v_hot_max integer := messaging_private.setting('hot_max_messages');
-  v_hot_bytes integer := messaging_private.setting('hot_max_bytes');
+  v_hot_max integer;
+  v_hot_bytes integer;
   v_inserted_all integer := 0;
   v_dups_all integer := 0;
   v_updated_all integer := 0;
@@ -1228,6 +1230,12 @@ begin
   end if;
 
   v_owner := messaging_private.ingest_owner(payload);
+  -- both caps in one query (a setting() call each would be two)
+  select pg_catalog.max(s.value) filter (where s.key = 'hot_max_messages'),
+         pg_catalog.max(s.value) filter (where s.key = 'hot_max_bytes')
+    into v_hot_max, v_hot_bytes
+    from messaging_private.settings s
+   where s.key in ('hot_max_messages', 'hot_max_bytes');
 
   -- ---- every field of every message -----------------------------------------
   v_errors := messaging_private.payload_errors(payload);
@@ -1313,6 +1321,8 @@ begin
     into v_groups, v_results, v_index, v_inserted_all, v_dups_all, v_existing
     from marked m;
 
+  -- (one existing conversation, the live case, is locked as the loop below reads it)
+  if v_existing > 1 then
   perform 1
      from public.chat_conversations c
     where c.user_id = v_owner
@@ -1322,6 +1332,7 @@ begin
        where not (x -> 'fresh')::boolean)
     order by c.platform, c.external_conversation_id
     for update;
+  end if;
 
   -- ---- conversations a batch only repeats, all at once: every message already in the
   -- hot row and none with a newer edited_at, no conversation field changed (a re-sent
@@ -1382,11 +1393,20 @@ begin
      where not (x -> 'fresh')::boolean
        and g.ord not in (select pg_catalog.unnest(v_repeated))  -- (a hashed set)
   loop
-    select * into strict conv
-      from public.chat_conversations c
-     where c.user_id = v_owner
-       and c.platform = g ->> 'platform'
-       and c.external_conversation_id = g ->> 'external_conversation_id';
+    if v_existing = 1 then
+      select * into strict conv
+        from public.chat_conversations c
+       where c.user_id = v_owner
+         and c.platform = g ->> 'platform'
+         and c.external_conversation_id = g ->> 'external_conversation_id'
+         for update;
+    else
+      select * into strict conv
+        from public.chat_conversations c
+       where c.user_id = v_owner
+         and c.platform = g ->> 'platform'
+         and c.external_conversation_id = g ->> 'external_conversation_id';
+    end if;
 
     v_dedupe := messaging_private.ingest_dedupe(conv.id, conv.messages,
       conv.message_count > pg_catalog.jsonb_array_length(conv.messages), g -> 'messages');
@@ -1410,7 +1430,7 @@ begin
       else
         v_incoming := v_dedupe.fresh;  -- already sorted by ingest_groups
       end if;
-      v_hot := messaging_private.ingest_merge(conv.id, v_owner, v_hot, v_incoming);
+      v_hot := messaging_private.ingest_merge(conv.id, v_owner, v_hot, v_incoming, v_hot_max, v_hot_bytes);
       v_index := pg_catalog.array_append(v_index,
         pg_catalog.jsonb_build_object('conversation', conv.id, 'messages', v_incoming));
       select s.first_at, s.last_message into v_first_at, v_last
@@ -1435,11 +1455,13 @@ begin
            participant_name = coalesce(g ->> 'participant_name', c.participant_name),
            conversation_type = coalesce(g ->> 'conversation_type', c.conversation_type),
            connection_id = coalesce(v_connection, c.connection_id),
+           -- (match_person is a query: asked only when there is an identifier to match)
            person_id = coalesce(
              (g ->> 'person_id')::uuid,
              c.person_id,
-             messaging_private.match_person(v_owner, c.platform,
-               coalesce(g ->> 'participant_identifier', c.participant_identifier)))
+             case when coalesce(g ->> 'participant_identifier', c.participant_identifier) is not null then
+               messaging_private.match_person(v_owner, c.platform,
+                 coalesce(g ->> 'participant_identifier', c.participant_identifier)) end)
      where c.id = conv.id
        and (v_inserted + v_updated > 0
             or (coalesce(g ->> 'participant_identifier', c.participant_identifier),

@@ -252,6 +252,8 @@ insert into messaging_private.refusal_kinds (kind, sqlstate, scope, advice, desc
    'A platform that is not a messaging_platform value.'),
   ('connection_invalid', '22023', 'call', 'Nothing was written. Give the secrets the platform needs.',
    'add_messaging_connection: a missing account, a secret the platform does not use, or a missing or malformed one.'),
+  ('delivery_invalid', '22023', 'call', 'Nothing was written. The messaging-ingest function builds this call; fix the field named.',
+   'ingest_webhook_delivery: refused not an array, or a replay_guard without its nonce and digest strings.'),
   ('updates_invalid', '22023', 'call', 'Nothing was written. Fix the updates named.',
    'ingest_webhook_delivery: updates not an array, more than updates_per_call, or an update breaking its rule.'),
   ('identifier_invalid', '22023', 'call', 'Write phones with their country code (+34 ...).',

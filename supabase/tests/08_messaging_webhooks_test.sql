@@ -4,7 +4,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
-select plan(47);
+select plan(59);
 
 select tests.create_supabase_user('owner', 'owner@test', fixed_id => '11111111-1111-4111-8111-111111111111');
 select tests.create_supabase_user('other', 'other@test', fixed_id => '22222222-2222-4222-8222-222222222222');
@@ -18,7 +18,10 @@ select has_index('messaging_private', 'connection_secrets', 'connection_secrets_
 select function_privs_are('public', 'webhook_connection', array['uuid'], 'authenticated', array[]::text[]);
 select function_privs_are('public', 'webhook_connection', array['uuid'], 'service_role', array['EXECUTE']);
 select function_privs_are('public', 'ingest_webhook_delivery', array['jsonb'], 'authenticated', array[]::text[]);
-select function_privs_are('public', 'record_webhook_failure', array['uuid', 'text'], 'anon', array[]::text[]);
+select function_privs_are('public', 'record_webhook_failure', array['uuid', 'text', 'boolean'], 'anon', array[]::text[]);
+select tests.rls_enabled('messaging_private', 'webhook_nonces');
+select ok(not has_table_privilege(r, 'messaging_private.webhook_nonces', 'select'), 'no select grant on nonces to ' || r)
+  from unnest(array['anon', 'authenticated', 'service_role']) r;
 select function_privs_are('public', 'add_messaging_connection', array['text', 'text', 'text', 'jsonb', 'uuid'], 'anon', array[]::text[]);
 select function_privs_are('public', 'add_messaging_connection', array['text', 'text', 'text', 'jsonb', 'uuid'], 'authenticated', array['EXECUTE']);
 
@@ -79,7 +82,7 @@ select is(public.ingest_webhook_delivery(jsonb_build_object('connection_id', :'w
    "type": "text", "content": "Your order ships today", "sent_at": "2026-01-01T10:00:00Z"},
   {"platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.in", "direction": "inbound",
    "type": "text", "content": "Thanks!", "sent_at": "2026-01-01T10:05:00Z"}]'::jsonb)) - 'conversations',
-  '{"inserted": 2, "duplicates": 0, "updated": 0, "matched": 0, "updates": {"applied": 0, "missing": 0, "unchanged": 0}}'::jsonb,
+  '{"inserted": 2, "duplicates": 0, "updated": 0, "matched": 0, "updates": {"applied": 0, "missing": 0, "unchanged": 0}, "accepted": 2, "refused": []}'::jsonb,
   'messages are ingested for the connection''s owner');
 select isnt((select last_synced_at from public.messaging_connections where id = :'wa'), null, 'and last_synced_at is set');
 
@@ -123,8 +126,34 @@ select is((select array[c.last_message_preview, m ->> 'content', m -> 'metadata'
 
 select throws_ok($$ select public.ingest_webhook_delivery('{"connection_id": "00000000-0000-4000-8000-000000000000", "messages": []}') $$,
   '22023', null, 'an unknown connection');
-select throws_ok(format($$ select public.ingest_webhook_delivery('{"connection_id": "%s", "updates": [{"kind": "status", "status": "seen"}]}') $$, :'wa'),
-  '22023', null, 'a malformed update is refused, nothing written');
+select is(public.ingest_webhook_delivery(format('{"connection_id": "%s", "updates": [{"kind": "status", "status": "seen"}]}', :'wa')::jsonb)
+  -> 'refused' -> 0 ->> 'kind', 'invalid_update', 'a malformed update is refused alone, named');
+select is((select refused_count from public.messaging_connections where id = :'wa'), 1::bigint, 'and counted on the connection');
+select is(public.ingest_webhook_delivery(format('{"connection_id": "%s", "messages": [
+  {"platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.bad", "direction": "sideways",
+   "type": "text", "content": "x", "sent_at": "2026-01-01T10:07:00Z"},
+  {"platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.good", "direction": "inbound",
+   "type": "text", "content": "fine", "sent_at": "2026-01-01T10:08:00Z"}]}', :'wa')::jsonb)
+  - 'conversations' - 'refused', '{"inserted": 1, "duplicates": 0, "updated": 0, "accepted": 1, "updates": {"applied": 0, "missing": 0, "unchanged": 0}}'::jsonb,
+  'an invalid message is left out, the good one beside it stored');
+select is((select array[refused_count::text, (last_refused_at is not null)::text] from public.messaging_connections where id = :'wa'),
+  array['2', 'true'], 'the refusal is counted with its time');
+
+update public.messaging_connections set status = 'paused' where id = :'wa';
+select is(public.ingest_webhook_delivery(format('{"connection_id": "%s", "messages": [
+  {"platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.paused", "direction": "inbound",
+   "type": "text", "content": "x", "sent_at": "2026-01-01T10:09:00Z"}]}', :'wa')::jsonb) -> 'rejected' ->> 'kind', 'paused',
+  'a paused connection takes nothing');
+select is((select message_count from public.chat_conversations where external_conversation_id = '+34611111111'), 3,
+  'and nothing was stored');
+update public.messaging_connections set status = 'active' where id = :'wa';
+
+select is(public.ingest_webhook_delivery(format('{"connection_id": "%s", "replay_guard": {"nonce": "n1", "digest": "aa"}}', :'wa')::jsonb) ? 'rejected',
+  false, 'a new nonce is taken');
+select is(public.ingest_webhook_delivery(format('{"connection_id": "%s", "replay_guard": {"nonce": "n1", "digest": "aa"}}', :'wa')::jsonb) ? 'rejected',
+  false, 'the same nonce with the same body is a retry');
+select is(public.ingest_webhook_delivery(format('{"connection_id": "%s", "replay_guard": {"nonce": "n1", "digest": "bb"}}', :'wa')::jsonb) -> 'rejected' ->> 'kind',
+  'replay', 'the same nonce with another body is a replay');
 
 select lives_ok(format($$ select public.record_webhook_failure('%s', 'HTTP 503') $$, :'wa'), 'a failure is recorded');
 select is((select array[status, last_error] from public.messaging_connections where id = :'wa'), array['error', 'HTTP 503'],

@@ -195,6 +195,27 @@ test("the connections page lists each account with its webhook URL", async ({ pa
     await expect(page.getByText(`${apiUrl.api_url}/functions/v1/messaging-ingest/${c.platform}/${c.id}`)).toBeVisible();
   }
   await shot(page, "connections");
+
+  // a paused account with refused deliveries says so (the columns the function writes)
+  const first = expected[0];
+  expect(first, "the demo import recorded alice's accounts").toBeDefined();
+  if (!first) return;
+  const at = new Date(Date.now() - 5 * 60_000).toISOString();
+  await serviceRest(`messaging_connections?id=eq.${first.id}`, {
+    method: "PATCH",
+    body: JSON.stringify({ status: "paused", refused_count: 3, last_refused_at: at }),
+  });
+  try {
+    await page.reload();
+    const row = rows.filter({ hasText: `${first.platform}/${first.id}` });
+    await expect(row.getByLabel("Refused messages")).toHaveText(/^3, last 5 min(utes)? ago$/);
+    await expect(row.getByText("deliveries are answered, not stored")).toBeVisible();
+  } finally {
+    await serviceRest(`messaging_connections?id=eq.${first.id}`, {
+      method: "PATCH",
+      body: JSON.stringify({ status: "active", refused_count: 0, last_refused_at: null }),
+    });
+  }
 });
 
 test("a second user sees none of the first user's data", async ({ page }) => {

@@ -61,14 +61,14 @@ isOneToOne: false
                   ]
                 },"messaging_connections": {
                   Row: {
-                    "account_identifier": string,"created_at": string,"display_name": string | null,"id": string,"last_error": string | null,"last_synced_at": string | null,"platform": string,"settings": NonNullable<Json>,"status": string,"updated_at": string,"user_id": string
+                    "account_identifier": string,"created_at": string,"display_name": string | null,"id": string,"last_error": string | null,"last_refused_at": string | null,"last_synced_at": string | null,"platform": string,"refused_count": number,"settings": NonNullable<Json>,"status": string,"updated_at": string,"user_id": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "account_identifier": string,"created_at"?: string,"display_name"?: string | null,"id"?: string,"last_error"?: string | null,"last_synced_at"?: string | null,"platform": string,"settings"?: NonNullable<Json>,"status"?: string,"updated_at"?: string,"user_id"?: string
+                    "account_identifier": string,"created_at"?: string,"display_name"?: string | null,"id"?: string,"last_error"?: string | null,"last_refused_at"?: string | null,"last_synced_at"?: string | null,"platform": string,"refused_count"?: number,"settings"?: NonNullable<Json>,"status"?: string,"updated_at"?: string,"user_id"?: string
                   }
                   Update: {
-                    "account_identifier"?: string,"created_at"?: string,"display_name"?: string | null,"id"?: string,"last_error"?: string | null,"last_synced_at"?: string | null,"platform"?: string,"settings"?: NonNullable<Json>,"status"?: string,"updated_at"?: string,"user_id"?: string
+                    "account_identifier"?: string,"created_at"?: string,"display_name"?: string | null,"id"?: string,"last_error"?: string | null,"last_refused_at"?: string | null,"last_synced_at"?: string | null,"platform"?: string,"refused_count"?: number,"settings"?: NonNullable<Json>,"status"?: string,"updated_at"?: string,"user_id"?: string
                   }
                   Relationships: [
                     
@@ -155,7 +155,7 @@ isOneToOne: false
 { Args: Record<PropertyKey, never>; Returns: Json
                            },
 "record_webhook_failure":
-{ Args: { "connection_id": string,"error": string }; Returns: undefined
+{ Args: { "connection_id": string,"error": string,"refused"?: boolean }; Returns: undefined
                            },
 "search_messages":
 { Args: { "direction"?: string,"max_count"?: number,"person_id"?: string,"platform"?: string,"query": string,"sent_after"?: string,"sent_before"?: string,"user_id"?: string }; Returns: Json[]

@@ -57,3 +57,7 @@ export async function hmacSha256Hex(secret: string, body: Bytes): Promise<string
 export async function sha1Hex(text: string): Promise<string> {
   return hex(await crypto.subtle.digest("SHA-1", toBytes(text)));
 }
+
+export async function sha256Hex(body: Bytes): Promise<string> {
+  return hex(await crypto.subtle.digest("SHA-256", body));
+}

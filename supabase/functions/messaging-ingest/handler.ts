@@ -7,13 +7,20 @@
 //   GET|POST /wechat/{connection}    WeChat Official Account push (sha1 signature)
 //
 // The body is read whole (bounded) and its signature or token checked on those raw bytes
-// before it is parsed. Answers: 200 stored, 400 not the platform's shape, 401 bad or
-// missing signature/token, 403 wrong WhatsApp verify token, 404 unknown connection, 405
-// wrong method, 413 too large, 503 the database failed (the platform retries).
+// before it is parsed. Answers: 200 stored (what could be: items refused alone are listed),
+// or a paused connection (nothing stored, and the platform stops retrying); 400 not the
+// platform's shape; 401 bad or missing signature/token, or a replayed WeChat nonce; 403
+// wrong WhatsApp verify token, or every item for another account; 404 unknown connection;
+// 405 wrong method; 413 too large; 422 every item refused by the store; 503 only when the
+// database failed in a way a retry can fix.
+//
+// Whether a refusal is final is read from codes (SQLSTATE / PostgREST code, and the
+// refusal kind the SQL puts in its hint), never from the wording of a message.
 
-import type { Bytes } from "./crypto.ts";
+import { type Bytes, sha256Hex } from "./crypto.ts";
+import { cleanDelivery } from "./clean.ts";
 import * as signal from "./signal.ts";
-import { type Connection, type Store, StoreError, supabaseStore } from "./store.ts";
+import { type Connection, type DeliveryResult, type Store, StoreError, supabaseStore } from "./store.ts";
 import * as telegram from "./telegram.ts";
 import { type Delivery, type Platform, ShapeError } from "./types.ts";
 import { Constants } from "../_shared/database.ts";
@@ -122,18 +129,24 @@ async function authenticate(platform: Platform, req: Request, url: URL, raw: Byt
   if (!ok) throw new HttpError(401, "missing or wrong signature or token");
 }
 
-/** Maps an authenticated body onto a delivery. */
+/** Maps an authenticated body onto a delivery, bound to the connection's account. */
 export function mapDelivery(platform: Platform, raw: Bytes, c: Connection): Delivery {
   switch (platform) {
     case "whatsapp":
-      return whatsapp.mapWhatsApp(parseJson(raw));
+      return whatsapp.mapWhatsApp(parseJson(raw), c.account_identifier);
     case "telegram":
       return telegram.mapTelegram(parseJson(raw));
     case "signal":
       return signal.mapSignal(parseJson(raw), c.account_identifier);
     case "wechat":
-      return wechat.mapWeChat(decodeUtf8(raw));
+      return wechat.mapWeChat(decodeUtf8(raw), c.account_identifier);
   }
+}
+
+/** The answer the platform gets: WeChat reads "success", the others the status. */
+function answer(platform: Platform, status: number, body: Record<string, unknown>): Response {
+  if (platform === "wechat") return text(status, status === 200 ? "success" : String(body.error ?? ""));
+  return json(status, body);
 }
 
 async function webhook(deps: Deps, req: Request, url: URL, platform: Platform, id: string): Promise<Response> {
@@ -152,35 +165,55 @@ async function webhook(deps: Deps, req: Request, url: URL, platform: Platform, i
   }
 
   await authenticate(platform, req, url, raw, connection);
-  // from here on the body is the platform's: failures are recorded on the connection
+  // from here on the body is the platform's: refusals and failures are recorded on the connection
   let delivery: Delivery;
   try {
-    delivery = mapDelivery(platform, raw, connection);
+    delivery = cleanDelivery(mapDelivery(platform, raw, connection));
   } catch (e) {
     if (e instanceof ShapeError || e instanceof XmlError) {
-      await recordFailure(deps, connection.id, `400 ${e.message}`);
+      await recordFailure(deps, connection.id, `400 ${e.message}`, true);
       throw new HttpError(400, e.message);
     }
     throw e;
   }
-  let result: Record<string, unknown>;
+  if (platform === "wechat") {
+    delivery.replayGuard = { nonce: url.searchParams.get("nonce") ?? "", digest: await sha256Hex(raw) };
+  }
+  let result: DeliveryResult;
   try {
     result = await deps.store.deliver(connection, delivery);
   } catch (e) {
     const err = e instanceof StoreError ? e : new StoreError(String(e), true);
     if (err.kind === "connection_unknown") throw new HttpError(404, "no such connection");
-    await recordFailure(deps, connection.id, err.message);
-    if (err.retryable) throw new HttpError(503, "the database could not store the delivery; send it again");
-    throw new HttpError(400, err.message);
+    if (err.retryable) {
+      await recordFailure(deps, connection.id, err.message, false);
+      throw new HttpError(503, "the database could not store the delivery; send it again");
+    }
+    // a refusal of the whole delivery that sending it again cannot change
+    await recordFailure(deps, connection.id, err.message, true);
+    return answer(platform, 422, { error: err.message, code: err.code, kind: err.kind ?? "refused" });
   }
-  if (platform === "wechat") return text(200, "success");
-  return json(200, { ok: true, ...result });
+  if (result.rejected?.kind === "paused") {
+    // stored nothing; 200 is what makes every platform stop retrying
+    return answer(platform, 200, { ok: true, stored: false, status: result.rejected.status, reason: result.rejected.reason });
+  }
+  if (result.rejected?.kind === "replay") throw new HttpError(401, "nonce: already used with another body");
+  const refused = result.refused ?? [];
+  if (refused.length > 0 && (result.accepted ?? 0) === 0) {
+    // nothing in the delivery could be stored, and a retry cannot change that: final
+    const mismatch = refused.every((r) => r.kind === "account_mismatch");
+    return answer(platform, mismatch ? 403 : 422, {
+      error: mismatch ? "the delivery is for another account than this connection's" : "nothing in the delivery could be stored",
+      refused,
+    });
+  }
+  return answer(platform, 200, { ok: true, ...result });
 }
 
-async function recordFailure(deps: Deps, connectionId: string, message: string): Promise<void> {
-  deps.log?.(`connection ${connectionId}: ${message}`);
+async function recordFailure(deps: Deps, connectionId: string, message: string, refused: boolean): Promise<void> {
+  deps.log?.(`connection ${connectionId}: ${refused ? "refused" : "failed"}: ${message}`);
   try {
-    await deps.store.recordFailure(connectionId, message);
+    await deps.store.recordFailure(connectionId, message, refused);
   } catch (e) {
     deps.log?.(`connection ${connectionId}: could not record the failure: ${e}`);
   }
@@ -234,7 +267,7 @@ export function createHandler(deps: Deps | (() => Deps)): (req: Request) => Prom
       if (e instanceof ShapeError) return json(400, { error: e.message });
       if (e instanceof StoreError) {
         resolved.log?.(e.message);
-        return json(e.retryable ? 503 : 400, { error: e.retryable ? "the database is unavailable" : e.message });
+        return json(e.retryable ? 503 : 422, { error: e.retryable ? "the database is unavailable" : e.message });
       }
       resolved.log?.(`unexpected: ${(e as Error).stack ?? e}`);
       return json(500, { error: "internal error" });
@@ -255,6 +288,7 @@ export const handler = createHandler(() => {
       anonKey: env("SUPABASE_ANON_KEY"),
       serviceKey: env("SUPABASE_SERVICE_ROLE_KEY"),
       cacheSeconds: Number(Deno.env.get("MESSAGING_CONNECTION_CACHE_SECONDS") ?? "30"),
+      unknownCacheSeconds: Number(Deno.env.get("MESSAGING_UNKNOWN_CONNECTION_CACHE_SECONDS") ?? "10"),
     }),
     log: (m) => console.error(`[messaging-ingest] ${m}`),
   };

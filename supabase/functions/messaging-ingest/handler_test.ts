@@ -1,9 +1,9 @@
 // Routes and answers of the handler. The database is replaced by an in-memory store
 // here (these are unit tests of the routing and the order of checks); tests/test_webhooks.py
 // runs the same routes through nginx against the real PostgREST and Postgres.
-import { hmacSha256Hex, sha1Hex, toBytes } from "./crypto.ts";
+import { hmacSha256Hex, sha1Hex, sha256Hex, toBytes } from "./crypto.ts";
 import { createHandler, MAX_WEBHOOK_BYTES } from "./handler.ts";
-import { type Connection, type Store, StoreError } from "./store.ts";
+import { type Connection, type DeliveryResult, type Store, StoreError } from "./store.ts";
 import { assertEquals } from "./test_helpers.ts";
 import type { Delivery } from "./types.ts";
 
@@ -11,7 +11,7 @@ const WA = "11111111-1111-4111-8111-111111111111";
 const TG = "22222222-2222-4222-8222-222222222222";
 const WX = "33333333-3333-4333-8333-333333333333";
 
-function fakeStore(fail?: StoreError) {
+function fakeStore(fail?: StoreError, answer?: DeliveryResult) {
   const connections: Record<string, Connection> = {
     [WA]: { id: WA, user_id: "u", platform: "whatsapp", account_identifier: "+1555", status: "active", secrets: { app_secret: "app", verify_token: "vt" } },
     [TG]: { id: TG, user_id: "u", platform: "telegram", account_identifier: "bot", status: "active", secrets: { secret_token: "tg-secret" } },
@@ -19,26 +19,30 @@ function fakeStore(fail?: StoreError) {
   };
   const delivered: Delivery[] = [];
   const failures: string[] = [];
+  const recorded: boolean[] = [];
   const store: Store = {
     connection: (id) => Promise.resolve(connections[id] ?? null),
+    // as ingest_webhook_delivery answers when the database takes every item
     deliver: (_c, d) => {
       if (fail) return Promise.reject(fail);
       delivered.push(d);
-      return Promise.resolve({ inserted: d.messages.length });
+      if (answer) return Promise.resolve(answer);
+      return Promise.resolve({ inserted: d.messages.length, accepted: d.messages.length + d.updates.length, refused: d.refused ?? [] });
     },
-    recordFailure: (_id, e) => {
+    recordFailure: (_id, e, refused) => {
       failures.push(e);
+      recorded.push(refused);
       return Promise.resolve();
     },
     ingestAsCaller: (auth, payload) => Promise.resolve({ status: 200, body: { auth, payload } }),
   };
-  return { store, delivered, failures };
+  return { store, delivered, failures, recorded };
 }
 
 const BASE = "http://127.0.0.1/messaging-ingest";
 const WA_BODY = JSON.stringify({
   object: "whatsapp_business_account",
-  entry: [{ id: "1", changes: [{ field: "messages", value: { messaging_product: "whatsapp", messages: [
+  entry: [{ id: "1", changes: [{ field: "messages", value: { messaging_product: "whatsapp", metadata: { display_phone_number: "1555", phone_number_id: "1" }, messages: [
     { from: "34611111111", id: "wamid.1", timestamp: "1749416383", type: "text", text: { body: "hola" } },
   ] } }] }],
 });
@@ -51,7 +55,7 @@ async function waPost(handler: (r: Request) => Promise<Response>, body: string, 
 Deno.test("a signed WhatsApp delivery is stored: 200 with the summary", async () => {
   const f = fakeStore();
   const res = await waPost(createHandler({ store: f.store }), WA_BODY);
-  assertEquals([res.status, await res.json()], [200, { ok: true, inserted: 1 }]);
+  assertEquals([res.status, await res.json()], [200, { ok: true, inserted: 1, accepted: 1, refused: [] }]);
   assertEquals(f.delivered[0].messages[0].external_conversation_id, "+34611111111");
 });
 
@@ -101,12 +105,62 @@ Deno.test("bodies over the cap are 413 whatever Content-Length says", async () =
   assertEquals(f.delivered.length, 0);
 });
 
-Deno.test("a database failure is 503 (retry) and recorded; a refusal of the content is 400", async () => {
+Deno.test("a database failure is 503 (retry) and recorded; a refusal of the content is final (422), counted", async () => {
   const down = fakeStore(new StoreError("ingest_webhook_delivery: fetch failed", true));
   assertEquals((await waPost(createHandler({ store: down.store }), WA_BODY)).status, 503);
-  assertEquals(down.failures, ["ingest_webhook_delivery: fetch failed"]);
+  assertEquals([down.failures, down.recorded], [["ingest_webhook_delivery: fetch failed"], [false]]);
   const refused = fakeStore(new StoreError("ingest_webhook_delivery: invalid payload", false, "22023"));
-  assertEquals((await waPost(createHandler({ store: refused.store }), WA_BODY)).status, 400);
+  const res = await waPost(createHandler({ store: refused.store }), WA_BODY);
+  assertEquals([res.status, (await res.json()).code, refused.recorded], [422, "22023", [true]]);
+  const gone = fakeStore(new StoreError("ingest_webhook_delivery: connection_id: no connection", false, "22023", "connection_unknown"));
+  assertEquals([(await waPost(createHandler({ store: gone.store }), WA_BODY)).status, gone.recorded], [404, []]);
+});
+
+Deno.test("a paused connection: 200 (WeChat 'success') so the platform stops retrying, nothing stored", async () => {
+  const paused: DeliveryResult = { rejected: { kind: "paused", status: "paused", reason: "the connection is paused" } };
+  const f = fakeStore(undefined, paused);
+  const h = createHandler({ store: f.store });
+  const res = await waPost(h, WA_BODY);
+  assertEquals([res.status, await res.json()], [200, { ok: true, stored: false, status: "paused", reason: "the connection is paused" }]);
+  const ts = String(Math.floor(Date.now() / 1000));
+  const sig = await sha1Hex(["wxtoken", ts, "p1"].sort().join(""));
+  const xml = "<xml><ToUserName>gh_1</ToUserName><FromUserName>oU1</FromUserName><CreateTime>1348831860</CreateTime><MsgType>text</MsgType><Content>hi</Content><MsgId>7</MsgId></xml>";
+  const wx = await h(new Request(`${BASE}/wechat/${WX}?signature=${sig}&timestamp=${ts}&nonce=p1`, { method: "POST", body: xml }));
+  assertEquals([wx.status, await wx.text()], [200, "success"]);
+});
+
+Deno.test("WeChat deliveries carry their nonce and body digest; a replay is 401", async () => {
+  const f = fakeStore(undefined, { rejected: { kind: "replay", reason: "nonce: already used with another body" } });
+  const h = createHandler({ store: f.store });
+  const ts = String(Math.floor(Date.now() / 1000));
+  const sig = await sha1Hex(["wxtoken", ts, "n-1"].sort().join(""));
+  const xml = "<xml><ToUserName>gh_1</ToUserName><FromUserName>oU1</FromUserName><CreateTime>1348831860</CreateTime><MsgType>text</MsgType><Content>hi</Content><MsgId>7</MsgId></xml>";
+  const res = await h(new Request(`${BASE}/wechat/${WX}?signature=${sig}&timestamp=${ts}&nonce=n-1`, { method: "POST", body: xml }));
+  assertEquals(res.status, 401);
+  assertEquals(f.delivered[0].replayGuard, { nonce: "n-1", digest: await sha256Hex(toBytes(xml)) });
+});
+
+Deno.test("every item for another account: 403, nothing stored; every item refused by the store: 422", async () => {
+  const f = fakeStore();
+  const h = createHandler({ store: f.store });
+  const other = WA_BODY.replace('"display_phone_number":"1555"', '"display_phone_number":"1666"');
+  const res = await waPost(h, other);
+  const body = await res.json();
+  assertEquals([res.status, body.refused.map((r: { kind: string }) => r.kind)], [403, ["account_mismatch"]]);
+  assertEquals(f.delivered[0].messages, [], "what is refused is only counted");
+  const refused = fakeStore(undefined, { inserted: 0, accepted: 0, refused: [{ path: "messages[0]", kind: "invalid_message", reason: "x", code: "22023" }] });
+  assertEquals((await waPost(createHandler({ store: refused.store }), WA_BODY)).status, 422);
+  const partly = fakeStore(undefined, { inserted: 1, accepted: 1, refused: [{ path: "messages[1]", kind: "invalid_message", reason: "x" }] });
+  assertEquals((await waPost(createHandler({ store: partly.store }), WA_BODY)).status, 200);
+});
+
+Deno.test("text PostgreSQL cannot hold is cleaned before it is stored", async () => {
+  const f = fakeStore();
+  const body = WA_BODY.replace('"hola"', '"ho\\ud800la\\u0000"');
+  const res = await waPost(createHandler({ store: f.store }), body);
+  assertEquals(res.status, 200);
+  const m = f.delivered[0].messages[0];
+  assertEquals([m.content, m.metadata], ["ho\ufffdla\ufffd", { replaced_characters: { content: 2 } }]);
 });
 
 Deno.test("a connection deleted since it was read is 404, by the refusal's kind (not its words)", async () => {

@@ -11,8 +11,10 @@ import {
   fromEpochMillis,
   type IngestMessage,
   isObject,
+  mapItem,
   type MessageType,
   optionalString,
+  type Refusal,
   requireObject,
   requireString,
   ShapeError,
@@ -43,7 +45,7 @@ function author(o: Record<string, unknown>, prefix = "source"): string | undefin
   return optionalString(o[`${prefix}Number`]) ?? optionalString(o[prefix]) ?? optionalString(o[`${prefix}Uuid`]);
 }
 
-function envelopes(payload: unknown): { envelope: Record<string, unknown>; account?: string }[] {
+function envelopes(payload: unknown): { envelope: Record<string, unknown>; account?: string; path: string }[] {
   const items = Array.isArray(payload) ? payload : [payload];
   if (items.length === 0) throw new ShapeError("body: an empty array");
   return items.map((item, i) => {
@@ -57,94 +59,107 @@ function envelopes(payload: unknown): { envelope: Record<string, unknown>; accou
     return {
       envelope: requireObject(params.envelope, `${path}.envelope`),
       account: optionalString(params.account),
+      path,
     };
   });
 }
 
-/** Maps the notifications; receipts, typing and other envelopes map to nothing. */
+/**
+ * Maps the notifications; receipts, typing and other envelopes map to nothing. The
+ * connection's account is the account: a notification naming another (`params.account`) is
+ * refused, and an envelope the mapping cannot read is refused alone (both in `refused`).
+ */
 export function mapSignal(payload: unknown, connectionAccount?: string): Delivery {
-  const delivery: Delivery = { messages: [], updates: [] };
-  for (const { envelope: env, account: given } of envelopes(payload)) {
-    const account = given ?? connectionAccount;
-    const source = author(env);
-    const envTime = fromEpochMillis(env.timestamp, "envelope.timestamp");
-    let data: Record<string, unknown>;
-    let outbound = false;
-    let peer: string | undefined;
-    let from = source;
-    let editedAt: string | undefined;
-    let sentMs: unknown;
-    if (isObject(env.dataMessage)) {
-      data = env.dataMessage;
-      peer = source;
-      sentMs = data.timestamp;
-    } else if (isObject(env.editMessage)) {
-      data = requireObject(env.editMessage.dataMessage, "envelope.editMessage.dataMessage");
-      peer = source;
-      sentMs = env.editMessage.targetSentTimestamp;
-      editedAt = fromEpochMillis(data.timestamp ?? env.timestamp, "envelope.editMessage.dataMessage.timestamp");
-    } else if (isObject(env.syncMessage) && isObject(env.syncMessage.sentMessage)) {
-      data = env.syncMessage.sentMessage;
-      outbound = true;
-      peer = author(data, "destination");
-      from = account ?? source;
-      sentMs = data.timestamp;
-    } else {
-      continue; // receipts, typing, calls, contact syncs: not messages
-    }
-    if (!from) throw new ShapeError("envelope: no sourceNumber, source or sourceUuid");
-    const group = isObject(data.groupInfo) ? optionalString(data.groupInfo.groupId) : undefined;
-    const conv = group ? `group:${group}` : peer;
-    if (!conv) throw new ShapeError("envelope: no conversation (no group, destination or source)");
-
-    if (isObject(data.reaction)) {
-      const r = data.reaction;
-      const target = author(r, "targetAuthor");
-      delivery.updates.push({
-        kind: "reaction",
-        platform: "signal",
-        external_conversation_id: conv,
-        id: `${requireString(target, "reaction.targetAuthor")}:${requireString(r.targetSentTimestamp, "reaction.targetSentTimestamp")}`,
-        reactor: from,
-        emoji: r.isRemove === true ? null : (optionalString(r.emoji) ?? null),
-        at: envTime,
-      });
+  const refused: Refusal[] = [];
+  const delivery: Delivery = { messages: [], updates: [], refused };
+  for (const { envelope, account: given, path } of envelopes(payload)) {
+    if (given !== undefined && connectionAccount !== undefined && given.trim() !== connectionAccount.trim()) {
+      refused.push({ path: `${path}.account`, kind: "account_mismatch", reason: `account ${JSON.stringify(given)} is not this connection's account` });
       continue;
     }
-    if (isObject(data.remoteDelete)) {
-      delivery.updates.push({
-        kind: "delete",
-        platform: "signal",
-        external_conversation_id: conv,
-        id: `${from}:${requireString(data.remoteDelete.timestamp, "remoteDelete.timestamp")}`,
-        at: envTime,
-      });
-      continue;
-    }
-    const k = attachmentKind(data);
-    const text = optionalString(data.message);
-    if (k.type === "text" && text === undefined) continue; // profile keys, group updates without text
-    const quote = isObject(data.quote) ? data.quote : undefined;
-    const quoteAuthor = quote ? author(quote) ?? optionalString(quote.author) : undefined;
-    delivery.messages.push(compact({
-      platform: "signal",
-      external_conversation_id: conv,
-      participant_identifier: group ? undefined : peer,
-      participant_name: group
-        ? (isObject(data.groupInfo) ? optionalString(data.groupInfo.groupName) : undefined)
-        : outbound ? undefined : optionalString(env.sourceName),
-      conversation_type: group ? "group" : "direct",
-      id: `${from}:${requireString(sentMs, "dataMessage.timestamp")}`,
-      direction: outbound ? "outbound" : "inbound",
-      type: k.type,
-      content: text ?? null,
-      media_url: k.media,
-      sent_at: fromEpochMillis(sentMs, "dataMessage.timestamp"),
-      edited_at: editedAt,
-      sender_identifier: from,
-      sender_name: outbound ? undefined : optionalString(env.sourceName),
-      reply_to_id: quote && quoteAuthor && quote.id !== undefined ? `${quoteAuthor}:${quote.id}` : undefined,
-    }) as IngestMessage);
+    mapItem(refused, `${path}.envelope`, () => mapEnvelope(delivery, envelope, connectionAccount ?? given));
   }
   return delivery;
+}
+
+function mapEnvelope(delivery: Delivery, env: Record<string, unknown>, account: string | undefined): void {
+  const source = author(env);
+  const envTime = fromEpochMillis(env.timestamp, "envelope.timestamp");
+  let data: Record<string, unknown>;
+  let outbound = false;
+  let peer: string | undefined;
+  let from = source;
+  let editedAt: string | undefined;
+  let sentMs: unknown;
+  if (isObject(env.dataMessage)) {
+    data = env.dataMessage;
+    peer = source;
+    sentMs = data.timestamp;
+  } else if (isObject(env.editMessage)) {
+    data = requireObject(env.editMessage.dataMessage, "envelope.editMessage.dataMessage");
+    peer = source;
+    sentMs = env.editMessage.targetSentTimestamp;
+    editedAt = fromEpochMillis(data.timestamp ?? env.timestamp, "envelope.editMessage.dataMessage.timestamp");
+  } else if (isObject(env.syncMessage) && isObject(env.syncMessage.sentMessage)) {
+    data = env.syncMessage.sentMessage;
+    outbound = true;
+    peer = author(data, "destination");
+    from = account ?? source;
+    sentMs = data.timestamp;
+  } else {
+    return; // receipts, typing, calls, contact syncs: not messages
+  }
+  if (!from) throw new ShapeError("envelope: no sourceNumber, source or sourceUuid");
+  const group = isObject(data.groupInfo) ? optionalString(data.groupInfo.groupId) : undefined;
+  const conv = group ? `group:${group}` : peer;
+  if (!conv) throw new ShapeError("envelope: no conversation (no group, destination or source)");
+
+  if (isObject(data.reaction)) {
+    const r = data.reaction;
+    const target = author(r, "targetAuthor");
+    delivery.updates.push({
+      kind: "reaction",
+      platform: "signal",
+      external_conversation_id: conv,
+      id: `${requireString(target, "reaction.targetAuthor")}:${requireString(r.targetSentTimestamp, "reaction.targetSentTimestamp")}`,
+      reactor: from,
+      emoji: r.isRemove === true ? null : (optionalString(r.emoji) ?? null),
+      at: envTime,
+    });
+    return;
+  }
+  if (isObject(data.remoteDelete)) {
+    delivery.updates.push({
+      kind: "delete",
+      platform: "signal",
+      external_conversation_id: conv,
+      id: `${from}:${requireString(data.remoteDelete.timestamp, "remoteDelete.timestamp")}`,
+      at: envTime,
+    });
+    return;
+  }
+  const k = attachmentKind(data);
+  const text = optionalString(data.message);
+  if (k.type === "text" && text === undefined) return; // profile keys, group updates without text
+  const quote = isObject(data.quote) ? data.quote : undefined;
+  const quoteAuthor = quote ? author(quote) ?? optionalString(quote.author) : undefined;
+  delivery.messages.push(compact({
+    platform: "signal",
+    external_conversation_id: conv,
+    participant_identifier: group ? undefined : peer,
+    participant_name: group
+      ? (isObject(data.groupInfo) ? optionalString(data.groupInfo.groupName) : undefined)
+      : outbound ? undefined : optionalString(env.sourceName),
+    conversation_type: group ? "group" : "direct",
+    id: `${from}:${requireString(sentMs, "dataMessage.timestamp")}`,
+    direction: outbound ? "outbound" : "inbound",
+    type: k.type,
+    content: text ?? null,
+    media_url: k.media,
+    sent_at: fromEpochMillis(sentMs, "dataMessage.timestamp"),
+    edited_at: editedAt,
+    sender_identifier: from,
+    sender_name: outbound ? undefined : optionalString(env.sourceName),
+    reply_to_id: quote && quoteAuthor && quote.id !== undefined ? `${quoteAuthor}:${quote.id}` : undefined,
+  }) as IngestMessage);
 }

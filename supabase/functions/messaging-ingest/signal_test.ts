@@ -104,7 +104,13 @@ Deno.test("a bare `receive -o json` line is accepted; other JSON-RPC methods and
   assertThrows(() => mapSignal({ jsonrpc: "2.0", method: "send", params: {} }), ShapeError, "method");
   assertThrows(() => mapSignal({ jsonrpc: "2.0", method: "receive", params: { account: ACCOUNT } }), ShapeError, "envelope");
   assertThrows(() => mapSignal([]), ShapeError);
-  assertThrows(() => mapSignal(receive({ ...FROM, timestamp: "later", dataMessage: { message: "x" } })), ShapeError, "timestamp");
+  // an envelope the mapping cannot read is refused alone, the others are kept
+  const partly = mapSignal([
+    receive({ ...FROM, timestamp: "later", dataMessage: { message: "x" } }),
+    receive({ ...FROM, timestamp: 1745372297238, dataMessage: { timestamp: 1745372297238, message: "y" } }),
+  ], ACCOUNT);
+  assertEquals(partly.messages.map((m) => m.content), ["y"]);
+  assertEquals(partly.refused?.map((r) => [r.path, r.kind, r.reason.includes("timestamp")]), [["[0].envelope", "invalid_shape", true]]);
 });
 
 Deno.test("the bearer token must equal the connection's token", async () => {
@@ -113,4 +119,23 @@ Deno.test("the bearer token must equal the connection's token", async () => {
   assert(!(await verifyBearer("Bearer tok-124", "tok-123")));
   assert(!(await verifyBearer("tok-123", "tok-123")), "without the scheme");
   assert(!(await verifyBearer(null, "tok-123")));
+});
+
+Deno.test("the connection's account always wins: a notification naming another account is refused", () => {
+  const sync = (account: string) => ({
+    jsonrpc: "2.0",
+    method: "receive",
+    params: {
+      account,
+      envelope: { source: account, sourceNumber: account, timestamp: 1745372297238,
+        syncMessage: { sentMessage: { destinationNumber: "+34611111111", timestamp: 1745372297238, message: "from me" } } },
+    },
+  }); // fmt: skip
+  const d = mapSignal([sync(ACCOUNT), sync("+19999999999")], ACCOUNT);
+  assertEquals(d.messages.map((m) => [m.sender_identifier, m.direction, m.id]), [[ACCOUNT, "outbound", `${ACCOUNT}:1745372297238`]]);
+  assertEquals(d.refused?.map((r) => [r.path, r.kind]), [["[1].account", "account_mismatch"]]);
+  // no account in the notification: the connection's
+  const bare = { envelope: { source: "+34611111111", timestamp: 1745372297238,
+    syncMessage: { sentMessage: { destinationNumber: "+34611111111", timestamp: 1745372297238, message: "x" } } } }; // fmt: skip
+  assertEquals(mapSignal(bare, ACCOUNT).messages[0].sender_identifier, ACCOUNT);
 });

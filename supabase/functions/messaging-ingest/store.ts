@@ -1,6 +1,6 @@
 // The database side of the function, through PostgREST (supabase-js) as Supabase's own
 // functions do it: connections and their secrets via the service_role-only RPC
-// webhook_connection, deliveries via ingest_webhook_delivery, failures via
+// webhook_connection, deliveries via ingest_webhook_delivery, failures and refusals via
 // record_webhook_failure, and app batches via ingest_messages as the calling user.
 
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
@@ -22,8 +22,11 @@ export interface Connection {
   secrets: Secrets;
 }
 
-/** A refusal or failure of the database. `retryable`: the platform should send again.
- * `kind`: the refusal kind the store names in the error's hint (the contract's refusals). */
+/**
+ * A refusal or failure of the database. `retryable`: sending the same again can succeed (the
+ * platform should retry); `kind`: the machine-readable kind the SQL names in its hint
+ * (`connection_unknown`, ...: the contract's refusal kinds).
+ */
 export class StoreError extends Error {
   constructor(message: string, readonly retryable: boolean, readonly code?: string, readonly kind?: string) {
     super(message);
@@ -31,16 +34,54 @@ export class StoreError extends Error {
   }
 }
 
+/** One item of a delivery that was not stored, and why (from the function or the store). */
+export interface Refused {
+  path: string;
+  kind: string;
+  reason: string;
+  code?: string;
+  id?: string;
+}
+
+/** What ingest_webhook_delivery answers. */
+export interface DeliveryResult {
+  /** nothing may be stored: the connection is paused/disconnected, or a WeChat replay */
+  rejected?: { kind: "paused" | "replay"; status?: string; reason: string };
+  inserted?: number;
+  duplicates?: number;
+  updated?: number;
+  /** messages and updates taken (stored, or already stored) */
+  accepted?: number;
+  refused?: Refused[];
+  [key: string]: unknown;
+}
+
 export interface Store {
   connection(id: string): Promise<Connection | null>;
-  deliver(connection: Connection, delivery: Delivery): Promise<Record<string, unknown>>;
-  recordFailure(connectionId: string, error: string): Promise<void>;
+  deliver(connection: Connection, delivery: Delivery): Promise<DeliveryResult>;
+  /** refused: a final refusal (counted); else a failure the platform retries (status error) */
+  recordFailure(connectionId: string, error: string, refused: boolean): Promise<void>;
   /** ingest_messages with the caller's own Authorization: PostgREST's status and body. */
   ingestAsCaller(authorization: string, payload: unknown): Promise<{ status: number; body: unknown }>;
 }
 
-/** SQLSTATEs of a refusal that sending the same body again cannot change. */
-const FINAL = /^(22|23|42|P0001$)/;
+/**
+ * SQLSTATE classes and PostgREST codes where the same request can succeed later: connection
+ * (08), rollback: deadlock, serialization (40), resources (53), lock not available (55),
+ * operator intervention: statement timeout, shutdown (57), system (58) and internal (XX)
+ * errors; PostgREST's own connection (PGRST000-003) and schema cache (PGRST2xx) errors. No
+ * code at all is a transport failure. Every other code is a refusal of the content.
+ */
+const RETRYABLE = /^(08|40|53|55|57|58|XX|PGRST00|PGRST2)/;
+
+export function isRetryable(code: string | undefined): boolean {
+  return !code || RETRYABLE.test(code);
+}
+
+/** The refusal kind the SQL names in the error's hint (the contract's `refusals`). */
+export function errorKind(e: { hint?: string | null } | null): string | undefined {
+  return e?.hint || undefined;
+}
 
 interface Rpc {
   data: unknown;
@@ -50,9 +91,7 @@ interface Rpc {
 
 function raise(res: Rpc, what: string): never {
   const code = res.error?.code || undefined;
-  const retryable = !(code && FINAL.test(code));
-  const kind = res.error?.hint || undefined;
-  throw new StoreError(`${what}: ${res.error?.message ?? `HTTP ${res.status}`}`, retryable, code, kind);
+  throw new StoreError(`${what}: ${res.error?.message ?? `HTTP ${res.status}`}`, isRetryable(code), code, errorKind(res.error));
 }
 
 export interface StoreOptions {
@@ -61,46 +100,79 @@ export interface StoreOptions {
   serviceKey: string;
   /** how long a connection and its secrets are kept in memory (seconds; 0: not at all) */
   cacheSeconds?: number;
+  /** how long an id that names no connection is answered 404 without asking (seconds) */
+  unknownCacheSeconds?: number;
+  /** the fetch supabase-js uses (tests) */
+  fetch?: typeof fetch;
 }
 
+/** At most this many unknown ids are remembered (the oldest go first). */
+const MAX_UNKNOWN = 10_000;
+
 export function supabaseStore(opts: StoreOptions): Store {
-  const clientOptions = { auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false } };
+  const global = opts.fetch ? { fetch: opts.fetch } : {};
+  const clientOptions = {
+    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    global,
+  };
   const service: SupabaseClient = createClient(opts.url, opts.serviceKey, clientOptions);
   const ttl = (opts.cacheSeconds ?? 30) * 1000;
+  const unknownTtl = (opts.unknownCacheSeconds ?? 10) * 1000;
   const cache = new Map<string, { connection: Connection; until: number }>();
+  // ids that named no connection: random ids would otherwise each cost a database lookup
+  const unknown = new Map<string, number>();
 
   return {
     async connection(id) {
+      const now = Date.now();
       const hit = cache.get(id);
-      if (hit && hit.until > Date.now()) return hit.connection;
+      if (hit && hit.until > now) return hit.connection;
+      const missing = unknown.get(id);
+      if (missing !== undefined) {
+        if (missing > now) return null;
+        unknown.delete(id);
+      }
       const res = (await service.rpc("webhook_connection", { connection_id: id })) as Rpc;
       if (res.error) raise(res, "webhook_connection");
       const connection = (res.data ?? null) as Connection | null;
       if (connection && ttl > 0) cache.set(id, { connection, until: Date.now() + ttl });
       else cache.delete(id);
+      if (!connection && unknownTtl > 0) {
+        if (unknown.size >= MAX_UNKNOWN) unknown.delete(unknown.keys().next().value as string);
+        unknown.set(id, Date.now() + unknownTtl);
+      }
       return connection;
     },
 
     async deliver(connection, delivery) {
       const res = (await service.rpc("ingest_webhook_delivery", {
-        payload: { connection_id: connection.id, messages: delivery.messages, updates: delivery.updates },
+        payload: {
+          connection_id: connection.id,
+          messages: delivery.messages,
+          updates: delivery.updates,
+          refused: delivery.refused ?? [],
+          replay_guard: delivery.replayGuard ?? null,
+        },
       })) as Rpc;
       if (res.error) {
-        if (res.error.hint === "connection_unknown") cache.delete(connection.id);
+        if (errorKind(res.error) === "connection_unknown") cache.delete(connection.id);
         raise(res, "ingest_webhook_delivery");
       }
-      return res.data as Record<string, unknown>;
+      const result = res.data as DeliveryResult;
+      // a paused connection: its status is read again next time
+      if (result?.rejected?.kind === "paused") cache.delete(connection.id);
+      return result;
     },
 
-    async recordFailure(connectionId, error) {
-      const res = (await service.rpc("record_webhook_failure", { connection_id: connectionId, error })) as Rpc;
+    async recordFailure(connectionId, error, refused) {
+      const res = (await service.rpc("record_webhook_failure", { connection_id: connectionId, error, refused })) as Rpc;
       if (res.error) raise(res, "record_webhook_failure");
     },
 
     async ingestAsCaller(authorization, payload) {
       const client = createClient(opts.url, opts.anonKey, {
         ...clientOptions,
-        global: { headers: { Authorization: authorization } },
+        global: { ...global, headers: { Authorization: authorization } },
       });
       const res = (await client.rpc("ingest_messages", { payload })) as Rpc;
       if (res.error) {

@@ -10,8 +10,10 @@ import {
   fromEpochSeconds,
   type IngestMessage,
   isObject,
+  mapItem,
   type MessageType,
   optionalString,
+  type Refusal,
   requireObject,
   requireString,
   ShapeError,
@@ -136,34 +138,40 @@ function mapMessage(raw: unknown, path: string, edited: boolean): IngestMessage 
   }) as IngestMessage;
 }
 
-/** Maps one Update; updates of other kinds (callback queries, polls, ...) map to nothing. */
+/**
+ * Maps one Update; updates of other kinds (callback queries, polls, ...) map to nothing. A
+ * message or reaction the mapping cannot read is refused alone (in `refused`).
+ */
 export function mapTelegram(payload: unknown): Delivery {
   const update = requireObject(payload, "body");
   if (typeof update.update_id !== "number" || !Number.isSafeInteger(update.update_id)) {
     throw new ShapeError("update_id: must be an integer (a Telegram Update object)");
   }
-  const delivery: Delivery = { messages: [], updates: [] };
+  const refused: Refusal[] = [];
+  const delivery: Delivery = { messages: [], updates: [], refused };
   for (const key of MESSAGE_KEYS) {
-    if (update[key] !== undefined) delivery.messages.push(mapMessage(update[key], key, false));
+    if (update[key] !== undefined) mapItem(refused, key, () => delivery.messages.push(mapMessage(update[key], key, false)));
   }
   for (const key of EDIT_KEYS) {
-    if (update[key] !== undefined) delivery.messages.push(mapMessage(update[key], key, true));
+    if (update[key] !== undefined) mapItem(refused, key, () => delivery.messages.push(mapMessage(update[key], key, true)));
   }
   if (update.message_reaction !== undefined) {
-    const r = requireObject(update.message_reaction, "message_reaction");
-    const chat = requireObject(r.chat, "message_reaction.chat");
-    const chatId = requireString(chat.id, "message_reaction.chat.id");
-    const actor = isObject(r.user) ? r.user : isObject(r.actor_chat) ? r.actor_chat : undefined;
-    const reactions = Array.isArray(r.new_reaction) ? r.new_reaction : [];
-    const first = reactions.find((x) => isObject(x) && x.type === "emoji") as Record<string, unknown> | undefined;
-    delivery.updates.push({
-      kind: "reaction",
-      platform: "telegram",
-      external_conversation_id: chatId,
-      id: `${chatId}:${requireString(r.message_id, "message_reaction.message_id")}`,
-      reactor: actor ? (username(actor) ?? requireString(actor.id, "message_reaction.user.id")) : "anonymous",
-      emoji: first ? (optionalString(first.emoji) ?? null) : null,
-      at: fromEpochSeconds(r.date, "message_reaction.date"),
+    mapItem(refused, "message_reaction", () => {
+      const r = requireObject(update.message_reaction, "message_reaction");
+      const chat = requireObject(r.chat, "message_reaction.chat");
+      const chatId = requireString(chat.id, "message_reaction.chat.id");
+      const actor = isObject(r.user) ? r.user : isObject(r.actor_chat) ? r.actor_chat : undefined;
+      const reactions = Array.isArray(r.new_reaction) ? r.new_reaction : [];
+      const first = reactions.find((x) => isObject(x) && x.type === "emoji") as Record<string, unknown> | undefined;
+      delivery.updates.push({
+        kind: "reaction",
+        platform: "telegram",
+        external_conversation_id: chatId,
+        id: `${chatId}:${requireString(r.message_id, "message_reaction.message_id")}`,
+        reactor: actor ? (username(actor) ?? requireString(actor.id, "message_reaction.user.id")) : "anonymous",
+        emoji: first ? (optionalString(first.emoji) ?? null) : null,
+        at: fromEpochSeconds(r.date, "message_reaction.date"),
+      });
     });
   }
   return delivery;

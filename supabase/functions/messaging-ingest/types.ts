@@ -57,10 +57,35 @@ export interface DeleteUpdate extends UpdateBase {
 
 export type MessageUpdate = StatusUpdate | ReactionUpdate | DeleteUpdate;
 
+/**
+ * A part of a delivery the function refuses for good (a retry cannot change it): counted on
+ * the connection with the store's own refusals. kind: account_mismatch (another account's
+ * delivery), invalid_shape (an item the function cannot map).
+ */
+export interface Refusal {
+  path: string;
+  kind: "account_mismatch" | "invalid_shape";
+  reason: string;
+}
+
 /** What one webhook delivery asks the store to do. */
 export interface Delivery {
   messages: IngestMessage[];
   updates: MessageUpdate[];
+  /** items refused before the database; counted on the connection */
+  refused?: Refusal[];
+  /** WeChat: the nonce of the signed query string and the SHA-256 of the body */
+  replayGuard?: { nonce: string; digest: string };
+}
+
+/** Runs the mapping of one item; a ShapeError refuses that item alone. */
+export function mapItem(refused: Refusal[], path: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    if (!(e instanceof ShapeError)) throw e;
+    refused.push({ path, kind: "invalid_shape", reason: e.message });
+  }
 }
 
 /** A body that is not the platform's shape: answered with 400. */

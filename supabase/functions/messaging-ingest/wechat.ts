@@ -43,12 +43,24 @@ function field(fields: XmlNode, name: string): string | undefined {
   return typeof v === "string" && v.trim() !== "" ? v.trim() : undefined;
 }
 
-/** Maps one pushed XML message; an event maps to nothing. Throws ShapeError / XmlError. */
-export function mapWeChat(xml: string): Delivery {
+/**
+ * Maps one pushed XML message; an event maps to nothing. Throws ShapeError / XmlError. With
+ * the connection's account, a push whose ToUserName is another account is refused (in
+ * `refused`, nothing else mapped).
+ */
+export function mapWeChat(xml: string, account?: string): Delivery {
   const { root, fields } = parseXml(xml);
   if (root !== "xml") throw new ShapeError("body: the root element must be <xml>");
   if (fields.Encrypt !== undefined) {
     throw new ShapeError("Encrypt: the AES safe mode is not supported; set the account to plaintext mode");
+  }
+  const to = requireString(field(fields, "ToUserName"), "ToUserName");
+  if (account !== undefined && to !== account.trim()) {
+    return {
+      messages: [],
+      updates: [],
+      refused: [{ path: "ToUserName", kind: "account_mismatch", reason: `${JSON.stringify(to)} is not this connection's account` }],
+    };
   }
   const msgType = requireString(field(fields, "MsgType"), "MsgType");
   if (msgType === "event") return { messages: [], updates: [] };

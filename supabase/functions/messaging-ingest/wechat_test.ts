@@ -55,7 +55,7 @@ Deno.test("events are not messages; the AES safe mode and bodies of other shapes
   assertEquals(mapWeChat(ev), { messages: [], updates: [] });
   assertThrows(() => mapWeChat("<xml><ToUserName>gh</ToUserName><Encrypt><![CDATA[abc]]></Encrypt></xml>"), ShapeError, "Encrypt");
   assertThrows(() => mapWeChat("<root><MsgType>text</MsgType></root>"), ShapeError, "<xml>");
-  assertThrows(() => mapWeChat("<xml><MsgType>text</MsgType><FromUserName>o</FromUserName><CreateTime>1</CreateTime></xml>"), ShapeError, "MsgId");
+  assertThrows(() => mapWeChat("<xml><ToUserName>gh_1</ToUserName><MsgType>text</MsgType><FromUserName>o</FromUserName><CreateTime>1</CreateTime></xml>"), ShapeError, "MsgId");
   assertThrows(() => mapWeChat('{"MsgType": "text"}'), XmlError);
 });
 
@@ -85,4 +85,12 @@ Deno.test("signature: sha1 of the sorted token, timestamp and nonce", async () =
   // a captured query string replayed later (with any body) is refused
   assert(!(await verifySignature(url(signature), token, 1409659813 + 301)), "too old");
   assert(!(await verifySignature(url(signature), token, 1409659813 - 301)), "from the future");
+});
+
+Deno.test("ToUserName must be the connection's account", () => {
+  const xml = (to: string) =>
+    `<xml><ToUserName><![CDATA[${to}]]></ToUserName><FromUserName>oU1</FromUserName><CreateTime>1357290913</CreateTime><MsgType>text</MsgType><Content>hi</Content><MsgId>42</MsgId></xml>`;
+  assertEquals(mapWeChat(xml("gh_1"), "gh_1").messages.length, 1);
+  const other = mapWeChat(xml("gh_other"), "gh_1");
+  assertEquals([other.messages.length, other.refused?.[0].kind, other.refused?.[0].path], [0, "account_mismatch", "ToUserName"]);
 });

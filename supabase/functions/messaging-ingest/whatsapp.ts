@@ -10,9 +10,11 @@ import {
   fromEpochSeconds,
   type IngestMessage,
   isObject,
+  mapItem,
   type MessageType,
   type MessageUpdate,
   optionalString,
+  type Refusal,
   requireArray,
   requireObject,
   requireString,
@@ -132,14 +134,33 @@ function contactNames(value: Record<string, unknown>): Map<string, string> {
   return names;
 }
 
-/** Maps a webhook body onto messages and updates; throws ShapeError for another shape. */
-export function mapWhatsApp(payload: unknown): Delivery {
+const digits = (s: string) => s.replace(/\D/g, "");
+
+/**
+ * Whether a change's value.metadata names the connection's account: its phone_number_id, or
+ * its display_phone_number (compared by digits, so "+34 600 000 001" is 34600000001).
+ */
+export function sameAccount(value: Record<string, unknown>, account: string): boolean {
+  const md = isObject(value.metadata) ? value.metadata : {};
+  const id = optionalString(md.phone_number_id);
+  const display = optionalString(md.display_phone_number);
+  if (id !== undefined && id === account.trim()) return true;
+  return display !== undefined && digits(account) !== "" && digits(display) === digits(account);
+}
+
+/**
+ * Maps a webhook body onto messages and updates; throws ShapeError for another shape. With
+ * the connection's account, a change for another phone number is refused whole, and a
+ * message or status the mapping cannot read is refused alone (both listed in `refused`).
+ */
+export function mapWhatsApp(payload: unknown, account?: string): Delivery {
   const root = requireObject(payload, "body");
   if (root.object !== "whatsapp_business_account") {
     throw new ShapeError('object: must be "whatsapp_business_account"');
   }
   const messages: IngestMessage[] = [];
   const updates: MessageUpdate[] = [];
+  const refused: Refusal[] = [];
   requireArray(root.entry, "entry").forEach((e, i) => {
     const entry = requireObject(e, `entry[${i}]`);
     requireArray(entry.changes, `entry[${i}].changes`).forEach((c, j) => {
@@ -147,29 +168,41 @@ export function mapWhatsApp(payload: unknown): Delivery {
       const change = requireObject(c, path);
       if (change.field !== "messages" && change.field !== "smb_message_echoes") return; // other fields: not messages
       const value = requireObject(change.value, `${path}.value`);
+      if (account !== undefined && !sameAccount(value, account)) {
+        const md = isObject(value.metadata) ? value.metadata : {};
+        refused.push({
+          path: `${path}.value.metadata`,
+          kind: "account_mismatch",
+          reason: `phone_number_id ${JSON.stringify(md.phone_number_id ?? null)} / display_phone_number ` +
+            `${JSON.stringify(md.display_phone_number ?? null)} is not this connection's account`,
+        });
+        return;
+      }
       const names = contactNames(value);
 
       if (change.field === "smb_message_echoes") {
         const echoes = value.message_echoes === undefined ? [] : requireArray(value.message_echoes, `${path}.value.message_echoes`);
         echoes.forEach((x, k) => {
           const p = `${path}.value.message_echoes[${k}]`;
-          const m = requireObject(x, p);
-          const to = requireString(m.to, `${p}.to`);
-          const b = body(m, p);
-          messages.push(compact({
-            platform: "whatsapp",
-            external_conversation_id: phone(to),
-            participant_identifier: phone(to),
-            conversation_type: "direct",
-            id: requireString(m.id, `${p}.id`),
-            direction: "outbound",
-            type: b.type,
-            content: b.content,
-            sent_at: fromEpochSeconds(m.timestamp, `${p}.timestamp`),
-            sender_identifier: optionalString(m.from) ? phone(String(m.from)) : undefined,
-            reply_to_id: isObject(m.context) ? optionalString(m.context.id) : undefined,
-            metadata: b.metadata,
-          }) as IngestMessage);
+          mapItem(refused, p, () => {
+            const m = requireObject(x, p);
+            const to = requireString(m.to, `${p}.to`);
+            const b = body(m, p);
+            messages.push(compact({
+              platform: "whatsapp",
+              external_conversation_id: phone(to),
+              participant_identifier: phone(to),
+              conversation_type: "direct",
+              id: requireString(m.id, `${p}.id`),
+              direction: "outbound",
+              type: b.type,
+              content: b.content,
+              sent_at: fromEpochSeconds(m.timestamp, `${p}.timestamp`),
+              sender_identifier: optionalString(m.from) ? phone(String(m.from)) : undefined,
+              reply_to_id: isObject(m.context) ? optionalString(m.context.id) : undefined,
+              metadata: b.metadata,
+            }) as IngestMessage);
+          });
         });
         return;
       }
@@ -177,62 +210,66 @@ export function mapWhatsApp(payload: unknown): Delivery {
       const msgs = value.messages === undefined ? [] : requireArray(value.messages, `${path}.value.messages`);
       msgs.forEach((x, k) => {
         const p = `${path}.value.messages[${k}]`;
-        const m = requireObject(x, p);
-        const from = requireString(m.from, `${p}.from`);
-        const id = requireString(m.id, `${p}.id`);
-        const sentAt = fromEpochSeconds(m.timestamp, `${p}.timestamp`);
-        if (m.type === "reaction") {
-          const r = requireObject(m.reaction, `${p}.reaction`);
-          updates.push({
-            kind: "reaction",
+        mapItem(refused, p, () => {
+          const m = requireObject(x, p);
+          const from = requireString(m.from, `${p}.from`);
+          const id = requireString(m.id, `${p}.id`);
+          const sentAt = fromEpochSeconds(m.timestamp, `${p}.timestamp`);
+          if (m.type === "reaction") {
+            const r = requireObject(m.reaction, `${p}.reaction`);
+            updates.push({
+              kind: "reaction",
+              platform: "whatsapp",
+              external_conversation_id: phone(from),
+              id: requireString(r.message_id, `${p}.reaction.message_id`),
+              reactor: phone(from),
+              emoji: optionalString(r.emoji) ?? null, // an empty emoji removes the reaction
+              at: sentAt,
+            });
+            return;
+          }
+          const b = body(m, p);
+          const name = names.get(from);
+          messages.push(compact({
             platform: "whatsapp",
             external_conversation_id: phone(from),
-            id: requireString(r.message_id, `${p}.reaction.message_id`),
-            reactor: phone(from),
-            emoji: optionalString(r.emoji) ?? null, // an empty emoji removes the reaction
-            at: sentAt,
-          });
-          return;
-        }
-        const b = body(m, p);
-        const name = names.get(from);
-        messages.push(compact({
-          platform: "whatsapp",
-          external_conversation_id: phone(from),
-          participant_identifier: phone(from),
-          participant_name: name,
-          conversation_type: "direct",
-          id,
-          direction: "inbound",
-          type: b.type,
-          content: b.content,
-          sent_at: sentAt,
-          sender_identifier: phone(from),
-          sender_name: name,
-          reply_to_id: isObject(m.context) ? optionalString(m.context.id) : undefined,
-          metadata: b.metadata,
-        }) as IngestMessage);
+            participant_identifier: phone(from),
+            participant_name: name,
+            conversation_type: "direct",
+            id,
+            direction: "inbound",
+            type: b.type,
+            content: b.content,
+            sent_at: sentAt,
+            sender_identifier: phone(from),
+            sender_name: name,
+            reply_to_id: isObject(m.context) ? optionalString(m.context.id) : undefined,
+            metadata: b.metadata,
+          }) as IngestMessage);
+        });
       });
 
       const statuses = value.statuses === undefined ? [] : requireArray(value.statuses, `${path}.value.statuses`);
       statuses.forEach((x, k) => {
         const p = `${path}.value.statuses[${k}]`;
-        const s = requireObject(x, p);
-        const status = requireString(s.status, `${p}.status`);
-        if (!STATUSES.has(status)) return; // e.g. "deleted", "warning": nothing to record
-        const errors = Array.isArray(s.errors) ? s.errors : [];
-        const first = isObject(errors[0]) ? errors[0] : undefined;
-        updates.push(compact({
-          kind: "status",
-          platform: "whatsapp",
-          external_conversation_id: phone(requireString(s.recipient_id, `${p}.recipient_id`)),
-          id: requireString(s.id, `${p}.id`),
-          status: status as "sent" | "delivered" | "read" | "failed",
-          at: fromEpochSeconds(s.timestamp, `${p}.timestamp`),
-          error: status === "failed" && first ? compact({ code: first.code, title: first.title }) : undefined,
-        }) as MessageUpdate);
+        mapItem(refused, p, () => {
+          const s = requireObject(x, p);
+          const status = requireString(s.status, `${p}.status`);
+          if (!STATUSES.has(status)) return; // e.g. "deleted", "warning": nothing to record
+          const errors = Array.isArray(s.errors) ? s.errors : [];
+          const first = isObject(errors[0]) ? errors[0] : undefined;
+          updates.push(compact({
+            kind: "status",
+            platform: "whatsapp",
+            external_conversation_id: phone(requireString(s.recipient_id, `${p}.recipient_id`)),
+            id: requireString(s.id, `${p}.id`),
+            status: status as "sent" | "delivered" | "read" | "failed",
+            at: fromEpochSeconds(s.timestamp, `${p}.timestamp`),
+            error: status === "failed" && first ? compact({ code: first.code, title: first.title }) : undefined,
+          }) as MessageUpdate);
+        });
       });
     });
   });
-  return { messages, updates };
+  return { messages, updates, refused };
 }

@@ -155,14 +155,11 @@ Deno.test("smb_message_echoes are outbound messages in the customer's conversati
 });
 
 Deno.test("other fields map to nothing; a body of another shape is a ShapeError naming the path", () => {
-  assertEquals(mapWhatsApp(change({ message_template_id: 1 }, "message_template_status_update")), { messages: [], updates: [] });
+  assertEquals(mapWhatsApp(change({ message_template_id: 1 }, "message_template_status_update")), { messages: [], updates: [], refused: [] });
   assertThrows(() => mapWhatsApp({ object: "page", entry: [] }), ShapeError, "object");
   assertThrows(() => mapWhatsApp({ object: "whatsapp_business_account", entry: {} }), ShapeError, "entry");
-  assertThrows(
-    () => mapWhatsApp(change({ messages: [{ from: "1", id: "x", timestamp: "soon", type: "text", text: { body: "a" } }] })),
-    ShapeError,
-    "entry[0].changes[0].value.messages[0].timestamp",
-  );
+  const bad = mapWhatsApp(change({ messages: [{ from: "1", id: "x", timestamp: "soon", type: "text", text: { body: "a" } }] }));
+  assertEquals(bad.refused?.map((r) => r.reason.startsWith("entry[0].changes[0].value.messages[0].timestamp")), [true]);
   assertThrows(() => mapWhatsApp([]), ShapeError, "body");
 });
 
@@ -185,4 +182,38 @@ Deno.test("the GET handshake answers the challenge for the right verify token on
   assertEquals([ok.status, await ok.text()], [200, "1158201444"]);
   assertEquals((await verifySubscription(url("wrong"), "meatyhamhock")).status, 403);
   assertEquals((await verifySubscription(new URL("http://x/whatsapp/id"), "meatyhamhock")).status, 400);
+});
+
+Deno.test("account binding: a change for another phone number is refused whole, the connection's passes", () => {
+  const msg = { from: "16505551234", id: "wamid.acc", timestamp: "1749416383", type: "text", text: { body: "hi" } };
+  const body = {
+    object: "whatsapp_business_account",
+    entry: [{ id: "1", changes: [
+      { field: "messages", value: { metadata: META, messages: [msg] } },
+      { field: "messages", value: { metadata: { display_phone_number: "15550000000", phone_number_id: "999" }, messages: [{ ...msg, id: "wamid.other" }] } },
+      { field: "messages", value: { messages: [{ ...msg, id: "wamid.nometa" }] } },
+    ] }],
+  };
+  for (const account of ["+1 555 078 3881", "106540352242922"]) {
+    const d = mapWhatsApp(body, account);
+    assertEquals(d.messages.map((m) => m.id), ["wamid.acc"], account);
+    assertEquals(d.refused?.map((r) => [r.path, r.kind]), [
+      ["entry[0].changes[1].value.metadata", "account_mismatch"],
+      ["entry[0].changes[2].value.metadata", "account_mismatch"],
+    ]);
+  }
+  assertEquals(mapWhatsApp(body, "+34600000001").messages, []);
+});
+
+Deno.test("a message the mapping cannot read is refused alone; the others and the statuses are kept", () => {
+  const d = mapWhatsApp(change({
+    messages: [
+      { from: "16505551234", id: "wamid.ok", timestamp: "1749416383", type: "text", text: { body: "hi" } },
+      { from: "16505551234", id: "wamid.bad", timestamp: "tomorrow", type: "text", text: { body: "x" } },
+    ],
+    statuses: [{ id: "wamid.ok", status: "read", timestamp: "1749416390", recipient_id: "16505551234" }],
+  }), "+15550783881");
+  assertEquals(d.messages.map((m) => m.id), ["wamid.ok"]);
+  assertEquals(d.updates.length, 1);
+  assertEquals(d.refused?.map((r) => [r.path, r.kind]), [["entry[0].changes[0].value.messages[1]", "invalid_shape"]]);
 });

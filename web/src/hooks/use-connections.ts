@@ -11,7 +11,7 @@ export function useConnections() {
       const { data, error } = await supabase
         .from("messaging_connections")
         .select(
-          "id, platform, account_identifier, display_name, status, last_synced_at, last_error, settings, user_id, created_at, updated_at",
+          "id, platform, account_identifier, display_name, status, last_synced_at, last_error, refused_count, last_refused_at, settings, user_id, created_at, updated_at",
         )
         .order("platform")
         .order("account_identifier")

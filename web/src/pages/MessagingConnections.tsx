@@ -1,4 +1,4 @@
-// The user's messaging accounts: platform, status, last sync, last error, webhook URL.
+// The user's messaging accounts: platform, status, last sync, refusals, last error, webhook URL.
 import { PlatformIcon, platformLabel } from "../components/crm/PlatformIcon";
 import { Empty, ErrorMessage, Loading } from "../components/ui/States";
 import { useAuth } from "../auth/context";
@@ -29,6 +29,7 @@ export function MessagingConnections() {
               <th scope="col">Account</th>
               <th scope="col">Status</th>
               <th scope="col">Last sync</th>
+              <th scope="col">Refused</th>
               <th scope="col">Last error</th>
               <th scope="col">Webhook URL</th>
             </tr>
@@ -50,6 +51,9 @@ export function MessagingConnections() {
                 </td>
                 <td>
                   <span className={`badge status-${c.status}`}>{c.status}</span>
+                  {c.status === "paused" || c.status === "disconnected" ? (
+                    <div className="muted">deliveries are answered, not stored</div>
+                  ) : null}
                 </td>
                 <td>
                   {c.last_synced_at ? (
@@ -58,6 +62,23 @@ export function MessagingConnections() {
                     </time>
                   ) : (
                     "never"
+                  )}
+                </td>
+                <td className={c.refused_count > 0 ? "error" : "muted"} aria-label="Refused messages">
+                  {c.refused_count > 0 ? (
+                    <>
+                      {c.refused_count}
+                      {c.last_refused_at ? (
+                        <>
+                          {", last "}
+                          <time dateTime={c.last_refused_at} title={formatDateTime(c.last_refused_at)}>
+                            {relativeTime(c.last_refused_at)}
+                          </time>
+                        </>
+                      ) : null}
+                    </>
+                  ) : (
+                    "none"
                   )}
                 </td>
                 <td className={c.last_error ? "error" : "muted"}>{c.last_error ?? "none"}</td>

@@ -1,0 +1,69 @@
+// The store's own logic: the caches and how PostgREST's answers become final or retryable.
+// supabase-js runs for real; its fetch is replaced by a stand-in for PostgREST that counts
+// the requests (how many lookups reach the database is what is tested, and a real
+// PostgREST cannot say). tests/test_webhooks.py runs the store against the real stack.
+import { isRetryable, StoreError, supabaseStore } from "./store.ts";
+import { assert, assertEquals } from "./test_helpers.ts";
+
+const ID = "55555555-5555-4555-8555-555555555555";
+
+function postgrest(answer: (rpc: string) => { status: number; body: unknown }) {
+  const calls: string[] = [];
+  const fetch = (input: Request | URL | string, _init?: RequestInit) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const rpc = url.pathname.replace(/^.*\/rpc\//, "");
+    calls.push(rpc);
+    const { status, body } = answer(rpc);
+    return Promise.resolve(new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } }));
+  };
+  return { calls, fetch: fetch as typeof globalThis.fetch };
+}
+
+const opts = { url: "http://127.0.0.1:1", anonKey: "anon", serviceKey: "service" };
+
+Deno.test("an id that names no connection is asked once, then answered from memory until it expires", async () => {
+  const pg = postgrest(() => ({ status: 200, body: null }));
+  const store = supabaseStore({ ...opts, fetch: pg.fetch, unknownCacheSeconds: 0.2 });
+  for (let i = 0; i < 20; i++) assertEquals(await store.connection(ID), null);
+  assertEquals(pg.calls, ["webhook_connection"]);
+  await new Promise((r) => setTimeout(r, 250));
+  assertEquals(await store.connection(ID), null);
+  assertEquals(pg.calls.length, 2, "asked again once the entry expired");
+});
+
+Deno.test("a known connection is cached; a paused answer drops it so its status is read again", async () => {
+  const conn = { id: ID, user_id: "u", platform: "whatsapp", account_identifier: "+1", status: "active", secrets: {} };
+  const pg = postgrest((rpc) =>
+    rpc === "webhook_connection" ? { status: 200, body: conn } : { status: 200, body: { rejected: { kind: "paused", reason: "paused" } } }
+  );
+  const store = supabaseStore({ ...opts, fetch: pg.fetch });
+  await store.connection(ID);
+  await store.connection(ID);
+  assertEquals(pg.calls, ["webhook_connection"]);
+  await store.deliver(conn as never, { messages: [], updates: [] });
+  await store.connection(ID);
+  assertEquals(pg.calls, ["webhook_connection", "ingest_webhook_delivery", "webhook_connection"]);
+});
+
+Deno.test("PostgREST's refusals are final, its connection failures and lock/timeout errors retryable", async () => {
+  const cases: [number, Record<string, unknown>, boolean, string | undefined][] = [
+    [400, { code: "PGRST102", message: "Empty or invalid json" }, false, undefined],
+    [400, { code: "22023", message: "x", hint: "connection_unknown" }, false, "connection_unknown"],
+    [400, { code: "22P05", message: "unsupported Unicode escape sequence" }, false, undefined],
+    [413, { code: "54001", message: "stack depth limit exceeded" }, false, undefined],
+    [500, { code: "55P03", message: "lock timeout" }, true, undefined],
+    [500, { code: "57014", message: "canceling statement due to statement timeout" }, true, undefined],
+    [503, { code: "PGRST001", message: "Database client error" }, true, undefined],
+  ];
+  for (const [status, body, retryable, kind] of cases) {
+    const store = supabaseStore({ ...opts, fetch: postgrest(() => ({ status, body })).fetch });
+    try {
+      await store.deliver({ id: ID } as never, { messages: [], updates: [] });
+      throw new Error("no error");
+    } catch (e) {
+      assert(e instanceof StoreError, String(e));
+      assertEquals([e.code, e.retryable, e.kind], [body.code, retryable, kind], String(body.code));
+    }
+  }
+  assert(isRetryable(undefined), "no code at all: the request did not get through");
+});
