@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -407,3 +408,43 @@ def test_a_message_the_store_would_refuse_is_a_readable_error(tmp_path):
         list(parse_whatsapp(path, tz="UTC", me="Me").messages)
     with pytest.raises(ExportFormatError, match="--participant"):
         parse_telegram(EX / "telegram_result.json", participant="@")
+
+
+# ------------------------------------------------------------------ issue 18: newcomer cases
+
+
+def _telegram_file(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_telegram_media_type_that_is_not_a_string_is_no_type_error(tmp_path):
+    # the fuzz test's failing example (TypeError: unhashable type: 'list' before)
+    data = json.loads((EX / "telegram_result.json").read_text())
+    data["messages"][0]["media_type"] = ["voice_message"]
+    data["messages"][1]["media_type"] = {"x": 1}
+    m = parse_telegram(_telegram_file(tmp_path, data), tz="UTC").messages
+    assert [x.type for x in m][:2] == ["text", "text"]
+
+
+def test_telegram_different_messages_with_one_id_are_refused_naming_both(tmp_path):
+    data = json.loads((EX / "telegram_result.json").read_text())
+    data["messages"][2]["id"] = data["messages"][0]["id"]
+    with pytest.raises(ExportFormatError, match=r"messages\[0\] and messages\[2\] .* same id 101"):
+        parse_telegram(_telegram_file(tmp_path, data), tz="UTC")
+
+
+def test_telegram_the_same_message_written_twice_is_one_message(tmp_path):
+    data = json.loads((EX / "telegram_result.json").read_text())
+    data["messages"].append(dict(data["messages"][0]))
+    m = parse_telegram(_telegram_file(tmp_path, data), tz="UTC").messages
+    assert len(m) == 4 and len({x.id for x in m}) == 4
+
+
+def test_telegram_full_export_chat_without_id_is_refused_not_named_none(tmp_path):
+    single = json.loads((EX / "telegram_result.json").read_text())
+    other = {k: v for k, v in single.items() if k != "id"} | {"name": "Old group"}
+    full = {"personal_information": {"user_id": 777}, "chats": {"list": [single, other]}}
+    with pytest.raises(ExportFormatError, match=r"chats\[1\] \('Old group'\) has no chat id"):
+        parse_telegram(_telegram_file(tmp_path, full), tz="UTC")
