@@ -448,3 +448,65 @@ def test_telegram_full_export_chat_without_id_is_refused_not_named_none(tmp_path
     full = {"personal_information": {"user_id": 777}, "chats": {"list": [single, other]}}
     with pytest.raises(ExportFormatError, match=r"chats\[1\] \('Old group'\) has no chat id"):
         parse_telegram(_telegram_file(tmp_path, full), tz="UTC")
+
+
+def _wa(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_whatsapp_english_android_deleted_with_lower_case_am(tmp_path):
+    path = _wa(tmp_path, "WhatsApp Chat with Bob.txt", (
+        "13/09/2020, 12:15 am - Ann: hi\n"
+        "13/09/2020, 12:16\u202fam - Bob: This message was deleted\n"
+        "13/09/2020, 12:17 am - Bob: \U0001f6ab This message was deleted by admin Ann\n"
+        "14/09/2020, 1:00 pm - Ann: ok\n"
+    ))  # fmt: skip
+    m = list(parse_whatsapp(path, tz="UTC", me="Ann").messages)
+    assert m[1].sent_at == utc(2020, 9, 13, 0, 16)
+    assert [x.metadata for x in m] == [None, {"deleted": True}, {"deleted": True}, None]
+
+
+def test_whatsapp_german_ios_attachments_are_media(tmp_path):
+    path = _wa(tmp_path, "WhatsApp Chat - Bob.txt", (
+        "[13.09.20, 00:15:00] Ann: hallo\n"
+        "[13.09.20, 00:17:00] Bob: \u200e<Anhang: 00000012-PHOTO-2020-09-13-00-17-00.jpg>\n"
+        "[13.09.20, 00:18:00] Bob: \u200ePHOTO-0000001.jpg \u2039angehängt>\n"
+        "[13.09.20, 00:19:00] Bob: \u200e<Anhang: 00000013-AUDIO-2020-09-13.opus>\n"
+    ))  # fmt: skip
+    m = list(parse_whatsapp(path, tz="Europe/Berlin", me="Ann").messages)
+    assert [(x.type, x.media_url, x.content) for x in m[1:]] == [
+        ("image", "00000012-PHOTO-2020-09-13-00-17-00.jpg", None),
+        ("image", "PHOTO-0000001.jpg", None),
+        ("audio", "00000013-AUDIO-2020-09-13.opus", None),
+    ]
+
+
+def test_whatsapp_file_of_notices_only_imports_without_me(tmp_path):
+    path = _wa(tmp_path, "WhatsApp Chat with Family.txt", (
+        "15/04/2016, 15:04 - Messages and calls are end-to-end encrypted. No one outside of"
+        " this chat, not even WhatsApp, can read or listen to them.\n"
+        '15/04/2016, 15:04 - Ana created group "Family"\n'
+        "15/04/2016, 15:05 - Ana added you\n"
+    ))  # fmt: skip
+    m = list(parse_whatsapp(path, tz="UTC").messages)
+    assert [x.type for x in m] == ["system"] * 3
+    assert {x.direction for x in m} == {"inbound"}
+    assert {x.external_conversation_id for x in m} == {"group:Family"}
+
+
+def test_wechat_newer_memotrace_header_is_read():
+    path = FX / "wechat" / "李伟_memotrace.csv"
+    with pytest.raises(ExportFormatError, match="--tz"):
+        parse_wechat(path)
+    m = parse_wechat(path, tz="Asia/Shanghai").messages
+    assert [x.type for x in m] == ["text", "text", "image", "system"]
+    assert [x.direction for x in m] == ["inbound", "outbound", "inbound", "inbound"]
+    assert m[0].id == "李伟_memotrace:7421938572619384701"
+    assert m[0].sent_at == utc(2024, 3, 15, 10, 53, 20)  # CST = UTC+8
+    assert m[0].content == "你好，样品到了吗？" and m[0].participant_name == "李伟（供应商）"
+    assert {x.conversation_type for x in m} == {"direct"}
+    assert m[3].metadata["recalled"] is True
+    # the same file again: the same ids (the server's MsgSvrID)
+    assert [x.id for x in parse_wechat(path, tz="Asia/Shanghai").messages] == [x.id for x in m]

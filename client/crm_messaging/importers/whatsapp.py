@@ -169,6 +169,8 @@ class _Survey:
     dates: list[tuple[str, str, str]] = field(default_factory=list)
     senders: set[str] = field(default_factory=set)
     dotted: bool = False
+    #: a notice names a group event (created, added, left...): the chat is a group
+    group_notice: bool = False
 
     def add(self, rec: _Raw) -> None:
         self.records += 1
@@ -178,6 +180,11 @@ class _Survey:
             self.dates.append(parts)
         if rec.sender:
             self.senders.add(rec.sender)
+        elif not self.group_notice:
+            body = " ".join(rec.lines)
+            self.group_notice = not words.is_banner(body) and words.is_named_notice(
+                body, marked=True, by_title=False
+            )
 
     def _impossible(self, order: str) -> tuple[str, str, str] | None:
         return next((d for d in self.dates if _ymd(d, order) is None), None)
@@ -352,7 +359,7 @@ class WhatsAppExport:
                     f" form (+34612345678): {exc}"
                 ) from None
         senders = sorted(survey.senders)
-        if me is None:
+        if me is None and senders:
             others = [
                 s
                 for s in senders
@@ -363,8 +370,11 @@ class WhatsAppExport:
                     f"{path}: say which sender is you with --me (senders: {', '.join(senders[:8])})"
                 )
             me = others[0]
+        # a file of notices only (no one wrote) needs no --me: no message is anyone's
         self.me = me
-        self.group = len([s for s in senders if s != me]) > 1
+        self.group = len([s for s in senders if s != me]) > 1 or (
+            not senders and survey.group_notice
+        )
         self.other = next((s for s in senders if s != me), title)
         if wanted is not None and self.group:
             raise ExportFormatError(
@@ -418,7 +428,7 @@ class WhatsAppExport:
             participant_name=self.title if self.group else self.other,
             conversation_type="group" if self.group else "direct",
             id=stable_id("wa_", self.conv_id, *key, repeat),
-            direction="outbound" if rec.sender == self.me else "inbound",
+            direction="outbound" if rec.sender is not None and rec.sender == self.me else "inbound",
             type=kind,
             content=content,
             media_url=media,
