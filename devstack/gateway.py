@@ -81,6 +81,37 @@ http {{
     return conf
 
 
+def served_web(paths: Paths) -> Path:
+    """The copy of web/dist nginx serves: under the state directory, readable by its worker.
+
+    Run as root, nginx's worker runs as `nobody`, which cannot enter a checkout in a 0700
+    folder (a Debian home); the copy (world-readable, refreshed on every `stack up`) needs
+    nothing of the checkout's folders."""
+    return paths.run / "web-dist"
+
+
+def sync_web(paths: Paths) -> Path:
+    """Replace the served copy with web/dist as it is now (built by `make stack`)."""
+    served = served_web(paths)
+    if not WEB_DIST.is_dir():
+        served.mkdir(parents=True, exist_ok=True)  # nothing built yet: WEB_URL answers 404
+        return served
+    fresh = served.with_name("web-dist.new")
+    shutil.rmtree(fresh, ignore_errors=True)
+    shutil.copytree(WEB_DIST, fresh)
+    for d in [fresh, *[p for p in fresh.rglob("*") if p.is_dir()]]:
+        d.chmod(0o755)
+    for f in (p for p in fresh.rglob("*") if p.is_file()):
+        f.chmod(0o644)
+    old = served.with_name("web-dist.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if served.exists():
+        served.rename(old)
+    fresh.rename(served)
+    shutil.rmtree(old, ignore_errors=True)
+    return served
+
+
 def nginx_pid(paths: Paths) -> int | None:
     return pid_alive(paths.pid("nginx"), "nginx")
 
@@ -89,6 +120,7 @@ def start_nginx(paths: Paths) -> bool:
     """Start the gateway; a running one is reloaded when its routes changed (a newer checkout)."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     log = paths.log("nginx")
+    sync_web(paths)
     if nginx_pid(paths):
         conf = paths.run / "nginx.conf"
         before = conf.read_text() if conf.exists() else ""
@@ -162,7 +194,7 @@ def web_server_block(paths: Paths) -> str:
     return f"""
   server {{
     listen 127.0.0.1:{WEB_PORT};
-    root {WEB_DIST};
+    root {served_web(paths)};
     types {{
       text/html html; text/css css; application/javascript js mjs; application/json json;
       image/png png; image/svg+xml svg; image/x-icon ico; font/woff2 woff2;
