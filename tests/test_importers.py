@@ -510,3 +510,33 @@ def test_wechat_newer_memotrace_header_is_read():
     assert m[3].metadata["recalled"] is True
     # the same file again: the same ids (the server's MsgSvrID)
     assert [x.id for x in parse_wechat(path, tz="Asia/Shanghai").messages] == [x.id for x in m]
+
+
+@pytest.mark.parametrize(
+    "extra_line, options, order, rule",
+    [
+        ("03/02/2026, 11:05 - Ben: <Medien ausgeschlossen>", {}, "dmy", "German"),
+        ("03/02/2026, 11:05 - Ben: Diese Nachricht wurde gelöscht", {}, "dmy", "German"),
+        ("03/02/2026, 11:05 - Ben: ok", {"region": "US"}, "mdy", "--region US"),
+        ("03/02/2026, 11:05 - Ben: ok", {"region": "es"}, "dmy", "--region ES"),
+        ("03/02/2026, 11:05 p. m. - Ben: ok", {}, "dmy", "p. m."),
+        ("03/02/2026, 11:05 - +1 415 555 0100: ok", {}, "mdy", "+1"),
+        ("03/02/2026, 11:05 - +44 7700 900123: ok", {}, "dmy", "+44"),
+    ],
+)
+def test_whatsapp_date_order_from_the_evidence_a_file_carries(
+    tmp_path, extra_line, options, order, rule
+):
+    text = (WA_FX / "ambiguous_dates.txt").read_text() + extra_line + "\n"
+    path = _wa(tmp_path, "WhatsApp Chat with Ben.txt", text)
+    chat = parse_whatsapp(path, tz="UTC", me="Ann", **options)
+    assert chat.messages.order == order
+    (note,) = chat.notes
+    assert note.startswith(f"date order {'/'.join(order.upper())}: ") and rule in note
+
+
+def test_whatsapp_date_order_is_still_refused_without_evidence(tmp_path):
+    # people writing in German is no evidence: only WhatsApp's own words are
+    text = (WA_FX / "ambiguous_dates.txt").read_text() + "03/02/2026, 11:05 - Ben: Die Gruppe\n"
+    with pytest.raises(ExportFormatError, match=r"--date-order dmy\|mdy"):
+        parse_whatsapp(_wa(tmp_path, "WhatsApp Chat with Ben.txt", text), tz="UTC", me="Ann")

@@ -173,3 +173,42 @@ FILE_NAME = re.compile(
     r"|^(?P<name2>.+?) ile WhatsApp Sohbeti(?:\.txt|\.zip)?$",
     re.I,
 )
+
+
+#: the markers above in English; any other match is another language's (all D/M/Y locales)
+_ENGLISH = re.compile(
+    r"Media omitted|\w+ omitted|attached|file attached|This message was deleted|"
+    r"You deleted this message|This message was edited|Messages and calls|created group|"
+    r"\badded\b|\bleft\b|\bremoved\b|changed the|security code",
+    re.I,
+)
+_LANGUAGE_OF = [
+    (
+        "German",
+        r"gelöscht|bearbeitet|ausgeschlossen|weggelassen|angehängt|Anhang|Nachrichten|Gruppe",
+    ),
+    ("Spanish", r"mensaje|omitid|adjunto|eliminó|grupo"),
+    ("Portuguese", r"mensagem|oculta|anexado|apagad"),
+    ("French", r"message a été|omis|pièce jointe|joint|groupe"),
+    ("Italian", r"messaggio|omess|allegato|gruppo"),
+    ("Dutch", r"bericht|weggelaten|bijlage|groep"),
+    ("Russian", r"[а-яё]{3,}"),
+    ("Turkish", r"mesaj|dahil edilmedi|ekli|grubu"),
+    ("Indonesian", r"pesan|disertakan|lampiran|grup"),
+]
+
+
+def foreign_marker(text: str, *, notice: bool) -> str | None:
+    """The language of a placeholder, marker or (for a `notice`, a line without sender) a
+    notice that is not English, else None. What people write is never evidence."""
+    first = text.split("\n", 1)[0].strip()
+    if len(first) > 300 or not first:
+        return None
+    known = (
+        MEDIA_OMITTED.match(first) or ATTACHED.match(first) or DELETED.match(first)
+        or EDITED.search(first) or any(p.match(first) for p, _ in MEDIA_KIND)
+        or (notice and (is_banner(first) or _NOTICES.search(first)))
+    )  # fmt: skip
+    if not known or _ENGLISH.search(first):
+        return None
+    return next((name for name, pat in _LANGUAGE_OF if re.search(pat, first, re.I)), None)
