@@ -36,6 +36,7 @@ RETRYABLE_CODES = {
     "57014",  # statement timeout, e.g. waiting behind other writers of the same conversations
     "PGRST000", "PGRST001", "PGRST002", "PGRST003",
     "502", "503", "504",
+    "PGRST429",  # the gateway: more requests of this token at once than it lets through
 }  # fmt: skip
 #: Refusals that concern every conversation alike (no or a bad token, an unknown owner or
 #: connection, the network): they stop an import. Any other refusal is about the content of
