@@ -14,6 +14,7 @@ process. A production build has no code that reads it.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -21,16 +22,23 @@ from pathlib import Path
 from .functions import nginx_location, nginx_upstream
 from .layout import API_PORT, POSTGREST_PORT, REPO_ROOT, WEB_PORT, Paths, api_url, db_url, web_url
 from .process import StackError, http_status, pid_alive, port_open, run, stop_pid, wait_for
-from .tokens import api_key, user_token
+from .tokens import LOCAL_JWT_SECRET, api_key, user_token
 
 WEB_DIST = REPO_ROOT / "web" / "dist"
 #: How long the local sign-in tokens live; `make stack` mints fresh ones.
 LOCAL_SESSION_TTL = 12 * 3600
+#: Requests of one bearer token PostgREST serves at once; more wait for none and get 429.
+PER_TOKEN_REQUESTS = 4
 #: The seed users (supabase/seed.sql) the local sign-in offers.
 LOCAL_USER_DOMAIN = "@crm.example"
 
 
+def _signature(token: str) -> str:
+    return re.escape(token.rsplit(".", 1)[-1])
+
+
 def nginx_conf(paths: Paths) -> Path:
+    service_key = api_key(LOCAL_JWT_SECRET, "service_role")
     tmp = paths.run / "nginx-tmp"
     tmp.mkdir(exist_ok=True)
     conf = paths.run / "nginx.conf"
@@ -57,6 +65,16 @@ http {{
     ""      "Bearer $http_apikey";
     default $http_authorization;
   }}
+  # Fairness: at most {PER_TOKEN_REQUESTS} requests of one bearer token at a time reach
+  # PostgREST (its pool holds 10 connections), so one user's slow requests cannot hold every
+  # connection. Keyed on the token's signature (a JWT is longer than the 255 bytes a key may
+  # have; the signature names the token); the service key (server-side jobs) is not limited.
+  map $crm_auth $crm_token_key {{
+    "~\\.{_signature(service_key)}$" "";
+    "~\\.(?<crm_sig>[A-Za-z0-9_-]{{1,128}})$" $crm_sig;
+    default $crm_auth;
+  }}
+  limit_conn_zone $crm_token_key zone=crm_per_token:10m;
   server {{
     listen 127.0.0.1:{API_PORT};
     location = /health {{ default_type text/plain; return 200 "ok\\n"; }}
@@ -65,12 +83,21 @@ http {{
         add_header Content-Type application/json always;
         return 401 '{{"message":"No API key found in request"}}';
       }}
+      limit_conn crm_per_token {PER_TOKEN_REQUESTS};
+      limit_conn_status 429;
+      limit_conn_log_level info;
+      error_page 429 = @crm_too_many;
       proxy_pass http://postgrest/;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header Host $host;
       proxy_set_header Authorization $crm_auth;
       proxy_read_timeout 120s;
+    }}
+    location @crm_too_many {{
+      default_type application/json;
+      add_header Retry-After 1 always;
+      return 429 '{{"code":"PGRST429","message":"too many requests of this token at once (at most {PER_TOKEN_REQUESTS}); retry when one has finished","details":null,"hint":null}}';
     }}
 {nginx_location()}
   }}
@@ -81,6 +108,37 @@ http {{
     return conf
 
 
+def served_web(paths: Paths) -> Path:
+    """The copy of web/dist nginx serves: under the state directory, readable by its worker.
+
+    Run as root, nginx's worker runs as `nobody`, which cannot enter a checkout in a 0700
+    folder (a Debian home); the copy (world-readable, refreshed on every `stack up`) needs
+    nothing of the checkout's folders."""
+    return paths.run / "web-dist"
+
+
+def sync_web(paths: Paths) -> Path:
+    """Replace the served copy with web/dist as it is now (built by `make stack`)."""
+    served = served_web(paths)
+    if not WEB_DIST.is_dir():
+        served.mkdir(parents=True, exist_ok=True)  # nothing built yet: WEB_URL answers 404
+        return served
+    fresh = served.with_name("web-dist.new")
+    shutil.rmtree(fresh, ignore_errors=True)
+    shutil.copytree(WEB_DIST, fresh)
+    for d in [fresh, *[p for p in fresh.rglob("*") if p.is_dir()]]:
+        d.chmod(0o755)
+    for f in (p for p in fresh.rglob("*") if p.is_file()):
+        f.chmod(0o644)
+    old = served.with_name("web-dist.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if served.exists():
+        served.rename(old)
+    fresh.rename(served)
+    shutil.rmtree(old, ignore_errors=True)
+    return served
+
+
 def nginx_pid(paths: Paths) -> int | None:
     return pid_alive(paths.pid("nginx"), "nginx")
 
@@ -89,6 +147,7 @@ def start_nginx(paths: Paths) -> bool:
     """Start the gateway; a running one is reloaded when its routes changed (a newer checkout)."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     log = paths.log("nginx")
+    sync_web(paths)
     if nginx_pid(paths):
         conf = paths.run / "nginx.conf"
         before = conf.read_text() if conf.exists() else ""
@@ -162,7 +221,7 @@ def web_server_block(paths: Paths) -> str:
     return f"""
   server {{
     listen 127.0.0.1:{WEB_PORT};
-    root {WEB_DIST};
+    root {served_web(paths)};
     types {{
       text/html html; text/css css; application/javascript js mjs; application/json json;
       image/png png; image/svg+xml svg; image/x-icon ico; font/woff2 woff2;

@@ -174,7 +174,10 @@ def test_dry_run_needs_no_stack_and_no_env(no_env, capsys):
         "--participant", "+44 7700 900123", "--dry-run", "--json",
     )  # fmt: skip
     assert (code, err) == (0, "")
-    assert json.loads(out) == {"dry_run": True, "messages": 3, "conversations": 1}
+    assert json.loads(out) == {
+        "dry_run": True, "messages": 3, "conversations": 1,
+        "notes": ["date order D/M/Y: --date-order dmy"],
+    }  # fmt: skip
 
 
 def test_without_env_the_cli_says_so_in_a_sentence(no_env, capsys):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -425,3 +426,135 @@ def test_a_message_the_store_would_refuse_is_a_readable_error(tmp_path):
         list(parse_whatsapp(path, tz="UTC", me="Me").messages)
     with pytest.raises(ExportFormatError, match="--participant"):
         parse_telegram(EX / "telegram_result.json", participant="@")
+
+
+# ------------------------------------------------------------------ issue 18: newcomer cases
+
+
+def _telegram_file(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_telegram_media_type_that_is_not_a_string_is_no_type_error(tmp_path):
+    # the fuzz test's failing example (TypeError: unhashable type: 'list' before)
+    data = json.loads((EX / "telegram_result.json").read_text())
+    data["messages"][0]["media_type"] = ["voice_message"]
+    data["messages"][1]["media_type"] = {"x": 1}
+    m = parse_telegram(_telegram_file(tmp_path, data), tz="UTC").messages
+    assert [x.type for x in m][:2] == ["text", "text"]
+
+
+def test_telegram_different_messages_with_one_id_are_refused_naming_both(tmp_path):
+    data = json.loads((EX / "telegram_result.json").read_text())
+    data["messages"][2]["id"] = data["messages"][0]["id"]
+    with pytest.raises(ExportFormatError, match=r"messages\[0\] and messages\[2\] .* same id 101"):
+        parse_telegram(_telegram_file(tmp_path, data), tz="UTC")
+
+
+def test_telegram_the_same_message_written_twice_is_one_message(tmp_path):
+    data = json.loads((EX / "telegram_result.json").read_text())
+    data["messages"].append(dict(data["messages"][0]))
+    m = parse_telegram(_telegram_file(tmp_path, data), tz="UTC").messages
+    assert len(m) == 4 and len({x.id for x in m}) == 4
+
+
+def test_telegram_full_export_chat_without_id_is_refused_not_named_none(tmp_path):
+    single = json.loads((EX / "telegram_result.json").read_text())
+    other = {k: v for k, v in single.items() if k != "id"} | {"name": "Old group"}
+    full = {"personal_information": {"user_id": 777}, "chats": {"list": [single, other]}}
+    with pytest.raises(ExportFormatError, match=r"chats\[1\] \('Old group'\) has no chat id"):
+        parse_telegram(_telegram_file(tmp_path, full), tz="UTC")
+
+
+def _wa(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_whatsapp_english_android_deleted_with_lower_case_am(tmp_path):
+    path = _wa(tmp_path, "WhatsApp Chat with Bob.txt", (
+        "13/09/2020, 12:15 am - Ann: hi\n"
+        "13/09/2020, 12:16\u202fam - Bob: This message was deleted\n"
+        "13/09/2020, 12:17 am - Bob: \U0001f6ab This message was deleted by admin Ann\n"
+        "14/09/2020, 1:00 pm - Ann: ok\n"
+    ))  # fmt: skip
+    m = list(parse_whatsapp(path, tz="UTC", me="Ann").messages)
+    assert m[1].sent_at == utc(2020, 9, 13, 0, 16)
+    assert [x.metadata for x in m] == [None, {"deleted": True}, {"deleted": True}, None]
+
+
+def test_whatsapp_german_ios_attachments_are_media(tmp_path):
+    path = _wa(tmp_path, "WhatsApp Chat - Bob.txt", (
+        "[13.09.20, 00:15:00] Ann: hallo\n"
+        "[13.09.20, 00:17:00] Bob: \u200e<Anhang: 00000012-PHOTO-2020-09-13-00-17-00.jpg>\n"
+        "[13.09.20, 00:18:00] Bob: \u200ePHOTO-0000001.jpg \u2039angehängt>\n"
+        "[13.09.20, 00:19:00] Bob: \u200e<Anhang: 00000013-AUDIO-2020-09-13.opus>\n"
+    ))  # fmt: skip
+    m = list(parse_whatsapp(path, tz="Europe/Berlin", me="Ann").messages)
+    assert [(x.type, x.media_url, x.content) for x in m[1:]] == [
+        ("image", "00000012-PHOTO-2020-09-13-00-17-00.jpg", None),
+        ("image", "PHOTO-0000001.jpg", None),
+        ("audio", "00000013-AUDIO-2020-09-13.opus", None),
+    ]
+
+
+def test_whatsapp_file_of_notices_only_imports_without_me(tmp_path):
+    path = _wa(tmp_path, "WhatsApp Chat with Family.txt", (
+        "15/04/2016, 15:04 - Messages and calls are end-to-end encrypted. No one outside of"
+        " this chat, not even WhatsApp, can read or listen to them.\n"
+        '15/04/2016, 15:04 - Ana created group "Family"\n'
+        "15/04/2016, 15:05 - Ana added you\n"
+    ))  # fmt: skip
+    m = list(parse_whatsapp(path, tz="UTC").messages)
+    assert [x.type for x in m] == ["system"] * 3
+    assert {x.direction for x in m} == {"inbound"}
+    assert {x.external_conversation_id for x in m} == {"group:Family"}
+
+
+def test_wechat_newer_memotrace_header_is_read():
+    path = FX / "wechat" / "李伟_memotrace.csv"
+    with pytest.raises(ExportFormatError, match="--tz"):
+        parse_wechat(path)
+    m = parse_wechat(path, tz="Asia/Shanghai").messages
+    assert [x.type for x in m] == ["text", "text", "image", "system"]
+    assert [x.direction for x in m] == ["inbound", "outbound", "inbound", "inbound"]
+    assert m[0].id == "李伟_memotrace:7421938572619384701"
+    assert m[0].sent_at == utc(2024, 3, 15, 10, 53, 20)  # CST = UTC+8
+    assert m[0].content == "你好，样品到了吗？" and m[0].participant_name == "李伟（供应商）"
+    assert {x.conversation_type for x in m} == {"direct"}
+    assert m[3].metadata["recalled"] is True
+    # the same file again: the same ids (the server's MsgSvrID)
+    assert [x.id for x in parse_wechat(path, tz="Asia/Shanghai").messages] == [x.id for x in m]
+
+
+@pytest.mark.parametrize(
+    "extra_line, options, order, rule",
+    [
+        ("03/02/2026, 11:05 - Ben: <Medien ausgeschlossen>", {}, "dmy", "German"),
+        ("03/02/2026, 11:05 - Ben: Diese Nachricht wurde gelöscht", {}, "dmy", "German"),
+        ("03/02/2026, 11:05 - Ben: ok", {"region": "US"}, "mdy", "--region US"),
+        ("03/02/2026, 11:05 - Ben: ok", {"region": "es"}, "dmy", "--region ES"),
+        ("03/02/2026, 11:05 p. m. - Ben: ok", {}, "dmy", "p. m."),
+        ("03/02/2026, 11:05 - +1 415 555 0100: ok", {}, "mdy", "+1"),
+        ("03/02/2026, 11:05 - +44 7700 900123: ok", {}, "dmy", "+44"),
+    ],
+)
+def test_whatsapp_date_order_from_the_evidence_a_file_carries(
+    tmp_path, extra_line, options, order, rule
+):
+    text = (WA_FX / "ambiguous_dates.txt").read_text() + extra_line + "\n"
+    path = _wa(tmp_path, "WhatsApp Chat with Ben.txt", text)
+    chat = parse_whatsapp(path, tz="UTC", me="Ann", **options)
+    assert chat.messages.order == order
+    (note,) = chat.notes
+    assert note.startswith(f"date order {'/'.join(order.upper())}: ") and rule in note
+
+
+def test_whatsapp_date_order_is_still_refused_without_evidence(tmp_path):
+    # people writing in German is no evidence: only WhatsApp's own words are
+    text = (WA_FX / "ambiguous_dates.txt").read_text() + "03/02/2026, 11:05 - Ben: Die Gruppe\n"
+    with pytest.raises(ExportFormatError, match=r"--date-order dmy\|mdy"):
+        parse_whatsapp(_wa(tmp_path, "WhatsApp Chat with Ben.txt", text), tz="UTC", me="Ann")

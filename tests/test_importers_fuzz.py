@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from crm_messaging.importers import ExportFormatError
@@ -75,6 +75,14 @@ TG_FILE = st.one_of(
 
 @FUZZ
 @given(TG_FILE, st.sampled_from([None, "Europe/Madrid"]), st.sampled_from([None, "@ana"]))
+# what test_telegram_mutated_exports once found (a TypeError at the media_type lookup)
+@example(
+    {"id": 1, "messages": [{"id": 1, "date_unixtime": "1773151205", "media_type": ["x"]}]},
+    None,
+    None,
+)
+@example({"chats": {"list": [{"messages": []}, {"id": [1], "messages": []}]}}, None, None)
+@example({"id": 1, "messages": [{"id": [2], "date_unixtime": "1"}]}, None, None)
 def test_telegram_fuzz(tmp_path, data, tz, participant):
     path = tmp_path / "result.json"
     path.write_text(json.dumps(data), encoding="utf-8")

@@ -77,3 +77,23 @@ def test_a_local_token_reads_as_its_user(web_url, settings, db):
     )
     assert resp.status_code == 200
     assert [p["full_name"] for p in resp.json()] == ["Tom Jones"]
+
+
+def test_the_screens_are_served_from_a_checkout_in_a_0700_folder(web_url):
+    # A checkout in a Debian home folder (0700): nginx's worker (`nobody` when the stack runs
+    # as root) cannot enter it. The checkout is closed for the length of this test; the
+    # screens and their assets must still be served (500 before: nginx read web/dist).
+    index = httpx.get(f"{web_url}/")
+    asset = next(iter(sorted((layout.REPO_ROOT / "web" / "dist" / "assets").glob("*.js"))))
+    root = layout.REPO_ROOT
+    mode = root.stat().st_mode & 0o777
+    root.chmod(0o700)
+    try:
+        closed = httpx.get(f"{web_url}/")
+        closed_asset = httpx.get(f"{web_url}/assets/{asset.name}")
+        deep = httpx.get(f"{web_url}/inbox/x")
+    finally:
+        root.chmod(mode)
+    assert closed.status_code == 200 and closed.text == index.text
+    assert closed_asset.status_code == 200 and closed_asset.content == asset.read_bytes()
+    assert deep.status_code == 200 and deep.text == index.text

@@ -36,6 +36,7 @@ RETRYABLE_CODES = {
     "57014",  # statement timeout, e.g. waiting behind other writers of the same conversations
     "PGRST000", "PGRST001", "PGRST002", "PGRST003",
     "502", "503", "504",
+    "PGRST429",  # the gateway: more requests of this token at once than it lets through
 }  # fmt: skip
 #: Failures without a refusal kind that stop an import: a bad token (PostgREST), the network.
 #: A refusal of the store carries its kind in `hint`, and the published contract says

@@ -92,12 +92,16 @@ def _cmd_import(args: argparse.Namespace) -> int:
         for chat in chats:
             count_valid_messages(chat.messages)
         convs = {m.external_conversation_id for c in chats for m in c.messages}
-        result = {"dry_run": True, "messages": total, "conversations": len(convs)}
+        notes = [note for chat in chats for note in chat.notes]
+        result: dict[str, Any] = {"dry_run": True, "messages": total, "conversations": len(convs)}
+        if notes:
+            result["notes"] = notes
         print(
             json.dumps(result)
             if args.json
-            else f"{total} messages in {len(convs)} conversation(s) would be imported; nothing written"
-        )
+            else "\n".join([*notes, f"{total} messages in {len(convs)} conversation(s) would be"
+                             " imported; nothing written"])
+        )  # fmt: skip
         return 0
     client = MessagingClient.from_env()
     # on a terminal by default; CRM_MESSAGING_PROGRESS=1 forces it (logs, CI)
@@ -112,9 +116,12 @@ def _cmd_import(args: argparse.Namespace) -> int:
     summary = import_chats(
         client, chats, user_id=args.user_id, me=args.me, batch_size=args.batch_size, progress=bar
     )
+    notes = [note for chat in chats for note in chat.notes]
     if args.json:
-        print(summary.model_dump_json())
+        print(json.dumps(json.loads(summary.model_dump_json()) | {"notes": notes}))
     else:
+        for note in notes:
+            print(note)
         print(
             f"{summary.inserted} inserted, {summary.duplicates} duplicates"
             f" ({summary.matched} matched to live messages), {summary.updated} updated"

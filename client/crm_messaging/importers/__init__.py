@@ -28,6 +28,8 @@ class ParsedChat:
     messages: Sequence[Message] = field(default_factory=list)
     account_identifier: str | None = None
     account_name: str | None = None
+    #: how the file was read where it had to be decided (WhatsApp's date order), for the summary
+    notes: list[str] = field(default_factory=list)
 
 
 def stable_id(prefix: str, *parts: object) -> str:

@@ -34,7 +34,7 @@ def _chat_id(chat: dict[str, Any]) -> tuple[str, bool]:
     numbers messages per member, so a bot in it sees other ids: such messages are marked as
     export copies (ids of their own, times to the second) and matched by content."""
     raw = str(chat.get("id"))
-    kind = chat.get("type")
+    kind = chat.get("type") if isinstance(chat.get("type"), str) else None
     if raw.isdigit() and kind in _SHARED_IDS:
         return f"-100{raw}", True
     if raw.isdigit() and kind == "private_group":
@@ -94,7 +94,7 @@ def _kind(msg: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
         return "system", None, meta
     if "photo" in msg:
         kind, media = "image", _file(msg["photo"])
-    elif msg.get("media_type") in _MEDIA_TYPES:
+    elif isinstance(msg.get("media_type"), str) and msg["media_type"] in _MEDIA_TYPES:
         kind, media = _MEDIA_TYPES[msg["media_type"]], _file(msg.get("file"))
     elif "file" in msg:
         kind, media = "document", _file(msg["file"])
@@ -113,19 +113,44 @@ def _chat_messages(
     chat: dict[str, Any], my_id: str | None, me: str | None, reader: _Reader,
     participant: str | None, n_chat: int,
 ) -> list[Message]:  # fmt: skip
+    where_chat = f"chats[{n_chat}]" if n_chat >= 0 else "the chat"
+    raw_id = chat.get("id")
+    if isinstance(raw_id, bool) or not isinstance(raw_id, (int, str)) or raw_id == "":
+        # never the conversation "None": chats without an id would all merge into it
+        raise ExportFormatError(
+            f"{reader.path}: {where_chat}"
+            f"{' (' + repr(str(chat['name'])) + ')' if chat.get('name') else ''}"
+            " has no chat id (a Telegram export names every chat by its id)"
+        )
     chat_id, shared_ids = _chat_id(chat)
     mark = "" if shared_ids else "export:"
-    direct = chat.get("type") in _DIRECT
+    direct = isinstance(chat.get("type"), str) and chat["type"] in _DIRECT
     raw_messages = chat.get("messages", [])
     if not isinstance(raw_messages, list):
         raise ExportFormatError(f"{reader.path}: chats[{n_chat}].messages is not a list")
     out: list[Message] = []
+    first_at: dict[str, tuple[str, dict[str, Any]]] = {}
     for n, msg in enumerate(raw_messages):
         where = f"chats[{n_chat}].messages[{n}]" if n_chat >= 0 else f"messages[{n}]"
         if not isinstance(msg, dict):
             raise ExportFormatError(f"{reader.path}: {where} is not an object")
-        if msg.get("id") in (None, ""):
+        msg_id = msg.get("id")
+        if msg_id in (None, ""):
             raise ExportFormatError(f"{reader.path}: {where} has no id")
+        if isinstance(msg_id, bool) or not isinstance(msg_id, (int, str)):
+            raise ExportFormatError(f"{reader.path}: {where}.id {msg_id!r} is not a message id")
+        earlier = first_at.get(str(msg_id))
+        if earlier is not None:
+            if earlier[1] == msg:
+                continue  # the same message written twice: one message
+            # the store keys a message by its id: two different messages under one id
+            # would silently become one, so the file is refused instead
+            raise ExportFormatError(
+                f"{reader.path}: {earlier[0]} and {where} are different messages with the same"
+                f" id {msg_id!r}; Telegram numbers a chat's messages uniquely, so this file is"
+                " not one export (two merged?): import each export on its own"
+            )
+        first_at[str(msg_id)] = (where, msg)
         sent = reader.when(msg, "date", where)
         if sent is None:
             raise ExportFormatError(f"{reader.path}: {where} has neither date_unixtime nor date")
@@ -147,7 +172,7 @@ def _chat_messages(
             participant_identifier=participant if direct else None,
             participant_name=str(chat["name"]) if direct and chat.get("name") else None,
             conversation_type="direct" if direct else "group",
-            id=f"{chat_id}:{mark}{msg['id']}",
+            id=f"{chat_id}:{mark}{msg_id}",
             direction="outbound" if outbound else "inbound",
             type=kind,
             content=text or None,

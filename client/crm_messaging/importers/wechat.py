@@ -19,12 +19,73 @@ from pathlib import Path
 from typing import Any
 
 from ..models import Message
-from . import ExportFormatError, ParsedChat, participant_of, read_text, readable, stable_id
+from . import (
+    ExportFormatError,
+    ParsedChat,
+    participant_of,
+    read_text,
+    readable,
+    stable_id,
+    zone,
+)  # fmt: skip
 
 TYPES = {1: "text", 3: "image", 34: "voice", 42: "contact", 43: "video", 47: "sticker",
          48: "location", 49: "document", 50: "system", 10000: "system"}  # fmt: skip
 REQUIRED = {"Type", "IsSender", "CreateTime"}
 _TEXT_TYPES = ("text", "system", "location", "document")
+#: later MemoTrace releases: `消息ID,类型,发送人,时间,内容,备注,昵称,更多信息`, mapped onto
+#: the columns above (`时间` is a local time, `发送人` a display name, `我` or `--me` for you)
+MEMOTRACE_COLUMNS = {"消息ID": "MsgSvrID", "类型": "Type", "发送人": "Sender", "时间": "CreateTime",
+                     "内容": "StrContent", "备注": "Remark", "昵称": "NickName"}  # fmt: skip
+_MEMOTRACE_REQUIRED = {"类型", "发送人", "时间"}
+#: the type names those releases write instead of WeChat's numeric codes
+_TYPE_NAMES = {"文本": 1, "图片": 3, "语音": 34, "名片": 42, "视频": 43, "表情包": 47,
+               "动画表情": 47, "位置": 48, "文件": 49, "链接": 49, "分享": 49, "引用": 49,
+               "引用消息": 49, "小程序": 49, "系统消息": 10000, "系统通知": 10000,
+               "撤回消息": 10000, "拍一拍": 10000}  # fmt: skip
+_ME = "我"
+
+
+def _memotrace_rows(
+    path: Path, rows: list[dict[str, Any]], me: str | None, tz: str | None
+) -> list[dict[str, Any]]:
+    """The rows of the newer MemoTrace header as rows of the classic one."""
+    zone_info = zone(tz)
+    senders = {(r.get("发送人") or "").strip() for r in rows} - {""}
+    if me is None and _ME not in senders and senders:
+        raise ExportFormatError(
+            f"{path}: say which sender is you with --me (senders: {', '.join(sorted(senders)[:8])})"
+        )
+    out: list[dict[str, Any]] = []
+    for n, row in enumerate(rows, 2):
+        if None in row:
+            raise ExportFormatError(f"{path}:{n}: more values than the header has columns")
+        new = {old: row.get(name) for name, old in MEMOTRACE_COLUMNS.items()}
+        kind = (row.get("类型") or "").strip()
+        new["Type"] = kind if kind.lstrip("-").isdigit() else str(_TYPE_NAMES.get(kind, -1))
+        sender = (row.get("发送人") or "").strip()
+        mine = sender == _ME or (
+            me is not None and me in (sender, row.get("备注"), row.get("昵称"))
+        )
+        new["IsSender"] = "1" if mine else "0"
+        if new["Type"] == "10000" and not sender:
+            new["Sender"] = None
+        when = (row.get("时间") or "").strip()
+        if not when.isdigit():
+            if zone_info is None:
+                raise ExportFormatError(
+                    f"{path}:{n}: 时间 {when!r} is a local time: pass --tz (like Asia/Shanghai)"
+                )
+            try:
+                local = datetime.fromisoformat(when.replace("/", "-"))
+            except ValueError:
+                raise ExportFormatError(
+                    f"{path}:{n}: 时间 {when!r} is not a date and time"
+                ) from None
+            when = str(int(local.replace(tzinfo=zone_info).timestamp()))
+        new["CreateTime"] = when
+        out.append(new)
+    return out
 
 
 def _conversation(rows: list[dict[str, Any]], path: Path) -> tuple[str | None, bool]:
@@ -39,9 +100,13 @@ def _conversation(rows: list[dict[str, Any]], path: Path) -> tuple[str | None, b
 
 
 @readable
-def parse_wechat(path: Path, *, participant: str | None = None, **_: Any) -> ParsedChat:
+def parse_wechat(
+    path: Path, *, participant: str | None = None, me: str | None = None,
+    tz: str | None = None, **_: Any,
+) -> ParsedChat:  # fmt: skip
     """One chat's CSV. `participant` (the other party's WeChat id) links a direct chat whose
-    CSV does not name it."""
+    CSV does not name it; `me` and `tz` read the newer MemoTrace header (display names,
+    local times)."""
     path = Path(path)
     try:
         reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
@@ -49,6 +114,14 @@ def parse_wechat(path: Path, *, participant: str | None = None, **_: Any) -> Par
         rows = list(reader)
     except csv.Error as exc:
         raise ExportFormatError(f"{path}: not a CSV file ({exc})") from None
+    if "消息ID" in fields or fields >= _MEMOTRACE_REQUIRED:
+        absent = _MEMOTRACE_REQUIRED - fields
+        if absent:
+            raise ExportFormatError(
+                f"{path}: not a MemoTrace CSV (missing columns {', '.join(sorted(absent))})"
+            )
+        rows = _memotrace_rows(path, rows, me, tz)
+        fields = set(MEMOTRACE_COLUMNS.values()) | {"IsSender"}
     missing = REQUIRED - fields
     if "localId" not in fields and "MsgSvrID" not in fields:
         missing.add("localId or MsgSvrID")

@@ -171,6 +171,11 @@ class _Survey:
     dates: list[tuple[str, str, str]] = field(default_factory=list)
     senders: set[str] = field(default_factory=set)
     dotted: bool = False
+    #: a notice names a group event (created, added, left...): the chat is a group
+    group_notice: bool = False
+    #: evidence of the date order where the dates leave D/M and M/D open
+    foreign_words: str | None = None
+    spanish_clock: bool = False
 
     def add(self, rec: _Raw) -> None:
         self.records += 1
@@ -178,13 +183,30 @@ class _Survey:
         parts = _date_parts(rec.date)
         if not self.dates or self.dates[-1] != parts:
             self.dates.append(parts)
+        if ". m" in rec.time.lower():
+            self.spanish_clock = True  # `p. m.`: Spanish locales, all day/month/year
+        if self.foreign_words is None:
+            self.foreign_words = words.foreign_marker(
+                " ".join(rec.lines).strip(), notice=rec.sender is None
+            )
         if rec.sender:
             self.senders.add(rec.sender)
+        elif not self.group_notice:
+            body = " ".join(rec.lines)
+            self.group_notice = not words.is_banner(body) and words.is_named_notice(
+                body, marked=True, by_title=False
+            )
 
     def _impossible(self, order: str) -> tuple[str, str, str] | None:
         return next((d for d in self.dates if _ymd(d, order) is None), None)
 
-    def date_order(self, path: Path, forced: str | None) -> str:
+    #: which rule decided the order (for the import's summary)
+    rule: str = ""
+
+    def date_order(
+        self, path: Path, forced: str | None, region: str | None = None,
+        phones: list[str] | None = None,
+    ) -> str:  # fmt: skip
         """'dmy', 'mdy' or 'ymd': the one reading under which every date of the file exists
         and the file runs forward in time; ExportFormatError when that leaves a choice."""
         if forced is not None:
@@ -193,7 +215,9 @@ class _Survey:
                 raise ExportFormatError(
                     f"{path}: the date {'/'.join(bad)} does not exist read as --date-order {forced}"
                 )
+            self.rule = f"--date-order {forced}"
             return forced
+        phones = phones or []
         fits = [o for o in DATE_ORDERS if self._impossible(o) is None]
         if not fits:
             examples = {o: "/".join(self._impossible(o) or ()) for o in DATE_ORDERS}
@@ -206,15 +230,45 @@ class _Survey:
         fits = [o for o in fits if backwards[o] == fewest]
         readings = {o: [_ymd(d, o) for d in self.dates] for o in fits}
         if len({tuple(r) for r in readings.values()}) == 1:
+            self.rule = "the only order under which every date exists and the chat runs forward"
             return fits[0]
         if self.dotted and "dmy" in fits:
-            return "dmy"  # dotted dates are day.month.year in every locale WhatsApp writes
+            self.rule = "dotted dates are day.month.year in every locale WhatsApp writes"
+            return "dmy"
+        if set(fits) == {"dmy", "mdy"}:
+            found = self._evidence(region, phones)
+            if found is not None:
+                order, self.rule = found
+                return order
         sample = "/".join(self.dates[0])
         raise ExportFormatError(
             f"{path}: cannot tell the date order: {sample} and every other date of the file "
             f"read as {' or as '.join(o.upper() for o in fits)}; "
             f"pass --date-order {'|'.join(fits)}"
         )
+
+    def _evidence(self, region: str | None, phones: list[str]) -> tuple[str, str] | None:
+        """The order the file's other features show when its dates do not, and why."""
+        if region:
+            if region.upper() == "US":
+                return "mdy", "--region US writes month/day/year"
+            if region.upper() != "CA":  # Canada writes both
+                return "dmy", f"--region {region.upper()} writes day/month/year"
+        if self.foreign_words:
+            return "dmy", (
+                f"the file's {self.foreign_words} notices and placeholders: that language's"
+                " locales write day/month/year"
+            )
+        if self.spanish_clock:
+            return "dmy", "the `p. m.` clock of Spanish locales, which write day/month/year"
+        if phones and all(p.startswith("+1") for p in phones):
+            return "mdy", "every phone in the chat is +1 (North America, month/day/year)"
+        if phones and not any(p.startswith("+1") for p in phones):
+            return "dmy", (
+                f"the chat's phones ({', '.join(sorted(phones)[:3])}) are of countries that"
+                " write day/month/year"
+            )
+        return None
 
     def _backwards(self, order: str) -> int:
         days = [_ymd(d, order) for d in self.dates]
@@ -342,7 +396,6 @@ class WhatsAppExport:
                 survey.add(rec)
         if not survey.records:
             raise ExportFormatError(f"{path}: no WhatsApp messages found (is this a chat export?)")
-        self.order = survey.date_order(self.path, date_order)
         self.count = survey.records
         wanted = None
         if participant is not None:
@@ -353,8 +406,13 @@ class WhatsAppExport:
                     f"--participant for WhatsApp is the other party's phone in international"
                     f" form (+34612345678): {exc}"
                 ) from None
+        phones = [p for p in (_phone_of(x, None) for x in survey.senders) if p]
+        phones += [wanted] if wanted else []
+        self.order = survey.date_order(self.path, date_order, region, phones)
+        #: what the summary says about how the file was read
+        self.notes = [f"date order {'/'.join(self.order.upper())}: {survey.rule}"]
         senders = sorted(survey.senders)
-        if me is None:
+        if me is None and senders:
             others = [
                 s
                 for s in senders
@@ -365,8 +423,11 @@ class WhatsAppExport:
                     f"{path}: say which sender is you with --me (senders: {', '.join(senders[:8])})"
                 )
             me = others[0]
+        # a file of notices only (no one wrote) needs no --me: no message is anyone's
         self.me = me
-        self.group = len([s for s in senders if s != me]) > 1
+        self.group = len([s for s in senders if s != me]) > 1 or (
+            not senders and survey.group_notice
+        )
         self.other = next((s for s in senders if s != me), title)
         if wanted is not None and self.group:
             raise ExportFormatError(
@@ -420,7 +481,7 @@ class WhatsAppExport:
             participant_name=self.title if self.group else self.other,
             conversation_type="group" if self.group else "direct",
             id=stable_id("wa_", self.conv_id, *key, repeat),
-            direction="outbound" if rec.sender == self.me else "inbound",
+            direction="outbound" if rec.sender is not None and rec.sender == self.me else "inbound",
             type=kind,
             content=content,
             media_url=media,
@@ -450,4 +511,4 @@ def parse_whatsapp(
         Path(path), me=me, tz=tz, region=region, chat_name=chat_name,
         date_order=date_order, participant=participant,
     )  # fmt: skip
-    return ParsedChat("whatsapp", export, account_name=export.me)  # type: ignore[arg-type]
+    return ParsedChat("whatsapp", export, account_name=export.me, notes=export.notes)  # type: ignore[arg-type]

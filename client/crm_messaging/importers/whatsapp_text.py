@@ -44,10 +44,13 @@ MEDIA_KIND: list[tuple[re.Pattern[str], str]] = [
 
 #: older iOS `2015-08-04-PHOTO-00004762.jpg <attached>`, iOS `<attached: file>` (also with
 #: spaces inside), Android `file.jpg (file attached)` in every language
+_ATTACHED_WORD = (
+    r"attached|anexado|adjunto|allegato|pièce jointe|bijlage|angehängt|Anhang|"
+    r"прикреплено|ek|lampiran"
+)
 ATTACHED = re.compile(
-    r"^[<‹]\s*(?:attached|anexado|adjunto|allegato|pièce jointe|bijlage|angehängt|"
-    r"прикреплено|ek|lampiran)\s?:\s*(?P<file>[^>]+?)\s*>$"
-    r"|^(?P<file2>\S+\.\w{2,5})\s*[<‹]\s*(?:attached|anexado|adjunto)\s*>$"
+    rf"^[<‹]\s*(?:{_ATTACHED_WORD})\s?:\s*(?P<file>[^>›]+?)\s*[>›]$"
+    rf"|^(?P<file2>\S+\.\w{{2,5}})\s*[<‹]\s*(?:{_ATTACHED_WORD})\s*[>›]$"
     r"|^(?P<file3>\S+\.\w{2,5}) \((?:file attached|Datei angehängt|archivo adjunto|"
     r"arquivo anexado|fichier joint|file allegato|bestand bijgevoegd|файл прикреплен|"
     r"файл прикреплён|файл добавлен|dosya ekli|file terlampir)\)$",
@@ -61,7 +64,7 @@ LOCATION = re.compile(
 )
 
 DELETED = re.compile(
-    r"^(This message was deleted|You deleted this message|"
+    r"^<?(?:[\U0001F6AB\u2298\u20e0]\s*)?(This message was deleted(?: by (?:an )?admin\b.*)?|You deleted this message|"
     r"Diese Nachricht wurde gelöscht|Du hast diese Nachricht gelöscht|"
     r"Se eliminó este mensaje|Eliminaste este mensaje|Este mensaje fue eliminado|"
     r"Mensagem apagada|Esta mensagem foi apagada|Você apagou esta mensagem|"
@@ -70,7 +73,7 @@ DELETED = re.compile(
     r"Dit bericht is verwijderd|Je hebt dit bericht verwijderd|"
     r"Данное сообщение удалено|Это сообщение удалено|Вы удалили это сообщение|"
     r"Bu mesaj silindi|Bu mesajı sildiniz|"
-    r"Pesan ini telah dihapus|Anda menghapus pesan ini)\.?$",
+    r"Pesan ini telah dihapus|Anda menghapus pesan ini)\.?>?$",
     re.I,
 )
 
@@ -170,3 +173,42 @@ FILE_NAME = re.compile(
     r"|^(?P<name2>.+?) ile WhatsApp Sohbeti(?:\.txt|\.zip)?$",
     re.I,
 )
+
+
+#: the markers above in English; any other match is another language's (all D/M/Y locales)
+_ENGLISH = re.compile(
+    r"Media omitted|\w+ omitted|attached|file attached|This message was deleted|"
+    r"You deleted this message|This message was edited|Messages and calls|created group|"
+    r"\badded\b|\bleft\b|\bremoved\b|changed the|security code",
+    re.I,
+)
+_LANGUAGE_OF = [
+    (
+        "German",
+        r"gelöscht|bearbeitet|ausgeschlossen|weggelassen|angehängt|Anhang|Nachrichten|Gruppe",
+    ),
+    ("Spanish", r"mensaje|omitid|adjunto|eliminó|grupo"),
+    ("Portuguese", r"mensagem|oculta|anexado|apagad"),
+    ("French", r"message a été|omis|pièce jointe|joint|groupe"),
+    ("Italian", r"messaggio|omess|allegato|gruppo"),
+    ("Dutch", r"bericht|weggelaten|bijlage|groep"),
+    ("Russian", r"[а-яё]{3,}"),
+    ("Turkish", r"mesaj|dahil edilmedi|ekli|grubu"),
+    ("Indonesian", r"pesan|disertakan|lampiran|grup"),
+]
+
+
+def foreign_marker(text: str, *, notice: bool) -> str | None:
+    """The language of a placeholder, marker or (for a `notice`, a line without sender) a
+    notice that is not English, else None. What people write is never evidence."""
+    first = text.split("\n", 1)[0].strip()
+    if len(first) > 300 or not first:
+        return None
+    known = (
+        MEDIA_OMITTED.match(first) or ATTACHED.match(first) or DELETED.match(first)
+        or EDITED.search(first) or any(p.match(first) for p, _ in MEDIA_KIND)
+        or (notice and (is_banner(first) or _NOTICES.search(first)))
+    )  # fmt: skip
+    if not known or _ENGLISH.search(first):
+        return None
+    return next((name for name, pat in _LANGUAGE_OF if re.search(pat, first, re.I)), None)
