@@ -47,13 +47,19 @@ def http() -> Iterator[httpx.Client]:
         yield client
 
 
+WA_PHONE_NUMBER_ID = "1065403522"
+
+
 def connection(service, user_id: str, platform: str, secrets: dict[str, str]) -> str:
     return str(
         service.rpc(
             "add_messaging_connection",
             {
                 "platform": platform,
-                "account_identifier": f"{platform}-{uuid.uuid4().hex[:6]}",
+                # a WhatsApp delivery is bound to its account: the phone_number_id of WA_META
+                "account_identifier": WA_PHONE_NUMBER_ID
+                if platform == "whatsapp"
+                else f"{platform}-{uuid.uuid4().hex[:6]}",
                 "secrets": secrets,
                 "user_id": user_id,
             },
@@ -157,7 +163,7 @@ def wa_deliveries(start: datetime) -> list[bytes]:
 
 def wa_body(value: dict[str, Any], field: str) -> bytes:
     value = {"messaging_product": "whatsapp",
-             "metadata": {"display_phone_number": "15550783881", "phone_number_id": "1065403522"},
+             "metadata": {"display_phone_number": "15550783881", "phone_number_id": WA_PHONE_NUMBER_ID},
              **value}  # fmt: skip
     return json.dumps({"object": "whatsapp_business_account",
                        "entry": [{"id": "1022901293", "changes": [{"value": value, "field": field}]}]}

@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import json
 import sqlite3
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -154,7 +153,7 @@ def test_database_and_cloud_api_meet_by_id(
 ):
     user = make_user("msgstore")
     conn = service.rpc("add_messaging_connection", {
-        "platform": "whatsapp", "account_identifier": f"wa-{uuid.uuid4().hex[:6]}",
+        "platform": "whatsapp", "account_identifier": "1065403522",  # the phone_number_id its deliveries name
         "secrets": {"app_secret": SECRET, "verify_token": "vt"}, "user_id": user.id,
     }).execute().data  # fmt: skip
     url = (read_env().get("FUNCTIONS_URL") or f"{settings.api_url}/functions/v1").rstrip("/")
