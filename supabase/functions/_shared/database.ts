@@ -168,6 +168,12 @@ isOneToOne: false
             "add_messaging_connection":
 { Args: { "account_identifier": string,"display_name"?: string,"platform": string,"secrets"?: Json,"user_id"?: string }; Returns: string
                            },
+"create_messaging_connection":
+{ Args: { "account_identifier": string,"app_secret"?: string,"display_name"?: string,"platform": string }; Returns: Json
+                           },
+"delete_messaging_connection":
+{ Args: { "connection_id": string }; Returns: boolean
+                           },
 "get_conversation_messages":
 { Args: { "before_id"?: string,"before_sent_at"?: string,"conversation_id": string,"max_count"?: number }; Returns: Json
                            },
@@ -183,11 +189,22 @@ isOneToOne: false
 "mark_conversation_read":
 { Args: { "conversation_id": string }; Returns: string
                            },
+"messaging_connection_webhooks":
+{ Args: Record<PropertyKey, never>; Returns: {
+              "connection_id": string,"has_secrets": boolean
+            }[]
+                           },
 "record_webhook_failure":
 { Args: { "connection_id": string,"error": string }; Returns: undefined
                            },
+"rotate_messaging_connection_secrets":
+{ Args: { "app_secret"?: string,"connection_id": string }; Returns: Json
+                           },
 "search_messages":
 { Args: { "direction"?: string,"max_count"?: number,"person_id"?: string,"platform"?: string,"query": string,"sent_after"?: string,"sent_before"?: string,"user_id"?: string }; Returns: Json[]
+                           },
+"set_messaging_connection_status":
+{ Args: { "connection_id": string,"status": string }; Returns: string
                            },
 "webhook_connection":
 { Args: { "connection_id": string }; Returns: Json

@@ -15,7 +15,8 @@ export function useConnections() {
         )
         .order("platform")
         .order("account_identifier")
-        .abortSignal(signal);
+        .abortSignal(signal)
+        .retry(false);
       if (error) raise(error);
       return data;
     },
