@@ -30,6 +30,8 @@ export function isNetworkError(error: unknown): boolean {
   const message = messageOf(error);
   return (
     e.name === "TimeoutError" ||
+    message.includes("TimeoutError") ||
+    message.includes("signal timed out") ||
     message.includes("Failed to fetch") ||
     message.includes("NetworkError") ||
     message.includes("Load failed")
@@ -41,7 +43,7 @@ export function describeError(error: unknown): string {
   if (typeof error === "string") return error;
   const e = error as ErrorLike;
   const message = messageOf(error);
-  if (e.name === "TimeoutError" || message.includes("signal timed out")) {
+  if (e.name === "TimeoutError" || message.includes("TimeoutError") || message.includes("signal timed out")) {
     return `The API did not answer within ${REQUEST_TIMEOUT_MS / 1000} seconds. Check that it is running, then try again.`;
   }
   if (isNetworkError(error)) {
