@@ -228,7 +228,10 @@ test("a second user sees none of the first user's data", async ({ page }) => {
   await expect(page.getByText(`No conversations or messages match “${LONG_THREAD.rareWord}”.`)).toBeVisible();
   // alice's people and connections: not listed
   await page.getByRole("navigation", { name: "CRM" }).getByRole("link", { name: "People" }).click();
+  await page.getByLabel("Search people").fill("Tom");
   await expect(page.getByRole("link", { name: "Tom Jones" })).toBeVisible();
+  await page.getByLabel("Search people").fill("María");
+  await expect(page.getByText("No person matches “María”.")).toBeVisible();
   await expect(page.getByRole("link", { name: "María García" })).toHaveCount(0);
   await page.goto(`/people/${JOAO_PERSON_ID}`);
   await expect(page.getByText("No such person. It does not exist, or is not yours.")).toBeVisible();

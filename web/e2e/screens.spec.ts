@@ -297,6 +297,7 @@ for (const vp of VIEWPORTS) {
     });
 
     test("unread per user, the person's name as title, the contact panel, create a person", async ({ page }) => {
+      const run = `${vp.name}-${Date.now().toString(36)}`;
       const ext = `e2e-contact-${vp.name}-${run}`;
       const phoneNumber = `+3469${String(Date.now()).slice(-7)}`;
       await ingest(ALICE.id, [

@@ -13,11 +13,6 @@ interface ErrorLike {
 /** How long one API request may take before the screens say the API does not answer. */
 export const REQUEST_TIMEOUT_MS = 10_000;
 
-/** Thrown (and shown) for a value that cannot name any row, like /inbox/not-a-uuid. */
-export class NotFoundError extends Error {
-  override name = "NotFoundError";
-}
-
 function messageOf(error: unknown): string {
   if (typeof error === "string") return error;
   const e = (error ?? {}) as ErrorLike;
@@ -71,7 +66,7 @@ export function raise(error: unknown): never {
 
 /** TanStack Query's retry rule: one retry for a server error, none when nothing answers. */
 export function retryOnce(failureCount: number, error: unknown): boolean {
-  return failureCount < 1 && !isNetworkError(error) && !(error instanceof NotFoundError);
+  return failureCount < 1 && !isNetworkError(error);
 }
 
 /**
