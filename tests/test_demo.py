@@ -28,3 +28,18 @@ def test_demo_draws_alices_own_messages_on_her_side(db, capsys):
     assert all(direction == "outbound" for name, direction in telegram if name == "Alice Admin")
     whatsapp = {(name, direction) for platform, name, direction in rows if platform == "whatsapp"}
     assert ("Alice", "outbound") in whatsapp and ("Alice", "inbound") not in whatsapp
+
+
+def test_demo_imports_record_a_connection_for_every_platform(db, capsys):
+    demo()
+    capsys.readouterr()
+    rows = db.execute(
+        "select mc.platform, mc.account_identifier, count(c.id)"
+        " from messaging_connections mc join chat_conversations c on c.connection_id = mc.id"
+        " where mc.user_id = %s group by 1, 2",
+        (DEMO_USER,),
+    ).fetchall()
+    platforms = {platform for platform, _, _ in rows}
+    # WeChat's exporting account comes from its own messages (IsSender = 1), Telegram's from --me
+    assert {"whatsapp", "telegram", "wechat"} <= platforms, rows
+    assert ("wechat", "Alice") in {(p, a) for p, a, _ in rows}

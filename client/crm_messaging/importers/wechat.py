@@ -113,5 +113,7 @@ def parse_wechat(path: Path, *, participant: str | None = None, **_: Any) -> Par
         ))  # fmt: skip
     # the exporting account: the name its own messages (IsSender = 1) carry, so an import
     # records a connection like the other platforms' imports do
-    mine = next((m.sender_name for m in messages if m.direction == "outbound" and m.sender_name), None)
+    mine = next(
+        (m.sender_name for m in messages if m.direction == "outbound" and m.sender_name), None
+    )
     return ParsedChat("wechat", messages, account_name=mine)
