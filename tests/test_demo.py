@@ -31,6 +31,16 @@ def test_demo_draws_alices_own_messages_on_her_side(db, capsys):
 
 
 def test_demo_imports_record_a_connection_for_every_platform(db, capsys):
+    # from a clean state: the demo's chats and their connections removed first
+    db.execute(
+        "delete from chat_conversations where user_id = %s and platform in ('telegram', 'wechat')"
+        " and external_conversation_id not like 'e2e-%%'",
+        (DEMO_USER,),
+    )
+    db.execute(
+        "delete from messaging_connections where user_id = %s and platform in ('telegram', 'wechat')",
+        (DEMO_USER,),
+    )
     demo()
     capsys.readouterr()
     rows = db.execute(
