@@ -342,7 +342,7 @@ for (const vp of VIEWPORTS) {
       const ext = `e2e-search-${vp.name}-${run}`;
       const start = Date.now() - 200 * 60_000;
       await ingest(ALICE.id, Array.from({ length: 120 }, (_, i) => ({
-        platform: "telegram", external_conversation_id: ext, participant_name: `Search Check ${run}`,
+        platform: "telegram", external_conversation_id: ext, participant_name: `Search Check ${run} ${vp.name}`,
         id: `s${i}`, direction: "inbound", type: "text", content: `note ${i} about ${word}`,
         sent_at: new Date(start + i * 60_000).toISOString(),
       })));
@@ -353,8 +353,8 @@ for (const vp of VIEWPORTS) {
       const named = page.getByRole("list", { name: "Matching conversations" });
       await expect(named.getByRole("link", { name: /María García/ }).first()).toBeVisible();
       // by the contact's name on the platform
-      await box.fill(`Search Check ${run}`);
-      await expect(named.getByRole("link", { name: new RegExp(`Search Check ${run}`) })).toHaveCount(1);
+      await box.fill(`Search Check ${run} ${vp.name}`);
+      await expect(named.getByRole("link", { name: new RegExp(`Search Check ${run} ${vp.name}`) })).toHaveCount(1);
 
       await box.fill(word);
       const hits = page.getByRole("list", { name: "Search results" }).getByRole("link");
