@@ -46,6 +46,12 @@ function useDebounced<T>(value: T, ms: number): T {
   return debounced;
 }
 
+/** True when a name is only the identifier's phone number written another way. */
+function sameNumber(name: string, identifier: string | null): boolean {
+  const digits = name.replace(/\D/g, "");
+  return Boolean(identifier) && digits.length > 6 && digits === identifier!.replace(/\D/g, "");
+}
+
 /** True when a key press belongs to a text field (shortcuts stay out of its way). */
 function typing(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -246,9 +252,11 @@ function ConversationRow({
             ) : (
               <span className="unlinked">Not linked</span>
             )}
-            {c.participant_name && c.participant_name !== title && (
-              <span className="identifier">{c.participant_name}</span>
-            )}
+            {c.participant_name &&
+              c.participant_name !== title &&
+              !sameNumber(c.participant_name, c.participant_identifier) && (
+                <span className="identifier">{c.participant_name}</span>
+              )}
             {c.participant_identifier && c.participant_identifier !== title && (
               <span className="identifier">{c.participant_identifier}</span>
             )}
