@@ -92,6 +92,14 @@ for (const vp of VIEWPORTS) {
       await expectNoSidewaysOverflow(page);
       if (phone) await shot(page, "phone-connections");
     });
+  });
+}
+
+for (const vp of VIEWPORTS) {
+  const phone = vp.name === "phone";
+
+  test.describe(`${vp.name} ${vp.width}x${vp.height}`, () => {
+    test.use({ viewport: { width: vp.width, height: vp.height } });
 
     test("a wrong conversation id says so, and a dead API fails fast in words", async ({ page }) => {
       await signIn(page, ALICE.email);
