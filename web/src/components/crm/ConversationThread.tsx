@@ -188,8 +188,11 @@ function MessageLog({
       if (hit) hit.scrollIntoView({ block: "center" });
       else el.scrollTop = el.scrollHeight;
       placed.current = true;
-      // a row chosen in the list hands the keyboard to the thread
-      if (focusOnLoad) el.focus({ preventScroll: true });
+      // a row chosen in the list hands the keyboard to the thread, unless the user has
+      // meanwhile moved on to something else (the person picker, say)
+      const active = document.activeElement;
+      const untouched = !active || active === document.body || active.closest(".conversation-list") !== null;
+      if (focusOnLoad && untouched) el.focus({ preventScroll: true });
     } else if (firstId.current !== first.id) {
       // older messages were put above: keep what the user looks at where it was
       el.scrollTop += el.scrollHeight - height.current;
