@@ -374,15 +374,33 @@ export function useMarkRead() {
       if (!lastReadAt) return;
       const read = [{ last_read_at: lastReadAt }];
       const mark = (c: ConversationListItem) => (c.id === conversationId ? { ...c, read } : c);
-      queryClient.setQueriesData<{ pages: ConversationListItem[][]; pageParams: unknown[] }>(
-        { queryKey: ["conversations", "list"] },
-        (old) => (old ? { ...old, pages: old.pages.map((p) => p.map(mark)) } : old),
-      );
-      queryClient.setQueriesData<ConversationListItem[]>({ queryKey: ["conversations", "person"] }, (old) =>
-        old?.map(mark),
-      );
-      queryClient.setQueryData<ConversationListItem | null>(conversationKeys.one(conversationId), (old) =>
-        old ? mark(old) : old,
+      // each cached list keeps its own age: the marker is not a fresh read of the list, so
+      // the next focus or interval refetch still happens
+      for (const q of queryClient.getQueryCache().findAll({ queryKey: ["conversations"] })) {
+        const kind = q.queryKey[1];
+        if (kind !== "list" && kind !== "person" && kind !== "by-name") continue;
+        queryClient.setQueryData(
+          q.queryKey,
+          (old: unknown) => {
+            if (!old) return old;
+            if (kind === "list") {
+              const o = old as { pages: ConversationListItem[][]; pageParams: unknown[] };
+              return { ...o, pages: o.pages.map((p) => p.map(mark)) };
+            }
+            if (kind === "by-name") {
+              const o = old as { rows: ConversationListItem[]; more: boolean };
+              return { ...o, rows: o.rows.map(mark) };
+            }
+            return (old as ConversationListItem[]).map(mark);
+          },
+          { updatedAt: q.state.dataUpdatedAt },
+        );
+      }
+      const one = queryClient.getQueryState(conversationKeys.one(conversationId));
+      queryClient.setQueryData<ConversationListItem | null>(
+        conversationKeys.one(conversationId),
+        (old) => (old ? mark(old) : old),
+        { updatedAt: one?.dataUpdatedAt ?? 0 },
       );
     },
   });
