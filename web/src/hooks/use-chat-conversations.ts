@@ -32,6 +32,8 @@ export const INBOX_REFRESH_MS = 30_000;
 export const THREAD_REFRESH_MS = 3_000;
 /** Search hits per page: "Show more results" asks for this many more. */
 export const SEARCH_PAGE_SIZE = 50;
+/** search_messages answers at most this many hits (its max_count bound). */
+export const SEARCH_MAX_HITS = 500;
 
 const LIST_COLUMNS =
   "id, platform, external_conversation_id, participant_identifier, participant_name, " +

@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from "react";
 import { Link, useNavigate } from "react-router-dom";
 import {
   NAME_SEARCH_LIMIT,
+  SEARCH_MAX_HITS,
   SEARCH_PAGE_SIZE,
   isUnread,
   useConversationList,
@@ -331,8 +332,10 @@ function SearchResults({
               <span className="muted">
                 {search.data.hits.length} {search.data.hits.length === 1 ? "message" : "messages"} match
               </span>
+            ) : limit >= SEARCH_MAX_HITS ? (
+              <span className="muted">The first {SEARCH_MAX_HITS} matches: add words to narrow the search.</span>
             ) : (
-              <button type="button" onClick={() => setLimit((n) => n + SEARCH_PAGE_SIZE)} disabled={search.isFetching}>
+              <button type="button" onClick={() => setLimit((n) => Math.min(SEARCH_MAX_HITS, n + SEARCH_PAGE_SIZE))} disabled={search.isFetching}>
                 {search.isFetching ? "Searching…" : "Show more results"}
               </button>
             )}
