@@ -400,3 +400,24 @@ for (const vp of VIEWPORTS) {
     });
   });
 }
+
+test("message search pages up to search_messages' 500 hits and then says so", async ({ page }) => {
+  const word = `zz${run}cap`;
+  const start = Date.now() - 600 * 60_000;
+  await ingest(ALICE.id, Array.from({ length: 520 }, (_, i) => ({
+    platform: "telegram", external_conversation_id: `e2e-cap-${run}`, participant_name: `Cap Check ${run}`,
+    id: `cap${i}`, direction: "inbound", type: "text", content: `line ${i} ${word}`,
+    sent_at: new Date(start + i * 60_000).toISOString(),
+  })));
+  await signIn(page, ALICE.email);
+  await page.getByLabel("Search messages").fill(word);
+  const hits = page.getByRole("list", { name: "Search results" }).getByRole("link");
+  await expect(hits).toHaveCount(50);
+  for (let n = 100; n <= 500; n += 50) {
+    await page.getByRole("button", { name: "Show more results" }).click();
+    await expect(hits).toHaveCount(n);
+  }
+  await expect(page.getByText("The first 500 matches: add words to narrow the search.")).toBeVisible();
+  await expect(page.getByRole("button", { name: "Show more results" })).toHaveCount(0);
+  await expect(page.locator(".conversation-list").getByRole("alert")).toHaveCount(0);
+});
