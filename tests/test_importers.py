@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -413,3 +414,17 @@ def test_a_message_the_store_would_refuse_is_a_readable_error(tmp_path):
         list(parse_whatsapp(path, tz="UTC", me="Me").messages)
     with pytest.raises(ExportFormatError, match="--participant"):
         parse_telegram(EX / "telegram_result.json", participant="@")
+
+
+def test_telegram_media_type_of_another_shape_is_a_plain_message(tmp_path):
+    # found by test_telegram_mutated_exports: a media_type that is not a string crashed
+    # the import with a TypeError instead of reading the message
+    export = {
+        "name": "X", "type": "personal_chat", "id": 1,
+        "messages": [{"id": 1, "type": "message", "date_unixtime": "1700000000",
+                      "from": "X", "from_id": "user1", "text": "hi", "media_type": []}],
+    }  # fmt: skip
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(export))
+    [m] = parse_telegram(path).messages
+    assert (m.type, m.content) == ("text", "hi")

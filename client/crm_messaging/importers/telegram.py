@@ -75,7 +75,7 @@ def _kind(msg: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
         return "system", None, meta
     if "photo" in msg:
         kind, media = "image", _file(msg["photo"])
-    elif msg.get("media_type") in _MEDIA_TYPES:
+    elif isinstance(msg.get("media_type"), str) and msg["media_type"] in _MEDIA_TYPES:
         kind, media = _MEDIA_TYPES[msg["media_type"]], _file(msg.get("file"))
     elif "file" in msg:
         kind, media = "document", _file(msg["file"])
