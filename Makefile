@@ -211,5 +211,6 @@ test-web: web-lint web-build
 # The README's pictures: copy the suite's screenshots (after make test-web) into docs/.
 web-screenshots:
 	mkdir -p docs/screenshots
-	for n in inbox thread thread-at-search-hit thread-wechat person-messages connections sign-in error; do \
+	for n in inbox thread thread-at-search-hit thread-wechat person-messages connections sign-in error \
+	         search contact-panel connections-new-secret phone-inbox phone-thread phone-connections; do \
 	  cp web/test-results/screens/$$n.png docs/screenshots/; done

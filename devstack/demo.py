@@ -18,7 +18,7 @@ def demo() -> None:
     client = MessagingClient.from_env(env_file=env_file_path())
     plan = [
         ("whatsapp", "WhatsApp Chat with +34 612 34 56 78.txt", "Alice", "Europe/Madrid"),
-        ("telegram", "telegram_result.json", None, None),
+        ("telegram", "telegram_result.json", "Alice Admin", None),
         ("signal", "signal-receive.jsonl", None, None),
         ("wechat", "wechat_liwei.csv", None, None),
     ]

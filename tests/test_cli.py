@@ -281,3 +281,57 @@ def test_show_line_of_a_deleted_message_without_text():
         "content": "Ana created group", "sender_name": None,
     }))  # fmt: skip
     assert notice == "2026-03-12 08:14 · Ana created group"
+
+
+SIX_IN_ONE_MINUTE = """12/03/2026, 10:01 - Messages and calls are end-to-end encrypted. Only people in this chat can read, listen to, or share them. Tap to learn more.
+12/03/2026, 10:01 - +34 612 34 56 78: one
+12/03/2026, 10:01 - Alice: two
+12/03/2026, 10:01 - +34 612 34 56 78: three
+12/03/2026, 10:01 - +34 612 34 56 78: four
+12/03/2026, 10:01 - Alice: five
+12/03/2026, 10:01 - +34 612 34 56 78: six
+12/03/2026, 10:02 - Alice: seven
+"""
+
+
+def test_whatsapp_messages_of_one_minute_keep_the_file_order(make_user, capsys, db, tmp_path):
+    # the file gives minutes only and the ids are hashes: the store, its reads and `show`
+    # must still read banner, one, two, ... six, seven (the file's order)
+    alice = make_user("alice")
+    chat = tmp_path / "WhatsApp Chat with +34 612 34 56 78.txt"
+    chat.write_text(SIX_IN_ONE_MINUTE)
+    args = [
+        "import",
+        "whatsapp",
+        str(chat),
+        "--user-id",
+        alice.id,
+        "--me",
+        "Alice",
+        "--date-order",
+        "dmy",
+    ]
+    code, _, err = run(capsys, *args, "--tz", "Europe/Madrid")
+    assert code == 0, err
+    words = ["one", "two", "three", "four", "five", "six", "seven"]
+    hot = db.execute(
+        "select m ->> 'content', m -> 'metadata' ->> 'time_precision'"
+        " from chat_conversations c, jsonb_array_elements(c.messages) m where c.user_id = %s",
+        (alice.id,),
+    ).fetchall()
+    assert [r[0] for r in hot][1:] == words and hot[0][0].startswith("Messages and calls")
+    assert {r[1] for r in hot} == {"minute"}
+    conv_id = db.execute(
+        "select id from chat_conversations where user_id = %s", (alice.id,)
+    ).fetchone()[0]
+    page = alice.client.rpc(
+        "get_conversation_messages", {"conversation_id": str(conv_id)}
+    ).execute()
+    assert [m["content"] for m in reversed(page.data)][1:] == words
+    code, out, _ = run(capsys, "show", str(conv_id), "--user-id", alice.id)
+    found = [w for line in out.splitlines() for w in words if line.rstrip().endswith(f": {w}")]
+    assert found == words, out
+    assert out.index("end-to-end encrypted") < out.index(": one")
+    # a re-import finds every message again (the offsets are not part of the ids)
+    code, out, _ = run(capsys, *args, "--tz", "Europe/Madrid", "--json")
+    assert (json.loads(out)["inserted"], json.loads(out)["duplicates"]) == (0, 8)

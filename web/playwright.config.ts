@@ -36,7 +36,7 @@ export default defineConfig({
       : undefined,
   use: {
     baseURL: stack.WEB_URL,
-    viewport: { width: 1280, height: 800 },
+    viewport: { width: 1440, height: 900 },
     locale: "en-GB",
     timezoneId: "Europe/Madrid",
     screenshot: "only-on-failure",

@@ -66,6 +66,24 @@ class PublicChatConversationArchivesUpdate(TypedDict):
     updated_at: NotRequired[Annotated[datetime.datetime, Field(alias="updated_at")]]
     user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
 
+class PublicChatConversationReadMarkers(BaseModel):
+    conversation_id: uuid.UUID = Field(alias="conversation_id")
+    last_read_at: datetime.datetime = Field(alias="last_read_at")
+    updated_at: datetime.datetime = Field(alias="updated_at")
+    user_id: uuid.UUID = Field(alias="user_id")
+
+class PublicChatConversationReadMarkersInsert(TypedDict):
+    conversation_id: Annotated[uuid.UUID, Field(alias="conversation_id")]
+    last_read_at: Annotated[datetime.datetime, Field(alias="last_read_at")]
+    updated_at: NotRequired[Annotated[datetime.datetime, Field(alias="updated_at")]]
+    user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
+
+class PublicChatConversationReadMarkersUpdate(TypedDict):
+    conversation_id: NotRequired[Annotated[uuid.UUID, Field(alias="conversation_id")]]
+    last_read_at: NotRequired[Annotated[datetime.datetime, Field(alias="last_read_at")]]
+    updated_at: NotRequired[Annotated[datetime.datetime, Field(alias="updated_at")]]
+    user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
+
 class PublicChatConversations(BaseModel):
     connection_id: Optional[uuid.UUID] = Field(alias="connection_id")
     conversation_type: str = Field(alias="conversation_type")

@@ -3,7 +3,7 @@
 // service key), and the demo's Telegram chat unlinked again so the link test starts clean.
 import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
-import { ALICE, BOB, LONG_THREAD, MANY, longMessageId, serviceRest } from "./fixtures";
+import { ALICE, BOB, LONG_THREAD, MANY, MANY_PEOPLE, longMessageId, serviceRest } from "./fixtures";
 import { REPO_ROOT, readStackEnv } from "./stack-env";
 
 function longThreadMessages(): Record<string, unknown>[] {
@@ -80,6 +80,20 @@ async function seedManyConversations(): Promise<void> {
   }
 }
 
+/** bob's 1,103 people (past PostgREST's 1,000-row cap), unless they are there already. */
+async function seedManyPeople(): Promise<void> {
+  const last = (await serviceRest(
+    `people?user_id=eq.${BOB.id}&full_name=like.${encodeURIComponent(MANY_PEOPLE.namePrefix)}*&select=id&limit=1&offset=${MANY_PEOPLE.count - 1}`,
+  )) as unknown[];
+  if (last.length === 1) return;
+  const rows = Array.from({ length: MANY_PEOPLE.count }, (_, i) => ({
+    user_id: BOB.id,
+    full_name: `${MANY_PEOPLE.namePrefix}${String(i).padStart(4, "0")}`,
+    email: `person${i}@bob-crm.example`,
+  }));
+  await serviceRest("people", { method: "POST", body: JSON.stringify(rows), headers: { Prefer: "return=minimal" } });
+}
+
 export default async function globalSetup(): Promise<void> {
   const env = readStackEnv();
   const web = await fetch(env.WEB_URL).catch(() => null);
@@ -100,6 +114,7 @@ export default async function globalSetup(): Promise<void> {
     body: JSON.stringify({ payload: { user_id: ALICE.id, messages: longThreadMessages() } }),
   });
   await seedManyConversations();
+  await seedManyPeople();
   await serviceRest(`chat_conversations?user_id=eq.${ALICE.id}&platform=eq.telegram&external_conversation_id=neq.${LONG_THREAD.externalId}`, {
     method: "PATCH",
     body: JSON.stringify({ person_id: null }),

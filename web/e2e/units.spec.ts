@@ -1,7 +1,7 @@
 // The screens' pure helpers, run by the same Playwright runner (no browser needed).
 import { expect, test } from "@playwright/test";
 import { THREAD_PAGE_SIZE, compareMessages, mergeLatest } from "../src/hooks/use-chat-conversations";
-import { describeError } from "../src/lib/errors";
+import { describeError, isUuid, retryOnce } from "../src/lib/errors";
 import { snippetParts } from "../src/lib/snippet";
 import type { ChatMessage } from "../src/types/messaging";
 
@@ -55,5 +55,25 @@ test("errors read as words", () => {
   expect(describeError({ message: "bad", details: "messages[4].sent_at: not a time", hint: "fix it", code: "22023" })).toBe(
     "bad — messages[4].sent_at: not a time — Hint: fix it (22023)",
   );
-  expect(describeError(new TypeError("Failed to fetch"))).toBe("Could not reach the API (the network request failed).");
+  expect(describeError(new TypeError("Failed to fetch"))).toBe(
+    "Could not reach the API (the network request failed). Check that it is running, then try again.",
+  );
+  // postgrest-js turns a fetch that timed out into { message: "TimeoutError: ..." }
+  expect(describeError({ message: "TimeoutError: signal timed out", details: "", hint: "", code: "" })).toBe(
+    "The API did not answer within 10 seconds. Check that it is running, then try again.",
+  );
+  // a gateway's HTML error page (the API behind it is down) is not shown as HTML
+  expect(describeError({ message: "<html><head><title>502 Bad Gateway</title></head></html>" })).toBe(
+    "The API is not answering (HTTP 502 from its gateway). Check that it is running, then try again.",
+  );
+});
+
+test("no retry when nothing answers, one for a server error; uuids", () => {
+  expect(retryOnce(0, new TypeError("Failed to fetch"))).toBe(false);
+  expect(retryOnce(0, { message: "TimeoutError: signal timed out" })).toBe(false);
+  expect(retryOnce(0, new Error("permission denied"))).toBe(true);
+  expect(retryOnce(1, new Error("permission denied"))).toBe(false);
+  expect(isUuid("00000000-0000-4000-8000-000000000000")).toBe(true);
+  expect(isUuid("not-a-uuid")).toBe(false);
+  expect(isUuid("00000000-0000-4000-8000-000000000000x")).toBe(false);
 });

@@ -184,4 +184,9 @@ def parse_wechat(
             sender_name=row.get("Sender") or None,
             metadata=meta,
         ))  # fmt: skip
-    return ParsedChat("wechat", messages)
+    # the exporting account: the name its own messages (IsSender = 1) carry, so an import
+    # records a connection like the other platforms' imports do
+    mine = next(
+        (m.sender_name for m in messages if m.direction == "outbound" and m.sender_name), None
+    )
+    return ParsedChat("wechat", messages, account_name=mine)

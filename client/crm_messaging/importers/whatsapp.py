@@ -8,7 +8,10 @@ cannot tell (then `date_order` says it); 12 h and 24 h clocks; the bidi and no-b
 WhatsApp sprinkles in; multi-line messages; media placeholders, attachments, deleted and
 edited markers and system notices in the languages of whatsapp_text. The file carries no
 ids: each message gets a hash of (conversation, local time, sender, text) plus a counter for
-identical repeats, so a later export yields the same ids.
+identical repeats, so a later export yields the same ids. Messages of the same minute (or
+second) get increasing millisecond offsets in file order, so the store's (sent_at, id) order is
+the file's order; `metadata.time_precision` says how precise the file's time was ("minute" or
+"second"), and the offset is not part of the id.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date as date_cls
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
@@ -446,9 +449,19 @@ class WhatsAppExport:
         # identical repeats (same minute, sender and text) get a counter; keyed by a hash,
         # so the map stays small however long the chat is
         seen: dict[int, int] = {}
+        previous: datetime | None = None
+        offset = 0
         with _open_lines(self.path) as lines:
             for rec in _records(lines, self.layout, self.title):
-                yield self._message(rec, seen)
+                message = self._message(rec, seen)
+                # the file's order within one header time: +1 ms per message of that time
+                offset = offset + 1 if message.sent_at == previous else 0
+                previous = message.sent_at
+                if offset:
+                    message = message.model_copy(
+                        update={"sent_at": message.sent_at + timedelta(milliseconds=offset)}
+                    )
+                yield message
 
     def _message(self, rec: _Raw, seen: dict[int, int]) -> Message:
         body = "\n".join(rec.lines).strip("\n")

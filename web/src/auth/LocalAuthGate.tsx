@@ -7,6 +7,7 @@ import { createClient } from "@supabase/supabase-js";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useMemo, useState, type ReactNode } from "react";
 import { ErrorMessage, Loading } from "../components/ui/States";
+import { fetchWithTimeout } from "../lib/errors";
 import type { Database } from "../types/database";
 import { AuthContext, type AuthValue } from "./context";
 
@@ -72,6 +73,7 @@ export function LocalAuthGate({ children }: { children: ReactNode }) {
     const known = { ...user };
     const client = createClient<Database>(window.location.origin, data.anon_key, {
       accessToken: () => tokenFor(user.id, known),
+      global: { fetch: fetchWithTimeout },
     });
     return { client, user: { id: user.id, email: user.email }, apiUrl: data.api_url, signOut };
   }, [session.data, chosen, signOut]);

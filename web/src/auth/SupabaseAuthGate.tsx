@@ -3,7 +3,7 @@
 import { createClient, type Session } from "@supabase/supabase-js";
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useState, type FormEvent, type ReactNode } from "react";
-import { describeError } from "../lib/errors";
+import { describeError, fetchWithTimeout } from "../lib/errors";
 import type { Database } from "../types/database";
 import { AuthContext, type AuthValue } from "./context";
 
@@ -11,7 +11,7 @@ export function SupabaseAuthGate({ children }: { children: ReactNode }) {
   const url = import.meta.env.VITE_SUPABASE_URL;
   const anonKey = import.meta.env.VITE_SUPABASE_ANON_KEY;
   const client = useMemo(
-    () => (url && anonKey ? createClient<Database>(url, anonKey) : null),
+    () => (url && anonKey ? createClient<Database>(url, anonKey, { global: { fetch: fetchWithTimeout } }) : null),
     [url, anonKey],
   );
   const queryClient = useQueryClient();

@@ -25,12 +25,21 @@ export const INBOX_PAGE_SIZE = 50;
 export const THREAD_PAGE_SIZE = 50;
 /** How often the inbox looks for new messages (Realtime cannot run on the local stack). */
 export const INBOX_REFRESH_MS = 30_000;
+/**
+ * How often an open conversation's summary row is read again: a new message moves its
+ * updated_at, and only then is the thread's newest page read (one small row per poll).
+ */
+export const THREAD_REFRESH_MS = 3_000;
+/** Search hits per page: "Show more results" asks for this many more. */
+export const SEARCH_PAGE_SIZE = 50;
+/** search_messages answers at most this many hits (its max_count bound). */
+export const SEARCH_MAX_HITS = 500;
 
 const LIST_COLUMNS =
   "id, platform, external_conversation_id, participant_identifier, participant_name, " +
   "conversation_type, person_id, entity_table, entity_id, connection_id, message_count, " +
   "first_message_at, last_message_at, last_message_preview, user_id, created_at, updated_at, " +
-  "person:people(id, full_name)";
+  "person:people(id, full_name), read:chat_conversation_read_markers(last_read_at)";
 
 export const conversationKeys = {
   all: ["conversations"] as const,
@@ -40,8 +49,9 @@ export const conversationKeys = {
   latest: (id: string) => ["conversations", "latest", id] as const,
   messages: (id: string, anchor: ThreadAnchor | null) =>
     ["conversations", "messages", id, anchor?.id ?? null, anchor?.sent_at ?? null] as const,
-  search: (query: string, platform: string | null) =>
-    ["conversations", "search", query, platform] as const,
+  search: (query: string, platform: string | null, limit: number) =>
+    ["conversations", "search", query, platform, limit] as const,
+  byName: (query: string) => ["conversations", "by-name", query] as const,
 };
 
 /** The keyset cursor of the inbox: (last_message_at, id), newest first. */
@@ -68,7 +78,8 @@ export function useConversationList(filters: InboxFilters) {
         .order("last_message_at", { ascending: false })
         .order("id", { ascending: false })
         .limit(INBOX_PAGE_SIZE)
-        .abortSignal(signal);
+        .abortSignal(signal)
+        .retry(false);
       if (filters.platform) query = query.eq("platform", filters.platform);
       if (filters.unlinkedOnly) query = query.is("person_id", null);
       if (pageParam) {
@@ -103,11 +114,12 @@ export function useConversation(id: string) {
         .select(LIST_COLUMNS)
         .eq("id", id)
         .abortSignal(signal)
+        .retry(false)
         .maybeSingle();
       if (error) raise(error);
       return data as unknown as ConversationListItem | null;
     },
-    refetchInterval: INBOX_REFRESH_MS,
+    refetchInterval: THREAD_REFRESH_MS,
   });
 }
 
@@ -122,41 +134,72 @@ export function usePersonConversations(personId: string) {
         .select(LIST_COLUMNS)
         .eq("person_id", personId)
         .order("last_message_at", { ascending: false, nullsFirst: false })
-        .abortSignal(signal);
+        .abortSignal(signal)
+        .retry(false);
       if (error) raise(error);
       return data as unknown as ConversationListItem[];
     },
   });
 }
 
+/** A page of a thread: older than a cursor (scrolling up) or newer (down from a search hit). */
+export type ThreadPageParam =
+  | ({ dir: "older" } & MessageCursor)
+  | { dir: "newer"; after_sent_at: string; after_id: string }
+  | null;
+
 /**
- * A thread, newest page first. Pages are fetched with get_conversation_messages'
- * (before_sent_at, before_id) cursor down to the first message. With an anchor (a
- * search hit) the first page ends at that message: the cursor sits just after it
- * (ids compare in "C" order, and no id can lie between `id` and `id + "\u0001"`).
+ * A thread, pages newest first, each page newest first. Older pages are fetched with
+ * get_conversation_messages' (before_sent_at, before_id) cursor down to the first message.
+ * With an anchor (a search hit) the first page ends at that message (the cursor sits just
+ * after it: ids compare in "C" order, and no id can lie between `id` and `id + "\u0001"`),
+ * and newer pages come from get_conversation_messages_after (fetchPreviousPage), up to the
+ * newest message: the thread pages both ways around the hit.
  */
 export function useConversationMessages(conversationId: string, anchor: ThreadAnchor | null) {
   const supabase = useSupabase();
   return useInfiniteQuery({
     queryKey: conversationKeys.messages(conversationId, anchor),
     initialPageParam: (anchor
-      ? { before_sent_at: anchor.sent_at, before_id: `${anchor.id}\u0001` }
-      : null) as MessageCursor | null,
+      ? { dir: "older", before_sent_at: anchor.sent_at, before_id: `${anchor.id}\u0001` }
+      : null) as ThreadPageParam,
     queryFn: async ({ pageParam, signal }) => {
+      if (pageParam?.dir === "newer") {
+        const { data, error } = await supabase
+          .rpc("get_conversation_messages_after", {
+            conversation_id: conversationId,
+            max_count: THREAD_PAGE_SIZE,
+            after_sent_at: pageParam.after_sent_at,
+            after_id: pageParam.after_id,
+          })
+          .abortSignal(signal)
+          .retry(false);
+        if (error) raise(error);
+        // oldest first from the database: newest first like every other page
+        return ((data ?? []) as unknown as ChatMessage[]).slice().reverse();
+      }
       const { data, error } = await supabase
         .rpc("get_conversation_messages", {
           conversation_id: conversationId,
           max_count: THREAD_PAGE_SIZE,
-          ...(pageParam ?? {}),
+          ...(pageParam ? { before_sent_at: pageParam.before_sent_at, before_id: pageParam.before_id } : {}),
         })
-        .abortSignal(signal);
+        .abortSignal(signal)
+        .retry(false);
       if (error) raise(error);
       return (data ?? []) as unknown as ChatMessage[];
     },
-    getNextPageParam: (last): MessageCursor | undefined => {
+    getNextPageParam: (last): ThreadPageParam | undefined => {
       const oldest = last[last.length - 1];
       if (last.length < THREAD_PAGE_SIZE || !oldest) return undefined;
-      return { before_sent_at: oldest.sent_at, before_id: oldest.id };
+      return { dir: "older", before_sent_at: oldest.sent_at, before_id: oldest.id };
+    },
+    getPreviousPageParam: (first, _all, firstParam): ThreadPageParam | undefined => {
+      if (!anchor) return undefined; // a thread opened at its newest message
+      if (firstParam?.dir === "newer" && first.length < THREAD_PAGE_SIZE) return undefined;
+      const newest = first[0];
+      if (!newest) return undefined;
+      return { dir: "newer", after_sent_at: newest.sent_at, after_id: newest.id };
     },
     refetchOnWindowFocus: false,
     staleTime: 60_000,
@@ -184,7 +227,8 @@ export function useLatestMessages(
           conversation_id: conversationId,
           max_count: THREAD_PAGE_SIZE,
         })
-        .abortSignal(signal);
+        .abortSignal(signal)
+        .retry(false);
       if (error) raise(error);
       return (data ?? []) as unknown as ChatMessage[];
     },
@@ -226,25 +270,141 @@ export function mergeLatest(
   return { messages: newer.length ? merged.concat(newer) : merged, gap };
 }
 
-/** Full-text search over every message the user can read (hot rows and archive). */
-export function useSearchMessages(query: string, platform: string | null) {
+/**
+ * Full-text search over every message the user can read (hot rows and archive). `limit`
+ * grows by SEARCH_PAGE_SIZE as the user asks for more: search_messages ranks the first
+ * matches it finds, so a larger call returns the earlier hits again plus the next ones
+ * (never a repeat, never one skipped). Fewer hits than asked for means that is all.
+ */
+export function useSearchMessages(query: string, platform: string | null, limit: number = SEARCH_PAGE_SIZE) {
   const supabase = useSupabase();
   const text = query.trim();
   return useQuery({
-    queryKey: conversationKeys.search(text, platform),
+    queryKey: conversationKeys.search(text, platform, limit),
     enabled: text.length > 0,
     queryFn: async ({ signal }) => {
       const { data, error } = await supabase
         .rpc("search_messages", {
           query: text,
-          max_count: 50,
+          max_count: limit,
           ...(platform ? { platform } : {}),
         })
-        .abortSignal(signal);
+        .abortSignal(signal)
+        .retry(false);
       if (error) raise(error);
-      return (data ?? []) as unknown as SearchHit[];
+      const hits = (data ?? []) as unknown as SearchHit[];
+      return { hits, complete: hits.length < limit };
     },
     placeholderData: keepPreviousData,
+  });
+}
+
+/** At most this many conversations match a name search (the list says when there are more). */
+export const NAME_SEARCH_LIMIT = 20;
+
+/** PostgREST's ilike pattern of a user's words: `*` around, its own wildcards escaped. */
+function ilikePattern(text: string): string {
+  return `*${text.replace(/[\\%_*,()."]/g, " ").trim().replace(/\s+/g, "*")}*`;
+}
+
+/**
+ * Conversations whose contact matches a name or number: the participant's name or
+ * identifier, the conversation's id (a group's name), or the linked person's name.
+ */
+export function useSearchConversations(query: string) {
+  const supabase = useSupabase();
+  const text = query.trim();
+  return useQuery({
+    queryKey: conversationKeys.byName(text),
+    enabled: text.length > 0,
+    queryFn: async ({ signal }) => {
+      const pattern = ilikePattern(text);
+      const people = await supabase
+        .from("people")
+        .select("id")
+        .ilike("full_name", pattern)
+        .limit(NAME_SEARCH_LIMIT)
+        .abortSignal(signal)
+        .retry(false);
+      if (people.error) raise(people.error);
+      const ids = (people.data ?? []).map((p) => p.id);
+      const conditions = [
+        `participant_name.ilike.${pattern}`,
+        `participant_identifier.ilike.${pattern}`,
+        `external_conversation_id.ilike.${pattern}`,
+        ...(ids.length ? [`person_id.in.(${ids.join(",")})`] : []),
+      ];
+      const { data, error } = await supabase
+        .from("chat_conversation_list")
+        .select(LIST_COLUMNS)
+        .or(conditions.join(","))
+        .order("last_message_at", { ascending: false, nullsFirst: false })
+        .limit(NAME_SEARCH_LIMIT + 1)
+        .abortSignal(signal)
+        .retry(false);
+      if (error) raise(error);
+      const rows = data as unknown as ConversationListItem[];
+      return { rows: rows.slice(0, NAME_SEARCH_LIMIT), more: rows.length > NAME_SEARCH_LIMIT };
+    },
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** True when the conversation has messages newer than the user's read marker. */
+export function isUnread(c: Pick<ConversationListItem, "last_message_at" | "read">): boolean {
+  if (!c.last_message_at) return false;
+  const read = c.read?.[0]?.last_read_at;
+  return !read || Date.parse(read) < Date.parse(c.last_message_at);
+}
+
+/**
+ * Marks a conversation read up to its newest message (mark_conversation_read) and puts
+ * the marker into every cached list, so the unread dot goes without reading the list again.
+ */
+export function useMarkRead() {
+  const supabase = useSupabase();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async (conversationId: string) => {
+      const { data, error } = await supabase
+        .rpc("mark_conversation_read", { conversation_id: conversationId })
+        .retry(false);
+      if (error) raise(error);
+      return { conversationId, lastReadAt: data as string | null };
+    },
+    onSuccess: ({ conversationId, lastReadAt }) => {
+      if (!lastReadAt) return;
+      const read = [{ last_read_at: lastReadAt }];
+      const mark = (c: ConversationListItem) => (c.id === conversationId ? { ...c, read } : c);
+      // each cached list keeps its own age: the marker is not a fresh read of the list, so
+      // the next focus or interval refetch still happens
+      for (const q of queryClient.getQueryCache().findAll({ queryKey: ["conversations"] })) {
+        const kind = q.queryKey[1];
+        if (kind !== "list" && kind !== "person" && kind !== "by-name") continue;
+        queryClient.setQueryData(
+          q.queryKey,
+          (old: unknown) => {
+            if (!old) return old;
+            if (kind === "list") {
+              const o = old as { pages: ConversationListItem[][]; pageParams: unknown[] };
+              return { ...o, pages: o.pages.map((p) => p.map(mark)) };
+            }
+            if (kind === "by-name") {
+              const o = old as { rows: ConversationListItem[]; more: boolean };
+              return { ...o, rows: o.rows.map(mark) };
+            }
+            return (old as ConversationListItem[]).map(mark);
+          },
+          { updatedAt: q.state.dataUpdatedAt },
+        );
+      }
+      const one = queryClient.getQueryState(conversationKeys.one(conversationId));
+      queryClient.setQueryData<ConversationListItem | null>(
+        conversationKeys.one(conversationId),
+        (old) => (old ? mark(old) : old),
+        { updatedAt: one?.dataUpdatedAt ?? 0 },
+      );
+    },
   });
 }
 
@@ -262,7 +422,8 @@ export function useLinkConversation(conversationId: string) {
         .from("chat_conversations")
         .update({ person_id: personId })
         .eq("id", conversationId)
-        .select("id, person_id");
+        .select("id, person_id")
+        .retry(false);
       if (error) raise(error);
       if (!data || data.length === 0) {
         throw new Error("The conversation was not updated (it is not yours, or it is gone).");
@@ -270,5 +431,44 @@ export function useLinkConversation(conversationId: string) {
       return data[0];
     },
     onSuccess: () => queryClient.invalidateQueries({ queryKey: conversationKeys.all }),
+  });
+}
+
+/**
+ * Creates a person from a conversation's contact (name, and the phone when the contact
+ * is a phone number) and links the conversation to them: two writes under RLS.
+ */
+export function useCreatePersonFromConversation(conversation: ConversationListItem) {
+  const supabase = useSupabase();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async (fullName: string) => {
+      const name = fullName.trim();
+      if (!name) throw new Error("The person needs a name.");
+      const identifier = conversation.participant_identifier;
+      const phone = identifier && /^\+[1-9]\d{6,14}$/.test(identifier) ? identifier : null;
+      const person = await supabase
+        .from("people")
+        .insert({ full_name: name, ...(phone ? { phone } : {}) })
+        .select("id, full_name")
+        .single()
+        .retry(false);
+      if (person.error) raise(person.error);
+      const { data, error } = await supabase
+        .from("chat_conversations")
+        .update({ person_id: person.data.id })
+        .eq("id", conversation.id)
+        .select("id, person_id")
+        .retry(false);
+      if (error) raise(error);
+      if (!data || data.length === 0) {
+        throw new Error("The person was created, but the conversation was not linked (it is not yours, or it is gone).");
+      }
+      return person.data;
+    },
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: conversationKeys.all });
+      void queryClient.invalidateQueries({ queryKey: ["people"] });
+    },
   });
 }

@@ -1,7 +1,10 @@
-// The user's messaging accounts (messaging_connections; secrets live elsewhere, unexposed).
-import { useQuery } from "@tanstack/react-query";
+// The user's messaging accounts (messaging_connections; secrets live elsewhere, unexposed)
+// and their management: create, rotate secrets, pause/resume, delete (RPCs that generate
+// the secrets in the database and return them once).
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useSupabase } from "../auth/context";
 import { raise } from "../lib/errors";
+import type { Platform } from "../types/messaging";
 
 export function useConnections() {
   const supabase = useSupabase();
@@ -15,12 +18,86 @@ export function useConnections() {
         )
         .order("platform")
         .order("account_identifier")
-        .abortSignal(signal);
+        .abortSignal(signal)
+        .retry(false);
       if (error) raise(error);
       return data;
     },
     refetchInterval: 30_000,
   });
+}
+
+/** Which connections have webhook secrets (import-made ones have none): id -> true/false. */
+export function useConnectionWebhooks() {
+  const supabase = useSupabase();
+  return useQuery({
+    queryKey: ["connections", "webhooks"],
+    queryFn: async ({ signal }) => {
+      const { data, error } = await supabase.rpc("messaging_connection_webhooks").abortSignal(signal).retry(false);
+      if (error) raise(error);
+      return new Map((data ?? []).map((r) => [r.connection_id, r.has_secrets]));
+    },
+  });
+}
+
+/** What a create or rotate call returns, once: the new secrets by name. */
+export interface IssuedSecrets {
+  id: string;
+  platform: Platform;
+  secrets: Record<string, string>;
+}
+
+function useConnectionMutation<A>(call: (args: A) => PromiseLike<{ data: unknown; error: unknown }>) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async (args: A) => {
+      const { data, error } = await call(args);
+      if (error) raise(error);
+      return data;
+    },
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ["connections"] }),
+  });
+}
+
+export function useCreateConnection() {
+  const supabase = useSupabase();
+  return useConnectionMutation(
+    (a: { platform: Platform; account: string; name: string; appSecret: string }) =>
+      supabase
+        .rpc("create_messaging_connection", {
+          platform: a.platform,
+          account_identifier: a.account,
+          ...(a.name.trim() ? { display_name: a.name.trim() } : {}),
+          ...(a.platform === "whatsapp" ? { app_secret: a.appSecret } : {}),
+        })
+        .retry(false),
+  );
+}
+
+export function useRotateConnection() {
+  const supabase = useSupabase();
+  return useConnectionMutation((a: { id: string; appSecret?: string }) =>
+    supabase
+      .rpc("rotate_messaging_connection_secrets", {
+        connection_id: a.id,
+        ...(a.appSecret ? { app_secret: a.appSecret } : {}),
+      })
+      .retry(false),
+  );
+}
+
+export function useSetConnectionStatus() {
+  const supabase = useSupabase();
+  return useConnectionMutation((a: { id: string; status: "active" | "paused" }) =>
+    supabase.rpc("set_messaging_connection_status", { connection_id: a.id, status: a.status }).retry(false),
+  );
+}
+
+export function useDeleteConnection() {
+  const supabase = useSupabase();
+  return useConnectionMutation((id: string) =>
+    supabase.rpc("delete_messaging_connection", { connection_id: id }).retry(false),
+  );
 }
 
 /** The URL a platform posts its webhooks to (the messaging-ingest edge function). */

@@ -1,21 +1,74 @@
-// People and their identifiers, as the CRM's own tables hold them.
-import { useQuery } from "@tanstack/react-query";
+// People and their identifiers, as the CRM's own tables hold them. Lists are searched and
+// paged on the server: a CRM of thousands of people never meets PostgREST's row cap.
+import { keepPreviousData, useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useSupabase } from "../auth/context";
 import { raise } from "../lib/errors";
 
-export function usePeople() {
+/** People per page of the People page and per answer of the person picker. */
+export const PEOPLE_PAGE_SIZE = 50;
+export const PICKER_LIMIT = 20;
+
+const PERSON_COLUMNS = "id, full_name, email, phone, user_id, created_at";
+
+/** PostgREST's ilike pattern of a user's words (its own wildcards taken out). */
+function pattern(text: string): string {
+  return `*${text.replace(/[\\%_*,()."]/g, " ").trim().replace(/\s+/g, "*")}*`;
+}
+
+/**
+ * The People page: name, email or phone containing `search`, by name, in pages of
+ * PEOPLE_PAGE_SIZE (offset pages, with the exact total of matches).
+ */
+export function usePeoplePages(search: string) {
   const supabase = useSupabase();
-  return useQuery({
-    queryKey: ["people"],
-    queryFn: async ({ signal }) => {
-      const { data, error } = await supabase
+  const text = search.trim();
+  return useInfiniteQuery({
+    queryKey: ["people", "pages", text],
+    initialPageParam: 0,
+    queryFn: async ({ pageParam, signal }) => {
+      let query = supabase
         .from("people")
-        .select("id, full_name, email, phone, user_id, created_at")
+        .select(PERSON_COLUMNS, { count: "exact" })
         .order("full_name")
-        .abortSignal(signal);
+        .order("id")
+        .range(pageParam, pageParam + PEOPLE_PAGE_SIZE - 1)
+        .abortSignal(signal)
+        .retry(false);
+      if (text) {
+        const p = pattern(text);
+        query = query.or(`full_name.ilike.${p},email.ilike.${p},phone.ilike.${p}`);
+      }
+      const { data, error, count } = await query;
       if (error) raise(error);
-      return data;
+      return { rows: data, total: count ?? data.length, offset: pageParam };
     },
+    getNextPageParam: (last) =>
+      last.offset + last.rows.length < last.total ? last.offset + last.rows.length : undefined,
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** The person picker: the first PICKER_LIMIT people whose name contains `search`. */
+export function usePeopleSearch(search: string) {
+  const supabase = useSupabase();
+  const text = search.trim();
+  return useQuery({
+    queryKey: ["people", "search", text],
+    queryFn: async ({ signal }) => {
+      let query = supabase
+        .from("people")
+        .select("id, full_name, email, phone", { count: "exact" })
+        .order("full_name")
+        .order("id")
+        .limit(PICKER_LIMIT)
+        .abortSignal(signal)
+        .retry(false);
+      if (text) query = query.ilike("full_name", pattern(text));
+      const { data, error, count } = await query;
+      if (error) raise(error);
+      return { rows: data, total: count ?? data.length };
+    },
+    placeholderData: keepPreviousData,
   });
 }
 
@@ -26,9 +79,10 @@ export function usePerson(personId: string) {
     queryFn: async ({ signal }) => {
       const { data, error } = await supabase
         .from("people")
-        .select("id, full_name, email, phone, user_id, created_at")
+        .select(PERSON_COLUMNS)
         .eq("id", personId)
         .abortSignal(signal)
+        .retry(false)
         .maybeSingle();
       if (error) raise(error);
       return data;
@@ -46,7 +100,8 @@ export function usePersonIdentifiers(personId: string) {
         .select("id, kind, platform, value, person_id, user_id, created_at")
         .eq("person_id", personId)
         .order("kind")
-        .abortSignal(signal);
+        .abortSignal(signal)
+        .retry(false);
       if (error) raise(error);
       return data;
     },

@@ -1,22 +1,30 @@
 import { useParams, useSearchParams } from "react-router-dom";
 import { ConversationList } from "../components/crm/ConversationList";
-import { ConversationThread } from "../components/crm/ConversationThread";
+import { ConversationThread, NoSuchConversation } from "../components/crm/ConversationThread";
 import { Empty } from "../components/ui/States";
+import { SkipLink } from "../components/ui/SkipLink";
+import { isUuid } from "../lib/errors";
 import { personHref, threadHref } from "../lib/routes";
 import type { ThreadAnchor } from "../types/messaging";
 
+// Wide screens show the list and the thread side by side; a phone shows one at a time
+// (the list at /inbox, the thread at /inbox/:id with a way back), styles.css decides.
 export function InboxPage() {
   const { conversationId } = useParams();
   const [params] = useSearchParams();
   const msg = params.get("msg");
   const at = params.get("at");
-  const anchor: ThreadAnchor | null = msg && at ? { id: msg, sent_at: at } : null;
+  const anchor: ThreadAnchor | null = msg && at && !Number.isNaN(Date.parse(at)) ? { id: msg, sent_at: at } : null;
 
   return (
-    <div className="inbox">
+    <div className={`inbox${conversationId ? " has-thread" : ""}`}>
+      {conversationId && <SkipLink target="thread">Skip to the conversation</SkipLink>}
       <ConversationList selectedId={conversationId} threadHref={threadHref} />
       <div className="thread-pane">
-        {conversationId ? (
+        {conversationId && !isUuid(conversationId) ? (
+          // no request: a value that is not a uuid names no conversation
+          <NoSuchConversation />
+        ) : conversationId ? (
           <ConversationThread
             key={`${conversationId}/${msg ?? ""}/${at ?? ""}`}
             conversationId={conversationId}

@@ -1,20 +1,25 @@
-// The user's messaging accounts: platform, status, last sync, refusals, last error, webhook URL.
+// The user's messaging accounts: platform, status, last sync, refusals, last error, webhook URL,
+// and their management (add, rotate secrets, pause/resume, delete).
+import { ConnectionActions } from "../components/crm/ConnectionActions";
+import { AddConnectionForm } from "../components/crm/ConnectionSetup";
 import { PlatformIcon, platformLabel } from "../components/crm/PlatformIcon";
 import { Empty, ErrorMessage, Loading } from "../components/ui/States";
 import { useAuth } from "../auth/context";
-import { useConnections, webhookUrl } from "../hooks/use-connections";
+import { useConnectionWebhooks, useConnections, webhookUrl } from "../hooks/use-connections";
 import { formatDateTime, relativeTime } from "../lib/format";
 
 export function MessagingConnections() {
   const { apiUrl } = useAuth();
   const connections = useConnections();
+  const webhooks = useConnectionWebhooks();
   return (
     <section className="page" aria-labelledby="connections-title">
       <h1 id="connections-title">Messaging connections</h1>
       <p className="muted">
         Each account's webhook URL is where its platform delivers live messages (the
-        messaging-ingest edge function). Add accounts with <code>crm-messaging connections add</code>.
+        messaging-ingest edge function). Imports record the exporting account here too.
       </p>
+      <AddConnectionForm />
       {connections.isPending ? (
         <Loading label="Loading connections" />
       ) : connections.isError ? (
@@ -32,61 +37,74 @@ export function MessagingConnections() {
               <th scope="col">Refused</th>
               <th scope="col">Last error</th>
               <th scope="col">Webhook URL</th>
+              <th scope="col">Actions</th>
             </tr>
           </thead>
           <tbody>
-            {connections.data.map((c) => (
-              <tr key={c.id}>
-                <td>
-                  <PlatformIcon platform={c.platform} /> {platformLabel(c.platform)}
-                </td>
-                <td>
-                  {c.display_name && c.display_name !== c.account_identifier ? (
-                    <>
-                      {c.display_name} <span className="muted">{c.account_identifier}</span>
-                    </>
-                  ) : (
-                    c.account_identifier
-                  )}
-                </td>
-                <td>
-                  <span className={`badge status-${c.status}`}>{c.status}</span>
-                  {c.status === "paused" || c.status === "disconnected" ? (
-                    <div className="muted">deliveries are answered, not stored</div>
-                  ) : null}
-                </td>
-                <td>
-                  {c.last_synced_at ? (
-                    <time dateTime={c.last_synced_at} title={formatDateTime(c.last_synced_at)}>
-                      {relativeTime(c.last_synced_at)}
-                    </time>
-                  ) : (
-                    "never"
-                  )}
-                </td>
-                <td className={c.refused_count > 0 ? "error" : "muted"} aria-label="Refused messages">
-                  {c.refused_count > 0 ? (
-                    <>
-                      {c.refused_count}
-                      {c.last_refused_at ? (
-                        <>
-                          {", last "}
-                          <time dateTime={c.last_refused_at} title={formatDateTime(c.last_refused_at)}>
-                            {relativeTime(c.last_refused_at)}
-                          </time>
-                        </>
-                      ) : null}
-                    </>
-                  ) : (
-                    "none"
-                  )}
-                </td>
-                <td className={c.last_error ? "error" : "muted"}>{c.last_error ?? "none"}</td>
-                <td>
-                  <code className="webhook-url">{webhookUrl(apiUrl, c.platform, c.id)}</code>
-                </td>
-              </tr>
-            ))}
+            {connections.data.map((c) => {
+              const hasSecrets = webhooks.data?.get(c.id) ?? false;
+              return (
+                <tr key={c.id} data-connection-id={c.id}>
+                  <td data-label="Platform">
+                    <PlatformIcon platform={c.platform} /> {platformLabel(c.platform)}
+                  </td>
+                  <td data-label="Account">
+                    {c.display_name && c.display_name !== c.account_identifier ? (
+                      <>
+                        {c.display_name} <span className="muted">{c.account_identifier}</span>
+                      </>
+                    ) : (
+                      c.account_identifier
+                    )}
+                  </td>
+                  <td data-label="Status">
+                    <span className={`badge status-${c.status}`}>{c.status}</span>
+                    {c.status === "paused" || c.status === "disconnected" ? (
+                      <div className="muted">deliveries are answered, not stored</div>
+                    ) : null}
+                  </td>
+                  <td data-label="Last sync">
+                    {c.last_synced_at ? (
+                      <time dateTime={c.last_synced_at} title={formatDateTime(c.last_synced_at)}>
+                        {relativeTime(c.last_synced_at)}
+                      </time>
+                    ) : (
+                      "never"
+                    )}
+                  </td>
+                  <td data-label="Refused" className={c.refused_count > 0 ? "error" : "muted"} aria-label="Refused messages">
+                    {c.refused_count > 0 ? (
+                      <>
+                        {c.refused_count}
+                        {c.last_refused_at ? (
+                          <>
+                            {", last "}
+                            <time dateTime={c.last_refused_at} title={formatDateTime(c.last_refused_at)}>
+                              {relativeTime(c.last_refused_at)}
+                            </time>
+                          </>
+                        ) : null}
+                      </>
+                    ) : (
+                      "none"
+                    )}
+                  </td>
+                  <td data-label="Last error" className={c.last_error ? "error" : "muted"}>{c.last_error ?? "none"}</td>
+                  <td data-label="Webhook URL">
+                    {webhooks.isPending ? (
+                      <span className="muted">…</span>
+                    ) : hasSecrets ? (
+                      <code className="webhook-url">{webhookUrl(apiUrl, c.platform, c.id)}</code>
+                    ) : (
+                      <span className="muted no-webhook">Import only: no webhook secrets yet</span>
+                    )}
+                  </td>
+                  <td data-label="Actions">
+                    <ConnectionActions connection={c} hasSecrets={hasSecrets} />
+                  </td>
+                </tr>
+              );
+            })}
           </tbody>
         </table>
       )}

@@ -6,6 +6,7 @@ import { PlatformIcon, platformLabel } from "../components/crm/PlatformIcon";
 import { Empty, ErrorMessage, Loading } from "../components/ui/States";
 import { usePersonConversations } from "../hooks/use-chat-conversations";
 import { usePerson, usePersonIdentifiers } from "../hooks/use-people";
+import { isUuid } from "../lib/errors";
 import { formatDateTime, relativeTime } from "../lib/format";
 import { threadHref } from "../lib/routes";
 import { conversationTitle } from "../types/messaging";
@@ -16,12 +17,17 @@ const TAB_LABELS: Record<Tab, string> = { messages: "Messages", details: "Detail
 
 export function PersonDetail() {
   const { personId = "" } = useParams();
+  if (!isUuid(personId)) return <Empty>No such person. It does not exist, or is not yours.</Empty>;
+  return <PersonView personId={personId} />;
+}
+
+function PersonView({ personId }: { personId: string }) {
   const person = usePerson(personId);
   const [tab, setTab] = useState<Tab>("messages");
 
   if (person.isPending) return <Loading label="Loading the person" />;
   if (person.isError) return <ErrorMessage error={person.error} retry={() => void person.refetch()} />;
-  if (!person.data) return <Empty>This person does not exist, or is not yours.</Empty>;
+  if (!person.data) return <Empty>No such person. It does not exist, or is not yours.</Empty>;
   const p = person.data;
 
   function onKey(e: KeyboardEvent) {
@@ -115,6 +121,7 @@ function DetailsTab({ personId }: { personId: string }) {
   }
   if (identifiers.data.length === 0) return <Empty>No identifiers recorded.</Empty>;
   return (
+    <div className="table-scroll">
     <table className="table">
       <caption>Identifiers that link conversations to this person</caption>
       <thead>
@@ -134,5 +141,6 @@ function DetailsTab({ personId }: { personId: string }) {
         ))}
       </tbody>
     </table>
+    </div>
   );
 }

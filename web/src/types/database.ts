@@ -33,6 +33,32 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
+                },"chat_conversation_read_markers": {
+                  Row: {
+                    "conversation_id": string,"last_read_at": string,"updated_at": string,"user_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "conversation_id": string,"last_read_at": string,"updated_at"?: string,"user_id"?: string
+                  }
+                  Update: {
+                    "conversation_id"?: string,"last_read_at"?: string,"updated_at"?: string,"user_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "chat_conversation_read_markers_conversation_id_fkey"
+      columns: ["conversation_id"]
+isOneToOne: false
+      referencedRelation: "chat_conversation_list"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "chat_conversation_read_markers_conversation_id_fkey"
+      columns: ["conversation_id"]
+isOneToOne: false
+      referencedRelation: "chat_conversations"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"chat_conversations": {
                   Row: {
                     "connection_id": string | null,"conversation_type": string,"created_at": string,"entity_id": string | null,"entity_table": string | null,"external_conversation_id": string,"first_message_at": string | null,"id": string,"last_message_at": string | null,"last_message_preview": string | null,"message_count": number,"messages": NonNullable<Json>,"participant_identifier": string | null,"participant_name": string | null,"person_id": string | null,"platform": string,"updated_at": string,"user_id": string
@@ -142,8 +168,17 @@ isOneToOne: false
             "add_messaging_connection":
 { Args: { "account_identifier": string,"display_name"?: string,"platform": string,"secrets"?: Json,"user_id"?: string }; Returns: string
                            },
+"create_messaging_connection":
+{ Args: { "account_identifier": string,"app_secret"?: string,"display_name"?: string,"platform": string }; Returns: Json
+                           },
+"delete_messaging_connection":
+{ Args: { "connection_id": string }; Returns: boolean
+                           },
 "get_conversation_messages":
 { Args: { "before_id"?: string,"before_sent_at"?: string,"conversation_id": string,"max_count"?: number }; Returns: Json
+                           },
+"get_conversation_messages_after":
+{ Args: { "after_id"?: string,"after_sent_at": string,"conversation_id": string,"max_count"?: number }; Returns: Json
                            },
 "ingest_messages":
 { Args: { "payload": Json }; Returns: Json
@@ -151,14 +186,28 @@ isOneToOne: false
 "ingest_webhook_delivery":
 { Args: { "payload": Json }; Returns: Json
                            },
+"mark_conversation_read":
+{ Args: { "conversation_id": string }; Returns: string
+                           },
+"messaging_connection_webhooks":
+{ Args: Record<PropertyKey, never>; Returns: {
+              "connection_id": string,"has_secrets": boolean
+            }[]
+                           },
 "messaging_contract":
 { Args: Record<PropertyKey, never>; Returns: Json
                            },
 "record_webhook_failure":
 { Args: { "connection_id": string,"error": string,"refused"?: boolean }; Returns: undefined
                            },
+"rotate_messaging_connection_secrets":
+{ Args: { "app_secret"?: string,"connection_id": string }; Returns: Json
+                           },
 "search_messages":
 { Args: { "direction"?: string,"max_count"?: number,"person_id"?: string,"platform"?: string,"query": string,"sent_after"?: string,"sent_before"?: string,"user_id"?: string }; Returns: Json[]
+                           },
+"set_messaging_connection_status":
+{ Args: { "connection_id": string,"status": string }; Returns: string
                            },
 "webhook_connection":
 { Args: { "connection_id": string }; Returns: Json

@@ -27,6 +27,8 @@ export type ConversationSummary = Tables<"chat_conversation_list">;
 /** The inbox row with its linked person's name, as the list query embeds it. */
 export type ConversationListItem = ConversationSummary & {
   person: Pick<Person, "id" | "full_name"> | null;
+  /** The signed-in user's read marker (chat_conversation_read_markers): none, or one. */
+  read?: { last_read_at: string }[] | null;
 };
 
 export type Person = Tables<"people">;
@@ -91,11 +93,15 @@ export interface InboxFilters {
   unlinkedOnly: boolean;
 }
 
-/** The label a conversation shows: the other party's name, else an identifier. */
+/**
+ * The label a conversation shows: the linked person's name (the CRM's name for them),
+ * else the other party's name on the platform, else an identifier.
+ */
 export function conversationTitle(c: {
   participant_name: string | null;
   participant_identifier: string | null;
   external_conversation_id: string;
+  person?: { full_name: string } | null;
 }): string {
-  return c.participant_name || c.participant_identifier || c.external_conversation_id;
+  return c.person?.full_name || c.participant_name || c.participant_identifier || c.external_conversation_id;
 }

@@ -1,8 +1,18 @@
-// The inbox: conversations newest first, filters by platform and "not linked", and a
-// search box over search_messages whose hits open the thread at the matching message.
+// The inbox: conversations newest first (unread ones marked), filters by platform and
+// "not linked", and a search box that finds conversations by contact name or number and
+// messages by their words; a message hit opens the thread at the matching message.
+// Keys: j / k open the next / previous conversation, / goes to the search box.
 import { useEffect, useRef, useState } from "react";
-import { Link } from "react-router-dom";
-import { useConversationList, useSearchMessages } from "../../hooks/use-chat-conversations";
+import { Link, useNavigate } from "react-router-dom";
+import {
+  NAME_SEARCH_LIMIT,
+  SEARCH_MAX_HITS,
+  SEARCH_PAGE_SIZE,
+  isUnread,
+  useConversationList,
+  useSearchConversations,
+  useSearchMessages,
+} from "../../hooks/use-chat-conversations";
 import { formatDateTime, relativeTime } from "../../lib/format";
 import {
   PLATFORMS,
@@ -25,6 +35,9 @@ export interface ConversationListProps {
   threadHref: (conversationId: string, anchor?: ThreadAnchor) => string;
 }
 
+/** Link state of a row: the thread takes the keyboard focus once it has loaded. */
+export const FOCUS_THREAD = { focusThread: true } as const;
+
 function useDebounced<T>(value: T, ms: number): T {
   const [debounced, setDebounced] = useState(value);
   useEffect(() => {
@@ -34,21 +47,69 @@ function useDebounced<T>(value: T, ms: number): T {
   return debounced;
 }
 
+/** True when a name is only the identifier's phone number written another way. */
+function sameNumber(name: string, identifier: string | null): boolean {
+  const digits = name.replace(/\D/g, "");
+  return Boolean(identifier) && digits.length > 6 && digits === identifier!.replace(/\D/g, "");
+}
+
+/** True when a key press belongs to a text field (shortcuts stay out of its way). */
+function typing(target: EventTarget | null): boolean {
+  const el = target as HTMLElement | null;
+  if (!el) return false;
+  return el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName);
+}
+
 export function ConversationList({ selectedId, threadHref }: ConversationListProps) {
   const [filters, setFilters] = useState<InboxFilters>({ platform: null, unlinkedOnly: false });
   const [search, setSearch] = useState("");
   const query = useDebounced(search.trim(), 300);
+  const searchBox = useRef<HTMLInputElement>(null);
+  const listRoot = useRef<HTMLElement>(null);
+  const navigate = useNavigate();
+
+  // j / k: the next / previous conversation of the list opens; / focuses the search box
+  useEffect(() => {
+    function onKey(e: KeyboardEvent) {
+      if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+      if (e.key === "/") {
+        e.preventDefault();
+        searchBox.current?.focus();
+        return;
+      }
+      if (e.key !== "j" && e.key !== "k") return;
+      const rows = Array.from(listRoot.current?.querySelectorAll<HTMLAnchorElement>("a[data-conversation-id]") ?? []);
+      if (rows.length === 0) return;
+      e.preventDefault();
+      const at = rows.findIndex((r) => r.dataset.conversationId === selectedId);
+      const next = rows[at < 0 ? 0 : Math.min(rows.length - 1, Math.max(0, at + (e.key === "j" ? 1 : -1)))];
+      if (!next?.dataset.conversationId) return;
+      void navigate(threadHref(next.dataset.conversationId));
+      next.focus();
+      next.scrollIntoView({ block: "nearest" });
+    }
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [navigate, selectedId, threadHref]);
 
   return (
-    <section className="conversation-list" aria-label="Conversations" data-scroll-root>
+    <section className="conversation-list" aria-label="Conversations" data-scroll-root ref={listRoot}>
       <div className="list-tools">
         <label className="search-box">
           <span className="visually-hidden">Search messages</span>
           <input
+            ref={searchBox}
             type="search"
-            placeholder="Search messages…"
+            placeholder="Search names and messages…"
             value={search}
             onChange={(e) => setSearch(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === "Escape") {
+                setSearch("");
+                e.currentTarget.blur();
+              }
+            }}
+            aria-keyshortcuts="/"
           />
         </label>
         <div className="filters">
@@ -78,9 +139,12 @@ export function ConversationList({ selectedId, threadHref }: ConversationListPro
             Not linked to a person
           </label>
         </div>
+        <p className="shortcuts muted" aria-label="Keyboard shortcuts">
+          <kbd>j</kbd>/<kbd>k</kbd> next/previous · <kbd>/</kbd> search · <kbd>Enter</kbd> read
+        </p>
       </div>
       {query ? (
-        <SearchResults query={query} platform={filters.platform} threadHref={threadHref} />
+        <SearchResults query={query} platform={filters.platform} threadHref={threadHref} selectedId={selectedId} />
       ) : (
         <Conversations filters={filters} selectedId={selectedId} threadHref={threadHref} />
       )}
@@ -161,18 +225,24 @@ function ConversationRow({
   href: string;
 }) {
   const title = conversationTitle(c);
+  const unread = isUnread(c) && !selected;
   return (
     <li>
       <Link
         to={href}
-        className={`conversation-row${selected ? " selected" : ""}`}
+        state={FOCUS_THREAD}
+        className={`conversation-row${selected ? " selected" : ""}${unread ? " unread" : ""}`}
         aria-current={selected ? "true" : undefined}
         data-conversation-id={c.id}
+        data-unread={unread ? "true" : undefined}
       >
         <PlatformIcon platform={c.platform} />
         <span className="row-main">
           <span className="row-top">
-            <span className="row-title">{title}</span>
+            <span className="row-title">
+              {unread && <span className="unread-dot" aria-label="Unread" role="img" />}
+              {title}
+            </span>
             <time dateTime={c.last_message_at ?? undefined} title={formatDateTime(c.last_message_at)}>
               {relativeTime(c.last_message_at)}
             </time>
@@ -183,6 +253,11 @@ function ConversationRow({
             ) : (
               <span className="unlinked">Not linked</span>
             )}
+            {c.participant_name &&
+              c.participant_name !== title &&
+              !sameNumber(c.participant_name, c.participant_identifier) && (
+                <span className="identifier">{c.participant_name}</span>
+              )}
             {c.participant_identifier && c.participant_identifier !== title && (
               <span className="identifier">{c.participant_identifier}</span>
             )}
@@ -201,22 +276,73 @@ function SearchResults({
   query,
   platform,
   threadHref,
+  selectedId,
 }: {
   query: string;
   platform: string | null;
   threadHref: ConversationListProps["threadHref"];
+  selectedId?: string | undefined;
 }) {
-  const search = useSearchMessages(query, platform);
-  if (search.isPending) return <Loading label="Searching" />;
-  if (search.isError) return <ErrorMessage error={search.error} retry={() => void search.refetch()} />;
-  const hits = search.data;
-  if (hits.length === 0) return <Empty>No messages match “{query}”.</Empty>;
+  const [limit, setLimit] = useState(SEARCH_PAGE_SIZE);
+  useEffect(() => setLimit(SEARCH_PAGE_SIZE), [query, platform]);
+  const names = useSearchConversations(query);
+  const search = useSearchMessages(query, platform, limit);
+  const nameRows = (names.data?.rows ?? []).filter((c) => !platform || c.platform === platform);
+
   return (
-    <ul className="search-results" aria-label="Search results">
-      {hits.map((hit) => (
-        <SearchRow key={`${hit.conversation_id}/${hit.message.id}`} hit={hit} threadHref={threadHref} />
-      ))}
-    </ul>
+    <>
+      {names.isError && <ErrorMessage error={names.error} retry={() => void names.refetch()} />}
+      {nameRows.length > 0 && (
+        <>
+          <h2 className="list-heading">
+            Conversations <span className="muted">({nameRows.length}{names.data?.more ? `, first ${NAME_SEARCH_LIMIT}` : ""})</span>
+          </h2>
+          <ul className="conversations" aria-label="Matching conversations">
+            {nameRows.map((c) => (
+              <ConversationRow key={c.id} c={c} selected={c.id === selectedId} href={threadHref(c.id)} />
+            ))}
+          </ul>
+        </>
+      )}
+      {search.isPending ? (
+        <Loading label="Searching" />
+      ) : search.isError && !search.data ? (
+        <ErrorMessage error={search.error} retry={() => void search.refetch()} />
+      ) : search.data.hits.length === 0 ? (
+        nameRows.length === 0 && !names.isPending ? (
+          <Empty>No conversations or messages match “{query}”.</Empty>
+        ) : (
+          <Empty>No messages match “{query}”.</Empty>
+        )
+      ) : (
+        <>
+          <h2 className="list-heading" data-testid="message-hit-count">
+            Messages{" "}
+            <span className="muted">
+              ({search.data.complete ? search.data.hits.length : `first ${search.data.hits.length}`})
+            </span>
+          </h2>
+          <ul className="search-results" aria-label="Search results">
+            {search.data.hits.map((hit) => (
+              <SearchRow key={`${hit.conversation_id}/${hit.message.id}`} hit={hit} threadHref={threadHref} />
+            ))}
+          </ul>
+          <div className="list-end">
+            {search.data.complete ? (
+              <span className="muted">
+                {search.data.hits.length} {search.data.hits.length === 1 ? "message" : "messages"} match
+              </span>
+            ) : limit >= SEARCH_MAX_HITS ? (
+              <span className="muted">The first {SEARCH_MAX_HITS} matches: add words to narrow the search.</span>
+            ) : (
+              <button type="button" onClick={() => setLimit((n) => Math.min(SEARCH_MAX_HITS, n + SEARCH_PAGE_SIZE))} disabled={search.isFetching}>
+                {search.isFetching ? "Searching…" : "Show more results"}
+              </button>
+            )}
+          </div>
+        </>
+      )}
+    </>
   );
 }
 
@@ -227,6 +353,7 @@ function SearchRow({ hit, threadHref }: { hit: SearchHit; threadHref: Conversati
     <li>
       <Link
         to={threadHref(hit.conversation_id, { id: m.id, sent_at: m.sent_at })}
+        state={FOCUS_THREAD}
         className="conversation-row search-hit"
         data-message-id={m.id}
       >

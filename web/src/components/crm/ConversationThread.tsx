@@ -1,24 +1,30 @@
 // A conversation: newest at the bottom, older pages loaded as the user scrolls up
 // (the scroll position stays put), down to the first message, across the archive.
+// Opened at a search hit it pages both ways: newer pages load as the user scrolls down.
+// The open thread reads its summary row every few seconds and, when a new message moved
+// it, the newest page; opening the thread marks it read for the signed-in user.
 import { useQueryClient } from "@tanstack/react-query";
-import { Fragment, useCallback, useEffect, useLayoutEffect, useMemo, useRef } from "react";
-import { Link } from "react-router-dom";
+import { Fragment, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { Link, useLocation } from "react-router-dom";
 import {
   conversationKeys,
+  isUnread,
   mergeLatest,
   useConversation,
   useConversationMessages,
   useLatestMessages,
+  useMarkRead,
 } from "../../hooks/use-chat-conversations";
 import { dayKey, formatDay } from "../../lib/format";
 import { conversationTitle, type ChatMessage, type ThreadAnchor } from "../../types/messaging";
 import { Empty, ErrorMessage, Loading } from "../ui/States";
+import { ContactPanel } from "./ContactPanel";
 import { LinkPersonControl } from "./LinkPersonControl";
 import { MessageBubble } from "./MessageBubble";
 import { PlatformIcon, platformLabel } from "./PlatformIcon";
 
-/** Older messages load when the view comes this close (px) to the top. */
-const LOAD_OLDER_MARGIN = 400;
+/** Older (newer) messages load when the view comes this close (px) to the top (bottom). */
+const LOAD_MARGIN = 400;
 
 export interface ConversationThreadProps {
   conversationId: string;
@@ -26,6 +32,8 @@ export interface ConversationThreadProps {
   anchor?: ThreadAnchor | null;
   threadHref: (conversationId: string) => string;
   personHref: (personId: string) => string;
+  /** Where the phone layout's "back" goes (the list). */
+  backHref?: string;
 }
 
 export function ConversationThread({
@@ -33,40 +41,82 @@ export function ConversationThread({
   anchor = null,
   threadHref,
   personHref,
+  backHref = "/inbox",
 }: ConversationThreadProps) {
   const conversation = useConversation(conversationId);
+  const markRead = useMarkRead();
+  const [panel, setPanel] = useState(false);
+  const c = conversation.data;
+  const lastMessageAt = c?.last_message_at ?? null;
+  const unread = c ? isUnread(c) : false;
+  const { mutate } = markRead;
+
+  // read up to the newest message: on opening, and whenever a new one arrives while open
+  useEffect(() => {
+    if (unread && lastMessageAt) mutate(conversationId);
+  }, [unread, lastMessageAt, conversationId, mutate]);
 
   if (conversation.isPending) return <Loading label="Loading the conversation" />;
-  if (conversation.isError) {
+  if (conversation.isError && !c) {
     return <ErrorMessage error={conversation.error} retry={() => void conversation.refetch()} />;
   }
-  const c = conversation.data;
-  if (!c) return <Empty>This conversation does not exist, or it is not yours.</Empty>;
+  if (!c) return <NoSuchConversation backHref={backHref} />;
   const group = c.conversation_type === "group";
+  const title = conversationTitle(c);
 
   return (
-    <section className="thread" aria-label={`Conversation with ${conversationTitle(c)}`}>
+    <section className={`thread${panel ? " with-panel" : ""}`} aria-label={`Conversation with ${title}`}>
       <header className="thread-header">
+        <Link to={backHref} className="back-link" aria-label="Back to the conversations">
+          ← <span className="back-text">Conversations</span>
+        </Link>
         <PlatformIcon platform={c.platform} />
         <div className="thread-title">
-          <h2>{conversationTitle(c)}</h2>
+          <h2>{title}</h2>
           <span className="muted">
             {platformLabel(c.platform)}
             {group ? " group" : ""}
-            {c.participant_identifier ? ` · ${c.participant_identifier}` : ""} ·{" "}
-            {c.message_count} messages
+            {c.participant_name && c.participant_name !== title ? ` · ${c.participant_name}` : ""}
+            {c.participant_identifier ? ` · ${c.participant_identifier}` : ""} · {c.message_count} messages
           </span>
         </div>
         <LinkPersonControl conversation={c} personHref={personHref} />
+        <button
+          type="button"
+          className="panel-toggle"
+          aria-expanded={panel}
+          aria-controls="contact-panel"
+          onClick={() => setPanel((v) => !v)}
+        >
+          {panel ? "Hide contact" : "Contact"}
+        </button>
       </header>
+      {conversation.isError && <ErrorMessage error={conversation.error} retry={() => void conversation.refetch()} />}
       {anchor && (
         <p className="anchor-banner" role="status">
-          Showing the conversation up to the search match.{" "}
+          Opened at the search match.{" "}
           <Link to={threadHref(conversationId)}>Jump to the latest messages</Link>
         </p>
       )}
-      <MessageLog conversationId={conversationId} anchor={anchor} group={group} />
+      <div className="thread-body">
+        <MessageLog
+          conversationId={conversationId}
+          anchor={anchor}
+          group={group}
+          updatedAt={c.updated_at}
+        />
+        {panel && <ContactPanel conversation={c} personHref={personHref} onClose={() => setPanel(false)} />}
+      </div>
     </section>
+  );
+}
+
+export function NoSuchConversation({ backHref = "/inbox" }: { backHref?: string }) {
+  return (
+    <div className="state state-empty" role="status">
+      <strong>No such conversation.</strong> It does not exist, or it is not yours.{" "}
+      <Link to={backHref}>Back to the conversations</Link>
+    </div>
   );
 }
 
@@ -74,33 +124,43 @@ function MessageLog({
   conversationId,
   anchor,
   group,
+  updatedAt,
 }: {
   conversationId: string;
   anchor: ThreadAnchor | null;
   group: boolean;
+  updatedAt: string | null;
 }) {
   const thread = useConversationMessages(conversationId, anchor);
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = thread;
+  const { hasPreviousPage, isFetchingPreviousPage, fetchPreviousPage } = thread;
   const scroller = useRef<HTMLDivElement>(null);
   const placed = useRef(false);
   const firstId = useRef<string | null>(null);
   const height = useRef(0);
+  const location = useLocation();
+  const focusOnLoad = Boolean((location.state as { focusThread?: boolean } | null)?.focusThread);
 
   const atBottom = useRef(true);
   const lastId = useRef<string | null>(null);
   const queryClient = useQueryClient();
   // an open thread (not one opened at a search hit) follows new messages
-  const latest = useLatestMessages(
-    conversationId,
-    !anchor && thread.isSuccess,
-    thread.data?.pages[0],
-    thread.dataUpdatedAt,
-  );
+  const following = !anchor;
+  const latest = useLatestMessages(conversationId, following && thread.isSuccess, thread.data?.pages[0], thread.dataUpdatedAt);
+  const { refetch: refetchLatest } = latest;
+
+  // the summary row moved (a new or edited message): read the newest page now
+  const seenUpdate = useRef(updatedAt);
+  useEffect(() => {
+    if (seenUpdate.current === updatedAt) return;
+    seenUpdate.current = updatedAt;
+    if (following) void refetchLatest();
+  }, [updatedAt, following, refetchLatest]);
 
   // pages are newest first, each newest first: reversed, the thread reads oldest -> newest
   const { messages, gap } = useMemo(
-    () => mergeLatest(thread.data ? thread.data.pages.flat().reverse() : [], anchor ? undefined : latest.data),
-    [thread.data, latest.data, anchor],
+    () => mergeLatest(thread.data ? thread.data.pages.flat().reverse() : [], following ? latest.data : undefined),
+    [thread.data, latest.data, following],
   );
 
   // more new messages than one page: read the thread again from its newest message
@@ -112,6 +172,9 @@ function MessageLog({
   const loadOlder = useCallback(() => {
     if (hasNextPage && !isFetchingNextPage) void fetchNextPage();
   }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
+  const loadNewer = useCallback(() => {
+    if (hasPreviousPage && !isFetchingPreviousPage) void fetchPreviousPage();
+  }, [hasPreviousPage, isFetchingPreviousPage, fetchPreviousPage]);
 
   useLayoutEffect(() => {
     const el = scroller.current;
@@ -125,10 +188,15 @@ function MessageLog({
       if (hit) hit.scrollIntoView({ block: "center" });
       else el.scrollTop = el.scrollHeight;
       placed.current = true;
+      // a row chosen in the list hands the keyboard to the thread, unless the user has
+      // meanwhile moved on to something else (the person picker, say)
+      const active = document.activeElement;
+      const untouched = !active || active === document.body || active.closest(".conversation-list") !== null;
+      if (focusOnLoad && untouched) el.focus({ preventScroll: true });
     } else if (firstId.current !== first.id) {
       // older messages were put above: keep what the user looks at where it was
       el.scrollTop += el.scrollHeight - height.current;
-    } else if (lastId.current !== messages[messages.length - 1]?.id && atBottom.current) {
+    } else if (lastId.current !== messages[messages.length - 1]?.id && atBottom.current && !hasPreviousPage && following) {
       // a new message arrived while the user read the end: follow it
       el.scrollTop = el.scrollHeight;
     }
@@ -136,8 +204,9 @@ function MessageLog({
     lastId.current = messages[messages.length - 1]?.id ?? null;
     height.current = el.scrollHeight;
     // a view not yet full of messages asks for more by itself
-    if (el.scrollTop < LOAD_OLDER_MARGIN) loadOlder();
-  }, [messages, anchor, loadOlder]);
+    if (el.scrollTop < LOAD_MARGIN) loadOlder();
+    if (el.scrollHeight - el.scrollTop - el.clientHeight < LOAD_MARGIN) loadNewer();
+  }, [messages, anchor, loadOlder, loadNewer, focusOnLoad, hasPreviousPage, following]);
 
   if (thread.isPending) return <Loading label="Loading messages" />;
   if (thread.isError && !thread.data) {
@@ -149,17 +218,20 @@ function MessageLog({
   return (
     <div
       className="messages"
+      id="thread"
       ref={scroller}
       onScroll={(e) => {
         const el = e.currentTarget;
         height.current = el.scrollHeight;
-        atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
-        if (e.currentTarget.scrollTop < LOAD_OLDER_MARGIN) loadOlder();
+        const fromBottom = el.scrollHeight - el.scrollTop - el.clientHeight;
+        atBottom.current = fromBottom < 80;
+        if (el.scrollTop < LOAD_MARGIN) loadOlder();
+        if (fromBottom < LOAD_MARGIN) loadNewer();
       }}
       tabIndex={0}
       role="log"
       aria-label="Messages"
-      aria-busy={isFetchingNextPage}
+      aria-busy={isFetchingNextPage || isFetchingPreviousPage}
     >
       <div className="thread-top">
         {thread.isFetchNextPageError ? (
@@ -205,6 +277,21 @@ function MessageLog({
           );
         })}
       </ol>
+      {anchor && (
+        <div className="thread-bottom">
+          {thread.isFetchPreviousPageError ? (
+            <ErrorMessage error={thread.error} retry={() => void fetchPreviousPage()} />
+          ) : hasPreviousPage ? (
+            <button type="button" onClick={loadNewer} disabled={isFetchingPreviousPage}>
+              {isFetchingPreviousPage ? "Loading newer messages…" : "Load newer messages"}
+            </button>
+          ) : (
+            <p className="thread-end" data-testid="thread-end">
+              Latest message
+            </p>
+          )}
+        </div>
+      )}
     </div>
   );
 }

@@ -1,0 +1,287 @@
+-- =============================================================================
+-- Managing connections from the CRM screens
+--
+-- A signed-in user adds a connection, rotates its webhook secrets, pauses or
+-- resumes it and deletes it. Secrets are generated here (a CSPRNG through
+-- gen_random_uuid), returned once by the call that made them, and never readable
+-- afterwards (messaging_private.connection_secrets has no API grant). WhatsApp's
+-- app secret is Meta's, not ours: the user pastes it in. The privileged bodies
+-- live in messaging_private; the public functions are thin wrappers.
+-- =============================================================================
+
+create or replace function messaging_private.new_webhook_token(max_length integer default 64)
+returns text
+language sql
+volatile
+set search_path = ''
+as $$
+  -- 2 x 122 random bits of pg_strong_random, as hex (what every platform accepts)
+  select pg_catalog.left(pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', '')
+                         || pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''), max_length);
+$$;
+comment on function messaging_private.new_webhook_token(integer) is
+  'A random webhook token of hex digits (at most max_length; 32 hex digits carry 122 random bits).';
+revoke all on function messaging_private.new_webhook_token(integer) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.own_connection(connection uuid)
+returns public.messaging_connections
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_row public.messaging_connections;
+begin
+  if (select auth.uid()) is null then
+    raise exception using errcode = '42501', message = 'connections: sign in first', hint = 'role_not_allowed';
+  end if;
+  select * into v_row from public.messaging_connections mc
+   where mc.id = own_connection.connection and mc.user_id = (select auth.uid());
+  if not found then
+    raise exception using errcode = 'P0002', hint = 'connection_not_found',
+      message = pg_catalog.format('connection_id: no such connection (%s)', connection);
+  end if;
+  return v_row;
+end;
+$$;
+comment on function messaging_private.own_connection(uuid) is
+  'The signed-in user''s connection by id; P0002 when it does not exist or is someone else''s.';
+revoke all on function messaging_private.own_connection(uuid) from public, anon, service_role;
+grant execute on function messaging_private.own_connection(uuid) to authenticated;
+
+create or replace function messaging_private.fresh_secrets(platform text, app_secret text)
+returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+begin
+  return case platform
+    when 'whatsapp' then pg_catalog.jsonb_build_object(
+      'app_secret', app_secret, 'verify_token', messaging_private.new_webhook_token(48))
+    when 'telegram' then pg_catalog.jsonb_build_object('secret_token', messaging_private.new_webhook_token(64))
+    when 'signal' then pg_catalog.jsonb_build_object('token', messaging_private.new_webhook_token(64))
+    when 'wechat' then pg_catalog.jsonb_build_object('token', messaging_private.new_webhook_token(32))
+  end;
+end;
+$$;
+comment on function messaging_private.fresh_secrets(text, text) is
+  'New webhook secrets for a platform (WhatsApp: the given app secret and a new verify token).';
+revoke all on function messaging_private.fresh_secrets(text, text) from public, anon, authenticated, service_role;
+
+-- -----------------------------------------------------------------------------
+-- create / rotate
+-- -----------------------------------------------------------------------------
+
+create or replace function messaging_private.create_messaging_connection(
+  platform text, account_identifier text, display_name text, app_secret text
+)
+returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_secrets jsonb;
+  v_id uuid;
+begin
+  if (select auth.uid()) is null then
+    raise exception using errcode = '42501', message = 'create_messaging_connection: sign in first', hint = 'role_not_allowed';
+  end if;
+  if platform = 'whatsapp' and coalesce(pg_catalog.btrim(app_secret), '') = '' then
+    raise exception using errcode = '22023',
+      message = 'app_secret: required for WhatsApp (the App Secret of your Meta app, under App settings > Basic)',
+      hint = 'Nothing was written.';
+  end if;
+  if platform <> 'whatsapp' and app_secret is not null then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('app_secret: only WhatsApp has one, not %s', platform), hint = 'Nothing was written.';
+  end if;
+  v_secrets := messaging_private.fresh_secrets(platform, pg_catalog.btrim(app_secret));
+  -- the same checks and upsert as the CLI's add_messaging_connection (platform, account, secrets)
+  v_id := messaging_private.add_messaging_connection(platform, account_identifier, display_name,
+                                                     coalesce(v_secrets, '{}'::jsonb), null);
+  return pg_catalog.jsonb_build_object('id', v_id, 'platform', platform, 'secrets', v_secrets - 'app_secret');
+end;
+$$;
+comment on function messaging_private.create_messaging_connection(text, text, text, text) is
+  'The privileged body of public.create_messaging_connection.';
+revoke all on function messaging_private.create_messaging_connection(text, text, text, text) from public, anon, service_role;
+grant execute on function messaging_private.create_messaging_connection(text, text, text, text) to authenticated;
+
+create or replace function public.create_messaging_connection(
+  platform text, account_identifier text, display_name text default null, app_secret text default null
+)
+returns jsonb
+language sql
+volatile
+security invoker
+set search_path = ''
+as $$
+  select messaging_private.create_messaging_connection(platform, account_identifier, display_name, app_secret);
+$$;
+comment on function public.create_messaging_connection(text, text, text, text) is
+  'Adds the signed-in user''s connection (or re-keys the one of that account) with secrets generated here, and returns {id, platform, secrets} once: the secrets are never readable again. WhatsApp needs its Meta app_secret, which is stored and not returned.';
+revoke all on function public.create_messaging_connection(text, text, text, text) from public, anon;
+grant execute on function public.create_messaging_connection(text, text, text, text) to authenticated;
+
+create or replace function messaging_private.rotate_messaging_connection_secrets(connection uuid, app_secret text)
+returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_conn public.messaging_connections := messaging_private.own_connection(connection);
+  v_app text := nullif(pg_catalog.btrim(app_secret), '');
+  v_secrets jsonb;
+begin
+  if v_conn.platform = 'whatsapp' and v_app is null then
+    select s.app_secret into v_app from messaging_private.connection_secrets s where s.connection_id = v_conn.id;
+    if v_app is null then
+      raise exception using errcode = '22023',
+        message = 'app_secret: required for WhatsApp (the App Secret of your Meta app, under App settings > Basic)',
+        hint = 'Nothing was written.';
+    end if;
+  elsif v_conn.platform <> 'whatsapp' and v_app is not null then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('app_secret: only WhatsApp has one, not %s', v_conn.platform), hint = 'Nothing was written.';
+  end if;
+  v_secrets := messaging_private.fresh_secrets(v_conn.platform, v_app);
+  insert into messaging_private.connection_secrets as s (connection_id, user_id, app_secret, verify_token, secret_token, token)
+  values (v_conn.id, v_conn.user_id, v_secrets ->> 'app_secret', v_secrets ->> 'verify_token',
+          v_secrets ->> 'secret_token', v_secrets ->> 'token')
+  on conflict (connection_id) do update
+    set app_secret = excluded.app_secret, verify_token = excluded.verify_token,
+        secret_token = excluded.secret_token, token = excluded.token;
+  return pg_catalog.jsonb_build_object('id', v_conn.id, 'platform', v_conn.platform, 'secrets', v_secrets - 'app_secret');
+end;
+$$;
+comment on function messaging_private.rotate_messaging_connection_secrets(uuid, text) is
+  'The privileged body of public.rotate_messaging_connection_secrets.';
+revoke all on function messaging_private.rotate_messaging_connection_secrets(uuid, text) from public, anon, service_role;
+grant execute on function messaging_private.rotate_messaging_connection_secrets(uuid, text) to authenticated;
+
+create or replace function public.rotate_messaging_connection_secrets(connection_id uuid, app_secret text default null)
+returns jsonb
+language sql
+volatile
+security invoker
+set search_path = ''
+as $$
+  select messaging_private.rotate_messaging_connection_secrets(connection_id, app_secret);
+$$;
+comment on function public.rotate_messaging_connection_secrets(uuid, text) is
+  'Replaces the webhook secrets of the signed-in user''s connection (sets them up for one an import made) and returns the new ones once. WhatsApp keeps its stored app secret unless a new app_secret is given.';
+revoke all on function public.rotate_messaging_connection_secrets(uuid, text) from public, anon;
+grant execute on function public.rotate_messaging_connection_secrets(uuid, text) to authenticated;
+
+-- -----------------------------------------------------------------------------
+-- pause / resume, delete, and which connections can take webhooks
+-- -----------------------------------------------------------------------------
+
+create or replace function messaging_private.set_messaging_connection_status(connection uuid, status text)
+returns text
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_conn public.messaging_connections := messaging_private.own_connection(connection);
+begin
+  if status is null or status not in ('active', 'paused') then
+    raise exception using errcode = '22023', hint = 'status_invalid',
+      message = pg_catalog.format('status: must be active or paused, got %s', coalesce(status, 'null'));
+  end if;
+  update public.messaging_connections mc set status = set_messaging_connection_status.status
+   where mc.id = v_conn.id;
+  return status;
+end;
+$$;
+comment on function messaging_private.set_messaging_connection_status(uuid, text) is
+  'The privileged body of public.set_messaging_connection_status.';
+revoke all on function messaging_private.set_messaging_connection_status(uuid, text) from public, anon, service_role;
+grant execute on function messaging_private.set_messaging_connection_status(uuid, text) to authenticated;
+
+create or replace function public.set_messaging_connection_status(connection_id uuid, status text)
+returns text
+language sql
+volatile
+security invoker
+set search_path = ''
+as $$
+  select messaging_private.set_messaging_connection_status(connection_id, status);
+$$;
+comment on function public.set_messaging_connection_status(uuid, text) is
+  'Pauses (status paused) or resumes (active) the signed-in user''s connection.';
+revoke all on function public.set_messaging_connection_status(uuid, text) from public, anon;
+grant execute on function public.set_messaging_connection_status(uuid, text) to authenticated;
+
+create or replace function messaging_private.delete_messaging_connection(connection uuid)
+returns boolean
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_conn public.messaging_connections := messaging_private.own_connection(connection);
+begin
+  -- its secrets go with it (on delete cascade); its conversations stay, without a connection
+  delete from public.messaging_connections mc where mc.id = v_conn.id;
+  return true;
+end;
+$$;
+comment on function messaging_private.delete_messaging_connection(uuid) is
+  'The privileged body of public.delete_messaging_connection.';
+revoke all on function messaging_private.delete_messaging_connection(uuid) from public, anon, service_role;
+grant execute on function messaging_private.delete_messaging_connection(uuid) to authenticated;
+
+create or replace function public.delete_messaging_connection(connection_id uuid)
+returns boolean
+language sql
+volatile
+security invoker
+set search_path = ''
+as $$
+  select messaging_private.delete_messaging_connection(connection_id);
+$$;
+comment on function public.delete_messaging_connection(uuid) is
+  'Deletes the signed-in user''s connection and its secrets; its conversations stay (connection_id becomes null).';
+revoke all on function public.delete_messaging_connection(uuid) from public, anon;
+grant execute on function public.delete_messaging_connection(uuid) to authenticated;
+
+create or replace function messaging_private.messaging_connection_webhooks()
+returns table (connection_id uuid, has_secrets boolean)
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select mc.id, s.connection_id is not null
+    from public.messaging_connections mc
+    left join messaging_private.connection_secrets s on s.connection_id = mc.id
+   where mc.user_id = (select auth.uid());
+$$;
+comment on function messaging_private.messaging_connection_webhooks() is
+  'The privileged body of public.messaging_connection_webhooks.';
+revoke all on function messaging_private.messaging_connection_webhooks() from public, anon, service_role;
+grant execute on function messaging_private.messaging_connection_webhooks() to authenticated;
+
+create or replace function public.messaging_connection_webhooks()
+returns table (connection_id uuid, has_secrets boolean)
+language sql
+stable
+security invoker
+set search_path = ''
+as $$
+  select w.connection_id, w.has_secrets from messaging_private.messaging_connection_webhooks() w;
+$$;
+comment on function public.messaging_connection_webhooks() is
+  'For each of the signed-in user''s connections, whether it has webhook secrets (so a webhook URL can work). Never the secrets themselves.';
+revoke all on function public.messaging_connection_webhooks() from public, anon;
+grant execute on function public.messaging_connection_webhooks() to authenticated;

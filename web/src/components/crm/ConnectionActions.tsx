@@ -1,0 +1,82 @@
+// A connection's actions: set up or rotate its webhook secrets, pause or resume, delete.
+import { useState } from "react";
+import {
+  useDeleteConnection,
+  useRotateConnection,
+  useSetConnectionStatus,
+  type IssuedSecrets,
+} from "../../hooks/use-connections";
+import { describeError } from "../../lib/errors";
+import type { MessagingConnection } from "../../types/messaging";
+import { IssuedSecretsNotice } from "./ConnectionSetup";
+
+export function ConnectionActions({
+  connection: c,
+  hasSecrets,
+}: {
+  connection: Pick<MessagingConnection, "id" | "platform" | "account_identifier" | "status">;
+  hasSecrets: boolean;
+}) {
+  const rotate = useRotateConnection();
+  const status = useSetConnectionStatus();
+  const remove = useDeleteConnection();
+  const [issued, setIssued] = useState<IssuedSecrets | null>(null);
+  const [appSecret, setAppSecret] = useState("");
+  const needsAppSecret = c.platform === "whatsapp" && !hasSecrets;
+  const error = rotate.error ?? status.error ?? remove.error;
+  const paused = c.status === "paused";
+
+  return (
+    <div className="connection-actions">
+      {needsAppSecret && (
+        <label>
+          <span className="visually-hidden">Meta app secret of {c.account_identifier}</span>
+          <input
+            type="password"
+            autoComplete="off"
+            placeholder="Meta app secret"
+            value={appSecret}
+            onChange={(e) => setAppSecret(e.target.value)}
+          />
+        </label>
+      )}
+      <button
+        type="button"
+        disabled={rotate.isPending || (needsAppSecret && !appSecret)}
+        onClick={() =>
+          rotate.mutate(
+            { id: c.id, ...(appSecret ? { appSecret } : {}) },
+            { onSuccess: (data) => (setIssued(data as IssuedSecrets), setAppSecret("")) },
+          )
+        }
+      >
+        {hasSecrets ? "Rotate secrets" : "Set up webhook"}
+      </button>
+      <button
+        type="button"
+        disabled={status.isPending}
+        onClick={() => status.mutate({ id: c.id, status: paused ? "active" : "paused" })}
+      >
+        {paused ? "Resume" : "Pause"}
+      </button>
+      <button
+        type="button"
+        className="danger"
+        disabled={remove.isPending}
+        onClick={() => {
+          if (window.confirm(`Delete the ${c.platform} connection ${c.account_identifier}? Its conversations stay.`)) {
+            remove.mutate(c.id);
+          }
+        }}
+      >
+        Delete
+      </button>
+      {error && (
+        <p role="alert" className="error">
+          {describeError(error)}
+        </p>
+      )}
+      {issued && <IssuedSecretsNotice issued={issued} onDone={() => setIssued(null)} />}
+    </div>
+  );
+}
