@@ -93,11 +93,11 @@ begin
   if platform = 'whatsapp' and coalesce(pg_catalog.btrim(app_secret), '') = '' then
     raise exception using errcode = '22023',
       message = 'app_secret: required for WhatsApp (the App Secret of your Meta app, under App settings > Basic)',
-      hint = 'Nothing was written.';
+      hint = 'connection_invalid';
   end if;
   if platform <> 'whatsapp' and app_secret is not null then
     raise exception using errcode = '22023',
-      message = pg_catalog.format('app_secret: only WhatsApp has one, not %s', platform), hint = 'Nothing was written.';
+      message = pg_catalog.format('app_secret: only WhatsApp has one, not %s', platform), hint = 'connection_invalid';
   end if;
   v_secrets := messaging_private.fresh_secrets(platform, pg_catalog.btrim(app_secret));
   -- the same checks and upsert as the CLI's add_messaging_connection (platform, account, secrets)
@@ -144,11 +144,11 @@ begin
     if v_app is null then
       raise exception using errcode = '22023',
         message = 'app_secret: required for WhatsApp (the App Secret of your Meta app, under App settings > Basic)',
-        hint = 'Nothing was written.';
+        hint = 'connection_invalid';
     end if;
   elsif v_conn.platform <> 'whatsapp' and v_app is not null then
     raise exception using errcode = '22023',
-      message = pg_catalog.format('app_secret: only WhatsApp has one, not %s', v_conn.platform), hint = 'Nothing was written.';
+      message = pg_catalog.format('app_secret: only WhatsApp has one, not %s', v_conn.platform), hint = 'connection_invalid';
   end if;
   v_secrets := messaging_private.fresh_secrets(v_conn.platform, v_app);
   insert into messaging_private.connection_secrets as s (connection_id, user_id, app_secret, verify_token, secret_token, token)

@@ -1,6 +1,8 @@
 // Errors in words: a PostgREST error (code, message, details, hint), an Auth error,
 // a network failure, a timeout or anything else thrown becomes one readable sentence.
 
+import contract from "../types/contract.json" with { type: "json" };
+
 interface ErrorLike {
   name?: unknown;
   message?: unknown;
@@ -9,6 +11,9 @@ interface ErrorLike {
   hint?: unknown;
   status?: unknown;
 }
+
+/** The contract's advice for each refusal kind (the kind is what the error's hint carries). */
+const ADVICE = new Map<string, string>(contract.refusals.map((r) => [r.kind, r.advice]));
 
 /** How long one API request may take before the screens say the API does not answer. */
 export const REQUEST_TIMEOUT_MS = 10_000;
@@ -19,18 +24,24 @@ function messageOf(error: unknown): string {
   return typeof e.message === "string" && e.message ? e.message : String(error);
 }
 
-/** True for a request that never got an answer (no server, refused, timed out). */
-export function isNetworkError(error: unknown): boolean {
+/**
+ * A request that never got an answer, and why. The browser's own transport failures carry no
+ * code: fetch() rejects with a TypeError in the browser's words ("Failed to fetch" in
+ * Chromium, "NetworkError ..." in Firefox, "Load failed" in Safari) and AbortSignal.timeout()
+ * with a TimeoutError, whose name postgrest-js folds into the message. This is the one place
+ * that reads those words (tests/test_no_wording_branches.py allows exactly these lines).
+ */
+function transportFailure(error: unknown): "timeout" | "network" | null {
   const e = (error ?? {}) as ErrorLike;
   const message = messageOf(error);
-  return (
-    e.name === "TimeoutError" ||
-    message.includes("TimeoutError") ||
-    message.includes("signal timed out") ||
-    message.includes("Failed to fetch") ||
-    message.includes("NetworkError") ||
-    message.includes("Load failed")
-  );
+  if (e.name === "TimeoutError" || /TimeoutError|signal timed out/.test(message)) return "timeout";
+  if (/Failed to fetch|NetworkError|Load failed/.test(message)) return "network";
+  return null;
+}
+
+/** True for a request that never got an answer (no server, refused, timed out). */
+export function isNetworkError(error: unknown): boolean {
+  return transportFailure(error) !== null;
 }
 
 export function describeError(error: unknown): string {
@@ -38,7 +49,7 @@ export function describeError(error: unknown): string {
   if (typeof error === "string") return error;
   const e = error as ErrorLike;
   const message = messageOf(error);
-  if (e.name === "TimeoutError" || message.includes("TimeoutError") || message.includes("signal timed out")) {
+  if (transportFailure(error) === "timeout") {
     return `The API did not answer within ${REQUEST_TIMEOUT_MS / 1000} seconds. Check that it is running, then try again.`;
   }
   if (isNetworkError(error)) {
@@ -51,7 +62,8 @@ export function describeError(error: unknown): string {
   }
   const parts = [message];
   if (typeof e.details === "string" && e.details) parts.push(e.details);
-  if (typeof e.hint === "string" && e.hint) parts.push(`Hint: ${e.hint}`);
+  // the store's refusals carry their kind in the hint: show the contract's advice for it
+  if (typeof e.hint === "string" && e.hint) parts.push(ADVICE.get(e.hint) ?? `Hint: ${e.hint}`);
   const code = typeof e.code === "string" && e.code ? e.code : null;
   return parts.join(" — ") + (code ? ` (${code})` : "");
 }
