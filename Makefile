@@ -124,7 +124,7 @@ test-reliability: stack
 	$(PY) -m pytest -m slow
 
 # ruff, and mypy (strict) on the package and devstack/ (pyproject's [tool.mypy])
-lint: web-lint
+lint: web-lint fmt-check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

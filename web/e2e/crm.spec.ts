@@ -1,16 +1,6 @@
 // The CRM screens as a person uses them, in Chromium against the running local stack.
 import { expect, test } from "@playwright/test";
-import {
-  ALICE,
-  BOB,
-  JOAO_PERSON_ID,
-  LONG_THREAD,
-  MANY,
-  longMessageId,
-  serviceRest,
-  shot,
-  signIn,
-} from "./fixtures";
+import { ALICE, BOB, JOAO_PERSON_ID, LONG_THREAD, MANY, longMessageId, serviceRest, shot, signIn } from "./fixtures";
 
 interface ListRow {
   id: string;
@@ -49,9 +39,9 @@ test("sign in and see the demo's conversations with their previews", async ({ pa
   await expect(maria.getByRole("img", { name: "WhatsApp" })).toBeVisible();
 
   // newest first: the rows' times never increase down the list
-  const times = await inbox.locator("time").evaluateAll((els) =>
-    els.map((e) => Date.parse(e.getAttribute("datetime") ?? "")),
-  );
+  const times = await inbox
+    .locator("time")
+    .evaluateAll((els) => els.map((e) => Date.parse(e.getAttribute("datetime") ?? "")));
   expect(times).toEqual([...times].sort((a, b) => b - a));
 
   // filters: one platform; only conversations linked to nobody
@@ -82,7 +72,10 @@ test("sign in and see the demo's conversations with their previews", async ({ pa
 
 test("a 2,000-message thread scrolls up to its first message with no gap or repeat", async ({ page }) => {
   await signIn(page, ALICE.email);
-  await page.getByRole("list", { name: "Inbox" }).getByRole("link", { name: new RegExp(LONG_THREAD.name.replace(/[()]/g, "\\$&")) }).click();
+  await page
+    .getByRole("list", { name: "Inbox" })
+    .getByRole("link", { name: new RegExp(LONG_THREAD.name.replace(/[()]/g, "\\$&")) })
+    .click();
   const log = page.getByRole("log", { name: "Messages" });
   const messages = log.locator('[data-testid="message"]');
   await expect(messages.last()).toHaveAttribute("data-message-id", longMessageId(LONG_THREAD.count));
@@ -110,10 +103,9 @@ test("a 2,000-message thread scrolls up to its first message with no gap or repe
     });
     const y0 = (await top.boundingBox())?.y ?? 0;
     await expect
-      .poll(
-        async () => (await page.getByTestId("thread-start").isVisible()) || (await messages.count()) > before,
-        { intervals: [50] },
-      )
+      .poll(async () => (await page.getByTestId("thread-start").isVisible()) || (await messages.count()) > before, {
+        intervals: [50],
+      })
       .toBe(true);
     if ((await messages.count()) > before) {
       loads++;
@@ -154,11 +146,16 @@ test("search finds a word in the archive and opens the thread there", async ({ p
 test("link a conversation to a person and see it on the Person page's Messages tab", async ({ page }) => {
   await signIn(page, ALICE.email);
   const inbox = page.getByRole("list", { name: "Inbox" });
-  const telegram = inbox.getByRole("link", { name: /João Silva/ }).filter({ has: page.getByRole("img", { name: "Telegram" }) });
+  const telegram = inbox
+    .getByRole("link", { name: /João Silva/ })
+    .filter({ has: page.getByRole("img", { name: "Telegram" }) });
   await telegram.click();
   const header = page.locator(".thread-header");
   await header.getByRole("combobox", { name: "Link to person" }).fill("João");
-  await header.getByRole("list", { name: "People" }).getByRole("button", { name: /^João Silva/ }).click();
+  await header
+    .getByRole("list", { name: "People" })
+    .getByRole("button", { name: /^João Silva/ })
+    .click();
   await expect(header.getByRole("link", { name: "João Silva" })).toBeVisible();
   await shot(page, "thread-linked");
   await header.getByRole("link", { name: "João Silva" }).click();
@@ -186,8 +183,11 @@ test("the connections page lists each account, with a webhook URL once it has se
   await serviceRest("rpc/add_messaging_connection", {
     method: "POST",
     body: JSON.stringify({
-      platform: "signal", account_identifier: "+34600999000", display_name: "Signal bridge",
-      secrets: { token: "e2e-signal-token" }, user_id: ALICE.id,
+      platform: "signal",
+      account_identifier: "+34600999000",
+      display_name: "Signal bridge",
+      secrets: { token: "e2e-signal-token" },
+      user_id: ALICE.id,
     }),
   });
   await signIn(page, ALICE.email);
@@ -197,7 +197,9 @@ test("the connections page lists each account, with a webhook URL once it has se
     `messaging_connections?user_id=eq.${ALICE.id}&select=id,platform,account_identifier`,
   )) as { id: string; platform: string; account_identifier: string }[];
   await expect(rows).toHaveCount(expected.length);
-  const apiUrl = (await page.evaluate(() => fetch("/local-dev/session.json").then((r) => r.json()))) as { api_url: string };
+  const apiUrl = (await page.evaluate(() => fetch("/local-dev/session.json").then((r) => r.json()))) as {
+    api_url: string;
+  };
   for (const c of expected) {
     const url = `${apiUrl.api_url}/functions/v1/messaging-ingest/${c.platform}/${c.id}`;
     const row = page.locator(`tr[data-connection-id="${c.id}"]`);
@@ -303,8 +305,9 @@ test("an inbox of 5,000 conversations loads page by page as it scrolls", async (
   const names = await rows.evaluateAll((els) => els.map((e) => e.querySelector(".row-title")?.textContent ?? ""));
   const leads = names.filter((n) => n.startsWith(MANY.namePrefix));
   expect(new Set(names).size).toBe(names.length);
-  const expected = Array.from({ length: leads.length }, (_, i) =>
-    `${MANY.namePrefix}${String(MANY.count - 1 - i).padStart(4, "0")}`,
+  const expected = Array.from(
+    { length: leads.length },
+    (_, i) => `${MANY.namePrefix}${String(MANY.count - 1 - i).padStart(4, "0")}`,
   );
   expect(leads).toEqual(expected);
   pageTimes.sort((a, b) => a - b);

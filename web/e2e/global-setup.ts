@@ -42,7 +42,10 @@ function longThreadMessages(): Record<string, unknown>[] {
       Object.assign(m, { type: "document", content: null, media_url: "falcon-budget-2026.pdf" });
     }
     if (i === LONG_THREAD.count - 5) {
-      Object.assign(m, { content: "Budget approved (corrected figure)", edited_at: new Date(Date.parse(sentAt) + 120_000).toISOString() });
+      Object.assign(m, {
+        content: "Budget approved (corrected figure)",
+        edited_at: new Date(Date.parse(sentAt) + 120_000).toISOString(),
+      });
     }
     if (i === LONG_THREAD.count - 4) Object.assign(m, { content: null, metadata: { deleted: true } });
     if (i === LONG_THREAD.count - 3) {
@@ -115,8 +118,11 @@ export default async function globalSetup(): Promise<void> {
   });
   await seedManyConversations();
   await seedManyPeople();
-  await serviceRest(`chat_conversations?user_id=eq.${ALICE.id}&platform=eq.telegram&external_conversation_id=neq.${LONG_THREAD.externalId}`, {
-    method: "PATCH",
-    body: JSON.stringify({ person_id: null }),
-  });
+  await serviceRest(
+    `chat_conversations?user_id=eq.${ALICE.id}&platform=eq.telegram&external_conversation_id=neq.${LONG_THREAD.externalId}`,
+    {
+      method: "PATCH",
+      body: JSON.stringify({ person_id: null }),
+    },
+  );
 }

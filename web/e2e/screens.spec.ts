@@ -50,7 +50,9 @@ for (const vp of VIEWPORTS) {
     test("inbox, thread, search, Person tab and connections fit the screen", async ({ page }) => {
       await signIn(page, ALICE.email);
       const inbox = page.getByRole("list", { name: "Inbox" });
-      const maria = inbox.getByRole("link", { name: /María García/ }).filter({ has: page.getByRole("img", { name: "WhatsApp" }) });
+      const maria = inbox
+        .getByRole("link", { name: /María García/ })
+        .filter({ has: page.getByRole("img", { name: "WhatsApp" }) });
       await expect(maria).toBeVisible();
       await expectNoSidewaysOverflow(page);
       if (phone) await shot(page, "phone-inbox");
@@ -82,7 +84,9 @@ for (const vp of VIEWPORTS) {
       await page.getByRole("navigation", { name: "CRM" }).getByRole("link", { name: "People" }).click();
       await page.getByRole("link", { name: "María García" }).click();
       await expect(page.getByRole("tab", { name: "Messages" })).toHaveAttribute("aria-selected", "true");
-      await expect(page.getByRole("list", { name: "Conversations with this person" }).getByRole("link").first()).toBeVisible();
+      await expect(
+        page.getByRole("list", { name: "Conversations with this person" }).getByRole("link").first(),
+      ).toBeVisible();
       await expectNoSidewaysOverflow(page);
       if (phone) await shot(page, "phone-person");
 
@@ -218,17 +222,30 @@ for (const vp of VIEWPORTS) {
 
     test("a WhatsApp minute keeps the file's order, and alice's own messages are hers", async ({ page }) => {
       await signIn(page, ALICE.email);
-      await page.getByRole("list", { name: "Inbox" }).getByRole("link", { name: /María García/ }).filter({ has: page.getByRole("img", { name: "WhatsApp" }) }).click();
+      await page
+        .getByRole("list", { name: "Inbox" })
+        .getByRole("link", { name: /María García/ })
+        .filter({ has: page.getByRole("img", { name: "WhatsApp" }) })
+        .click();
       const messages = page.getByRole("log", { name: "Messages" }).locator('[data-testid="message"]');
       // 09:14 holds the encryption banner, then María's first message (the file's order)
       await expect(messages.nth(0)).toContainText("end-to-end encrypted");
       await expect(messages.nth(1)).toContainText("Hola Alice");
       // the demo imported Telegram with --me: alice's message is on her side
       await page.goto("/inbox");
-      await page.getByRole("list", { name: "Inbox" }).getByRole("link", { name: /João Silva/ }).filter({ has: page.getByRole("img", { name: "Telegram" }) }).click();
-      const mine = page.getByRole("log", { name: "Messages" }).locator('[data-testid="message"]').filter({ hasText: "Ótimo!" });
+      await page
+        .getByRole("list", { name: "Inbox" })
+        .getByRole("link", { name: /João Silva/ })
+        .filter({ has: page.getByRole("img", { name: "Telegram" }) })
+        .click();
+      const mine = page
+        .getByRole("log", { name: "Messages" })
+        .locator('[data-testid="message"]')
+        .filter({ hasText: "Ótimo!" });
       await expect(mine).toHaveClass(/outbound/);
-      await expect(page.getByRole("log", { name: "Messages" }).locator('[data-testid="message"]').filter({ hasText: "Assinado" })).toHaveClass(/inbound/);
+      await expect(
+        page.getByRole("log", { name: "Messages" }).locator('[data-testid="message"]').filter({ hasText: "Assinado" }),
+      ).toHaveClass(/inbound/);
     });
 
     test("1,103 people: a searchable, paged People page and person picker", async ({ page }) => {
@@ -249,10 +266,14 @@ for (const vp of VIEWPORTS) {
       await page.getByRole("list", { name: "Inbox" }).getByRole("link").first().click();
       const picker = page.getByRole("combobox", { name: "Link to person" });
       // the words in order, anywhere in the name: "Person" ... "11"
-      const matching = Array.from({ length: MANY_PEOPLE.count }, (_, i) => `${MANY_PEOPLE.namePrefix}${String(i).padStart(4, "0")}`)
-        .filter((n) => /Person.*11/.test(n)).length;
+      const matching = Array.from(
+        { length: MANY_PEOPLE.count },
+        (_, i) => `${MANY_PEOPLE.namePrefix}${String(i).padStart(4, "0")}`,
+      ).filter((n) => /Person.*11/.test(n)).length;
       await picker.fill("Person 11");
-      await expect(page.getByTestId("picker-count")).toHaveText(`20 of ${matching} people: type more of the name to narrow them`);
+      await expect(page.getByTestId("picker-count")).toHaveText(
+        `20 of ${matching} people: type more of the name to narrow them`,
+      );
       await expect(page.getByRole("list", { name: "People" }).getByRole("button")).toHaveCount(20);
       await picker.fill(last);
       await page.getByRole("list", { name: "People" }).getByRole("button", { name: last }).click();
@@ -267,7 +288,10 @@ for (const vp of VIEWPORTS) {
       await page.getByRole("navigation", { name: "CRM" }).getByRole("link", { name: "Connections" }).click();
       // imports made connections for WhatsApp, Telegram and WeChat; they have no secrets: no URL
       for (const platform of ["WhatsApp", "Telegram", "WeChat"]) {
-        const row = page.locator("table.connections tbody tr").filter({ has: page.getByRole("img", { name: platform }) }).first();
+        const row = page
+          .locator("table.connections tbody tr")
+          .filter({ has: page.getByRole("img", { name: platform }) })
+          .first();
         await expect(row).toContainText("no webhook secrets yet");
         await expect(row.locator(".webhook-url")).toHaveCount(0);
       }
@@ -288,7 +312,9 @@ for (const vp of VIEWPORTS) {
       await page.reload();
       await expect(row).toBeVisible();
       await expect(page.getByText(secret)).toHaveCount(0);
-      expect(JSON.stringify(await serviceRest(`messaging_connections?account_identifier=eq.${account}`))).not.toContain(secret);
+      expect(JSON.stringify(await serviceRest(`messaging_connections?account_identifier=eq.${account}`))).not.toContain(
+        secret,
+      );
 
       await row.getByRole("button", { name: "Rotate secrets" }).click();
       const rotated = (await row.getByTestId("issued-secret_token").textContent()) ?? "";
@@ -309,9 +335,17 @@ for (const vp of VIEWPORTS) {
       const ext = `e2e-contact-${vp.name}-${run}`;
       const phoneNumber = `+3469${String(Date.now()).slice(-7)}`;
       await ingest(ALICE.id, [
-        { platform: "signal", external_conversation_id: ext, participant_identifier: phoneNumber,
-          participant_name: `Nadia ${run}`, id: "c1", direction: "inbound", type: "text",
-          content: `First contact ${run}`, sent_at: new Date().toISOString() },
+        {
+          platform: "signal",
+          external_conversation_id: ext,
+          participant_identifier: phoneNumber,
+          participant_name: `Nadia ${run}`,
+          id: "c1",
+          direction: "inbound",
+          type: "text",
+          content: `First contact ${run}`,
+          sent_at: new Date().toISOString(),
+        },
       ]);
       await signIn(page, ALICE.email);
       const id = await conversationId(ALICE.id, "signal", ext);
@@ -329,7 +363,9 @@ for (const vp of VIEWPORTS) {
       // the CRM's name for the person is now the conversation's title
       await expect(page.locator(".thread-header h2")).toHaveText(`Nadia Ruiz ${run}`);
       await expect(panel.getByRole("link", { name: `Nadia Ruiz ${run}` })).toBeVisible();
-      const person = (await serviceRest(`people?user_id=eq.${ALICE.id}&full_name=eq.${encodeURIComponent(`Nadia Ruiz ${run}`)}&select=id,phone`)) as { id: string; phone: string }[];
+      const person = (await serviceRest(
+        `people?user_id=eq.${ALICE.id}&full_name=eq.${encodeURIComponent(`Nadia Ruiz ${run}`)}&select=id,phone`,
+      )) as { id: string; phone: string }[];
       expect(person).toHaveLength(1);
       // read: the marker is the user's, on the server (a reload keeps it)
       await page.goto("/inbox");
@@ -337,23 +373,40 @@ for (const vp of VIEWPORTS) {
       await expect(row.locator(".row-title")).toHaveText(`Nadia Ruiz ${run}`);
       // a new message makes it unread again; bob has no marker of alice's
       await ingest(ALICE.id, [
-        { platform: "signal", external_conversation_id: ext, id: "c2", direction: "inbound", type: "text",
-          content: `Second ${run}`, sent_at: new Date().toISOString() },
+        {
+          platform: "signal",
+          external_conversation_id: ext,
+          id: "c2",
+          direction: "inbound",
+          type: "text",
+          content: `Second ${run}`,
+          sent_at: new Date().toISOString(),
+        },
       ]);
       await page.reload();
       await expect(row).toHaveAttribute("data-unread", "true");
-      expect(await serviceRest(`chat_conversation_read_markers?conversation_id=eq.${id}&user_id=eq.${BOB.id}`)).toEqual([]);
+      expect(await serviceRest(`chat_conversation_read_markers?conversation_id=eq.${id}&user_id=eq.${BOB.id}`)).toEqual(
+        [],
+      );
     });
 
     test("search finds conversations by name and pages message hits past 50 with counts", async ({ page }) => {
       const word = `zq${run}${vp.name}`;
       const ext = `e2e-search-${vp.name}-${run}`;
       const start = Date.now() - 200 * 60_000;
-      await ingest(ALICE.id, Array.from({ length: 120 }, (_, i) => ({
-        platform: "telegram", external_conversation_id: ext, participant_name: `Search Check ${run} ${vp.name}`,
-        id: `s${i}`, direction: "inbound", type: "text", content: `note ${i} about ${word}`,
-        sent_at: new Date(start + i * 60_000).toISOString(),
-      })));
+      await ingest(
+        ALICE.id,
+        Array.from({ length: 120 }, (_, i) => ({
+          platform: "telegram",
+          external_conversation_id: ext,
+          participant_name: `Search Check ${run} ${vp.name}`,
+          id: `s${i}`,
+          direction: "inbound",
+          type: "text",
+          content: `note ${i} about ${word}`,
+          sent_at: new Date(start + i * 60_000).toISOString(),
+        })),
+      );
       await signIn(page, ALICE.email);
       const box = page.getByLabel("Search messages");
       // by the linked person's name (the demo's WhatsApp chat is María García's)
@@ -382,16 +435,31 @@ for (const vp of VIEWPORTS) {
     test("a new message shows in the open thread within seconds", async ({ page }) => {
       const ext = `e2e-live-${vp.name}-${run}`;
       await ingest(ALICE.id, [
-        { platform: "signal", external_conversation_id: ext, participant_name: `Live ${vp.name} ${run}`, id: "l0",
-          direction: "inbound", type: "text", content: `Hello ${run}`, sent_at: new Date().toISOString() },
+        {
+          platform: "signal",
+          external_conversation_id: ext,
+          participant_name: `Live ${vp.name} ${run}`,
+          id: "l0",
+          direction: "inbound",
+          type: "text",
+          content: `Hello ${run}`,
+          sent_at: new Date().toISOString(),
+        },
       ]);
       await signIn(page, ALICE.email);
       await page.goto(`/inbox/${await conversationId(ALICE.id, "signal", ext)}`);
       const log = page.getByRole("log", { name: "Messages" });
       await expect(log.getByText(`Hello ${run}`)).toBeVisible();
       await ingest(ALICE.id, [
-        { platform: "signal", external_conversation_id: ext, id: "l1", direction: "inbound", type: "text",
-          content: `Just now ${run}`, sent_at: new Date().toISOString() },
+        {
+          platform: "signal",
+          external_conversation_id: ext,
+          id: "l1",
+          direction: "inbound",
+          type: "text",
+          content: `Just now ${run}`,
+          sent_at: new Date().toISOString(),
+        },
       ]);
       const sent = Date.now();
       await expect(log.getByText(`Just now ${run}`)).toBeVisible({ timeout: 8_000 });
@@ -404,11 +472,19 @@ for (const vp of VIEWPORTS) {
 test("message search pages up to search_messages' 500 hits and then says so", async ({ page }) => {
   const word = `zz${run}cap`;
   const start = Date.now() - 600 * 60_000;
-  await ingest(ALICE.id, Array.from({ length: 520 }, (_, i) => ({
-    platform: "telegram", external_conversation_id: `e2e-cap-${run}`, participant_name: `Cap Check ${run}`,
-    id: `cap${i}`, direction: "inbound", type: "text", content: `line ${i} ${word}`,
-    sent_at: new Date(start + i * 60_000).toISOString(),
-  })));
+  await ingest(
+    ALICE.id,
+    Array.from({ length: 520 }, (_, i) => ({
+      platform: "telegram",
+      external_conversation_id: `e2e-cap-${run}`,
+      participant_name: `Cap Check ${run}`,
+      id: `cap${i}`,
+      direction: "inbound",
+      type: "text",
+      content: `line ${i} ${word}`,
+      sent_at: new Date(start + i * 60_000).toISOString(),
+    })),
+  );
   await signIn(page, ALICE.email);
   await page.getByLabel("Search messages").fill(word);
   const hits = page.getByRole("list", { name: "Search results" }).getByRole("link");

@@ -61,7 +61,9 @@ export function readStackEnv(): StackEnv {
     JWT_SECRET: pick("JWT_SECRET", "SUPABASE_JWT_SECRET"),
     DB_URL: pick("DB_URL", "SUPABASE_DB_URL"),
   };
-  const missing = Object.entries(required).filter(([, v]) => !v).map(([k]) => k);
+  const missing = Object.entries(required)
+    .filter(([, v]) => !v)
+    .map(([k]) => k);
   if (missing.length) throw new Error(`${path} lacks ${missing.join(", ")}: run make stack`);
   const web = pick("WEB_URL").replace(/\/+$/, "");
   return web

@@ -52,12 +52,17 @@ test("errors read as words", () => {
   expect(
     describeError({ message: "permission denied for table people", code: "42501", details: null, hint: null }),
   ).toBe("permission denied for table people (42501)");
-  expect(describeError({ message: "bad", details: "messages[4].sent_at: not a time", hint: "fix it", code: "22023" })).toBe(
-    "bad — messages[4].sent_at: not a time — Hint: fix it (22023)",
-  );
+  expect(
+    describeError({ message: "bad", details: "messages[4].sent_at: not a time", hint: "fix it", code: "22023" }),
+  ).toBe("bad — messages[4].sent_at: not a time — Hint: fix it (22023)");
   // a refusal of the store names its kind in the hint: the screen shows the contract's advice
   expect(
-    describeError({ message: "max_count: must be between 1 and 1000, got 0", details: null, hint: "max_count_out_of_range", code: "22023" }),
+    describeError({
+      message: "max_count: must be between 1 and 1000, got 0",
+      details: null,
+      hint: "max_count_out_of_range",
+      code: "22023",
+    }),
   ).toBe("max_count: must be between 1 and 1000, got 0 — Ask for fewer. (22023)");
   expect(describeError(new TypeError("Failed to fetch"))).toBe(
     "Could not reach the API (the network request failed). Check that it is running, then try again.",

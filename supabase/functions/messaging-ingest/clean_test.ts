@@ -25,7 +25,15 @@ Deno.test("a cleaned message records what was replaced in metadata; a clean one 
       { ...MSG, content: "x\ud800", sender_name: "\u0000Ana", metadata: { contacts: [{ "n\udfff": "y" }] } },
       MSG,
     ],
-    updates: [{ kind: "reaction", platform: "whatsapp", external_conversation_id: "+1", id: "w", reactor: "\ud800", emoji: null, at: "2026-01-01T10:00:00Z" }],
+    updates: [{
+      kind: "reaction",
+      platform: "whatsapp",
+      external_conversation_id: "+1",
+      id: "w",
+      reactor: "\ud800",
+      emoji: null,
+      at: "2026-01-01T10:00:00Z",
+    }],
   });
   assertEquals(d.messages[0].content, "x\ufffd");
   assertEquals(d.messages[0].sender_name, "\ufffdAna");
@@ -43,7 +51,10 @@ Deno.test("an edit time past now plus the skew is taken as now; within the skew 
   const now = Date.parse("2026-01-01T12:00:00Z");
   const ahead = new Date(now + 23 * 3600_000).toISOString();
   const near = new Date(now + (EDIT_CLOCK_SKEW_SECONDS - 10) * 1000).toISOString();
-  const d = cleanDelivery({ messages: [{ ...MSG, edited_at: ahead }, { ...MSG, id: "w2", edited_at: near }], updates: [] }, now);
+  const d = cleanDelivery({
+    messages: [{ ...MSG, edited_at: ahead }, { ...MSG, id: "w2", edited_at: near }],
+    updates: [],
+  }, now);
   assertEquals([d.messages[0].edited_at, d.messages[0].metadata?.edited_at_given], ["2026-01-01T12:00:00Z", ahead]);
   assertEquals([d.messages[1].edited_at, d.messages[1].metadata], [near, undefined]);
 });

@@ -195,7 +195,12 @@ async function webhook(deps: Deps, req: Request, url: URL, platform: Platform, i
   }
   if (result.rejected?.kind === "paused") {
     // stored nothing; 200 is what makes every platform stop retrying
-    return answer(platform, 200, { ok: true, stored: false, status: result.rejected.status, reason: result.rejected.reason });
+    return answer(platform, 200, {
+      ok: true,
+      stored: false,
+      status: result.rejected.status,
+      reason: result.rejected.reason,
+    });
   }
   if (result.rejected?.kind === "replay") throw new HttpError(401, "nonce: already used with another body");
   const refused = result.refused ?? [];
@@ -203,7 +208,9 @@ async function webhook(deps: Deps, req: Request, url: URL, platform: Platform, i
     // nothing in the delivery could be stored, and a retry cannot change that: final
     const mismatch = refused.every((r) => r.kind === "account_mismatch");
     return answer(platform, mismatch ? 403 : 422, {
-      error: mismatch ? "the delivery is for another account than this connection's" : "nothing in the delivery could be stored",
+      error: mismatch
+        ? "the delivery is for another account than this connection's"
+        : "nothing in the delivery could be stored",
       refused,
     });
   }

@@ -13,9 +13,30 @@ const WX = "33333333-3333-4333-8333-333333333333";
 
 function fakeStore(fail?: StoreError, answer?: DeliveryResult) {
   const connections: Record<string, Connection> = {
-    [WA]: { id: WA, user_id: "u", platform: "whatsapp", account_identifier: "+1555", status: "active", secrets: { app_secret: "app", verify_token: "vt" } },
-    [TG]: { id: TG, user_id: "u", platform: "telegram", account_identifier: "bot", status: "active", secrets: { secret_token: "tg-secret" } },
-    [WX]: { id: WX, user_id: "u", platform: "wechat", account_identifier: "gh_1", status: "active", secrets: { token: "wxtoken" } },
+    [WA]: {
+      id: WA,
+      user_id: "u",
+      platform: "whatsapp",
+      account_identifier: "+1555",
+      status: "active",
+      secrets: { app_secret: "app", verify_token: "vt" },
+    },
+    [TG]: {
+      id: TG,
+      user_id: "u",
+      platform: "telegram",
+      account_identifier: "bot",
+      status: "active",
+      secrets: { secret_token: "tg-secret" },
+    },
+    [WX]: {
+      id: WX,
+      user_id: "u",
+      platform: "wechat",
+      account_identifier: "gh_1",
+      status: "active",
+      secrets: { token: "wxtoken" },
+    },
   };
   const delivered: Delivery[] = [];
   const failures: string[] = [];
@@ -27,7 +48,11 @@ function fakeStore(fail?: StoreError, answer?: DeliveryResult) {
       if (fail) return Promise.reject(fail);
       delivered.push(d);
       if (answer) return Promise.resolve(answer);
-      return Promise.resolve({ inserted: d.messages.length, accepted: d.messages.length + d.updates.length, refused: d.refused ?? [] });
+      return Promise.resolve({
+        inserted: d.messages.length,
+        accepted: d.messages.length + d.updates.length,
+        refused: d.refused ?? [],
+      });
     },
     recordFailure: (_id, e, refused) => {
       failures.push(e);
@@ -42,14 +67,26 @@ function fakeStore(fail?: StoreError, answer?: DeliveryResult) {
 const BASE = "http://127.0.0.1/messaging-ingest";
 const WA_BODY = JSON.stringify({
   object: "whatsapp_business_account",
-  entry: [{ id: "1", changes: [{ field: "messages", value: { messaging_product: "whatsapp", metadata: { display_phone_number: "1555", phone_number_id: "1" }, messages: [
-    { from: "34611111111", id: "wamid.1", timestamp: "1749416383", type: "text", text: { body: "hola" } },
-  ] } }] }],
+  entry: [{
+    id: "1",
+    changes: [{
+      field: "messages",
+      value: {
+        messaging_product: "whatsapp",
+        metadata: { display_phone_number: "1555", phone_number_id: "1" },
+        messages: [
+          { from: "34611111111", id: "wamid.1", timestamp: "1749416383", type: "text", text: { body: "hola" } },
+        ],
+      },
+    }],
+  }],
 });
 
 async function waPost(handler: (r: Request) => Promise<Response>, body: string, secret = "app", id = WA) {
   const sig = "sha256=" + (await hmacSha256Hex(secret, toBytes(body)));
-  return handler(new Request(`${BASE}/whatsapp/${id}`, { method: "POST", body, headers: { "x-hub-signature-256": sig } }));
+  return handler(
+    new Request(`${BASE}/whatsapp/${id}`, { method: "POST", body, headers: { "x-hub-signature-256": sig } }),
+  );
 }
 
 Deno.test("a signed WhatsApp delivery is stored: 200 with the summary", async () => {
@@ -100,7 +137,13 @@ Deno.test("bodies over the cap are 413 whatever Content-Length says", async () =
       c.close();
     },
   });
-  const res = await h(new Request(`${BASE}/whatsapp/${WA}`, { method: "POST", body: stream, headers: { "x-hub-signature-256": "sha256=00" } }));
+  const res = await h(
+    new Request(`${BASE}/whatsapp/${WA}`, {
+      method: "POST",
+      body: stream,
+      headers: { "x-hub-signature-256": "sha256=00" },
+    }),
+  );
   assertEquals(res.status, 413);
   assertEquals(f.delivered.length, 0);
 });
@@ -112,7 +155,9 @@ Deno.test("a database failure is 503 (retry) and recorded; a refusal of the cont
   const refused = fakeStore(new StoreError("ingest_webhook_delivery: invalid payload", false, "22023"));
   const res = await waPost(createHandler({ store: refused.store }), WA_BODY);
   assertEquals([res.status, (await res.json()).code, refused.recorded], [422, "22023", [true]]);
-  const gone = fakeStore(new StoreError("ingest_webhook_delivery: connection_id: no connection", false, "22023", "connection_unknown"));
+  const gone = fakeStore(
+    new StoreError("ingest_webhook_delivery: connection_id: no connection", false, "22023", "connection_unknown"),
+  );
   assertEquals([(await waPost(createHandler({ store: gone.store }), WA_BODY)).status, gone.recorded], [404, []]);
 });
 
@@ -121,11 +166,19 @@ Deno.test("a paused connection: 200 (WeChat 'success') so the platform stops ret
   const f = fakeStore(undefined, paused);
   const h = createHandler({ store: f.store });
   const res = await waPost(h, WA_BODY);
-  assertEquals([res.status, await res.json()], [200, { ok: true, stored: false, status: "paused", reason: "the connection is paused" }]);
+  assertEquals([res.status, await res.json()], [200, {
+    ok: true,
+    stored: false,
+    status: "paused",
+    reason: "the connection is paused",
+  }]);
   const ts = String(Math.floor(Date.now() / 1000));
   const sig = await sha1Hex(["wxtoken", ts, "p1"].sort().join(""));
-  const xml = "<xml><ToUserName>gh_1</ToUserName><FromUserName>oU1</FromUserName><CreateTime>1348831860</CreateTime><MsgType>text</MsgType><Content>hi</Content><MsgId>7</MsgId></xml>";
-  const wx = await h(new Request(`${BASE}/wechat/${WX}?signature=${sig}&timestamp=${ts}&nonce=p1`, { method: "POST", body: xml }));
+  const xml =
+    "<xml><ToUserName>gh_1</ToUserName><FromUserName>oU1</FromUserName><CreateTime>1348831860</CreateTime><MsgType>text</MsgType><Content>hi</Content><MsgId>7</MsgId></xml>";
+  const wx = await h(
+    new Request(`${BASE}/wechat/${WX}?signature=${sig}&timestamp=${ts}&nonce=p1`, { method: "POST", body: xml }),
+  );
   assertEquals([wx.status, await wx.text()], [200, "success"]);
 });
 
@@ -134,8 +187,11 @@ Deno.test("WeChat deliveries carry their nonce and body digest; a replay is 401"
   const h = createHandler({ store: f.store });
   const ts = String(Math.floor(Date.now() / 1000));
   const sig = await sha1Hex(["wxtoken", ts, "n-1"].sort().join(""));
-  const xml = "<xml><ToUserName>gh_1</ToUserName><FromUserName>oU1</FromUserName><CreateTime>1348831860</CreateTime><MsgType>text</MsgType><Content>hi</Content><MsgId>7</MsgId></xml>";
-  const res = await h(new Request(`${BASE}/wechat/${WX}?signature=${sig}&timestamp=${ts}&nonce=n-1`, { method: "POST", body: xml }));
+  const xml =
+    "<xml><ToUserName>gh_1</ToUserName><FromUserName>oU1</FromUserName><CreateTime>1348831860</CreateTime><MsgType>text</MsgType><Content>hi</Content><MsgId>7</MsgId></xml>";
+  const res = await h(
+    new Request(`${BASE}/wechat/${WX}?signature=${sig}&timestamp=${ts}&nonce=n-1`, { method: "POST", body: xml }),
+  );
   assertEquals(res.status, 401);
   assertEquals(f.delivered[0].replayGuard, { nonce: "n-1", digest: await sha256Hex(toBytes(xml)) });
 });
@@ -148,9 +204,17 @@ Deno.test("every item for another account: 403, nothing stored; every item refus
   const body = await res.json();
   assertEquals([res.status, body.refused.map((r: { kind: string }) => r.kind)], [403, ["account_mismatch"]]);
   assertEquals(f.delivered[0].messages, [], "what is refused is only counted");
-  const refused = fakeStore(undefined, { inserted: 0, accepted: 0, refused: [{ path: "messages[0]", kind: "invalid_message", reason: "x", code: "22023" }] });
+  const refused = fakeStore(undefined, {
+    inserted: 0,
+    accepted: 0,
+    refused: [{ path: "messages[0]", kind: "invalid_message", reason: "x", code: "22023" }],
+  });
   assertEquals((await waPost(createHandler({ store: refused.store }), WA_BODY)).status, 422);
-  const partly = fakeStore(undefined, { inserted: 1, accepted: 1, refused: [{ path: "messages[1]", kind: "invalid_message", reason: "x" }] });
+  const partly = fakeStore(undefined, {
+    inserted: 1,
+    accepted: 1,
+    refused: [{ path: "messages[1]", kind: "invalid_message", reason: "x" }],
+  });
   assertEquals((await waPost(createHandler({ store: partly.store }), WA_BODY)).status, 200);
 });
 
@@ -164,7 +228,9 @@ Deno.test("text PostgreSQL cannot hold is cleaned before it is stored", async ()
 });
 
 Deno.test("a connection deleted since it was read is 404, by the refusal's kind (not its words)", async () => {
-  const gone = fakeStore(new StoreError("ingest_webhook_delivery: worded any way", false, "22023", "connection_unknown"));
+  const gone = fakeStore(
+    new StoreError("ingest_webhook_delivery: worded any way", false, "22023", "connection_unknown"),
+  );
   assertEquals((await waPost(createHandler({ store: gone.store }), WA_BODY)).status, 404);
   assertEquals(gone.failures, []);
 });
@@ -191,22 +257,39 @@ Deno.test("WeChat answers 'success'; Telegram needs its secret token header", as
   const h = createHandler({ store: f.store });
   const ts = String(Math.floor(Date.now() / 1000));
   const sig = await sha1Hex(["wxtoken", ts, "99"].sort().join(""));
-  const xml = "<xml><ToUserName>gh_1</ToUserName><FromUserName>oU1</FromUserName><CreateTime>1348831860</CreateTime><MsgType>text</MsgType><Content>hi</Content><MsgId>7</MsgId></xml>";
-  const res = await h(new Request(`${BASE}/wechat/${WX}?signature=${sig}&timestamp=${ts}&nonce=99`, { method: "POST", body: xml }));
+  const xml =
+    "<xml><ToUserName>gh_1</ToUserName><FromUserName>oU1</FromUserName><CreateTime>1348831860</CreateTime><MsgType>text</MsgType><Content>hi</Content><MsgId>7</MsgId></xml>";
+  const res = await h(
+    new Request(`${BASE}/wechat/${WX}?signature=${sig}&timestamp=${ts}&nonce=99`, { method: "POST", body: xml }),
+  );
   assertEquals([res.status, await res.text()], [200, "success"]);
-  const update = JSON.stringify({ update_id: 1, message: { message_id: 1, chat: { id: 5, type: "private" }, date: 1441645532, text: "x" } });
+  const update = JSON.stringify({
+    update_id: 1,
+    message: { message_id: 1, chat: { id: 5, type: "private" }, date: 1441645532, text: "x" },
+  });
   const tgNo = await h(new Request(`${BASE}/telegram/${TG}`, { method: "POST", body: update }));
-  const tgOk = await h(new Request(`${BASE}/telegram/${TG}`, { method: "POST", body: update, headers: { "x-telegram-bot-api-secret-token": "tg-secret" } }));
+  const tgOk = await h(
+    new Request(`${BASE}/telegram/${TG}`, {
+      method: "POST",
+      body: update,
+      headers: { "x-telegram-bot-api-secret-token": "tg-secret" },
+    }),
+  );
   assertEquals([tgNo.status, tgOk.status, f.delivered.length], [401, 200, 2]);
 });
 
 Deno.test("POST / passes the caller's Authorization on; none is 401", async () => {
   const f = fakeStore();
   const h = createHandler({ store: f.store });
-  const res = await h(new Request(`${BASE}`, { method: "POST", body: '{"messages": []}', headers: { authorization: "Bearer user-jwt" } }));
+  const res = await h(
+    new Request(`${BASE}`, { method: "POST", body: '{"messages": []}', headers: { authorization: "Bearer user-jwt" } }),
+  );
   assertEquals([res.status, await res.json()], [200, { auth: "Bearer user-jwt", payload: { messages: [] } }]);
   assertEquals((await h(new Request(`${BASE}/`, { method: "POST", body: "{}" }))).status, 401);
-  assertEquals((await h(new Request(`${BASE}/`, { method: "POST", body: "{", headers: { authorization: "Bearer x" } }))).status, 400);
+  assertEquals(
+    (await h(new Request(`${BASE}/`, { method: "POST", body: "{", headers: { authorization: "Bearer x" } }))).status,
+    400,
+  );
   const preflight = await h(new Request(`${BASE}`, { method: "OPTIONS" }));
   assertEquals([preflight.status, preflight.headers.get("access-control-allow-origin")], [204, "*"]);
   assertEquals(res.headers.get("access-control-allow-headers"), "authorization, x-client-info, apikey, content-type");

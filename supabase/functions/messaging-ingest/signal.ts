@@ -74,7 +74,11 @@ export function mapSignal(payload: unknown, connectionAccount?: string): Deliver
   const delivery: Delivery = { messages: [], updates: [], refused };
   for (const { envelope, account: given, path } of envelopes(payload)) {
     if (given !== undefined && connectionAccount !== undefined && given.trim() !== connectionAccount.trim()) {
-      refused.push({ path: `${path}.account`, kind: "account_mismatch", reason: `account ${JSON.stringify(given)} is not this connection's account` });
+      refused.push({
+        path: `${path}.account`,
+        kind: "account_mismatch",
+        reason: `account ${JSON.stringify(given)} is not this connection's account`,
+      });
       continue;
     }
     mapItem(refused, `${path}.envelope`, () => mapEnvelope(delivery, envelope, connectionAccount ?? given));
@@ -121,7 +125,9 @@ function mapEnvelope(delivery: Delivery, env: Record<string, unknown>, account: 
       kind: "reaction",
       platform: "signal",
       external_conversation_id: conv,
-      id: `${requireString(target, "reaction.targetAuthor")}:${requireString(r.targetSentTimestamp, "reaction.targetSentTimestamp")}`,
+      id: `${requireString(target, "reaction.targetAuthor")}:${
+        requireString(r.targetSentTimestamp, "reaction.targetSentTimestamp")
+      }`,
       reactor: from,
       emoji: r.isRemove === true ? null : (optionalString(r.emoji) ?? null),
       at: envTime,
@@ -149,7 +155,9 @@ function mapEnvelope(delivery: Delivery, env: Record<string, unknown>, account: 
     participant_identifier: group ? undefined : peer,
     participant_name: group
       ? (isObject(data.groupInfo) ? optionalString(data.groupInfo.groupName) : undefined)
-      : outbound ? undefined : optionalString(env.sourceName),
+      : outbound
+      ? undefined
+      : optionalString(env.sourceName),
     conversation_type: group ? "group" : "direct",
     id: `${from}:${requireString(sentMs, "dataMessage.timestamp")}`,
     direction: outbound ? "outbound" : "inbound",

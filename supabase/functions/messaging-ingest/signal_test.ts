@@ -55,19 +55,48 @@ Deno.test("group messages land in group:<id>; attachments give the type; quotes 
   })]);
   const m = d.messages[0];
   assertEquals(
-    [m.external_conversation_id, m.conversation_type, m.participant_name, m.participant_identifier, m.type, m.media_url, m.reply_to_id],
-    ["group:kK2zR6Zb3ZCq1xCk5t2X2Q==", "group", "Tienda", undefined, "image", "IMG_1.jpg", "+34600000001:1745372297238"],
+    [
+      m.external_conversation_id,
+      m.conversation_type,
+      m.participant_name,
+      m.participant_identifier,
+      m.type,
+      m.media_url,
+      m.reply_to_id,
+    ],
+    [
+      "group:kK2zR6Zb3ZCq1xCk5t2X2Q==",
+      "group",
+      "Tienda",
+      undefined,
+      "image",
+      "IMG_1.jpg",
+      "+34600000001:1745372297238",
+    ],
   );
 });
 
 Deno.test("syncMessage.sentMessage is outbound from the account to the destination", () => {
   const d = mapSignal(receive({
-    source: ACCOUNT, sourceNumber: ACCOUNT, sourceDevice: 2, timestamp: 1745372298000,
-    syncMessage: { sentMessage: { destination: "+34611111111", destinationNumber: "+34611111111", timestamp: 1745372298000, message: "Sí, mañana" } },
+    source: ACCOUNT,
+    sourceNumber: ACCOUNT,
+    sourceDevice: 2,
+    timestamp: 1745372298000,
+    syncMessage: {
+      sentMessage: {
+        destination: "+34611111111",
+        destinationNumber: "+34611111111",
+        timestamp: 1745372298000,
+        message: "Sí, mañana",
+      },
+    },
   }));
   const m = d.messages[0];
   assertEquals([m.external_conversation_id, m.direction, m.id, m.sender_identifier], [
-    "+34611111111", "outbound", `${ACCOUNT}:1745372298000`, ACCOUNT,
+    "+34611111111",
+    "outbound",
+    `${ACCOUNT}:1745372298000`,
+    ACCOUNT,
   ]);
 });
 
@@ -75,34 +104,81 @@ Deno.test("editMessage: same id as the target, new text, edited_at from the edit
   const d = mapSignal(receive({
     ...FROM,
     timestamp: 1745372399000,
-    editMessage: { targetSentTimestamp: 1745372297238, dataMessage: { timestamp: 1745372399000, message: "¿Tenéis talla L?" } },
+    editMessage: {
+      targetSentTimestamp: 1745372297238,
+      dataMessage: { timestamp: 1745372399000, message: "¿Tenéis talla L?" },
+    },
   }));
   const m = d.messages[0];
   assertEquals([m.id, m.content, m.sent_at, m.edited_at], [
-    "+34611111111:1745372297238", "¿Tenéis talla L?", "2025-04-23T01:38:17.238Z", "2025-04-23T01:39:59Z",
+    "+34611111111:1745372297238",
+    "¿Tenéis talla L?",
+    "2025-04-23T01:38:17.238Z",
+    "2025-04-23T01:39:59Z",
   ]);
 });
 
 Deno.test("reactions and remote deletes are updates; receipts and typing map to nothing", () => {
   const d = mapSignal([
-    receive({ ...FROM, timestamp: 1745372400000, dataMessage: { timestamp: 1745372400000, reaction: {
-      emoji: "\u{1F44D}", targetAuthor: ACCOUNT, targetAuthorNumber: ACCOUNT, targetSentTimestamp: 1745372298000, isRemove: false } } }),
-    receive({ ...FROM, timestamp: 1745372401000, dataMessage: { timestamp: 1745372401000, remoteDelete: { timestamp: 1745372297238 } } }),
-    receive({ ...FROM, timestamp: 1745372402000, receiptMessage: { when: 1745372402000, isDelivery: true, isRead: false, timestamps: [1745372298000] } }),
+    receive({
+      ...FROM,
+      timestamp: 1745372400000,
+      dataMessage: {
+        timestamp: 1745372400000,
+        reaction: {
+          emoji: "\u{1F44D}",
+          targetAuthor: ACCOUNT,
+          targetAuthorNumber: ACCOUNT,
+          targetSentTimestamp: 1745372298000,
+          isRemove: false,
+        },
+      },
+    }),
+    receive({
+      ...FROM,
+      timestamp: 1745372401000,
+      dataMessage: { timestamp: 1745372401000, remoteDelete: { timestamp: 1745372297238 } },
+    }),
+    receive({
+      ...FROM,
+      timestamp: 1745372402000,
+      receiptMessage: { when: 1745372402000, isDelivery: true, isRead: false, timestamps: [1745372298000] },
+    }),
     receive({ ...FROM, timestamp: 1745372403000, typingMessage: { action: "STARTED", timestamp: 1745372403000 } }),
   ]);
   assertEquals(d.messages, []);
   assertEquals(d.updates, [
-    { kind: "reaction", platform: "signal", external_conversation_id: "+34611111111", id: `${ACCOUNT}:1745372298000`, reactor: "+34611111111", emoji: "\u{1F44D}", at: "2025-04-23T01:40:00Z" },
-    { kind: "delete", platform: "signal", external_conversation_id: "+34611111111", id: "+34611111111:1745372297238", at: "2025-04-23T01:40:01Z" },
+    {
+      kind: "reaction",
+      platform: "signal",
+      external_conversation_id: "+34611111111",
+      id: `${ACCOUNT}:1745372298000`,
+      reactor: "+34611111111",
+      emoji: "\u{1F44D}",
+      at: "2025-04-23T01:40:00Z",
+    },
+    {
+      kind: "delete",
+      platform: "signal",
+      external_conversation_id: "+34611111111",
+      id: "+34611111111:1745372297238",
+      at: "2025-04-23T01:40:01Z",
+    },
   ]);
 });
 
 Deno.test("a bare `receive -o json` line is accepted; other JSON-RPC methods and shapes are not", () => {
-  const d = mapSignal({ envelope: { ...FROM, timestamp: 1745372297238, dataMessage: { timestamp: 1745372297238, message: "x" } }, account: ACCOUNT });
+  const d = mapSignal({
+    envelope: { ...FROM, timestamp: 1745372297238, dataMessage: { timestamp: 1745372297238, message: "x" } },
+    account: ACCOUNT,
+  });
   assertEquals(d.messages.length, 1);
   assertThrows(() => mapSignal({ jsonrpc: "2.0", method: "send", params: {} }), ShapeError, "method");
-  assertThrows(() => mapSignal({ jsonrpc: "2.0", method: "receive", params: { account: ACCOUNT } }), ShapeError, "envelope");
+  assertThrows(
+    () => mapSignal({ jsonrpc: "2.0", method: "receive", params: { account: ACCOUNT } }),
+    ShapeError,
+    "envelope",
+  );
   assertThrows(() => mapSignal([]), ShapeError);
   // an envelope the mapping cannot read is refused alone, the others are kept
   const partly = mapSignal([
@@ -110,7 +186,11 @@ Deno.test("a bare `receive -o json` line is accepted; other JSON-RPC methods and
     receive({ ...FROM, timestamp: 1745372297238, dataMessage: { timestamp: 1745372297238, message: "y" } }),
   ], ACCOUNT);
   assertEquals(partly.messages.map((m) => m.content), ["y"]);
-  assertEquals(partly.refused?.map((r) => [r.path, r.kind, r.reason.includes("timestamp")]), [["[0].envelope", "invalid_shape", true]]);
+  assertEquals(partly.refused?.map((r) => [r.path, r.kind, r.reason.includes("timestamp")]), [[
+    "[0].envelope",
+    "invalid_shape",
+    true,
+  ]]);
 });
 
 Deno.test("the bearer token must equal the connection's token", async () => {
@@ -127,15 +207,30 @@ Deno.test("the connection's account always wins: a notification naming another a
     method: "receive",
     params: {
       account,
-      envelope: { source: account, sourceNumber: account, timestamp: 1745372297238,
-        syncMessage: { sentMessage: { destinationNumber: "+34611111111", timestamp: 1745372297238, message: "from me" } } },
+      envelope: {
+        source: account,
+        sourceNumber: account,
+        timestamp: 1745372297238,
+        syncMessage: {
+          sentMessage: { destinationNumber: "+34611111111", timestamp: 1745372297238, message: "from me" },
+        },
+      },
     },
   }); // fmt: skip
   const d = mapSignal([sync(ACCOUNT), sync("+19999999999")], ACCOUNT);
-  assertEquals(d.messages.map((m) => [m.sender_identifier, m.direction, m.id]), [[ACCOUNT, "outbound", `${ACCOUNT}:1745372297238`]]);
+  assertEquals(d.messages.map((m) => [m.sender_identifier, m.direction, m.id]), [[
+    ACCOUNT,
+    "outbound",
+    `${ACCOUNT}:1745372297238`,
+  ]]);
   assertEquals(d.refused?.map((r) => [r.path, r.kind]), [["[1].account", "account_mismatch"]]);
   // no account in the notification: the connection's
-  const bare = { envelope: { source: "+34611111111", timestamp: 1745372297238,
-    syncMessage: { sentMessage: { destinationNumber: "+34611111111", timestamp: 1745372297238, message: "x" } } } }; // fmt: skip
+  const bare = {
+    envelope: {
+      source: "+34611111111",
+      timestamp: 1745372297238,
+      syncMessage: { sentMessage: { destinationNumber: "+34611111111", timestamp: 1745372297238, message: "x" } },
+    },
+  }; // fmt: skip
   assertEquals(mapSignal(bare, ACCOUNT).messages[0].sender_identifier, ACCOUNT);
 });

@@ -91,7 +91,12 @@ interface Rpc {
 
 function raise(res: Rpc, what: string): never {
   const code = res.error?.code || undefined;
-  throw new StoreError(`${what}: ${res.error?.message ?? `HTTP ${res.status}`}`, isRetryable(code), code, errorKind(res.error));
+  throw new StoreError(
+    `${what}: ${res.error?.message ?? `HTTP ${res.status}`}`,
+    isRetryable(code),
+    code,
+    errorKind(res.error),
+  );
 }
 
 export interface StoreOptions {

@@ -14,7 +14,9 @@ function postgrest(answer: (rpc: string) => { status: number; body: unknown }) {
     const rpc = url.pathname.replace(/^.*\/rpc\//, "");
     calls.push(rpc);
     const { status, body } = answer(rpc);
-    return Promise.resolve(new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } }));
+    return Promise.resolve(
+      new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } }),
+    );
   };
   return { calls, fetch: fetch as typeof globalThis.fetch };
 }
@@ -34,7 +36,9 @@ Deno.test("an id that names no connection is asked once, then answered from memo
 Deno.test("a known connection is cached; a paused answer drops it so its status is read again", async () => {
   const conn = { id: ID, user_id: "u", platform: "whatsapp", account_identifier: "+1", status: "active", secrets: {} };
   const pg = postgrest((rpc) =>
-    rpc === "webhook_connection" ? { status: 200, body: conn } : { status: 200, body: { rejected: { kind: "paused", reason: "paused" } } }
+    rpc === "webhook_connection"
+      ? { status: 200, body: conn }
+      : { status: 200, body: { rejected: { kind: "paused", reason: "paused" } } }
   );
   const store = supabaseStore({ ...opts, fetch: pg.fetch });
   await store.connection(ID);

@@ -56,12 +56,36 @@ const SYSTEM = [
 
 /** Keys every Message has that say nothing about its kind. */
 const COMMON = new Set([
-  "message_id", "message_thread_id", "from", "sender_chat", "sender_boost_count", "sender_business_bot",
-  "date", "business_connection_id", "chat", "forward_origin", "is_topic_message", "is_automatic_forward",
-  "reply_to_message", "external_reply", "quote", "reply_to_story", "via_bot", "edit_date",
-  "has_protected_content", "is_from_offline", "media_group_id", "author_signature", "entities",
-  "caption", "caption_entities", "show_caption_above_media", "has_media_spoiler", "link_preview_options",
-  "reply_markup", "effect_id",
+  "message_id",
+  "message_thread_id",
+  "from",
+  "sender_chat",
+  "sender_boost_count",
+  "sender_business_bot",
+  "date",
+  "business_connection_id",
+  "chat",
+  "forward_origin",
+  "is_topic_message",
+  "is_automatic_forward",
+  "reply_to_message",
+  "external_reply",
+  "quote",
+  "reply_to_story",
+  "via_bot",
+  "edit_date",
+  "has_protected_content",
+  "is_from_offline",
+  "media_group_id",
+  "author_signature",
+  "entities",
+  "caption",
+  "caption_entities",
+  "show_caption_above_media",
+  "has_media_spoiler",
+  "link_preview_options",
+  "reply_markup",
+  "effect_id",
 ]); // fmt: skip
 
 function fullName(o: Record<string, unknown>): string | undefined {
@@ -74,7 +98,9 @@ function username(o: Record<string, unknown>): string | undefined {
   return u ? u.replace(/^@/, "").toLowerCase() : undefined;
 }
 
-function kind(m: Record<string, unknown>): { type: MessageType; content: string | null; meta: Record<string, unknown> } {
+function kind(
+  m: Record<string, unknown>,
+): { type: MessageType; content: string | null; meta: Record<string, unknown> } {
   if (typeof m.text === "string") return { type: "text", content: m.text, meta: {} };
   for (const [key, type] of MEDIA) {
     if (m[key] === undefined) continue;
@@ -131,7 +157,11 @@ function mapMessage(raw: unknown, path: string, edited: boolean): IngestMessage 
     content: k.content,
     sent_at: fromEpochSeconds(m.date, `${path}.date`),
     edited_at: editedAt,
-    sender_identifier: from ? (username(from) ?? optionalString(from.id)) : senderChat ? optionalString(senderChat.id) : undefined,
+    sender_identifier: from
+      ? (username(from) ?? optionalString(from.id))
+      : senderChat
+      ? optionalString(senderChat.id)
+      : undefined,
     sender_name: from ? fullName(from) : senderChat ? fullName(senderChat) : undefined,
     reply_to_id: reply ? `${chatId}:${reply}` : undefined,
     metadata: Object.keys(k.meta).length ? k.meta : undefined,
@@ -150,10 +180,14 @@ export function mapTelegram(payload: unknown): Delivery {
   const refused: Refusal[] = [];
   const delivery: Delivery = { messages: [], updates: [], refused };
   for (const key of MESSAGE_KEYS) {
-    if (update[key] !== undefined) mapItem(refused, key, () => delivery.messages.push(mapMessage(update[key], key, false)));
+    if (update[key] !== undefined) {
+      mapItem(refused, key, () => delivery.messages.push(mapMessage(update[key], key, false)));
+    }
   }
   for (const key of EDIT_KEYS) {
-    if (update[key] !== undefined) mapItem(refused, key, () => delivery.messages.push(mapMessage(update[key], key, true)));
+    if (update[key] !== undefined) {
+      mapItem(refused, key, () => delivery.messages.push(mapMessage(update[key], key, true)));
+    }
   }
   if (update.message_reaction !== undefined) {
     mapItem(refused, "message_reaction", () => {

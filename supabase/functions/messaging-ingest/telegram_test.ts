@@ -3,7 +3,14 @@ import { mapTelegram, verifySecretToken } from "./telegram.ts";
 import { assert, assertEquals, assertThrows } from "./test_helpers.ts";
 import { ShapeError } from "./types.ts";
 
-const USER = { id: 111111111, is_bot: false, first_name: "Ana", last_name: "García", username: "AnaG", language_code: "es" };
+const USER = {
+  id: 111111111,
+  is_bot: false,
+  first_name: "Ana",
+  last_name: "García",
+  username: "AnaG",
+  language_code: "es",
+};
 const PRIVATE = { id: 111111111, first_name: "Ana", last_name: "García", username: "AnaG", type: "private" };
 const GROUP = { id: -1001234567890, title: "Pedidos", type: "supergroup" };
 
@@ -31,15 +38,29 @@ Deno.test("message: chat id conversation, importer-style id, name and username, 
 Deno.test("edited_message replaces through edited_at (edit_date)", () => {
   const d = mapTelegram({
     update_id: 10001,
-    edited_message: { message_id: 1365, from: USER, chat: PRIVATE, date: 1441645532, edit_date: 1441645600, text: "hola (edited)" },
+    edited_message: {
+      message_id: 1365,
+      from: USER,
+      chat: PRIVATE,
+      date: 1441645532,
+      edit_date: 1441645600,
+      text: "hola (edited)",
+    },
   });
   assertEquals([d.messages[0].id, d.messages[0].content, d.messages[0].edited_at], [
     "111111111:1365",
     "hola (edited)",
     "2015-09-07T17:06:40Z",
   ]);
-  const noDate = mapTelegram({ update_id: 1, edited_message: { message_id: 1, chat: PRIVATE, date: 1441645532, text: "x" } });
-  assertEquals([noDate.messages.length, noDate.refused?.[0].kind, noDate.refused?.[0].reason.includes("edit_date")], [0, "invalid_shape", true]);
+  const noDate = mapTelegram({
+    update_id: 1,
+    edited_message: { message_id: 1, chat: PRIVATE, date: 1441645532, text: "x" },
+  });
+  assertEquals([noDate.messages.length, noDate.refused?.[0].kind, noDate.refused?.[0].reason.includes("edit_date")], [
+    0,
+    "invalid_shape",
+    true,
+  ]);
 });
 
 Deno.test("photo with caption, voice, document, reply in a group", () => {
@@ -66,12 +87,24 @@ Deno.test("photo with caption, voice, document, reply in a group", () => {
   assertEquals(m.participant_identifier, undefined);
   const v = mapTelegram({
     update_id: 10003,
-    message: { message_id: 78, from: USER, chat: PRIVATE, date: 1441645532, voice: { file_id: "v", file_unique_id: "v", duration: 3, mime_type: "audio/ogg" } },
+    message: {
+      message_id: 78,
+      from: USER,
+      chat: PRIVATE,
+      date: 1441645532,
+      voice: { file_id: "v", file_unique_id: "v", duration: 3, mime_type: "audio/ogg" },
+    },
   }).messages[0];
   assertEquals([v.type, v.content], ["voice", null]);
   const doc = mapTelegram({
     update_id: 10004,
-    message: { message_id: 79, from: USER, chat: PRIVATE, date: 1441645532, document: { file_id: "d", file_unique_id: "d", file_name: "factura.pdf" } },
+    message: {
+      message_id: 79,
+      from: USER,
+      chat: PRIVATE,
+      date: 1441645532,
+      document: { file_id: "d", file_unique_id: "d", file_name: "factura.pdf" },
+    },
   }).messages[0];
   assertEquals([doc.type, doc.metadata], ["document", { file_id: "d", filename: "factura.pdf" }]);
 });
@@ -91,9 +124,19 @@ Deno.test("business_message from the business account is outbound; channel_post 
   assertEquals([d.messages[0].direction, d.messages[0].external_conversation_id], ["outbound", "111111111"]);
   const c = mapTelegram({
     update_id: 10006,
-    channel_post: { message_id: 9, sender_chat: { id: -100555, title: "News", type: "channel" }, chat: { id: -100555, title: "News", type: "channel" }, date: 1441645532, text: "New prices" },
+    channel_post: {
+      message_id: 9,
+      sender_chat: { id: -100555, title: "News", type: "channel" },
+      chat: { id: -100555, title: "News", type: "channel" },
+      date: 1441645532,
+      text: "New prices",
+    },
   });
-  assertEquals([c.messages[0].conversation_type, c.messages[0].sender_name, c.messages[0].direction], ["group", "News", "inbound"]);
+  assertEquals([c.messages[0].conversation_type, c.messages[0].sender_name, c.messages[0].direction], [
+    "group",
+    "News",
+    "inbound",
+  ]);
 });
 
 Deno.test("service messages are system; unknown kinds are other with the platform's type", () => {
@@ -123,18 +166,34 @@ Deno.test("message_reaction is an update of the reacted message; an empty new_re
   });
   assertEquals(d.messages, []);
   assertEquals(d.updates, [{
-    kind: "reaction", platform: "telegram", external_conversation_id: "111111111", id: "111111111:1365",
-    reactor: "anag", emoji: "\u2764", at: "2015-09-07T17:06:40Z",
+    kind: "reaction",
+    platform: "telegram",
+    external_conversation_id: "111111111",
+    id: "111111111:1365",
+    reactor: "anag",
+    emoji: "\u2764",
+    at: "2015-09-07T17:06:40Z",
   }]);
   const removed = mapTelegram({
     update_id: 10010,
-    message_reaction: { chat: PRIVATE, message_id: 1365, user: USER, date: 1441645700, old_reaction: [{ type: "emoji", emoji: "\u2764" }], new_reaction: [] },
+    message_reaction: {
+      chat: PRIVATE,
+      message_id: 1365,
+      user: USER,
+      date: 1441645700,
+      old_reaction: [{ type: "emoji", emoji: "\u2764" }],
+      new_reaction: [],
+    },
   });
   assertEquals(removed.updates[0].kind === "reaction" && removed.updates[0].emoji, null);
 });
 
 Deno.test("other updates map to nothing; a body without update_id is a ShapeError", () => {
-  assertEquals(mapTelegram({ update_id: 1, callback_query: { id: "1", from: USER, data: "x" } }), { messages: [], updates: [], refused: [] });
+  assertEquals(mapTelegram({ update_id: 1, callback_query: { id: "1", from: USER, data: "x" } }), {
+    messages: [],
+    updates: [],
+    refused: [],
+  });
   assertThrows(() => mapTelegram({ message: {} }), ShapeError, "update_id");
   const noChat = mapTelegram({ update_id: 2, message: { message_id: 1, date: 1441645532, text: "x" } });
   assertEquals(noChat.refused?.map((r) => [r.path, r.reason.includes("message.chat")]), [["message", true]]);

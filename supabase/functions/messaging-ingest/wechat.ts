@@ -59,7 +59,11 @@ export function mapWeChat(xml: string, account?: string): Delivery {
     return {
       messages: [],
       updates: [],
-      refused: [{ path: "ToUserName", kind: "account_mismatch", reason: `${JSON.stringify(to)} is not this connection's account` }],
+      refused: [{
+        path: "ToUserName",
+        kind: "account_mismatch",
+        reason: `${JSON.stringify(to)} is not this connection's account`,
+      }],
     };
   }
   const msgType = requireString(field(fields, "MsgType"), "MsgType");

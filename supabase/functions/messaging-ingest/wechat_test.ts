@@ -38,24 +38,57 @@ Deno.test("text: the sender's openid is the conversation, MsgId the id, CreateTi
 Deno.test("image, voice with recognition, location, link; unknown types are other", () => {
   const base = (inner: string) =>
     `<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[oU1]]></FromUserName><CreateTime>1357290913</CreateTime>${inner}<MsgId>42</MsgId></xml>`;
-  const img = mapWeChat(base("<MsgType><![CDATA[image]]></MsgType><PicUrl><![CDATA[http://mmbiz.example/pic.jpg]]></PicUrl><MediaId><![CDATA[media_id]]></MediaId>")).messages[0];
-  assertEquals([img.type, img.media_url, img.metadata], ["image", "http://mmbiz.example/pic.jpg", { media_id: "media_id" }]);
-  const voice = mapWeChat(base("<MsgType><![CDATA[voice]]></MsgType><MediaId><![CDATA[m]]></MediaId><Format><![CDATA[amr]]></Format><Recognition><![CDATA[明天到]]></Recognition>")).messages[0];
+  const img = mapWeChat(
+    base(
+      "<MsgType><![CDATA[image]]></MsgType><PicUrl><![CDATA[http://mmbiz.example/pic.jpg]]></PicUrl><MediaId><![CDATA[media_id]]></MediaId>",
+    ),
+  ).messages[0];
+  assertEquals([img.type, img.media_url, img.metadata], ["image", "http://mmbiz.example/pic.jpg", {
+    media_id: "media_id",
+  }]);
+  const voice = mapWeChat(
+    base(
+      "<MsgType><![CDATA[voice]]></MsgType><MediaId><![CDATA[m]]></MediaId><Format><![CDATA[amr]]></Format><Recognition><![CDATA[明天到]]></Recognition>",
+    ),
+  ).messages[0];
   assertEquals([voice.type, voice.content], ["voice", "明天到"]);
-  const loc = mapWeChat(base("<MsgType><![CDATA[location]]></MsgType><Location_X>23.134521</Location_X><Location_Y>113.358803</Location_Y><Scale>20</Scale><Label><![CDATA[位置信息]]></Label>")).messages[0];
-  assertEquals([loc.type, loc.content, loc.metadata], ["location", "位置信息", { latitude: 23.134521, longitude: 113.358803 }]);
-  const link = mapWeChat(base("<MsgType><![CDATA[link]]></MsgType><Title><![CDATA[公众平台官网链接]]></Title><Description><![CDATA[描述]]></Description><Url><![CDATA[http://example.com/]]></Url>")).messages[0];
+  const loc = mapWeChat(
+    base(
+      "<MsgType><![CDATA[location]]></MsgType><Location_X>23.134521</Location_X><Location_Y>113.358803</Location_Y><Scale>20</Scale><Label><![CDATA[位置信息]]></Label>",
+    ),
+  ).messages[0];
+  assertEquals([loc.type, loc.content, loc.metadata], ["location", "位置信息", {
+    latitude: 23.134521,
+    longitude: 113.358803,
+  }]);
+  const link = mapWeChat(
+    base(
+      "<MsgType><![CDATA[link]]></MsgType><Title><![CDATA[公众平台官网链接]]></Title><Description><![CDATA[描述]]></Description><Url><![CDATA[http://example.com/]]></Url>",
+    ),
+  ).messages[0];
   assertEquals([link.type, link.content], ["text", "公众平台官网链接\n描述\nhttp://example.com/"]);
   const other = mapWeChat(base("<MsgType><![CDATA[miniprogrampage]]></MsgType>")).messages[0];
   assertEquals([other.type, other.metadata], ["other", { wechat_type: "miniprogrampage" }]);
 });
 
 Deno.test("events are not messages; the AES safe mode and bodies of other shapes are refused", () => {
-  const ev = `<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[oU1]]></FromUserName><CreateTime>123456789</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event></xml>`;
+  const ev =
+    `<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[oU1]]></FromUserName><CreateTime>123456789</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event></xml>`;
   assertEquals(mapWeChat(ev), { messages: [], updates: [] });
-  assertThrows(() => mapWeChat("<xml><ToUserName>gh</ToUserName><Encrypt><![CDATA[abc]]></Encrypt></xml>"), ShapeError, "Encrypt");
+  assertThrows(
+    () => mapWeChat("<xml><ToUserName>gh</ToUserName><Encrypt><![CDATA[abc]]></Encrypt></xml>"),
+    ShapeError,
+    "Encrypt",
+  );
   assertThrows(() => mapWeChat("<root><MsgType>text</MsgType></root>"), ShapeError, "<xml>");
-  assertThrows(() => mapWeChat("<xml><ToUserName>gh_1</ToUserName><MsgType>text</MsgType><FromUserName>o</FromUserName><CreateTime>1</CreateTime></xml>"), ShapeError, "MsgId");
+  assertThrows(
+    () =>
+      mapWeChat(
+        "<xml><ToUserName>gh_1</ToUserName><MsgType>text</MsgType><FromUserName>o</FromUserName><CreateTime>1</CreateTime></xml>",
+      ),
+    ShapeError,
+    "MsgId",
+  );
   assertThrows(() => mapWeChat('{"MsgType": "text"}'), XmlError);
 });
 
@@ -63,11 +96,15 @@ Deno.test("XXE and billion laughs are refused before any parsing", () => {
   const xxe = `<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
 <xml><ToUserName>gh</ToUserName><FromUserName>o</FromUserName><CreateTime>1348831860</CreateTime><MsgType>text</MsgType><Content>&xxe;</Content><MsgId>1</MsgId></xml>`;
   assertThrows(() => mapWeChat(xxe), XmlError, "DOCTYPE");
-  const lol = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><xml><Content>&lol2;</Content></xml>`;
+  const lol =
+    `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><xml><Content>&lol2;</Content></xml>`;
   assertThrows(() => mapWeChat(lol), XmlError);
   // an undeclared entity reference without a DOCTYPE is refused too
   assertThrows(
-    () => mapWeChat("<xml><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content>&xxe;</Content><MsgId>1</MsgId></xml>"),
+    () =>
+      mapWeChat(
+        "<xml><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content>&xxe;</Content><MsgId>1</MsgId></xml>",
+      ),
     XmlError,
     "&xxe;",
   );
@@ -76,7 +113,8 @@ Deno.test("XXE and billion laughs are refused before any parsing", () => {
 Deno.test("signature: sha1 of the sorted token, timestamp and nonce", async () => {
   const token = "crmtoken123";
   const signature = await sha1Hex(["1409659813", "1372623149", token].sort().join(""));
-  const url = (sig: string) => new URL(`http://x/wechat/id?signature=${sig}&timestamp=1409659813&nonce=1372623149&echostr=hi`);
+  const url = (sig: string) =>
+    new URL(`http://x/wechat/id?signature=${sig}&timestamp=1409659813&nonce=1372623149&echostr=hi`);
   const now = 1409659813 + 10;
   assert(await verifySignature(url(signature), token, now));
   assert(!(await verifySignature(url(signature), "othertoken", now)));
@@ -92,5 +130,9 @@ Deno.test("ToUserName must be the connection's account", () => {
     `<xml><ToUserName><![CDATA[${to}]]></ToUserName><FromUserName>oU1</FromUserName><CreateTime>1357290913</CreateTime><MsgType>text</MsgType><Content>hi</Content><MsgId>42</MsgId></xml>`;
   assertEquals(mapWeChat(xml("gh_1"), "gh_1").messages.length, 1);
   const other = mapWeChat(xml("gh_other"), "gh_1");
-  assertEquals([other.messages.length, other.refused?.[0].kind, other.refused?.[0].path], [0, "account_mismatch", "ToUserName"]);
+  assertEquals([other.messages.length, other.refused?.[0].kind, other.refused?.[0].path], [
+    0,
+    "account_mismatch",
+    "ToUserName",
+  ]);
 });

@@ -104,7 +104,8 @@ function body(m: Record<string, unknown>, path: string): Body {
     return { type: "text", content: optionalString(part.text) ?? null, metadata: { whatsapp_type: "button" } };
   }
   if (type === "interactive") {
-    const reply = (isObject(part.button_reply) && part.button_reply) || (isObject(part.list_reply) && part.list_reply) ||
+    const reply = (isObject(part.button_reply) && part.button_reply) ||
+      (isObject(part.list_reply) && part.list_reply) ||
       {};
     return {
       type: "text",
@@ -181,7 +182,9 @@ export function mapWhatsApp(payload: unknown, account?: string): Delivery {
       const names = contactNames(value);
 
       if (change.field === "smb_message_echoes") {
-        const echoes = value.message_echoes === undefined ? [] : requireArray(value.message_echoes, `${path}.value.message_echoes`);
+        const echoes = value.message_echoes === undefined
+          ? []
+          : requireArray(value.message_echoes, `${path}.value.message_echoes`);
         echoes.forEach((x, k) => {
           const p = `${path}.value.message_echoes[${k}]`;
           mapItem(refused, p, () => {

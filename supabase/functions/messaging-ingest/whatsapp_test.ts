@@ -9,7 +9,10 @@ const META = { display_phone_number: "15550783881", phone_number_id: "1065403522
 function change(value: Record<string, unknown>, field = "messages") {
   return {
     object: "whatsapp_business_account",
-    entry: [{ id: "102290129340398", changes: [{ value: { messaging_product: "whatsapp", metadata: META, ...value }, field }] }],
+    entry: [{
+      id: "102290129340398",
+      changes: [{ value: { messaging_product: "whatsapp", metadata: META, ...value }, field }],
+    }],
   };
 }
 
@@ -63,10 +66,34 @@ Deno.test("image with caption: caption is the content, media id in metadata; a r
 Deno.test("voice note, document, location, sticker map to their types", () => {
   const d = mapWhatsApp(change({
     messages: [
-      { from: "1", id: "a", timestamp: "1749416383", type: "audio", audio: { mime_type: "audio/ogg; codecs=opus", id: "m1", voice: true } },
-      { from: "1", id: "b", timestamp: "1749416384", type: "document", document: { filename: "invoice.pdf", mime_type: "application/pdf", id: "m2" } },
-      { from: "1", id: "c", timestamp: "1749416385", type: "location", location: { latitude: 37.48, longitude: -122.14, name: "Philz", address: "3300 El Camino" } },
-      { from: "1", id: "d", timestamp: "1749416386", type: "sticker", sticker: { mime_type: "image/webp", id: "m3", animated: false } },
+      {
+        from: "1",
+        id: "a",
+        timestamp: "1749416383",
+        type: "audio",
+        audio: { mime_type: "audio/ogg; codecs=opus", id: "m1", voice: true },
+      },
+      {
+        from: "1",
+        id: "b",
+        timestamp: "1749416384",
+        type: "document",
+        document: { filename: "invoice.pdf", mime_type: "application/pdf", id: "m2" },
+      },
+      {
+        from: "1",
+        id: "c",
+        timestamp: "1749416385",
+        type: "location",
+        location: { latitude: 37.48, longitude: -122.14, name: "Philz", address: "3300 El Camino" },
+      },
+      {
+        from: "1",
+        id: "d",
+        timestamp: "1749416386",
+        type: "sticker",
+        sticker: { mime_type: "image/webp", id: "m3", animated: false },
+      },
     ],
   }));
   assertEquals(d.messages.map((m) => [m.type, m.content]), [
@@ -89,21 +116,52 @@ Deno.test("unknown and unsupported types are kept as other with the platform's t
     }],
   }));
   assertEquals(d.messages[0].type, "other");
-  assertEquals(d.messages[0].metadata, { whatsapp_type: "unsupported", errors: [{ code: 131051, title: "Message type unknown" }] });
+  assertEquals(d.messages[0].metadata, {
+    whatsapp_type: "unsupported",
+    errors: [{ code: 131051, title: "Message type unknown" }],
+  });
 });
 
 Deno.test("a reaction is an update of the message it reacts to, not a message; an empty emoji removes it", () => {
   const d = mapWhatsApp(change({
     contacts: CONTACTS,
     messages: [
-      { from: "16505551234", id: "wamid.R1", timestamp: "1749416383", type: "reaction", reaction: { message_id: "wamid.TARGET", emoji: "\u{1F44D}" } },
-      { from: "16505551234", id: "wamid.R2", timestamp: "1749416390", type: "reaction", reaction: { message_id: "wamid.TARGET" } },
+      {
+        from: "16505551234",
+        id: "wamid.R1",
+        timestamp: "1749416383",
+        type: "reaction",
+        reaction: { message_id: "wamid.TARGET", emoji: "\u{1F44D}" },
+      },
+      {
+        from: "16505551234",
+        id: "wamid.R2",
+        timestamp: "1749416390",
+        type: "reaction",
+        reaction: { message_id: "wamid.TARGET" },
+      },
     ],
   }));
   assertEquals(d.messages, []);
   assertEquals(d.updates, [
-    { kind: "reaction", platform: "whatsapp", external_conversation_id: "+16505551234", id: "wamid.TARGET", reactor: "+16505551234", emoji: "\u{1F44D}", at: "2025-06-08T20:59:43Z" },
-    { kind: "reaction", platform: "whatsapp", external_conversation_id: "+16505551234", id: "wamid.TARGET", reactor: "+16505551234", emoji: null, at: "2025-06-08T20:59:50Z" },
+    {
+      kind: "reaction",
+      platform: "whatsapp",
+      external_conversation_id: "+16505551234",
+      id: "wamid.TARGET",
+      reactor: "+16505551234",
+      emoji: "\u{1F44D}",
+      at: "2025-06-08T20:59:43Z",
+    },
+    {
+      kind: "reaction",
+      platform: "whatsapp",
+      external_conversation_id: "+16505551234",
+      id: "wamid.TARGET",
+      reactor: "+16505551234",
+      emoji: null,
+      at: "2025-06-08T20:59:50Z",
+    },
   ]);
 });
 
@@ -123,17 +181,34 @@ Deno.test("statuses are updates on the named message; failed carries its error; 
         status: "failed",
         timestamp: "1750263774",
         recipient_id: "16505551234",
-        errors: [{ code: 131047, title: "Re-engagement message", message: "Re-engagement message", error_data: { details: "more than 24 hours" } }],
+        errors: [{
+          code: 131047,
+          title: "Re-engagement message",
+          message: "Re-engagement message",
+          error_data: { details: "more than 24 hours" },
+        }],
       },
       { id: "wamid.OUT3", status: "deleted", timestamp: "1750263775", recipient_id: "16505551234" },
     ],
   }));
   assertEquals(d.messages, []);
   assertEquals(d.updates, [
-    { kind: "status", platform: "whatsapp", external_conversation_id: "+16505551234", id: "wamid.OUT", status: "delivered", at: "2025-06-18T16:22:53Z" },
     {
-      kind: "status", platform: "whatsapp", external_conversation_id: "+16505551234", id: "wamid.OUT2", status: "failed",
-      at: "2025-06-18T16:22:54Z", error: { code: 131047, title: "Re-engagement message" },
+      kind: "status",
+      platform: "whatsapp",
+      external_conversation_id: "+16505551234",
+      id: "wamid.OUT",
+      status: "delivered",
+      at: "2025-06-18T16:22:53Z",
+    },
+    {
+      kind: "status",
+      platform: "whatsapp",
+      external_conversation_id: "+16505551234",
+      id: "wamid.OUT2",
+      status: "failed",
+      at: "2025-06-18T16:22:54Z",
+      error: { code: 131047, title: "Re-engagement message" },
     },
   ]);
 });
@@ -155,10 +230,16 @@ Deno.test("smb_message_echoes are outbound messages in the customer's conversati
 });
 
 Deno.test("other fields map to nothing; a body of another shape is a ShapeError naming the path", () => {
-  assertEquals(mapWhatsApp(change({ message_template_id: 1 }, "message_template_status_update")), { messages: [], updates: [], refused: [] });
+  assertEquals(mapWhatsApp(change({ message_template_id: 1 }, "message_template_status_update")), {
+    messages: [],
+    updates: [],
+    refused: [],
+  });
   assertThrows(() => mapWhatsApp({ object: "page", entry: [] }), ShapeError, "object");
   assertThrows(() => mapWhatsApp({ object: "whatsapp_business_account", entry: {} }), ShapeError, "entry");
-  const bad = mapWhatsApp(change({ messages: [{ from: "1", id: "x", timestamp: "soon", type: "text", text: { body: "a" } }] }));
+  const bad = mapWhatsApp(
+    change({ messages: [{ from: "1", id: "x", timestamp: "soon", type: "text", text: { body: "a" } }] }),
+  );
   assertEquals(bad.refused?.map((r) => r.reason.startsWith("entry[0].changes[0].value.messages[0].timestamp")), [true]);
   assertThrows(() => mapWhatsApp([]), ShapeError, "body");
 });
@@ -169,7 +250,10 @@ Deno.test("X-Hub-Signature-256 is HMAC-SHA256 of the raw bytes with the app secr
   assert(await verifySignature(sig, raw, "app-secret"));
   assert(await verifySignature(sig.toUpperCase().replace("SHA256=", "sha256="), raw, "app-secret"), "hex case ignored");
   assert(!(await verifySignature(sig, raw, "other-secret")), "another secret");
-  assert(!(await verifySignature(sig, toBytes('{"object":"whatsapp_business_account","entry":[] }'), "app-secret")), "one byte more");
+  assert(
+    !(await verifySignature(sig, toBytes('{"object":"whatsapp_business_account","entry":[] }'), "app-secret")),
+    "one byte more",
+  );
   assert(!(await verifySignature(null, raw, "app-secret")), "missing header");
   assert(!(await verifySignature(sig.slice(7), raw, "app-secret")), "without the sha256= prefix");
   assert(!(await verifySignature(sig, raw, undefined)), "a connection without a secret");
@@ -188,11 +272,20 @@ Deno.test("account binding: a change for another phone number is refused whole, 
   const msg = { from: "16505551234", id: "wamid.acc", timestamp: "1749416383", type: "text", text: { body: "hi" } };
   const body = {
     object: "whatsapp_business_account",
-    entry: [{ id: "1", changes: [
-      { field: "messages", value: { metadata: META, messages: [msg] } },
-      { field: "messages", value: { metadata: { display_phone_number: "15550000000", phone_number_id: "999" }, messages: [{ ...msg, id: "wamid.other" }] } },
-      { field: "messages", value: { messages: [{ ...msg, id: "wamid.nometa" }] } },
-    ] }],
+    entry: [{
+      id: "1",
+      changes: [
+        { field: "messages", value: { metadata: META, messages: [msg] } },
+        {
+          field: "messages",
+          value: {
+            metadata: { display_phone_number: "15550000000", phone_number_id: "999" },
+            messages: [{ ...msg, id: "wamid.other" }],
+          },
+        },
+        { field: "messages", value: { messages: [{ ...msg, id: "wamid.nometa" }] } },
+      ],
+    }],
   };
   for (const account of ["+1 555 078 3881", "106540352242922"]) {
     const d = mapWhatsApp(body, account);
@@ -206,13 +299,16 @@ Deno.test("account binding: a change for another phone number is refused whole, 
 });
 
 Deno.test("a message the mapping cannot read is refused alone; the others and the statuses are kept", () => {
-  const d = mapWhatsApp(change({
-    messages: [
-      { from: "16505551234", id: "wamid.ok", timestamp: "1749416383", type: "text", text: { body: "hi" } },
-      { from: "16505551234", id: "wamid.bad", timestamp: "tomorrow", type: "text", text: { body: "x" } },
-    ],
-    statuses: [{ id: "wamid.ok", status: "read", timestamp: "1749416390", recipient_id: "16505551234" }],
-  }), "+15550783881");
+  const d = mapWhatsApp(
+    change({
+      messages: [
+        { from: "16505551234", id: "wamid.ok", timestamp: "1749416383", type: "text", text: { body: "hi" } },
+        { from: "16505551234", id: "wamid.bad", timestamp: "tomorrow", type: "text", text: { body: "x" } },
+      ],
+      statuses: [{ id: "wamid.ok", status: "read", timestamp: "1749416390", recipient_id: "16505551234" }],
+    }),
+    "+15550783881",
+  );
   assertEquals(d.messages.map((m) => m.id), ["wamid.ok"]);
   assertEquals(d.updates.length, 1);
   assertEquals(d.refused?.map((r) => [r.path, r.kind]), [["entry[0].changes[0].value.messages[1]", "invalid_shape"]]);

@@ -2,7 +2,8 @@ import { assertEquals, assertThrows } from "./test_helpers.ts";
 import { parseXml, XmlError } from "./xml.ts";
 
 Deno.test("flat documents, CDATA, predefined and numeric entities, a declaration and comments", () => {
-  const doc = `<?xml version="1.0" encoding="UTF-8"?>\n<!-- push -->\n<xml><A><![CDATA[<b>&amp;</b>]]></A><B>x &lt; y &amp;&#x4E2D;&#25991;</B><C/><D>1</D><D>2</D></xml>`;
+  const doc =
+    `<?xml version="1.0" encoding="UTF-8"?>\n<!-- push -->\n<xml><A><![CDATA[<b>&amp;</b>]]></A><B>x &lt; y &amp;&#x4E2D;&#25991;</B><C/><D>1</D><D>2</D></xml>`;
   assertEquals(parseXml(doc), { root: "xml", fields: { A: "<b>&amp;</b>", B: "x < y &中文", C: "", D: "1" } });
   assertEquals(parseXml("<xml><Outer><Inner>v</Inner></Outer></xml>").fields, { Outer: { Inner: "v" } });
 });

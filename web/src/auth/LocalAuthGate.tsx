@@ -92,8 +92,8 @@ export function LocalAuthGate({ children }: { children: ReactNode }) {
         <section aria-labelledby="signin-title">
           <h1 id="signin-title">Sign in (local stack)</h1>
           <p className="muted">
-            The local stack has no Auth server: pick one of the seed users. Production builds
-            sign in with Supabase Auth instead and contain none of this.
+            The local stack has no Auth server: pick one of the seed users. Production builds sign in with Supabase Auth
+            instead and contain none of this.
           </p>
           <ul className="user-picker">
             {session.data.users.map((u) => (
@@ -110,9 +110,7 @@ export function LocalAuthGate({ children }: { children: ReactNode }) {
               </li>
             ))}
           </ul>
-          {session.data.users.length === 0 && (
-            <p role="alert">No seed users in the database: run `make reset`.</p>
-          )}
+          {session.data.users.length === 0 && <p role="alert">No seed users in the database: run `make reset`.</p>}
         </section>
       </main>
     );

@@ -43,13 +43,16 @@ export function SupabaseAuthGate({ children }: { children: ReactNode }) {
   if (!client) {
     return (
       <main className="signin">
-        <p role="alert">
-          This build has no Supabase project: set VITE_SUPABASE_URL and VITE_SUPABASE_ANON_KEY.
-        </p>
+        <p role="alert">This build has no Supabase project: set VITE_SUPABASE_URL and VITE_SUPABASE_ANON_KEY.</p>
       </main>
     );
   }
-  if (session === undefined) return <main className="signin" aria-busy="true">Loading…</main>;
+  if (session === undefined)
+    return (
+      <main className="signin" aria-busy="true">
+        Loading…
+      </main>
+    );
   if (!value) return <PasswordSignIn client={client} />;
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }
@@ -79,14 +82,13 @@ function PasswordSignIn({ client }: { client: NonNullable<AuthValue["client"]> }
         </label>
         <label>
           Password
-          <input
-            type="password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            required
-          />
+          <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} required />
         </label>
-        {error && <p role="alert" className="error">{error}</p>}
+        {error && (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        )}
         <button type="submit" disabled={busy}>
           {busy ? "Signing in…" : "Sign in"}
         </button>

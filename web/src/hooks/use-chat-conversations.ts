@@ -1,13 +1,7 @@
 // Data access for the messaging screens: every read and write of the public contract
 // (chat_conversation_list, get_conversation_messages, search_messages, the link
 // columns of chat_conversations) goes through these hooks. Components only render.
-import {
-  keepPreviousData,
-  useInfiniteQuery,
-  useMutation,
-  useQuery,
-  useQueryClient,
-} from "@tanstack/react-query";
+import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useSupabase } from "../auth/context";
 import { raise } from "../lib/errors";
 import type {
@@ -144,9 +138,7 @@ export function usePersonConversations(personId: string) {
 
 /** A page of a thread: older than a cursor (scrolling up) or newer (down from a search hit). */
 export type ThreadPageParam =
-  | ({ dir: "older" } & MessageCursor)
-  | { dir: "newer"; after_sent_at: string; after_id: string }
-  | null;
+  ({ dir: "older" } & MessageCursor) | { dir: "newer"; after_sent_at: string; after_id: string } | null;
 
 /**
  * A thread, pages newest first, each page newest first. Older pages are fetched with
@@ -304,7 +296,10 @@ export const NAME_SEARCH_LIMIT = 20;
 
 /** PostgREST's ilike pattern of a user's words: `*` around, its own wildcards escaped. */
 function ilikePattern(text: string): string {
-  return `*${text.replace(/[\\%_*,()."]/g, " ").trim().replace(/\s+/g, "*")}*`;
+  return `*${text
+    .replace(/[\\%_*,()."]/g, " ")
+    .trim()
+    .replace(/\s+/g, "*")}*`;
 }
 
 /**
@@ -462,7 +457,9 @@ export function useCreatePersonFromConversation(conversation: ConversationListIt
         .retry(false);
       if (error) raise(error);
       if (!data || data.length === 0) {
-        throw new Error("The person was created, but the conversation was not linked (it is not yours, or it is gone).");
+        throw new Error(
+          "The person was created, but the conversation was not linked (it is not yours, or it is gone).",
+        );
       }
       return person.data;
     },

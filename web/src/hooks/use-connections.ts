@@ -61,16 +61,15 @@ function useConnectionMutation<A>(call: (args: A) => PromiseLike<{ data: unknown
 
 export function useCreateConnection() {
   const supabase = useSupabase();
-  return useConnectionMutation(
-    (a: { platform: Platform; account: string; name: string; appSecret: string }) =>
-      supabase
-        .rpc("create_messaging_connection", {
-          platform: a.platform,
-          account_identifier: a.account,
-          ...(a.name.trim() ? { display_name: a.name.trim() } : {}),
-          ...(a.platform === "whatsapp" ? { app_secret: a.appSecret } : {}),
-        })
-        .retry(false),
+  return useConnectionMutation((a: { platform: Platform; account: string; name: string; appSecret: string }) =>
+    supabase
+      .rpc("create_messaging_connection", {
+        platform: a.platform,
+        account_identifier: a.account,
+        ...(a.name.trim() ? { display_name: a.name.trim() } : {}),
+        ...(a.platform === "whatsapp" ? { app_secret: a.appSecret } : {}),
+      })
+      .retry(false),
   );
 }
 

@@ -12,7 +12,10 @@ const PERSON_COLUMNS = "id, full_name, email, phone, user_id, created_at";
 
 /** PostgREST's ilike pattern of a user's words (its own wildcards taken out). */
 function pattern(text: string): string {
-  return `*${text.replace(/[\\%_*,()."]/g, " ").trim().replace(/\s+/g, "*")}*`;
+  return `*${text
+    .replace(/[\\%_*,()."]/g, " ")
+    .trim()
+    .replace(/\s+/g, "*")}*`;
 }
 
 /**

@@ -16,8 +16,8 @@ export function MessagingConnections() {
     <section className="page" aria-labelledby="connections-title">
       <h1 id="connections-title">Messaging connections</h1>
       <p className="muted">
-        Each account's webhook URL is where its platform delivers live messages (the
-        messaging-ingest edge function). Imports record the exporting account here too.
+        Each account's webhook URL is where its platform delivers live messages (the messaging-ingest edge function).
+        Imports record the exporting account here too.
       </p>
       <AddConnectionForm />
       {connections.isPending ? (
@@ -72,7 +72,11 @@ export function MessagingConnections() {
                       "never"
                     )}
                   </td>
-                  <td data-label="Refused" className={c.refused_count > 0 ? "error" : "muted"} aria-label="Refused messages">
+                  <td
+                    data-label="Refused"
+                    className={c.refused_count > 0 ? "error" : "muted"}
+                    aria-label="Refused messages"
+                  >
                     {c.refused_count > 0 ? (
                       <>
                         {c.refused_count}
@@ -89,7 +93,9 @@ export function MessagingConnections() {
                       "none"
                     )}
                   </td>
-                  <td data-label="Last error" className={c.last_error ? "error" : "muted"}>{c.last_error ?? "none"}</td>
+                  <td data-label="Last error" className={c.last_error ? "error" : "muted"}>
+                    {c.last_error ?? "none"}
+                  </td>
                   <td data-label="Webhook URL">
                     {webhooks.isPending ? (
                       <span className="muted">…</span>

@@ -47,9 +47,7 @@ function PersonView({ personId }: { personId: string }) {
         </div>
         <div>
           <h1 id="person-name">{p.full_name}</h1>
-          <p className="muted">
-            {[p.email, p.phone].filter(Boolean).join(" · ") || "No email or phone"}
-          </p>
+          <p className="muted">{[p.email, p.phone].filter(Boolean).join(" · ") || "No email or phone"}</p>
         </div>
       </header>
       <div role="tablist" aria-label="Person" className="tabs" onKeyDown={onKey}>
@@ -122,25 +120,25 @@ function DetailsTab({ personId }: { personId: string }) {
   if (identifiers.data.length === 0) return <Empty>No identifiers recorded.</Empty>;
   return (
     <div className="table-scroll">
-    <table className="table">
-      <caption>Identifiers that link conversations to this person</caption>
-      <thead>
-        <tr>
-          <th scope="col">Kind</th>
-          <th scope="col">Platform</th>
-          <th scope="col">Value</th>
-        </tr>
-      </thead>
-      <tbody>
-        {identifiers.data.map((i) => (
-          <tr key={i.id}>
-            <td>{i.kind}</td>
-            <td>{i.platform ? platformLabel(i.platform) : "any"}</td>
-            <td>{i.value}</td>
+      <table className="table">
+        <caption>Identifiers that link conversations to this person</caption>
+        <thead>
+          <tr>
+            <th scope="col">Kind</th>
+            <th scope="col">Platform</th>
+            <th scope="col">Value</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {identifiers.data.map((i) => (
+            <tr key={i.id}>
+              <td>{i.kind}</td>
+              <td>{i.platform ? platformLabel(i.platform) : "any"}</td>
+              <td>{i.value}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   );
 }

@@ -58,7 +58,12 @@ export function AddConnectionForm() {
         </label>
         <label>
           Account
-          <input value={account} onChange={(e) => setAccount(e.target.value)} placeholder={ACCOUNT_HINTS[platform]} required />
+          <input
+            value={account}
+            onChange={(e) => setAccount(e.target.value)}
+            placeholder={ACCOUNT_HINTS[platform]}
+            required
+          />
         </label>
         <label>
           Display name <span className="muted">(optional)</span>

@@ -46,7 +46,11 @@ export function ContactPanel({
         </dd>
         <dt>Person</dt>
         <dd>
-          {c.person ? <Link to={personHref(c.person.id)}>{c.person.full_name}</Link> : <span className="unlinked">Not linked</span>}
+          {c.person ? (
+            <Link to={personHref(c.person.id)}>{c.person.full_name}</Link>
+          ) : (
+            <span className="unlinked">Not linked</span>
+          )}
         </dd>
       </dl>
       {!c.person && (
@@ -63,7 +67,11 @@ export function ContactPanel({
           <button type="submit" disabled={create.isPending || !name.trim()}>
             {create.isPending ? "Creating…" : "Create person from conversation"}
           </button>
-          {create.isError && <p role="alert" className="error">{describeError(create.error)}</p>}
+          {create.isError && (
+            <p role="alert" className="error">
+              {describeError(create.error)}
+            </p>
+          )}
         </form>
       )}
     </aside>

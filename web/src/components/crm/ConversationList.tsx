@@ -215,15 +215,7 @@ function Conversations({
   );
 }
 
-function ConversationRow({
-  c,
-  selected,
-  href,
-}: {
-  c: ConversationListItem;
-  selected: boolean;
-  href: string;
-}) {
+function ConversationRow({ c, selected, href }: { c: ConversationListItem; selected: boolean; href: string }) {
   const title = conversationTitle(c);
   const unread = isUnread(c) && !selected;
   return (
@@ -295,7 +287,11 @@ function SearchResults({
       {nameRows.length > 0 && (
         <>
           <h2 className="list-heading">
-            Conversations <span className="muted">({nameRows.length}{names.data?.more ? `, first ${NAME_SEARCH_LIMIT}` : ""})</span>
+            Conversations{" "}
+            <span className="muted">
+              ({nameRows.length}
+              {names.data?.more ? `, first ${NAME_SEARCH_LIMIT}` : ""})
+            </span>
           </h2>
           <ul className="conversations" aria-label="Matching conversations">
             {nameRows.map((c) => (
@@ -335,7 +331,11 @@ function SearchResults({
             ) : limit >= SEARCH_MAX_HITS ? (
               <span className="muted">The first {SEARCH_MAX_HITS} matches: add words to narrow the search.</span>
             ) : (
-              <button type="button" onClick={() => setLimit((n) => Math.min(SEARCH_MAX_HITS, n + SEARCH_PAGE_SIZE))} disabled={search.isFetching}>
+              <button
+                type="button"
+                onClick={() => setLimit((n) => Math.min(SEARCH_MAX_HITS, n + SEARCH_PAGE_SIZE))}
+                disabled={search.isFetching}
+              >
                 {search.isFetching ? "Searching…" : "Show more results"}
               </button>
             )}

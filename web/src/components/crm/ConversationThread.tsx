@@ -94,17 +94,11 @@ export function ConversationThread({
       {conversation.isError && <ErrorMessage error={conversation.error} retry={() => void conversation.refetch()} />}
       {anchor && (
         <p className="anchor-banner" role="status">
-          Opened at the search match.{" "}
-          <Link to={threadHref(conversationId)}>Jump to the latest messages</Link>
+          Opened at the search match. <Link to={threadHref(conversationId)}>Jump to the latest messages</Link>
         </p>
       )}
       <div className="thread-body">
-        <MessageLog
-          conversationId={conversationId}
-          anchor={anchor}
-          group={group}
-          updatedAt={c.updated_at}
-        />
+        <MessageLog conversationId={conversationId} anchor={anchor} group={group} updatedAt={c.updated_at} />
         {panel && <ContactPanel conversation={c} personHref={personHref} onClose={() => setPanel(false)} />}
       </div>
     </section>
@@ -146,7 +140,12 @@ function MessageLog({
   const queryClient = useQueryClient();
   // an open thread (not one opened at a search hit) follows new messages
   const following = !anchor;
-  const latest = useLatestMessages(conversationId, following && thread.isSuccess, thread.data?.pages[0], thread.dataUpdatedAt);
+  const latest = useLatestMessages(
+    conversationId,
+    following && thread.isSuccess,
+    thread.data?.pages[0],
+    thread.dataUpdatedAt,
+  );
   const { refetch: refetchLatest } = latest;
 
   // the summary row moved (a new or edited message): read the newest page now
@@ -182,9 +181,7 @@ function MessageLog({
     if (!el || !first) return;
     if (!placed.current) {
       // first render: the newest message at the bottom, or the search hit in view
-      const hit = anchor
-        ? el.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(anchor.id)}"]`)
-        : null;
+      const hit = anchor ? el.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(anchor.id)}"]`) : null;
       if (hit) hit.scrollIntoView({ block: "center" });
       else el.scrollTop = el.scrollHeight;
       placed.current = true;
@@ -196,7 +193,12 @@ function MessageLog({
     } else if (firstId.current !== first.id) {
       // older messages were put above: keep what the user looks at where it was
       el.scrollTop += el.scrollHeight - height.current;
-    } else if (lastId.current !== messages[messages.length - 1]?.id && atBottom.current && !hasPreviousPage && following) {
+    } else if (
+      lastId.current !== messages[messages.length - 1]?.id &&
+      atBottom.current &&
+      !hasPreviousPage &&
+      following
+    ) {
       // a new message arrived while the user read the end: follow it
       el.scrollTop = el.scrollHeight;
     }
@@ -257,8 +259,7 @@ function MessageLog({
               !previous ||
               previous.direction !== "inbound" ||
               previous.type === "system" ||
-              (previous.sender_identifier ?? previous.sender_name) !==
-                (m.sender_identifier ?? m.sender_name));
+              (previous.sender_identifier ?? previous.sender_name) !== (m.sender_identifier ?? m.sender_name));
           previous = m;
           return (
             <Fragment key={m.id}>

@@ -24,7 +24,11 @@ export function LinkPersonControl({
         <button type="button" onClick={() => link.mutate(null)} disabled={link.isPending}>
           {link.isPending ? "Unlinking…" : "Unlink"}
         </button>
-        {link.isError && <span role="alert" className="error">{describeError(link.error)}</span>}
+        {link.isError && (
+          <span role="alert" className="error">
+            {describeError(link.error)}
+          </span>
+        )}
       </div>
     );
   }
@@ -32,7 +36,11 @@ export function LinkPersonControl({
     <div className="link-control">
       <PersonPicker label="Link to person" onPick={(p) => link.mutate(p.id)} disabled={link.isPending} />
       {link.isPending && <span className="muted">Linking…</span>}
-      {link.isError && <span role="alert" className="error">{describeError(link.error)}</span>}
+      {link.isError && (
+        <span role="alert" className="error">
+          {describeError(link.error)}
+        </span>
+      )}
     </div>
   );
 }

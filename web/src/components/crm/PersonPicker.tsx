@@ -63,7 +63,9 @@ export function PersonPicker({
       {open && (
         <div className="picker-results" id={listId}>
           {people.isError ? (
-            <p role="alert" className="error">{describeError(people.error)}</p>
+            <p role="alert" className="error">
+              {describeError(people.error)}
+            </p>
           ) : people.isPending ? (
             <p className="muted">Searching…</p>
           ) : rows.length === 0 ? (
