@@ -219,7 +219,7 @@ test("the connections page lists each account, with a webhook URL once it has se
   });
   try {
     await page.reload();
-    const row = rows.filter({ hasText: `${first.platform}/${first.id}` });
+    const row = page.locator(`tr[data-connection-id="${first.id}"]`);
     await expect(row.getByLabel("Refused messages")).toHaveText(/^3, last 5 min(utes)? ago$/);
     await expect(row.getByText("deliveries are answered, not stored")).toBeVisible();
   } finally {
