@@ -548,30 +548,31 @@ $$;
 comment on function messaging_private.ingest_groups(jsonb) is
   'Ingest, part 3: a valid payload''s messages as stored objects grouped by conversation, repeats collapsed (newest edited_at wins) and counted.';
 
-create or replace function messaging_private.ingest_dedupe(
-  conversation uuid, hot jsonb, has_archive boolean, incoming jsonb,
-  out fresh jsonb, out hot_edits jsonb, out archive_edits jsonb, out duplicates integer,
-  out matched integer, out replaced jsonb
+-- The stored copy of a message, by id: the one lookup ingest_dedupe, apply_message_updates
+-- and stored_message share (hot row first, then the archive chunks its id hash points to).
+create or replace function messaging_private.stored_copies(
+  conversation uuid, hot jsonb, has_archive boolean, msgs jsonb
 )
+returns jsonb
 language plpgsql
 stable
 set search_path = ''
--- the chunks holding an incoming id are found through the GIN index of id_hashes only:
+-- the chunks holding an id are found through the GIN index of id_hashes only:
 -- array overlap as a filter compares every pair of hashes (1,000 x 1,000 per chunk read)
 set enable_seqscan = off
 as $$
--- Each incoming message against its stored copy, if any: in the hot row, or in an archive
--- chunk found through the id_hashes index. A stored copy is replaced only by one with a
--- newer edited_at (a missing edited_at counts as older); else the message is a duplicate.
--- fresh: not stored yet; hot_edits: replace a hot-row copy; archive_edits: {chunk, m}.
--- What no id matched then meets its export or live copy, if stored (ingest_match):
--- matched pairs, and replaced: stored export copies a platform copy takes the place of.
+-- The stored copies [{chunk, m}] (chunk null for the hot row) of the messages msgs names
+-- by id (whole messages or {id} objects) in one conversation: in its hot row (given, as
+-- the caller read it) and, when has_archive, in the archive chunks whose id_hashes hold
+-- an id's hash. Hot-row copies come first, each part in stored order. A few ids that no
+-- chunk hashes and the hot row does not contain (the live case) cost one index probe and
+-- a containment test each; the hot row is expanded only when something may be stored.
 declare
   v_chunks uuid[] := '{}'::uuid[];
   v_hashes bigint[];
 begin
   if has_archive then
-    v_hashes := messaging_private.id_hashes(incoming);
+    v_hashes := messaging_private.id_hashes(msgs);
     -- computed once (inside a query's condition it would be recomputed for every row), and
     -- asked of the index alone (offset 0 keeps the conversation out of the index scan)
     select coalesce(pg_catalog.array_agg(h.id), '{}'::uuid[]) into v_chunks
@@ -581,12 +582,60 @@ begin
             offset 0) h
      where h.conversation_id = conversation;
   end if;
-  -- the live case first: a few messages none of whose ids is stored (a containment test
-  -- on the hot row) are all fresh
   if pg_catalog.cardinality(v_chunks) = 0
-     and pg_catalog.jsonb_array_length(incoming) <= 20
-     and not exists (select 1 from pg_catalog.jsonb_array_elements(incoming) n(m)
+     and pg_catalog.jsonb_array_length(msgs) <= 20
+     and not exists (select 1 from pg_catalog.jsonb_array_elements(msgs) n(m)
                       where hot @> pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('id', n.m -> 'id')))
+  then
+    return '[]'::jsonb;
+  end if;
+  return (
+    with stored as (
+      select 0 as part, null::uuid as chunk, h.ord, h.m
+        from pg_catalog.jsonb_array_elements(hot) with ordinality h(m, ord)
+      union all
+      select 1, a.id, e.ord, e.m
+        from public.chat_conversation_archives a
+       cross join lateral pg_catalog.jsonb_array_elements(a.messages) with ordinality e(m, ord)
+       where a.id = any (v_chunks)
+    )
+    select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('chunk', s.chunk, 'm', s.m)
+                      order by s.part, s.chunk, s.ord), '[]'::jsonb)
+      from stored s
+     where (s.m ->> 'id') in (select n.m ->> 'id' from pg_catalog.jsonb_array_elements(msgs) n(m))
+  );
+end;
+$$;
+comment on function messaging_private.stored_copies(uuid, jsonb, boolean, jsonb) is
+  'The stored copies [{chunk, m}] (chunk null: the hot row) of messages named by id in one conversation: the hot row first, then archive chunks found through id_hashes.';
+revoke all on function messaging_private.stored_copies(uuid, jsonb, boolean, jsonb)
+  from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.ingest_dedupe(
+  conversation uuid, hot jsonb, has_archive boolean, incoming jsonb,
+  out fresh jsonb, out hot_edits jsonb, out archive_edits jsonb, out duplicates integer,
+  out matched integer, out replaced jsonb
+)
+language plpgsql
+stable
+set search_path = ''
+-- (as in stored_copies; kept here so the chunk reads of ingest_match, which runs under
+-- this setting, are planned as index reads too)
+set enable_seqscan = off
+as $$
+-- Each incoming message against its stored copy, if any (stored_copies: in the hot row,
+-- or in an archive chunk found through the id_hashes index). A stored copy is replaced
+-- only by one with a newer edited_at (a missing edited_at counts as older); else the
+-- message is a duplicate.
+-- fresh: not stored yet; hot_edits: replace a hot-row copy; archive_edits: {chunk, m}.
+-- What no id matched then meets its export or live copy, if stored (ingest_match):
+-- matched pairs, and replaced: stored export copies a platform copy takes the place of.
+declare
+  v_stored jsonb := messaging_private.stored_copies(conversation, hot, has_archive, incoming);
+begin
+  -- the live case first: a few messages none of whose ids is stored are all fresh
+  if pg_catalog.jsonb_array_length(v_stored) = 0
+     and pg_catalog.jsonb_array_length(incoming) <= 20
   then
     fresh := incoming;
     hot_edits := '[]'::jsonb;
@@ -617,13 +666,8 @@ begin
     return;
   end if;
   with stored as (
-    select null::uuid as chunk, h.m
-      from pg_catalog.jsonb_array_elements(hot) h(m)
-    union all
-    select a.id, e.m
-      from public.chat_conversation_archives a
-     cross join lateral pg_catalog.jsonb_array_elements(a.messages) e(m)
-     where a.id = any (v_chunks)
+    select (s.x ->> 'chunk')::uuid as chunk, s.x -> 'm' as m
+      from pg_catalog.jsonb_array_elements(v_stored) s(x)
   ),
   matched as (
     select n.m as nm, n.ord, s.chunk, s.m as sm,
