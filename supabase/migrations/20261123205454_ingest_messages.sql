@@ -553,7 +553,7 @@ comment on function messaging_private.ingest_groups(jsonb) is
 create or replace function messaging_private.stored_copies(
   conversation uuid, hot jsonb, has_archive boolean, msgs jsonb
 )
-returns jsonb
+returns table (chunk uuid, m jsonb)
 language plpgsql
 stable
 set search_path = ''
@@ -561,12 +561,13 @@ set search_path = ''
 -- array overlap as a filter compares every pair of hashes (1,000 x 1,000 per chunk read)
 set enable_seqscan = off
 as $$
--- The stored copies [{chunk, m}] (chunk null for the hot row) of the messages msgs names
--- by id (whole messages or {id} objects) in one conversation: in its hot row (given, as
--- the caller read it) and, when has_archive, in the archive chunks whose id_hashes hold
--- an id's hash. Hot-row copies come first, each part in stored order. A few ids that no
--- chunk hashes and the hot row does not contain (the live case) cost one index probe and
--- a containment test each; the hot row is expanded only when something may be stored.
+-- The stored copies (chunk null for the hot row) of the messages msgs names by id (whole
+-- messages or {id} objects) in one conversation: in its hot row (given, as the caller read
+-- it) and, when has_archive, in the archive chunks whose id_hashes hold an id's hash. The
+-- hot row's copies come first. A few ids that no chunk hashes and the hot row does not
+-- contain (the live case) cost one index probe and a containment test each; the hot row
+-- is expanded only when something may be stored. (Rows, not a jsonb array: building one
+-- cost a re-imported 10,000-message batch a quarter more time in its dedupe.)
 declare
   v_chunks uuid[] := '{}'::uuid[];
   v_hashes bigint[];
@@ -587,27 +588,24 @@ begin
      and not exists (select 1 from pg_catalog.jsonb_array_elements(msgs) n(m)
                       where hot @> pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('id', n.m -> 'id')))
   then
-    return '[]'::jsonb;
+    return;
   end if;
-  return (
-    with stored as (
-      select 0 as part, null::uuid as chunk, h.ord, h.m
-        from pg_catalog.jsonb_array_elements(hot) with ordinality h(m, ord)
-      union all
-      select 1, a.id, e.ord, e.m
+  return query
+    select null::uuid, h.m
+      from pg_catalog.jsonb_array_elements(hot) h(m)
+     where (h.m ->> 'id') in (select n.m ->> 'id' from pg_catalog.jsonb_array_elements(msgs) n(m));
+  if pg_catalog.cardinality(v_chunks) > 0 then
+    return query
+      select a.id, e.m
         from public.chat_conversation_archives a
-       cross join lateral pg_catalog.jsonb_array_elements(a.messages) with ordinality e(m, ord)
+       cross join lateral pg_catalog.jsonb_array_elements(a.messages) e(m)
        where a.id = any (v_chunks)
-    )
-    select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('chunk', s.chunk, 'm', s.m)
-                      order by s.part, s.chunk, s.ord), '[]'::jsonb)
-      from stored s
-     where (s.m ->> 'id') in (select n.m ->> 'id' from pg_catalog.jsonb_array_elements(msgs) n(m))
-  );
+         and (e.m ->> 'id') in (select n.m ->> 'id' from pg_catalog.jsonb_array_elements(msgs) n(m));
+  end if;
 end;
 $$;
 comment on function messaging_private.stored_copies(uuid, jsonb, boolean, jsonb) is
-  'The stored copies [{chunk, m}] (chunk null: the hot row) of messages named by id in one conversation: the hot row first, then archive chunks found through id_hashes.';
+  'The stored copies (chunk, m; chunk null: the hot row) of messages named by id in one conversation: the hot row first, then archive chunks found through id_hashes.';
 revoke all on function messaging_private.stored_copies(uuid, jsonb, boolean, jsonb)
   from public, anon, authenticated, service_role;
 
@@ -631,12 +629,14 @@ as $$
 -- What no id matched then meets its export or live copy, if stored (ingest_match):
 -- matched pairs, and replaced: stored export copies a platform copy takes the place of.
 declare
-  v_stored jsonb := messaging_private.stored_copies(conversation, hot, has_archive, incoming);
+  v_few jsonb;  -- the stored copies of a few incoming messages, [{chunk, m}]
 begin
   -- the live case first: a few messages none of whose ids is stored are all fresh
-  if pg_catalog.jsonb_array_length(v_stored) = 0
-     and pg_catalog.jsonb_array_length(incoming) <= 20
-  then
+  if pg_catalog.jsonb_array_length(incoming) <= 20 then
+    select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('chunk', s.chunk, 'm', s.m)) into v_few
+      from messaging_private.stored_copies(conversation, hot, has_archive, incoming) s;
+  end if;
+  if pg_catalog.jsonb_array_length(incoming) <= 20 and v_few is null then
     fresh := incoming;
     hot_edits := '[]'::jsonb;
     archive_edits := '[]'::jsonb;
@@ -666,8 +666,14 @@ begin
     return;
   end if;
   with stored as (
+    -- looked up once: the few copies already found, or those of a large batch
     select (s.x ->> 'chunk')::uuid as chunk, s.x -> 'm' as m
-      from pg_catalog.jsonb_array_elements(v_stored) s(x)
+      from pg_catalog.jsonb_array_elements(v_few) s(x)
+     where v_few is not null
+    union all
+    select s.chunk, s.m
+      from messaging_private.stored_copies(conversation, hot, has_archive, incoming) s
+     where v_few is null
   ),
   matched as (
     select n.m as nm, n.ord, s.chunk, s.m as sm,
@@ -1542,6 +1548,9 @@ declare
   v_dups_all integer := 0;
   v_updated_all integer := 0;
   v_matched_all integer := 0;
+  v_new record;      -- what each strategy returns
+  v_repeats record;
+  v_each record;
 begin
   -- ---- shape of the payload ---------------------------------------------------
   if payload is null or pg_catalog.jsonb_typeof(payload) <> 'object' then
@@ -1594,9 +1603,14 @@ begin
   v_groups := messaging_private.ingest_groups(payload);
 
   -- ---- the conversations this call creates, with their messages where they fit ----
-  select x.marked_groups, x.results, x.index, x.inserted, x.duplicates, x.existing
-    into v_groups, v_results, v_index, v_inserted_all, v_dups_all, v_existing
-    from messaging_private.ingest_new_conversations(v_owner, v_connection, v_groups, v_hot_max, v_hot_bytes) x;
+  -- (each strategy's answer taken as a record: a call in a plain expression, not a query)
+  v_new := messaging_private.ingest_new_conversations(v_owner, v_connection, v_groups, v_hot_max, v_hot_bytes);
+  v_groups := v_new.marked_groups;
+  v_results := v_new.results;
+  v_index := v_new.index;
+  v_inserted_all := v_new.inserted;
+  v_dups_all := v_new.duplicates;
+  v_existing := v_new.existing;
 
   -- ---- the existing ones locked in one fixed order ----------------------------
   -- (one existing conversation, the live case, is locked as the loop below reads it)
@@ -1617,18 +1631,22 @@ begin
   -- every hot row once more than ingest_existing does, and it made a one-message call
   -- much dearer (figures in bench/HISTORY.md).
   if v_existing > 16 then
-    select v_results || x.results, v_dups_all + x.duplicates, x.positions
-      into v_results, v_dups_all, v_repeated
-      from messaging_private.ingest_repeats(v_owner, v_connection, v_groups) x;
+    v_repeats := messaging_private.ingest_repeats(v_owner, v_connection, v_groups);
+    v_results := v_results || v_repeats.results;
+    v_dups_all := v_dups_all + v_repeats.duplicates;
+    v_repeated := v_repeats.positions;
   end if;
 
   -- ---- each other conversation: dedupe, edits, merge, summary ---------------------
   if v_existing > pg_catalog.cardinality(v_repeated) then
-    select v_results || x.results, v_index || x.index, v_inserted_all + x.inserted, v_dups_all + x.duplicates,
-           x.updated, x.matched
-      into v_results, v_index, v_inserted_all, v_dups_all, v_updated_all, v_matched_all
-      from messaging_private.ingest_existing(v_owner, v_connection, v_groups, v_repeated, v_existing = 1,
-             v_hot_max, v_hot_bytes) x;
+    v_each := messaging_private.ingest_existing(v_owner, v_connection, v_groups, v_repeated, v_existing = 1,
+      v_hot_max, v_hot_bytes);
+    v_results := v_results || v_each.results;
+    v_index := v_index || v_each.index;
+    v_inserted_all := v_inserted_all + v_each.inserted;
+    v_dups_all := v_dups_all + v_each.duplicates;
+    v_updated_all := v_each.updated;
+    v_matched_all := v_each.matched;
   end if;
 
   -- the search segments of every conversation at once

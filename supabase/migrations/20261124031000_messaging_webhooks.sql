@@ -325,7 +325,7 @@ declare
   u record;
   v_conv public.chat_conversations%rowtype;
   v_chunk record;
-  v_copy jsonb;
+  v_copy_chunk uuid;
   v_new jsonb;
   v_found boolean;
   v_applied integer := 0;
@@ -390,11 +390,13 @@ begin
       continue;
     end if;
     -- the stored copy (stored_copies: the hot row first, then the chunk its id hash points to)
-    v_copy := messaging_private.stored_copies(v_conv.id, v_conv.messages,
-      v_conv.message_count > pg_catalog.jsonb_array_length(v_conv.messages),
-      pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('id', u.u -> 'id'))) -> 0;
-    v_found := v_copy is not null;
-    if v_found and v_copy ->> 'chunk' is null then
+    select s.chunk into v_copy_chunk
+      from messaging_private.stored_copies(v_conv.id, v_conv.messages,
+             v_conv.message_count > pg_catalog.jsonb_array_length(v_conv.messages),
+             pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('id', u.u -> 'id'))) s
+     limit 1;
+    v_found := found;
+    if v_found and v_copy_chunk is null then
       select pg_catalog.jsonb_agg(
                case when h.m ->> 'id' = u.u ->> 'id' then messaging_private.apply_update(h.m, u.u) else h.m end
                order by h.ord)
@@ -412,7 +414,7 @@ begin
     elsif v_found then
       select a.id, a.messages into v_chunk
         from public.chat_conversation_archives a
-       where a.id = (v_copy ->> 'chunk')::uuid;
+       where a.id = v_copy_chunk;
       select pg_catalog.jsonb_agg(
                case when e.m ->> 'id' = u.u ->> 'id' then messaging_private.apply_update(e.m, u.u) else e.m end
                order by e.ord)
@@ -456,9 +458,11 @@ begin
   if not found then
     return null;
   end if;
-  return messaging_private.stored_copies(v_conv.id, v_conv.messages,
-    v_conv.message_count > pg_catalog.jsonb_array_length(v_conv.messages),
-    pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('id', message_id))) -> 0 -> 'm';
+  return (select s.m
+            from messaging_private.stored_copies(v_conv.id, v_conv.messages,
+                   v_conv.message_count > pg_catalog.jsonb_array_length(v_conv.messages),
+                   pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('id', message_id))) s
+           limit 1);
 end;
 $$;
 comment on function messaging_private.stored_message(uuid, text, text, text) is
