@@ -563,38 +563,39 @@ set enable_seqscan = off
 as $$
 -- The stored copies (chunk null for the hot row) of the messages msgs names by id (whole
 -- messages or {id} objects) in one conversation: in its hot row (given, as the caller read
--- it) and, when has_archive, in the archive chunks whose id_hashes hold an id's hash. The
--- hot row's copies come first. A few ids that no chunk hashes and the hot row does not
--- contain (the live case) cost one index probe and a containment test each; the hot row
--- is expanded only when something may be stored. (Rows, not a jsonb array: building one
--- cost a re-imported 10,000-message batch a quarter more time in its dedupe.)
+-- it) first and then, when has_archive and the hot row lacks some of them, in the archive
+-- chunks whose id_hashes hold an id's hash. A few ids the hot row does not contain cost a
+-- containment test each (the hot row is expanded only when one is there), and a message
+-- found in the hot row costs no index probe. (Rows, not a jsonb array: building one cost
+-- a re-imported 10,000-message batch a quarter more time in its dedupe.)
 declare
-  v_chunks uuid[] := '{}'::uuid[];
+  v_chunks uuid[];
   v_hashes bigint[];
+  v_hot integer := 0;
 begin
-  if has_archive then
-    v_hashes := messaging_private.id_hashes(msgs);
-    -- computed once (inside a query's condition it would be recomputed for every row), and
-    -- asked of the index alone (offset 0 keeps the conversation out of the index scan)
-    select coalesce(pg_catalog.array_agg(h.id), '{}'::uuid[]) into v_chunks
-      from (select a.id, a.conversation_id
-              from public.chat_conversation_archives a
-             where a.id_hashes && v_hashes
-            offset 0) h
-     where h.conversation_id = conversation;
-  end if;
-  if pg_catalog.cardinality(v_chunks) = 0
-     and pg_catalog.jsonb_array_length(msgs) <= 20
-     and not exists (select 1 from pg_catalog.jsonb_array_elements(msgs) n(m)
-                      where hot @> pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('id', n.m -> 'id')))
+  if pg_catalog.jsonb_array_length(msgs) > 20
+     or exists (select 1 from pg_catalog.jsonb_array_elements(msgs) n(m)
+                 where hot @> pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('id', n.m -> 'id')))
   then
+    return query
+      select null::uuid, h.m
+        from pg_catalog.jsonb_array_elements(hot) h(m)
+       where (h.m ->> 'id') in (select n.m ->> 'id' from pg_catalog.jsonb_array_elements(msgs) n(m));
+    get diagnostics v_hot = row_count;
+  end if;
+  if not has_archive or v_hot >= pg_catalog.jsonb_array_length(msgs) then
     return;
   end if;
-  return query
-    select null::uuid, h.m
-      from pg_catalog.jsonb_array_elements(hot) h(m)
-     where (h.m ->> 'id') in (select n.m ->> 'id' from pg_catalog.jsonb_array_elements(msgs) n(m));
-  if pg_catalog.cardinality(v_chunks) > 0 then
+  v_hashes := messaging_private.id_hashes(msgs);
+  -- computed once (inside a query's condition it would be recomputed for every row), and
+  -- asked of the index alone (offset 0 keeps the conversation out of the index scan)
+  select pg_catalog.array_agg(h.id) into v_chunks
+    from (select a.id, a.conversation_id
+            from public.chat_conversation_archives a
+           where a.id_hashes && v_hashes
+          offset 0) h
+   where h.conversation_id = conversation;
+  if v_chunks is not null then
     return query
       select a.id, e.m
         from public.chat_conversation_archives a
