@@ -548,6 +548,68 @@ $$;
 comment on function messaging_private.ingest_groups(jsonb) is
   'Ingest, part 3: a valid payload''s messages as stored objects grouped by conversation, repeats collapsed (newest edited_at wins) and counted.';
 
+-- The stored copy of a message, by id: the one lookup ingest_dedupe, apply_message_updates
+-- and stored_message share (hot row first, then the archive chunks its id hash points to).
+create or replace function messaging_private.stored_copies(
+  conversation uuid, hot jsonb, has_archive boolean, msgs jsonb
+)
+returns table (chunk uuid, m jsonb)
+language plpgsql
+stable
+set search_path = ''
+-- the chunks holding an id are found through the GIN index of id_hashes only:
+-- array overlap as a filter compares every pair of hashes (1,000 x 1,000 per chunk read)
+set enable_seqscan = off
+as $$
+-- The stored copies (chunk null for the hot row) of the messages msgs names by id (whole
+-- messages or {id} objects) in one conversation: in its hot row (given, as the caller read
+-- it) first and then, when has_archive and the hot row lacks some of them, in the archive
+-- chunks whose id_hashes hold an id's hash. A few ids the hot row does not contain cost a
+-- containment test each (the hot row is expanded only when one is there), and a message
+-- found in the hot row costs no index probe. (Rows, not a jsonb array: building one cost
+-- a re-imported 10,000-message batch a quarter more time in its dedupe.)
+declare
+  v_chunks uuid[];
+  v_hashes bigint[];
+  v_hot integer := 0;
+begin
+  if pg_catalog.jsonb_array_length(msgs) > 20
+     or exists (select 1 from pg_catalog.jsonb_array_elements(msgs) n(m)
+                 where hot @> pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('id', n.m -> 'id')))
+  then
+    return query
+      select null::uuid, h.m
+        from pg_catalog.jsonb_array_elements(hot) h(m)
+       where (h.m ->> 'id') in (select n.m ->> 'id' from pg_catalog.jsonb_array_elements(msgs) n(m));
+    get diagnostics v_hot = row_count;
+  end if;
+  if not has_archive or v_hot >= pg_catalog.jsonb_array_length(msgs) then
+    return;
+  end if;
+  v_hashes := messaging_private.id_hashes(msgs);
+  -- computed once (inside a query's condition it would be recomputed for every row), and
+  -- asked of the index alone (offset 0 keeps the conversation out of the index scan)
+  select pg_catalog.array_agg(h.id) into v_chunks
+    from (select a.id, a.conversation_id
+            from public.chat_conversation_archives a
+           where a.id_hashes && v_hashes
+          offset 0) h
+   where h.conversation_id = conversation;
+  if v_chunks is not null then
+    return query
+      select a.id, e.m
+        from public.chat_conversation_archives a
+       cross join lateral pg_catalog.jsonb_array_elements(a.messages) e(m)
+       where a.id = any (v_chunks)
+         and (e.m ->> 'id') in (select n.m ->> 'id' from pg_catalog.jsonb_array_elements(msgs) n(m));
+  end if;
+end;
+$$;
+comment on function messaging_private.stored_copies(uuid, jsonb, boolean, jsonb) is
+  'The stored copies (chunk, m; chunk null: the hot row) of messages named by id in one conversation: the hot row first, then archive chunks found through id_hashes.';
+revoke all on function messaging_private.stored_copies(uuid, jsonb, boolean, jsonb)
+  from public, anon, authenticated, service_role;
+
 create or replace function messaging_private.ingest_dedupe(
   conversation uuid, hot jsonb, has_archive boolean, incoming jsonb,
   out fresh jsonb, out hot_edits jsonb, out archive_edits jsonb, out duplicates integer,
@@ -556,38 +618,26 @@ create or replace function messaging_private.ingest_dedupe(
 language plpgsql
 stable
 set search_path = ''
--- the chunks holding an incoming id are found through the GIN index of id_hashes only:
--- array overlap as a filter compares every pair of hashes (1,000 x 1,000 per chunk read)
+-- (as in stored_copies; kept here so the chunk reads of ingest_match, which runs under
+-- this setting, are planned as index reads too)
 set enable_seqscan = off
 as $$
--- Each incoming message against its stored copy, if any: in the hot row, or in an archive
--- chunk found through the id_hashes index. A stored copy is replaced only by one with a
--- newer edited_at (a missing edited_at counts as older); else the message is a duplicate.
+-- Each incoming message against its stored copy, if any (stored_copies: in the hot row,
+-- or in an archive chunk found through the id_hashes index). A stored copy is replaced
+-- only by one with a newer edited_at (a missing edited_at counts as older); else the
+-- message is a duplicate.
 -- fresh: not stored yet; hot_edits: replace a hot-row copy; archive_edits: {chunk, m}.
 -- What no id matched then meets its export or live copy, if stored (ingest_match):
 -- matched pairs, and replaced: stored export copies a platform copy takes the place of.
 declare
-  v_chunks uuid[] := '{}'::uuid[];
-  v_hashes bigint[];
+  v_few jsonb;  -- the stored copies of a few incoming messages, [{chunk, m}]
 begin
-  if has_archive then
-    v_hashes := messaging_private.id_hashes(incoming);
-    -- computed once (inside a query's condition it would be recomputed for every row), and
-    -- asked of the index alone (offset 0 keeps the conversation out of the index scan)
-    select coalesce(pg_catalog.array_agg(h.id), '{}'::uuid[]) into v_chunks
-      from (select a.id, a.conversation_id
-              from public.chat_conversation_archives a
-             where a.id_hashes && v_hashes
-            offset 0) h
-     where h.conversation_id = conversation;
+  -- the live case first: a few messages none of whose ids is stored are all fresh
+  if pg_catalog.jsonb_array_length(incoming) <= 20 then
+    select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('chunk', s.chunk, 'm', s.m)) into v_few
+      from messaging_private.stored_copies(conversation, hot, has_archive, incoming) s;
   end if;
-  -- the live case first: a few messages none of whose ids is stored (a containment test
-  -- on the hot row) are all fresh
-  if pg_catalog.cardinality(v_chunks) = 0
-     and pg_catalog.jsonb_array_length(incoming) <= 20
-     and not exists (select 1 from pg_catalog.jsonb_array_elements(incoming) n(m)
-                      where hot @> pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('id', n.m -> 'id')))
-  then
+  if pg_catalog.jsonb_array_length(incoming) <= 20 and v_few is null then
     fresh := incoming;
     hot_edits := '[]'::jsonb;
     archive_edits := '[]'::jsonb;
@@ -617,13 +667,14 @@ begin
     return;
   end if;
   with stored as (
-    select null::uuid as chunk, h.m
-      from pg_catalog.jsonb_array_elements(hot) h(m)
+    -- looked up once: the few copies already found, or those of a large batch
+    select (s.x ->> 'chunk')::uuid as chunk, s.x -> 'm' as m
+      from pg_catalog.jsonb_array_elements(v_few) s(x)
+     where v_few is not null
     union all
-    select a.id, e.m
-      from public.chat_conversation_archives a
-     cross join lateral pg_catalog.jsonb_array_elements(a.messages) e(m)
-     where a.id = any (v_chunks)
+    select s.chunk, s.m
+      from messaging_private.stored_copies(conversation, hot, has_archive, incoming) s
+     where v_few is null
   ),
   matched as (
     select n.m as nm, n.ord, s.chunk, s.m as sm,
@@ -1169,6 +1220,308 @@ end;
 $$;
 
 -- -----------------------------------------------------------------------------
+-- The three strategies of the ingest over the conversations of a batch: create the new
+-- ones (with their messages, when they fit), count the ones it only repeats, and the
+-- per-conversation work of the parts above for the rest
+-- -----------------------------------------------------------------------------
+
+create or replace function messaging_private.ingest_new_conversations(
+  owner uuid, connection uuid, groups jsonb, hot_max integer, hot_bytes integer,
+  out marked_groups jsonb, out results jsonb[], out index jsonb[], out inserted integer,
+  out duplicates integer, out existing integer
+)
+language plpgsql
+set search_path = ''
+as $$
+-- Creates the conversations of groups (from ingest_groups) that do not exist yet, all in
+-- one insert. marked_groups: the groups, each with created (this call made its
+-- conversation) and fresh (and stored its messages: nothing more to do for it); results,
+-- index, inserted, duplicates: what the fresh ones give ingest_messages' answer and the
+-- search index; existing: how many groups are left for the other strategies. hot_max / hot_bytes: the
+-- hot row's caps, read once by the caller.
+begin
+  -- A group whose messages fit the hot row (sorted and unique already; the jsonb size
+  -- bounds the searchable text, as in ingest_merge) is created with them in the same
+  -- insert: it needs no dedupe, merge or spill. A statement per conversation would cost
+  -- seconds on 10,000 new conversations.
+  with src as (
+    select g.ord, g.x,
+           pg_catalog.jsonb_array_length(g.x -> 'messages') <= hot_max
+             and pg_catalog.pg_column_size(g.x -> 'messages') <= hot_bytes as fits
+      from pg_catalog.jsonb_array_elements(groups) with ordinality g(x, ord)
+  ),
+  ins as (
+    insert into public.chat_conversations (
+      user_id, platform, external_conversation_id, connection_id, conversation_type,
+      participant_identifier, participant_name, person_id,
+      messages, message_count, first_message_at, last_message_at, last_message_preview)
+    select owner, x ->> 'platform', x ->> 'external_conversation_id', connection,
+      coalesce(x ->> 'conversation_type', 'direct'),
+      x ->> 'participant_identifier', x ->> 'participant_name',
+      coalesce((x ->> 'person_id')::uuid,
+               case when x ->> 'participant_identifier' is not null then
+                 messaging_private.match_person(owner, x ->> 'platform', x ->> 'participant_identifier') end),
+      case when fits then x -> 'messages' else '[]'::jsonb end,
+      case when fits then pg_catalog.jsonb_array_length(x -> 'messages') else 0 end,
+      case when fits then (x -> 'messages' -> 0 ->> 'sent_at')::timestamptz end,
+      case when fits then (x -> 'messages' -> -1 ->> 'sent_at')::timestamptz end,
+      case when fits then messaging_private.preview(x -> 'messages' -> -1) end
+    from src
+    order by x ->> 'platform', x ->> 'external_conversation_id'
+    on conflict (user_id, platform, external_conversation_id) do nothing
+    returning id, platform, external_conversation_id, person_id, message_count
+  ),
+  marked as (
+    -- each group learns whether this call created its conversation, and stored it
+    -- (one join, not a search of a list per conversation)
+    select src.ord, src.x, ins.id, ins.person_id, ins.message_count,
+           ins.id is not null as created, ins.id is not null and src.fits as fresh
+      from src
+      left join ins on ins.platform = src.x ->> 'platform'
+                   and ins.external_conversation_id = src.x ->> 'external_conversation_id'
+  )
+  select
+    pg_catalog.jsonb_agg(m.x || pg_catalog.jsonb_build_object('created', m.created, 'fresh', m.fresh)
+      order by m.ord),
+    coalesce(pg_catalog.array_agg(pg_catalog.jsonb_build_object(
+      'id', m.id,
+      'platform', m.x ->> 'platform',
+      'external_conversation_id', m.x ->> 'external_conversation_id',
+      'created', true,
+      'inserted', m.message_count,
+      'duplicates', (m.x ->> 'batch_duplicates')::integer,
+      'updated', 0,
+      'matched', 0,
+      'person_id', m.person_id,
+      'message_count', m.message_count)) filter (where m.fresh), '{}'),
+    coalesce(pg_catalog.array_agg(pg_catalog.jsonb_build_object('conversation', m.id, 'messages', m.x -> 'messages'))
+      filter (where m.fresh), '{}'),
+    coalesce(pg_catalog.sum(m.message_count) filter (where m.fresh), 0),
+    coalesce(pg_catalog.sum((m.x ->> 'batch_duplicates')::integer) filter (where m.fresh), 0),
+    pg_catalog.count(*) filter (where not m.fresh)
+    into marked_groups, results, index, inserted, duplicates, existing
+    from marked m;
+end;
+$$;
+comment on function messaging_private.ingest_new_conversations(uuid, uuid, jsonb, integer, integer) is
+  'Ingest, new conversations: creates the missing conversations of a batch in one insert, with their messages where they fit the hot row; marks each group created / fresh.';
+
+create or replace function messaging_private.ingest_repeats(
+  owner uuid, connection uuid, groups jsonb,
+  out results jsonb[], out duplicates integer, out positions bigint[]
+)
+language plpgsql
+stable
+set search_path = ''
+as $$
+-- The existing conversations a batch only repeats, all at once: every message already in
+-- the hot row and none with a newer edited_at, no conversation field changed (a re-sent
+-- batch over 10,000 conversations would otherwise cost a dedupe per conversation).
+-- results, duplicates: their part of ingest_messages' answer; positions: theirs in
+-- groups (1-based), which ingest_existing then skips. The caller has locked them.
+begin
+  with repeated as (
+    select g.ord, c.id, c.platform, c.external_conversation_id, c.person_id, c.message_count,
+           (g.x ->> 'batch_duplicates')::integer + pg_catalog.jsonb_array_length(g.x -> 'messages') as dups
+      from pg_catalog.jsonb_array_elements(groups) with ordinality g(x, ord)
+      join public.chat_conversations c
+        on c.user_id = owner
+       and c.platform = g.x ->> 'platform'
+       and c.external_conversation_id = g.x ->> 'external_conversation_id'
+     where not (g.x -> 'fresh')::boolean
+       and (coalesce(g.x ->> 'participant_identifier', c.participant_identifier),
+            coalesce(g.x ->> 'participant_name', c.participant_name),
+            coalesce(g.x ->> 'conversation_type', c.conversation_type),
+            coalesce(connection, c.connection_id),
+            coalesce((g.x ->> 'person_id')::uuid, c.person_id))
+           is not distinct from
+           (c.participant_identifier, c.participant_name, c.conversation_type, c.connection_id, c.person_id)
+       and not exists (
+         select 1
+           from pg_catalog.jsonb_array_elements(g.x -> 'messages') n(m)
+          where not (c.messages @> pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('id', n.m -> 'id')))
+             or (n.m ->> 'edited_at' is not null
+                 and not (c.messages @> pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+                            'id', n.m -> 'id', 'edited_at', n.m -> 'edited_at')))
+                 and exists (select 1 from pg_catalog.jsonb_array_elements(c.messages) h(m)
+                              where h.m ->> 'id' = n.m ->> 'id'
+                                and (h.m ->> 'edited_at' is null
+                                     or (h.m ->> 'edited_at')::timestamptz < (n.m ->> 'edited_at')::timestamptz))))
+  )
+  select
+    coalesce(pg_catalog.array_agg(pg_catalog.jsonb_build_object(
+      'id', r.id,
+      'platform', r.platform,
+      'external_conversation_id', r.external_conversation_id,
+      'created', false,
+      'inserted', 0,
+      'duplicates', r.dups,
+      'updated', 0,
+      'matched', 0,
+      'person_id', r.person_id,
+      'message_count', r.message_count)), '{}'),
+    coalesce(pg_catalog.sum(r.dups), 0),
+    coalesce(pg_catalog.array_agg(r.ord), '{}')
+    into results, duplicates, positions
+    from repeated r;
+end;
+$$;
+comment on function messaging_private.ingest_repeats(uuid, uuid, jsonb) is
+  'Ingest, repeats: the existing conversations a batch only repeats (every message in the hot row, nothing newer, no field changed), counted at once without a dedupe each.';
+
+create or replace function messaging_private.ingest_existing(
+  owner uuid, connection uuid, groups jsonb, repeated bigint[], lock_each boolean,
+  hot_max integer, hot_bytes integer,
+  out results jsonb[], out index jsonb[], out inserted integer, out duplicates integer,
+  out updated integer, out matched integer
+)
+language plpgsql
+set search_path = ''
+as $$
+-- Each existing conversation of groups that is not fresh (ingest_new_conversations) nor
+-- repeated (ingest_repeats, positions given): dedupe, export/live matching, edits, merge,
+-- summary, then its row. lock_each: lock each conversation as it is read (the caller
+-- locks several at once in a fixed order, one as it is read here). hot_max / hot_bytes:
+-- the hot row's caps, read once by the caller. Returns each conversation's part of the
+-- answer, the search index's batches and the counts.
+declare
+  g jsonb;
+  conv public.chat_conversations%rowtype;
+  v_row public.chat_conversations%rowtype;
+  -- appended to in place (an array variable grows without being copied; a jsonb one is
+  -- copied whole on every append)
+  v_results jsonb[] := '{}'::jsonb[];
+  v_index jsonb[] := '{}'::jsonb[];
+  v_inserted_all integer := 0;
+  v_dups_all integer := 0;
+  v_updated_all integer := 0;
+  v_matched_all integer := 0;
+  v_hot jsonb;
+  v_dedupe record;
+  v_incoming jsonb;
+  v_inserted integer;
+  v_updated integer;
+  v_dups integer;
+  v_first_at timestamptz;
+  v_last jsonb;
+begin
+  for g in
+    select x from pg_catalog.jsonb_array_elements(groups) with ordinality g(x, ord)
+     where not (x -> 'fresh')::boolean
+       and g.ord not in (select pg_catalog.unnest(repeated))  -- (a hashed set)
+  loop
+    if lock_each then
+      select * into strict conv
+        from public.chat_conversations c
+       where c.user_id = owner
+         and c.platform = g ->> 'platform'
+         and c.external_conversation_id = g ->> 'external_conversation_id'
+         for update;
+    else
+      select * into strict conv
+        from public.chat_conversations c
+       where c.user_id = owner
+         and c.platform = g ->> 'platform'
+         and c.external_conversation_id = g ->> 'external_conversation_id';
+    end if;
+
+    v_dedupe := messaging_private.ingest_dedupe(conv.id, conv.messages,
+      conv.message_count > pg_catalog.jsonb_array_length(conv.messages), g -> 'messages');
+    v_inserted := pg_catalog.jsonb_array_length(v_dedupe.fresh);
+    v_updated := pg_catalog.jsonb_array_length(v_dedupe.hot_edits)
+      + pg_catalog.jsonb_array_length(v_dedupe.archive_edits);
+    v_dups := v_dedupe.duplicates + (g ->> 'batch_duplicates')::integer;
+
+    v_hot := conv.messages;
+    if pg_catalog.jsonb_array_length(v_dedupe.replaced) > 0 then
+      -- export copies that live copies (in hot_edits) replace
+      v_hot := messaging_private.match_take_out(conv.id, owner, v_hot, v_dedupe.replaced);
+    end if;
+    if v_inserted + v_updated > 0 then
+      if v_updated > 0 then
+        v_hot := messaging_private.ingest_apply_edits(conv.id, owner, v_hot,
+          v_dedupe.hot_edits, v_dedupe.archive_edits);
+        v_incoming := messaging_private.sort_messages(v_dedupe.fresh || v_dedupe.hot_edits
+          || coalesce((select pg_catalog.jsonb_agg(u.x -> 'm')
+                         from pg_catalog.jsonb_array_elements(v_dedupe.archive_edits) u(x)), '[]'::jsonb));
+      else
+        v_incoming := v_dedupe.fresh;  -- already sorted by ingest_groups
+      end if;
+      v_hot := messaging_private.ingest_merge(conv.id, owner, v_hot, v_incoming, hot_max, hot_bytes);
+      v_index := pg_catalog.array_append(v_index,
+        pg_catalog.jsonb_build_object('conversation', conv.id, 'messages', v_incoming));
+      select s.first_at, s.last_message into v_first_at, v_last
+        from messaging_private.ingest_summary(conv.id, v_hot,
+               least(conv.first_message_at, (v_incoming -> 0 ->> 'sent_at')::timestamptz), v_updated > 0) s;
+    end if;
+
+    -- ---- the conversation row -------------------------------------------------
+    -- With nothing new (a re-import), messages are left as stored, so the row is not
+    -- rewritten and its indexes not touched; it is not updated at all unless one of the
+    -- conversation's own fields changes.
+    update public.chat_conversations c
+       set messages = case when v_inserted + v_updated > 0 then v_hot else c.messages end,
+           message_count = c.message_count + v_inserted,
+           first_message_at = case when v_inserted + v_updated > 0 then v_first_at else c.first_message_at end,
+           last_message_at = case when v_inserted + v_updated > 0
+                                  then (v_last ->> 'sent_at')::timestamptz else c.last_message_at end,
+           last_message_preview = case when v_inserted + v_updated > 0
+                                       then messaging_private.preview(v_last)
+                                       else c.last_message_preview end,
+           participant_identifier = coalesce(g ->> 'participant_identifier', c.participant_identifier),
+           participant_name = coalesce(g ->> 'participant_name', c.participant_name),
+           conversation_type = coalesce(g ->> 'conversation_type', c.conversation_type),
+           connection_id = coalesce(connection, c.connection_id),
+           -- (match_person is a query: asked only when there is an identifier to match)
+           person_id = coalesce(
+             (g ->> 'person_id')::uuid,
+             c.person_id,
+             case when coalesce(g ->> 'participant_identifier', c.participant_identifier) is not null then
+               messaging_private.match_person(owner, c.platform,
+                 coalesce(g ->> 'participant_identifier', c.participant_identifier)) end)
+     where c.id = conv.id
+       and (v_inserted + v_updated > 0
+            or (coalesce(g ->> 'participant_identifier', c.participant_identifier),
+                coalesce(g ->> 'participant_name', c.participant_name),
+                coalesce(g ->> 'conversation_type', c.conversation_type),
+                coalesce(connection, c.connection_id),
+                coalesce((g ->> 'person_id')::uuid, c.person_id))
+               is distinct from
+               (c.participant_identifier, c.participant_name, c.conversation_type, c.connection_id, c.person_id))
+     returning * into v_row;
+    if found then
+      conv := v_row;
+    end if;
+
+    v_inserted_all := v_inserted_all + v_inserted;
+    v_dups_all := v_dups_all + v_dups;
+    v_updated_all := v_updated_all + v_updated;
+    v_matched_all := v_matched_all + v_dedupe.matched;
+    v_results := pg_catalog.array_append(v_results, pg_catalog.jsonb_build_object(
+      'id', conv.id,
+      'platform', conv.platform,
+      'external_conversation_id', conv.external_conversation_id,
+      'created', (g -> 'created')::boolean,
+      'inserted', v_inserted,
+      'duplicates', v_dups,
+      'updated', v_updated,
+      'matched', v_dedupe.matched,
+      'person_id', conv.person_id,
+      'message_count', conv.message_count));
+  end loop;
+
+  results := v_results;
+  index := v_index;
+  inserted := v_inserted_all;
+  duplicates := v_dups_all;
+  updated := v_updated_all;
+  matched := v_matched_all;
+end;
+$$;
+comment on function messaging_private.ingest_existing(uuid, uuid, jsonb, bigint[], boolean, integer, integer) is
+  'Ingest, existing conversations: per conversation a batch brings something to, dedupe, matching, edits, merge, summary and the row; returns the answer''s parts and counts.';
+
+-- -----------------------------------------------------------------------------
 -- The ingest itself: the parts above, in order, per conversation
 -- -----------------------------------------------------------------------------
 
@@ -1184,9 +1537,6 @@ declare
   v_errors text[];
   v_total integer;
   v_groups jsonb;
-  g jsonb;
-  conv public.chat_conversations%rowtype;
-  v_row public.chat_conversations%rowtype;
   -- appended to in place (an array variable grows without being copied; a jsonb one is
   -- copied whole on every append, quadratic over 10,000 conversations)
   v_results jsonb[] := '{}'::jsonb[];
@@ -1199,14 +1549,9 @@ declare
   v_dups_all integer := 0;
   v_updated_all integer := 0;
   v_matched_all integer := 0;
-  v_hot jsonb;
-  v_dedupe record;
-  v_incoming jsonb;
-  v_inserted integer;
-  v_updated integer;
-  v_dups integer;
-  v_first_at timestamptz;
-  v_last jsonb;
+  v_new record;      -- what each strategy returns
+  v_repeats record;
+  v_each record;
 begin
   -- ---- shape of the payload ---------------------------------------------------
   if payload is null or pg_catalog.jsonb_typeof(payload) <> 'object' then
@@ -1258,69 +1603,17 @@ begin
   end if;
   v_groups := messaging_private.ingest_groups(payload);
 
-  -- ---- create missing conversations, then lock all of them in one fixed order ----
-  -- A group whose messages fit the hot row (sorted and unique already; the jsonb size
-  -- bounds the searchable text, as in ingest_merge) is created with them in the same
-  -- insert: it needs no dedupe, merge or spill. A statement per conversation would cost
-  -- seconds on 10,000 new conversations.
-  with src as (
-    select g.ord, g.x,
-           pg_catalog.jsonb_array_length(g.x -> 'messages') <= v_hot_max
-             and pg_catalog.pg_column_size(g.x -> 'messages') <= v_hot_bytes as fits
-      from pg_catalog.jsonb_array_elements(v_groups) with ordinality g(x, ord)
-  ),
-  ins as (
-    insert into public.chat_conversations (
-      user_id, platform, external_conversation_id, connection_id, conversation_type,
-      participant_identifier, participant_name, person_id,
-      messages, message_count, first_message_at, last_message_at, last_message_preview)
-    select v_owner, x ->> 'platform', x ->> 'external_conversation_id', v_connection,
-      coalesce(x ->> 'conversation_type', 'direct'),
-      x ->> 'participant_identifier', x ->> 'participant_name',
-      coalesce((x ->> 'person_id')::uuid,
-               case when x ->> 'participant_identifier' is not null then
-                 messaging_private.match_person(v_owner, x ->> 'platform', x ->> 'participant_identifier') end),
-      case when fits then x -> 'messages' else '[]'::jsonb end,
-      case when fits then pg_catalog.jsonb_array_length(x -> 'messages') else 0 end,
-      case when fits then (x -> 'messages' -> 0 ->> 'sent_at')::timestamptz end,
-      case when fits then (x -> 'messages' -> -1 ->> 'sent_at')::timestamptz end,
-      case when fits then messaging_private.preview(x -> 'messages' -> -1) end
-    from src
-    order by x ->> 'platform', x ->> 'external_conversation_id'
-    on conflict (user_id, platform, external_conversation_id) do nothing
-    returning id, platform, external_conversation_id, person_id, message_count
-  ),
-  marked as (
-    -- each group learns whether this call created its conversation, and stored it
-    -- (one join, not a search of a list per conversation)
-    select src.ord, src.x, ins.id, ins.person_id, ins.message_count,
-           ins.id is not null as created, ins.id is not null and src.fits as fresh
-      from src
-      left join ins on ins.platform = src.x ->> 'platform'
-                   and ins.external_conversation_id = src.x ->> 'external_conversation_id'
-  )
-  select
-    pg_catalog.jsonb_agg(m.x || pg_catalog.jsonb_build_object('created', m.created, 'fresh', m.fresh)
-      order by m.ord),
-    coalesce(pg_catalog.array_agg(pg_catalog.jsonb_build_object(
-      'id', m.id,
-      'platform', m.x ->> 'platform',
-      'external_conversation_id', m.x ->> 'external_conversation_id',
-      'created', true,
-      'inserted', m.message_count,
-      'duplicates', (m.x ->> 'batch_duplicates')::integer,
-      'updated', 0,
-      'matched', 0,
-      'person_id', m.person_id,
-      'message_count', m.message_count)) filter (where m.fresh), '{}'),
-    coalesce(pg_catalog.array_agg(pg_catalog.jsonb_build_object('conversation', m.id, 'messages', m.x -> 'messages'))
-      filter (where m.fresh), '{}'),
-    coalesce(pg_catalog.sum(m.message_count) filter (where m.fresh), 0),
-    coalesce(pg_catalog.sum((m.x ->> 'batch_duplicates')::integer) filter (where m.fresh), 0),
-    pg_catalog.count(*) filter (where not m.fresh)
-    into v_groups, v_results, v_index, v_inserted_all, v_dups_all, v_existing
-    from marked m;
+  -- ---- the conversations this call creates, with their messages where they fit ----
+  -- (each strategy's answer taken as a record: a call in a plain expression, not a query)
+  v_new := messaging_private.ingest_new_conversations(v_owner, v_connection, v_groups, v_hot_max, v_hot_bytes);
+  v_groups := v_new.marked_groups;
+  v_results := v_new.results;
+  v_index := v_new.index;
+  v_inserted_all := v_new.inserted;
+  v_dups_all := v_new.duplicates;
+  v_existing := v_new.existing;
 
+  -- ---- the existing ones locked in one fixed order ----------------------------
   -- (one existing conversation, the live case, is locked as the loop below reads it)
   if v_existing > 1 then
   perform 1
@@ -1334,164 +1627,28 @@ begin
     for update;
   end if;
 
-  -- ---- conversations a batch only repeats, all at once: every message already in the
-  -- hot row and none with a newer edited_at, no conversation field changed (a re-sent
-  -- batch over 10,000 conversations would otherwise cost a dedupe per conversation).
-  -- Only for batches over many existing conversations: for a few (live traffic, one
-  -- message a call) the check reads every hot row once more than the loop below does,
-  -- and it made a one-message call much dearer (figures in bench/HISTORY.md).
+  -- ---- conversations a batch only repeats, all at once. Only for batches over many
+  -- existing conversations: for a few (live traffic, one message a call) the check reads
+  -- every hot row once more than ingest_existing does, and it made a one-message call
+  -- much dearer (figures in bench/HISTORY.md).
   if v_existing > 16 then
-  with repeated as (
-    select g.ord, c.id, c.platform, c.external_conversation_id, c.person_id, c.message_count,
-           (g.x ->> 'batch_duplicates')::integer + pg_catalog.jsonb_array_length(g.x -> 'messages') as dups
-      from pg_catalog.jsonb_array_elements(v_groups) with ordinality g(x, ord)
-      join public.chat_conversations c
-        on c.user_id = v_owner
-       and c.platform = g.x ->> 'platform'
-       and c.external_conversation_id = g.x ->> 'external_conversation_id'
-     where not (g.x -> 'fresh')::boolean
-       and (coalesce(g.x ->> 'participant_identifier', c.participant_identifier),
-            coalesce(g.x ->> 'participant_name', c.participant_name),
-            coalesce(g.x ->> 'conversation_type', c.conversation_type),
-            coalesce(v_connection, c.connection_id),
-            coalesce((g.x ->> 'person_id')::uuid, c.person_id))
-           is not distinct from
-           (c.participant_identifier, c.participant_name, c.conversation_type, c.connection_id, c.person_id)
-       and not exists (
-         select 1
-           from pg_catalog.jsonb_array_elements(g.x -> 'messages') n(m)
-          where not (c.messages @> pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('id', n.m -> 'id')))
-             or (n.m ->> 'edited_at' is not null
-                 and not (c.messages @> pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
-                            'id', n.m -> 'id', 'edited_at', n.m -> 'edited_at')))
-                 and exists (select 1 from pg_catalog.jsonb_array_elements(c.messages) h(m)
-                              where h.m ->> 'id' = n.m ->> 'id'
-                                and (h.m ->> 'edited_at' is null
-                                     or (h.m ->> 'edited_at')::timestamptz < (n.m ->> 'edited_at')::timestamptz))))
-  )
-  select
-    v_results || coalesce(pg_catalog.array_agg(pg_catalog.jsonb_build_object(
-      'id', r.id,
-      'platform', r.platform,
-      'external_conversation_id', r.external_conversation_id,
-      'created', false,
-      'inserted', 0,
-      'duplicates', r.dups,
-      'updated', 0,
-      'matched', 0,
-      'person_id', r.person_id,
-      'message_count', r.message_count)), '{}'),
-    v_dups_all + coalesce(pg_catalog.sum(r.dups), 0),
-    coalesce(pg_catalog.array_agg(r.ord), '{}')
-    into v_results, v_dups_all, v_repeated
-    from repeated r;
+    v_repeats := messaging_private.ingest_repeats(v_owner, v_connection, v_groups);
+    v_results := v_results || v_repeats.results;
+    v_dups_all := v_dups_all + v_repeats.duplicates;
+    v_repeated := v_repeats.positions;
   end if;
 
   -- ---- each other conversation: dedupe, edits, merge, summary ---------------------
-  for g in
-    select x from pg_catalog.jsonb_array_elements(v_groups) with ordinality g(x, ord)
-     where not (x -> 'fresh')::boolean
-       and g.ord not in (select pg_catalog.unnest(v_repeated))  -- (a hashed set)
-  loop
-    if v_existing = 1 then
-      select * into strict conv
-        from public.chat_conversations c
-       where c.user_id = v_owner
-         and c.platform = g ->> 'platform'
-         and c.external_conversation_id = g ->> 'external_conversation_id'
-         for update;
-    else
-      select * into strict conv
-        from public.chat_conversations c
-       where c.user_id = v_owner
-         and c.platform = g ->> 'platform'
-         and c.external_conversation_id = g ->> 'external_conversation_id';
-    end if;
-
-    v_dedupe := messaging_private.ingest_dedupe(conv.id, conv.messages,
-      conv.message_count > pg_catalog.jsonb_array_length(conv.messages), g -> 'messages');
-    v_inserted := pg_catalog.jsonb_array_length(v_dedupe.fresh);
-    v_updated := pg_catalog.jsonb_array_length(v_dedupe.hot_edits)
-      + pg_catalog.jsonb_array_length(v_dedupe.archive_edits);
-    v_dups := v_dedupe.duplicates + (g ->> 'batch_duplicates')::integer;
-
-    v_hot := conv.messages;
-    if pg_catalog.jsonb_array_length(v_dedupe.replaced) > 0 then
-      -- export copies that live copies (in hot_edits) replace
-      v_hot := messaging_private.match_take_out(conv.id, v_owner, v_hot, v_dedupe.replaced);
-    end if;
-    if v_inserted + v_updated > 0 then
-      if v_updated > 0 then
-        v_hot := messaging_private.ingest_apply_edits(conv.id, v_owner, v_hot,
-          v_dedupe.hot_edits, v_dedupe.archive_edits);
-        v_incoming := messaging_private.sort_messages(v_dedupe.fresh || v_dedupe.hot_edits
-          || coalesce((select pg_catalog.jsonb_agg(u.x -> 'm')
-                         from pg_catalog.jsonb_array_elements(v_dedupe.archive_edits) u(x)), '[]'::jsonb));
-      else
-        v_incoming := v_dedupe.fresh;  -- already sorted by ingest_groups
-      end if;
-      v_hot := messaging_private.ingest_merge(conv.id, v_owner, v_hot, v_incoming, v_hot_max, v_hot_bytes);
-      v_index := pg_catalog.array_append(v_index,
-        pg_catalog.jsonb_build_object('conversation', conv.id, 'messages', v_incoming));
-      select s.first_at, s.last_message into v_first_at, v_last
-        from messaging_private.ingest_summary(conv.id, v_hot,
-               least(conv.first_message_at, (v_incoming -> 0 ->> 'sent_at')::timestamptz), v_updated > 0) s;
-    end if;
-
-    -- ---- the conversation row -------------------------------------------------
-    -- With nothing new (a re-import), messages are left as stored, so the row is not
-    -- rewritten and its indexes not touched; it is not updated at all unless one of the
-    -- conversation's own fields changes.
-    update public.chat_conversations c
-       set messages = case when v_inserted + v_updated > 0 then v_hot else c.messages end,
-           message_count = c.message_count + v_inserted,
-           first_message_at = case when v_inserted + v_updated > 0 then v_first_at else c.first_message_at end,
-           last_message_at = case when v_inserted + v_updated > 0
-                                  then (v_last ->> 'sent_at')::timestamptz else c.last_message_at end,
-           last_message_preview = case when v_inserted + v_updated > 0
-                                       then messaging_private.preview(v_last)
-                                       else c.last_message_preview end,
-           participant_identifier = coalesce(g ->> 'participant_identifier', c.participant_identifier),
-           participant_name = coalesce(g ->> 'participant_name', c.participant_name),
-           conversation_type = coalesce(g ->> 'conversation_type', c.conversation_type),
-           connection_id = coalesce(v_connection, c.connection_id),
-           -- (match_person is a query: asked only when there is an identifier to match)
-           person_id = coalesce(
-             (g ->> 'person_id')::uuid,
-             c.person_id,
-             case when coalesce(g ->> 'participant_identifier', c.participant_identifier) is not null then
-               messaging_private.match_person(v_owner, c.platform,
-                 coalesce(g ->> 'participant_identifier', c.participant_identifier)) end)
-     where c.id = conv.id
-       and (v_inserted + v_updated > 0
-            or (coalesce(g ->> 'participant_identifier', c.participant_identifier),
-                coalesce(g ->> 'participant_name', c.participant_name),
-                coalesce(g ->> 'conversation_type', c.conversation_type),
-                coalesce(v_connection, c.connection_id),
-                coalesce((g ->> 'person_id')::uuid, c.person_id))
-               is distinct from
-               (c.participant_identifier, c.participant_name, c.conversation_type, c.connection_id, c.person_id))
-     returning * into v_row;
-    if found then
-      conv := v_row;
-    end if;
-
-    v_inserted_all := v_inserted_all + v_inserted;
-    v_dups_all := v_dups_all + v_dups;
-    v_updated_all := v_updated_all + v_updated;
-    v_matched_all := v_matched_all + v_dedupe.matched;
-    v_results := pg_catalog.array_append(v_results, pg_catalog.jsonb_build_object(
-      'id', conv.id,
-      'platform', conv.platform,
-      'external_conversation_id', conv.external_conversation_id,
-      'created', (g -> 'created')::boolean,
-      'inserted', v_inserted,
-      'duplicates', v_dups,
-      'updated', v_updated,
-      'matched', v_dedupe.matched,
-      'person_id', conv.person_id,
-      'message_count', conv.message_count));
-  end loop;
+  if v_existing > pg_catalog.cardinality(v_repeated) then
+    v_each := messaging_private.ingest_existing(v_owner, v_connection, v_groups, v_repeated, v_existing = 1,
+      v_hot_max, v_hot_bytes);
+    v_results := v_results || v_each.results;
+    v_index := v_index || v_each.index;
+    v_inserted_all := v_inserted_all + v_each.inserted;
+    v_dups_all := v_dups_all + v_each.duplicates;
+    v_updated_all := v_each.updated;
+    v_matched_all := v_each.matched;
+  end if;
 
   -- the search segments of every conversation at once
   if pg_catalog.cardinality(v_index) > 0 then
@@ -1529,7 +1686,8 @@ begin
       join pg_catalog.pg_namespace n on n.oid = p.pronamespace
      where n.nspname = 'messaging_private'
        and p.proname in ('ingest_owner', 'ingest_references', 'ingest_groups', 'ingest_dedupe',
-                         'ingest_apply_edits', 'ingest_merge', 'ingest_summary')
+                         'ingest_apply_edits', 'ingest_merge', 'ingest_summary',
+                         'ingest_new_conversations', 'ingest_repeats', 'ingest_existing')
   loop
     execute pg_catalog.format('revoke all on function %s from public, anon, authenticated, service_role', f);
   end loop;

@@ -325,6 +325,7 @@ declare
   u record;
   v_conv public.chat_conversations%rowtype;
   v_chunk record;
+  v_copy_chunk uuid;
   v_new jsonb;
   v_found boolean;
   v_applied integer := 0;
@@ -388,10 +389,14 @@ begin
       v_missing := v_missing + 1;
       continue;
     end if;
-    v_found := false;
-    -- the hot row
-    if exists (select 1 from pg_catalog.jsonb_array_elements(v_conv.messages) h(m) where h.m ->> 'id' = u.u ->> 'id') then
-      v_found := true;
+    -- the stored copy (stored_copies: the hot row first, then the chunk its id hash points to)
+    select s.chunk into v_copy_chunk
+      from messaging_private.stored_copies(v_conv.id, v_conv.messages,
+             v_conv.message_count > pg_catalog.jsonb_array_length(v_conv.messages),
+             pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('id', u.u -> 'id'))) s
+     limit 1;
+    v_found := found;
+    if v_found and v_copy_chunk is null then
       select pg_catalog.jsonb_agg(
                case when h.m ->> 'id' = u.u ->> 'id' then messaging_private.apply_update(h.m, u.u) else h.m end
                order by h.ord)
@@ -406,33 +411,23 @@ begin
                last_message_preview = coalesce(messaging_private.preview(v_new -> -1), c.last_message_preview)
          where c.id = v_conv.id;
       end if;
-    elsif v_conv.message_count > pg_catalog.jsonb_array_length(v_conv.messages) then
-      -- an archive chunk, found through its id_hashes
-      for v_chunk in
-        select a.id, a.messages
-          from public.chat_conversation_archives a
-         where a.conversation_id = v_conv.id
-           and a.id_hashes && array[pg_catalog.hashtextextended(u.u ->> 'id', 0)]
-      loop
-        if not exists (select 1 from pg_catalog.jsonb_array_elements(v_chunk.messages) e(m) where e.m ->> 'id' = u.u ->> 'id') then
-          continue;
-        end if;
-        v_found := true;
-        select pg_catalog.jsonb_agg(
-                 case when e.m ->> 'id' = u.u ->> 'id' then messaging_private.apply_update(e.m, u.u) else e.m end
-                 order by e.ord)
-          into v_new
-          from pg_catalog.jsonb_array_elements(v_chunk.messages) with ordinality e(m, ord);
-        if v_new = v_chunk.messages then
-          v_unchanged := v_unchanged + 1;
-        else
-          v_applied := v_applied + 1;
-          update public.chat_conversation_archives a
-             set messages = v_new, updated_at = pg_catalog.now()
-           where a.id = v_chunk.id;
-        end if;
-        exit;
-      end loop;
+    elsif v_found then
+      select a.id, a.messages into v_chunk
+        from public.chat_conversation_archives a
+       where a.id = v_copy_chunk;
+      select pg_catalog.jsonb_agg(
+               case when e.m ->> 'id' = u.u ->> 'id' then messaging_private.apply_update(e.m, u.u) else e.m end
+               order by e.ord)
+        into v_new
+        from pg_catalog.jsonb_array_elements(v_chunk.messages) with ordinality e(m, ord);
+      if v_new = v_chunk.messages then
+        v_unchanged := v_unchanged + 1;
+      else
+        v_applied := v_applied + 1;
+        update public.chat_conversation_archives a
+           set messages = v_new, updated_at = pg_catalog.now()
+         where a.id = v_chunk.id;
+      end if;
     end if;
     if not v_found then
       v_missing := v_missing + 1;  -- never create a message from an update
@@ -451,11 +446,10 @@ language plpgsql
 stable
 set search_path = ''
 as $$
--- The stored copy of a message of one user (hot row first, then the archive chunk its
--- id hash points to), or null.
+-- The stored copy of a message of one user (stored_copies: hot row first, then the
+-- archive chunk its id hash points to), or null.
 declare
   v_conv record;
-  v_found jsonb;
 begin
   select c.id, c.messages, c.message_count into v_conv
     from public.chat_conversations c
@@ -464,17 +458,11 @@ begin
   if not found then
     return null;
   end if;
-  select h.m into v_found from pg_catalog.jsonb_array_elements(v_conv.messages) h(m) where h.m ->> 'id' = message_id;
-  if v_found is null and v_conv.message_count > pg_catalog.jsonb_array_length(v_conv.messages) then
-    select e.m into v_found
-      from public.chat_conversation_archives a
-     cross join lateral pg_catalog.jsonb_array_elements(a.messages) e(m)
-     where a.conversation_id = v_conv.id
-       and a.id_hashes && array[pg_catalog.hashtextextended(message_id, 0)]
-       and e.m ->> 'id' = message_id
-     limit 1;
-  end if;
-  return v_found;
+  return (select s.m
+            from messaging_private.stored_copies(v_conv.id, v_conv.messages,
+                   v_conv.message_count > pg_catalog.jsonb_array_length(v_conv.messages),
+                   pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('id', message_id))) s
+           limit 1);
 end;
 $$;
 comment on function messaging_private.stored_message(uuid, text, text, text) is

@@ -3,7 +3,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
-select plan(41);
+select plan(52);
 set local timezone = 'UTC';
 
 select tests.create_supabase_user('owner', 'owner@test', fixed_id => '11111111-1111-4111-8111-111111111111');
@@ -112,6 +112,26 @@ select results_eq($$ select jsonb_path_query_array(messages, '$[*].id') from pub
   $$ values ('["a0", "a", "b"]'::jsonb), ('["b5", "c"]'::jsonb) $$,
   'merge: older ones go into the chunk holding their time (or the oldest), chunks cut at their count');
 
+-- ============================== stored_copies =================================
+select ok((select array_agg(s.m ->> 'id') from messaging_private.stored_copies('11111111-0000-4000-8000-0000000000aa',
+    (select m from hot), true, '[{"id": "c"}, {"id": "zz"}, {"id": "e"}, {"id": "a0"}]') s)
+    in (array['e', 'a0', 'c'], array['e', 'c', 'a0']),  -- (the chunks in no particular order)
+  'stored_copies: the hot row''s copies first, then the archive''s; an unknown id has none');
+select results_eq($$ select s.m ->> 'id', s.chunk from messaging_private.stored_copies('11111111-0000-4000-8000-0000000000aa',
+    (select m from hot), true, '[{"id": "e"}, {"id": "c"}]') s $$,
+  $$ select 'e', null::uuid union all select 'c', a.id from public.chat_conversation_archives a
+      where a.conversation_id = '11111111-0000-4000-8000-0000000000aa' and a.first_message_id = 'b5' $$,
+  'stored_copies: chunk null for the hot row, else the chunk holding the copy');
+select results_eq($$ select s.m ->> 'id' from messaging_private.stored_copies('11111111-0000-4000-8000-0000000000aa',
+    (select m from hot), false, '[{"id": "c"}, {"id": "e"}]') s $$, $$ values ('e') $$,
+  'stored_copies: without an archive only the hot row is asked');
+select is_empty($$ select * from messaging_private.stored_copies('11111111-0000-4000-8000-0000000000aa',
+    (select m from hot), true, '[{"id": "zz"}]') $$, 'stored_copies: nothing stored, no row');
+select ok(not has_function_privilege('service_role',
+    'messaging_private.stored_copies(uuid, jsonb, boolean, jsonb)', 'execute')
+  and not has_function_privilege('authenticated', 'messaging_private.stored_copies(uuid, jsonb, boolean, jsonb)', 'execute'),
+  'stored_copies: no API role may call it');
+
 -- ============================== ingest_dedupe =================================
 select is((select to_jsonb(d) from messaging_private.ingest_dedupe('11111111-0000-4000-8000-0000000000aa',
     (select m from hot), true,
@@ -209,6 +229,41 @@ select messaging_private.index_messages('11111111-0000-4000-8000-0000000000aa', 
 select ok((select max(octet_length(document)) <= 65536 + 8000 and count(*) >= 3 from messaging_private.search_segments
   where conversation_id = '11111111-0000-4000-8000-0000000000aa'),
   'index: a large batch becomes segments of about 64 kB of lines (under 72 kB)');
+
+-- ============== the stored-copy lookup from the webhook side (stored_copies) ==============
+select messaging_private.ingest_messages(jsonb_build_object('user_id', '11111111-1111-4111-8111-111111111111',
+  'messages', (select jsonb_agg(jsonb_build_object('platform', 'whatsapp', 'external_conversation_id', 'upd',
+      'id', 'u' || i, 'direction', 'inbound', 'content', 'text ' || i,
+      'sent_at', to_char(timestamptz '2026-01-01 10:00Z' + i * interval '1 minute', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')))
+    from generate_series(1, 6) i)));
+select is((select jsonb_path_query_array(c.messages, '$[*].id') || to_jsonb(c.message_count)
+  from public.chat_conversations c where c.external_conversation_id = 'upd'), '["u5", "u6", 6]',
+  'lookup: u1-u4 are archived (caps of 4, keep 2)');
+select is(messaging_private.stored_message('11111111-1111-4111-8111-111111111111', 'whatsapp', 'upd', 'u2') ->> 'content',
+  'text 2', 'stored_message: an archived copy');
+select is(messaging_private.stored_message('11111111-1111-4111-8111-111111111111', 'whatsapp', 'upd', 'u6') ->> 'content',
+  'text 6', 'stored_message: a hot-row copy');
+select is(messaging_private.stored_message('11111111-1111-4111-8111-111111111111', 'whatsapp', 'upd', 'u9'), null,
+  'stored_message: none');
+select is(messaging_private.apply_message_updates('11111111-1111-4111-8111-111111111111', jsonb_build_array(
+    jsonb_build_object('platform', 'whatsapp', 'external_conversation_id', 'upd', 'id', 'u2', 'kind', 'status',
+                       'status', 'delivered', 'at', '2026-01-01T11:00:00Z'),
+    jsonb_build_object('platform', 'whatsapp', 'external_conversation_id', 'upd', 'id', 'u6', 'kind', 'status',
+                       'status', 'read', 'at', '2026-01-01T11:00:00Z'),
+    jsonb_build_object('platform', 'whatsapp', 'external_conversation_id', 'upd', 'id', 'u2', 'kind', 'status',
+                       'status', 'delivered', 'at', '2026-01-01T11:00:00Z'),
+    jsonb_build_object('platform', 'whatsapp', 'external_conversation_id', 'upd', 'id', 'u9', 'kind', 'status',
+                       'status', 'read', 'at', '2026-01-01T11:00:00Z'))),
+  '{"applied": 2, "unchanged": 1, "missing": 1}'::jsonb,
+  'updates: an archived and a hot-row copy updated, a repeat unchanged, an unknown id missing');
+select results_eq($$ select e.m ->> 'id', e.m #>> '{metadata,status}'
+    from public.chat_conversations c
+    left join public.chat_conversation_archives a on a.conversation_id = c.id
+    cross join lateral jsonb_array_elements(coalesce(a.messages, '[]') || c.messages) e(m)
+   where c.external_conversation_id = 'upd' and e.m #>> '{metadata,status}' is not null
+   group by 1, 2 order by 1 $$,
+  $$ values ('u2', 'delivered'), ('u6', 'read') $$,
+  'updates: each lands on its stored copy, in its chunk or in the hot row');
 
 select * from finish();
 rollback;

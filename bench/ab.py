@@ -1,0 +1,141 @@
+"""Old against new definitions of the store's SQL functions, on one running stack.
+
+    python -m bench.ab <commit> [--rounds N] [--calls N] [--big N]
+
+Each round runs, in alternation (the order flips every round), one transaction per side:
+the old side first replays the function migrations of <commit> (`create or replace` of
+every function as it was), the new side uses the functions the database has; both time
+the same calls, then roll back, so nothing either side writes or redefines stays. Timed:
+a one-message ingest call into a conversation with an archive (the live case), a batch
+of `--big` new one-message conversations and the same batch again, and `--big` messages
+into one conversation and the same again. Prints medians per side; a direct database
+session as the superuser (no PostgREST), so the figures are the functions' own cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import time
+import uuid
+from typing import Any
+
+import psycopg
+
+OWNER = "00000000-0000-4000-a000-00000000a11c"  # alice of the seed
+MIGRATIONS = (
+    "supabase/migrations/20261123205454_ingest_messages.sql",
+    "supabase/migrations/20261124031000_messaging_webhooks.sql",
+)
+
+
+def old_functions(commit: str) -> str:
+    """The `create or replace function` statements (with their comments) of MIGRATIONS at
+    commit: the tables they also create exist already and stay as they are."""
+    out = []
+    for path in MIGRATIONS:
+        text = subprocess.run(
+            ["git", "show", f"{commit}:{path}"], check=True, capture_output=True, text=True
+        ).stdout
+        for part in text.split("\ncreate or replace function ")[1:]:
+            body_end = part.index("\n$$;\n") + len("\n$$;\n")
+            out.append("create or replace function " + part[:body_end])
+    return "\n".join(out)
+
+
+def message(conv: str, mid: str, minute: int) -> dict[str, Any]:
+    sent = f"2026-03-{1 + minute // 1440:02d}T{minute // 60 % 24:02d}:{minute % 60:02d}:00Z"
+    return {
+        "platform": "whatsapp",
+        "external_conversation_id": conv,
+        "id": mid,
+        "direction": "inbound",
+        "content": f"mensaje {mid}",
+        "sent_at": sent,
+    }
+
+
+def ingest(cur: psycopg.Cursor[Any], msgs: list[dict[str, Any]]) -> float:
+    payload = json.dumps({"user_id": OWNER, "messages": msgs})
+    start = time.perf_counter()
+    cur.execute("select messaging_private.ingest_messages(%s::jsonb)", (payload,))
+    cur.fetchone()
+    return (time.perf_counter() - start) * 1000
+
+
+def side(
+    conn: psycopg.Connection[Any], redefine: str | None, calls: int, big: int, tag: str
+) -> dict[str, list[float]]:
+    got: dict[str, list[float]] = {}
+    with conn.cursor() as cur:
+        cur.execute("begin")
+        try:
+            if redefine:
+                cur.execute(redefine)
+            cur.execute(
+                "select pg_catalog.md5(p.prosrc) from pg_catalog.pg_proc p"
+                " where p.oid = 'messaging_private.ingest_messages(jsonb)'::regprocedure"
+            )
+            row = cur.fetchone()
+            assert row is not None
+            got["source"] = [float(int(str(row[0])[:8], 16))]  # which definition ran
+            # the live case: a conversation of 150 messages (an archive), then appends
+            conv = f"ab-live-{tag}"
+            ingest(cur, [message(conv, f"h{i}", i) for i in range(150)])
+            for i in range(5):  # warm-up: plans cached
+                ingest(cur, [message(conv, f"w{i}", 200 + i)])
+            got["one message"] = [
+                ingest(cur, [message(conv, f"n{i}", 300 + i)]) for i in range(calls)
+            ]
+            many = [message(f"ab-{tag}-{i:06d}", "m1", i % 600) for i in range(big)]
+            got[f"{big} new conversations"] = [ingest(cur, many)]
+            got[f"{big} new conversations again"] = [ingest(cur, many)]
+            one = [message(f"ab-one-{tag}", f"o{i}", i) for i in range(big)]
+            got[f"{big} messages, one conversation"] = [ingest(cur, one)]
+            got[f"{big} messages, one conversation again"] = [ingest(cur, one)]
+        finally:
+            cur.execute("rollback")
+    return got
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("commit", help="the commit whose function definitions are the old side")
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--calls", type=int, default=200, help="one-message calls per block")
+    parser.add_argument("--big", type=int, default=10_000, help="size of the large batches")
+    args = parser.parse_args()
+    old_sql = old_functions(args.commit)
+    results: dict[str, dict[str, list[float]]] = {"old": {}, "new": {}}
+    with psycopg.connect(os.environ["DB_URL"], autocommit=True) as conn:
+        conn.execute("set statement_timeout = 0")
+        for r in range(args.rounds):
+            order = ("old", "new") if r % 2 == 0 else ("new", "old")
+            for name in order:
+                tag = uuid.uuid4().hex[:8]
+                got = side(conn, old_sql if name == "old" else None, args.calls, args.big, tag)
+                for key, values in got.items():
+                    results[name].setdefault(key, []).extend(values)
+            print(f"round {r + 1}/{args.rounds} done", flush=True)
+
+    def fmt(v: list[float]) -> str:
+        q = statistics.quantiles(v, n=4) if len(v) > 1 else [v[0]] * 3
+        return (
+            f"median {statistics.median(v):8.2f} ms  (quartiles {q[0]:.2f} / {q[2]:.2f},"
+            f" min {min(v):.2f}, n {len(v)})"
+        )
+
+    assert set(results["old"].pop("source")).isdisjoint(results["new"].pop("source")), (
+        "both sides ran the same ingest_messages: nothing to compare"
+    )
+    for key in results["old"]:
+        print(key)
+        for name in ("old", "new"):
+            print(f"  {name}: {fmt(results[name][key])}")
+
+
+if __name__ == "__main__":
+    main()
