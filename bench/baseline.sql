@@ -77,7 +77,7 @@ create table bench_baseline.conversations (
 comment on table bench_baseline.conversations is 'Baseline: one header row per conversation.';
 -- the inbox's keyset order (newest first, id breaking ties), as the store's index
 create index conversations_inbox_idx
-  on bench_baseline.conversations (user_id, last_message_at desc nulls last, id desc);
+  on bench_baseline.conversations (user_id, last_message_at desc, id desc);
 create index conversations_person_idx on bench_baseline.conversations (person_id);
 
 create table bench_baseline.messages (

@@ -57,7 +57,7 @@ LIST_COLUMNS = (
 )
 INBOX_SQL = (
     "select {cols} from {view} where last_message_at is not null"
-    " order by last_message_at desc nulls last, id desc limit 50"
+    " order by last_message_at desc, id desc limit 50"
 )
 
 
@@ -213,7 +213,7 @@ class SignedIn:
             params={
                 "select": LIST_COLUMNS.replace(" ", ""),
                 "last_message_at": "not.is.null",
-                "order": "last_message_at.desc.nullslast,id.desc",
+                "order": "last_message_at.desc,id.desc",
                 "limit": "50",
             },
             headers={"Authorization": f"Bearer {self.token(uid)}"},
