@@ -134,7 +134,7 @@ select is(public.ingest_webhook_delivery(format('{"connection_id": "%s", "messag
    "type": "text", "content": "x", "sent_at": "2026-01-01T10:07:00Z"},
   {"platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.good", "direction": "inbound",
    "type": "text", "content": "fine", "sent_at": "2026-01-01T10:08:00Z"}]}', :'wa')::jsonb)
-  - 'conversations' - 'refused', '{"inserted": 1, "duplicates": 0, "updated": 0, "accepted": 1, "updates": {"applied": 0, "missing": 0, "unchanged": 0}}'::jsonb,
+  - 'conversations' - 'refused', '{"inserted": 1, "duplicates": 0, "updated": 0, "matched": 0, "accepted": 1, "updates": {"applied": 0, "missing": 0, "unchanged": 0}}'::jsonb,
   'an invalid message is left out, the good one beside it stored');
 select is((select array[refused_count::text, (last_refused_at is not null)::text] from public.messaging_connections where id = :'wa'),
   array['2', 'true'], 'the refusal is counted with its time');
