@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import json
 import sqlite3
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,10 @@ from devstack.layout import REPO_ROOT
 
 SCHEMA = REPO_ROOT / "tests" / "fixtures" / "whatsapp" / "msgstore.sql"
 SECRET = "msgstore-secret"
+
+# the connection's account: the phone_number_id of its deliveries (the function refuses a
+# delivery for another account)
+ACCOUNT = "1065403522"
 
 
 @pytest.fixture
@@ -136,7 +139,7 @@ def deliveries() -> list[bytes]:
     echo = {"from": "15550783881", "to": "34611222333",
             "id": wamid_of("34611222333", True, "B6F950D4E7861A37E1"),
             "timestamp": "1781083865", "type": "text", "text": {"body": "Sí, nos queda una"}}  # fmt: skip
-    meta = {"display_phone_number": "15550783881", "phone_number_id": "1065403522"}
+    meta = {"display_phone_number": "15550783881", "phone_number_id": ACCOUNT}
     return [
         json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
             {"field": field, "value": {"messaging_product": "whatsapp", "metadata": meta, **value}}]}]}
@@ -154,7 +157,7 @@ def test_database_and_cloud_api_meet_by_id(
 ):
     user = make_user("msgstore")
     conn = service.rpc("add_messaging_connection", {
-        "platform": "whatsapp", "account_identifier": f"wa-{uuid.uuid4().hex[:6]}",
+        "platform": "whatsapp", "account_identifier": ACCOUNT,
         "secrets": {"app_secret": SECRET, "verify_token": "vt"}, "user_id": user.id,
     }).execute().data  # fmt: skip
     url = (read_env().get("FUNCTIONS_URL") or f"{settings.api_url}/functions/v1").rstrip("/")
