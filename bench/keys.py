@@ -102,7 +102,7 @@ def run_keys(s: SignedIn, scale: float, reps: int, log: Log) -> dict[str, Any]:
     )
 
     # ---- reads as the signed-in user, in SQL and through HTTP (nginx -> PostgREST) ------------
-    # Thread pages on a 10,000-message conversation (about ten archive chunks): the latest 50,
+    # Thread pages on a 10,000-message conversation (about forty archive chunks of 250): the latest 50,
     # a page mid-thread and a page deep in the archive (5 % from its start); the inbox of this
     # user (n_small + n_big conversations) and of a user with 5,000 conversations. Each goal
     # key is the worst of its modes. One request at a time per user: the gateway's limit of
