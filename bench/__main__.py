@@ -73,6 +73,11 @@ def run(settings: Settings, scale: float, reps: int, log: Callable[[str], None])
         # whatever happened: no benchmark user, row or object is left behind
         s.admin.execute("delete from auth.users where email like 'bench-%@bench'")
         s.admin.execute("drop function if exists public.bench_baseline_search(text, integer)")
+        s.admin.execute(
+            "drop function if exists"
+            " public.bench_baseline_get_conversation_messages(uuid, timestamptz, text, integer)"
+        )
+        s.admin.execute("drop view if exists public.bench_baseline_conversation_list")
         s.admin.execute("drop schema if exists bench_baseline cascade")
         s.admin.execute("notify pgrst, 'reload schema'")
         s.close()

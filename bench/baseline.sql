@@ -24,6 +24,8 @@
 -- =============================================================================
 
 drop function if exists public.bench_baseline_search(text, integer);
+drop function if exists public.bench_baseline_get_conversation_messages(uuid, timestamptz, text, integer);
+drop view if exists public.bench_baseline_conversation_list;
 drop schema if exists bench_baseline cascade;
 create schema bench_baseline;
 comment on schema bench_baseline is 'make bench: the row-per-message baseline (throwaway).';
@@ -59,6 +61,9 @@ create table bench_baseline.conversations (
   external_conversation_id text not null,
   conversation_type text not null default 'direct',
   person_id uuid,
+  -- the store's CRM link (any entity row), so both inbox lists return the same columns
+  entity_table text,
+  entity_id uuid,
   participant_identifier text,
   participant_name text,
   message_count integer not null default 0,
@@ -70,8 +75,9 @@ create table bench_baseline.conversations (
   unique (user_id, platform, external_conversation_id)
 );
 comment on table bench_baseline.conversations is 'Baseline: one header row per conversation.';
+-- the inbox's keyset order (newest first, id breaking ties), as the store's index
 create index conversations_inbox_idx
-  on bench_baseline.conversations (user_id, last_message_at desc nulls last);
+  on bench_baseline.conversations (user_id, last_message_at desc, id desc);
 create index conversations_person_idx on bench_baseline.conversations (person_id);
 
 create table bench_baseline.messages (
@@ -109,7 +115,7 @@ alter table bench_baseline.conversations enable row level security;
 alter table bench_baseline.messages enable row level security;
 revoke all on bench_baseline.conversations, bench_baseline.messages from anon, authenticated, service_role;
 grant select, delete on bench_baseline.conversations to authenticated, service_role;
-grant update (person_id) on bench_baseline.conversations to authenticated, service_role;
+grant update (person_id, entity_table, entity_id) on bench_baseline.conversations to authenticated, service_role;
 grant select on bench_baseline.messages to authenticated, service_role;
 
 create policy conversations_select on bench_baseline.conversations
@@ -576,3 +582,40 @@ comment on function public.bench_baseline_search(text, integer) is
   'make bench: the baseline''s search over HTTP (throwaway, dropped after the run).';
 revoke all on function public.bench_baseline_search(text, integer) from public, anon;
 grant execute on function public.bench_baseline_search(text, integer) to authenticated;
+
+-- The HTTP entry points of the reads (PostgREST exposes public only): the inbox view and
+-- the page function, the same definitions as above (not wrappers, so HTTP adds to the
+-- baseline exactly what it adds to the store).
+create view public.bench_baseline_conversation_list
+with (security_invoker = true)
+as select * from bench_baseline.conversations;
+comment on view public.bench_baseline_conversation_list is
+  'make bench: the baseline''s inbox over HTTP (throwaway, dropped after the run).';
+revoke all on public.bench_baseline_conversation_list from anon, authenticated, service_role;
+grant select on public.bench_baseline_conversation_list to authenticated;
+
+create function public.bench_baseline_get_conversation_messages(
+  conversation_id uuid, before_sent_at timestamptz default null, before_id text default null,
+  max_count integer default 50)
+returns jsonb
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+begin
+  return (
+    select coalesce(pg_catalog.jsonb_agg(bench_baseline.message_json(p) order by p.sent_at desc, p.id desc), '[]'::jsonb)
+    from (
+      select m.* from bench_baseline.messages m
+       where m.conversation_id = bench_baseline_get_conversation_messages.conversation_id
+         and (m.sent_at, m.id) < (coalesce(before_sent_at, 'infinity'::timestamptz), coalesce(before_id, '') collate "C")
+       order by m.sent_at desc, m.id desc
+       limit max_count
+    ) p);
+end;
+$$;
+comment on function public.bench_baseline_get_conversation_messages(uuid, timestamptz, text, integer) is
+  'make bench: the baseline''s page of a thread over HTTP (throwaway, dropped after the run).';
+revoke all on function public.bench_baseline_get_conversation_messages(uuid, timestamptz, text, integer) from public, anon;
+grant execute on function public.bench_baseline_get_conversation_messages(uuid, timestamptz, text, integer) to authenticated;

@@ -4,7 +4,8 @@ Both sides are reached only through their public contract: `ingest_messages`,
 `get_conversation_messages`, the inbox list and `search_messages` (the store's in
 `public`, the baseline's in `bench_baseline`). SQL calls run in the transaction shape
 PostgREST gives a signed-in user (`role` and `request.jwt.claims` set locally, then the
-call); searches go through HTTP (nginx -> PostgREST) with the user's token.
+call); searches go through HTTP (nginx -> PostgREST) with the user's token, and the
+reads are measured both ways (SQL, and HTTP as the CRM screens make them).
 """
 
 from __future__ import annotations
@@ -41,23 +42,44 @@ class Side:
     inbox: str
     search_rpc: str
     conversations: str
+    messages_rpc: str  # the page function over HTTP
+    list_view: str  # the inbox view over HTTP
+
+
+#: The inbox as the CRM screen reads it (web/src/hooks/use-chat-conversations.ts): keyset
+#: order (newest first, id breaking ties), conversations with messages, 50 a page. The
+#: screen also embeds the linked person (people); the baseline has no such relationship,
+#: so neither side embeds it here.
+LIST_COLUMNS = (
+    "id, platform, external_conversation_id, participant_identifier, participant_name,"
+    " conversation_type, person_id, entity_table, entity_id, connection_id, message_count,"
+    " first_message_at, last_message_at, last_message_preview, user_id, created_at, updated_at"
+)
+INBOX_SQL = (
+    "select {cols} from {view} where last_message_at is not null"
+    " order by last_message_at desc, id desc limit 50"
+)
 
 
 STORE = Side(
     name="store",
     ingest="select public.ingest_messages(%s::jsonb)",
     messages="select public.get_conversation_messages(%s, %s, %s, 50)",
-    inbox="select * from public.chat_conversation_list order by last_message_at desc nulls last limit 50",
+    inbox=INBOX_SQL.format(cols=LIST_COLUMNS, view="public.chat_conversation_list"),
     search_rpc="search_messages",
     conversations="public.chat_conversation_list",
+    messages_rpc="get_conversation_messages",
+    list_view="chat_conversation_list",
 )
 BASELINE = Side(
     name="baseline",
     ingest="select bench_baseline.ingest_messages(%s::jsonb)",
     messages="select bench_baseline.get_conversation_messages(%s, %s, %s, 50)",
-    inbox="select * from bench_baseline.conversation_list order by last_message_at desc nulls last limit 50",
+    inbox=INBOX_SQL.format(cols=LIST_COLUMNS, view="bench_baseline.conversation_list"),
     search_rpc="bench_baseline_search",
     conversations="bench_baseline.conversation_list",
+    messages_rpc="bench_baseline_get_conversation_messages",
+    list_view="bench_baseline_conversation_list",
 )
 SIDES = (STORE, BASELINE)
 
@@ -160,6 +182,44 @@ class SignedIn:
         if r.status_code != 200:
             raise SearchError(side.name, query, r.status_code, r.text)
         return r.json()
+
+    def _get_json(self, side: Side, r: httpx.Response) -> Any:
+        if r.status_code != 200:
+            raise RuntimeError(f"{side.name} read: HTTP {r.status_code} {r.text[:300]}")
+        return r.json()
+
+    def http_page(
+        self, side: Side, uid: str, conversation: str, before: tuple[str, str] | None = None
+    ) -> list[Any]:
+        """A thread page through the API gateway, as the CRM screen asks for it."""
+        at, mid = before if before else (None, None)
+        r = self.http.post(
+            f"/rest/v1/rpc/{side.messages_rpc}",
+            json={
+                "conversation_id": conversation,
+                "before_sent_at": at,
+                "before_id": mid,
+                "max_count": 50,
+            },
+            headers={"Authorization": f"Bearer {self.token(uid)}"},
+        )
+        got: list[Any] = self._get_json(side, r)
+        return got
+
+    def http_inbox(self, side: Side, uid: str) -> list[Any]:
+        """The inbox's first page through the API gateway, in the screen's order."""
+        r = self.http.get(
+            f"/rest/v1/{side.list_view}",
+            params={
+                "select": LIST_COLUMNS.replace(" ", ""),
+                "last_message_at": "not.is.null",
+                "order": "last_message_at.desc,id.desc",
+                "limit": "50",
+            },
+            headers={"Authorization": f"Bearer {self.token(uid)}"},
+        )
+        got: list[Any] = self._get_json(side, r)
+        return got
 
     def wait_for_rpc(self, name: str, uid: str, seconds: float = 20) -> None:
         """PostgREST sees a new function once its schema cache reloads."""

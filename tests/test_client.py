@@ -263,3 +263,16 @@ def test_a_read_of_an_unknown_conversation_is_empty_and_errors_share_one_base(ma
     with pytest.raises(CrmMessagingError) as err:
         client.ingest([msg("c")], batch_size=0)
     assert isinstance(err.value, InputError) and "batch_size" in str(err.value)
+
+
+def test_the_inbox_breaks_ties_of_last_message_at_by_id(make_user, settings):
+    """The inbox's order is its index's (last_message_at desc, id desc), the screen's keyset
+    order: conversations whose last messages share a time come in one fixed order."""
+    alice = make_user("alice")
+    client = MessagingClient(client_for(settings, settings.anon_key, alice.token))
+    client.ingest([msg(f"tie-{i}", f"t{i}", minutes=3) for i in range(4)] + [
+        msg("newest", "n1", minutes=4)])  # fmt: skip
+    inbox = client.conversations()
+    assert inbox[0].external_conversation_id == "newest"
+    tied = [str(c.id) for c in inbox[1:]]
+    assert len(tied) == 4 and tied == sorted(tied, reverse=True)

@@ -303,7 +303,9 @@ class MessagingClient:
         query = (
             self.supabase.table("chat_conversation_list")
             .select("*")
-            .order("last_message_at", desc=True, nullsfirst=False)
+            # the inbox index's order (user_id, last_message_at desc, id desc)
+            .order("last_message_at", desc=True)
+            .order("id", desc=True)
             .limit(limit)
         )
         if person_id:

@@ -30,7 +30,8 @@ insert into messaging_private.settings (key, value, description) values
   ('hot_max_bytes', 262144,
    'Most bytes of searchable text (see messaging_private.search_document) in the hot row; past it the oldest spill.'),
   ('hot_keep_bytes', 131072, 'Most bytes of searchable text left in the hot row after a spill.'),
-  ('archive_chunk_messages', 1000, 'Most messages in one chat_conversation_archives chunk.'),
+  ('archive_chunk_messages', 250,
+   'Most messages in one chat_conversation_archives chunk: a history page decompresses one or two chunks, so it reads at most ~5x the 50 it returns.'),
   ('archive_chunk_bytes', 262144,
    'Most bytes of searchable text in one archive chunk: keeps every search document far below the 1 MB a tsvector can hold.');
 
@@ -82,8 +83,11 @@ comment on column public.chat_conversations.message_count is 'Messages in the wh
 
 alter table public.chat_conversations alter column messages set compression lz4;
 
+-- the inbox in keyset pages, newest first, id breaking ties: the order PostgREST's
+-- `order=last_message_at.desc,id.desc` asks for (desc puts nulls first, as here), so the
+-- first page of 5,000 conversations reads 50 index entries, not 5,000 rows and a sort
 create index chat_conversations_user_last_message_idx
-  on public.chat_conversations (user_id, last_message_at desc nulls last);
+  on public.chat_conversations (user_id, last_message_at desc, id desc);
 create index chat_conversations_person_id_idx on public.chat_conversations (person_id);
 create index chat_conversations_connection_id_idx on public.chat_conversations (connection_id);
 create index chat_conversations_platform_idx on public.chat_conversations (platform);

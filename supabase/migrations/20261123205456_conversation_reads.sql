@@ -19,13 +19,18 @@ security invoker
 set search_path = ''
 as $$
 declare
-  v_hot jsonb;
+  v_msgs jsonb;
   v_page jsonb := '[]'::jsonb;
-  v_more jsonb;
-  v_need integer;
+  v_need integer := max_count;
+  v_len integer;
+  v_lo integer;
+  v_hi integer;
+  v_mid integer;
+  v_searching boolean := before_sent_at is not null;  -- the cursor may fall inside v_msgs
+  -- the next chunk read is the newest whose first message is older than (v_bound_at, v_bound_id)
+  v_bound_at timestamptz := coalesce(before_sent_at, 'infinity'::timestamptz);
+  v_bound_id text := before_id;
   v_chunk record;
-  v_cursor_at timestamptz := coalesce(before_sent_at, 'infinity'::timestamptz);
-  v_cursor_id text := before_id;
 begin
   if max_count is null or max_count < 1 or max_count > 1000 then
     raise exception using errcode = '22023',
@@ -36,52 +41,58 @@ begin
     raise exception using errcode = '22023', message = 'before_id: needs before_sent_at', hint = 'cursor_incomplete';
   end if;
 
-  select c.messages into v_hot
+  -- `|| '[]'` hands back the array decompressed, so the reads below (a binary search, then
+  -- only the elements the page returns) do not decompress it again on every access
+  select c.messages || '[]'::jsonb into v_msgs
     from public.chat_conversations c
    where c.id = get_conversation_messages.conversation_id;
   if not found then
     return '[]'::jsonb;  -- no such conversation, or not the caller's
   end if;
 
-  -- newest first, strictly older than the (sent_at, id) cursor
-  select coalesce(pg_catalog.jsonb_agg(p.m order by p.ord desc), '[]'::jsonb) into v_page
-    from (
-      select h.m, h.ord
-        from pg_catalog.jsonb_array_elements(v_hot) with ordinality h(m, ord)
-       where ((h.m ->> 'sent_at')::timestamptz, (h.m ->> 'id') collate "C")
-             < (v_cursor_at, coalesce(v_cursor_id, '') collate "C")
-          or (v_cursor_id is null and (h.m ->> 'sent_at')::timestamptz < v_cursor_at)
-       order by h.ord desc
-       limit max_count
-    ) p;
-
-  v_need := max_count - pg_catalog.jsonb_array_length(v_page);
-  if v_need > 0 then
-    for v_chunk in
-      select a.messages
-        from public.chat_conversation_archives a
-       where a.conversation_id = get_conversation_messages.conversation_id
-         and (a.first_message_at < v_cursor_at
-              or (a.first_message_at = v_cursor_at and v_cursor_id is not null
-                  and a.first_message_id collate "C" < v_cursor_id collate "C"))
-       order by a.first_message_at desc, a.first_message_id collate "C" desc
-    loop
-      select coalesce(pg_catalog.jsonb_agg(p.m order by p.ord desc), '[]'::jsonb) into v_more
-        from (
-          select e.m, e.ord
-            from pg_catalog.jsonb_array_elements(v_chunk.messages) with ordinality e(m, ord)
-           where (v_cursor_id is not null
-                  and ((e.m ->> 'sent_at')::timestamptz, (e.m ->> 'id') collate "C")
-                      < (v_cursor_at, v_cursor_id collate "C"))
-              or (v_cursor_id is null and (e.m ->> 'sent_at')::timestamptz < v_cursor_at)
-           order by e.ord desc
-           limit v_need
-        ) p;
-      v_page := v_page || v_more;
+  -- The hot row, then the archive chunks newest first: each array is sorted by (sent_at, id),
+  -- chunks never overlap and all are older than the hot row. v_hi = how many elements of the
+  -- array are strictly older than the (sent_at, id) cursor; the page takes the newest of them.
+  loop
+    v_len := pg_catalog.jsonb_array_length(v_msgs);
+    v_lo := 0;
+    v_hi := v_len;
+    if v_searching then
+      while v_lo < v_hi loop
+        v_mid := (v_lo + v_hi) / 2;
+        if ((v_msgs -> v_mid ->> 'sent_at')::timestamptz < before_sent_at)
+           or (before_id is not null
+               and (v_msgs -> v_mid ->> 'sent_at')::timestamptz = before_sent_at
+               and (v_msgs -> v_mid ->> 'id') collate "C" < before_id collate "C") then
+          v_lo := v_mid + 1;
+        else
+          v_hi := v_mid;
+        end if;
+      end loop;
+      -- every older array lies wholly before the cursor once one element of this one does
+      v_searching := v_hi = 0;
+    end if;
+    if v_hi > 0 then
+      v_page := v_page || (
+        select pg_catalog.jsonb_agg(v_msgs -> i.i order by i.i desc)
+          from pg_catalog.generate_series(v_hi - 1, greatest(v_hi - v_need, 0), -1) i(i));
       v_need := max_count - pg_catalog.jsonb_array_length(v_page);
-      exit when v_need <= 0;
-    end loop;
-  end if;
+    end if;
+    exit when v_need <= 0;
+
+    select a.messages || '[]'::jsonb as messages, a.first_message_at, a.first_message_id into v_chunk
+      from public.chat_conversation_archives a
+     where a.conversation_id = get_conversation_messages.conversation_id
+       and (a.first_message_at < v_bound_at
+            or (a.first_message_at = v_bound_at and v_bound_id is not null
+                and a.first_message_id collate "C" < v_bound_id collate "C"))
+     order by a.first_message_at desc, a.first_message_id collate "C" desc
+     limit 1;
+    exit when not found;
+    v_msgs := v_chunk.messages;
+    v_bound_at := v_chunk.first_message_at;
+    v_bound_id := v_chunk.first_message_id;
+  end loop;
   return v_page;
 end;
 $$;

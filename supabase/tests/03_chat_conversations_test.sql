@@ -3,7 +3,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
-select plan(27);
+select plan(29);
 
 select tests.create_supabase_user('owner', 'owner@test', fixed_id => '11111111-1111-4111-8111-111111111111');
 select tests.create_supabase_user('other', 'other@test', fixed_id => '22222222-2222-4222-8222-222222222222');
@@ -36,8 +36,30 @@ select ok(not has_column_privilege('authenticated', 'public.chat_conversations',
 select ok(has_column_privilege('authenticated', 'public.chat_conversations', 'person_id', 'update'),
   'person_id is updatable');
 
+-- the plan of a query, as text (the inbox's order must come from its index)
+create function pg_temp.plan_of(query text) returns text language plpgsql as $f$
+declare
+  line text;
+  plan text := '';
+begin
+  for line in execute 'explain (costs off) ' || query loop
+    plan := plan || line || E'\n';
+  end loop;
+  return plan;
+end;
+$f$;
+
 -- ============================== owner =========================================
 select tests.authenticate_as('owner');
+-- the inbox screen's first page (PostgREST's order=last_message_at.desc,id.desc): read in
+-- the index's order, never by sorting all of the user's conversations
+set local enable_seqscan = off;
+select doesnt_match(pg_temp.plan_of($$ select id from public.chat_conversation_list where last_message_at is not null
+  order by last_message_at desc, id desc limit 50 $$), '%Sort%', 'the inbox''s keyset order needs no sort');
+select matches(pg_temp.plan_of($$ select id from public.chat_conversation_list where last_message_at is not null
+  order by last_message_at desc, id desc limit 50 $$), 'Index (Only )?Scan using chat_conversations_user_last_message_idx',
+  'the inbox page reads the inbox index');
+reset enable_seqscan;
 select results_eq($$ select message_count from public.chat_conversation_list $$, array[6], 'owner sees the conversation');
 select isnt_empty($$ select 1 from public.chat_conversation_archives $$, 'owner sees its archive');
 select isnt_empty($$ update public.chat_conversations set person_id = '11111111-0000-4000-8000-000000000001',
