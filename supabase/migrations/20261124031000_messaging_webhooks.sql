@@ -541,6 +541,46 @@ $$;
 comment on function messaging_private.final_refusal(text) is
   'Whether an SQLSTATE is a refusal a retry cannot change (false for connection, rollback, resource, lock, timeout and internal errors).';
 
+create or replace function messaging_private.delivery_refusal(
+  list text, ord bigint, item jsonb, kind text, code text, reason text)
+returns jsonb
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  v_path text := pg_catalog.format('%s[%s]', list, ord - 1);
+begin
+  -- the item was stored alone as `<list>[0]`: its reason names its place in the delivery
+  return pg_catalog.jsonb_build_object(
+    'path', v_path,
+    'id', case when pg_catalog.jsonb_typeof(item) = 'object' then pg_catalog.left(item ->> 'id', 256) end,
+    'kind', kind, 'code', code,
+    'reason', pg_catalog.left(pg_catalog.replace(reason, list || '[0]', v_path), 1000));
+end;
+$$;
+comment on function messaging_private.delivery_refusal(text, bigint, jsonb, text, text, text) is
+  'One refused item of a webhook delivery as the answer and the connection record it: its path (messages[4], updates[2]), id, kind, SQLSTATE and reason.';
+
+create or replace function messaging_private.add_counts(total jsonb, part jsonb)
+returns jsonb
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  -- every number of total plus the same key of part; arrays (conversations) concatenated
+  return (select pg_catalog.jsonb_object_agg(t.key,
+            case pg_catalog.jsonb_typeof(t.value)
+              when 'number' then pg_catalog.to_jsonb(t.value::text::bigint + coalesce((part ->> t.key)::bigint, 0))
+              when 'array' then t.value || coalesce(part -> t.key, '[]'::jsonb)
+              else t.value end)
+            from pg_catalog.jsonb_each(total) t);
+end;
+$$;
+comment on function messaging_private.add_counts(jsonb, jsonb) is
+  'The summary of two ingest or update calls as one: counts added, conversation lists joined (the per-item fallback of a webhook delivery).';
+
 create or replace function messaging_private.webhook_delivery(payload jsonb)
 returns jsonb
 language plpgsql
@@ -663,23 +703,15 @@ begin
         begin
           v_part := messaging_private.ingest_messages(pg_catalog.jsonb_build_object(
             'user_id', v_conn.user_id, 'connection_id', v_connection, 'messages', pg_catalog.jsonb_build_array(m.m)));
-          v_result := pg_catalog.jsonb_build_object(
-            'inserted', (v_result ->> 'inserted')::integer + (v_part ->> 'inserted')::integer,
-            'duplicates', (v_result ->> 'duplicates')::integer + (v_part ->> 'duplicates')::integer,
-            'updated', (v_result ->> 'updated')::integer + (v_part ->> 'updated')::integer,
-            'matched', (v_result ->> 'matched')::integer + (v_part ->> 'matched')::integer,
-            'conversations', (v_result -> 'conversations') || (v_part -> 'conversations'));
+          v_result := messaging_private.add_counts(v_result, v_part);
         exception when others then
           get stacked diagnostics v_state = returned_sqlstate, v_text = message_text;
           if not messaging_private.final_refusal(v_state) then
             raise;
           end if;
           v_failed := v_failed + 1;
-          v_refused := v_refused || pg_catalog.jsonb_build_object(
-            'path', pg_catalog.format('messages[%s]', m.ord - 1),
-            'id', case when pg_catalog.jsonb_typeof(m.m) = 'object' then pg_catalog.left(m.m ->> 'id', 256) end,
-            'kind', 'invalid_message', 'code', v_state,
-            'reason', pg_catalog.left(pg_catalog.replace(v_text, 'messages[0]', pg_catalog.format('messages[%s]', m.ord - 1)), 1000));
+          v_refused := v_refused
+            || messaging_private.delivery_refusal('messages', m.ord, m.m, 'invalid_message', v_state, v_text);
         end;
       end loop;
     end if;
@@ -705,21 +737,15 @@ begin
       for m in select e.u, e.ord from pg_catalog.jsonb_array_elements(v_updates) with ordinality e(u, ord) loop
         begin
           v_part := messaging_private.apply_message_updates(v_conn.user_id, pg_catalog.jsonb_build_array(m.u));
-          v_upd := pg_catalog.jsonb_build_object(
-            'applied', (v_upd ->> 'applied')::integer + (v_part ->> 'applied')::integer,
-            'unchanged', (v_upd ->> 'unchanged')::integer + (v_part ->> 'unchanged')::integer,
-            'missing', (v_upd ->> 'missing')::integer + (v_part ->> 'missing')::integer);
+          v_upd := messaging_private.add_counts(v_upd, v_part);
         exception when others then
           get stacked diagnostics v_state = returned_sqlstate, v_text = message_text;
           if not messaging_private.final_refusal(v_state) then
             raise;
           end if;
           v_failed := v_failed + 1;
-          v_refused := v_refused || pg_catalog.jsonb_build_object(
-            'path', pg_catalog.format('updates[%s]', m.ord - 1),
-            'id', case when pg_catalog.jsonb_typeof(m.u) = 'object' then pg_catalog.left(m.u ->> 'id', 256) end,
-            'kind', 'invalid_update', 'code', v_state,
-            'reason', pg_catalog.left(pg_catalog.replace(v_text, 'updates[0]', pg_catalog.format('updates[%s]', m.ord - 1)), 1000));
+          v_refused := v_refused
+            || messaging_private.delivery_refusal('updates', m.ord, m.u, 'invalid_update', v_state, v_text);
         end;
       end loop;
     end;
