@@ -22,6 +22,7 @@ import argparse
 import hashlib
 import hmac
 import json
+import os
 import statistics
 import time
 import uuid
@@ -34,7 +35,7 @@ import psycopg
 
 from crm_messaging.config import Settings, load_settings, read_env
 
-SENDERS = 8
+SENDERS = int(os.environ.get("BENCH_WEBHOOK_SENDERS", "8"))  # concurrent senders per side
 APP_SECRET = "bench-app-secret"
 CONVERSATIONS = 40
 WORDS = [

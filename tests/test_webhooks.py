@@ -1055,3 +1055,37 @@ def test_an_edit_ahead_of_the_clock_never_hides_later_edits_nor_moves_the_messag
     assert m["sent_at"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 600)), (
         "sent_at fixed once stored"
     )
+
+
+def test_concurrent_deliveries_of_one_connection_each_get_their_own_answer(
+    functions_url, wa, owner, db
+):
+    """Deliveries that arrive while the connection's previous call runs go to the database
+    together (ingest_webhook_deliveries); each is still answered for itself, a redelivery
+    among them stores nothing twice, and one for another account costs the others nothing."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    t = int(time.time()) - 1800
+    bodies = [wa_body(messages=[wa_text(f"wamid.C{i}", f"pedido {i}", t + i)]) for i in range(30)]
+    bodies += [bodies[3], bodies[7]]  # Meta redelivers two of them meanwhile
+    foreign = wa_body(
+        messages=[wa_text("wamid.F1", "otra cuenta", t)],
+        metadata={"display_phone_number": "15550000000", "phone_number_id": "999"},
+    )
+    bodies.append(foreign)
+
+    def post(body: bytes) -> httpx.Response:
+        with httpx.Client(timeout=30) as client:
+            return wa_post(client, functions_url, wa, body)
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(post, bodies))
+    assert [a.status_code for a in answers[:-1]] == [200] * 32, [a.text for a in answers]
+    assert answers[-1].status_code == 403, answers[-1].text
+    inserted = [a.json()["inserted"] + a.json()["duplicates"] for a in answers[:-1]]
+    assert inserted == [1] * 32, "each answer counts its own message"
+    assert sum(a.json()["inserted"] for a in answers[:-1]) == 30
+    conv = stored(db, owner.id, CONV)
+    assert conv is not None and conv["count"] == 30
+    assert set(conv["messages"]) == {f"wamid.C{i}" for i in range(30)}
+    assert refusals(db, wa.id)[0] == 1, "the foreign delivery is counted once"

@@ -268,14 +268,14 @@ begin
     perform messaging_private.store_segments((v_piece ->> 'conversation')::uuid, owner, v_piece -> 'lines', false);
   end loop;
 
+  -- (each conversation's open segments counted through their partial index: a join of
+  -- the batch with every open segment would read all users' open segments on each call)
   for v_conversation in
-    select s.conversation_id
-      from messaging_private.search_segments s
-     where s.conversation_id in (select (b.x ->> 'conversation')::uuid
-                                   from pg_catalog.jsonb_array_elements(batches) b(x))
-       and not s.sealed
-     group by s.conversation_id
-    having pg_catalog.count(*) >= 16
+    select b.conversation
+      from (select distinct (b.x ->> 'conversation')::uuid as conversation
+              from pg_catalog.jsonb_array_elements(batches) b(x)) b
+     where (select pg_catalog.count(*) from messaging_private.search_segments s
+             where s.conversation_id = b.conversation and not s.sealed) >= 16
   loop
     perform messaging_private.merge_segments(v_conversation, owner);
   end loop;

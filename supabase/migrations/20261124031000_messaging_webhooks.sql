@@ -13,6 +13,8 @@
 --   new messages through ingest_messages, then status / reaction / deletion updates
 --   of stored messages (which never create messages), then the connection's
 --   last_synced_at (an error status goes back to active).
+-- * ingest_webhook_deliveries(): service_role only. Several deliveries of one
+--   connection in one transaction, each stored as ingest_webhook_delivery stores it.
 -- * record_webhook_failure(): service_role only. A delivery the database refused
 --   sets the connection's last_error and status = 'error'.
 -- =============================================================================
@@ -718,7 +720,7 @@ begin
   end if;
 
   v_updates := payload -> 'updates';
-  if v_updates is not null and v_updates <> 'null'::jsonb then
+  if v_updates is not null and v_updates <> 'null'::jsonb and v_updates <> '[]'::jsonb then
     if pg_catalog.jsonb_typeof(v_updates) <> 'array' then
       raise exception using errcode = '22023', message = 'updates: must be an array', hint = 'updates_invalid';
     end if;
@@ -800,6 +802,83 @@ comment on function public.ingest_webhook_delivery(jsonb) is
   'service_role only (the messaging-ingest function): {connection_id, messages, updates, refused, replay_guard} of one delivery; messages as in ingest_messages, updates {kind: status|reaction|delete, platform, external_conversation_id, id, at, ...} applied to stored messages only, refused: what the function itself refused ({path, kind, reason}), replay_guard: a WeChat {nonce, digest}. Each message or update the store refuses is left out (listed in refused, counted on the connection), the rest stored. Returns the ingest summary plus {updates: {applied, unchanged, missing}, accepted, refused}, or {rejected: {kind: paused|replay}} when nothing may be stored.';
 revoke all on function public.ingest_webhook_delivery(jsonb) from public, anon, authenticated;
 grant execute on function public.ingest_webhook_delivery(jsonb) to service_role;
+
+-- -----------------------------------------------------------------------------
+-- Several deliveries of one connection in one call
+-- -----------------------------------------------------------------------------
+-- The edge function sends the deliveries of a connection that arrive while its previous
+-- call is still running as one call (a delivery arriving to an idle connection goes alone,
+-- at once): one request, one transaction and one commit for all of them, each delivery
+-- still stored exactly as ingest_webhook_delivery stores it alone.
+
+create or replace function messaging_private.webhook_deliveries(payload jsonb)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_results jsonb[] := '{}'::jsonb[];
+  d record;
+  v_state text;
+  v_text text;
+  v_detail text;
+  v_hint text;
+begin
+  perform messaging_private.require_service_role();
+  if payload is null or pg_catalog.jsonb_typeof(payload) <> 'object' then
+    raise exception using errcode = '22023', message = 'payload: must be a JSON object', hint = 'payload_not_object';
+  end if;
+  if coalesce(pg_catalog.jsonb_typeof(payload -> 'deliveries'), '') <> 'array'
+     or pg_catalog.jsonb_array_length(payload -> 'deliveries') = 0 then
+    raise exception using errcode = '22023', message = 'deliveries: required, a non-empty array', hint = 'delivery_invalid';
+  end if;
+  if pg_catalog.jsonb_array_length(payload -> 'deliveries') > messaging_private.contract_limit('deliveries_per_call') then
+    raise exception using errcode = '22023', hint = 'delivery_invalid',
+      message = pg_catalog.format('deliveries: at most %s in one call', messaging_private.contract_limit('deliveries_per_call'));
+  end if;
+  for d in select e.x, e.ord from pg_catalog.jsonb_array_elements(payload -> 'deliveries') with ordinality e(x, ord) loop
+    -- each delivery alone (its own savepoint): one the store refuses whole gets its error
+    -- and changes nothing, the others are stored; a failure a retry can fix (a deadlock,
+    -- a timeout) fails the call, and every delivery in it is sent again
+    begin
+      if pg_catalog.jsonb_typeof(d.x) <> 'object' then
+        raise exception using errcode = '22023', hint = 'delivery_invalid',
+          message = pg_catalog.format('deliveries[%s]: must be a JSON object', d.ord - 1);
+      end if;
+      v_results := v_results || messaging_private.webhook_delivery(
+        (d.x - 'connection_id') || pg_catalog.jsonb_build_object('connection_id', payload -> 'connection_id'));
+    exception when others then
+      get stacked diagnostics v_state = returned_sqlstate, v_text = message_text,
+        v_detail = pg_exception_detail, v_hint = pg_exception_hint;
+      if not messaging_private.final_refusal(v_state) then
+        raise;
+      end if;
+      v_results := v_results || pg_catalog.jsonb_build_object('error', pg_catalog.jsonb_build_object(
+        'code', v_state, 'message', v_text, 'details', nullif(v_detail, ''), 'hint', nullif(v_hint, '')));
+    end;
+  end loop;
+  return pg_catalog.jsonb_build_object('results', pg_catalog.to_jsonb(v_results));
+end;
+$$;
+comment on function messaging_private.webhook_deliveries(jsonb) is
+  'The privileged body of public.ingest_webhook_deliveries: each delivery as webhook_delivery stores it, in its own savepoint, all in one transaction.';
+revoke all on function messaging_private.webhook_deliveries(jsonb) from public;
+grant execute on function messaging_private.webhook_deliveries(jsonb) to service_role;
+
+create or replace function public.ingest_webhook_deliveries(payload jsonb)
+returns jsonb
+language sql
+volatile
+security invoker
+set search_path = ''
+as $$
+  select messaging_private.webhook_deliveries(payload);
+$$;
+comment on function public.ingest_webhook_deliveries(jsonb) is
+  'service_role only (the messaging-ingest function): {connection_id, deliveries: [{messages, updates, refused, replay_guard}, ...]}, at most deliveries_per_call. Each delivery is stored as ingest_webhook_delivery stores it alone, in its own savepoint, all in one transaction. Returns {results: [...]}, one per delivery in order: what ingest_webhook_delivery returns, or {error: {code, message, details, hint}} when the store refused that delivery whole (it changed nothing). A failure a retry can fix fails the whole call.';
+revoke all on function public.ingest_webhook_deliveries(jsonb) from public, anon, authenticated;
+grant execute on function public.ingest_webhook_deliveries(jsonb) to service_role;
 
 create or replace function messaging_private.record_webhook_failure(connection uuid, error text, refused boolean)
 returns void

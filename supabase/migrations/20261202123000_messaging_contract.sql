@@ -41,6 +41,8 @@ insert into messaging_private.contract_limits (name, value, unit, description) v
    'Most messages one ingest_messages call takes (22023 past it); the Python client sends batches below it.'),
   ('updates_per_call', 1000, 'updates',
    'Most status, reaction and delete updates one ingest_webhook_delivery call takes.'),
+  ('deliveries_per_call', 100, 'deliveries',
+   'Most webhook deliveries one ingest_webhook_deliveries call takes.'),
   ('metadata_max_depth', 32, 'levels',
    'Deepest nesting of a message''s metadata (the metadata object itself is level 1).'),
   ('future_seconds', 86400, 'seconds',

@@ -4,7 +4,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
-select plan(59);
+select plan(67);
 
 select tests.create_supabase_user('owner', 'owner@test', fixed_id => '11111111-1111-4111-8111-111111111111');
 select tests.create_supabase_user('other', 'other@test', fixed_id => '22222222-2222-4222-8222-222222222222');
@@ -18,6 +18,8 @@ select has_index('messaging_private', 'connection_secrets', 'connection_secrets_
 select function_privs_are('public', 'webhook_connection', array['uuid'], 'authenticated', array[]::text[]);
 select function_privs_are('public', 'webhook_connection', array['uuid'], 'service_role', array['EXECUTE']);
 select function_privs_are('public', 'ingest_webhook_delivery', array['jsonb'], 'authenticated', array[]::text[]);
+select function_privs_are('public', 'ingest_webhook_deliveries', array['jsonb'], 'authenticated', array[]::text[]);
+select function_privs_are('public', 'ingest_webhook_deliveries', array['jsonb'], 'service_role', array['EXECUTE']);
 select function_privs_are('public', 'record_webhook_failure', array['uuid', 'text', 'boolean'], 'anon', array[]::text[]);
 select tests.rls_enabled('messaging_private', 'webhook_nonces');
 select ok(not has_table_privilege(r, 'messaging_private.webhook_nonces', 'select'), 'no select grant on nonces to ' || r)
@@ -37,6 +39,8 @@ select throws_ok($$ select public.webhook_connection(id) from public.messaging_c
 select throws_ok($$ select messaging_private.webhook_connection(id) from public.messaging_connections $$, '42501', null,
   'nor its private body');
 select throws_ok($$ select public.ingest_webhook_delivery('{}') $$, '42501', null, 'owner cannot call ingest_webhook_delivery');
+select throws_ok($$ select public.ingest_webhook_deliveries('{"deliveries": [{}]}') $$, '42501', null,
+  'nor ingest_webhook_deliveries');
 select throws_ok($$ select public.add_messaging_connection('whatsapp', '+34600000001', null, '{"app_secret": "x"}') $$,
   '22023', 'invalid connection: secrets.verify_token: required for whatsapp, a non-empty string',
   'whatsapp needs both secrets, named');
@@ -161,6 +165,27 @@ select is((select array[status, last_error] from public.messaging_connections wh
 select public.ingest_webhook_delivery(jsonb_build_object('connection_id', :'wa', 'messages', '[]'::jsonb));
 select is((select array[status, last_error] from public.messaging_connections where id = :'wa'), array['active', null],
   'the next good delivery makes it active again');
+
+-- several deliveries in one call: each stored as alone; one refused whole costs the others nothing
+select public.ingest_webhook_deliveries(format('{"connection_id": "%s", "deliveries": [
+  {"messages": [{"platform": "whatsapp", "external_conversation_id": "+34622222222", "id": "wamid.b1", "direction": "inbound",
+                 "type": "text", "content": "uno", "sent_at": "2026-01-02T10:00:00Z"}]},
+  {"messages": "not an array"},
+  {"messages": [{"platform": "whatsapp", "external_conversation_id": "+34622222222", "id": "wamid.b1", "direction": "inbound",
+                 "type": "text", "content": "uno", "sent_at": "2026-01-02T10:00:00Z"},
+                {"platform": "whatsapp", "external_conversation_id": "+34622222222", "id": "wamid.b2", "direction": "inbound",
+                 "type": "text", "content": "dos", "sent_at": "2026-01-02T10:01:00Z"}]},
+  7]}', :'wa')::jsonb) -> 'results' as batch \gset
+select is(jsonb_array_length(:'batch'::jsonb), 4, 'one result per delivery, in order');
+select is(array[(:'batch'::jsonb -> 0 ->> 'inserted'), (:'batch'::jsonb -> 2 ->> 'inserted'), (:'batch'::jsonb -> 2 ->> 'duplicates')],
+  array['1', '1', '1'], 'the good deliveries stored, the message they share once');
+select is(array[(:'batch'::jsonb -> 1 -> 'error' ->> 'code'), (:'batch'::jsonb -> 1 -> 'error' ->> 'hint'),
+                (:'batch'::jsonb -> 3 -> 'error' ->> 'hint')],
+  array['22023', 'messages_not_array', 'delivery_invalid'], 'a delivery refused whole gets its error and kind');
+select is((select message_count from public.chat_conversations where external_conversation_id = '+34622222222'), 2,
+  'two messages stored');
+select throws_ok(format($$ select public.ingest_webhook_deliveries('{"connection_id": "%s", "deliveries": []}') $$, :'wa'),
+  '22023', 'deliveries: required, a non-empty array', 'an empty batch is refused');
 
 select * from finish();
 rollback;

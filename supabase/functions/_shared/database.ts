@@ -183,6 +183,9 @@ isOneToOne: false
 "ingest_messages":
 { Args: { "payload": Json }; Returns: Json
                            },
+"ingest_webhook_deliveries":
+{ Args: { "payload": Json }; Returns: Json
+                           },
 "ingest_webhook_delivery":
 { Args: { "payload": Json }; Returns: Json
                            },

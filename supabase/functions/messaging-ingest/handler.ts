@@ -115,16 +115,16 @@ function route(url: URL): string[] | null {
   return parts.shift() === FUNCTION_NAME ? parts : null;
 }
 
-async function authenticate(platform: Platform, req: Request, url: URL, raw: Bytes, c: Connection) {
+function authenticate(platform: Platform, req: Request, url: URL, raw: Bytes, c: Connection): void {
   let ok = false;
   if (platform === "whatsapp") {
-    ok = await whatsapp.verifySignature(req.headers.get("x-hub-signature-256"), raw, c.secrets.app_secret);
+    ok = whatsapp.verifySignature(req.headers.get("x-hub-signature-256"), raw, c.secrets.app_secret);
   } else if (platform === "telegram") {
-    ok = await telegram.verifySecretToken(req.headers.get("x-telegram-bot-api-secret-token"), c.secrets.secret_token);
+    ok = telegram.verifySecretToken(req.headers.get("x-telegram-bot-api-secret-token"), c.secrets.secret_token);
   } else if (platform === "signal") {
-    ok = await signal.verifyBearer(req.headers.get("authorization"), c.secrets.token);
+    ok = signal.verifyBearer(req.headers.get("authorization"), c.secrets.token);
   } else {
-    ok = await wechat.verifySignature(url, c.secrets.token);
+    ok = wechat.verifySignature(url, c.secrets.token);
   }
   if (!ok) throw new HttpError(401, "missing or wrong signature or token");
 }
@@ -159,12 +159,12 @@ async function webhook(deps: Deps, req: Request, url: URL, platform: Platform, i
   if (!connection || connection.platform !== platform) throw new HttpError(404, "no such connection");
 
   if (req.method === "GET") {
-    if (platform === "whatsapp") return await whatsapp.verifySubscription(url, connection.secrets.verify_token);
-    await authenticate(platform, req, url, raw, connection);
+    if (platform === "whatsapp") return whatsapp.verifySubscription(url, connection.secrets.verify_token);
+    authenticate(platform, req, url, raw, connection);
     return text(200, url.searchParams.get("echostr") ?? "");
   }
 
-  await authenticate(platform, req, url, raw, connection);
+  authenticate(platform, req, url, raw, connection);
   // from here on the body is the platform's: refusals and failures are recorded on the connection
   let delivery: Delivery;
   try {
@@ -177,7 +177,7 @@ async function webhook(deps: Deps, req: Request, url: URL, platform: Platform, i
     throw e;
   }
   if (platform === "wechat") {
-    delivery.replayGuard = { nonce: url.searchParams.get("nonce") ?? "", digest: await sha256Hex(raw) };
+    delivery.replayGuard = { nonce: url.searchParams.get("nonce") ?? "", digest: sha256Hex(raw) };
   }
   let result: DeliveryResult;
   try {

@@ -20,7 +20,7 @@ import {
   ShapeError,
 } from "./types.ts";
 
-export function verifyBearer(header: string | null, token: string | undefined): Promise<boolean> {
+export function verifyBearer(header: string | null, token: string | undefined): boolean {
   const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   return safeEqualString(m ? m[1] : null, token);
 }

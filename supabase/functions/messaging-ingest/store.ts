@@ -1,9 +1,12 @@
 // The database side of the function, through PostgREST (supabase-js) as Supabase's own
 // functions do it: connections and their secrets via the service_role-only RPC
-// webhook_connection, deliveries via ingest_webhook_delivery, failures and refusals via
-// record_webhook_failure, and app batches via ingest_messages as the calling user.
+// webhook_connection, deliveries via ingest_webhook_delivery (or, for deliveries of one
+// connection that arrive while its previous call runs, ingest_webhook_deliveries),
+// failures and refusals via record_webhook_failure, and app batches via ingest_messages as
+// the calling user.
 
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import contract from "../_shared/contract.json" with { type: "json" };
 import type { Delivery, Platform } from "./types.ts";
 
 export interface Secrets {
@@ -114,6 +117,30 @@ export interface StoreOptions {
 /** At most this many unknown ids are remembered (the oldest go first). */
 const MAX_UNKNOWN = 10_000;
 
+/** Most deliveries in one ingest_webhook_deliveries call (the contract's limit). */
+export const MAX_BATCH_DELIVERIES = contract.limits.deliveries_per_call.value;
+/** A batch stops growing at this many messages and updates (a delivery is never split). */
+export const MAX_BATCH_ITEMS = 1000;
+
+interface Waiting {
+  delivery: Delivery;
+  resolve: (result: DeliveryResult) => void;
+  reject: (error: unknown) => void;
+}
+
+function payloadOf(delivery: Delivery) {
+  return {
+    messages: delivery.messages,
+    updates: delivery.updates,
+    refused: delivery.refused ?? [],
+    replay_guard: delivery.replayGuard ?? null,
+  };
+}
+
+function items(delivery: Delivery): number {
+  return delivery.messages.length + delivery.updates.length;
+}
+
 export function supabaseStore(opts: StoreOptions): Store {
   const global = opts.fetch ? { fetch: opts.fetch } : {};
   const clientOptions = {
@@ -126,6 +153,81 @@ export function supabaseStore(opts: StoreOptions): Store {
   const cache = new Map<string, { connection: Connection; until: number }>();
   // ids that named no connection: random ids would otherwise each cost a database lookup
   const unknown = new Map<string, number>();
+
+  // deliveries waiting per connection id, and the connections whose call is in flight
+  const waiting = new Map<string, Waiting[]>();
+  const running = new Set<string>();
+
+  function settle(connection: Connection, result: DeliveryResult): DeliveryResult {
+    // a paused connection: its status is read again next time
+    if (result?.rejected?.kind === "paused") cache.delete(connection.id);
+    return result;
+  }
+
+  async function deliverOne(connection: Connection, delivery: Delivery): Promise<DeliveryResult> {
+    const res = (await service.rpc("ingest_webhook_delivery", {
+      payload: { connection_id: connection.id, ...payloadOf(delivery) },
+    })) as Rpc;
+    if (res.error) {
+      if (errorKind(res.error) === "connection_unknown") cache.delete(connection.id);
+      raise(res, "ingest_webhook_delivery");
+    }
+    return settle(connection, res.data as DeliveryResult);
+  }
+
+  async function deliverMany(connection: Connection, batch: Waiting[]): Promise<void> {
+    const res = (await service.rpc("ingest_webhook_deliveries", {
+      payload: { connection_id: connection.id, deliveries: batch.map((w) => payloadOf(w.delivery)) },
+    })) as Rpc;
+    if (res.error) {
+      if (errorKind(res.error) === "connection_unknown") cache.delete(connection.id);
+      raise(res, "ingest_webhook_deliveries");
+    }
+    const results = ((res.data ?? {}) as { results?: (DeliveryResult & { error?: Rpc["error"] })[] }).results ?? [];
+    if (results.length !== batch.length) {
+      throw new StoreError(`ingest_webhook_deliveries: ${results.length} results for ${batch.length} deliveries`, true);
+    }
+    batch.forEach((w, i) => {
+      const result = results[i];
+      if (result.error) {
+        if (errorKind(result.error) === "connection_unknown") cache.delete(connection.id);
+        try {
+          raise({ data: null, error: result.error, status: 200 }, "ingest_webhook_deliveries");
+        } catch (e) {
+          w.reject(e);
+        }
+      } else {
+        w.resolve(settle(connection, result));
+      }
+    });
+  }
+
+  async function drain(connection: Connection): Promise<void> {
+    running.add(connection.id);
+    try {
+      for (;;) {
+        const queue = waiting.get(connection.id) ?? [];
+        if (queue.length === 0) break;
+        let take = 0;
+        let total = 0;
+        while (take < queue.length && take < MAX_BATCH_DELIVERIES) {
+          total += items(queue[take].delivery);
+          if (take > 0 && total > MAX_BATCH_ITEMS) break;
+          take++;
+        }
+        const batch = queue.splice(0, take);
+        try {
+          if (batch.length === 1) batch[0].resolve(await deliverOne(connection, batch[0].delivery));
+          else await deliverMany(connection, batch);
+        } catch (e) {
+          for (const w of batch) w.reject(e);
+        }
+      }
+    } finally {
+      running.delete(connection.id);
+      waiting.delete(connection.id);
+    }
+  }
 
   return {
     async connection(id) {
@@ -149,24 +251,19 @@ export function supabaseStore(opts: StoreOptions): Store {
       return connection;
     },
 
-    async deliver(connection, delivery) {
-      const res = (await service.rpc("ingest_webhook_delivery", {
-        payload: {
-          connection_id: connection.id,
-          messages: delivery.messages,
-          updates: delivery.updates,
-          refused: delivery.refused ?? [],
-          replay_guard: delivery.replayGuard ?? null,
-        },
-      })) as Rpc;
-      if (res.error) {
-        if (errorKind(res.error) === "connection_unknown") cache.delete(connection.id);
-        raise(res, "ingest_webhook_delivery");
-      }
-      const result = res.data as DeliveryResult;
-      // a paused connection: its status is read again next time
-      if (result?.rejected?.kind === "paused") cache.delete(connection.id);
-      return result;
+    deliver(connection, delivery) {
+      // one call in flight per connection: a delivery to an idle connection goes at once,
+      // alone; those arriving meanwhile wait and go together in the next call (one
+      // request, transaction and commit for all of them, each stored as it would be alone)
+      return new Promise<DeliveryResult>((resolve, reject) => {
+        let queue = waiting.get(connection.id);
+        if (!queue) {
+          queue = [];
+          waiting.set(connection.id, queue);
+        }
+        queue.push({ delivery, resolve, reject });
+        if (!running.has(connection.id)) void drain(connection);
+      });
     },
 
     async recordFailure(connectionId, error, refused) {

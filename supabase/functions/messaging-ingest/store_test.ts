@@ -71,3 +71,42 @@ Deno.test("PostgREST's refusals are final, its connection failures and lock/time
   }
   assert(isRetryable(undefined), "no code at all: the request did not get through");
 });
+
+Deno.test("deliveries of one connection that arrive while its call runs go together in the next call", async () => {
+  const conn = { id: ID, user_id: "u", platform: "whatsapp", account_identifier: "+1", status: "active", secrets: {} };
+  const bodies: { rpc: string; payload: Record<string, unknown> }[] = [];
+  let release: () => void = () => {};
+  const held = new Promise<void>((r) => (release = r));
+  const fetch = async (input: Request | URL | string, init?: RequestInit) => {
+    const req = input instanceof Request ? input : new Request(String(input), init);
+    const rpc = new URL(req.url).pathname.replace(/^.*\/rpc\//, "");
+    const payload = (await req.json()).payload;
+    bodies.push({ rpc, payload });
+    if (bodies.length === 1) await held; // the first call is still running
+    const answer = rpc === "ingest_webhook_delivery" ? { inserted: 1, accepted: 1, refused: [] } : {
+      results: payload.deliveries.map((d: { messages: { id: string }[] }) =>
+        d.messages[0].id === "bad"
+          ? { error: { code: "22023", message: "messages[0].sent_at: not a time", hint: "invalid_message" } }
+          : { inserted: 1, accepted: 1, refused: [], id: d.messages[0].id }
+      ),
+    };
+    return new Response(JSON.stringify(answer), { status: 200, headers: { "content-type": "application/json" } });
+  };
+  const store = supabaseStore({ ...opts, fetch: fetch as typeof globalThis.fetch });
+  const one = (id: string) => ({ messages: [{ id } as never], updates: [] });
+  const first = store.deliver(conn as never, one("m1"));
+  await new Promise((r) => setTimeout(r, 10));
+  const later = ["m2", "bad", "m3"].map((id) => store.deliver(conn as never, one(id)).then((r) => r, (e) => e));
+  await new Promise((r) => setTimeout(r, 10));
+  assertEquals(bodies.length, 1, "nothing more is sent while the first call runs");
+  release();
+  assertEquals((await first).inserted, 1);
+  const [m2, bad, m3] = await Promise.all(later);
+  assertEquals(bodies.map((b) => b.rpc), ["ingest_webhook_delivery", "ingest_webhook_deliveries"]);
+  assertEquals((bodies[1].payload.deliveries as unknown[]).length, 3);
+  assertEquals([m2.id, m3.id], ["m2", "m3"], "each delivery gets its own result");
+  assert(bad instanceof StoreError && !bad.retryable && bad.kind === "invalid_message", String(bad));
+  // idle again: the next delivery goes alone, at once
+  await store.deliver(conn as never, one("m4"));
+  assertEquals(bodies.map((b) => b.rpc).at(-1), "ingest_webhook_delivery");
+});

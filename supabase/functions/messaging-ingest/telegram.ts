@@ -19,7 +19,7 @@ import {
   ShapeError,
 } from "./types.ts";
 
-export function verifySecretToken(header: string | null, secretToken: string | undefined): Promise<boolean> {
+export function verifySecretToken(header: string | null, secretToken: string | undefined): boolean {
   return safeEqualString(header, secretToken);
 }
 

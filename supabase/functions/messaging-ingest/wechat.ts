@@ -22,11 +22,11 @@ import { parseXml, type XmlNode } from "./xml.ts";
  */
 export const MAX_CLOCK_SKEW_SECONDS = 300;
 
-export async function verifySignature(
+export function verifySignature(
   url: URL,
   token: string | undefined,
   nowSeconds = Date.now() / 1000,
-): Promise<boolean> {
+): boolean {
   const signature = url.searchParams.get("signature");
   const timestamp = url.searchParams.get("timestamp");
   const nonce = url.searchParams.get("nonce");
@@ -34,8 +34,8 @@ export async function verifySignature(
   if (!/^\d{1,12}$/.test(timestamp) || Math.abs(nowSeconds - Number(timestamp)) > MAX_CLOCK_SKEW_SECONDS) {
     return false;
   }
-  const expected = await sha1Hex([token, timestamp, nonce].sort().join(""));
-  return await safeEqualString(signature.toLowerCase(), expected);
+  const expected = sha1Hex([token, timestamp, nonce].sort().join(""));
+  return safeEqualString(signature.toLowerCase(), expected);
 }
 
 function field(fields: XmlNode, name: string): string | undefined {

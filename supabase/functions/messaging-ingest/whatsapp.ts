@@ -22,28 +22,24 @@ import {
 } from "./types.ts";
 
 /** The GET handshake: 200 with hub.challenge, 403 for a wrong verify token, 400 when malformed. */
-export async function verifySubscription(url: URL, verifyToken: string | undefined): Promise<Response> {
+export function verifySubscription(url: URL, verifyToken: string | undefined): Response {
   const mode = url.searchParams.get("hub.mode");
   const challenge = url.searchParams.get("hub.challenge");
   const token = url.searchParams.get("hub.verify_token");
   if (mode !== "subscribe" || !challenge) {
     return new Response("expected hub.mode=subscribe and hub.challenge\n", { status: 400 });
   }
-  if (!(await safeEqualString(token, verifyToken))) {
+  if (!safeEqualString(token, verifyToken)) {
     return new Response("wrong verify token\n", { status: 403 });
   }
   return new Response(challenge, { status: 200, headers: { "content-type": "text/plain" } });
 }
 
 /** X-Hub-Signature-256: "sha256=" + hex HMAC-SHA256 of the raw body with the app secret. */
-export async function verifySignature(
-  header: string | null,
-  raw: Bytes,
-  appSecret: string | undefined,
-): Promise<boolean> {
+export function verifySignature(header: string | null, raw: Bytes, appSecret: string | undefined): boolean {
   if (!header || !appSecret || !header.startsWith("sha256=")) return false;
-  const expected = await hmacSha256Hex(appSecret, raw);
-  return await safeEqualString(header.slice(7).toLowerCase(), expected);
+  const expected = hmacSha256Hex(appSecret, raw);
+  return safeEqualString(header.slice(7).toLowerCase(), expected);
 }
 
 const MEDIA: Record<string, MessageType> = {
