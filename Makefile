@@ -120,11 +120,8 @@ pgtap:
 pytest:
 	$(PY) -m pytest -m "not slow"
 
-# The fairness bursts run last: a 200k-message import started right after them peaked at
-# 627-665 MiB RSS in the CLI (93 MiB otherwise), a finding not yet explained (see issue 18).
 test-reliability: stack
-	$(PY) -m pytest -m slow --deselect tests/reliability/test_fairness.py
-	$(PY) -m pytest -m slow tests/reliability/test_fairness.py
+	$(PY) -m pytest -m slow
 
 # ruff, and mypy (strict) on the package and devstack/ (pyproject's [tool.mypy])
 lint: web-lint fmt-check

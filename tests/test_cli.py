@@ -180,6 +180,16 @@ def test_dry_run_needs_no_stack_and_no_env(no_env, capsys):
     }  # fmt: skip
 
 
+def test_dry_run_names_the_24_hour_clock_rule(no_env, capsys):
+    code, out, err = run(
+        capsys, "import", "whatsapp", str(FX / "whatsapp" / "clock_24h.txt"),
+        "--tz", "Europe/London", "--me", "Tom", "--dry-run", "--json",
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    (note,) = json.loads(out)["notes"]
+    assert note.startswith("date order D/M/Y: the 24 h clock") and "--date-order mdy" in note
+
+
 def test_without_env_the_cli_says_so_in_a_sentence(no_env, capsys):
     code, out, err = run(
         capsys, "import", "signal", str(REPO_ROOT / "examples" / "signal-receive.jsonl")

@@ -558,3 +558,59 @@ def test_whatsapp_date_order_is_still_refused_without_evidence(tmp_path):
     text = (WA_FX / "ambiguous_dates.txt").read_text() + "03/02/2026, 11:05 - Ben: Die Gruppe\n"
     with pytest.raises(ExportFormatError, match=r"--date-order dmy\|mdy"):
         parse_whatsapp(_wa(tmp_path, "WhatsApp Chat with Ben.txt", text), tz="UTC", me="Ann")
+
+
+@pytest.mark.parametrize(
+    "name, me, first",
+    [
+        # Android, hours past 12 (14:05, 18:47, 21:30), every date fits D/M and M/D
+        ("clock_24h.txt", "Tom", (2025, 3, 2, 9, 12)),
+        # iOS, no hour past 12 but 00:03: no 12 h clock writes hour 0
+        ("clock_24h_midnight.txt", "Lena", (2024, 4, 6, 0, 3, 41)),
+    ],
+)
+def test_whatsapp_a_24_hour_clock_reads_ambiguous_dates_day_first(name, me, first):
+    chat = parse_whatsapp(WA_FX / name, tz="UTC", me=me)
+    assert chat.messages.order == "dmy"
+    (note,) = chat.notes
+    assert note.startswith("date order D/M/Y: the 24 h clock")
+    assert "pass --date-order mdy if" in note  # the weakest rule says how to overrule it
+    m = list(chat.messages)
+    assert m[0].sent_at.replace(tzinfo=None) == datetime(*first)
+    assert [x.sent_at for x in m] == sorted(x.sent_at for x in m)
+    # --date-order still overrules it
+    mdy = parse_whatsapp(WA_FX / name, tz="UTC", me=me, date_order="mdy")
+    assert mdy.notes == ["date order M/D/Y: --date-order mdy"]
+
+
+@pytest.mark.parametrize(
+    "extra_line, options, order, rule",
+    [
+        # stronger evidence than the clock decides first
+        ("11/03/2025, 21:31 - +1 415 555 0100: ok", {}, "mdy", "+1"),
+        ("11/03/2025, 21:31 - Tom: ok", {"region": "US"}, "mdy", "--region US"),
+        ("11/03/2025, 21:31 - Tom: Mensagem apagada", {}, "dmy", "Portuguese"),
+    ],
+)
+def test_whatsapp_the_24_hour_clock_is_the_weakest_rule(tmp_path, extra_line, options, order, rule):
+    text = (WA_FX / "clock_24h.txt").read_text() + extra_line + "\n"
+    chat = parse_whatsapp(
+        _wa(tmp_path, "WhatsApp Chat with Tom.txt", text), tz="UTC", me="Priya", **options
+    )
+    assert chat.messages.order == order
+    (note,) = chat.notes
+    assert rule in note and "24 h" not in note
+
+
+def test_whatsapp_a_12_hour_clock_with_ambiguous_dates_is_still_refused(tmp_path):
+    with pytest.raises(
+        ExportFormatError, match=r"cannot tell the date order.*--date-order dmy\|mdy"
+    ):
+        parse_whatsapp(WA_FX / "clock_12h.txt", tz="UTC", me="Tom")
+    # a 24 h file with am/pm in one header is no 24 h clock either
+    text = (WA_FX / "clock_24h.txt").read_text() + "11/03/2025, 9:31 PM - Tom: ok\n"
+    with pytest.raises(ExportFormatError, match=r"--date-order dmy\|mdy"):
+        parse_whatsapp(_wa(tmp_path, "WhatsApp Chat with Tom.txt", text), tz="UTC", me="Tom")
+    # hours up to 12 without am/pm (the existing fixture) show no clock
+    with pytest.raises(ExportFormatError, match=r"--date-order dmy\|mdy"):
+        parse_whatsapp(WA_FX / "ambiguous_dates.txt", tz="UTC", me="Ann")

@@ -3,9 +3,10 @@
 Android (`31/12/2023, 21:05 - Name: text`), iOS (`[31/12/2023, 21:05:13] Name: text`) and
 the other header layouts locales write (`13.6.2018 klo 21.25.15 - `, `13. 6. 2018. 21:25:15 `,
 `13.06.18 21.25.15: `), one layout decided per file; the date order (D/M/Y, M/D/Y, Y/M/D,
-two-digit years in any place) decided from every date of the file, refused when the file
-cannot tell (then `date_order` says it); 12 h and 24 h clocks; the bidi and no-break marks
-WhatsApp sprinkles in; multi-line messages; media placeholders, attachments, deleted and
+two-digit years in any place) decided from every date of the file, then from the evidence
+the file carries (region, WhatsApp's own words, `p. m.`, phones, and last a 24 h clock),
+refused when nothing tells (then `date_order` says it); 12 h and 24 h clocks; the bidi
+and no-break marks WhatsApp sprinkles in; multi-line messages; media placeholders, attachments, deleted and
 edited markers and system notices in the languages of whatsapp_text. The file carries no
 ids: each message gets a hash of (conversation, local time, sender, text) plus a counter for
 identical repeats, so a later export yields the same ids. Messages of the same minute (or
@@ -53,6 +54,8 @@ LAYOUTS: dict[str, re.Pattern[str]] = {
 LAYOUT_SAMPLE = 5000
 #: a header time that shows seconds (iOS, Finnish, ...): its messages are exact to the second
 _SECONDS = re.compile(r"\d[:.]\d{2}[:.]\d{2}")
+#: a 12 h clock's marker in a header time (`PM`, `am`, `p. m.`)
+_AMPM = re.compile(r"[AaPp]\.?\s?[Mm]")
 DATE_ORDERS = ("dmy", "mdy", "ymd")
 
 
@@ -179,6 +182,9 @@ class _Survey:
     #: evidence of the date order where the dates leave D/M and M/D open
     foreign_words: str | None = None
     spanish_clock: bool = False
+    #: a header time only a 24 h clock writes (13:00-23:59, or 00:xx) / one with am or pm
+    hours_past_twelve: bool = False
+    twelve_hour_marks: bool = False
 
     def add(self, rec: _Raw) -> None:
         self.records += 1
@@ -188,6 +194,11 @@ class _Survey:
             self.dates.append(parts)
         if ". m" in rec.time.lower():
             self.spanish_clock = True  # `p. m.`: Spanish locales, all day/month/year
+        if _AMPM.search(rec.time):
+            self.twelve_hour_marks = True
+        elif not self.hours_past_twelve:
+            hour = int(re.split(r"[:.]", rec.time, maxsplit=1)[0])
+            self.hours_past_twelve = hour >= 13 or hour == 0
         if self.foreign_words is None:
             self.foreign_words = words.foreign_marker(
                 " ".join(rec.lines).strip(), notice=rec.sender is None
@@ -270,6 +281,12 @@ class _Survey:
             return "dmy", (
                 f"the chat's phones ({', '.join(sorted(phones)[:3])}) are of countries that"
                 " write day/month/year"
+            )
+        if self.hours_past_twelve and not self.twelve_hour_marks:
+            # the weakest sign, after every other: a US phone can be set to a 24 h clock too
+            return "dmy", (
+                "the 24 h clock (hours past 12 or 00, no am/pm), which most day/month/year"
+                " locales write; pass --date-order mdy if the chat is month/day/year"
             )
         return None
 
