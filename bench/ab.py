@@ -29,6 +29,7 @@ OWNER = "00000000-0000-4000-a000-00000000a11c"  # alice of the seed
 MIGRATIONS = (
     "supabase/migrations/20261123205454_ingest_messages.sql",
     "supabase/migrations/20261124031000_messaging_webhooks.sql",
+    "supabase/migrations/20261123212055_message_search.sql",
 )
 
 

@@ -258,6 +258,8 @@ def run(settings: Settings, scale: float, log: Callable[[str], None] = print) ->
     # wall time per message under 8 senders, function over direct RPC
     result["time_overhead"] = result["rpc.msgs_per_s"] / result["function.msgs_per_s"] - 1
     result["goal"] = f"overhead <= {GOAL_OVERHEAD}"
+    # shown as goals in the benchmark table (bench/report.py)
+    result["goals"] = {"overhead": ["<=", GOAL_OVERHEAD], "time_overhead": ["<=", GOAL_OVERHEAD]}
     result["met"] = result["overhead"] <= GOAL_OVERHEAD and result["time_overhead"] <= GOAL_OVERHEAD
     return result
 
