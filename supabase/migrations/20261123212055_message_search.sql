@@ -488,7 +488,10 @@ begin
     -- Newest segments first, and no more than 5 x max_count matching lines are ranked: a
     -- common word matches in most segments, and opening all of them would cost seconds.
     -- The query's words must all occur in a line before its tsvector is built.
-    select k.conversation_id as conv_id, k.message_ids[l.ord] as mid, k.sent_ats[l.ord] as sent, l.line
+    -- (the lines and their ids, times and directions unnested side by side: a subscript
+    -- of the text[] of ids walks it from its start, so message_ids[n] per line made a
+    -- segment of 1,000 lines cost half a million steps)
+    select k.conversation_id as conv_id, l.mid, l.sent, l.line
       from (
         select cd.* from candidates cd
          where (v_person is null and v_platform is null)
@@ -498,10 +501,12 @@ begin
                           and (v_platform is null or c.platform = v_platform))
          order by cd.last_sent_at desc
       ) k
-     cross join lateral pg_catalog.unnest(pg_catalog.string_to_array(k.document, E'\n')) with ordinality l(line, ord)
-     where (sent_after is null or k.sent_ats[l.ord] >= sent_after)
-       and (sent_before is null or k.sent_ats[l.ord] < sent_before)
-       and (v_direction is null or k.outbound[l.ord] = (v_direction = 'outbound'))
+     cross join lateral unnest(pg_catalog.string_to_array(k.document, E'\n'), k.message_ids, k.sent_ats, k.outbound)
+                          l(line, mid, sent, outbound)
+     -- (unnest of several arrays is syntax, written without its schema)
+     where (sent_after is null or l.sent >= sent_after)
+       and (sent_before is null or l.sent < sent_before)
+       and (v_direction is null or l.outbound = (v_direction = 'outbound'))
        and (l.line like v_like
             or (l.line like all (v_words)
                 and pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, l.line) @@ v_tsq))
