@@ -1411,17 +1411,21 @@ begin
     ),
     archived as (
       -- the chunks whose time ranges meet those times (chunks never overlap: the one
-      -- starting at or before lo, up to the last starting at or before hi)
+      -- starting at or before lo, up to the last starting at or before hi), chosen in a
+      -- subquery of their own so that only they are expanded, whatever the join order
       select r.conversation_id, e.m ->> 'id' as msg_id, e.m ->> 'edited_at' as edited_at
         from ranges r
-        join public.chat_conversation_archives a
-          on a.conversation_id = r.conversation_id
-         and a.first_message_at <= r.hi
-         and a.last_message_at >= r.lo
-         and a.first_message_at >= coalesce(
-               (select b.first_message_at from public.chat_conversation_archives b
-                 where b.conversation_id = r.conversation_id and b.first_message_at <= r.lo
-                 order by b.first_message_at desc limit 1), '-infinity')
+       cross join lateral (
+         select a.messages
+           from public.chat_conversation_archives a
+          where a.conversation_id = r.conversation_id
+            and a.first_message_at <= r.hi
+            and a.last_message_at >= r.lo
+            and a.first_message_at >= coalesce(
+                  (select b.first_message_at from public.chat_conversation_archives b
+                    where b.conversation_id = r.conversation_id and b.first_message_at <= r.lo
+                    order by b.first_message_at desc limit 1), '-infinity')
+         offset 0) a
        cross join lateral pg_catalog.jsonb_array_elements(a.messages) e(m)
     ),
     in_archive as (
