@@ -1324,7 +1324,7 @@ declare
   -- (#> reads one element; payload -> 'messages' would copy the whole array each time)
   v_first jsonb := payload #> '{messages,0}';
   v_last jsonb := payload #> '{messages,-1}';
-  v_total integer := pg_catalog.jsonb_array_length(payload -> 'messages');
+  v_total integer;
 begin
   -- two index probes first, so that a batch of new messages costs next to nothing here: the
   -- first message's conversation exists, and the last message is not newer than its own's
@@ -1342,6 +1342,7 @@ begin
   then
     return null;
   end if;
+  v_total := pg_catalog.jsonb_array_length(payload -> 'messages');
   return (
     with src as (
       select e.ord, coalesce(e.m ->> 'platform', payload ->> 'platform') as platform,
