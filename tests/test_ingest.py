@@ -503,3 +503,105 @@ def test_a_full_batch_in_one_conversation_fits_the_statement_timeout(make_user, 
     assert check_invariants(db, conv["id"])[-1]["content"] == "línea 9999"
     again = ingest(alice.client, batch)
     assert again["duplicates"] == 10_000 and again["inserted"] == 0
+
+
+def _tuples(db, user_id):
+    """(xmin, xmax) of every conversation row and archive chunk of a user: a write, or a
+    row lock, of any of them changes them."""
+    return db.execute(
+        "select 'c' || id, xmin::text, xmax::text from public.chat_conversations where user_id = %s"
+        " union all select 'a' || id, xmin::text, xmax::text from public.chat_conversation_archives"
+        " where user_id = %s order by 1",
+        (user_id, user_id),
+    ).fetchall()
+
+
+def test_a_large_reimport_writes_and_locks_nothing(make_user, db, small_caps):
+    """An export sent again (over 20 messages, hot rows and archive chunks) is answered
+    without writing a row or taking a row lock; the answer is the usual one."""
+    alice = make_user("alice")
+    batch = [msg(f"r{c}", f"r{c}-{i}", minutes=c * 100 + i) for c in range(3) for i in range(30)]
+    first = ingest(alice.client, batch)
+    assert first["inserted"] == 90
+    before = _tuples(db, alice.id)
+    assert any(k.startswith("a") for k, _, _ in before)  # archive chunks are involved
+    segments = db.execute(
+        "select count(*) from messaging_private.search_segments where user_id = %s", (alice.id,)
+    ).fetchone()
+    again = ingest(alice.client, batch)
+    assert (again["inserted"], again["duplicates"], again["updated"], again["matched"]) == (
+        0,
+        90,
+        0,
+        0,
+    )
+    assert [(c["external_conversation_id"], c["created"], c["duplicates"], c["message_count"])
+            for c in again["conversations"]] == [(f"r{c}", False, 30, 30) for c in range(3)]  # fmt: skip
+    assert [c["id"] for c in again["conversations"]] == [c["id"] for c in first["conversations"]]
+    assert _tuples(db, alice.id) == before
+    assert (
+        db.execute(
+            "select count(*) from messaging_private.search_segments where user_id = %s", (alice.id,)
+        ).fetchone()
+        == segments
+    )
+
+
+def test_a_large_resend_that_changes_something_goes_the_usual_way(make_user, db, small_caps):
+    """Over 20 re-sent messages with one change each time: a newer edit of an archived
+    message, a new message in the middle of the batch, a changed conversation field, an
+    edit no newer than the stored one (a duplicate)."""
+    alice = make_user("alice")
+    batch = [msg(f"s{c}", f"s{c}-{i}", minutes=c * 100 + i) for c in range(2) for i in range(30)]
+    out = ingest(alice.client, batch)
+    conv = {c["external_conversation_id"]: c["id"] for c in out["conversations"]}
+
+    edited = [dict(m) for m in batch]
+    edited[3] = {**edited[3], "content": "changed", "edited_at": "2026-03-03T09:00:00Z"}
+    out = ingest(alice.client, edited)
+    assert (out["inserted"], out["duplicates"], out["updated"]) == (0, 59, 1)
+    assert "changed" in [m["content"] for m in check_invariants(db, conv["s0"])]
+
+    # the same edit again: a duplicate; an edit of a message stored without edited_at
+    # replaces it; other content with the same edited_at, or without one, is a duplicate
+    out = ingest(alice.client, edited)
+    assert (out["inserted"], out["duplicates"], out["updated"]) == (0, 60, 0)
+    edited[4] = {**edited[4], "content": "fixed", "edited_at": edited[4]["sent_at"]}
+    out = ingest(alice.client, edited)
+    assert (out["inserted"], out["duplicates"], out["updated"]) == (0, 59, 1)
+    out = ingest(alice.client, [*edited[:4], {**edited[4], "content": "x"}, *edited[5:]])
+    assert (out["inserted"], out["duplicates"], out["updated"]) == (0, 60, 0)
+    unedited = {k: v for k, v in edited[4].items() if k != "edited_at"}
+    out = ingest(alice.client, [*edited[:4], {**unedited, "content": "y"}, *edited[5:]])
+    assert (out["inserted"], out["duplicates"], out["updated"]) == (0, 60, 0)
+    contents = [m["content"] for m in check_invariants(db, conv["s0"])]
+    assert "fixed" in contents and "x" not in contents and "y" not in contents
+
+    grown = [*edited[:15], msg("s0", "s0-new", minutes=15.5), *edited[15:]]
+    out = ingest(alice.client, grown)
+    assert (out["inserted"], out["duplicates"], out["updated"]) == (1, 60, 0)
+    assert [c["message_count"] for c in out["conversations"]] == [31, 30]
+    check_invariants(db, conv["s0"])
+
+    renamed = [dict(m) for m in grown]
+    renamed[-1] = {**renamed[-1], "participant_name": "Rosa"}
+    out = ingest(alice.client, renamed)
+    assert (out["inserted"], out["duplicates"], out["updated"]) == (0, 61, 0)
+    (name,) = db.execute(
+        "select participant_name from public.chat_conversations where id = %s", (conv["s1"],)
+    ).fetchone()
+    assert name == "Rosa"
+
+
+def test_large_and_small_resends_answer_alike(make_user, db, small_caps):
+    """A re-sent batch of 40 answers as the same messages re-sent 20 at a time do."""
+    alice = make_user("alice")
+    batch = [msg(f"t{c}", f"t{c}-{i}", minutes=c * 100 + i, participant_name=f"P{c}")
+             for c in range(2) for i in range(20)]  # fmt: skip
+    ingest(alice.client, batch)
+    whole = ingest(alice.client, batch)
+    parts = [ingest(alice.client, [m for m in batch if m["external_conversation_id"] == f"t{c}"])
+             for c in range(2)]  # fmt: skip
+    assert whole["conversations"] == [p["conversations"][0] for p in parts]
+    assert {k: whole[k] for k in ("inserted", "updated", "matched")} == {
+        "inserted": 0, "updated": 0, "matched": 0}  # fmt: skip

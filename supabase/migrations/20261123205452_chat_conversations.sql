@@ -85,12 +85,17 @@ alter table public.chat_conversations alter column messages set compression lz4;
 
 -- the inbox in keyset pages, newest first, id breaking ties: the order PostgREST's
 -- `order=last_message_at.desc,id.desc` asks for (desc puts nulls first, as here), so the
--- first page of 5,000 conversations reads 50 index entries, not 5,000 rows and a sort
+-- first page of 5,000 conversations reads 50 index entries, not 5,000 rows and a sort.
+-- It carries every column of chat_conversation_list, so the inbox is an index-only scan
+-- (wherever the visibility map allows) that never reads the wide heap rows, whose hot
+-- messages stay inline up to ~2 kB.
 create index chat_conversations_user_last_message_idx
-  on public.chat_conversations (user_id, last_message_at desc, id desc);
+  on public.chat_conversations (user_id, last_message_at desc, id desc)
+  include (connection_id, platform, external_conversation_id, conversation_type, person_id,
+           entity_table, entity_id, participant_identifier, participant_name, message_count,
+           first_message_at, last_message_preview, created_at, updated_at);
 create index chat_conversations_person_id_idx on public.chat_conversations (person_id);
 create index chat_conversations_connection_id_idx on public.chat_conversations (connection_id);
-create index chat_conversations_platform_idx on public.chat_conversations (platform);
 create index chat_conversations_participant_idx
   on public.chat_conversations (user_id, participant_identifier) where person_id is null;
 
