@@ -268,14 +268,28 @@ begin
     perform messaging_private.store_segments((v_piece ->> 'conversation')::uuid, owner, v_piece -> 'lines', false);
   end loop;
 
-  -- (each conversation's open segments counted through their partial index: a join of
-  -- the batch with every open segment would read all users' open segments on each call)
+  -- Which conversations reached 16 open segments. A few conversations (live traffic: one)
+  -- are each counted through the partial index of open segments: a join with every open
+  -- segment read all users' open segments on each call. A large batch is joined with the
+  -- owner's open segments at once: 10,000 probes planned on statistics taken before the
+  -- batch inserted its own segments could each become a scan of the table.
   for v_conversation in
     select b.conversation
       from (select distinct (b.x ->> 'conversation')::uuid as conversation
               from pg_catalog.jsonb_array_elements(batches) b(x)) b
-     where (select pg_catalog.count(*) from messaging_private.search_segments s
+     where pg_catalog.jsonb_array_length(batches) <= 64
+       and (select pg_catalog.count(*) from messaging_private.search_segments s
              where s.conversation_id = b.conversation and not s.sealed) >= 16
+    union all
+    select s.conversation_id
+      from messaging_private.search_segments s
+     where pg_catalog.jsonb_array_length(batches) > 64
+       and s.user_id = owner
+       and not s.sealed
+       and s.conversation_id in (select (b.x ->> 'conversation')::uuid
+                                   from pg_catalog.jsonb_array_elements(batches) b(x))
+     group by s.conversation_id
+    having pg_catalog.count(*) >= 16
   loop
     perform messaging_private.merge_segments(v_conversation, owner);
   end loop;
