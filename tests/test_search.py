@@ -249,7 +249,63 @@ def test_signed_in_search_reads_the_search_indexes(make_user, db):
     db.execute("vacuum analyze messaging_private.search_segments")
     for query in ("ZQX-4242", "zqx"):
         plans = _plans(db, alice.id, query)
-        search_plan = next(p for p in plans if "search_segments s" in p)
+        search_plan = next(p for p in plans if "with hits as" in p)
         assert "search_segments_fts_idx" in search_plan, search_plan
         assert "search_segments_trgm_idx" in search_plan, search_plan
         assert "Seq Scan on search_segments" not in search_plan, search_plan
+
+
+@pytest.fixture
+def dense_chats(make_user):
+    """A word in most of 48 search segments (a call per conversation, 30 lines each), as a
+    busy inbox holds 'pedido': enough for the newest-first read of a common word."""
+    user = make_user("dense")
+    words = ["pedido", "talla", "envío", "factura", "mañana", "gracias"]
+    for c in range(48):
+        messages = [
+            msg(
+                f"d{c:02d}",
+                f"d{c:02d}-{i}",
+                minutes=c * 40 + i,
+                platform="whatsapp" if c % 3 else "telegram",
+                direction="outbound" if i % 4 == 0 else "inbound",
+                content=" ".join(words[(c + i + k) % len(words)] for k in range(2 + i % 3))
+                + (" pedido" if (c + i) % 2 else ""),
+            )
+            for i in range(30)
+        ]
+        user.client.rpc("ingest_messages", {"payload": {"messages": messages}}).execute()
+    return user
+
+
+@pytest.mark.parametrize(
+    "query, filters",
+    [
+        ("pedido", {}),
+        ("pedido", {"max_count": 10}),
+        ("pedido talla", {"direction": "outbound"}),
+        ("pedido", {"platform": "telegram"}),
+        ("pedido", {"sent_after": "2026-03-02T22:00:00Z", "sent_before": "2026-03-03T12:00:00Z"}),
+        ("edid", {}),
+    ],
+)
+def test_a_common_word_read_newest_first_answers_as_the_index_path(
+    dense_chats, db, query, filters
+):
+    """The newest-first read of a common word must give exactly what the path through both
+    indexes gives (search_dense_segments = 33 turns the newest-first read off)."""
+
+    def run() -> list[tuple[str, str, float]]:
+        return [
+            (h["conversation_id"], h["message"]["id"], round(h["rank"], 5))
+            for h in search(dense_chats.client, query, **filters)
+        ]
+
+    newest_first = run()
+    db.execute("update messaging_private.settings set value = 33 where key = 'search_dense_segments'")
+    try:
+        through_indexes = run()
+    finally:
+        db.execute("update messaging_private.settings set value = 8 where key = 'search_dense_segments'")
+    assert newest_first == through_indexes
+    assert newest_first, "the query matches"

@@ -194,6 +194,10 @@ $$;
 comment on function messaging_private.store_segments(uuid, uuid, jsonb, boolean) is
   'Writes searchable lines as search segments of about 64 kB at most.';
 
+insert into messaging_private.settings (key, value, description) values
+  ('search_dense_segments', 8,
+   'search_messages reads the newest segments first when its words are in at least this many of the owner''s 32 newest segments (a common word); 33 turns that off.');
+
 create or replace function messaging_private.index_batches(owner uuid, batches jsonb)
 returns void
 language plpgsql
@@ -416,6 +420,14 @@ declare
   v_direction text := search_messages.direction;
   v_owner uuid;
   v_role text := auth.jwt() ->> 'role';
+  -- the newest-first read of a common word: its matching lines, and whether it is the answer
+  v_lazy boolean := false;
+  v_seen integer := 0;
+  v_segment bigint;
+  v_m_conv uuid[] := '{}'::uuid[];
+  v_m_mid text[] := '{}'::text[];
+  v_m_sent timestamptz[] := '{}'::timestamptz[];
+  v_m_line text[] := '{}'::text[];
 begin
   -- ---- whose messages: the signed-in user's own, or the user service_role names ----
   if v_role is null then
@@ -474,6 +486,68 @@ begin
   v_like := '%' || pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
     v_norm, '\', '\\'), '%', '\%'), '_', '\_') || '%';
 
+  -- ---- a common word: the newest segments first, each read as it comes ---------------
+  -- The path below asks both indexes for every segment of the owner holding a match, and a
+  -- word in most segments makes that a re-check of nearly every segment. When the word is
+  -- in at least 8 (the setting search_dense_segments) of the owner's 32 newest segments, the segments are read newest first
+  -- instead, until max_count x 5 lines matched: the very lines the path below ranks (it
+  -- takes the first matching lines of the newest segments too). Only when 64 segments did
+  -- not give that many does the path below run after all.
+  if v_tsq is not null then
+    select pg_catalog.count(*) filter (where r.lexemes @@ v_tsq_words)
+             >= coalesce(messaging_private.setting('search_dense_segments'), 8)
+      into v_lazy
+      from (select s.lexemes from messaging_private.search_segments s
+             where s.user_id = v_owner
+             order by s.last_sent_at desc
+             limit 32) r;
+  end if;
+  if v_lazy then
+    v_lazy := false;
+    for v_segment in
+      select s.id from messaging_private.search_segments s
+       where s.user_id = v_owner
+         and (sent_after is null or s.last_sent_at >= sent_after)
+         and (sent_before is null or s.first_sent_at < sent_before)
+       order by s.last_sent_at desc
+       limit 65
+    loop
+      v_seen := v_seen + 1;
+      exit when v_seen > 64;
+      select v_m_conv || coalesce(pg_catalog.array_agg(x.conv_id), '{}'),
+             v_m_mid || coalesce(pg_catalog.array_agg(x.mid), '{}'),
+             v_m_sent || coalesce(pg_catalog.array_agg(x.sent), '{}'),
+             v_m_line || coalesce(pg_catalog.array_agg(x.line), '{}')
+        into v_m_conv, v_m_mid, v_m_sent, v_m_line
+        from (
+          select s.conversation_id as conv_id, l.mid, l.sent, l.line
+            from messaging_private.search_segments s
+           cross join lateral unnest(pg_catalog.string_to_array(s.document, E'\n'), s.message_ids, s.sent_ats,
+                                     s.outbound) l(line, mid, sent, outbound)
+           where s.id = v_segment
+             and (s.lexemes @@ v_tsq_words or s.document like v_like)
+             and ((v_person is null and v_platform is null)
+                  or exists (select 1 from public.chat_conversations c
+                              where c.id = s.conversation_id
+                                and (v_person is null or c.person_id = v_person)
+                                and (v_platform is null or c.platform = v_platform)))
+             and (sent_after is null or l.sent >= sent_after)
+             and (sent_before is null or l.sent < sent_before)
+             and (v_direction is null or l.outbound = (v_direction = 'outbound'))
+             and (l.line like v_like
+                  or (l.line like all (v_words)
+                      and pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, l.line) @@ v_tsq))
+           limit max_count * 5 - pg_catalog.cardinality(v_m_mid)
+        ) x;
+      if pg_catalog.cardinality(v_m_mid) >= max_count * 5 then
+        v_lazy := true;
+        exit;
+      end if;
+    end loop;
+    -- every segment read (fewer than 64): every matching line is in hand
+    v_lazy := v_lazy or v_seen <= 64;
+  end if;
+
   return query
   with hits as (
     -- segments holding a match, the owner's only, through the two GIN indexes, asked
@@ -481,14 +555,16 @@ begin
     -- of a phrase must all be in the segment, the phrase itself in a line
     select s.id
       from messaging_private.search_segments s
-     where s.user_id = v_owner
+     where not v_lazy
+       and s.user_id = v_owner
        and s.lexemes @@ v_tsq_words
        and (sent_after is null or s.last_sent_at >= sent_after)
        and (sent_before is null or s.first_sent_at < sent_before)
     union
     select s.id
       from messaging_private.search_segments s
-     where s.user_id = v_owner
+     where not v_lazy
+       and s.user_id = v_owner
        and s.document like v_like
        and (sent_after is null or s.last_sent_at >= sent_after)
        and (sent_before is null or s.first_sent_at < sent_before)
@@ -526,6 +602,12 @@ begin
                 and pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, l.line) @@ v_tsq))
      limit max_count * 5
   ),
+  read_newest_first as (
+    -- the lines of a common word, found above
+    select z.conv_id, z.mid, z.sent, z.line
+      from unnest(v_m_conv, v_m_mid, v_m_sent, v_m_line) z(conv_id, mid, sent, line)
+     where v_lazy
+  ),
   wanted as (
     -- the best lines (ranked as the messages are ranked below), a few spare for lines of
     -- messages edited since: only these messages are opened
@@ -534,7 +616,7 @@ begin
         select distinct on (h.conv_id, h.mid) h.conv_id, h.mid, h.sent,
                coalesce(pg_catalog.ts_rank(pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, h.line), v_tsq), 0)
                  + case when h.line like v_like then 0.5 else 0 end as score
-          from matched h
+          from (select * from matched union all select * from read_newest_first) h
          order by h.conv_id, h.mid
       ) b
      order by b.score desc, b.sent desc, b.mid
