@@ -289,9 +289,7 @@ def dense_chats(make_user):
         ("edid", {}),
     ],
 )
-def test_a_common_word_read_newest_first_answers_as_the_index_path(
-    dense_chats, db, query, filters
-):
+def test_a_common_word_read_newest_first_answers_as_the_index_path(dense_chats, db, query, filters):
     """The newest-first read of a common word must give exactly what the path through both
     indexes gives (search_dense_segments = 33 turns the newest-first read off)."""
 
@@ -302,10 +300,14 @@ def test_a_common_word_read_newest_first_answers_as_the_index_path(
         ]
 
     newest_first = run()
-    db.execute("update messaging_private.settings set value = 33 where key = 'search_dense_segments'")
+    db.execute(
+        "update messaging_private.settings set value = 33 where key = 'search_dense_segments'"
+    )
     try:
         through_indexes = run()
     finally:
-        db.execute("update messaging_private.settings set value = 8 where key = 'search_dense_segments'")
+        db.execute(
+            "update messaging_private.settings set value = 8 where key = 'search_dense_segments'"
+        )
     assert newest_first == through_indexes
     assert newest_first, "the query matches"
