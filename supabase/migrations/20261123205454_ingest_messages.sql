@@ -1782,13 +1782,24 @@ begin
 
   -- ---- the conversations this call creates, with their messages where they fit ----
   -- (each strategy's answer taken as a record: a call in a plain expression, not a query)
-  v_new := messaging_private.ingest_new_conversations(v_owner, v_connection, v_groups, v_hot_max, v_hot_bytes);
-  v_groups := v_new.marked_groups;
-  v_results := v_new.results;
-  v_index := v_new.index;
-  v_inserted_all := v_new.inserted;
-  v_dups_all := v_new.duplicates;
-  v_existing := v_new.existing;
+  -- (one conversation that exists, the live case: nothing to create, and no speculative
+  -- insert, person match and preview of a row that is not written)
+  if pg_catalog.jsonb_array_length(v_groups) = 1
+     and exists (select 1 from public.chat_conversations c
+                  where c.user_id = v_owner
+                    and c.platform = v_groups -> 0 ->> 'platform'
+                    and c.external_conversation_id = v_groups -> 0 ->> 'external_conversation_id') then
+    v_groups := pg_catalog.jsonb_build_array(v_groups -> 0 || '{"created": false, "fresh": false}'::jsonb);
+    v_existing := 1;
+  else
+    v_new := messaging_private.ingest_new_conversations(v_owner, v_connection, v_groups, v_hot_max, v_hot_bytes);
+    v_groups := v_new.marked_groups;
+    v_results := v_new.results;
+    v_index := v_new.index;
+    v_inserted_all := v_new.inserted;
+    v_dups_all := v_new.duplicates;
+    v_existing := v_new.existing;
+  end if;
 
   -- ---- the existing ones locked in one fixed order ----------------------------
   -- (one existing conversation, the live case, is locked as the loop below reads it)
