@@ -1712,6 +1712,8 @@ declare
   v_updated_all integer := 0;
   v_matched_all integer := 0;
   v_unchanged jsonb;
+  v_platform text;   -- the one conversation of a call into one conversation
+  v_external text;
   v_new record;      -- what each strategy returns
   v_repeats record;
   v_each record;
@@ -1784,11 +1786,16 @@ begin
   -- (each strategy's answer taken as a record: a call in a plain expression, not a query)
   -- (one conversation that exists, the live case: nothing to create, and no speculative
   -- insert, person match and preview of a row that is not written)
-  if pg_catalog.jsonb_array_length(v_groups) = 1
+  -- (the key read into variables first: the group holds its messages, and a plan that
+  -- evaluated the path per row scanned would walk them again for each row)
+  if pg_catalog.jsonb_array_length(v_groups) = 1 then
+    v_platform := v_groups -> 0 ->> 'platform';
+    v_external := v_groups -> 0 ->> 'external_conversation_id';
+  end if;
+  if v_external is not null
      and exists (select 1 from public.chat_conversations c
-                  where c.user_id = v_owner
-                    and c.platform = v_groups -> 0 ->> 'platform'
-                    and c.external_conversation_id = v_groups -> 0 ->> 'external_conversation_id') then
+                  where c.user_id = v_owner and c.platform = v_platform
+                    and c.external_conversation_id = v_external) then
     v_groups := pg_catalog.jsonb_build_array(v_groups -> 0 || '{"created": false, "fresh": false}'::jsonb);
     v_existing := 1;
   else
