@@ -69,7 +69,7 @@ returns tsvector
 language plpgsql
 immutable
 parallel safe
--- a document holds up to ~64 kB of lines: tell the planner that building its tsvector is
+-- a document holds up to ~16 kB of lines: tell the planner that building its tsvector is
 -- expensive, so it reads the index rather than a sequential scan on a small table
 cost 100000
 set search_path = ''
@@ -90,7 +90,7 @@ comment on function messaging_private.search_tsvector(text) is
 -- cost the whole row per message. Here every ingest appends one small segment
 -- with the lines of just the messages it stored (new ones and new versions of
 -- edited ones); once a conversation has 16 small segments they are merged into
--- sealed ones of at most ~64 kB, so a message is indexed about twice, whatever
+-- sealed ones of at most ~16 kB, so a message is indexed about twice, whatever
 -- the conversation's size. Hot-row appends, spills and chunk rewrites touch no
 -- search index at all. A segment line whose message was edited since is stale:
 -- search_messages re-checks every hit against the stored message.
@@ -144,7 +144,7 @@ language plpgsql
 immutable
 set search_path = ''
 as $$
--- Cuts [{id, sent_at, outbound, line}] into pieces of about 64 kB of lines at most
+-- Cuts [{id, sent_at, outbound, line}] into pieces of about 16 kB of lines at most
 -- (a line is at most 2,000 characters, so a piece stays well below 72 kB).
 begin
   return (
@@ -153,7 +153,7 @@ begin
       select t.k, pg_catalog.jsonb_agg(t.x order by t.ord) as piece
       from (
         select l.x, l.ord,
-               (pg_catalog.sum(pg_catalog.octet_length(l.x ->> 'line') + 1) over (order by l.ord) - 1) / 65536 as k
+               (pg_catalog.sum(pg_catalog.octet_length(l.x ->> 'line') + 1) over (order by l.ord) - 1) / 16384 as k
         from pg_catalog.jsonb_array_elements(lines) with ordinality l(x, ord)
       ) t
       group by t.k
@@ -162,7 +162,7 @@ begin
 end;
 $$;
 comment on function messaging_private.segment_pieces(jsonb) is
-  'Cuts a list of searchable lines into pieces of about 64 kB: the bound of one search segment''s document.';
+  'Cuts a list of searchable lines into pieces of about 16 kB: the bound of one search segment''s document.';
 
 create or replace function messaging_private.store_segments(conversation uuid, owner uuid, lines jsonb, seal boolean)
 returns void
@@ -174,7 +174,7 @@ declare
   v_piece jsonb;
 begin
   foreach v_piece in array
-    case when pg_catalog.octet_length(lines::text) <= 65536 then array[lines]  -- the usual case
+    case when pg_catalog.octet_length(lines::text) <= 16384 then array[lines]  -- the usual case
          else messaging_private.segment_pieces(lines) end
   loop
     insert into messaging_private.search_segments (
@@ -192,7 +192,7 @@ begin
 end;
 $$;
 comment on function messaging_private.store_segments(uuid, uuid, jsonb, boolean) is
-  'Writes searchable lines as search segments of about 64 kB at most.';
+  'Writes searchable lines as search segments of about 16 kB at most.';
 
 insert into messaging_private.settings (key, value, description) values
   ('search_dense_segments', 8,
@@ -207,7 +207,7 @@ as $$
 -- conversation's search segments, for every conversation of an ingest at once: the lines
 -- are normalised in one call, and one insert writes a segment per conversation (a
 -- statement per conversation would cost 10,000 of them on a batch of new conversations).
--- A conversation whose lines pass 64 kB is cut by store_segments; one reaching 16 small
+-- A conversation whose lines pass 16 kB is cut by store_segments; one reaching 16 small
 -- segments has them merged into sealed ones.
 declare
   v_big jsonb;
@@ -255,18 +255,18 @@ begin
            pg_catalog.count(*) >= 64,
            pg_catalog.string_agg(l.line, E'\n' order by l.ord)
       from lines l
-     where l.bytes <= 65536
+     where l.bytes <= 16384
      group by l.conversation
     returning 1
   )
-  -- the rest are cut into pieces of about 64 kB below
+  -- the rest are cut into pieces of about 16 kB below
   select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('conversation', g.conversation, 'lines', g.lines))
     into v_big
     from (select l.conversation,
                  pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                    'id', l.id, 'sent_at', l.sent_at, 'outbound', l.outbound, 'line', l.line) order by l.ord) as lines
             from lines l
-           where l.bytes > 65536
+           where l.bytes > 16384
            group by l.conversation) g;
   for v_piece in select x from pg_catalog.jsonb_array_elements(v_big) x loop
     perform messaging_private.store_segments((v_piece ->> 'conversation')::uuid, owner, v_piece -> 'lines', false);
@@ -307,7 +307,7 @@ returns void
 language plpgsql
 set search_path = ''
 as $$
--- Replaces a conversation's small (unsealed) segments by sealed ones of about 64 kB.
+-- Replaces a conversation's small (unsealed) segments by sealed ones of about 16 kB.
 declare
   v_lines jsonb;
 begin
@@ -328,7 +328,7 @@ begin
 end;
 $$;
 comment on function messaging_private.merge_segments(uuid, uuid) is
-  'Merges a conversation''s small search segments into sealed ones of about 64 kB.';
+  'Merges a conversation''s small search segments into sealed ones of about 16 kB.';
 
 create or replace function messaging_private.index_messages(conversation uuid, owner uuid, msgs jsonb)
 returns void

@@ -222,13 +222,13 @@ select is((select lexemes from messaging_private.search_segments where conversat
   @@ to_tsquery('simple', 'line & word & 15'), true, 'index: the segment''s words are stored for the full-text index');
 select is((select array_agg(jsonb_array_length(p)) from unnest(messaging_private.segment_pieces(
     (select jsonb_agg(jsonb_build_object('id', i, 'sent_at', '2026-01-01T00:00:00Z', 'outbound', false, 'line', repeat('z', 1999)))
-       from generate_series(1, 70) i))) p), array[32, 33, 5],
-  'pieces: lines cut where their running total passes each 64 kB (a piece exceeds it by one line at most)');
+       from generate_series(1, 70) i))) p), array[8, 8, 8, 8, 8, 9, 8, 8, 5],
+  'pieces: lines cut where their running total passes each 16 kB (a piece exceeds it by one line at most)');
 select messaging_private.index_messages('11111111-0000-4000-8000-0000000000aa', '11111111-1111-4111-8111-111111111111',
   (select jsonb_agg(pg_temp.m('k' || i, 100 + i, repeat('q', 1990) || i)) from generate_series(1, 70) i));
-select ok((select max(octet_length(document)) <= 65536 + 8000 and count(*) >= 3 from messaging_private.search_segments
+select ok((select max(octet_length(document)) <= 16384 + 8000 and count(*) >= 3 from messaging_private.search_segments
   where conversation_id = '11111111-0000-4000-8000-0000000000aa'),
-  'index: a large batch becomes segments of about 64 kB of lines (under 72 kB)');
+  'index: a large batch becomes segments of about 16 kB of lines (under 24 kB)');
 
 -- ============== the stored-copy lookup from the webhook side (stored_copies) ==============
 select messaging_private.ingest_messages(jsonb_build_object('user_id', '11111111-1111-4111-8111-111111111111',
