@@ -41,13 +41,6 @@ export function safeEqualString(
   return timingSafeEqual(a, b);
 }
 
-export function hex(bytes: ArrayBuffer | Uint8Array): string {
-  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  let out = "";
-  for (const b of view) out += b.toString(16).padStart(2, "0");
-  return out;
-}
-
 export function hmacSha256Hex(secret: string, body: Bytes): string {
   return createHmac("sha256", secret).update(body).digest("hex");
 }

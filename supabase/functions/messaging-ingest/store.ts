@@ -92,14 +92,18 @@ interface Rpc {
   status: number;
 }
 
-function raise(res: Rpc, what: string): never {
+function storeError(res: Rpc, what: string): StoreError {
   const code = res.error?.code || undefined;
-  throw new StoreError(
+  return new StoreError(
     `${what}: ${res.error?.message ?? `HTTP ${res.status}`}`,
     isRetryable(code),
     code,
     errorKind(res.error),
   );
+}
+
+function raise(res: Rpc, what: string): never {
+  throw storeError(res, what);
 }
 
 export interface StoreOptions {
@@ -154,9 +158,9 @@ export function supabaseStore(opts: StoreOptions): Store {
   // ids that named no connection: random ids would otherwise each cost a database lookup
   const unknown = new Map<string, number>();
 
-  // deliveries waiting per connection id, and the connections whose call is in flight
+  // deliveries waiting per connection id: a connection has an entry while its call is in
+  // flight (drain removes it once the queue is empty)
   const waiting = new Map<string, Waiting[]>();
-  const running = new Set<string>();
 
   function settle(connection: Connection, result: DeliveryResult): DeliveryResult {
     // a paused connection: its status is read again next time
@@ -164,14 +168,18 @@ export function supabaseStore(opts: StoreOptions): Store {
     return result;
   }
 
+  /** The store's refusal of a delivery (or of the call) as a StoreError; an unknown
+   * connection is dropped from the cache. */
+  function refusal(connection: Connection, res: Rpc, what: string): StoreError {
+    if (errorKind(res.error) === "connection_unknown") cache.delete(connection.id);
+    return storeError(res, what);
+  }
+
   async function deliverOne(connection: Connection, delivery: Delivery): Promise<DeliveryResult> {
     const res = (await service.rpc("ingest_webhook_delivery", {
       payload: { connection_id: connection.id, ...payloadOf(delivery) },
     })) as Rpc;
-    if (res.error) {
-      if (errorKind(res.error) === "connection_unknown") cache.delete(connection.id);
-      raise(res, "ingest_webhook_delivery");
-    }
+    if (res.error) throw refusal(connection, res, "ingest_webhook_delivery");
     return settle(connection, res.data as DeliveryResult);
   }
 
@@ -179,10 +187,7 @@ export function supabaseStore(opts: StoreOptions): Store {
     const res = (await service.rpc("ingest_webhook_deliveries", {
       payload: { connection_id: connection.id, deliveries: batch.map((w) => payloadOf(w.delivery)) },
     })) as Rpc;
-    if (res.error) {
-      if (errorKind(res.error) === "connection_unknown") cache.delete(connection.id);
-      raise(res, "ingest_webhook_deliveries");
-    }
+    if (res.error) throw refusal(connection, res, "ingest_webhook_deliveries");
     const results = ((res.data ?? {}) as { results?: (DeliveryResult & { error?: Rpc["error"] })[] }).results ?? [];
     if (results.length !== batch.length) {
       throw new StoreError(`ingest_webhook_deliveries: ${results.length} results for ${batch.length} deliveries`, true);
@@ -190,24 +195,16 @@ export function supabaseStore(opts: StoreOptions): Store {
     batch.forEach((w, i) => {
       const result = results[i];
       if (result.error) {
-        if (errorKind(result.error) === "connection_unknown") cache.delete(connection.id);
-        try {
-          raise({ data: null, error: result.error, status: 200 }, "ingest_webhook_deliveries");
-        } catch (e) {
-          w.reject(e);
-        }
+        w.reject(refusal(connection, { data: null, error: result.error, status: 200 }, "ingest_webhook_deliveries"));
       } else {
         w.resolve(settle(connection, result));
       }
     });
   }
 
-  async function drain(connection: Connection): Promise<void> {
-    running.add(connection.id);
+  async function drain(connection: Connection, queue: Waiting[]): Promise<void> {
     try {
-      for (;;) {
-        const queue = waiting.get(connection.id) ?? [];
-        if (queue.length === 0) break;
+      while (queue.length > 0) {
         let take = 0;
         let total = 0;
         while (take < queue.length && take < MAX_BATCH_DELIVERIES) {
@@ -224,7 +221,6 @@ export function supabaseStore(opts: StoreOptions): Store {
         }
       }
     } finally {
-      running.delete(connection.id);
       waiting.delete(connection.id);
     }
   }
@@ -256,13 +252,14 @@ export function supabaseStore(opts: StoreOptions): Store {
       // alone; those arriving meanwhile wait and go together in the next call (one
       // request, transaction and commit for all of them, each stored as it would be alone)
       return new Promise<DeliveryResult>((resolve, reject) => {
-        let queue = waiting.get(connection.id);
-        if (!queue) {
-          queue = [];
-          waiting.set(connection.id, queue);
+        const queue = waiting.get(connection.id);
+        if (queue) {
+          queue.push({ delivery, resolve, reject });
+        } else {
+          const fresh = [{ delivery, resolve, reject }];
+          waiting.set(connection.id, fresh);
+          void drain(connection, fresh);
         }
-        queue.push({ delivery, resolve, reject });
-        if (!running.has(connection.id)) void drain(connection);
       });
     },
 
