@@ -145,7 +145,7 @@ immutable
 set search_path = ''
 as $$
 -- Cuts [{id, sent_at, outbound, line}] into pieces of about 16 kB of lines at most
--- (a line is at most 2,000 characters, so a piece stays well below 72 kB).
+-- (a line is at most 2,000 characters, so a piece stays well below 24 kB).
 begin
   return (
     select coalesce(pg_catalog.array_agg(p.piece order by p.k), '{}'::jsonb[])
@@ -489,10 +489,11 @@ begin
   -- ---- a common word: the newest segments first, each read as it comes ---------------
   -- The path below asks both indexes for every segment of the owner holding a match, and a
   -- word in most segments makes that a re-check of nearly every segment. When the word is
-  -- in at least 8 (the setting search_dense_segments) of the owner's 32 newest segments, the segments are read newest first
-  -- instead, until max_count x 5 lines matched: the very lines the path below ranks (it
-  -- takes the first matching lines of the newest segments too). Only when 64 segments did
-  -- not give that many does the path below run after all.
+  -- in at least 8 (the setting search_dense_segments) of the owner's 32 newest segments,
+  -- the segments are read newest first instead, until max_count x 5 lines matched: the
+  -- very lines the path below ranks (it takes the first matching lines of the newest
+  -- segments too). When the owner's 64 newest segments did not give that many, the path
+  -- below runs after all.
   if v_tsq is not null then
     select pg_catalog.count(*) filter (where r.lexemes @@ v_tsq_words)
              >= coalesce(messaging_private.setting('search_dense_segments'), 8)
@@ -510,10 +511,9 @@ begin
          and (sent_after is null or s.last_sent_at >= sent_after)
          and (sent_before is null or s.first_sent_at < sent_before)
        order by s.last_sent_at desc
-       limit 65
+       limit 64
     loop
       v_seen := v_seen + 1;
-      exit when v_seen > 64;
       select v_m_conv || coalesce(pg_catalog.array_agg(x.conv_id), '{}'),
              v_m_mid || coalesce(pg_catalog.array_agg(x.mid), '{}'),
              v_m_sent || coalesce(pg_catalog.array_agg(x.sent), '{}'),
@@ -544,8 +544,8 @@ begin
         exit;
       end if;
     end loop;
-    -- every segment read (fewer than 64): every matching line is in hand
-    v_lazy := v_lazy or v_seen <= 64;
+    -- fewer than 64 segments, all read: every matching line is in hand
+    v_lazy := v_lazy or v_seen < 64;
   end if;
 
   return query
