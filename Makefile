@@ -15,7 +15,7 @@ FUNCTION  := supabase/functions/messaging-ingest
 APT_PACKAGES := postgresql-15 postgresql-contrib postgresql-15-pgtap postgresql-15-plpgsql-check \
                 libtap-parser-sourcehandler-pgtap-perl nginx-light chromium fonts-wqy-microhei
 
-.PHONY: types types-check help setup setup-apt setup-npm setup-venv stack stack-down reset check-db pgtap pytest \
+.PHONY: migration release types types-check help setup setup-apt setup-npm setup-venv stack stack-down reset check-db pgtap pytest \
         test test-reliability lint demo bench clean setup-functions test-functions \
         setup-web web-build web-types web-types-check web-lint fmt fmt-check test-web web-screenshots
 
@@ -29,6 +29,8 @@ help:
 	@echo "make fmt / fmt-check  format (check) the edge function (deno fmt) and web/ (prettier)"
 	@echo "make test-web    the CRM screens in Chromium (Playwright) against the running stack"
 	@echo "make demo        stack + import the sample exports + show the inbox"
+	@echo "make migration NAME=x  a new migration drafted from supabase/schemas (needs make stack)"
+	@echo "make release VERSION=x.y.z  freeze the migrations since the last release in supabase/releases.txt"
 	@echo "make bench       the store against a row-per-message baseline (BENCH_SCALE=0.1 for a quick look)"
 
 setup: setup-apt setup-npm setup-venv setup-functions setup-web
@@ -133,6 +135,15 @@ test: reset check-db types-check web-types-check lint pgtap test-functions pytes
 
 demo: stack
 	$(DEVSTACK) demo
+
+# The SQL source is supabase/schemas; a schema change is a new migration (docs/contributing.md).
+migration: stack
+	@test -n "$(NAME)" || { echo "usage: make migration NAME=short_name"; exit 2; }
+	$(DEVSTACK) migration $(NAME)
+
+release: setup-venv
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=x.y.z"; exit 2; }
+	$(DEVSTACK) release $(VERSION)
 
 bench: stack
 	$(PY) -m bench

@@ -26,18 +26,31 @@ from typing import Any
 import psycopg
 
 OWNER = "00000000-0000-4000-a000-00000000a11c"  # alice of the seed
-MIGRATIONS = (
+# before supabase/schemas (0.2.0) the functions lived in these migrations
+OLD_MIGRATIONS = (
     "supabase/migrations/20261123205454_ingest_messages.sql",
     "supabase/migrations/20261124031000_messaging_webhooks.sql",
     "supabase/migrations/20261123212055_message_search.sql",
 )
 
 
+def source_paths(commit: str) -> list[str]:
+    """The SQL source files at commit: supabase/schemas/*.sql, or the old migrations."""
+    listed = subprocess.run(
+        ["git", "ls-tree", "--name-only", f"{commit}:supabase/schemas"],
+        capture_output=True,
+        text=True,
+    )
+    if listed.returncode != 0:
+        return list(OLD_MIGRATIONS)
+    return [f"supabase/schemas/{n}" for n in sorted(listed.stdout.split()) if n.endswith(".sql")]
+
+
 def old_functions(commit: str) -> str:
-    """The `create or replace function` statements (with their comments) of MIGRATIONS at
-    commit: the tables they also create exist already and stay as they are."""
+    """The `create or replace function` statements (with their comments) of the source at
+    commit: the tables it also creates exist already and stay as they are."""
     out = []
-    for path in MIGRATIONS:
+    for path in source_paths(commit):
         text = subprocess.run(
             ["git", "show", f"{commit}:{path}"], check=True, capture_output=True, text=True
         ).stdout

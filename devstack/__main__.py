@@ -1,4 +1,4 @@
-"""python -m devstack up [--reset] | down | status | env | db-flag | demo"""
+"""python -m devstack up [--reset] | down | status | env | db-flag | demo | migration NAME | release VERSION"""
 
 from __future__ import annotations
 
@@ -12,8 +12,23 @@ from . import stack
 from .layout import web_url
 
 
-def run(action: str, reset: bool = False) -> int:
-    if action == "up":
+def run(action: str, reset: bool = False, name: str = "") -> int:
+    if action == "migration":
+        from .release import write_migration
+
+        path, todo = write_migration(name)
+        print(f"wrote {path.relative_to(path.parents[2])}")
+        for line in todo:
+            print(f"  todo: {line}")
+        if todo:
+            print("write the DDL for each todo line in it, then run make test")
+    elif action == "release":
+        from .release import cut_release
+
+        r = cut_release(name)
+        print(f"release {r.version}: migrations up to {r.last_migration}, sha256 {r.sha256}")
+        print(f"commit supabase/releases.txt and tag it: git tag v{r.version}")
+    elif action == "up":
         stack.up(reset=True if reset else None)
     elif action == "down":
         stack.down()
@@ -40,12 +55,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m devstack",
         description="The checkout's local Supabase stack (PostgreSQL, PostgREST, nginx, Deno).",
     )
-    parser.add_argument("action", choices=["up", "down", "status", "env", "db-flag", "demo"])
+    parser.add_argument(
+        "action",
+        choices=["up", "down", "status", "env", "db-flag", "demo", "migration", "release"],
+    )
+    parser.add_argument("name", nargs="?", default="", help="migration NAME / release VERSION")
     parser.add_argument("--reset", action="store_true", help="with up: run `supabase db reset`")
     args = parser.parse_args(argv)
     try:
-        return run(args.action, args.reset)
-    except CrmMessagingError as exc:
+        return run(args.action, args.reset, args.name)
+    except (CrmMessagingError, ValueError, RuntimeError) as exc:
         print(f"devstack: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -50,18 +50,44 @@ create policy "Users can update their own connections" on public.messaging_conne
 create policy "Users can delete their own connections" on public.messaging_connections
   for delete to authenticated using (user_id = (select auth.uid()));
 
-create or replace function messaging_private.touch_updated_at()
-returns trigger
-language plpgsql
-set search_path = ''
-as $$
-begin
-  new.updated_at := pg_catalog.now();
-  return new;
-end;
-$$;
-comment on function messaging_private.touch_updated_at() is 'Trigger: sets updated_at on every update.';
 
 create trigger messaging_connections_touch
   before update on public.messaging_connections
+  for each row execute function messaging_private.touch_updated_at();
+
+
+-- -----------------------------------------------------------------------------
+-- Secrets
+-- -----------------------------------------------------------------------------
+
+create table messaging_private.connection_secrets (
+  connection_id uuid primary key references public.messaging_connections (id) on delete cascade,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  app_secret text check (pg_catalog.length(app_secret) between 1 and 512),
+  verify_token text check (pg_catalog.length(verify_token) between 1 and 512),
+  secret_token text check (secret_token ~ '^[A-Za-z0-9_-]+$' and pg_catalog.length(secret_token) <= 256),
+  token text check (pg_catalog.length(token) between 1 and 512),
+  created_at timestamptz not null default pg_catalog.now(),
+  updated_at timestamptz not null default pg_catalog.now()
+);
+comment on table messaging_private.connection_secrets is
+  'Webhook secrets of a messaging connection. Not exposed by PostgREST, no grants to API roles: read only by webhook_connection() for the service role.';
+comment on column messaging_private.connection_secrets.app_secret is
+  'WhatsApp: the Meta app secret; X-Hub-Signature-256 is HMAC-SHA256 of the raw body with it.';
+comment on column messaging_private.connection_secrets.verify_token is
+  'WhatsApp: the verify token the GET subscription handshake must name (hub.verify_token).';
+comment on column messaging_private.connection_secrets.secret_token is
+  'Telegram: the secret_token given to setWebhook, sent back in X-Telegram-Bot-Api-Secret-Token.';
+comment on column messaging_private.connection_secrets.token is
+  'Signal: the bearer token of the forwarder. WeChat: the token of the sha1 signature.';
+
+create index connection_secrets_user_id_idx on messaging_private.connection_secrets (user_id);
+
+-- RLS on and no policy: no role but the owner of the table (the security definer
+-- functions below) reads or writes a row, even if a grant were added by mistake.
+alter table messaging_private.connection_secrets enable row level security;
+revoke all on messaging_private.connection_secrets from public, anon, authenticated, service_role;
+
+create trigger connection_secrets_touch
+  before update on messaging_private.connection_secrets
   for each row execute function messaging_private.touch_updated_at();

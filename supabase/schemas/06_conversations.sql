@@ -187,53 +187,44 @@ comment on view public.chat_conversation_list is
 revoke all on public.chat_conversation_list from anon, authenticated, service_role;
 grant select on public.chat_conversation_list to authenticated, service_role;
 
--- -----------------------------------------------------------------------------
--- Contact matching
--- -----------------------------------------------------------------------------
 
-create or replace function messaging_private.match_person(
-  owner uuid, conversation_platform text, identifier text
-)
-returns uuid
-language plpgsql
-stable
-set search_path = ''
-as $$
-begin
-  return (
-    -- the person whose identifier equals the participant's, if exactly one person matches
-    select case when pg_catalog.count(distinct pi.person_id) = 1 then (pg_catalog.array_agg(pi.person_id))[1] end
-    from public.person_identifiers pi
-    where pi.user_id = owner
-      and pi.value = identifier
-      and (pi.platform is null or pi.platform = conversation_platform)
-  );
-end;
-$$;
-comment on function messaging_private.match_person(uuid, text, text) is
-  'The one person of owner whose identifier equals the (normalised) participant identifier on that platform; null when none or several match.';
+-- =============================================================================
+-- Unread state per conversation, per signed-in user
+--
+-- A read marker says up to which message time a user has read a conversation.
+-- A conversation is unread for them while its last_message_at is later than
+-- their marker (or they have none). mark_conversation_read moves the marker to
+-- the conversation's newest message, never backwards.
+-- =============================================================================
 
-create or replace function messaging_private.link_conversations_to_new_identifier()
-returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  update public.chat_conversations c
-     set person_id = messaging_private.match_person(c.user_id, c.platform, c.participant_identifier)
-   where c.user_id = new.user_id
-     and c.person_id is null
-     and c.participant_identifier = new.value
-     and (new.platform is null or c.platform = new.platform)
-     and messaging_private.match_person(c.user_id, c.platform, c.participant_identifier) is not null;
-  return null;
-end;
-$$;
-comment on function messaging_private.link_conversations_to_new_identifier() is
-  'Trigger: links the owner''s unlinked conversations whose participant now matches exactly one person.';
-revoke all on function messaging_private.link_conversations_to_new_identifier() from public;
+create table public.chat_conversation_read_markers (
+  user_id uuid not null default auth.uid() references auth.users (id) on delete cascade,
+  conversation_id uuid not null references public.chat_conversations (id) on delete cascade,
+  last_read_at timestamptz not null,
+  updated_at timestamptz not null default now(),
+  primary key (user_id, conversation_id)
+);
+comment on table public.chat_conversation_read_markers is
+  'Up to which message time (last_read_at) a user has read a conversation; later messages are unread for them.';
+comment on column public.chat_conversation_read_markers.last_read_at is
+  'The last_message_at of the conversation when the user last read it.';
+create index chat_conversation_read_markers_conversation_idx
+  on public.chat_conversation_read_markers (conversation_id);
 
-create trigger person_identifiers_link_conversations
-  after insert or update of value, platform, person_id on public.person_identifiers
-  for each row execute function messaging_private.link_conversations_to_new_identifier();
+alter table public.chat_conversation_read_markers enable row level security;
+revoke all on public.chat_conversation_read_markers from anon, authenticated, service_role;
+grant select, insert, update, delete on public.chat_conversation_read_markers to authenticated;
+grant select, insert, update, delete on public.chat_conversation_read_markers to service_role;
+
+create policy "Users can view their own read markers" on public.chat_conversation_read_markers
+  for select to authenticated using (user_id = (select auth.uid()));
+create policy "Users can add read markers to their own conversations" on public.chat_conversation_read_markers
+  for insert to authenticated with check (
+    user_id = (select auth.uid())
+    and exists (select 1 from public.chat_conversations c
+                 where c.id = conversation_id and c.user_id = (select auth.uid())));
+create policy "Users can move their own read markers" on public.chat_conversation_read_markers
+  for update to authenticated
+  using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
+create policy "Users can delete their own read markers" on public.chat_conversation_read_markers
+  for delete to authenticated using (user_id = (select auth.uid()));

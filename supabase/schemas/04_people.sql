@@ -7,15 +7,9 @@
 -- phones as E.164 (+34612345678), usernames lower-case without a leading @,
 -- emails lower-case.
 --
--- Also creates `messaging_private`, the schema PostgREST does not expose, where
--- the privileged code of this project lives.
+
 -- =============================================================================
 
-create schema if not exists messaging_private;
-comment on schema messaging_private is
-  'crm-messaging internals: privileged functions and settings. Not exposed by PostgREST.';
-revoke all on schema messaging_private from public;
-grant usage on schema messaging_private to authenticated, service_role;
 
 -- -----------------------------------------------------------------------------
 -- Identifier normalisation (the same rules as crm_messaging.identifiers)

@@ -9,13 +9,9 @@
 -- webhook URL. The SQL reads its own rules from these tables (payload_errors,
 -- ingest_messages, add_messaging_connection, webhook_connection, status_rank,
 -- apply_message_updates); public.messaging_contract() publishes them as one JSON
--- object, and `make types` / `make web-types` write it to
--- client/crm_messaging/contract.json, web/src/types/contract.json and
--- supabase/functions/_shared/contract.json (checked fresh by `make test`).
---
--- Those functions live in earlier migrations and read these tables when they run
--- (PL/pgSQL binds its queries at the first call), so nothing reads them before
--- this migration has run.
+-- object, and `make types` / `make web-types` write it to contract.json for
+-- Python, the screens and the edge function (checked fresh by `make test`).
+-- The functions that read these tables live in the files after this one.
 --
 -- Adding a platform is one migration: `alter type public.messaging_platform add
 -- value`, a row in platforms, a row per secret in platform_secrets (and a column
