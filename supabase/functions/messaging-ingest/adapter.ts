@@ -7,6 +7,7 @@
 //   POST  verify (401 when false) -> map (400 on a ShapeError / XmlError) -> replayGuard
 //         -> the store -> answer (the body the platform expects, for every status it reads)
 
+import type { Json } from "../_shared/database.ts";
 import type { Bytes } from "./crypto.ts";
 import type { Connection } from "./store.ts";
 import { type Delivery, ShapeError } from "./types.ts";
@@ -55,7 +56,8 @@ export function decodeUtf8(raw: Bytes): string {
   }
 }
 
-export function parseJson(raw: Bytes): unknown {
+/** The body as JSON (`Json`, the generated type of a jsonb argument); ShapeError when it is not. */
+export function parseJson(raw: Bytes): Json {
   const s = decodeUtf8(raw);
   try {
     return JSON.parse(s);
