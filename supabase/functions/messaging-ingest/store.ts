@@ -6,6 +6,7 @@
 // the calling user.
 
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import { STATUS } from "./answers.ts";
 import contract from "../_shared/contract.json" with { type: "json" };
 import type { Database, Json } from "../_shared/database.ts";
 import type { Delivery, Platform } from "./types.ts";
@@ -284,7 +285,7 @@ export function supabaseStore(opts: StoreOptions): Store {
       if (res.error) {
         return { status: res.status || 502, body: res.error };
       }
-      return { status: 200, body: res.data };
+      return { status: STATUS.app_batch, body: res.data };
     },
   };
 }
