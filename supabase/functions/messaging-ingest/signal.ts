@@ -4,6 +4,8 @@
 // `Authorization: Bearer <token>`. Ids follow the importer's scheme (`<author>:<sent
 // timestamp>`), conversations are the peer's number or `group:<groupId>`.
 
+import { type Adapter, parseJson } from "./adapter.ts";
+import { json } from "./answers.ts";
 import { safeEqualString } from "./crypto.ts";
 import {
   compact,
@@ -171,3 +173,13 @@ function mapEnvelope(delivery: Delivery, env: Record<string, unknown>, account: 
     reply_to_id: quote && quoteAuthor && quote.id !== undefined ? `${quoteAuthor}:${quote.id}` : undefined,
   }) as IngestMessage);
 }
+
+/** signal-cli's receive notifications: POST only, Authorization: Bearer, JSON answers. */
+export const adapter: Adapter = {
+  verify: (req, _url, _raw, c) => verifyBearer(req.headers.get("authorization"), c.secrets.token),
+  map: (raw, c) => mapSignal(parseJson(raw), c.account_identifier),
+  handshake: null,
+  answer: json,
+  // a resent notification carries the same ids: stored once by the store's dedupe
+  replayGuard: null,
+};

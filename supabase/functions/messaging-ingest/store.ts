@@ -6,7 +6,9 @@
 // the calling user.
 
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import { STATUS } from "./answers.ts";
 import contract from "../_shared/contract.json" with { type: "json" };
+import type { Database, Json } from "../_shared/database.ts";
 import type { Delivery, Platform } from "./types.ts";
 
 export interface Secrets {
@@ -65,7 +67,7 @@ export interface Store {
   /** refused: a final refusal (counted); else a failure the platform retries (status error) */
   recordFailure(connectionId: string, error: string, refused: boolean): Promise<void>;
   /** ingest_messages with the caller's own Authorization: PostgREST's status and body. */
-  ingestAsCaller(authorization: string, payload: unknown): Promise<{ status: number; body: unknown }>;
+  ingestAsCaller(authorization: string, payload: Json): Promise<{ status: number; body: unknown }>;
 }
 
 /**
@@ -132,11 +134,17 @@ interface Waiting {
   reject: (error: unknown) => void;
 }
 
-function payloadOf(delivery: Delivery) {
+/**
+ * One delivery as the store's RPCs take it (their `payload jsonb` is `Json` in the generated
+ * types). Delivery's interfaces carry no index signature, so the compiler cannot see that
+ * they are JSON; they are: the mappers build them from a parsed JSON or XML body, out of
+ * strings, numbers, booleans, null, arrays and plain objects.
+ */
+function payloadOf(delivery: Delivery): { [key: string]: Json } {
   return {
-    messages: delivery.messages,
-    updates: delivery.updates,
-    refused: delivery.refused ?? [],
+    messages: delivery.messages as Json[],
+    updates: delivery.updates as Json[],
+    refused: (delivery.refused ?? []) as Json[],
     replay_guard: delivery.replayGuard ?? null,
   };
 }
@@ -151,7 +159,7 @@ export function supabaseStore(opts: StoreOptions): Store {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
     global,
   };
-  const service: SupabaseClient = createClient(opts.url, opts.serviceKey, clientOptions);
+  const service: SupabaseClient<Database> = createClient<Database>(opts.url, opts.serviceKey, clientOptions);
   const ttl = (opts.cacheSeconds ?? 30) * 1000;
   const unknownTtl = (opts.unknownCacheSeconds ?? 10) * 1000;
   const cache = new Map<string, { connection: Connection; until: number }>();
@@ -176,17 +184,17 @@ export function supabaseStore(opts: StoreOptions): Store {
   }
 
   async function deliverOne(connection: Connection, delivery: Delivery): Promise<DeliveryResult> {
-    const res = (await service.rpc("ingest_webhook_delivery", {
+    const res: Rpc = await service.rpc("ingest_webhook_delivery", {
       payload: { connection_id: connection.id, ...payloadOf(delivery) },
-    })) as Rpc;
+    });
     if (res.error) throw refusal(connection, res, "ingest_webhook_delivery");
     return settle(connection, res.data as DeliveryResult);
   }
 
   async function deliverMany(connection: Connection, batch: Waiting[]): Promise<void> {
-    const res = (await service.rpc("ingest_webhook_deliveries", {
+    const res: Rpc = await service.rpc("ingest_webhook_deliveries", {
       payload: { connection_id: connection.id, deliveries: batch.map((w) => payloadOf(w.delivery)) },
-    })) as Rpc;
+    });
     if (res.error) throw refusal(connection, res, "ingest_webhook_deliveries");
     const results = ((res.data ?? {}) as { results?: (DeliveryResult & { error?: Rpc["error"] })[] }).results ?? [];
     if (results.length !== batch.length) {
@@ -235,7 +243,7 @@ export function supabaseStore(opts: StoreOptions): Store {
         if (missing > now) return null;
         unknown.delete(id);
       }
-      const res = (await service.rpc("webhook_connection", { connection_id: id })) as Rpc;
+      const res: Rpc = await service.rpc("webhook_connection", { connection_id: id });
       if (res.error) raise(res, "webhook_connection");
       const connection = (res.data ?? null) as Connection | null;
       if (connection && ttl > 0) cache.set(id, { connection, until: Date.now() + ttl });
@@ -264,20 +272,20 @@ export function supabaseStore(opts: StoreOptions): Store {
     },
 
     async recordFailure(connectionId, error, refused) {
-      const res = (await service.rpc("record_webhook_failure", { connection_id: connectionId, error, refused })) as Rpc;
+      const res: Rpc = await service.rpc("record_webhook_failure", { connection_id: connectionId, error, refused });
       if (res.error) raise(res, "record_webhook_failure");
     },
 
     async ingestAsCaller(authorization, payload) {
-      const client = createClient(opts.url, opts.anonKey, {
+      const client = createClient<Database>(opts.url, opts.anonKey, {
         ...clientOptions,
         global: { ...global, headers: { Authorization: authorization } },
       });
-      const res = (await client.rpc("ingest_messages", { payload })) as Rpc;
+      const res: Rpc = await client.rpc("ingest_messages", { payload });
       if (res.error) {
         return { status: res.status || 502, body: res.error };
       }
-      return { status: 200, body: res.data };
+      return { status: STATUS.app_batch, body: res.data };
     },
   };
 }

@@ -3,6 +3,8 @@
 // edited_business_message and message_reaction. Ids follow the importer's scheme
 // (`<chat id>:<message id>`), so an export import and live updates meet.
 
+import { type Adapter, parseJson } from "./adapter.ts";
+import { json } from "./answers.ts";
 import { safeEqualString } from "./crypto.ts";
 import {
   compact,
@@ -210,3 +212,14 @@ export function mapTelegram(payload: unknown): Delivery {
   }
   return delivery;
 }
+
+/** The Telegram Bot API webhook: POST only, X-Telegram-Bot-Api-Secret-Token, JSON answers. */
+export const adapter: Adapter = {
+  verify: (req, _url, _raw, c) =>
+    verifySecretToken(req.headers.get("x-telegram-bot-api-secret-token"), c.secrets.secret_token),
+  map: (raw) => mapTelegram(parseJson(raw)),
+  handshake: null,
+  answer: json,
+  // a resent update carries the same ids: stored once by the store's dedupe
+  replayGuard: null,
+};

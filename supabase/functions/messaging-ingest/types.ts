@@ -9,8 +9,11 @@ type Enums = Database["public"]["Enums"];
 export type Platform = Enums["messaging_platform"];
 export type MessageType = Enums["message_type"];
 
+// Type aliases rather than interfaces: an alias has an implicit index signature, so the
+// compiler can compare these shapes with the generated `Json` of the RPCs' jsonb payload.
+
 /** One message of the ingest_messages payload (docs/contract.md; the rules: _shared/contract.json). */
-export interface IngestMessage {
+export type IngestMessage = {
   platform: Platform;
   external_conversation_id: string;
   participant_identifier?: string;
@@ -27,33 +30,33 @@ export interface IngestMessage {
   sender_name?: string;
   reply_to_id?: string;
   metadata?: Record<string, unknown>;
-}
+};
 
-interface UpdateBase {
+type UpdateBase = {
   platform: Platform;
   external_conversation_id: string;
   /** the id of the stored message the update is about */
   id: string;
   /** ISO 8601 time of the update */
   at: string;
-}
+};
 
-export interface StatusUpdate extends UpdateBase {
+export type StatusUpdate = UpdateBase & {
   kind: "status";
   status: "sent" | "delivered" | "read" | "failed";
   error?: Record<string, unknown>;
-}
+};
 
-export interface ReactionUpdate extends UpdateBase {
+export type ReactionUpdate = UpdateBase & {
   kind: "reaction";
   reactor: string;
   /** null: the reaction was removed */
   emoji: string | null;
-}
+};
 
-export interface DeleteUpdate extends UpdateBase {
+export type DeleteUpdate = UpdateBase & {
   kind: "delete";
-}
+};
 
 export type MessageUpdate = StatusUpdate | ReactionUpdate | DeleteUpdate;
 
@@ -62,11 +65,11 @@ export type MessageUpdate = StatusUpdate | ReactionUpdate | DeleteUpdate;
  * the connection with the store's own refusals. kind: account_mismatch (another account's
  * delivery), invalid_shape (an item the function cannot map).
  */
-export interface Refusal {
+export type Refusal = {
   path: string;
   kind: "account_mismatch" | "invalid_shape";
   reason: string;
-}
+};
 
 /** What one webhook delivery asks the store to do. */
 export interface Delivery {

@@ -3,7 +3,9 @@
 // plaintext mode (the AES "safe mode" is refused: it needs the EncodingAESKey, which
 // this function does not hold). Events (subscribe, menu clicks, ...) are not messages.
 
-import { safeEqualString, sha1Hex } from "./crypto.ts";
+import { type Adapter, decodeUtf8 } from "./adapter.ts";
+import { STATUS, text } from "./answers.ts";
+import { safeEqualString, sha1Hex, sha256Hex } from "./crypto.ts";
 import {
   compact,
   type Delivery,
@@ -129,3 +131,17 @@ export function mapWeChat(xml: string, account?: string): Delivery {
     updates: [],
   };
 }
+
+/**
+ * The WeChat Official Account push: a signed query string on GET (echostr) and POST, XML
+ * bodies, the plain-text answer "success". The signature covers no body: the timestamp
+ * window is part of `verify`, and the nonce with the body's digest goes to the store, which
+ * refuses a nonce used again with another body.
+ */
+export const adapter: Adapter = {
+  verify: (_req, url, _raw, c) => verifySignature(url, c.secrets.token),
+  map: (raw, c) => mapWeChat(decodeUtf8(raw), c.account_identifier),
+  handshake: { signed: true, answer: (url) => text(STATUS.handshake, url.searchParams.get("echostr") ?? "") },
+  answer: (status, body) => text(status, status === 200 ? "success" : String(body.error ?? "")),
+  replayGuard: (url, raw) => ({ nonce: url.searchParams.get("nonce") ?? "", digest: sha256Hex(raw) }),
+};

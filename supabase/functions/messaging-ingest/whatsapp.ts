@@ -3,6 +3,9 @@
 // "messages") and value.message_echoes (field "smb_message_echoes", messages the business
 // sent from the WhatsApp Business app: outbound).
 
+import type { Adapter } from "./adapter.ts";
+import { parseJson } from "./adapter.ts";
+import { json, STATUS } from "./answers.ts";
 import { type Bytes, hmacSha256Hex, safeEqualString } from "./crypto.ts";
 import {
   compact,
@@ -27,12 +30,12 @@ export function verifySubscription(url: URL, verifyToken: string | undefined): R
   const challenge = url.searchParams.get("hub.challenge");
   const token = url.searchParams.get("hub.verify_token");
   if (mode !== "subscribe" || !challenge) {
-    return new Response("expected hub.mode=subscribe and hub.challenge\n", { status: 400 });
+    return new Response("expected hub.mode=subscribe and hub.challenge\n", { status: STATUS.bad_body });
   }
   if (!safeEqualString(token, verifyToken)) {
-    return new Response("wrong verify token\n", { status: 403 });
+    return new Response("wrong verify token\n", { status: STATUS.wrong_verify_token });
   }
-  return new Response(challenge, { status: 200, headers: { "content-type": "text/plain" } });
+  return new Response(challenge, { status: STATUS.handshake, headers: { "content-type": "text/plain" } });
 }
 
 /** X-Hub-Signature-256: "sha256=" + hex HMAC-SHA256 of the raw body with the app secret. */
@@ -272,3 +275,14 @@ export function mapWhatsApp(payload: unknown, account?: string): Delivery {
   });
   return { messages, updates, refused };
 }
+
+/** The WhatsApp Cloud API webhook: the GET subscription check, X-Hub-Signature-256, JSON answers. */
+export const adapter: Adapter = {
+  verify: (req, _url, raw, c) => verifySignature(req.headers.get("x-hub-signature-256"), raw, c.secrets.app_secret),
+  map: (raw, c) => mapWhatsApp(parseJson(raw), c.account_identifier),
+  // not signed: the verify token in the query string is the check
+  handshake: { signed: false, answer: (url, c) => verifySubscription(url, c.secrets.verify_token) },
+  answer: json,
+  // the signature covers the body: a replay stores nothing new
+  replayGuard: null,
+};

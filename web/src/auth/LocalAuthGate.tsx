@@ -8,7 +8,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useMemo, useState, type ReactNode } from "react";
 import { ErrorMessage, Loading } from "../components/ui/States";
 import { fetchWithTimeout } from "../lib/errors";
-import type { Database } from "../types/database";
+import type { Database } from "../types/messaging";
 import { AuthContext, type AuthValue } from "./context";
 
 interface LocalUser {

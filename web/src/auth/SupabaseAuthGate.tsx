@@ -4,7 +4,7 @@ import { createClient, type Session } from "@supabase/supabase-js";
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useState, type FormEvent, type ReactNode } from "react";
 import { describeError, fetchWithTimeout } from "../lib/errors";
-import type { Database } from "../types/database";
+import type { Database } from "../types/messaging";
 import { AuthContext, type AuthValue } from "./context";
 
 export function SupabaseAuthGate({ children }: { children: ReactNode }) {

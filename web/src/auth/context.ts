@@ -1,6 +1,6 @@
 import type { SupabaseClient } from "@supabase/supabase-js";
 import { createContext, useContext } from "react";
-import type { Database } from "../types/database";
+import type { Database } from "../types/messaging";
 
 export interface SignedInUser {
   id: string;

@@ -4,14 +4,7 @@
 import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useSupabase } from "../auth/context";
 import { raise } from "../lib/errors";
-import type {
-  ChatMessage,
-  ConversationListItem,
-  InboxFilters,
-  MessageCursor,
-  SearchHit,
-  ThreadAnchor,
-} from "../types/messaging";
+import type { ChatMessage, ConversationListItem, InboxFilters, MessageCursor, ThreadAnchor } from "../types/messaging";
 
 /** Conversations per inbox page; more load as the list scrolls. */
 export const INBOX_PAGE_SIZE = 50;
@@ -29,11 +22,12 @@ export const SEARCH_PAGE_SIZE = 50;
 /** search_messages answers at most this many hits (its max_count bound). */
 export const SEARCH_MAX_HITS = 500;
 
-const LIST_COLUMNS =
-  "id, platform, external_conversation_id, participant_identifier, participant_name, " +
-  "conversation_type, person_id, entity_table, entity_id, connection_id, message_count, " +
-  "first_message_at, last_message_at, last_message_preview, user_id, created_at, updated_at, " +
-  "person:people(id, full_name), read:chat_conversation_read_markers(last_read_at)";
+// one literal (not a concatenation): supabase-js reads the rows' type out of it, which is
+// ConversationListItem (the queries below check that with `satisfies`)
+const LIST_COLUMNS = `id, platform, external_conversation_id, participant_identifier, participant_name,
+  conversation_type, person_id, entity_table, entity_id, connection_id, message_count,
+  first_message_at, last_message_at, last_message_preview, user_id, created_at, updated_at,
+  person:people(id, full_name), read:chat_conversation_read_markers(last_read_at)`;
 
 export const conversationKeys = {
   all: ["conversations"] as const,
@@ -84,7 +78,7 @@ export function useConversationList(filters: InboxFilters) {
       }
       const { data, error } = await query;
       if (error) raise(error);
-      return data as unknown as ConversationListItem[];
+      return data satisfies ConversationListItem[];
     },
     getNextPageParam: (last): InboxCursor | undefined => {
       const tail = last[last.length - 1];
@@ -111,7 +105,7 @@ export function useConversation(id: string) {
         .retry(false)
         .maybeSingle();
       if (error) raise(error);
-      return data as unknown as ConversationListItem | null;
+      return data satisfies ConversationListItem | null;
     },
     refetchInterval: THREAD_REFRESH_MS,
   });
@@ -131,7 +125,7 @@ export function usePersonConversations(personId: string) {
         .abortSignal(signal)
         .retry(false);
       if (error) raise(error);
-      return data as unknown as ConversationListItem[];
+      return data satisfies ConversationListItem[];
     },
   });
 }
@@ -168,7 +162,7 @@ export function useConversationMessages(conversationId: string, anchor: ThreadAn
           .retry(false);
         if (error) raise(error);
         // oldest first from the database: newest first like every other page
-        return ((data ?? []) as unknown as ChatMessage[]).slice().reverse();
+        return (data ?? []).slice().reverse();
       }
       const { data, error } = await supabase
         .rpc("get_conversation_messages", {
@@ -179,7 +173,7 @@ export function useConversationMessages(conversationId: string, anchor: ThreadAn
         .abortSignal(signal)
         .retry(false);
       if (error) raise(error);
-      return (data ?? []) as unknown as ChatMessage[];
+      return data ?? [];
     },
     getNextPageParam: (last): ThreadPageParam | undefined => {
       const oldest = last[last.length - 1];
@@ -222,7 +216,7 @@ export function useLatestMessages(
         .abortSignal(signal)
         .retry(false);
       if (error) raise(error);
-      return (data ?? []) as unknown as ChatMessage[];
+      return data ?? [];
     },
     initialData: firstPage,
     initialDataUpdatedAt: firstPageAt,
@@ -284,7 +278,7 @@ export function useSearchMessages(query: string, platform: string | null, limit:
         .abortSignal(signal)
         .retry(false);
       if (error) raise(error);
-      const hits = (data ?? []) as unknown as SearchHit[];
+      const hits = data ?? [];
       return { hits, complete: hits.length < limit };
     },
     placeholderData: keepPreviousData,
@@ -338,7 +332,7 @@ export function useSearchConversations(query: string) {
         .abortSignal(signal)
         .retry(false);
       if (error) raise(error);
-      const rows = data as unknown as ConversationListItem[];
+      const rows: ConversationListItem[] = data;
       return { rows: rows.slice(0, NAME_SEARCH_LIMIT), more: rows.length > NAME_SEARCH_LIMIT };
     },
     placeholderData: keepPreviousData,

@@ -1,7 +1,7 @@
 // Errors in words: a PostgREST error (code, message, details, hint), an Auth error,
 // a network failure, a timeout or anything else thrown becomes one readable sentence.
 
-import contract from "../types/contract.json" with { type: "json" };
+import contract from "@shared/contract.json" with { type: "json" };
 
 interface ErrorLike {
   name?: unknown;

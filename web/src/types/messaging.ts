@@ -1,12 +1,38 @@
 // The messaging shapes the CRM screens read. Row types come from the generated
-// `database.ts` (`make web-types`); the message objects inside the JSON columns and
-// RPC results follow docs/contract.md and are typed here. `contract.json` is the contract
+// `database.ts` (`make web-types` writes it once, into supabase/functions/_shared/, for the
+// screens and the edge function: `@shared/...`); the message objects inside the JSON columns
+// and RPC results follow docs/contract.md and are typed here. `contract.json` is the contract
 // the database publishes (make web-types), for what is data rather than a type.
-import contract from "./contract.json";
-import { Constants } from "./database";
-import type { Database, Enums, Tables } from "./database";
+import contract from "@shared/contract.json";
+import { Constants } from "@shared/database";
+import type { Database as GeneratedDatabase, Enums, Tables } from "@shared/database";
 
-export type { Database };
+type GeneratedFunctions = GeneratedDatabase["public"]["Functions"];
+
+/** A generated function whose `jsonb` result has the shape docs/contract.md gives it. */
+type Returning<F extends keyof GeneratedFunctions, R> = Omit<GeneratedFunctions[F], "Returns"> & { Returns: R };
+
+/**
+ * The read functions whose results are jsonb (the generated `Json`), with their contract
+ * shapes. A type alias, not an interface: supabase-js needs `Functions` to have an index
+ * signature, which only aliases get implicitly.
+ */
+type ReadResults = {
+  get_conversation_messages: Returning<"get_conversation_messages", ChatMessage[]>;
+  get_conversation_messages_after: Returning<"get_conversation_messages_after", ChatMessage[]>;
+  search_messages: Returning<"search_messages", SearchHit[]>;
+};
+
+/**
+ * The generated Database with the read functions' jsonb results typed (supabase-js types
+ * `rpc()` results from it). Everything else (tables, views, enums, every function's
+ * arguments) is the generated type as it is.
+ */
+export type Database = Omit<GeneratedDatabase, "public"> & {
+  public: Omit<GeneratedDatabase["public"], "Functions"> & {
+    Functions: Omit<GeneratedFunctions, keyof ReadResults> & ReadResults;
+  };
+};
 
 // The vocabulary is defined once, as enum types in the database; these come from them.
 export const PLATFORMS = Constants.public.Enums.messaging_platform;
