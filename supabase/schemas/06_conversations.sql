@@ -17,10 +17,14 @@
 
 create table messaging_private.settings (
   key text primary key,
-  value integer not null check (value > 0),
-  description text not null
+  value integer not null,
+  description text not null,
+  strategy boolean not null default false,
+  constraint settings_value_check check (value > 0 or strategy)
 );
 comment on table messaging_private.settings is 'Tunables of the conversation store.';
+comment on column messaging_private.settings.strategy is
+  'The setting only chooses between two paths that give the same answers (a size past which a batch takes another path): 0 and 2147483647 force one path or the other, and the tests run both.';
 
 insert into messaging_private.settings (key, value, description) values
   ('hot_max_messages', 100,

@@ -5,7 +5,7 @@
 -- The stored copy of a message, by id: the one lookup ingest_dedupe, apply_message_updates
 -- and stored_message share (hot row first, then the archive chunks its id hash points to).
 create or replace function messaging_private.stored_copies(
-  conversation uuid, hot jsonb, has_archive boolean, msgs jsonb
+  conversation uuid, hot jsonb, has_archive boolean, msgs jsonb, few integer default null
 )
 returns table (chunk uuid, m jsonb)
 language plpgsql
@@ -27,7 +27,8 @@ declare
   v_hashes bigint[];
   v_hot integer := 0;
 begin
-  if pg_catalog.jsonb_array_length(msgs) > 20
+  -- (few: the setting ingest_few_messages, passed by the ingest, read here for the webhooks)
+  if pg_catalog.jsonb_array_length(msgs) > coalesce(few, messaging_private.setting('ingest_few_messages'))
      or exists (select 1 from pg_catalog.jsonb_array_elements(msgs) n(m)
                  where hot @> pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('id', n.m -> 'id')))
   then
@@ -59,9 +60,9 @@ begin
   end if;
 end;
 $$;
-comment on function messaging_private.stored_copies(uuid, jsonb, boolean, jsonb) is
-  'The stored copies (chunk, m; chunk null: the hot row) of messages named by id in one conversation: the hot row first, then archive chunks found through id_hashes.';
-revoke all on function messaging_private.stored_copies(uuid, jsonb, boolean, jsonb)
+comment on function messaging_private.stored_copies(uuid, jsonb, boolean, jsonb, integer) is
+  'The stored copies (chunk, m; chunk null: the hot row) of messages named by id in one conversation: the hot row first, then archive chunks found through id_hashes. Past few ids (ingest_few_messages) the hot row is read whole instead of probed per id.';
+revoke all on function messaging_private.stored_copies(uuid, jsonb, boolean, jsonb, integer)
   from public, anon, authenticated, service_role;
 
 

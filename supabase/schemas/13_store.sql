@@ -3,7 +3,7 @@
 -- =============================================================================
 
 create or replace function messaging_private.ingest_dedupe(
-  conversation uuid, hot jsonb, has_archive boolean, incoming jsonb,
+  conversation uuid, hot jsonb, has_archive boolean, incoming jsonb, few integer,
   out fresh jsonb, out hot_edits jsonb, out archive_edits jsonb, out duplicates integer,
   out matched integer, out replaced jsonb
 )
@@ -24,12 +24,13 @@ as $$
 declare
   v_few jsonb;  -- the stored copies of a few incoming messages, [{chunk, m}]
 begin
-  -- the live case first: a few messages none of whose ids is stored are all fresh
-  if pg_catalog.jsonb_array_length(incoming) <= 20 then
+  -- the live case first: a few messages (few: the setting ingest_few_messages) none of
+  -- whose ids is stored are all fresh
+  if pg_catalog.jsonb_array_length(incoming) <= few then
     select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('chunk', s.chunk, 'm', s.m)) into v_few
-      from messaging_private.stored_copies(conversation, hot, has_archive, incoming) s;
+      from messaging_private.stored_copies(conversation, hot, has_archive, incoming, few) s;
   end if;
-  if pg_catalog.jsonb_array_length(incoming) <= 20 and v_few is null then
+  if pg_catalog.jsonb_array_length(incoming) <= few and v_few is null then
     fresh := incoming;
     hot_edits := '[]'::jsonb;
     archive_edits := '[]'::jsonb;
@@ -65,7 +66,7 @@ begin
      where v_few is not null
     union all
     select s.chunk, s.m
-      from messaging_private.stored_copies(conversation, hot, has_archive, incoming) s
+      from messaging_private.stored_copies(conversation, hot, has_archive, incoming, few) s
      where v_few is null
   ),
   matched as (
@@ -91,8 +92,9 @@ begin
     from messaging_private.ingest_match(conversation, hot, has_archive, fresh) x;
 end;
 $$;
-comment on function messaging_private.ingest_dedupe(uuid, jsonb, boolean, jsonb) is
+comment on function messaging_private.ingest_dedupe(uuid, jsonb, boolean, jsonb, integer) is
   'Ingest, part 4: splits incoming messages into fresh ones, edits of hot-row or archived copies, and duplicates.';
+revoke all on function messaging_private.ingest_dedupe(uuid, jsonb, boolean, jsonb, integer) from public, anon, authenticated, service_role;
 
 
 create or replace function messaging_private.ingest_merge(

@@ -149,9 +149,113 @@ $$;
 comment on function messaging_private.ingest_repeats(uuid, uuid, jsonb) is
   'Ingest, repeats: the existing conversations a batch only repeats (every message in the hot row, nothing newer, no field changed), counted at once without a dedupe each.';
 
+create or replace function messaging_private.ingest_conversation_messages(
+  conv public.chat_conversations, owner uuid, incoming jsonb, few integer, hot_max integer, hot_bytes integer,
+  out hot jsonb, out added jsonb, out inserted integer, out updated integer, out duplicates integer,
+  out matched integer, out first_at timestamptz, out last_message jsonb
+)
+language plpgsql
+set search_path = ''
+as $$
+-- One existing conversation's messages of a batch: dedupe (few: ingest_dedupe's live-path
+-- size), export/live matching, edits, merge and summary. hot: the new hot row; added: the
+-- messages stored (new ones and new versions, sorted; null when none), for the search index.
+declare
+  v_dedupe record;
+begin
+  v_dedupe := messaging_private.ingest_dedupe(conv.id, conv.messages,
+    conv.message_count > pg_catalog.jsonb_array_length(conv.messages), incoming, few);
+  inserted := pg_catalog.jsonb_array_length(v_dedupe.fresh);
+  updated := pg_catalog.jsonb_array_length(v_dedupe.hot_edits)
+    + pg_catalog.jsonb_array_length(v_dedupe.archive_edits);
+  duplicates := v_dedupe.duplicates;
+  matched := v_dedupe.matched;
+
+  hot := conv.messages;
+  if pg_catalog.jsonb_array_length(v_dedupe.replaced) > 0 then
+    -- export copies that live copies (in hot_edits) replace
+    hot := messaging_private.match_take_out(conv.id, owner, hot, v_dedupe.replaced);
+  end if;
+  if inserted + updated = 0 then
+    return;
+  end if;
+  if updated > 0 then
+    hot := messaging_private.ingest_apply_edits(conv.id, owner, hot,
+      v_dedupe.hot_edits, v_dedupe.archive_edits);
+    added := messaging_private.sort_messages(v_dedupe.fresh || v_dedupe.hot_edits
+      || coalesce((select pg_catalog.jsonb_agg(u.x -> 'm')
+                     from pg_catalog.jsonb_array_elements(v_dedupe.archive_edits) u(x)), '[]'::jsonb));
+  else
+    added := v_dedupe.fresh;  -- already sorted by ingest_groups
+  end if;
+  hot := messaging_private.ingest_merge(conv.id, owner, hot, added, hot_max, hot_bytes);
+  select s.first_at, s.last_message into first_at, last_message
+    from messaging_private.ingest_summary(conv.id, hot,
+           least(conv.first_message_at, (added -> 0 ->> 'sent_at')::timestamptz), updated > 0) s;
+end;
+$$;
+comment on function messaging_private.ingest_conversation_messages(public.chat_conversations, uuid, jsonb, integer, integer, integer) is
+  'Ingest, one existing conversation: dedupe, matching, edits, merge and summary of its incoming messages; returns the new hot row, the messages stored and the counts.';
+revoke all on function messaging_private.ingest_conversation_messages(public.chat_conversations, uuid, jsonb, integer, integer, integer) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.ingest_conversation_row(
+  conv public.chat_conversations, owner uuid, connection uuid, g jsonb, changed boolean,
+  inserted integer, hot jsonb, first_at timestamptz, last_message jsonb
+)
+returns public.chat_conversations
+language plpgsql
+set search_path = ''
+as $$
+-- The conversation row after a batch (the row as it was when nothing changed). With no
+-- message stored (a re-import), messages are left as stored, so the row is not rewritten
+-- and its indexes not touched; it is not updated at all unless one of the conversation's
+-- own fields changes.
+declare
+  v_row public.chat_conversations%rowtype;
+begin
+  update public.chat_conversations c
+     set messages = case when changed then hot else c.messages end,
+         message_count = c.message_count + inserted,
+         first_message_at = case when changed then first_at else c.first_message_at end,
+         last_message_at = case when changed
+                                then (last_message ->> 'sent_at')::timestamptz else c.last_message_at end,
+         last_message_preview = case when changed
+                                     then messaging_private.preview(last_message)
+                                     else c.last_message_preview end,
+         participant_identifier = coalesce(g ->> 'participant_identifier', c.participant_identifier),
+         participant_name = coalesce(g ->> 'participant_name', c.participant_name),
+         conversation_type = coalesce(g ->> 'conversation_type', c.conversation_type),
+         connection_id = coalesce(connection, c.connection_id),
+         -- (match_person is a query: asked only when there is an identifier to match)
+         person_id = coalesce(
+           (g ->> 'person_id')::uuid,
+           c.person_id,
+           case when coalesce(g ->> 'participant_identifier', c.participant_identifier) is not null then
+             messaging_private.match_person(owner, c.platform,
+               coalesce(g ->> 'participant_identifier', c.participant_identifier)) end)
+   where c.id = conv.id
+     and (changed
+          or (coalesce(g ->> 'participant_identifier', c.participant_identifier),
+              coalesce(g ->> 'participant_name', c.participant_name),
+              coalesce(g ->> 'conversation_type', c.conversation_type),
+              coalesce(connection, c.connection_id),
+              coalesce((g ->> 'person_id')::uuid, c.person_id))
+             is distinct from
+             (c.participant_identifier, c.participant_name, c.conversation_type, c.connection_id, c.person_id))
+   returning * into v_row;
+  if found then
+    return v_row;
+  end if;
+  return conv;
+end;
+$$;
+comment on function messaging_private.ingest_conversation_row(public.chat_conversations, uuid, uuid, jsonb, boolean, integer, jsonb, timestamptz, jsonb) is
+  'Ingest, one existing conversation: writes its row after a batch (only when a message or one of its own fields changed) and returns it.';
+revoke all on function messaging_private.ingest_conversation_row(public.chat_conversations, uuid, uuid, jsonb, boolean, integer, jsonb, timestamptz, jsonb) from public, anon, authenticated, service_role;
+
 create or replace function messaging_private.ingest_existing(
   owner uuid, connection uuid, groups jsonb, repeated bigint[], lock_each boolean,
-  hot_max integer, hot_bytes integer,
+  hot_max integer, hot_bytes integer, few integer,
   out results jsonb[], out index jsonb[], out inserted integer, out duplicates integer,
   out updated integer, out matched integer
 )
@@ -159,32 +263,25 @@ language plpgsql
 set search_path = ''
 as $$
 -- Each existing conversation of groups that is not fresh (ingest_new_conversations) nor
--- repeated (ingest_repeats, positions given): dedupe, export/live matching, edits, merge,
--- summary, then its row. lock_each: lock each conversation as it is read (the caller
--- locks several at once in a fixed order, one as it is read here). hot_max / hot_bytes:
--- the hot row's caps, read once by the caller. Returns each conversation's part of the
+-- repeated (ingest_repeats, positions given): its messages (ingest_conversation_messages),
+-- then its row (ingest_conversation_row). lock_each: lock each conversation as it is read
+-- (the caller locks several at once in a fixed order, one as it is read here). hot_max /
+-- hot_bytes / few: read once by the caller. Returns each conversation's part of the
 -- answer, the search index's batches and the counts.
 declare
   g jsonb;
   conv public.chat_conversations%rowtype;
-  v_row public.chat_conversations%rowtype;
+  v_part record;
+  v_dups integer;
+begin
   -- appended to in place (an array variable grows without being copied; a jsonb one is
   -- copied whole on every append)
-  v_results jsonb[] := '{}'::jsonb[];
-  v_index jsonb[] := '{}'::jsonb[];
-  v_inserted_all integer := 0;
-  v_dups_all integer := 0;
-  v_updated_all integer := 0;
-  v_matched_all integer := 0;
-  v_hot jsonb;
-  v_dedupe record;
-  v_incoming jsonb;
-  v_inserted integer;
-  v_updated integer;
-  v_dups integer;
-  v_first_at timestamptz;
-  v_last jsonb;
-begin
+  results := '{}'::jsonb[];
+  index := '{}'::jsonb[];
+  inserted := 0;
+  duplicates := 0;
+  updated := 0;
+  matched := 0;
   for g in
     select x from pg_catalog.jsonb_array_elements(groups) with ordinality g(x, ord)
      where not (x -> 'fresh')::boolean
@@ -205,98 +302,35 @@ begin
          and c.external_conversation_id = g ->> 'external_conversation_id';
     end if;
 
-    v_dedupe := messaging_private.ingest_dedupe(conv.id, conv.messages,
-      conv.message_count > pg_catalog.jsonb_array_length(conv.messages), g -> 'messages');
-    v_inserted := pg_catalog.jsonb_array_length(v_dedupe.fresh);
-    v_updated := pg_catalog.jsonb_array_length(v_dedupe.hot_edits)
-      + pg_catalog.jsonb_array_length(v_dedupe.archive_edits);
-    v_dups := v_dedupe.duplicates + (g ->> 'batch_duplicates')::integer;
-
-    v_hot := conv.messages;
-    if pg_catalog.jsonb_array_length(v_dedupe.replaced) > 0 then
-      -- export copies that live copies (in hot_edits) replace
-      v_hot := messaging_private.match_take_out(conv.id, owner, v_hot, v_dedupe.replaced);
+    v_part := messaging_private.ingest_conversation_messages(conv, owner, g -> 'messages', few,
+      hot_max, hot_bytes);
+    if v_part.added is not null then
+      index := pg_catalog.array_append(index,
+        pg_catalog.jsonb_build_object('conversation', conv.id, 'messages', v_part.added));
     end if;
-    if v_inserted + v_updated > 0 then
-      if v_updated > 0 then
-        v_hot := messaging_private.ingest_apply_edits(conv.id, owner, v_hot,
-          v_dedupe.hot_edits, v_dedupe.archive_edits);
-        v_incoming := messaging_private.sort_messages(v_dedupe.fresh || v_dedupe.hot_edits
-          || coalesce((select pg_catalog.jsonb_agg(u.x -> 'm')
-                         from pg_catalog.jsonb_array_elements(v_dedupe.archive_edits) u(x)), '[]'::jsonb));
-      else
-        v_incoming := v_dedupe.fresh;  -- already sorted by ingest_groups
-      end if;
-      v_hot := messaging_private.ingest_merge(conv.id, owner, v_hot, v_incoming, hot_max, hot_bytes);
-      v_index := pg_catalog.array_append(v_index,
-        pg_catalog.jsonb_build_object('conversation', conv.id, 'messages', v_incoming));
-      select s.first_at, s.last_message into v_first_at, v_last
-        from messaging_private.ingest_summary(conv.id, v_hot,
-               least(conv.first_message_at, (v_incoming -> 0 ->> 'sent_at')::timestamptz), v_updated > 0) s;
-    end if;
+    conv := messaging_private.ingest_conversation_row(conv, owner, connection, g,
+      v_part.inserted + v_part.updated > 0, v_part.inserted, v_part.hot, v_part.first_at,
+      v_part.last_message);
 
-    -- ---- the conversation row -------------------------------------------------
-    -- With nothing new (a re-import), messages are left as stored, so the row is not
-    -- rewritten and its indexes not touched; it is not updated at all unless one of the
-    -- conversation's own fields changes.
-    update public.chat_conversations c
-       set messages = case when v_inserted + v_updated > 0 then v_hot else c.messages end,
-           message_count = c.message_count + v_inserted,
-           first_message_at = case when v_inserted + v_updated > 0 then v_first_at else c.first_message_at end,
-           last_message_at = case when v_inserted + v_updated > 0
-                                  then (v_last ->> 'sent_at')::timestamptz else c.last_message_at end,
-           last_message_preview = case when v_inserted + v_updated > 0
-                                       then messaging_private.preview(v_last)
-                                       else c.last_message_preview end,
-           participant_identifier = coalesce(g ->> 'participant_identifier', c.participant_identifier),
-           participant_name = coalesce(g ->> 'participant_name', c.participant_name),
-           conversation_type = coalesce(g ->> 'conversation_type', c.conversation_type),
-           connection_id = coalesce(connection, c.connection_id),
-           -- (match_person is a query: asked only when there is an identifier to match)
-           person_id = coalesce(
-             (g ->> 'person_id')::uuid,
-             c.person_id,
-             case when coalesce(g ->> 'participant_identifier', c.participant_identifier) is not null then
-               messaging_private.match_person(owner, c.platform,
-                 coalesce(g ->> 'participant_identifier', c.participant_identifier)) end)
-     where c.id = conv.id
-       and (v_inserted + v_updated > 0
-            or (coalesce(g ->> 'participant_identifier', c.participant_identifier),
-                coalesce(g ->> 'participant_name', c.participant_name),
-                coalesce(g ->> 'conversation_type', c.conversation_type),
-                coalesce(connection, c.connection_id),
-                coalesce((g ->> 'person_id')::uuid, c.person_id))
-               is distinct from
-               (c.participant_identifier, c.participant_name, c.conversation_type, c.connection_id, c.person_id))
-     returning * into v_row;
-    if found then
-      conv := v_row;
-    end if;
-
-    v_inserted_all := v_inserted_all + v_inserted;
-    v_dups_all := v_dups_all + v_dups;
-    v_updated_all := v_updated_all + v_updated;
-    v_matched_all := v_matched_all + v_dedupe.matched;
-    v_results := pg_catalog.array_append(v_results, pg_catalog.jsonb_build_object(
+    v_dups := v_part.duplicates + (g ->> 'batch_duplicates')::integer;
+    inserted := inserted + v_part.inserted;
+    duplicates := duplicates + v_dups;
+    updated := updated + v_part.updated;
+    matched := matched + v_part.matched;
+    results := pg_catalog.array_append(results, pg_catalog.jsonb_build_object(
       'id', conv.id,
       'platform', conv.platform,
       'external_conversation_id', conv.external_conversation_id,
       'created', (g -> 'created')::boolean,
-      'inserted', v_inserted,
+      'inserted', v_part.inserted,
       'duplicates', v_dups,
-      'updated', v_updated,
-      'matched', v_dedupe.matched,
+      'updated', v_part.updated,
+      'matched', v_part.matched,
       'person_id', conv.person_id,
       'message_count', conv.message_count));
   end loop;
-
-  results := v_results;
-  index := v_index;
-  inserted := v_inserted_all;
-  duplicates := v_dups_all;
-  updated := v_updated_all;
-  matched := v_matched_all;
 end;
 $$;
-comment on function messaging_private.ingest_existing(uuid, uuid, jsonb, bigint[], boolean, integer, integer) is
-  'Ingest, existing conversations: per conversation a batch brings something to, dedupe, matching, edits, merge, summary and the row; returns the answer''s parts and counts.';
+comment on function messaging_private.ingest_existing(uuid, uuid, jsonb, bigint[], boolean, integer, integer, integer) is
+  'Ingest, existing conversations: per conversation a batch brings something to, its messages and its row; returns the answer''s parts and counts.';
+revoke all on function messaging_private.ingest_existing(uuid, uuid, jsonb, bigint[], boolean, integer, integer, integer) from public, anon, authenticated, service_role;
