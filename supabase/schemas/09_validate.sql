@@ -15,31 +15,17 @@
 -- Validation of a whole payload
 -- -----------------------------------------------------------------------------
 
-create or replace function messaging_private.payload_errors(payload jsonb)
-returns text[]
+create or replace function messaging_private.payload_shape_errors(payload jsonb)
+returns table (i integer, n integer, err text)
 language plpgsql
 stable
 set search_path = ''
 as $$
-declare
-  v_errors text[];
-  v_earliest timestamptz;
-  v_future interval;
-  v_depth bigint;
+-- Messages that are not objects, and keys no rule of messaging_private.payload_fields names
+-- (at the top level the message lists the fields expected).
+#variable_conflict use_column
 begin
-  -- the contract's limits, in one read
-  select pg_catalog.to_timestamp(pg_catalog.max(l.value) filter (where l.name = 'earliest_epoch_seconds')),
-         pg_catalog.justify_interval(pg_catalog.make_interval(
-           secs => pg_catalog.max(l.value) filter (where l.name = 'future_seconds'))),
-         pg_catalog.max(l.value) filter (where l.name = 'metadata_max_depth')
-    into v_earliest, v_future, v_depth
-    from messaging_private.contract_limits l;
-  v_errors := (
-    -- One set-based pass over a table of rules: every field of the top level and of every
-    -- message is checked by the same CASE, with no function call per message (a function
-    -- with its own search_path cannot be inlined and would cost a call per field).
-    -- The rules are the rows of messaging_private.payload_fields (migration
-    -- messaging_contract, published by messaging_contract()), read once per call.
+  return query
     with rules (scope, n, field, kind, max_length, required, allowed) as (
       select f.scope, f.position, f.field, f.kind, f.max_length, f.required, v.labels
         from messaging_private.payload_fields f
@@ -51,9 +37,6 @@ begin
       union all
       select 'message', (e.ord - 1)::integer, pg_catalog.format('messages[%s].', e.ord - 1), e.m
       from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality e(m, ord)
-    ),
-    top_platform as (
-      select coalesce(payload -> 'platform', 'null'::jsonb) <> 'null'::jsonb as given
     ),
     errs as (
       -- messages that are not objects
@@ -73,9 +56,46 @@ begin
       cross join lateral pg_catalog.jsonb_object_keys(it.obj) k
       where pg_catalog.jsonb_typeof(it.obj) = 'object'
         and not exists (select 1 from rules r where r.scope = it.scope and r.field = k)
+    )
+    select errs.i, errs.n, errs.err from errs;
+end;
+$$;
+comment on function messaging_private.payload_shape_errors(jsonb) is
+  'payload_errors, first part: messages that are not objects and unknown keys, as (message position, rule position, error).';
+revoke all on function messaging_private.payload_shape_errors(jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.payload_field_errors(
+  payload jsonb, earliest timestamptz, future interval
+)
+returns table (i integer, n integer, err text)
+language plpgsql
+stable
+set search_path = ''
+as $$
+-- One set-based pass over a table of rules: every field of the top level and of every
+-- message is checked by the same CASE, with no function call per message (a function
+-- with its own search_path cannot be inlined and would cost a call per field). The rules
+-- are the rows of messaging_private.payload_fields (published by messaging_contract()).
+-- earliest / future: the contract's time bounds, read once by the caller.
+#variable_conflict use_column
+begin
+  return query
+    with rules (scope, n, field, kind, max_length, required, allowed) as (
+      select f.scope, f.position, f.field, f.kind, f.max_length, f.required, v.labels
+        from messaging_private.payload_fields f
+        left join (select e.enumtypid, pg_catalog.array_agg(e.enumlabel::text order by e.enumsortorder) as labels
+                     from pg_catalog.pg_enum e group by e.enumtypid) v on v.enumtypid = f.vocabulary
+    ),
+    items as (
+      select 'payload' as scope, -1 as i, '' as path, payload as obj
       union all
-      -- every rule
-      select it.i, r.n, it.path || r.field || ': ' || (
+      select 'message', (e.ord - 1)::integer, pg_catalog.format('messages[%s].', e.ord - 1), e.m
+      from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality e(m, ord)
+    ),
+    top_platform as (
+      select coalesce(payload -> 'platform', 'null'::jsonb) <> 'null'::jsonb as given
+    )
+    select it.i, r.n, it.path || r.field || ': ' || (
         case
           when f.v is null or f.v = 'null'::jsonb then
             case
@@ -131,20 +151,48 @@ begin
                 and f.s ~ '([Zz]|[+-](0\d|1[0-5])(:?[0-5]\d)?)$'
             end) then
             pg_catalog.format('%s is not a real date and time', f.v::text)
-          when f.s::timestamptz < v_earliest or f.s::timestamptz > pg_catalog.now() + v_future then
+          when f.s::timestamptz < earliest or f.s::timestamptz > pg_catalog.now() + future then
             pg_catalog.format('%s is out of range (%s to %s from now)', f.v::text,
-              pg_catalog.to_char(v_earliest at time zone 'UTC', 'YYYY-MM-DD'), v_future)
+              pg_catalog.to_char(earliest at time zone 'UTC', 'YYYY-MM-DD'), future)
         end)
       from items it
       cross join top_platform tp
       join rules r on r.scope = it.scope
       cross join lateral (select it.obj -> r.field as v, it.obj ->> r.field as s) f
-      where pg_catalog.jsonb_typeof(it.obj) = 'object'
-    )
-    select coalesce(pg_catalog.array_agg(errs.err order by errs.i, errs.n), '{}')
-    from errs
-    where errs.err is not null
-  );
+      where pg_catalog.jsonb_typeof(it.obj) = 'object';
+end;
+$$;
+comment on function messaging_private.payload_field_errors(jsonb, timestamptz, interval) is
+  'payload_errors, second part: every field of the payload and of each message against its rule (type, vocabulary, length, UUID, ISO 8601 time within the bounds), as (message position, rule position, error or null).';
+revoke all on function messaging_private.payload_field_errors(jsonb, timestamptz, interval) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.payload_errors(payload jsonb)
+returns text[]
+language plpgsql
+stable
+set search_path = ''
+as $$
+-- Every problem of a payload, in message and field order: its shape and each field
+-- (payload_shape_errors, payload_field_errors); then, once every field is valid on its own,
+-- the rules across fields.
+declare
+  v_errors text[];
+  v_earliest timestamptz;
+  v_future interval;
+  v_depth bigint;
+begin
+  -- the contract's limits, in one read
+  select pg_catalog.to_timestamp(pg_catalog.max(l.value) filter (where l.name = 'earliest_epoch_seconds')),
+         pg_catalog.justify_interval(pg_catalog.make_interval(
+           secs => pg_catalog.max(l.value) filter (where l.name = 'future_seconds'))),
+         pg_catalog.max(l.value) filter (where l.name = 'metadata_max_depth')
+    into v_earliest, v_future, v_depth
+    from messaging_private.contract_limits l;
+  select coalesce(pg_catalog.array_agg(x.err order by x.i, x.n), '{}') into v_errors
+    from (select * from messaging_private.payload_shape_errors(payload)
+          union all
+          select * from messaging_private.payload_field_errors(payload, v_earliest, v_future)) x
+   where x.err is not null;
   if pg_catalog.cardinality(v_errors) > 0 then
     return v_errors;
   end if;

@@ -3,7 +3,7 @@
 -- =============================================================================
 
 create or replace function messaging_private.ingest_dedupe(
-  conversation uuid, hot jsonb, has_archive boolean, incoming jsonb, few integer,
+  conversation uuid, hot jsonb, has_archive boolean, incoming jsonb, few integer default null,
   out fresh jsonb, out hot_edits jsonb, out archive_edits jsonb, out duplicates integer,
   out matched integer, out replaced jsonb
 )
@@ -24,6 +24,7 @@ as $$
 declare
   v_few jsonb;  -- the stored copies of a few incoming messages, [{chunk, m}]
 begin
+  few := coalesce(few, messaging_private.setting('ingest_few_messages'));
   -- the live case first: a few messages (few: the setting ingest_few_messages) none of
   -- whose ids is stored are all fresh
   if pg_catalog.jsonb_array_length(incoming) <= few then
@@ -97,6 +98,130 @@ comment on function messaging_private.ingest_dedupe(uuid, jsonb, boolean, jsonb,
 revoke all on function messaging_private.ingest_dedupe(uuid, jsonb, boolean, jsonb, integer) from public, anon, authenticated, service_role;
 
 
+create or replace function messaging_private.merge_into_archive(
+  conversation uuid, owner uuid, hot jsonb, incoming jsonb
+)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+-- The incoming messages (sorted) older than the hot row go to the archive chunk whose
+-- range holds them (or the oldest chunk); returns the rest, which join the hot row.
+-- Without an archive, returns incoming as it is.
+declare
+  v_old jsonb;
+  v_rest jsonb;
+  v_bound_at timestamptz;
+  v_bound_id text;
+  v_target record;
+begin
+  if not exists (select 1 from public.chat_conversation_archives a where a.conversation_id = conversation) then
+    return incoming;
+  end if;
+  if pg_catalog.jsonb_array_length(hot) > 0 then
+    v_bound_at := (hot -> 0 ->> 'sent_at')::timestamptz;
+    v_bound_id := hot -> 0 ->> 'id';
+  else
+    select a.last_message_at, a.last_message_id into v_bound_at, v_bound_id
+      from public.chat_conversation_archives a
+     where a.conversation_id = conversation
+     order by a.first_message_at desc, a.first_message_id collate "C" desc
+     limit 1;
+  end if;
+  select
+    coalesce(pg_catalog.jsonb_agg(i.m order by i.ord) filter (
+      where ((i.m ->> 'sent_at')::timestamptz, (i.m ->> 'id') collate "C") < (v_bound_at, v_bound_id collate "C")),
+      '[]'::jsonb),
+    coalesce(pg_catalog.jsonb_agg(i.m order by i.ord) filter (
+      where ((i.m ->> 'sent_at')::timestamptz, (i.m ->> 'id') collate "C") >= (v_bound_at, v_bound_id collate "C")),
+      '[]'::jsonb)
+    into v_old, v_rest
+    from pg_catalog.jsonb_array_elements(incoming) with ordinality i(m, ord);
+
+  -- each old message goes to the chunk whose range starts at or before it (or the oldest)
+  for v_target in
+    with o as (
+      select x.m, (x.m ->> 'sent_at')::timestamptz as ts, x.m ->> 'id' as mid
+        from pg_catalog.jsonb_array_elements(v_old) x(m)
+    )
+    select t.chunk, pg_catalog.jsonb_agg(t.m) as msgs
+      from (
+        select o.m, coalesce(
+          (select a.id from public.chat_conversation_archives a
+            where a.conversation_id = conversation
+              and (a.first_message_at, a.first_message_id collate "C") <= (o.ts, o.mid collate "C")
+            order by a.first_message_at desc, a.first_message_id collate "C" desc
+            limit 1),
+          (select a.id from public.chat_conversation_archives a
+            where a.conversation_id = conversation
+            order by a.first_message_at, a.first_message_id collate "C"
+            limit 1)) as chunk
+        from o) t
+     group by t.chunk
+  loop
+    perform messaging_private.store_chunks(conversation, owner, v_target.chunk,
+      messaging_private.sort_messages(
+        (select a.messages from public.chat_conversation_archives a where a.id = v_target.chunk)
+        || v_target.msgs));
+  end loop;
+  return v_rest;
+end;
+$$;
+comment on function messaging_private.merge_into_archive(uuid, uuid, jsonb, jsonb) is
+  'Ingest merge: writes incoming messages older than the hot row into the archive chunks whose ranges hold them; returns the others.';
+revoke all on function messaging_private.merge_into_archive(uuid, uuid, jsonb, jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.spill_hot(
+  conversation uuid, owner uuid, hot jsonb, hot_max integer, hot_bytes integer
+)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+-- Past the hot row's cap (or the byte budget of searchable text: the jsonb size is a cheap
+-- upper bound, the lines are sized only when it is passed) the oldest messages spill into
+-- the archive in bulk (into the newest chunk while it has room); returns the hot row left.
+declare
+  v_hot jsonb := hot;
+  v_spill jsonb;
+  v_n integer := pg_catalog.jsonb_array_length(hot);
+  v_keep integer;
+  v_newest record;
+begin
+  -- (hot was just built, so its size is its uncompressed jsonb size: at least the bytes of
+  -- its strings)
+  if not (v_n > hot_max
+          or (pg_catalog.pg_column_size(v_hot) > hot_bytes
+              and (select pg_catalog.sum(x) from pg_catalog.unnest(messaging_private.line_sizes(v_hot)) x) > hot_bytes))
+  then
+    return v_hot;
+  end if;
+  v_keep := least(v_n - 1, messaging_private.newest_fitting(v_hot,
+    messaging_private.setting('hot_keep_messages'), messaging_private.setting('hot_keep_bytes')));
+  select
+    pg_catalog.jsonb_agg(h.m order by h.ord) filter (where h.ord <= v_n - v_keep),
+    pg_catalog.jsonb_agg(h.m order by h.ord) filter (where h.ord > v_n - v_keep)
+    into v_spill, v_hot
+    from pg_catalog.jsonb_array_elements(v_hot) with ordinality h(m, ord);
+  select a.id, a.message_count, a.messages into v_newest
+    from public.chat_conversation_archives a
+   where a.conversation_id = conversation
+   order by a.first_message_at desc, a.first_message_id collate "C" desc
+   limit 1;
+  if v_newest.id is not null
+     and v_newest.message_count + pg_catalog.jsonb_array_length(v_spill)
+         <= messaging_private.setting('archive_chunk_messages') then
+    perform messaging_private.store_chunks(conversation, owner, v_newest.id, v_newest.messages || v_spill);
+  else
+    perform messaging_private.store_chunks(conversation, owner, null, v_spill);
+  end if;
+  return v_hot;
+end;
+$$;
+comment on function messaging_private.spill_hot(uuid, uuid, jsonb, integer, integer) is
+  'Ingest merge: spills the oldest messages of a hot row past its caps into the archive; returns the hot row left.';
+revoke all on function messaging_private.spill_hot(uuid, uuid, jsonb, integer, integer) from public, anon, authenticated, service_role;
+
 create or replace function messaging_private.ingest_merge(
   conversation uuid, owner uuid, hot jsonb, incoming jsonb,
   hot_max integer default null, hot_bytes integer default null
@@ -106,24 +231,13 @@ language plpgsql
 set search_path = ''
 as $$
 -- Merges sorted incoming messages into the conversation: those older than the hot row go
--- to the archive chunk whose range holds them, the rest join the hot row; past the hot
--- row's caps (count, bytes of searchable text) the oldest spill into the archive in bulk.
+-- to the archive chunk whose range holds them (merge_into_archive), the rest join the hot
+-- row; past the hot row's caps the oldest spill into the archive in bulk (spill_hot).
 -- Returns the new hot row. hot_max / hot_bytes: the caps, when the caller has read them
 -- (each read of a setting is a query: a live append would otherwise make four).
 declare
   v_hot jsonb := hot;
   v_incoming jsonb := incoming;
-  v_old jsonb;
-  v_spill jsonb;
-  v_n integer;
-  v_keep integer;
-  v_bound_at timestamptz;
-  v_bound_id text;
-  v_newest record;
-  v_target record;
-  v_has_archive boolean;
-  v_hot_max integer := coalesce(hot_max, messaging_private.setting('hot_max_messages'));
-  v_hot_bytes integer := coalesce(hot_bytes, messaging_private.setting('hot_max_bytes'));
 begin
   if pg_catalog.jsonb_array_length(v_incoming) = 0 then
     return v_hot;
@@ -134,90 +248,14 @@ begin
          > ((v_hot -> -1 ->> 'sent_at')::timestamptz, (v_hot -> -1 ->> 'id') collate "C") then
     v_hot := v_hot || v_incoming;
   else
-    v_has_archive := exists (select 1 from public.chat_conversation_archives a where a.conversation_id = conversation);
-    if v_has_archive then
-      if pg_catalog.jsonb_array_length(v_hot) > 0 then
-        v_bound_at := (v_hot -> 0 ->> 'sent_at')::timestamptz;
-        v_bound_id := v_hot -> 0 ->> 'id';
-      else
-        select a.last_message_at, a.last_message_id into v_bound_at, v_bound_id
-          from public.chat_conversation_archives a
-         where a.conversation_id = conversation
-         order by a.first_message_at desc, a.first_message_id collate "C" desc
-         limit 1;
-      end if;
-      select
-        coalesce(pg_catalog.jsonb_agg(i.m order by i.ord) filter (
-          where ((i.m ->> 'sent_at')::timestamptz, (i.m ->> 'id') collate "C") < (v_bound_at, v_bound_id collate "C")),
-          '[]'::jsonb),
-        coalesce(pg_catalog.jsonb_agg(i.m order by i.ord) filter (
-          where ((i.m ->> 'sent_at')::timestamptz, (i.m ->> 'id') collate "C") >= (v_bound_at, v_bound_id collate "C")),
-          '[]'::jsonb)
-        into v_old, v_incoming
-        from pg_catalog.jsonb_array_elements(v_incoming) with ordinality i(m, ord);
-
-      -- each old message goes to the chunk whose range starts at or before it (or the oldest)
-      for v_target in
-        with o as (
-          select x.m, (x.m ->> 'sent_at')::timestamptz as ts, x.m ->> 'id' as mid
-            from pg_catalog.jsonb_array_elements(v_old) x(m)
-        )
-        select t.chunk, pg_catalog.jsonb_agg(t.m) as msgs
-          from (
-            select o.m, coalesce(
-              (select a.id from public.chat_conversation_archives a
-                where a.conversation_id = conversation
-                  and (a.first_message_at, a.first_message_id collate "C") <= (o.ts, o.mid collate "C")
-                order by a.first_message_at desc, a.first_message_id collate "C" desc
-                limit 1),
-              (select a.id from public.chat_conversation_archives a
-                where a.conversation_id = conversation
-                order by a.first_message_at, a.first_message_id collate "C"
-                limit 1)) as chunk
-            from o) t
-         group by t.chunk
-      loop
-        perform messaging_private.store_chunks(conversation, owner, v_target.chunk,
-          messaging_private.sort_messages(
-            (select a.messages from public.chat_conversation_archives a where a.id = v_target.chunk)
-            || v_target.msgs));
-      end loop;
-    end if;
+    v_incoming := messaging_private.merge_into_archive(conversation, owner, v_hot, v_incoming);
     if pg_catalog.jsonb_array_length(v_incoming) > 0 then
       v_hot := messaging_private.sort_messages(v_hot || v_incoming);
     end if;
   end if;
-
-  -- past the cap (or the byte budget of searchable text: the jsonb size is a cheap upper
-  -- bound, the lines are sized only when it is passed) the oldest spill, in bulk
-  v_n := pg_catalog.jsonb_array_length(v_hot);
-  -- (v_hot was just built, so its size is its uncompressed jsonb size: at least the bytes of
-  -- its strings)
-  if v_n > v_hot_max
-     or (pg_catalog.pg_column_size(v_hot) > v_hot_bytes
-         and (select pg_catalog.sum(x) from pg_catalog.unnest(messaging_private.line_sizes(v_hot)) x) > v_hot_bytes)
-  then
-    v_keep := least(v_n - 1, messaging_private.newest_fitting(v_hot,
-      messaging_private.setting('hot_keep_messages'), messaging_private.setting('hot_keep_bytes')));
-    select
-      pg_catalog.jsonb_agg(h.m order by h.ord) filter (where h.ord <= v_n - v_keep),
-      pg_catalog.jsonb_agg(h.m order by h.ord) filter (where h.ord > v_n - v_keep)
-      into v_spill, v_hot
-      from pg_catalog.jsonb_array_elements(v_hot) with ordinality h(m, ord);
-    select a.id, a.message_count, a.messages into v_newest
-      from public.chat_conversation_archives a
-     where a.conversation_id = conversation
-     order by a.first_message_at desc, a.first_message_id collate "C" desc
-     limit 1;
-    if v_newest.id is not null
-       and v_newest.message_count + pg_catalog.jsonb_array_length(v_spill)
-           <= messaging_private.setting('archive_chunk_messages') then
-      perform messaging_private.store_chunks(conversation, owner, v_newest.id, v_newest.messages || v_spill);
-    else
-      perform messaging_private.store_chunks(conversation, owner, null, v_spill);
-    end if;
-  end if;
-  return v_hot;
+  return messaging_private.spill_hot(conversation, owner, v_hot,
+    coalesce(hot_max, messaging_private.setting('hot_max_messages')),
+    coalesce(hot_bytes, messaging_private.setting('hot_max_bytes')));
 end;
 $$;
 comment on function messaging_private.ingest_merge(uuid, uuid, jsonb, jsonb, integer, integer) is

@@ -128,8 +128,8 @@ select results_eq($$ select s.m ->> 'id' from messaging_private.stored_copies('1
 select is_empty($$ select * from messaging_private.stored_copies('11111111-0000-4000-8000-0000000000aa',
     (select m from hot), true, '[{"id": "zz"}]') $$, 'stored_copies: nothing stored, no row');
 select ok(not has_function_privilege('service_role',
-    'messaging_private.stored_copies(uuid, jsonb, boolean, jsonb)', 'execute')
-  and not has_function_privilege('authenticated', 'messaging_private.stored_copies(uuid, jsonb, boolean, jsonb)', 'execute'),
+    'messaging_private.stored_copies(uuid, jsonb, boolean, jsonb, integer)', 'execute')
+  and not has_function_privilege('authenticated', 'messaging_private.stored_copies(uuid, jsonb, boolean, jsonb, integer)', 'execute'),
   'stored_copies: no API role may call it');
 
 -- ============================== ingest_dedupe =================================

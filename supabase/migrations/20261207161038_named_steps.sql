@@ -6,6 +6,69 @@ drop function if exists messaging_private.ingest_existing(uuid,uuid,jsonb,bigint
 
 drop function if exists messaging_private.stored_copies(uuid,jsonb,boolean,jsonb);
 
+create or replace function messaging_private.archived_ids(conversation uuid, lo timestamptz, hi timestamptz)
+returns table (msg_id text, edited_at text)
+language plpgsql
+stable
+set search_path = ''
+as $$
+-- The ids (with edited_at) in the archive chunks of a conversation whose time ranges meet
+-- [lo, hi] (chunks never overlap: the one starting at or before lo, up to the last
+-- starting at or before hi), chosen in a subquery of their own so that only they are
+-- expanded, whatever the join order.
+begin
+  return query
+    select e.m ->> 'id', e.m ->> 'edited_at'
+      from (select a.messages
+              from public.chat_conversation_archives a
+             where a.conversation_id = conversation
+               and a.first_message_at <= hi
+               and a.last_message_at >= lo
+               and a.first_message_at >= coalesce(
+                     (select b.first_message_at from public.chat_conversation_archives b
+                       where b.conversation_id = conversation and b.first_message_at <= lo
+                       order by b.first_message_at desc limit 1), '-infinity')
+            offset 0) a
+     cross join lateral pg_catalog.jsonb_array_elements(a.messages) e(m);
+end;
+$$;
+comment on function messaging_private.archived_ids(uuid, timestamptz, timestamptz) is
+  'The message ids and edit times of the archive chunks of a conversation that meet a time range.';
+revoke all on function messaging_private.archived_ids(uuid, timestamptz, timestamptz) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.batch_conversation_fields(payload jsonb)
+returns table (platform text, ext_id text, participant_identifier text, participant_name text,
+               conversation_type text, person_id uuid)
+language plpgsql
+stable
+set search_path = ''
+as $$
+-- The conversation fields a batch gives, per conversation (as ingest_groups reads them:
+-- the newest message's), from the few messages that carry any.
+#variable_conflict use_column
+begin
+  return query
+    select s.platform, s.ext_id,
+      messaging_private.normalize_identifier('any',
+        (pg_catalog.array_agg(s.m ->> 'participant_identifier' order by (s.m ->> 'sent_at')::timestamptz desc, s.ord desc)
+           filter (where s.m ->> 'participant_identifier' is not null))[1]),
+      (pg_catalog.array_agg(s.m ->> 'participant_name' order by (s.m ->> 'sent_at')::timestamptz desc, s.ord desc)
+         filter (where s.m ->> 'participant_name' is not null))[1],
+      (pg_catalog.array_agg(s.m ->> 'conversation_type' order by (s.m ->> 'sent_at')::timestamptz desc, s.ord desc)
+         filter (where s.m ->> 'conversation_type' is not null))[1],
+      (pg_catalog.array_agg(s.m ->> 'person_id' order by (s.m ->> 'sent_at')::timestamptz desc, s.ord desc)
+         filter (where s.m ->> 'person_id' is not null))[1]::uuid
+      from (select e.ord, coalesce(e.m ->> 'platform', payload ->> 'platform') as platform,
+                   e.m ->> 'external_conversation_id' as ext_id, e.m
+              from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality e(m, ord)) s
+     where s.m ?| array['participant_identifier', 'participant_name', 'conversation_type', 'person_id']
+     group by s.platform, s.ext_id;
+end;
+$$;
+comment on function messaging_private.batch_conversation_fields(jsonb) is
+  'The conversation fields (participant, name, type, person) a batch gives per conversation: the newest message''s that carries each.';
+revoke all on function messaging_private.batch_conversation_fields(jsonb) from public, anon, authenticated, service_role;
+
 create or replace function messaging_private.ingest_check_fields(payload jsonb)
 returns void
 language plpgsql
@@ -223,7 +286,7 @@ comment on function messaging_private.ingest_create(uuid, uuid, jsonb, integer, 
 revoke all on function messaging_private.ingest_create(uuid, uuid, jsonb, integer, integer) from public, anon, authenticated, service_role;
 
 create or replace function messaging_private.ingest_dedupe(
-  conversation uuid, hot jsonb, has_archive boolean, incoming jsonb, few integer,
+  conversation uuid, hot jsonb, has_archive boolean, incoming jsonb, few integer default null,
   out fresh jsonb, out hot_edits jsonb, out archive_edits jsonb, out duplicates integer,
   out matched integer, out replaced jsonb
 )
@@ -244,6 +307,7 @@ as $$
 declare
   v_few jsonb;  -- the stored copies of a few incoming messages, [{chunk, m}]
 begin
+  few := coalesce(few, messaging_private.setting('ingest_few_messages'));
   -- the live case first: a few messages (few: the setting ingest_few_messages) none of
   -- whose ids is stored are all fresh
   if pg_catalog.jsonb_array_length(incoming) <= few then
@@ -421,6 +485,45 @@ comment on function messaging_private.ingest_lock_existing(uuid, jsonb) is
   'Ingest: locks the existing conversations of a call in (platform, external_conversation_id) order.';
 revoke all on function messaging_private.ingest_lock_existing(uuid, jsonb) from public, anon, authenticated, service_role;
 
+create or replace function messaging_private.ingest_merge(
+  conversation uuid, owner uuid, hot jsonb, incoming jsonb,
+  hot_max integer default null, hot_bytes integer default null
+)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+-- Merges sorted incoming messages into the conversation: those older than the hot row go
+-- to the archive chunk whose range holds them (merge_into_archive), the rest join the hot
+-- row; past the hot row's caps the oldest spill into the archive in bulk (spill_hot).
+-- Returns the new hot row. hot_max / hot_bytes: the caps, when the caller has read them
+-- (each read of a setting is a query: a live append would otherwise make four).
+declare
+  v_hot jsonb := hot;
+  v_incoming jsonb := incoming;
+begin
+  if pg_catalog.jsonb_array_length(v_incoming) = 0 then
+    return v_hot;
+  end if;
+  -- the common case first: newer than everything the hot row holds (the archive is older)
+  if pg_catalog.jsonb_array_length(v_hot) > 0
+     and ((v_incoming -> 0 ->> 'sent_at')::timestamptz, (v_incoming -> 0 ->> 'id') collate "C")
+         > ((v_hot -> -1 ->> 'sent_at')::timestamptz, (v_hot -> -1 ->> 'id') collate "C") then
+    v_hot := v_hot || v_incoming;
+  else
+    v_incoming := messaging_private.merge_into_archive(conversation, owner, v_hot, v_incoming);
+    if pg_catalog.jsonb_array_length(v_incoming) > 0 then
+      v_hot := messaging_private.sort_messages(v_hot || v_incoming);
+    end if;
+  end if;
+  return messaging_private.spill_hot(conversation, owner, v_hot,
+    coalesce(hot_max, messaging_private.setting('hot_max_messages')),
+    coalesce(hot_bytes, messaging_private.setting('hot_max_bytes')));
+end;
+$$;
+comment on function messaging_private.ingest_merge(uuid, uuid, jsonb, jsonb, integer, integer) is
+  'Ingest, part 6: merges sorted new messages into the archive (older than the hot row) and the hot row, spilling past its caps; returns the hot row.';
+
 create or replace function messaging_private.ingest_messages(payload jsonb)
 returns jsonb
 language plpgsql
@@ -565,6 +668,437 @@ comment on function messaging_private.ingest_synced(uuid) is
   'Ingest: moves the connection''s last_synced_at (none without a connection).';
 revoke all on function messaging_private.ingest_synced(uuid) from public, anon, authenticated, service_role;
 
+create or replace function messaging_private.ingest_unchanged(payload jsonb, owner uuid, connection uuid)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_total integer;
+begin
+  if not messaging_private.unchanged_probe(payload, owner) then
+    return null;
+  end if;
+  v_total := pg_catalog.jsonb_array_length(payload -> 'messages');
+  return (
+    with src as (
+      select e.ord, coalesce(e.m ->> 'platform', payload ->> 'platform') as platform,
+             e.m ->> 'external_conversation_id' as ext_id, e.m
+        from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality e(m, ord)
+    ),
+    conv as (
+      select g.platform, g.ext_id, g.n, c.id, c.person_id, c.message_count, c.messages,
+             c.message_count > pg_catalog.jsonb_array_length(c.messages) as has_archive,
+             c.id is not null
+               and (coalesce(f.participant_identifier, c.participant_identifier),
+                    coalesce(f.participant_name, c.participant_name),
+                    coalesce(f.conversation_type, c.conversation_type),
+                    coalesce(connection, c.connection_id),
+                    coalesce(f.person_id, c.person_id))
+                   is not distinct from
+                   (c.participant_identifier, c.participant_name, c.conversation_type, c.connection_id, c.person_id)
+               as kept
+        from (select s.platform, s.ext_id, pg_catalog.count(*) as n from src s group by s.platform, s.ext_id) g
+        -- the conversation fields the batch gives (as ingest_groups reads them)
+        left join messaging_private.batch_conversation_fields(payload) f
+          on f.platform = g.platform and f.ext_id = g.ext_id
+        left join public.chat_conversations c
+          on c.user_id = owner and c.platform = g.platform and c.external_conversation_id = g.ext_id
+    ),
+    incoming as (
+      select s.ord, s.m ->> 'id' as msg_id, s.m ->> 'edited_at' as edited_at, s.m ->> 'sent_at' as sent_at,
+             c.id as conversation_id, c.has_archive
+        from src s
+        join conv c on c.platform = s.platform and c.ext_id = s.ext_id
+       where c.kept
+    ),
+    hot as (
+      select c.id as conversation_id, h.m ->> 'id' as msg_id, h.m ->> 'edited_at' as edited_at
+        from conv c
+       cross join lateral pg_catalog.jsonb_array_elements(c.messages) h(m)
+       where c.kept
+    ),
+    in_hot as (
+      select i.*, h.msg_id is not null as found,
+             i.edited_at is null
+               or (h.edited_at is not null and h.edited_at::timestamptz >= i.edited_at::timestamptz) as not_newer
+        from incoming i
+        left join hot h on h.conversation_id = i.conversation_id and h.msg_id = i.msg_id
+    ),
+    ranges as (
+      -- per conversation, the times of the messages its hot row lacks
+      select x.conversation_id, pg_catalog.min(x.sent_at::timestamptz) as lo, pg_catalog.max(x.sent_at::timestamptz) as hi
+        from in_hot x
+       where not x.found and x.has_archive
+       group by x.conversation_id
+    ),
+    archived as (
+      select r.conversation_id, a.msg_id, a.edited_at
+        from ranges r
+       cross join lateral messaging_private.archived_ids(r.conversation_id, r.lo, r.hi) a
+    ),
+    in_archive as (
+      select x.ord,
+             x.edited_at is null
+               or (s.edited_at is not null and s.edited_at::timestamptz >= x.edited_at::timestamptz) as not_newer
+        from in_hot x
+        join archived s on s.conversation_id = x.conversation_id and s.msg_id = x.msg_id
+       where not x.found
+    )
+    select case
+      when (select pg_catalog.bool_and(c.kept) from conv c)
+       and (select pg_catalog.count(*) from in_hot x where x.found and x.not_newer)
+           + (select pg_catalog.count(distinct y.ord) from in_archive y where y.not_newer)
+           = v_total
+      then pg_catalog.jsonb_build_object(
+        'inserted', 0, 'duplicates', v_total, 'updated', 0, 'matched', 0,
+        'conversations', (
+          select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+              'id', c.id, 'platform', c.platform, 'external_conversation_id', c.ext_id,
+              'created', false, 'inserted', 0, 'duplicates', c.n, 'updated', 0, 'matched', 0,
+              'person_id', c.person_id, 'message_count', c.message_count)
+            order by c.platform, c.ext_id)
+            from conv c))
+    end
+  );
+end;
+$$;
+comment on function messaging_private.ingest_unchanged(jsonb, uuid, uuid) is
+  'Ingest, unchanged batches: the answer to a valid batch every message of which is stored (no newer edit, no field changed), proved from the payload and the rows without writing; null otherwise.';
+
+create or replace function messaging_private.merge_into_archive(
+  conversation uuid, owner uuid, hot jsonb, incoming jsonb
+)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+-- The incoming messages (sorted) older than the hot row go to the archive chunk whose
+-- range holds them (or the oldest chunk); returns the rest, which join the hot row.
+-- Without an archive, returns incoming as it is.
+declare
+  v_old jsonb;
+  v_rest jsonb;
+  v_bound_at timestamptz;
+  v_bound_id text;
+  v_target record;
+begin
+  if not exists (select 1 from public.chat_conversation_archives a where a.conversation_id = conversation) then
+    return incoming;
+  end if;
+  if pg_catalog.jsonb_array_length(hot) > 0 then
+    v_bound_at := (hot -> 0 ->> 'sent_at')::timestamptz;
+    v_bound_id := hot -> 0 ->> 'id';
+  else
+    select a.last_message_at, a.last_message_id into v_bound_at, v_bound_id
+      from public.chat_conversation_archives a
+     where a.conversation_id = conversation
+     order by a.first_message_at desc, a.first_message_id collate "C" desc
+     limit 1;
+  end if;
+  select
+    coalesce(pg_catalog.jsonb_agg(i.m order by i.ord) filter (
+      where ((i.m ->> 'sent_at')::timestamptz, (i.m ->> 'id') collate "C") < (v_bound_at, v_bound_id collate "C")),
+      '[]'::jsonb),
+    coalesce(pg_catalog.jsonb_agg(i.m order by i.ord) filter (
+      where ((i.m ->> 'sent_at')::timestamptz, (i.m ->> 'id') collate "C") >= (v_bound_at, v_bound_id collate "C")),
+      '[]'::jsonb)
+    into v_old, v_rest
+    from pg_catalog.jsonb_array_elements(incoming) with ordinality i(m, ord);
+
+  -- each old message goes to the chunk whose range starts at or before it (or the oldest)
+  for v_target in
+    with o as (
+      select x.m, (x.m ->> 'sent_at')::timestamptz as ts, x.m ->> 'id' as mid
+        from pg_catalog.jsonb_array_elements(v_old) x(m)
+    )
+    select t.chunk, pg_catalog.jsonb_agg(t.m) as msgs
+      from (
+        select o.m, coalesce(
+          (select a.id from public.chat_conversation_archives a
+            where a.conversation_id = conversation
+              and (a.first_message_at, a.first_message_id collate "C") <= (o.ts, o.mid collate "C")
+            order by a.first_message_at desc, a.first_message_id collate "C" desc
+            limit 1),
+          (select a.id from public.chat_conversation_archives a
+            where a.conversation_id = conversation
+            order by a.first_message_at, a.first_message_id collate "C"
+            limit 1)) as chunk
+        from o) t
+     group by t.chunk
+  loop
+    perform messaging_private.store_chunks(conversation, owner, v_target.chunk,
+      messaging_private.sort_messages(
+        (select a.messages from public.chat_conversation_archives a where a.id = v_target.chunk)
+        || v_target.msgs));
+  end loop;
+  return v_rest;
+end;
+$$;
+comment on function messaging_private.merge_into_archive(uuid, uuid, jsonb, jsonb) is
+  'Ingest merge: writes incoming messages older than the hot row into the archive chunks whose ranges hold them; returns the others.';
+revoke all on function messaging_private.merge_into_archive(uuid, uuid, jsonb, jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.payload_errors(payload jsonb)
+returns text[]
+language plpgsql
+stable
+set search_path = ''
+as $$
+-- Every problem of a payload, in message and field order: its shape and each field
+-- (payload_shape_errors, payload_field_errors); then, once every field is valid on its own,
+-- the rules across fields.
+declare
+  v_errors text[];
+  v_earliest timestamptz;
+  v_future interval;
+  v_depth bigint;
+begin
+  -- the contract's limits, in one read
+  select pg_catalog.to_timestamp(pg_catalog.max(l.value) filter (where l.name = 'earliest_epoch_seconds')),
+         pg_catalog.justify_interval(pg_catalog.make_interval(
+           secs => pg_catalog.max(l.value) filter (where l.name = 'future_seconds'))),
+         pg_catalog.max(l.value) filter (where l.name = 'metadata_max_depth')
+    into v_earliest, v_future, v_depth
+    from messaging_private.contract_limits l;
+  select coalesce(pg_catalog.array_agg(x.err order by x.i, x.n), '{}') into v_errors
+    from (select * from messaging_private.payload_shape_errors(payload)
+          union all
+          select * from messaging_private.payload_field_errors(payload, v_earliest, v_future)) x
+   where x.err is not null;
+  if pg_catalog.cardinality(v_errors) > 0 then
+    return v_errors;
+  end if;
+  -- Rules across fields, once every field is valid on its own (the timestamps parse):
+  -- an edit is not older than its message, and metadata nests at most metadata_max_depth
+  -- levels (the bracket count is a cheap bound that spares walking flat metadata).
+  return (
+    select coalesce(pg_catalog.array_agg(x.err order by x.i, x.n), '{}')
+    from (
+      select e.ord - 1 as i, 10 as n,
+             pg_catalog.format('messages[%s].edited_at: %s is earlier than sent_at %s',
+               e.ord - 1, e.m -> 'edited_at', e.m -> 'sent_at') as err
+        from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality e(m, ord)
+       where pg_catalog.jsonb_typeof(e.m -> 'edited_at') = 'string'
+         and (e.m ->> 'edited_at')::timestamptz < (e.m ->> 'sent_at')::timestamptz
+      union all
+      select e.ord - 1, 18,
+             pg_catalog.format('messages[%s].metadata: nested deeper than %s levels', e.ord - 1, v_depth)
+        from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality e(m, ord)
+       where pg_catalog.jsonb_typeof(e.m -> 'metadata') = 'object'
+         and pg_catalog.length(pg_catalog.regexp_replace((e.m -> 'metadata')::text, '[^\[{]', '', 'g')) > v_depth
+         and pg_catalog.jsonb_path_exists(e.m -> 'metadata', pg_catalog.format(
+               'strict $.**{%s to last} ? (@.type() == "object" || @.type() == "array")', v_depth)::jsonpath)
+    ) x
+  );
+end;
+$$;
+comment on function messaging_private.payload_errors(jsonb) is
+  'Every problem of an ingest payload, each naming its field by path (messages[4].sent_at: ...); empty when valid.';
+
+create or replace function messaging_private.payload_field_errors(
+  payload jsonb, earliest timestamptz, future interval
+)
+returns table (i integer, n integer, err text)
+language plpgsql
+stable
+set search_path = ''
+as $$
+-- One set-based pass over a table of rules: every field of the top level and of every
+-- message is checked by the same CASE, with no function call per message (a function
+-- with its own search_path cannot be inlined and would cost a call per field). The rules
+-- are the rows of messaging_private.payload_fields (published by messaging_contract()).
+-- earliest / future: the contract's time bounds, read once by the caller.
+#variable_conflict use_column
+begin
+  return query
+    with rules (scope, n, field, kind, max_length, required, allowed) as (
+      select f.scope, f.position, f.field, f.kind, f.max_length, f.required, v.labels
+        from messaging_private.payload_fields f
+        left join (select e.enumtypid, pg_catalog.array_agg(e.enumlabel::text order by e.enumsortorder) as labels
+                     from pg_catalog.pg_enum e group by e.enumtypid) v on v.enumtypid = f.vocabulary
+    ),
+    items as (
+      select 'payload' as scope, -1 as i, '' as path, payload as obj
+      union all
+      select 'message', (e.ord - 1)::integer, pg_catalog.format('messages[%s].', e.ord - 1), e.m
+      from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality e(m, ord)
+    ),
+    top_platform as (
+      select coalesce(payload -> 'platform', 'null'::jsonb) <> 'null'::jsonb as given
+    )
+    select it.i, r.n, it.path || r.field || ': ' || (
+        case
+          when f.v is null or f.v = 'null'::jsonb then
+            case
+              when r.field = 'platform' and r.scope = 'message' and tp.given then null
+              when r.field = 'platform' and r.scope = 'message' then 'required (here or at the top level)'
+              when r.required then 'required'
+            end
+          -- (the payload's messages array is checked before the fields are)
+          when r.kind = 'array' then
+            case when pg_catalog.jsonb_typeof(f.v) <> 'array' then 'must be an array, got ' || pg_catalog.jsonb_typeof(f.v) end
+          when r.kind = 'enum' then
+            case when pg_catalog.jsonb_typeof(f.v) <> 'string' or not (f.s = any (r.allowed)) then
+              pg_catalog.format('must be one of %s, got %s',
+                pg_catalog.array_to_string(r.allowed, ', '), pg_catalog.left(f.v::text, 60))
+            end
+          when r.kind = 'object' then
+            case
+              when pg_catalog.jsonb_typeof(f.v) <> 'object' then 'must be an object, got ' || pg_catalog.jsonb_typeof(f.v)
+              when pg_catalog.length(f.v::text) > r.max_length then
+                pg_catalog.format('longer than %s characters as JSON', r.max_length)
+            end
+          when r.kind = 'uuid' then
+            case when pg_catalog.jsonb_typeof(f.v) <> 'string'
+                   or f.s !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+              pg_catalog.format('must be a UUID, got %s', pg_catalog.left(f.v::text, 60))
+            end
+          when pg_catalog.jsonb_typeof(f.v) <> 'string' then
+            pg_catalog.format('must be a%s string, got %s',
+              case when r.kind = 'timestamp' then 'n ISO 8601' else '' end, pg_catalog.jsonb_typeof(f.v))
+          when r.kind = 'text' then
+            case
+              when pg_catalog.length(f.s) > r.max_length then
+                pg_catalog.format('longer than %s characters (%s)', r.max_length, pg_catalog.length(f.s))
+              when r.required and pg_catalog.btrim(f.s) = '' then 'must not be empty'
+            end
+          -- timestamps: ISO 8601 with an offset, a real date and time, from the earliest
+          -- time to future_seconds past now (contract_limits). The
+          -- format is fixed-width up to the minutes, so the parts are read by position
+          -- (a boolean regex match is cheap, one with captures is not: bench/HISTORY.md).
+          when f.s !~ '^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)$' then
+            pg_catalog.format('%s is not an ISO 8601 timestamp with an offset, like 2026-02-01T10:30:00Z',
+              pg_catalog.left(f.v::text, 60))
+          when not (
+            case
+              when pg_catalog.substr(f.s, 1, 4)::integer < 1
+                or pg_catalog.substr(f.s, 6, 2)::integer not between 1 and 12 then false
+              else pg_catalog.substr(f.s, 9, 2)::integer between 1 and pg_catalog.date_part('day',
+                     pg_catalog.make_date(pg_catalog.substr(f.s, 1, 4)::integer, pg_catalog.substr(f.s, 6, 2)::integer, 1)
+                     + interval '1 month' - interval '1 day')::integer
+                and pg_catalog.substr(f.s, 12, 2)::integer <= 23
+                and pg_catalog.substr(f.s, 15, 2)::integer <= 59
+                and (pg_catalog.substr(f.s, 17, 1) <> ':' or pg_catalog.substr(f.s, 18, 2)::integer <= 59)
+                and f.s ~ '([Zz]|[+-](0\d|1[0-5])(:?[0-5]\d)?)$'
+            end) then
+            pg_catalog.format('%s is not a real date and time', f.v::text)
+          when f.s::timestamptz < earliest or f.s::timestamptz > pg_catalog.now() + future then
+            pg_catalog.format('%s is out of range (%s to %s from now)', f.v::text,
+              pg_catalog.to_char(earliest at time zone 'UTC', 'YYYY-MM-DD'), future)
+        end)
+      from items it
+      cross join top_platform tp
+      join rules r on r.scope = it.scope
+      cross join lateral (select it.obj -> r.field as v, it.obj ->> r.field as s) f
+      where pg_catalog.jsonb_typeof(it.obj) = 'object';
+end;
+$$;
+comment on function messaging_private.payload_field_errors(jsonb, timestamptz, interval) is
+  'payload_errors, second part: every field of the payload and of each message against its rule (type, vocabulary, length, UUID, ISO 8601 time within the bounds), as (message position, rule position, error or null).';
+revoke all on function messaging_private.payload_field_errors(jsonb, timestamptz, interval) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.payload_shape_errors(payload jsonb)
+returns table (i integer, n integer, err text)
+language plpgsql
+stable
+set search_path = ''
+as $$
+-- Messages that are not objects, and keys no rule of messaging_private.payload_fields names
+-- (at the top level the message lists the fields expected).
+#variable_conflict use_column
+begin
+  return query
+    with rules (scope, n, field, kind, max_length, required, allowed) as (
+      select f.scope, f.position, f.field, f.kind, f.max_length, f.required, v.labels
+        from messaging_private.payload_fields f
+        left join (select e.enumtypid, pg_catalog.array_agg(e.enumlabel::text order by e.enumsortorder) as labels
+                     from pg_catalog.pg_enum e group by e.enumtypid) v on v.enumtypid = f.vocabulary
+    ),
+    items as (
+      select 'payload' as scope, -1 as i, '' as path, payload as obj
+      union all
+      select 'message', (e.ord - 1)::integer, pg_catalog.format('messages[%s].', e.ord - 1), e.m
+      from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality e(m, ord)
+    ),
+    errs as (
+      -- messages that are not objects
+      select it.i, 0 as n,
+             pg_catalog.format('messages[%s]: must be an object, got %s', it.i, pg_catalog.jsonb_typeof(it.obj)) as err
+      from items it
+      where it.scope = 'message' and pg_catalog.jsonb_typeof(it.obj) <> 'object'
+      union all
+      -- unknown keys
+      select it.i, 1,
+             case when it.scope = 'payload'
+               then pg_catalog.format('%s: unknown field (expected %s)', k,
+                      (select pg_catalog.string_agg(r.field, ', ' order by r.n) from rules r where r.scope = 'payload'))
+               else pg_catalog.format('%s%s: unknown field', it.path, k)
+             end
+      from items it
+      cross join lateral pg_catalog.jsonb_object_keys(it.obj) k
+      where pg_catalog.jsonb_typeof(it.obj) = 'object'
+        and not exists (select 1 from rules r where r.scope = it.scope and r.field = k)
+    )
+    select errs.i, errs.n, errs.err from errs;
+end;
+$$;
+comment on function messaging_private.payload_shape_errors(jsonb) is
+  'payload_errors, first part: messages that are not objects and unknown keys, as (message position, rule position, error).';
+revoke all on function messaging_private.payload_shape_errors(jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.spill_hot(
+  conversation uuid, owner uuid, hot jsonb, hot_max integer, hot_bytes integer
+)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+-- Past the hot row's cap (or the byte budget of searchable text: the jsonb size is a cheap
+-- upper bound, the lines are sized only when it is passed) the oldest messages spill into
+-- the archive in bulk (into the newest chunk while it has room); returns the hot row left.
+declare
+  v_hot jsonb := hot;
+  v_spill jsonb;
+  v_n integer := pg_catalog.jsonb_array_length(hot);
+  v_keep integer;
+  v_newest record;
+begin
+  -- (hot was just built, so its size is its uncompressed jsonb size: at least the bytes of
+  -- its strings)
+  if not (v_n > hot_max
+          or (pg_catalog.pg_column_size(v_hot) > hot_bytes
+              and (select pg_catalog.sum(x) from pg_catalog.unnest(messaging_private.line_sizes(v_hot)) x) > hot_bytes))
+  then
+    return v_hot;
+  end if;
+  v_keep := least(v_n - 1, messaging_private.newest_fitting(v_hot,
+    messaging_private.setting('hot_keep_messages'), messaging_private.setting('hot_keep_bytes')));
+  select
+    pg_catalog.jsonb_agg(h.m order by h.ord) filter (where h.ord <= v_n - v_keep),
+    pg_catalog.jsonb_agg(h.m order by h.ord) filter (where h.ord > v_n - v_keep)
+    into v_spill, v_hot
+    from pg_catalog.jsonb_array_elements(v_hot) with ordinality h(m, ord);
+  select a.id, a.message_count, a.messages into v_newest
+    from public.chat_conversation_archives a
+   where a.conversation_id = conversation
+   order by a.first_message_at desc, a.first_message_id collate "C" desc
+   limit 1;
+  if v_newest.id is not null
+     and v_newest.message_count + pg_catalog.jsonb_array_length(v_spill)
+         <= messaging_private.setting('archive_chunk_messages') then
+    perform messaging_private.store_chunks(conversation, owner, v_newest.id, v_newest.messages || v_spill);
+  else
+    perform messaging_private.store_chunks(conversation, owner, null, v_spill);
+  end if;
+  return v_hot;
+end;
+$$;
+comment on function messaging_private.spill_hot(uuid, uuid, jsonb, integer, integer) is
+  'Ingest merge: spills the oldest messages of a hot row past its caps into the archive; returns the hot row left.';
+revoke all on function messaging_private.spill_hot(uuid, uuid, jsonb, integer, integer) from public, anon, authenticated, service_role;
+
 create or replace function messaging_private.stored_copies(
   conversation uuid, hot jsonb, has_archive boolean, msgs jsonb, few integer default null
 )
@@ -625,3 +1159,34 @@ comment on function messaging_private.stored_copies(uuid, jsonb, boolean, jsonb,
   'The stored copies (chunk, m; chunk null: the hot row) of messages named by id in one conversation: the hot row first, then archive chunks found through id_hashes. Past few ids (ingest_few_messages) the hot row is read whole instead of probed per id.';
 revoke all on function messaging_private.stored_copies(uuid, jsonb, boolean, jsonb, integer)
   from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.unchanged_probe(payload jsonb, owner uuid)
+returns boolean
+language plpgsql
+stable
+set search_path = ''
+as $$
+-- Two index probes, so that a batch of new messages costs next to nothing in
+-- ingest_unchanged: the first message's conversation exists, and the last message is not
+-- newer than its own conversation's newest.
+declare
+  -- (#> reads one element; payload -> 'messages' would copy the whole array each time)
+  v_first jsonb := payload #> '{messages,0}';
+  v_last jsonb := payload #> '{messages,-1}';
+begin
+  return exists (
+       select 1 from public.chat_conversations c
+        where c.user_id = owner
+          and c.platform = coalesce(v_first ->> 'platform', payload ->> 'platform')
+          and c.external_conversation_id = v_first ->> 'external_conversation_id')
+     and exists (
+       select 1 from public.chat_conversations c
+        where c.user_id = owner
+          and c.platform = coalesce(v_last ->> 'platform', payload ->> 'platform')
+          and c.external_conversation_id = v_last ->> 'external_conversation_id'
+          and c.last_message_at >= (v_last ->> 'sent_at')::timestamptz);
+end;
+$$;
+comment on function messaging_private.unchanged_probe(jsonb, uuid) is
+  'ingest_unchanged''s cheap first test: the first message''s conversation exists and the last message is not newer than its conversation.';
+revoke all on function messaging_private.unchanged_probe(jsonb, uuid) from public, anon, authenticated, service_role;
