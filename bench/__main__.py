@@ -8,7 +8,7 @@ messages. If `bench/webhooks.py` exists, its `run(settings, scale) -> dict` adds
 keys: every number in the dict (nested dicts give dotted keys) is reported, and an optional
 `"goals": {"key": [">=" or "<=", target]}` entry gives those keys a goal and met / missed.
 
-At BENCH_SCALE=1 the run writes bench/results.json, bench/RESULTS.md and the README table;
+At BENCH_SCALE=1 the run writes bench/results.json, bench/RESULTS.md and the table in bench/README.md;
 any other scale is a quick look, written to bench/.data/ only.
 """
 
@@ -106,14 +106,14 @@ def write(results: dict[str, Any], meta: dict[str, Any]) -> str:
         str((out / f"RESULTS{suffix}.md").relative_to(REPO_ROOT)),
     ]
     if full:
-        readme = REPO_ROOT / "README.md"
+        readme = REPO_ROOT / "bench" / "README.md"
         body = readme.read_text()
         start, end = README_MARKS
         if start in body and end in body:
             head, rest = body.split(start, 1)
             _, tail = rest.split(end, 1)
             readme.write_text(head + start + "\n" + text + "\n" + end + tail)
-            written.append("README.md")
+            written.append("bench/README.md")
     return ", ".join(written)
 
 
@@ -128,7 +128,7 @@ def main() -> int:
         type=float,
         default=float(os.environ.get("BENCH_SCALE", "1")),
         help="data size factor (env BENCH_SCALE, default 1; 0.05 is a quick look of a minute or two;"
-        " only scale 1 writes bench/results.json, bench/RESULTS.md and the README)",
+        " only scale 1 writes bench/results.json, bench/RESULTS.md and bench/README.md)",
     )
     parser.add_argument(
         "--reps", type=int, default=3, help="alternated history import runs (default 3)"
@@ -141,7 +141,7 @@ def main() -> int:
     parser.add_argument(
         "--render",
         action="store_true",
-        help="measure nothing: write bench/RESULTS.md and the README table again from bench/results.json",
+        help="measure nothing: write bench/RESULTS.md and the bench/README.md table again from bench/results.json",
     )
     args = parser.parse_args()
     if args.render:

@@ -614,3 +614,18 @@ def test_whatsapp_a_12_hour_clock_with_ambiguous_dates_is_still_refused(tmp_path
     # hours up to 12 without am/pm (the existing fixture) show no clock
     with pytest.raises(ExportFormatError, match=r"--date-order dmy\|mdy"):
         parse_whatsapp(WA_FX / "ambiguous_dates.txt", tz="UTC", me="Ann")
+
+
+def test_every_platform_of_the_database_has_an_importer_and_an_unknown_one_is_refused():
+    from typing import get_args
+
+    from crm_messaging.db_types import PublicMessagingPlatform
+    from crm_messaging.importers import ExportFormatError, parser_for
+
+    for platform in get_args(PublicMessagingPlatform):
+        assert callable(parser_for(platform))
+    with pytest.raises(ExportFormatError) as err:
+        parser_for("line")
+    assert (
+        str(err.value) == "platform 'line': no importer (one of whatsapp, signal, telegram, wechat)"
+    )

@@ -14,6 +14,7 @@ from postgrest.exceptions import APIError
 from supabase import Client, create_client
 
 from .config import load_settings
+from .contract import contract
 from .errors import IdentifierError, InputError, MessagingError, SettingsError
 from .identifiers import normalize_email, normalize_phone
 from .models import (
@@ -43,8 +44,9 @@ RETRYABLE_CODES = {
 #: whether it concerns the whole call (stop) or one conversation's content (isolate it, so
 #: the rest of the import is stored); see MessagingError.stops_import.
 STOPPING_CODES = {"PGRST301", "PGRST302", "PGRST303", "transport"}
-#: nginx refuses bodies over its client_max_body_size; stay well under it.
-MAX_BATCH_BYTES = 8 * 1024 * 1024
+#: The function and the gateway refuse bodies past the contract's app_body_bytes; a batch
+#: stays 1 MiB below it.
+MAX_BATCH_BYTES = contract().limit("app_body_bytes") - 1024 * 1024
 
 Progress = Callable[[int, int], None]
 

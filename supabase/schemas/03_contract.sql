@@ -45,18 +45,30 @@ insert into messaging_private.contract_limits (name, value, unit, description) v
    'How far past the database''s clock sent_at and edited_at may be (clocks of phones drift).'),
   ('earliest_epoch_seconds', 0, 'seconds since 1970-01-01T00:00:00Z',
    'The earliest sent_at and edited_at.');
+insert into messaging_private.contract_limits (name, value, unit, description) values
+  ('page_max_messages', 1000, 'messages',
+   'Most messages one page of get_conversation_messages or get_conversation_messages_after returns (max_count).'),
+  ('search_max_hits', 500, 'hits', 'Most hits one search_messages call returns (max_count).'),
+  ('app_body_bytes', 9437184, 'bytes',
+   'Largest JSON body the messaging-ingest function reads on its app route (413 past it); the Python client keeps its batches 1 MiB below it.'),
+  ('webhook_body_bytes', 1048576, 'bytes',
+   'Largest webhook body the messaging-ingest function reads (413 past it); every platform''s deliveries are far smaller.');
 
 create or replace function messaging_private.contract_limit(limit_name text)
 returns bigint
 language plpgsql
 stable
+security definer
 set search_path = ''
 as $$
 begin
   return (select l.value from messaging_private.contract_limits l where l.name = limit_name);
 end;
 $$;
-comment on function messaging_private.contract_limit(text) is 'The value of a limit of the published contract.';
+comment on function messaging_private.contract_limit(text) is
+  'The value of a limit of the published contract (security definer: the reads, which run as the caller, check their page sizes with it; every limit is public through messaging_contract()).';
+revoke all on function messaging_private.contract_limit(text) from public, anon;
+grant execute on function messaging_private.contract_limit(text) to authenticated, service_role;
 
 -- -----------------------------------------------------------------------------
 -- Payload fields: what ingest_messages takes

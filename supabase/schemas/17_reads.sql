@@ -32,9 +32,10 @@ declare
   v_bound_id text := before_id;
   v_chunk record;
 begin
-  if max_count is null or max_count < 1 or max_count > 1000 then
+  if max_count is null or max_count < 1 or max_count > messaging_private.contract_limit('page_max_messages') then
     raise exception using errcode = '22023',
-      message = pg_catalog.format('max_count: must be between 1 and 1000, got %s', max_count),
+      message = pg_catalog.format('max_count: must be between 1 and %s, got %s',
+        messaging_private.contract_limit('page_max_messages'), max_count),
       hint = 'max_count_out_of_range';
   end if;
   if before_id is not null and before_sent_at is null then
@@ -130,9 +131,10 @@ declare
   v_need integer;
   v_chunk record;
 begin
-  if max_count is null or max_count < 1 or max_count > 1000 then
+  if max_count is null or max_count < 1 or max_count > messaging_private.contract_limit('page_max_messages') then
     raise exception using errcode = '22023', hint = 'max_count_out_of_range',
-      message = pg_catalog.format('max_count: must be between 1 and 1000, got %s', max_count);
+      message = pg_catalog.format('max_count: must be between 1 and %s, got %s',
+        messaging_private.contract_limit('page_max_messages'), max_count);
   end if;
   if after_sent_at is null then
     raise exception using errcode = '22023', message = 'after_sent_at: required', hint = 'cursor_incomplete';

@@ -7,11 +7,13 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
+from typing_extensions import assert_never
 
+from ..db_types import PublicMessagingPlatform
 from ..errors import ExportFormatError, IdentifierError
 from ..identifiers import normalize_participant
 from ..models import Message
@@ -102,15 +104,27 @@ def _whatsapp_any(path: Path, *args: Any, **kwargs: Any) -> ParsedChat:
 
 
 def parser_for(platform: str) -> Parser:
+    """The importer of a platform; an unknown name is an ExportFormatError naming the known."""
+    known = get_args(PublicMessagingPlatform)
+    if platform not in known:
+        raise ExportFormatError(f"platform {platform!r}: no importer (one of {', '.join(known)})")
+    return _importer(cast(PublicMessagingPlatform, platform))
+
+
+def _importer(platform: PublicMessagingPlatform) -> Parser:
+    """One importer per platform of the database's enum (db_types, generated): mypy fails
+    at assert_never until a new platform has its importer."""
     from . import signal, telegram, wechat
 
-    parsers: dict[str, Parser] = {
-        "whatsapp": _whatsapp_any,
-        "telegram": telegram.parse_telegram,
-        "signal": signal.parse_signal,
-        "wechat": wechat.parse_wechat,
-    }
-    return parsers[platform]
+    if platform == "whatsapp":
+        return _whatsapp_any
+    if platform == "telegram":
+        return telegram.parse_telegram
+    if platform == "signal":
+        return signal.parse_signal
+    if platform == "wechat":
+        return wechat.parse_wechat
+    assert_never(platform)
 
 
 def read_text(path: Path) -> str:

@@ -26,12 +26,13 @@ import { cleanDelivery } from "./clean.ts";
 import { type Connection, type DeliveryResult, type Store, StoreError, supabaseStore } from "./store.ts";
 import { type Delivery, type Platform, ShapeError } from "./types.ts";
 import { XmlError } from "./xml.ts";
+import contract from "../_shared/contract.json" with { type: "json" };
 
 export const FUNCTION_NAME = "messaging-ingest";
-/** Platforms' deliveries are small; 1 MiB is far above any of them. */
-export const MAX_WEBHOOK_BYTES = 1024 * 1024;
-/** An app's batch: the Python client caps a batch at 8 MiB of JSON. */
-export const MAX_BATCH_BYTES = 9 * 1024 * 1024;
+/** Platforms' deliveries are small; the contract's limit is far above any of them. */
+export const MAX_WEBHOOK_BYTES = contract.limits.webhook_body_bytes.value;
+/** An app's batch: the Python client keeps its batches 1 MiB below this contract limit. */
+export const MAX_BATCH_BYTES = contract.limits.app_body_bytes.value;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

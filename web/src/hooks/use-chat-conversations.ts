@@ -4,6 +4,7 @@
 import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useSupabase } from "../auth/context";
 import { raise } from "../lib/errors";
+import contract from "@shared/contract.json";
 import type { ChatMessage, ConversationListItem, InboxFilters, MessageCursor, ThreadAnchor } from "../types/messaging";
 
 /** Conversations per inbox page; more load as the list scrolls. */
@@ -19,8 +20,8 @@ export const INBOX_REFRESH_MS = 30_000;
 export const THREAD_REFRESH_MS = 3_000;
 /** Search hits per page: "Show more results" asks for this many more. */
 export const SEARCH_PAGE_SIZE = 50;
-/** search_messages answers at most this many hits (its max_count bound). */
-export const SEARCH_MAX_HITS = 500;
+/** search_messages answers at most this many hits (its max_count bound, a contract limit). */
+export const SEARCH_MAX_HITS = contract.limits.search_max_hits.value;
 
 // one literal (not a concatenation): supabase-js reads the rows' type out of it, which is
 // ConversationListItem (the queries below check that with `satisfies`)
