@@ -336,10 +336,10 @@ def test_a_fifth_platform_is_one_migration_plus_its_mapping_module(scratch_db):
             " where platform = 'line'"
         ).fetchone()
         assert stored == ("read",)
-    # What is left is the platform's mapping module: supabase/functions/messaging-ingest/
-    # <platform>.ts and its case in handler.ts's mapDelivery and authenticate (deno check
-    # fails until both switches handle the new enum value), and an importer if the platform
-    # has exports.
+    # What is left is the platform's adapter: supabase/functions/messaging-ingest/
+    # <platform>.ts registered in adapters.ts's Record<Platform, Adapter> (deno check fails
+    # until it is there, whole), and its importer (mypy fails at assert_never in
+    # crm_messaging.importers until it is registered).
 
 
 def test_the_contract_document_names_everything_the_database_publishes():
