@@ -7,16 +7,16 @@
 -- secrets, the delivery statuses in their order, the kinds of refusal (each
 -- raise in this schema carries its kind in the error's `hint`) and the form of a
 -- webhook URL. The SQL reads its own rules from these tables (payload_errors,
--- ingest_messages, add_messaging_connection, webhook_connection, status_rank,
--- apply_message_updates); public.messaging_contract() publishes them as one JSON
--- object, and `make types` / `make web-types` write it to contract.json for
+-- ingest_messages, add_messaging_connection, fresh_secrets, webhook_connection,
+-- status_rank, check_updates); public.messaging_contract() publishes them as one
+-- JSON object, and `make types` / `make web-types` write it to contract.json for
 -- Python, the screens and the edge function (checked fresh by `make test`).
 -- The functions that read these tables live in the files after this one.
 --
 -- Adding a platform is one migration: `alter type public.messaging_platform add
--- value`, a row in platforms, a row per secret in platform_secrets (and a column
--- of that name in connection_secrets when the name is new), then its mapping
--- module in the edge function. docs/contract.md says the same for people.
+-- value`, a row in platforms, a row per secret in platform_secrets saying who
+-- issues it (and a column of that name in connection_secrets when the name is
+-- new), then its mapping module in the edge function. docs/contract.md says the same for people.
 -- =============================================================================
 
 -- -----------------------------------------------------------------------------
@@ -171,13 +171,28 @@ create table messaging_private.platform_secrets (
   pattern text,
   max_length integer not null default 512 check (max_length > 0),
   description text not null,
+  issued_by text not null check (issued_by in ('platform', 'store')),
+  generated_length integer check (generated_length between 1 and 64),
+  where_issued text,
   primary key (platform, name),
-  unique (platform, position)
+  unique (platform, position),
+  constraint platform_secrets_generated_length
+    check ((issued_by = 'store') = (generated_length is not null) and generated_length <= max_length),
+  constraint platform_secrets_where_issued check ((issued_by = 'platform') = (where_issued is not null))
 );
+-- create_messaging_connection and rotate take the one secret a platform issues as app_secret
+create unique index platform_secrets_one_issued on messaging_private.platform_secrets (platform)
+  where issued_by = 'platform';
 comment on table messaging_private.platform_secrets is
   'The webhook secrets each platform needs (add_messaging_connection''s secrets keys); each name is a column of connection_secrets.';
 comment on column messaging_private.platform_secrets.pattern is
   'A regular expression the whole value must match (what the platform accepts), or null for any non-empty string.';
+comment on column messaging_private.platform_secrets.issued_by is
+  'platform: the platform issues it and the user pastes it in (create_messaging_connection''s app_secret, at most one per platform); store: create and rotate generate it.';
+comment on column messaging_private.platform_secrets.generated_length is
+  'store: how many hex digits create and rotate generate (new_webhook_token, at most 64, within max_length and pattern).';
+comment on column messaging_private.platform_secrets.where_issued is
+  'platform: where the user finds it on the platform (the refusal that asks for it names the place).';
 
 insert into messaging_private.platforms (platform, label, description) values
   ('whatsapp', 'WhatsApp',
@@ -189,14 +204,17 @@ insert into messaging_private.platforms (platform, label, description) values
   ('wechat', 'WeChat',
    'WeChat Official Account, plaintext mode: signature is sha1 of the sorted token, timestamp and nonce.');
 
-insert into messaging_private.platform_secrets (platform, name, position, pattern, max_length, description) values
-  ('whatsapp', 'app_secret', 1, null, 512, 'The Meta app secret: signs every delivery.'),
-  ('whatsapp', 'verify_token', 2, null, 512, 'Any string; the same in Meta''s "Verify token" field.'),
+insert into messaging_private.platform_secrets
+  (platform, name, position, pattern, max_length, description, issued_by, generated_length, where_issued) values
+  ('whatsapp', 'app_secret', 1, null, 512, 'The Meta app secret: signs every delivery.',
+   'platform', null, 'the App Secret of your Meta app, under App settings > Basic'),
+  ('whatsapp', 'verify_token', 2, null, 512, 'Any string; the same in Meta''s "Verify token" field.',
+   'store', 48, null),
   ('telegram', 'secret_token', 1, '^[A-Za-z0-9_-]+$', 256,
-   'The secret_token given to setWebhook: 1-256 of A-Z a-z 0-9 _ - (what Telegram accepts).'),
-  ('signal', 'token', 1, null, 512, 'The bearer token the forwarder sends.'),
+   'The secret_token given to setWebhook: 1-256 of A-Z a-z 0-9 _ - (what Telegram accepts).', 'store', 64, null),
+  ('signal', 'token', 1, null, 512, 'The bearer token the forwarder sends.', 'store', 64, null),
   ('wechat', 'token', 1, '^[A-Za-z0-9]{3,32}$', 32,
-   'The token of the account''s server settings: 3-32 letters or digits (what WeChat accepts).');
+   'The token of the account''s server settings: 3-32 letters or digits (what WeChat accepts).', 'store', 32, null);
 
 -- -----------------------------------------------------------------------------
 -- Delivery statuses
@@ -317,7 +335,7 @@ begin
                'secrets', coalesce((
                  select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                           'name', s.name, 'pattern', s.pattern, 'max_length', s.max_length,
-                          'description', s.description) order by s.position)
+                          'issued_by', s.issued_by, 'description', s.description) order by s.position)
                    from messaging_private.platform_secrets s where s.platform = e.enumlabel), '[]'::jsonb))
              order by e.enumsortorder)
         from pg_catalog.pg_enum e
@@ -351,6 +369,6 @@ as $$
   select messaging_private.messaging_contract();
 $$;
 comment on function public.messaging_contract() is
-  'The contract as data: limits, payload field rules, stored-message keys, platforms with their webhook secret names, delivery statuses, refusal kinds (carried in each error''s hint) and the webhook URL form. make types writes it to contract.json.';
+  'The contract as data: limits, payload field rules, stored-message keys, platforms with their webhook secret names (and who issues each), delivery statuses, refusal kinds (carried in each error''s hint) and the webhook URL form. make types writes it to contract.json.';
 revoke all on function public.messaging_contract() from public, anon;
 grant execute on function public.messaging_contract() to authenticated, service_role;

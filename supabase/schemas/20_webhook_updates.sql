@@ -1,5 +1,9 @@
 -- =============================================================================
 -- Webhook updates of stored messages
+--
+-- Statuses, reactions and deletions applied to stored messages; what an edit keeps
+-- of the stored copy; and the pieces a delivery (21_webhook_delivery.sql) uses to
+-- store each item alone when the store refuses some of them.
 -- =============================================================================
 
 -- -----------------------------------------------------------------------------
@@ -69,26 +73,13 @@ $$;
 comment on function messaging_private.apply_update(jsonb, jsonb) is
   'One update applied to one stored message: a status that only moves up, a reaction by reactor (newest wins, null emoji = removed), or a deletion (content gone, metadata.deleted).';
 
-create or replace function messaging_private.apply_message_updates(owner uuid, updates jsonb)
-returns jsonb
+create or replace function messaging_private.check_update_list(updates jsonb)
+returns void
 language plpgsql
+stable
 set search_path = ''
 as $$
-declare
-  u record;
-  v_conv public.chat_conversations%rowtype;
-  v_chunk record;
-  v_copy_chunk uuid;
-  v_new jsonb;
-  v_found boolean;
-  v_applied integer := 0;
-  v_unchanged integer := 0;
-  v_missing integer := 0;
-  v_errors text[];
 begin
-  if updates is null or updates = 'null'::jsonb then
-    return pg_catalog.jsonb_build_object('applied', 0, 'unchanged', 0, 'missing', 0);
-  end if;
   if pg_catalog.jsonb_typeof(updates) <> 'array' then
     raise exception using errcode = '22023', message = 'updates: must be an array', hint = 'updates_invalid';
   end if;
@@ -96,6 +87,22 @@ begin
     raise exception using errcode = '22023', hint = 'updates_invalid',
       message = pg_catalog.format('updates: at most %s in one call', messaging_private.contract_limit('updates_per_call'));
   end if;
+end;
+$$;
+comment on function messaging_private.check_update_list(jsonb) is
+  'Raises updates_invalid unless the updates of a call are an array of at most updates_per_call.';
+revoke all on function messaging_private.check_update_list(jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.check_updates(updates jsonb)
+returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_errors text[];
+begin
+  perform messaging_private.check_update_list(updates);
   select pg_catalog.array_agg(pg_catalog.format('updates[%s]: %s', e.ord - 1, e.err) order by e.ord) into v_errors
     from (
       select x.ord, case
@@ -124,7 +131,93 @@ begin
       message = 'invalid updates: ' || pg_catalog.array_to_string(v_errors[1:20], '; '),
       hint = 'updates_invalid';
   end if;
+end;
+$$;
+comment on function messaging_private.check_updates(jsonb) is
+  'Raises updates_invalid naming every update (up to 20) that breaks its rule: platform, conversation, message id, at, and what its kind needs.';
+revoke all on function messaging_private.check_updates(jsonb) from public, anon, authenticated, service_role;
 
+create or replace function messaging_private.apply_one_update(owner uuid, u jsonb)
+returns text
+language plpgsql
+set search_path = ''
+as $$
+-- What one checked update did: applied, unchanged, or missing (no such conversation or
+-- message: an update never creates a message).
+declare
+  v_conv public.chat_conversations%rowtype;
+  v_chunk record;
+  v_copy_chunk uuid;
+  v_new jsonb;
+begin
+  select * into v_conv
+    from public.chat_conversations c
+   where c.user_id = owner
+     and c.platform = u ->> 'platform'
+     and c.external_conversation_id = u ->> 'external_conversation_id'
+     for update;
+  if not found then
+    return 'missing';
+  end if;
+  -- the stored copy (stored_copies: the hot row first, then the chunk its id hash points to)
+  select s.chunk into v_copy_chunk
+    from messaging_private.stored_copies(v_conv.id, v_conv.messages,
+           v_conv.message_count > pg_catalog.jsonb_array_length(v_conv.messages),
+           pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('id', u -> 'id'))) s
+   limit 1;
+  if not found then
+    return 'missing';  -- never create a message from an update
+  end if;
+  if v_copy_chunk is null then
+    select pg_catalog.jsonb_agg(
+             case when h.m ->> 'id' = u ->> 'id' then messaging_private.apply_update(h.m, u) else h.m end
+             order by h.ord)
+      into v_new
+      from pg_catalog.jsonb_array_elements(v_conv.messages) with ordinality h(m, ord);
+    if v_new = v_conv.messages then
+      return 'unchanged';
+    end if;
+    update public.chat_conversations c
+       set messages = v_new,
+           last_message_preview = coalesce(messaging_private.preview(v_new -> -1), c.last_message_preview)
+     where c.id = v_conv.id;
+    return 'applied';
+  end if;
+  select a.id, a.messages into v_chunk
+    from public.chat_conversation_archives a
+   where a.id = v_copy_chunk;
+  select pg_catalog.jsonb_agg(
+           case when e.m ->> 'id' = u ->> 'id' then messaging_private.apply_update(e.m, u) else e.m end
+           order by e.ord)
+    into v_new
+    from pg_catalog.jsonb_array_elements(v_chunk.messages) with ordinality e(m, ord);
+  if v_new = v_chunk.messages then
+    return 'unchanged';
+  end if;
+  update public.chat_conversation_archives a
+     set messages = v_new, updated_at = pg_catalog.now()
+   where a.id = v_chunk.id;
+  return 'applied';
+end;
+$$;
+comment on function messaging_private.apply_one_update(uuid, jsonb) is
+  'One checked update applied to the stored message it names (hot row or archive chunk, its conversation locked): applied, unchanged, or missing.';
+revoke all on function messaging_private.apply_one_update(uuid, jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.apply_message_updates(owner uuid, updates jsonb)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  u record;
+  v_counts jsonb := '{"applied": 0, "unchanged": 0, "missing": 0}'::jsonb;
+  v_did text;
+begin
+  if updates is null or updates = 'null'::jsonb then
+    return v_counts;
+  end if;
+  perform messaging_private.check_updates(updates);
   -- in a fixed order (conversation, then the order given), so concurrent deliveries lock
   -- conversations in the same order
   for u in
@@ -132,61 +225,10 @@ begin
       from pg_catalog.jsonb_array_elements(updates) with ordinality x(u, ord)
      order by x.u ->> 'platform', x.u ->> 'external_conversation_id', x.ord
   loop
-    select * into v_conv
-      from public.chat_conversations c
-     where c.user_id = owner
-       and c.platform = u.u ->> 'platform'
-       and c.external_conversation_id = u.u ->> 'external_conversation_id'
-       for update;
-    if not found then
-      v_missing := v_missing + 1;
-      continue;
-    end if;
-    -- the stored copy (stored_copies: the hot row first, then the chunk its id hash points to)
-    select s.chunk into v_copy_chunk
-      from messaging_private.stored_copies(v_conv.id, v_conv.messages,
-             v_conv.message_count > pg_catalog.jsonb_array_length(v_conv.messages),
-             pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('id', u.u -> 'id'))) s
-     limit 1;
-    v_found := found;
-    if v_found and v_copy_chunk is null then
-      select pg_catalog.jsonb_agg(
-               case when h.m ->> 'id' = u.u ->> 'id' then messaging_private.apply_update(h.m, u.u) else h.m end
-               order by h.ord)
-        into v_new
-        from pg_catalog.jsonb_array_elements(v_conv.messages) with ordinality h(m, ord);
-      if v_new = v_conv.messages then
-        v_unchanged := v_unchanged + 1;
-      else
-        v_applied := v_applied + 1;
-        update public.chat_conversations c
-           set messages = v_new,
-               last_message_preview = coalesce(messaging_private.preview(v_new -> -1), c.last_message_preview)
-         where c.id = v_conv.id;
-      end if;
-    elsif v_found then
-      select a.id, a.messages into v_chunk
-        from public.chat_conversation_archives a
-       where a.id = v_copy_chunk;
-      select pg_catalog.jsonb_agg(
-               case when e.m ->> 'id' = u.u ->> 'id' then messaging_private.apply_update(e.m, u.u) else e.m end
-               order by e.ord)
-        into v_new
-        from pg_catalog.jsonb_array_elements(v_chunk.messages) with ordinality e(m, ord);
-      if v_new = v_chunk.messages then
-        v_unchanged := v_unchanged + 1;
-      else
-        v_applied := v_applied + 1;
-        update public.chat_conversation_archives a
-           set messages = v_new, updated_at = pg_catalog.now()
-         where a.id = v_chunk.id;
-      end if;
-    end if;
-    if not v_found then
-      v_missing := v_missing + 1;  -- never create a message from an update
-    end if;
+    v_did := messaging_private.apply_one_update(owner, u.u);
+    v_counts := pg_catalog.jsonb_set(v_counts, array[v_did], pg_catalog.to_jsonb((v_counts ->> v_did)::integer + 1));
   end loop;
-  return pg_catalog.jsonb_build_object('applied', v_applied, 'unchanged', v_unchanged, 'missing', v_missing);
+  return v_counts;
 end;
 $$;
 comment on function messaging_private.apply_message_updates(uuid, jsonb) is
@@ -221,3 +263,106 @@ $$;
 comment on function messaging_private.stored_message(uuid, text, text, text) is
   'The stored copy of one message of a user (hot row or archive), or null.';
 revoke all on function messaging_private.stored_message(uuid, text, text, text) from public;
+
+create or replace function messaging_private.edits_keep_stored(owner uuid, platform text, messages jsonb)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+-- An edit replaces the stored message whole: it keeps the stored sent_at (an edit never
+-- moves a message) and what the platform recorded on it since (delivery status,
+-- reactions), so an edit does not undo them. platform: the delivery's, for messages
+-- that name none.
+begin
+  if not exists (select 1 from pg_catalog.jsonb_array_elements(messages) e(m)
+                  where pg_catalog.jsonb_typeof(e.m) = 'object' and e.m ->> 'edited_at' is not null) then
+    return messages;
+  end if;
+  return (
+    select pg_catalog.jsonb_agg(
+             case when s.m is not null
+                  then e.m || pg_catalog.jsonb_build_object('sent_at', s.m -> 'sent_at')
+                       || case when k.keep is not null
+                               then pg_catalog.jsonb_build_object('metadata', k.keep
+                                      || case when pg_catalog.jsonb_typeof(e.m -> 'metadata') = 'object'
+                                              then e.m -> 'metadata' else '{}'::jsonb end)
+                               else '{}'::jsonb end
+                  else e.m end
+             order by e.ord)
+      from pg_catalog.jsonb_array_elements(messages) with ordinality e(m, ord)
+      left join lateral (
+        select messaging_private.stored_message(owner, coalesce(e.m ->> 'platform', edits_keep_stored.platform),
+                 e.m ->> 'external_conversation_id', e.m ->> 'id') as m
+      ) s on pg_catalog.jsonb_typeof(e.m) = 'object' and e.m ->> 'edited_at' is not null
+      left join lateral (
+        select pg_catalog.jsonb_object_agg(kv.key, kv.value) as keep
+          from pg_catalog.jsonb_each(case when pg_catalog.jsonb_typeof(s.m -> 'metadata') = 'object'
+                                          then s.m -> 'metadata' end) kv
+         where kv.key in ('status', 'status_at', 'status_error', 'reactions')
+      ) k on s.m is not null);
+end;
+$$;
+comment on function messaging_private.edits_keep_stored(uuid, text, jsonb) is
+  'The messages of a delivery with each edit of a stored message keeping its stored sent_at, status and reactions (unchanged when none is an edit).';
+revoke all on function messaging_private.edits_keep_stored(uuid, text, jsonb) from public, anon, authenticated, service_role;
+
+-- -----------------------------------------------------------------------------
+-- Each item alone: the pieces of a delivery's fallback (21_webhook_delivery.sql)
+-- -----------------------------------------------------------------------------
+
+create or replace function messaging_private.final_refusal(state text)
+returns boolean
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  -- connection, transaction rollback (deadlock, serialization), resources, lock not
+  -- available, operator intervention (statement timeout, shutdown), system and internal
+  -- errors: sending the same again can succeed. Anything else is the content's fault.
+  return state !~ '^(08|40|53|55|57|58|XX)';
+end;
+$$;
+comment on function messaging_private.final_refusal(text) is
+  'Whether an SQLSTATE is a refusal a retry cannot change (false for connection, rollback, resource, lock, timeout and internal errors).';
+
+create or replace function messaging_private.delivery_refusal(
+  list text, ord bigint, item jsonb, kind text, code text, reason text)
+returns jsonb
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  v_path text := pg_catalog.format('%s[%s]', list, ord - 1);
+begin
+  -- the item was stored alone as `<list>[0]`: its reason names its place in the delivery
+  return pg_catalog.jsonb_build_object(
+    'path', v_path,
+    'id', case when pg_catalog.jsonb_typeof(item) = 'object' then pg_catalog.left(item ->> 'id', 256) end,
+    'kind', kind, 'code', code,
+    'reason', pg_catalog.left(pg_catalog.replace(reason, list || '[0]', v_path), 1000));
+end;
+$$;
+comment on function messaging_private.delivery_refusal(text, bigint, jsonb, text, text, text) is
+  'One refused item of a webhook delivery as the answer and the connection record it: its path (messages[4], updates[2]), id, kind, SQLSTATE and reason.';
+
+create or replace function messaging_private.add_counts(total jsonb, part jsonb)
+returns jsonb
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  -- every number of total plus the same key of part; arrays (conversations) concatenated
+  return (select pg_catalog.jsonb_object_agg(t.key,
+            case pg_catalog.jsonb_typeof(t.value)
+              when 'number' then pg_catalog.to_jsonb(t.value::text::bigint + coalesce((part ->> t.key)::bigint, 0))
+              when 'array' then t.value || coalesce(part -> t.key, '[]'::jsonb)
+              else t.value end)
+            from pg_catalog.jsonb_each(total) t);
+end;
+$$;
+comment on function messaging_private.add_counts(jsonb, jsonb) is
+  'The summary of two ingest or update calls as one: counts added, conversation lists joined (the per-item fallback of a webhook delivery).';

@@ -1,102 +1,37 @@
 -- =============================================================================
 -- Webhook deliveries
+--
+-- One bad message never costs the good ones beside it: each step that stores items
+-- stores them all at once and, when the store refuses that, each alone, with the pieces
+-- of that fallback (final_refusal, delivery_refusal, add_counts) in 20_webhook_updates.sql.
 -- =============================================================================
 
 -- -----------------------------------------------------------------------------
 -- One delivery: each message and update stands alone
 -- -----------------------------------------------------------------------------
 
-create or replace function messaging_private.final_refusal(state text)
-returns boolean
+create or replace function messaging_private.delivery_connection(payload jsonb)
+returns public.messaging_connections
 language plpgsql
-immutable
+stable
 set search_path = ''
 as $$
-begin
-  -- connection, transaction rollback (deadlock, serialization), resources, lock not
-  -- available, operator intervention (statement timeout, shutdown), system and internal
-  -- errors: sending the same again can succeed. Anything else is the content's fault.
-  return state !~ '^(08|40|53|55|57|58|XX)';
-end;
-$$;
-comment on function messaging_private.final_refusal(text) is
-  'Whether an SQLSTATE is a refusal a retry cannot change (false for connection, rollback, resource, lock, timeout and internal errors).';
-
-create or replace function messaging_private.delivery_refusal(
-  list text, ord bigint, item jsonb, kind text, code text, reason text)
-returns jsonb
-language plpgsql
-immutable
-set search_path = ''
-as $$
+-- The connection a delivery names, once the delivery's shape is checked (each error here
+-- refuses the delivery whole).
 declare
-  v_path text := pg_catalog.format('%s[%s]', list, ord - 1);
+  v_id uuid;
+  v_conn public.messaging_connections;
 begin
-  -- the item was stored alone as `<list>[0]`: its reason names its place in the delivery
-  return pg_catalog.jsonb_build_object(
-    'path', v_path,
-    'id', case when pg_catalog.jsonb_typeof(item) = 'object' then pg_catalog.left(item ->> 'id', 256) end,
-    'kind', kind, 'code', code,
-    'reason', pg_catalog.left(pg_catalog.replace(reason, list || '[0]', v_path), 1000));
-end;
-$$;
-comment on function messaging_private.delivery_refusal(text, bigint, jsonb, text, text, text) is
-  'One refused item of a webhook delivery as the answer and the connection record it: its path (messages[4], updates[2]), id, kind, SQLSTATE and reason.';
-
-create or replace function messaging_private.add_counts(total jsonb, part jsonb)
-returns jsonb
-language plpgsql
-immutable
-set search_path = ''
-as $$
-begin
-  -- every number of total plus the same key of part; arrays (conversations) concatenated
-  return (select pg_catalog.jsonb_object_agg(t.key,
-            case pg_catalog.jsonb_typeof(t.value)
-              when 'number' then pg_catalog.to_jsonb(t.value::text::bigint + coalesce((part ->> t.key)::bigint, 0))
-              when 'array' then t.value || coalesce(part -> t.key, '[]'::jsonb)
-              else t.value end)
-            from pg_catalog.jsonb_each(total) t);
-end;
-$$;
-comment on function messaging_private.add_counts(jsonb, jsonb) is
-  'The summary of two ingest or update calls as one: counts added, conversation lists joined (the per-item fallback of a webhook delivery).';
-
-create or replace function messaging_private.webhook_delivery(payload jsonb)
-returns jsonb
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_conn record;
-  v_connection uuid;
-  v_result jsonb := '{"inserted": 0, "duplicates": 0, "updated": 0, "matched": 0, "conversations": []}'::jsonb;
-  v_part jsonb;
-  v_messages jsonb;
-  v_updates jsonb;
-  v_upd jsonb := '{"applied": 0, "unchanged": 0, "missing": 0}'::jsonb;
-  v_refused jsonb[] := '{}'::jsonb[];
-  v_given jsonb := '[]'::jsonb;
-  v_items integer := 0;
-  v_failed integer := 0;
-  v_state text;
-  v_text text;
-  m record;
-  v_nref integer;
-  v_accepted boolean;
-begin
-  perform messaging_private.require_service_role();
   if payload is null or pg_catalog.jsonb_typeof(payload) <> 'object' then
     raise exception using errcode = '22023', message = 'payload: must be a JSON object', hint = 'payload_not_object';
   end if;
   if coalesce(payload ->> 'connection_id', '') !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
     raise exception using errcode = '22023', message = 'connection_id: required, a UUID', hint = 'connection_id_invalid';
   end if;
-  v_connection := (payload ->> 'connection_id')::uuid;
-  select mc.user_id, mc.status into v_conn from public.messaging_connections mc where mc.id = v_connection;
+  v_id := (payload ->> 'connection_id')::uuid;
+  select * into v_conn from public.messaging_connections mc where mc.id = v_id;
   if not found then
-    raise exception using errcode = '22023', message = pg_catalog.format('connection_id: no connection %s', v_connection),
+    raise exception using errcode = '22023', message = pg_catalog.format('connection_id: no connection %s', v_id),
       hint = 'connection_unknown';
   end if;
   if payload ? 'user_id' and payload ->> 'user_id' is distinct from v_conn.user_id::text then
@@ -108,155 +43,204 @@ begin
   if payload ? 'refused' and pg_catalog.jsonb_typeof(payload -> 'refused') not in ('array', 'null') then
     raise exception using errcode = '22023', message = 'refused: must be an array', hint = 'delivery_invalid';
   end if;
+  return v_conn;
+end;
+$$;
+comment on function messaging_private.delivery_connection(jsonb) is
+  'The connection a webhook delivery names, after checking the delivery''s shape (an object, a connection that exists, its owner, messages and refused arrays).';
+revoke all on function messaging_private.delivery_connection(jsonb) from public, anon, authenticated, service_role;
 
+create or replace function messaging_private.delivery_rejected(connection uuid, status text, replay_guard jsonb)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+begin
   -- a paused or disconnected connection stores nothing (the function still answers so the
   -- platform stops retrying)
-  if v_conn.status in ('paused', 'disconnected') then
+  if status in ('paused', 'disconnected') then
     return pg_catalog.jsonb_build_object('rejected', pg_catalog.jsonb_build_object(
-      'kind', 'paused', 'status', v_conn.status, 'reason', 'the connection is ' || v_conn.status));
+      'kind', 'paused', 'status', status, 'reason', 'the connection is ' || status));
   end if;
   -- a WeChat nonce already used with another body: a replay, counted, nothing stored
-  if payload -> 'replay_guard' is not null and payload -> 'replay_guard' <> 'null'::jsonb
-     and not messaging_private.claim_nonce(v_connection, payload -> 'replay_guard') then
+  if replay_guard is not null and replay_guard <> 'null'::jsonb
+     and not messaging_private.claim_nonce(connection, replay_guard) then
     update public.messaging_connections mc
        set refused_count = mc.refused_count + 1, last_refused_at = pg_catalog.now(),
            last_error = 'a signed query string replayed with another body (nonce already used)'
-     where mc.id = v_connection;
+     where mc.id = delivery_rejected.connection;
     return pg_catalog.jsonb_build_object('rejected', pg_catalog.jsonb_build_object(
       'kind', 'replay', 'reason', 'nonce: already used with another body'));
   end if;
+  return null;
+end;
+$$;
+comment on function messaging_private.delivery_rejected(uuid, text, jsonb) is
+  'The {rejected} answer of a delivery that may store nothing (a paused or disconnected connection; a replayed WeChat nonce, counted as a refusal), or null.';
+revoke all on function messaging_private.delivery_rejected(uuid, text, jsonb) from public, anon, authenticated, service_role;
 
-  -- what the function refused before the database (another account, a message of a
-  -- shape it cannot map): counted here, in the same transaction
-  if pg_catalog.jsonb_typeof(payload -> 'refused') = 'array' then
-    select coalesce(pg_catalog.jsonb_agg(r.x), '[]'::jsonb) into v_given
-      from (select x from pg_catalog.jsonb_array_elements(payload -> 'refused') x limit 1000) r;
-  end if;
-
-  if pg_catalog.jsonb_typeof(payload -> 'messages') = 'array' and pg_catalog.jsonb_array_length(payload -> 'messages') > 0 then
-    v_messages := payload -> 'messages';
-    v_items := pg_catalog.jsonb_array_length(v_messages);
-    -- an edit replaces the stored message whole: it keeps the stored sent_at (an edit never
-    -- moves a message) and what the platform recorded on it since (delivery status,
-    -- reactions), so an edit does not undo them
-    if exists (select 1 from pg_catalog.jsonb_array_elements(v_messages) e(m)
-                where pg_catalog.jsonb_typeof(e.m) = 'object' and e.m ->> 'edited_at' is not null) then
-      select pg_catalog.jsonb_agg(
-               case when s.m is not null
-                    then e.m || pg_catalog.jsonb_build_object('sent_at', s.m -> 'sent_at')
-                         || case when k.keep is not null
-                                 then pg_catalog.jsonb_build_object('metadata', k.keep
-                                        || case when pg_catalog.jsonb_typeof(e.m -> 'metadata') = 'object'
-                                                then e.m -> 'metadata' else '{}'::jsonb end)
-                                 else '{}'::jsonb end
-                    else e.m end
-               order by e.ord)
-        into v_messages
-        from pg_catalog.jsonb_array_elements(v_messages) with ordinality e(m, ord)
-        left join lateral (
-          select messaging_private.stored_message(v_conn.user_id, coalesce(e.m ->> 'platform', payload ->> 'platform'),
-                   e.m ->> 'external_conversation_id', e.m ->> 'id') as m
-        ) s on pg_catalog.jsonb_typeof(e.m) = 'object' and e.m ->> 'edited_at' is not null
-        left join lateral (
-          select pg_catalog.jsonb_object_agg(kv.key, kv.value) as keep
-            from pg_catalog.jsonb_each(case when pg_catalog.jsonb_typeof(s.m -> 'metadata') = 'object'
-                                            then s.m -> 'metadata' end) kv
-           where kv.key in ('status', 'status_at', 'status_error', 'reactions')
-        ) k on s.m is not null;
-    end if;
-    -- all at once (the common case: every message valid), else each message on its own
-    v_failed := 1;
-    if v_items > 1 then
-      begin
-        v_result := messaging_private.ingest_messages(pg_catalog.jsonb_build_object(
-          'user_id', v_conn.user_id, 'connection_id', v_connection, 'messages', v_messages));
-        v_failed := 0;
-      exception when others then
-        get stacked diagnostics v_state = returned_sqlstate;
-        if not messaging_private.final_refusal(v_state) then
-          raise;
-        end if;
-      end;
-    end if;
-    if v_failed = 1 then
-      v_failed := 0;
-      for m in select e.m, e.ord from pg_catalog.jsonb_array_elements(v_messages) with ordinality e(m, ord) loop
-        begin
-          v_part := messaging_private.ingest_messages(pg_catalog.jsonb_build_object(
-            'user_id', v_conn.user_id, 'connection_id', v_connection, 'messages', pg_catalog.jsonb_build_array(m.m)));
-          v_result := messaging_private.add_counts(v_result, v_part);
-        exception when others then
-          get stacked diagnostics v_state = returned_sqlstate, v_text = message_text;
-          if not messaging_private.final_refusal(v_state) then
-            raise;
-          end if;
-          v_failed := v_failed + 1;
-          v_refused := v_refused
-            || messaging_private.delivery_refusal('messages', m.ord, m.m, 'invalid_message', v_state, v_text);
-        end;
-      end loop;
-    end if;
-  end if;
-
-  v_updates := payload -> 'updates';
-  if v_updates is not null and v_updates <> 'null'::jsonb and v_updates <> '[]'::jsonb then
-    if pg_catalog.jsonb_typeof(v_updates) <> 'array' then
-      raise exception using errcode = '22023', message = 'updates: must be an array', hint = 'updates_invalid';
-    end if;
-    if pg_catalog.jsonb_array_length(v_updates) > messaging_private.contract_limit('updates_per_call') then
-      raise exception using errcode = '22023', hint = 'updates_invalid',
-        message = pg_catalog.format('updates: at most %s in one call', messaging_private.contract_limit('updates_per_call'));
-    end if;
-    v_items := v_items + pg_catalog.jsonb_array_length(v_updates);
+create or replace function messaging_private.deliver_messages(
+  owner uuid, connection uuid, messages jsonb, out summary jsonb, out refused jsonb[])
+language plpgsql
+set search_path = ''
+as $$
+declare
+  m record;
+  v_state text;
+  v_text text;
+begin
+  summary := '{"inserted": 0, "duplicates": 0, "updated": 0, "matched": 0, "conversations": []}'::jsonb;
+  refused := '{}'::jsonb[];
+  -- all at once (the common case: every message valid), else each message on its own
+  if pg_catalog.jsonb_array_length(messages) > 1 then
     begin
-      v_upd := messaging_private.apply_message_updates(v_conn.user_id, v_updates);
+      summary := messaging_private.ingest_messages(pg_catalog.jsonb_build_object(
+        'user_id', owner, 'connection_id', connection, 'messages', messages));
+      return;
     exception when others then
       get stacked diagnostics v_state = returned_sqlstate;
       if not messaging_private.final_refusal(v_state) then
         raise;
       end if;
-      for m in select e.u, e.ord from pg_catalog.jsonb_array_elements(v_updates) with ordinality e(u, ord) loop
-        begin
-          v_part := messaging_private.apply_message_updates(v_conn.user_id, pg_catalog.jsonb_build_array(m.u));
-          v_upd := messaging_private.add_counts(v_upd, v_part);
-        exception when others then
-          get stacked diagnostics v_state = returned_sqlstate, v_text = message_text;
-          if not messaging_private.final_refusal(v_state) then
-            raise;
-          end if;
-          v_failed := v_failed + 1;
-          v_refused := v_refused
-            || messaging_private.delivery_refusal('updates', m.ord, m.u, 'invalid_update', v_state, v_text);
-        end;
-      end loop;
     end;
   end if;
+  for m in select e.m, e.ord from pg_catalog.jsonb_array_elements(messages) with ordinality e(m, ord) loop
+    begin
+      summary := messaging_private.add_counts(summary, messaging_private.ingest_messages(pg_catalog.jsonb_build_object(
+        'user_id', owner, 'connection_id', connection, 'messages', pg_catalog.jsonb_build_array(m.m))));
+    exception when others then
+      get stacked diagnostics v_state = returned_sqlstate, v_text = message_text;
+      if not messaging_private.final_refusal(v_state) then
+        raise;
+      end if;
+      refused := refused || messaging_private.delivery_refusal('messages', m.ord, m.m, 'invalid_message', v_state, v_text);
+    end;
+  end loop;
+end;
+$$;
+comment on function messaging_private.deliver_messages(uuid, uuid, jsonb) is
+  'The messages of a delivery stored through ingest_messages, all at once or else each alone: the ingest summary and the messages refused for good (a retryable error fails the delivery).';
+revoke all on function messaging_private.deliver_messages(uuid, uuid, jsonb) from public, anon, authenticated, service_role;
 
-  v_refused := (select coalesce(pg_catalog.array_agg(x), '{}'::jsonb[]) from pg_catalog.jsonb_array_elements(v_given) x)
-               || v_refused;
-  v_nref := pg_catalog.cardinality(v_refused);
-  -- stored (or already stored): at least one item taken, or a delivery with nothing in it
-  -- to refuse (an event, a receipt)
-  v_accepted := v_items > v_failed or v_nref = 0;
+create or replace function messaging_private.deliver_updates(owner uuid, updates jsonb, out summary jsonb, out refused jsonb[])
+language plpgsql
+set search_path = ''
+as $$
+declare
+  m record;
+  v_state text;
+  v_text text;
+begin
+  summary := '{"applied": 0, "unchanged": 0, "missing": 0}'::jsonb;
+  refused := '{}'::jsonb[];
+  perform messaging_private.check_update_list(updates);  -- else the delivery is refused whole
+  begin
+    summary := messaging_private.apply_message_updates(owner, updates);
+  exception when others then
+    get stacked diagnostics v_state = returned_sqlstate;
+    if not messaging_private.final_refusal(v_state) then
+      raise;
+    end if;
+    for m in select e.u, e.ord from pg_catalog.jsonb_array_elements(updates) with ordinality e(u, ord) loop
+      begin
+        summary := messaging_private.add_counts(summary,
+          messaging_private.apply_message_updates(owner, pg_catalog.jsonb_build_array(m.u)));
+      exception when others then
+        get stacked diagnostics v_state = returned_sqlstate, v_text = message_text;
+        if not messaging_private.final_refusal(v_state) then
+          raise;
+        end if;
+        refused := refused || messaging_private.delivery_refusal('updates', m.ord, m.u, 'invalid_update', v_state, v_text);
+      end;
+    end loop;
+  end;
+end;
+$$;
+comment on function messaging_private.deliver_updates(uuid, jsonb) is
+  'The updates of a delivery applied all at once or else each alone: their counts and the updates refused for good (a retryable error fails the delivery).';
+revoke all on function messaging_private.deliver_updates(uuid, jsonb) from public, anon, authenticated, service_role;
 
+create or replace function messaging_private.record_delivery(
+  connection uuid, accepted boolean, refused jsonb[], conversations jsonb)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_nref integer := pg_catalog.cardinality(refused);
+begin
   -- ingest_messages has set last_synced_at when it stored messages; the row is written
   -- again only when it must change (refusals to count, no messages, an error to clear),
   -- so a plain delivery costs one update of the connection row, as ingest_messages does
   update public.messaging_connections mc
-     set last_synced_at = case when v_accepted then pg_catalog.now() else mc.last_synced_at end,
-         status = case when mc.status = 'error' and v_accepted then 'active' else mc.status end,
+     set last_synced_at = case when accepted then pg_catalog.now() else mc.last_synced_at end,
+         status = case when mc.status = 'error' and accepted then 'active' else mc.status end,
          last_error = case when v_nref > 0
-                           then pg_catalog.left(pg_catalog.format('%s refused: %s', v_refused[1] ->> 'path',
-                                  v_refused[1] ->> 'reason')
+                           then pg_catalog.left(pg_catalog.format('%s refused: %s', refused[1] ->> 'path',
+                                  refused[1] ->> 'reason')
                                   || case when v_nref > 1 then pg_catalog.format(' (and %s more)', v_nref - 1) else '' end,
                                   4000)
-                           when mc.status = 'error' and v_accepted then null
+                           when mc.status = 'error' and accepted then null
                            else mc.last_error end,
          refused_count = mc.refused_count + v_nref,
          last_refused_at = case when v_nref > 0 then pg_catalog.now() else mc.last_refused_at end
-   where mc.id = v_connection
+   where mc.id = record_delivery.connection
      and (v_nref > 0 or mc.status = 'error'
-          or (v_accepted and not (v_result -> 'conversations' <> '[]'::jsonb)));
+          or (accepted and not (conversations <> '[]'::jsonb)));
+end;
+$$;
+comment on function messaging_private.record_delivery(uuid, boolean, jsonb[], jsonb) is
+  'A delivery''s mark on its connection: last_synced_at when it was accepted, an error status cleared, its refusals counted with the first one''s reason.';
+revoke all on function messaging_private.record_delivery(uuid, boolean, jsonb[], jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.webhook_delivery(payload jsonb)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_conn public.messaging_connections;
+  v_answer jsonb;
+  v_part record;
+  v_result jsonb := '{"inserted": 0, "duplicates": 0, "updated": 0, "matched": 0, "conversations": []}'::jsonb;
+  v_upd jsonb := '{"applied": 0, "unchanged": 0, "missing": 0}'::jsonb;
+  v_refused jsonb[] := '{}'::jsonb[];
+  v_given jsonb[] := '{}'::jsonb[];
+  v_items integer := 0;
+  v_failed integer;
+begin
+  perform messaging_private.require_service_role();
+  v_conn := messaging_private.delivery_connection(payload);
+  v_answer := messaging_private.delivery_rejected(v_conn.id, v_conn.status, payload -> 'replay_guard');
+  if v_answer is not null then
+    return v_answer;
+  end if;
+  -- what the function refused before the database (another account, a message of a
+  -- shape it cannot map): counted here, in the same transaction
+  if pg_catalog.jsonb_typeof(payload -> 'refused') = 'array' then
+    select coalesce(pg_catalog.array_agg(r.x), '{}'::jsonb[]) into v_given
+      from (select x from pg_catalog.jsonb_array_elements(payload -> 'refused') x limit 1000) r;
+  end if;
+  if pg_catalog.jsonb_typeof(payload -> 'messages') = 'array' and pg_catalog.jsonb_array_length(payload -> 'messages') > 0 then
+    v_items := pg_catalog.jsonb_array_length(payload -> 'messages');
+    v_part := messaging_private.deliver_messages(v_conn.user_id, v_conn.id,
+      messaging_private.edits_keep_stored(v_conn.user_id, payload ->> 'platform', payload -> 'messages'));
+    v_result := v_part.summary;
+    v_refused := v_part.refused;
+  end if;
+  if payload -> 'updates' is not null and payload -> 'updates' <> 'null'::jsonb and payload -> 'updates' <> '[]'::jsonb then
+    v_part := messaging_private.deliver_updates(v_conn.user_id, payload -> 'updates');
+    v_items := v_items + pg_catalog.jsonb_array_length(payload -> 'updates');
+    v_upd := v_part.summary;
+    v_refused := v_refused || v_part.refused;
+  end if;
+  v_failed := pg_catalog.cardinality(v_refused);
+  v_refused := v_given || v_refused;
+  -- stored (or already stored): at least one item taken, or a delivery with nothing in it
+  -- to refuse (an event, a receipt)
+  perform messaging_private.record_delivery(v_conn.id, v_items > v_failed or pg_catalog.cardinality(v_refused) = 0,
+                                            v_refused, v_result -> 'conversations');
   return v_result || pg_catalog.jsonb_build_object(
     'updates', v_upd,
     'accepted', v_items - v_failed,

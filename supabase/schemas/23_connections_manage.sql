@@ -4,9 +4,12 @@
 -- A signed-in user adds a connection, rotates its webhook secrets, pauses or
 -- resumes it and deletes it. Secrets are generated here (a CSPRNG through
 -- gen_random_uuid), returned once by the call that made them, and never readable
--- afterwards (messaging_private.connection_secrets has no API grant). WhatsApp's
--- app secret is Meta's, not ours: the user pastes it in. The privileged bodies
--- live in messaging_private; the public functions are thin wrappers.
+-- afterwards (messaging_private.connection_secrets has no API grant). A secret
+-- the platform issues (WhatsApp's app secret is Meta's, not ours) the user pastes
+-- in as app_secret; which secrets those are, and how long the generated ones are,
+-- is data (platform_secrets.issued_by, generated_length), so nothing here names a
+-- platform. The privileged bodies live in messaging_private; the public functions
+-- are thin wrappers.
 -- =============================================================================
 
 -- -----------------------------------------------------------------------------
@@ -29,20 +32,14 @@ begin
   if (select auth.uid()) is null then
     raise exception using errcode = '42501', message = 'create_messaging_connection: sign in first', hint = 'role_not_allowed';
   end if;
-  if platform = 'whatsapp' and coalesce(pg_catalog.btrim(app_secret), '') = '' then
-    raise exception using errcode = '22023',
-      message = 'app_secret: required for WhatsApp (the App Secret of your Meta app, under App settings > Basic)',
-      hint = 'connection_invalid';
-  end if;
-  if platform <> 'whatsapp' and app_secret is not null then
-    raise exception using errcode = '22023',
-      message = pg_catalog.format('app_secret: only WhatsApp has one, not %s', platform), hint = 'connection_invalid';
-  end if;
-  v_secrets := messaging_private.fresh_secrets(platform, pg_catalog.btrim(app_secret));
+  v_secrets := messaging_private.fresh_secrets(platform, messaging_private.issued_secret(platform, app_secret, null));
   -- the same checks and upsert as the CLI's add_messaging_connection (platform, account, secrets)
   v_id := messaging_private.add_messaging_connection(platform, account_identifier, display_name,
                                                      coalesce(v_secrets, '{}'::jsonb), null);
-  return pg_catalog.jsonb_build_object('id', v_id, 'platform', platform, 'secrets', v_secrets - 'app_secret');
+  -- the generated secrets, once; the one the platform issued is not echoed
+  return pg_catalog.jsonb_build_object('id', v_id, 'platform', platform, 'secrets', v_secrets
+    - array(select ps.name from messaging_private.platform_secrets ps
+             where ps.platform = create_messaging_connection.platform and ps.issued_by = 'platform'));
 end;
 $$;
 comment on function messaging_private.create_messaging_connection(text, text, text, text) is
@@ -75,28 +72,15 @@ set search_path = ''
 as $$
 declare
   v_conn public.messaging_connections := messaging_private.own_connection(connection);
-  v_app text := nullif(pg_catalog.btrim(app_secret), '');
   v_secrets jsonb;
 begin
-  if v_conn.platform = 'whatsapp' and v_app is null then
-    select s.app_secret into v_app from messaging_private.connection_secrets s where s.connection_id = v_conn.id;
-    if v_app is null then
-      raise exception using errcode = '22023',
-        message = 'app_secret: required for WhatsApp (the App Secret of your Meta app, under App settings > Basic)',
-        hint = 'connection_invalid';
-    end if;
-  elsif v_conn.platform <> 'whatsapp' and v_app is not null then
-    raise exception using errcode = '22023',
-      message = pg_catalog.format('app_secret: only WhatsApp has one, not %s', v_conn.platform), hint = 'connection_invalid';
-  end if;
-  v_secrets := messaging_private.fresh_secrets(v_conn.platform, v_app);
-  insert into messaging_private.connection_secrets as s (connection_id, user_id, app_secret, verify_token, secret_token, token)
-  values (v_conn.id, v_conn.user_id, v_secrets ->> 'app_secret', v_secrets ->> 'verify_token',
-          v_secrets ->> 'secret_token', v_secrets ->> 'token')
-  on conflict (connection_id) do update
-    set app_secret = excluded.app_secret, verify_token = excluded.verify_token,
-        secret_token = excluded.secret_token, token = excluded.token;
-  return pg_catalog.jsonb_build_object('id', v_conn.id, 'platform', v_conn.platform, 'secrets', v_secrets - 'app_secret');
+  -- a blank app_secret counts as none: the platform's issued secret stays the stored one
+  v_secrets := messaging_private.fresh_secrets(v_conn.platform,
+    messaging_private.issued_secret(v_conn.platform, nullif(pg_catalog.btrim(app_secret), ''), v_conn.id));
+  perform messaging_private.store_connection_secrets(v_conn.id, v_conn.user_id, v_secrets);
+  return pg_catalog.jsonb_build_object('id', v_conn.id, 'platform', v_conn.platform, 'secrets', v_secrets
+    - array(select ps.name from messaging_private.platform_secrets ps
+             where ps.platform = v_conn.platform and ps.issued_by = 'platform'));
 end;
 $$;
 comment on function messaging_private.rotate_messaging_connection_secrets(uuid, text) is
