@@ -231,11 +231,18 @@ FIFTH_PLATFORM = """
 alter type public.messaging_platform add value 'line';
 insert into messaging_private.platforms (platform, label, description)
 values ('line', 'LINE', 'LINE Messaging API: X-Line-Signature, HMAC-SHA256 of the body with the channel secret.');
-insert into messaging_private.platform_secrets (platform, name, position, pattern, max_length, description)
-values ('line', 'channel_secret', 1, '^[0-9a-f]{32}$', 32, 'The channel secret: 32 hex digits.');
+insert into messaging_private.platform_secrets
+  (platform, name, position, pattern, max_length, description, issued_by, generated_length, where_issued)
+values
+  ('line', 'channel_secret', 1, '^[0-9a-f]{32}$', 32, 'The channel secret: 32 hex digits.',
+   'platform', null, 'the Basic settings of your LINE channel'),
+  ('line', 'relay_token', 2, '^[0-9a-f]{40}$', 40, 'A token of our own for a relay in front of LINE.',
+   'store', 40, null);
 alter table messaging_private.connection_secrets
-  add column channel_secret text check (pg_catalog.length(channel_secret) between 1 and 512);
+  add column channel_secret text check (pg_catalog.length(channel_secret) between 1 and 512),
+  add column relay_token text check (pg_catalog.length(relay_token) between 1 and 512);
 comment on column messaging_private.connection_secrets.channel_secret is 'LINE: the channel secret.';
+comment on column messaging_private.connection_secrets.relay_token is 'LINE: the relay token.';
 """
 
 
@@ -269,6 +276,16 @@ def scratch_db(settings):
             admin.execute(f"drop database if exists {name} with (force)")
 
 
+def _as_user(conn: psycopg.Connection, user: str, query: str, params: Any = None) -> Any:
+    with conn.transaction():
+        conn.execute("set local role authenticated")
+        conn.execute(
+            "select set_config('request.jwt.claims', %s, true)",
+            (json.dumps({"sub": user, "role": "authenticated"}),),
+        )
+        return conn.execute(query, params).fetchone()[0]
+
+
 def _as_service_role(conn: psycopg.Connection, query: str, params: Any = None) -> Any:
     with conn.transaction():
         conn.execute("set local role service_role")
@@ -289,8 +306,14 @@ def test_a_fifth_platform_is_one_migration_plus_its_mapping_module(scratch_db):
 
         # the contract names it with its secret; the CLI's options and checks follow from it
         line = published.platform("line")
-        assert (line.label, [s.name for s in line.secrets]) == ("LINE", ["channel_secret"])
-        assert connection_secrets(published)["line"] == {"channel_secret": "--channel-secret"}
+        assert (line.label, [s.name for s in line.secrets]) == (
+            "LINE",
+            ["channel_secret", "relay_token"],
+        )
+        assert connection_secrets(published)["line"] == {
+            "channel_secret": "--channel-secret",
+            "relay_token": "--relay-token",
+        }
         assert "channel_secret" in secret_options(published)
         assert published.webhook(functions_url="https://p.example/functions/v1/", platform="line",
                                  connection_id="c1") == (
@@ -302,12 +325,12 @@ def test_a_fifth_platform_is_one_migration_plus_its_mapping_module(scratch_db):
         cid = _as_service_role(
             conn,
             "select public.add_messaging_connection('line', 'crm_shop', null, %s, %s)",
-            (json.dumps({"channel_secret": secret}), user),
+            (json.dumps({"channel_secret": secret, "relay_token": "ab" * 20}), user),
         )
         connection = _as_service_role(conn, "select public.webhook_connection(%s)", (cid,))
         assert (connection["platform"], connection["secrets"]) == (
             "line",
-            {"channel_secret": secret},
+            {"channel_secret": secret, "relay_token": "ab" * 20},
         )
         with pytest.raises(psycopg.Error) as err:
             _as_service_role(
@@ -336,6 +359,35 @@ def test_a_fifth_platform_is_one_migration_plus_its_mapping_module(scratch_db):
             " where platform = 'line'"
         ).fetchone()
         assert stored == ("read",)
+
+        # the screens' RPCs: create takes the secret the platform issues (as app_secret) and
+        # generates the store's own from its row; rotate keeps or replaces the issued one
+        made = _as_user(
+            conn,
+            user,
+            "select public.create_messaging_connection('line', 'crm_shop_2', 'Shop', %s)",
+            (secret,),
+        )
+        assert set(made["secrets"]) == {"relay_token"}
+        assert re.fullmatch(r"[0-9a-f]{40}", made["secrets"]["relay_token"])
+        stored_secrets = _as_service_role(
+            conn, "select public.webhook_connection(%s)", (made["id"],)
+        )["secrets"]
+        assert stored_secrets == {"channel_secret": secret, **made["secrets"]}
+        rotated = _as_user(
+            conn, user, "select public.rotate_messaging_connection_secrets(%s)", (made["id"],)
+        )
+        assert set(rotated["secrets"]) == {"relay_token"}
+        assert rotated["secrets"]["relay_token"] != made["secrets"]["relay_token"]
+        assert _as_service_role(conn, "select public.webhook_connection(%s)", (made["id"],))[
+            "secrets"
+        ] == {"channel_secret": secret, **rotated["secrets"]}
+        with pytest.raises(psycopg.Error) as err:
+            _as_user(
+                conn, user, "select public.create_messaging_connection('line', 'crm_shop_3')"
+            )
+        assert err.value.diag.message_hint == "connection_invalid"
+        assert "the Basic settings of your LINE channel" in err.value.diag.message_primary
     # What is left is the platform's adapter: supabase/functions/messaging-ingest/
     # <platform>.ts registered in adapters.ts's Record<Platform, Adapter> (deno check fails
     # until it is there, whole), and its importer (mypy fails at assert_never in

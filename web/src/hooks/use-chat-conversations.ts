@@ -4,7 +4,7 @@
 import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useSupabase } from "../auth/context";
 import { raise } from "../lib/errors";
-import contract from "@shared/contract.json";
+import contract from "@shared/contract.json" with { type: "json" };
 import type { ChatMessage, ConversationListItem, InboxFilters, MessageCursor, ThreadAnchor } from "../types/messaging";
 
 /** Conversations per inbox page; more load as the list scrolls. */

@@ -4,7 +4,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useSupabase } from "../auth/context";
 import { raise } from "../lib/errors";
-import type { Platform } from "../types/messaging";
+import { issuedSecret, type Platform } from "../types/messaging";
 
 export function useConnections() {
   const supabase = useSupabase();
@@ -67,7 +67,7 @@ export function useCreateConnection() {
         platform: a.platform,
         account_identifier: a.account,
         ...(a.name.trim() ? { display_name: a.name.trim() } : {}),
-        ...(a.platform === "whatsapp" ? { app_secret: a.appSecret } : {}),
+        ...(issuedSecret(a.platform) ? { app_secret: a.appSecret } : {}),
       })
       .retry(false),
   );

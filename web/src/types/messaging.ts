@@ -3,7 +3,7 @@
 // screens and the edge function: `@shared/...`); the message objects inside the JSON columns
 // and RPC results follow docs/contract.md and are typed here. `contract.json` is the contract
 // the database publishes (make web-types), for what is data rather than a type.
-import contract from "@shared/contract.json";
+import contract from "@shared/contract.json" with { type: "json" };
 import { Constants } from "@shared/database";
 import type { Database as GeneratedDatabase, Enums, Tables } from "@shared/database";
 
@@ -42,6 +42,18 @@ export type Platform = Enums<"messaging_platform">;
 export const PLATFORM_LABELS = Object.fromEntries(
   contract.platforms.map((p) => [p.platform, p.label ?? p.platform]),
 ) as Record<Platform, string>;
+
+/**
+ * The secret a platform issues and the user pastes in (WhatsApp's app secret), as the
+ * database publishes it (`platform_secrets.issued_by`); undefined where the store
+ * generates every secret of the platform.
+ */
+export function issuedSecret(platform: Platform): { name: string; label: string } | undefined {
+  const secret = contract.platforms
+    .find((p) => p.platform === platform)
+    ?.secrets.find((s) => s.issued_by === "platform");
+  return secret && { name: secret.name, label: `${PLATFORM_LABELS[platform]} ${secret.name.replace(/_/g, " ")}` };
+}
 
 export function isPlatform(value: string): value is Platform {
   return (PLATFORMS as readonly string[]).includes(value);

@@ -7,7 +7,7 @@ import {
   type IssuedSecrets,
 } from "../../hooks/use-connections";
 import { describeError } from "../../lib/errors";
-import type { MessagingConnection } from "../../types/messaging";
+import { isPlatform, issuedSecret, type MessagingConnection } from "../../types/messaging";
 import { IssuedSecretsNotice } from "./ConnectionSetup";
 
 export function ConnectionActions({
@@ -22,7 +22,8 @@ export function ConnectionActions({
   const remove = useDeleteConnection();
   const [issued, setIssued] = useState<IssuedSecrets | null>(null);
   const [appSecret, setAppSecret] = useState("");
-  const needsAppSecret = c.platform === "whatsapp" && !hasSecrets;
+  const pasted = isPlatform(c.platform) ? issuedSecret(c.platform) : undefined;
+  const needsAppSecret = pasted !== undefined && !hasSecrets;
   const error = rotate.error ?? status.error ?? remove.error;
   const paused = c.status === "paused";
 
@@ -30,11 +31,13 @@ export function ConnectionActions({
     <div className="connection-actions">
       {needsAppSecret && (
         <label>
-          <span className="visually-hidden">Meta app secret of {c.account_identifier}</span>
+          <span className="visually-hidden">
+            {pasted?.label} of {c.account_identifier}
+          </span>
           <input
             type="password"
             autoComplete="off"
-            placeholder="Meta app secret"
+            placeholder={pasted?.label}
             value={appSecret}
             onChange={(e) => setAppSecret(e.target.value)}
           />

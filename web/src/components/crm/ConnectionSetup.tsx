@@ -4,7 +4,7 @@ import { useState } from "react";
 import { useAuth } from "../../auth/context";
 import { useCreateConnection, webhookUrl, type IssuedSecrets } from "../../hooks/use-connections";
 import { describeError } from "../../lib/errors";
-import { PLATFORMS, PLATFORM_LABELS, isPlatform, type Platform } from "../../types/messaging";
+import { PLATFORMS, PLATFORM_LABELS, isPlatform, issuedSecret, type Platform } from "../../types/messaging";
 
 const SECRET_LABELS: Record<string, string> = {
   verify_token: "Verify token (hub.verify_token)",
@@ -69,9 +69,9 @@ export function AddConnectionForm() {
           Display name <span className="muted">(optional)</span>
           <input value={name} onChange={(e) => setName(e.target.value)} />
         </label>
-        {platform === "whatsapp" && (
+        {issuedSecret(platform) && (
           <label>
-            Meta app secret
+            {issuedSecret(platform)?.label}
             <input
               type="password"
               autoComplete="off"

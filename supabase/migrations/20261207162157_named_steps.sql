@@ -185,6 +185,149 @@ revoke all on function public.get_conversation_messages_after(uuid, timestamptz,
 grant execute on function public.get_conversation_messages_after(uuid, timestamptz, text, integer)
   to authenticated, service_role;
 
+create or replace function public.messaging_contract()
+returns jsonb
+language sql
+stable
+security invoker
+set search_path = ''
+as $$
+  select messaging_private.messaging_contract();
+$$;
+comment on function public.messaging_contract() is
+  'The contract as data: limits, payload field rules, stored-message keys, platforms with their webhook secret names (and who issues each), delivery statuses, refusal kinds (carried in each error''s hint) and the webhook URL form. make types writes it to contract.json.';
+revoke all on function public.messaging_contract() from public, anon;
+grant execute on function public.messaging_contract() to authenticated, service_role;
+
+create or replace function messaging_private.add_messaging_connection(
+  platform text, account_identifier text, display_name text, secrets jsonb, user_id uuid
+)
+returns uuid
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_owner uuid;
+  v_id uuid;
+begin
+  v_owner := messaging_private.connection_owner(add_messaging_connection.user_id);
+  secrets := coalesce(secrets, '{}'::jsonb);
+  perform messaging_private.check_connection(platform, account_identifier, secrets);
+  -- the upsert holds the connection's row lock until the secrets are stored
+  insert into public.messaging_connections as mc (user_id, platform, account_identifier, display_name)
+  values (v_owner, add_messaging_connection.platform, pg_catalog.btrim(add_messaging_connection.account_identifier),
+          add_messaging_connection.display_name)
+  on conflict on constraint messaging_connections_account_unique
+  do update set display_name = coalesce(excluded.display_name, mc.display_name)
+  returning mc.id into v_id;
+  perform messaging_private.store_connection_secrets(v_id, v_owner, secrets);
+  return v_id;
+end;
+$$;
+comment on function messaging_private.add_messaging_connection(text, text, text, jsonb, uuid) is
+  'The privileged body of public.add_messaging_connection: checks the caller and the platform''s secrets, upserts the connection and its secrets.';
+revoke all on function messaging_private.add_messaging_connection(text, text, text, jsonb, uuid) from public;
+grant execute on function messaging_private.add_messaging_connection(text, text, text, jsonb, uuid) to authenticated, service_role;
+
+create or replace function messaging_private.apply_message_updates(owner uuid, updates jsonb)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  u record;
+  v_counts jsonb := '{"applied": 0, "unchanged": 0, "missing": 0}'::jsonb;
+  v_did text;
+begin
+  if updates is null or updates = 'null'::jsonb then
+    return v_counts;
+  end if;
+  perform messaging_private.check_updates(updates);
+  -- in a fixed order (conversation, then the order given), so concurrent deliveries lock
+  -- conversations in the same order
+  for u in
+    select x.u, x.ord
+      from pg_catalog.jsonb_array_elements(updates) with ordinality x(u, ord)
+     order by x.u ->> 'platform', x.u ->> 'external_conversation_id', x.ord
+  loop
+    v_did := messaging_private.apply_one_update(owner, u.u);
+    v_counts := pg_catalog.jsonb_set(v_counts, array[v_did], pg_catalog.to_jsonb((v_counts ->> v_did)::integer + 1));
+  end loop;
+  return v_counts;
+end;
+$$;
+comment on function messaging_private.apply_message_updates(uuid, jsonb) is
+  'Applies status / reaction / delete updates to stored messages of one user (hot row or archive); an update naming no stored message is counted as missing and creates nothing.';
+revoke all on function messaging_private.apply_message_updates(uuid, jsonb) from public;
+
+create or replace function messaging_private.apply_one_update(owner uuid, u jsonb)
+returns text
+language plpgsql
+set search_path = ''
+as $$
+-- What one checked update did: applied, unchanged, or missing (no such conversation or
+-- message: an update never creates a message).
+declare
+  v_conv public.chat_conversations%rowtype;
+  v_chunk record;
+  v_copy_chunk uuid;
+  v_new jsonb;
+begin
+  select * into v_conv
+    from public.chat_conversations c
+   where c.user_id = owner
+     and c.platform = u ->> 'platform'
+     and c.external_conversation_id = u ->> 'external_conversation_id'
+     for update;
+  if not found then
+    return 'missing';
+  end if;
+  -- the stored copy (stored_copies: the hot row first, then the chunk its id hash points to)
+  select s.chunk into v_copy_chunk
+    from messaging_private.stored_copies(v_conv.id, v_conv.messages,
+           v_conv.message_count > pg_catalog.jsonb_array_length(v_conv.messages),
+           pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('id', u -> 'id'))) s
+   limit 1;
+  if not found then
+    return 'missing';  -- never create a message from an update
+  end if;
+  if v_copy_chunk is null then
+    select pg_catalog.jsonb_agg(
+             case when h.m ->> 'id' = u ->> 'id' then messaging_private.apply_update(h.m, u) else h.m end
+             order by h.ord)
+      into v_new
+      from pg_catalog.jsonb_array_elements(v_conv.messages) with ordinality h(m, ord);
+    if v_new = v_conv.messages then
+      return 'unchanged';
+    end if;
+    update public.chat_conversations c
+       set messages = v_new,
+           last_message_preview = coalesce(messaging_private.preview(v_new -> -1), c.last_message_preview)
+     where c.id = v_conv.id;
+    return 'applied';
+  end if;
+  select a.id, a.messages into v_chunk
+    from public.chat_conversation_archives a
+   where a.id = v_copy_chunk;
+  select pg_catalog.jsonb_agg(
+           case when e.m ->> 'id' = u ->> 'id' then messaging_private.apply_update(e.m, u) else e.m end
+           order by e.ord)
+    into v_new
+    from pg_catalog.jsonb_array_elements(v_chunk.messages) with ordinality e(m, ord);
+  if v_new = v_chunk.messages then
+    return 'unchanged';
+  end if;
+  update public.chat_conversation_archives a
+     set messages = v_new, updated_at = pg_catalog.now()
+   where a.id = v_chunk.id;
+  return 'applied';
+end;
+$$;
+comment on function messaging_private.apply_one_update(uuid, jsonb) is
+  'One checked update applied to the stored message it names (hot row or archive chunk, its conversation locked): applied, unchanged, or missing.';
+revoke all on function messaging_private.apply_one_update(uuid, jsonb) from public, anon, authenticated, service_role;
+
 create or replace function messaging_private.archived_ids(conversation uuid, lo timestamptz, hi timestamptz)
 returns table (msg_id text, edited_at text)
 language plpgsql
@@ -248,6 +391,172 @@ comment on function messaging_private.batch_conversation_fields(jsonb) is
   'The conversation fields (participant, name, type, person) a batch gives per conversation: the newest message''s that carries each.';
 revoke all on function messaging_private.batch_conversation_fields(jsonb) from public, anon, authenticated, service_role;
 
+create or replace function messaging_private.check_connection(platform text, account_identifier text, secrets jsonb)
+returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_need text[];
+  v_key text;
+  v_errors text[] := '{}'::text[];
+begin
+  if pg_catalog.jsonb_typeof(secrets) <> 'object' then
+    raise exception using errcode = '22023', message = 'secrets: must be a JSON object', hint = 'connection_invalid';
+  end if;
+  -- the platform's secrets, from the contract (messaging_private.platform_secrets)
+  select pg_catalog.array_agg(ps.name order by ps.position) into v_need
+    from messaging_private.platform_secrets ps
+   where ps.platform = check_connection.platform;
+  if v_need is null then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('platform: must be one of %s, got %s',
+        (select pg_catalog.string_agg(p.platform, ', ' order by p.platform)
+           from messaging_private.platforms p), platform),
+      hint = 'platform_unknown';
+  end if;
+  if coalesce(pg_catalog.btrim(account_identifier), '') = '' then
+    v_errors := v_errors || 'account_identifier: required'::text;
+  end if;
+  for v_key in select k from pg_catalog.jsonb_object_keys(secrets) k loop
+    if not (v_key = any (v_need)) then
+      v_errors := v_errors || pg_catalog.format('secrets.%s: not a secret of %s (expected %s)',
+        v_key, platform, pg_catalog.array_to_string(v_need, ', '));
+    end if;
+  end loop;
+  foreach v_key in array v_need loop
+    if pg_catalog.jsonb_typeof(secrets -> v_key) is distinct from 'string' or secrets ->> v_key = '' then
+      v_errors := v_errors || pg_catalog.format('secrets.%s: required for %s, a non-empty string', v_key, platform);
+    end if;
+  end loop;
+  -- each given secret against its rule: its pattern (what the platform accepts) and length
+  v_errors := v_errors || coalesce((
+    select pg_catalog.array_agg(pg_catalog.format('secrets.%s: %s', ps.name, ps.description) order by ps.position)
+      from messaging_private.platform_secrets ps
+     where ps.platform = check_connection.platform
+       and pg_catalog.jsonb_typeof(secrets -> ps.name) = 'string' and secrets ->> ps.name <> ''
+       and (secrets ->> ps.name !~ coalesce(ps.pattern, '') or pg_catalog.length(secrets ->> ps.name) > ps.max_length)),
+    '{}'::text[]);
+  if pg_catalog.cardinality(v_errors) > 0 then
+    raise exception using errcode = '22023',
+      message = 'invalid connection: ' || pg_catalog.array_to_string(v_errors, '; '),
+      hint = 'connection_invalid';
+  end if;
+end;
+$$;
+comment on function messaging_private.check_connection(text, text, jsonb) is
+  'Raises unless the platform is known, the account is given and the secrets are exactly the platform''s, each a non-empty string within its pattern and length (platform_secrets); names every fault at once.';
+revoke all on function messaging_private.check_connection(text, text, jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.check_update_list(updates jsonb)
+returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  if pg_catalog.jsonb_typeof(updates) <> 'array' then
+    raise exception using errcode = '22023', message = 'updates: must be an array', hint = 'updates_invalid';
+  end if;
+  if pg_catalog.jsonb_array_length(updates) > messaging_private.contract_limit('updates_per_call') then
+    raise exception using errcode = '22023', hint = 'updates_invalid',
+      message = pg_catalog.format('updates: at most %s in one call', messaging_private.contract_limit('updates_per_call'));
+  end if;
+end;
+$$;
+comment on function messaging_private.check_update_list(jsonb) is
+  'Raises updates_invalid unless the updates of a call are an array of at most updates_per_call.';
+revoke all on function messaging_private.check_update_list(jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.check_updates(updates jsonb)
+returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_errors text[];
+begin
+  perform messaging_private.check_update_list(updates);
+  select pg_catalog.array_agg(pg_catalog.format('updates[%s]: %s', e.ord - 1, e.err) order by e.ord) into v_errors
+    from (
+      select x.ord, case
+        when pg_catalog.jsonb_typeof(x.u) <> 'object' then 'must be an object'
+        when not (x.u ->> 'platform' = any (pg_catalog.enum_range(null::public.messaging_platform)::text[])) or x.u ->> 'platform' is null
+          then 'platform: must be one of ' || pg_catalog.array_to_string(pg_catalog.enum_range(null::public.messaging_platform)::text[], ', ')
+        when coalesce(x.u ->> 'external_conversation_id', '') = '' then 'external_conversation_id: required'
+        when coalesce(x.u ->> 'id', '') = '' then 'id: required (the message updated)'
+        when x.u ->> 'at' is null
+          or x.u ->> 'at' !~ '^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)$'
+          then 'at: required, an ISO 8601 timestamp with an offset'
+        when x.u ->> 'kind' = 'status' and messaging_private.status_rank(x.u ->> 'status') = 0
+          then 'status: must be one of '
+            || (select pg_catalog.string_agg(d.status, ', ' order by d.rank) from messaging_private.delivery_statuses d)
+        when x.u ->> 'kind' = 'reaction' and coalesce(x.u ->> 'reactor', '') = '' then 'reactor: required'
+        when x.u ->> 'kind' = 'reaction' and pg_catalog.jsonb_typeof(x.u -> 'emoji') not in ('string', 'null')
+          then 'emoji: must be a string or null (removed)'
+        when not (x.u ->> 'kind' = any (array['status', 'reaction', 'delete'])) or x.u ->> 'kind' is null
+          then 'kind: must be one of status, reaction, delete'
+      end as err
+      from pg_catalog.jsonb_array_elements(updates) with ordinality x(u, ord)
+    ) e
+   where e.err is not null;
+  if v_errors is not null then
+    raise exception using errcode = '22023',
+      message = 'invalid updates: ' || pg_catalog.array_to_string(v_errors[1:20], '; '),
+      hint = 'updates_invalid';
+  end if;
+end;
+$$;
+comment on function messaging_private.check_updates(jsonb) is
+  'Raises updates_invalid naming every update (up to 20) that breaks its rule: platform, conversation, message id, at, and what its kind needs.';
+revoke all on function messaging_private.check_updates(jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.connection_owner(user_id uuid)
+returns uuid
+language plpgsql
+stable
+set search_path = ''
+as $$
+-- Whose connection add_messaging_connection adds: the signed-in user's own, or the user
+-- the service role names.
+declare
+  v_role text := auth.jwt() ->> 'role';
+  v_owner uuid;
+begin
+  if v_role = 'authenticated' then
+    v_owner := auth.uid();
+    if v_owner is null then
+      raise exception using errcode = '42501', message = 'add_messaging_connection: the token has no user (sub)',
+        hint = 'token_without_user';
+    end if;
+    if connection_owner.user_id is not null and connection_owner.user_id <> v_owner then
+      raise exception using errcode = '42501',
+        message = 'user_id: a signed-in user can only add connections of their own', hint = 'user_id_not_own';
+    end if;
+  elsif v_role = 'service_role' then
+    v_owner := connection_owner.user_id;
+    if v_owner is null then
+      raise exception using errcode = '22023',
+        message = 'user_id: required (the service role must name the owning CRM user)', hint = 'user_id_required';
+    end if;
+    if not exists (select 1 from auth.users u where u.id = v_owner) then
+      raise exception using errcode = '22023', message = pg_catalog.format('user_id: no user %s in auth.users', v_owner),
+        hint = 'user_unknown';
+    end if;
+  else
+    raise exception using errcode = '42501',
+      message = pg_catalog.format('add_messaging_connection: role %s may not add connections', v_role),
+      hint = 'role_not_allowed';
+  end if;
+  return v_owner;
+end;
+$$;
+comment on function messaging_private.connection_owner(uuid) is
+  'The owner of a connection add_messaging_connection adds: auth.uid() for a signed-in user (who may name only themself), the named user of auth.users for the service role; any other role is refused.';
+revoke all on function messaging_private.connection_owner(uuid) from public, anon, authenticated, service_role;
+
 create or replace function messaging_private.contract_limit(limit_name text)
 returns bigint
 language plpgsql
@@ -263,6 +572,249 @@ comment on function messaging_private.contract_limit(text) is
   'The value of a limit of the published contract (security definer: the reads, which run as the caller, check their page sizes with it; every limit is public through messaging_contract()).';
 revoke all on function messaging_private.contract_limit(text) from public, anon;
 grant execute on function messaging_private.contract_limit(text) to authenticated, service_role;
+
+create or replace function messaging_private.create_messaging_connection(
+  platform text, account_identifier text, display_name text, app_secret text
+)
+returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_secrets jsonb;
+  v_id uuid;
+begin
+  if (select auth.uid()) is null then
+    raise exception using errcode = '42501', message = 'create_messaging_connection: sign in first', hint = 'role_not_allowed';
+  end if;
+  v_secrets := messaging_private.fresh_secrets(platform, messaging_private.issued_secret(platform, app_secret, null));
+  -- the same checks and upsert as the CLI's add_messaging_connection (platform, account, secrets)
+  v_id := messaging_private.add_messaging_connection(platform, account_identifier, display_name,
+                                                     coalesce(v_secrets, '{}'::jsonb), null);
+  -- the generated secrets, once; the one the platform issued is not echoed
+  return pg_catalog.jsonb_build_object('id', v_id, 'platform', platform, 'secrets', v_secrets
+    - array(select ps.name from messaging_private.platform_secrets ps
+             where ps.platform = create_messaging_connection.platform and ps.issued_by = 'platform'));
+end;
+$$;
+comment on function messaging_private.create_messaging_connection(text, text, text, text) is
+  'The privileged body of public.create_messaging_connection.';
+revoke all on function messaging_private.create_messaging_connection(text, text, text, text) from public, anon, service_role;
+grant execute on function messaging_private.create_messaging_connection(text, text, text, text) to authenticated;
+
+create or replace function messaging_private.deliver_messages(
+  owner uuid, connection uuid, messages jsonb, out summary jsonb, out refused jsonb[])
+language plpgsql
+set search_path = ''
+as $$
+declare
+  m record;
+  v_state text;
+  v_text text;
+begin
+  summary := '{"inserted": 0, "duplicates": 0, "updated": 0, "matched": 0, "conversations": []}'::jsonb;
+  refused := '{}'::jsonb[];
+  -- all at once (the common case: every message valid), else each message on its own
+  if pg_catalog.jsonb_array_length(messages) > 1 then
+    begin
+      summary := messaging_private.ingest_messages(pg_catalog.jsonb_build_object(
+        'user_id', owner, 'connection_id', connection, 'messages', messages));
+      return;
+    exception when others then
+      get stacked diagnostics v_state = returned_sqlstate;
+      if not messaging_private.final_refusal(v_state) then
+        raise;
+      end if;
+    end;
+  end if;
+  for m in select e.m, e.ord from pg_catalog.jsonb_array_elements(messages) with ordinality e(m, ord) loop
+    begin
+      summary := messaging_private.add_counts(summary, messaging_private.ingest_messages(pg_catalog.jsonb_build_object(
+        'user_id', owner, 'connection_id', connection, 'messages', pg_catalog.jsonb_build_array(m.m))));
+    exception when others then
+      get stacked diagnostics v_state = returned_sqlstate, v_text = message_text;
+      if not messaging_private.final_refusal(v_state) then
+        raise;
+      end if;
+      refused := refused || messaging_private.delivery_refusal('messages', m.ord, m.m, 'invalid_message', v_state, v_text);
+    end;
+  end loop;
+end;
+$$;
+comment on function messaging_private.deliver_messages(uuid, uuid, jsonb) is
+  'The messages of a delivery stored through ingest_messages, all at once or else each alone: the ingest summary and the messages refused for good (a retryable error fails the delivery).';
+revoke all on function messaging_private.deliver_messages(uuid, uuid, jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.deliver_updates(owner uuid, updates jsonb, out summary jsonb, out refused jsonb[])
+language plpgsql
+set search_path = ''
+as $$
+declare
+  m record;
+  v_state text;
+  v_text text;
+begin
+  summary := '{"applied": 0, "unchanged": 0, "missing": 0}'::jsonb;
+  refused := '{}'::jsonb[];
+  perform messaging_private.check_update_list(updates);  -- else the delivery is refused whole
+  begin
+    summary := messaging_private.apply_message_updates(owner, updates);
+  exception when others then
+    get stacked diagnostics v_state = returned_sqlstate;
+    if not messaging_private.final_refusal(v_state) then
+      raise;
+    end if;
+    for m in select e.u, e.ord from pg_catalog.jsonb_array_elements(updates) with ordinality e(u, ord) loop
+      begin
+        summary := messaging_private.add_counts(summary,
+          messaging_private.apply_message_updates(owner, pg_catalog.jsonb_build_array(m.u)));
+      exception when others then
+        get stacked diagnostics v_state = returned_sqlstate, v_text = message_text;
+        if not messaging_private.final_refusal(v_state) then
+          raise;
+        end if;
+        refused := refused || messaging_private.delivery_refusal('updates', m.ord, m.u, 'invalid_update', v_state, v_text);
+      end;
+    end loop;
+  end;
+end;
+$$;
+comment on function messaging_private.deliver_updates(uuid, jsonb) is
+  'The updates of a delivery applied all at once or else each alone: their counts and the updates refused for good (a retryable error fails the delivery).';
+revoke all on function messaging_private.deliver_updates(uuid, jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.delivery_connection(payload jsonb)
+returns public.messaging_connections
+language plpgsql
+stable
+set search_path = ''
+as $$
+-- The connection a delivery names, once the delivery's shape is checked (each error here
+-- refuses the delivery whole).
+declare
+  v_id uuid;
+  v_conn public.messaging_connections;
+begin
+  if payload is null or pg_catalog.jsonb_typeof(payload) <> 'object' then
+    raise exception using errcode = '22023', message = 'payload: must be a JSON object', hint = 'payload_not_object';
+  end if;
+  if coalesce(payload ->> 'connection_id', '') !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+    raise exception using errcode = '22023', message = 'connection_id: required, a UUID', hint = 'connection_id_invalid';
+  end if;
+  v_id := (payload ->> 'connection_id')::uuid;
+  select * into v_conn from public.messaging_connections mc where mc.id = v_id;
+  if not found then
+    raise exception using errcode = '22023', message = pg_catalog.format('connection_id: no connection %s', v_id),
+      hint = 'connection_unknown';
+  end if;
+  if payload ? 'user_id' and payload ->> 'user_id' is distinct from v_conn.user_id::text then
+    raise exception using errcode = '42501', message = 'user_id: not the owner of the connection', hint = 'user_id_not_own';
+  end if;
+  if payload ? 'messages' and pg_catalog.jsonb_typeof(payload -> 'messages') not in ('array', 'null') then
+    raise exception using errcode = '22023', message = 'messages: must be an array', hint = 'messages_not_array';
+  end if;
+  if payload ? 'refused' and pg_catalog.jsonb_typeof(payload -> 'refused') not in ('array', 'null') then
+    raise exception using errcode = '22023', message = 'refused: must be an array', hint = 'delivery_invalid';
+  end if;
+  return v_conn;
+end;
+$$;
+comment on function messaging_private.delivery_connection(jsonb) is
+  'The connection a webhook delivery names, after checking the delivery''s shape (an object, a connection that exists, its owner, messages and refused arrays).';
+revoke all on function messaging_private.delivery_connection(jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.delivery_rejected(connection uuid, status text, replay_guard jsonb)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+begin
+  -- a paused or disconnected connection stores nothing (the function still answers so the
+  -- platform stops retrying)
+  if status in ('paused', 'disconnected') then
+    return pg_catalog.jsonb_build_object('rejected', pg_catalog.jsonb_build_object(
+      'kind', 'paused', 'status', status, 'reason', 'the connection is ' || status));
+  end if;
+  -- a WeChat nonce already used with another body: a replay, counted, nothing stored
+  if replay_guard is not null and replay_guard <> 'null'::jsonb
+     and not messaging_private.claim_nonce(connection, replay_guard) then
+    update public.messaging_connections mc
+       set refused_count = mc.refused_count + 1, last_refused_at = pg_catalog.now(),
+           last_error = 'a signed query string replayed with another body (nonce already used)'
+     where mc.id = delivery_rejected.connection;
+    return pg_catalog.jsonb_build_object('rejected', pg_catalog.jsonb_build_object(
+      'kind', 'replay', 'reason', 'nonce: already used with another body'));
+  end if;
+  return null;
+end;
+$$;
+comment on function messaging_private.delivery_rejected(uuid, text, jsonb) is
+  'The {rejected} answer of a delivery that may store nothing (a paused or disconnected connection; a replayed WeChat nonce, counted as a refusal), or null.';
+revoke all on function messaging_private.delivery_rejected(uuid, text, jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.edits_keep_stored(owner uuid, platform text, messages jsonb)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+-- An edit replaces the stored message whole: it keeps the stored sent_at (an edit never
+-- moves a message) and what the platform recorded on it since (delivery status,
+-- reactions), so an edit does not undo them. platform: the delivery's, for messages
+-- that name none.
+begin
+  if not exists (select 1 from pg_catalog.jsonb_array_elements(messages) e(m)
+                  where pg_catalog.jsonb_typeof(e.m) = 'object' and e.m ->> 'edited_at' is not null) then
+    return messages;
+  end if;
+  return (
+    select pg_catalog.jsonb_agg(
+             case when s.m is not null
+                  then e.m || pg_catalog.jsonb_build_object('sent_at', s.m -> 'sent_at')
+                       || case when k.keep is not null
+                               then pg_catalog.jsonb_build_object('metadata', k.keep
+                                      || case when pg_catalog.jsonb_typeof(e.m -> 'metadata') = 'object'
+                                              then e.m -> 'metadata' else '{}'::jsonb end)
+                               else '{}'::jsonb end
+                  else e.m end
+             order by e.ord)
+      from pg_catalog.jsonb_array_elements(messages) with ordinality e(m, ord)
+      left join lateral (
+        select messaging_private.stored_message(owner, coalesce(e.m ->> 'platform', edits_keep_stored.platform),
+                 e.m ->> 'external_conversation_id', e.m ->> 'id') as m
+      ) s on pg_catalog.jsonb_typeof(e.m) = 'object' and e.m ->> 'edited_at' is not null
+      left join lateral (
+        select pg_catalog.jsonb_object_agg(kv.key, kv.value) as keep
+          from pg_catalog.jsonb_each(case when pg_catalog.jsonb_typeof(s.m -> 'metadata') = 'object'
+                                          then s.m -> 'metadata' end) kv
+         where kv.key in ('status', 'status_at', 'status_error', 'reactions')
+      ) k on s.m is not null);
+end;
+$$;
+comment on function messaging_private.edits_keep_stored(uuid, text, jsonb) is
+  'The messages of a delivery with each edit of a stored message keeping its stored sent_at, status and reactions (unchanged when none is an edit).';
+revoke all on function messaging_private.edits_keep_stored(uuid, text, jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.fresh_secrets(platform text, app_secret text)
+returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+begin
+  -- the secret the platform issues is the one given; the store generates the others
+  return (select pg_catalog.jsonb_object_agg(ps.name,
+                   case ps.issued_by when 'platform' then app_secret
+                        else messaging_private.new_webhook_token(ps.generated_length) end)
+            from messaging_private.platform_secrets ps
+           where ps.platform = fresh_secrets.platform);
+end;
+$$;
+comment on function messaging_private.fresh_secrets(text, text) is
+  'New webhook secrets for a platform (platform_secrets): the one it issues is app_secret, the others generated at their generated_length (WhatsApp: the given app secret and a new verify token). Null for an unknown platform.';
+revoke all on function messaging_private.fresh_secrets(text, text) from public, anon, authenticated, service_role;
 
 create or replace function messaging_private.ingest_check_fields(payload jsonb)
 returns void
@@ -962,6 +1514,49 @@ $$;
 comment on function messaging_private.ingest_unchanged(jsonb, uuid, uuid) is
   'Ingest, unchanged batches: the answer to a valid batch every message of which is stored (no newer edit, no field changed), proved from the payload and the rows without writing; null otherwise.';
 
+create or replace function messaging_private.issued_secret(platform text, given text, connection uuid)
+returns text
+language plpgsql
+stable
+set search_path = ''
+as $$
+-- The value of the secret the platform issues (the user pastes it: WhatsApp's app secret is
+-- Meta's, not ours): given, else the connection's stored one; null for a platform that
+-- issues none. given: what the caller counts as given (create: any non-null app_secret).
+declare
+  v_issued record;
+  v_value text := nullif(pg_catalog.btrim(given), '');
+begin
+  select ps.name, p.label, ps.where_issued into v_issued
+    from messaging_private.platform_secrets ps
+    join messaging_private.platforms p on p.platform = ps.platform
+   where ps.platform = issued_secret.platform and ps.issued_by = 'platform';
+  if not found then
+    if platform is not null and given is not null then
+      raise exception using errcode = '22023', hint = 'connection_invalid',
+        message = pg_catalog.format('app_secret: only %s has one, not %s',
+          (select pg_catalog.string_agg(p.label, ', ' order by p.label)
+             from messaging_private.platforms p
+            where exists (select 1 from messaging_private.platform_secrets ps
+                           where ps.platform = p.platform and ps.issued_by = 'platform')), platform);
+    end if;
+    return null;
+  end if;
+  if v_value is null and connection is not null then
+    select pg_catalog.to_jsonb(s) ->> v_issued.name into v_value
+      from messaging_private.connection_secrets s where s.connection_id = issued_secret.connection;
+  end if;
+  if v_value is null then
+    raise exception using errcode = '22023', hint = 'connection_invalid',
+      message = pg_catalog.format('app_secret: required for %s (%s)', v_issued.label, v_issued.where_issued);
+  end if;
+  return v_value;
+end;
+$$;
+comment on function messaging_private.issued_secret(text, text, uuid) is
+  'The app_secret of create_messaging_connection and rotate: the value of the secret the platform issues (platform_secrets.issued_by), given or else stored on the connection; raises connection_invalid when it is missing, or given for a platform that issues none.';
+revoke all on function messaging_private.issued_secret(text, text, uuid) from public, anon, authenticated, service_role;
+
 create or replace function messaging_private.merge_into_archive(
   conversation uuid, owner uuid, hot jsonb, incoming jsonb
 )
@@ -1034,6 +1629,64 @@ $$;
 comment on function messaging_private.merge_into_archive(uuid, uuid, jsonb, jsonb) is
   'Ingest merge: writes incoming messages older than the hot row into the archive chunks whose ranges hold them; returns the others.';
 revoke all on function messaging_private.merge_into_archive(uuid, uuid, jsonb, jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.messaging_contract()
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  return pg_catalog.jsonb_build_object(
+    'limits', (
+      select pg_catalog.jsonb_object_agg(l.name, pg_catalog.jsonb_build_object(
+               'value', l.value, 'unit', l.unit, 'description', l.description))
+        from messaging_private.contract_limits l),
+    'payload_fields', (
+      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'scope', f.scope, 'field', f.field, 'kind', f.kind, 'required', f.required,
+               'max_length', f.max_length,
+               'vocabulary', (select t.typname from pg_catalog.pg_type t where t.oid = f.vocabulary),
+               'values', (select pg_catalog.jsonb_agg(e.enumlabel order by e.enumsortorder)
+                            from pg_catalog.pg_enum e where e.enumtypid = f.vocabulary),
+               'description', f.description)
+             order by f.scope desc, f.position)
+        from messaging_private.payload_fields f),
+    'stored_message', (
+      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'key', k.key, 'always', k.always, 'type', k.type, 'description', k.description)
+             order by k.position)
+        from messaging_private.stored_message_keys k),
+    'platforms', (
+      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'platform', e.enumlabel, 'label', p.label, 'description', p.description,
+               'secrets', coalesce((
+                 select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                          'name', s.name, 'pattern', s.pattern, 'max_length', s.max_length,
+                          'issued_by', s.issued_by, 'description', s.description) order by s.position)
+                   from messaging_private.platform_secrets s where s.platform = e.enumlabel), '[]'::jsonb))
+             order by e.enumsortorder)
+        from pg_catalog.pg_enum e
+        left join messaging_private.platforms p on p.platform = e.enumlabel::text
+       where e.enumtypid = 'public.messaging_platform'::regtype),
+    'delivery_statuses', (
+      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'status', d.status, 'rank', d.rank, 'description', d.description) order by d.rank)
+        from messaging_private.delivery_statuses d),
+    'refusals', (
+      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'kind', r.kind, 'sqlstate', r.sqlstate, 'scope', r.scope, 'advice', r.advice,
+               'description', r.description) order by r.kind)
+        from messaging_private.refusal_kinds r),
+    'webhook_url', '{functions_url}/messaging-ingest/{platform}/{connection_id}'
+  );
+end;
+$$;
+comment on function messaging_private.messaging_contract() is
+  'The privileged body of public.messaging_contract(): reads the contract tables of messaging_private.';
+revoke all on function messaging_private.messaging_contract() from public;
+grant execute on function messaging_private.messaging_contract() to authenticated, service_role;
 
 create or replace function messaging_private.payload_errors(payload jsonb)
 returns text[]
@@ -1243,6 +1896,64 @@ comment on function messaging_private.payload_shape_errors(jsonb) is
   'payload_errors, first part: messages that are not objects and unknown keys, as (message position, rule position, error).';
 revoke all on function messaging_private.payload_shape_errors(jsonb) from public, anon, authenticated, service_role;
 
+create or replace function messaging_private.record_delivery(
+  connection uuid, accepted boolean, refused jsonb[], conversations jsonb)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_nref integer := pg_catalog.cardinality(refused);
+begin
+  -- ingest_messages has set last_synced_at when it stored messages; the row is written
+  -- again only when it must change (refusals to count, no messages, an error to clear),
+  -- so a plain delivery costs one update of the connection row, as ingest_messages does
+  update public.messaging_connections mc
+     set last_synced_at = case when accepted then pg_catalog.now() else mc.last_synced_at end,
+         status = case when mc.status = 'error' and accepted then 'active' else mc.status end,
+         last_error = case when v_nref > 0
+                           then pg_catalog.left(pg_catalog.format('%s refused: %s', refused[1] ->> 'path',
+                                  refused[1] ->> 'reason')
+                                  || case when v_nref > 1 then pg_catalog.format(' (and %s more)', v_nref - 1) else '' end,
+                                  4000)
+                           when mc.status = 'error' and accepted then null
+                           else mc.last_error end,
+         refused_count = mc.refused_count + v_nref,
+         last_refused_at = case when v_nref > 0 then pg_catalog.now() else mc.last_refused_at end
+   where mc.id = record_delivery.connection
+     and (v_nref > 0 or mc.status = 'error'
+          or (accepted and not (conversations <> '[]'::jsonb)));
+end;
+$$;
+comment on function messaging_private.record_delivery(uuid, boolean, jsonb[], jsonb) is
+  'A delivery''s mark on its connection: last_synced_at when it was accepted, an error status cleared, its refusals counted with the first one''s reason.';
+revoke all on function messaging_private.record_delivery(uuid, boolean, jsonb[], jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.rotate_messaging_connection_secrets(connection uuid, app_secret text)
+returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_conn public.messaging_connections := messaging_private.own_connection(connection);
+  v_secrets jsonb;
+begin
+  -- a blank app_secret counts as none: the platform's issued secret stays the stored one
+  v_secrets := messaging_private.fresh_secrets(v_conn.platform,
+    messaging_private.issued_secret(v_conn.platform, nullif(pg_catalog.btrim(app_secret), ''), v_conn.id));
+  perform messaging_private.store_connection_secrets(v_conn.id, v_conn.user_id, v_secrets);
+  return pg_catalog.jsonb_build_object('id', v_conn.id, 'platform', v_conn.platform, 'secrets', v_secrets
+    - array(select ps.name from messaging_private.platform_secrets ps
+             where ps.platform = v_conn.platform and ps.issued_by = 'platform'));
+end;
+$$;
+comment on function messaging_private.rotate_messaging_connection_secrets(uuid, text) is
+  'The privileged body of public.rotate_messaging_connection_secrets.';
+revoke all on function messaging_private.rotate_messaging_connection_secrets(uuid, text) from public, anon, service_role;
+grant execute on function messaging_private.rotate_messaging_connection_secrets(uuid, text) to authenticated;
+
 create or replace function messaging_private.spill_hot(
   conversation uuid, owner uuid, hot jsonb, hot_max integer, hot_bytes integer
 )
@@ -1293,6 +2004,31 @@ $$;
 comment on function messaging_private.spill_hot(uuid, uuid, jsonb, integer, integer) is
   'Ingest merge: spills the oldest messages of a hot row past its caps into the archive; returns the hot row left.';
 revoke all on function messaging_private.spill_hot(uuid, uuid, jsonb, integer, integer) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.store_connection_secrets(connection uuid, owner uuid, secrets jsonb)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_created timestamptz;
+begin
+  -- One column per secret name of the contract: the row is built from the secrets object,
+  -- so a platform's new secret needs only its column. A re-key replaces every secret and
+  -- holds the connection's row lock, so re-keys of one connection queue.
+  perform 1 from public.messaging_connections mc where mc.id = store_connection_secrets.connection for no key update;
+  delete from messaging_private.connection_secrets s where s.connection_id = store_connection_secrets.connection
+  returning s.created_at into v_created;
+  insert into messaging_private.connection_secrets
+  select * from pg_catalog.jsonb_populate_record(null::messaging_private.connection_secrets,
+    secrets || pg_catalog.jsonb_build_object('connection_id', store_connection_secrets.connection,
+      'user_id', store_connection_secrets.owner,
+      'created_at', coalesce(v_created, pg_catalog.now()), 'updated_at', pg_catalog.now()));
+end;
+$$;
+comment on function messaging_private.store_connection_secrets(uuid, uuid, jsonb) is
+  'Replaces every webhook secret of a connection with the given ones (a column each; created_at kept), under the connection''s row lock.';
+revoke all on function messaging_private.store_connection_secrets(uuid, uuid, jsonb) from public, anon, authenticated, service_role;
 
 create or replace function messaging_private.stored_copies(
   conversation uuid, hot jsonb, has_archive boolean, msgs jsonb, few integer default null
@@ -1385,3 +2121,62 @@ $$;
 comment on function messaging_private.unchanged_probe(jsonb, uuid) is
   'ingest_unchanged''s cheap first test: the first message''s conversation exists and the last message is not newer than its conversation.';
 revoke all on function messaging_private.unchanged_probe(jsonb, uuid) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.webhook_delivery(payload jsonb)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_conn public.messaging_connections;
+  v_answer jsonb;
+  v_part record;
+  v_result jsonb := '{"inserted": 0, "duplicates": 0, "updated": 0, "matched": 0, "conversations": []}'::jsonb;
+  v_upd jsonb := '{"applied": 0, "unchanged": 0, "missing": 0}'::jsonb;
+  v_refused jsonb[] := '{}'::jsonb[];
+  v_given jsonb[] := '{}'::jsonb[];
+  v_items integer := 0;
+  v_failed integer;
+begin
+  perform messaging_private.require_service_role();
+  v_conn := messaging_private.delivery_connection(payload);
+  v_answer := messaging_private.delivery_rejected(v_conn.id, v_conn.status, payload -> 'replay_guard');
+  if v_answer is not null then
+    return v_answer;
+  end if;
+  -- what the function refused before the database (another account, a message of a
+  -- shape it cannot map): counted here, in the same transaction
+  if pg_catalog.jsonb_typeof(payload -> 'refused') = 'array' then
+    select coalesce(pg_catalog.array_agg(r.x), '{}'::jsonb[]) into v_given
+      from (select x from pg_catalog.jsonb_array_elements(payload -> 'refused') x limit 1000) r;
+  end if;
+  if pg_catalog.jsonb_typeof(payload -> 'messages') = 'array' and pg_catalog.jsonb_array_length(payload -> 'messages') > 0 then
+    v_items := pg_catalog.jsonb_array_length(payload -> 'messages');
+    v_part := messaging_private.deliver_messages(v_conn.user_id, v_conn.id,
+      messaging_private.edits_keep_stored(v_conn.user_id, payload ->> 'platform', payload -> 'messages'));
+    v_result := v_part.summary;
+    v_refused := v_part.refused;
+  end if;
+  if payload -> 'updates' is not null and payload -> 'updates' <> 'null'::jsonb and payload -> 'updates' <> '[]'::jsonb then
+    v_part := messaging_private.deliver_updates(v_conn.user_id, payload -> 'updates');
+    v_items := v_items + pg_catalog.jsonb_array_length(payload -> 'updates');
+    v_upd := v_part.summary;
+    v_refused := v_refused || v_part.refused;
+  end if;
+  v_failed := pg_catalog.cardinality(v_refused);
+  v_refused := v_given || v_refused;
+  -- stored (or already stored): at least one item taken, or a delivery with nothing in it
+  -- to refuse (an event, a receipt)
+  perform messaging_private.record_delivery(v_conn.id, v_items > v_failed or pg_catalog.cardinality(v_refused) = 0,
+                                            v_refused, v_result -> 'conversations');
+  return v_result || pg_catalog.jsonb_build_object(
+    'updates', v_upd,
+    'accepted', v_items - v_failed,
+    'refused', pg_catalog.to_jsonb(v_refused));
+end;
+$$;
+comment on function messaging_private.webhook_delivery(jsonb) is
+  'The privileged body of public.ingest_webhook_delivery: one webhook delivery (messages + updates) in one transaction for the connection''s owner; each message and update that the store refuses is left out and counted on the connection, the rest stored.';
+revoke all on function messaging_private.webhook_delivery(jsonb) from public;
+grant execute on function messaging_private.webhook_delivery(jsonb) to service_role;
