@@ -383,9 +383,7 @@ def test_a_fifth_platform_is_one_migration_plus_its_mapping_module(scratch_db):
             "secrets"
         ] == {"channel_secret": secret, **rotated["secrets"]}
         with pytest.raises(psycopg.Error) as err:
-            _as_user(
-                conn, user, "select public.create_messaging_connection('line', 'crm_shop_3')"
-            )
+            _as_user(conn, user, "select public.create_messaging_connection('line', 'crm_shop_3')")
         assert err.value.diag.message_hint == "connection_invalid"
         assert "the Basic settings of your LINE channel" in err.value.diag.message_primary
     # What is left is the platform's adapter: supabase/functions/messaging-ingest/

@@ -629,3 +629,26 @@ def test_every_platform_of_the_database_has_an_importer_and_an_unknown_one_is_re
     assert (
         str(err.value) == "platform 'line': no importer (one of whatsapp, signal, telegram, wechat)"
     )
+
+
+def test_mypy_fails_until_a_new_platform_of_the_database_has_its_importer(tmp_path):
+    """The importer table is checked by the type checker: a platform added to the generated
+    enum (db_types.py, `make types`) and not to `_importer` is a mypy error."""
+    import shutil
+    import subprocess
+    import sys
+
+    package = Path(__file__).resolve().parents[1] / "client" / "crm_messaging"
+    shutil.copytree(package, tmp_path / "crm_messaging")
+    types = tmp_path / "crm_messaging" / "db_types.py"
+    text = types.read_text()
+    enum = 'PublicMessagingPlatform: TypeAlias = Literal["whatsapp", "signal", "telegram", "wechat"'
+    assert enum in text
+    types.write_text(text.replace(enum, enum + ', "line"'))
+    out = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--follow-imports=silent",
+         "-m", "crm_messaging.importers"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 1, out.stdout
+    assert '"assert_never" has incompatible type "Literal[\'line\']"' in out.stdout
