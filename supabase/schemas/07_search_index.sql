@@ -20,7 +20,7 @@ create extension if not exists unaccent with schema extensions;
 create extension if not exists pg_trgm with schema extensions;
 
 -- -----------------------------------------------------------------------------
--- The text that is indexed
+-- The text that is indexed, and the snippet a hit shows of it
 -- -----------------------------------------------------------------------------
 
 create or replace function messaging_private.search_normalize(value text)
@@ -80,6 +80,43 @@ end;
 $$;
 comment on function messaging_private.search_tsvector(text) is
   'The full-text vector of a search document (the language-neutral simple configuration).';
+
+-- A hit's snippet: the match wrapped in [[ ]] within about 120 characters of context
+create or replace function messaging_private.search_snippet(content text, norm_query text, tsq tsquery)
+returns text
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  v_norm text := messaging_private.search_normalize(content);
+  v_pos integer;
+  v_len integer := pg_catalog.length(norm_query);
+  v_from integer;
+begin
+  if content is null then
+    return null;
+  end if;
+  v_pos := pg_catalog.strpos(v_norm, norm_query);
+  -- unaccent keeps most lengths (é -> e); where it does not (ß -> ss) positions would
+  -- drift, so fall back to PostgreSQL's own headline
+  if v_pos > 0 and pg_catalog.length(v_norm) = pg_catalog.length(content) then
+    v_from := greatest(1, v_pos - 50);
+    return case when v_from > 1 then '…' else '' end
+      || pg_catalog.substr(content, v_from, v_pos - v_from)
+      || '[[' || pg_catalog.substr(content, v_pos, v_len) || ']]'
+      || pg_catalog.substr(content, v_pos + v_len, 60)
+      || case when pg_catalog.length(content) > v_pos + v_len + 59 then '…' else '' end;
+  end if;
+  if tsq is null then
+    return pg_catalog.left(content, 120);
+  end if;
+  return pg_catalog.ts_headline('pg_catalog.simple'::regconfig, content, tsq,
+    'StartSel=[[, StopSel=]], MaxWords=20, MinWords=8, MaxFragments=2');
+end;
+$$;
+comment on function messaging_private.search_snippet(text, text, tsquery) is
+  'A snippet of a message with the query match wrapped in [[ ]].';
 
 -- -----------------------------------------------------------------------------
 -- The search index: small, append-mostly segments of searchable lines
@@ -208,11 +245,10 @@ as $$
 -- are normalised in one call, and one insert writes a segment per conversation (a
 -- statement per conversation would cost 10,000 of them on a batch of new conversations).
 -- A conversation whose lines pass 16 kB is cut by store_segments; one reaching 16 small
--- segments has them merged into sealed ones.
+-- segments has them merged into sealed ones (merge_batch_segments).
 declare
   v_big jsonb;
   v_piece jsonb;
-  v_conversation uuid;
 begin
   with src as (
     -- (sorted by the ordinals alone: a sort that carried the batch's jsonb along would
@@ -272,31 +308,7 @@ begin
     perform messaging_private.store_segments((v_piece ->> 'conversation')::uuid, owner, v_piece -> 'lines', false);
   end loop;
 
-  -- Which conversations reached 16 open segments. A few conversations (live traffic: one)
-  -- are each counted through the partial index of open segments: a join with every open
-  -- segment read all users' open segments on each call. A large batch is joined with the
-  -- owner's open segments at once: 10,000 probes planned on statistics taken before the
-  -- batch inserted its own segments could each become a scan of the table.
-  for v_conversation in
-    select b.conversation
-      from (select distinct (b.x ->> 'conversation')::uuid as conversation
-              from pg_catalog.jsonb_array_elements(batches) b(x)) b
-     where pg_catalog.jsonb_array_length(batches) <= 64
-       and (select pg_catalog.count(*) from messaging_private.search_segments s
-             where s.conversation_id = b.conversation and not s.sealed) >= 16
-    union all
-    select s.conversation_id
-      from messaging_private.search_segments s
-     where pg_catalog.jsonb_array_length(batches) > 64
-       and s.user_id = owner
-       and not s.sealed
-       and s.conversation_id in (select (b.x ->> 'conversation')::uuid
-                                   from pg_catalog.jsonb_array_elements(batches) b(x))
-     group by s.conversation_id
-    having pg_catalog.count(*) >= 16
-  loop
-    perform messaging_private.merge_segments(v_conversation, owner);
-  end loop;
+  perform messaging_private.merge_batch_segments(owner, batches);
 end;
 $$;
 comment on function messaging_private.index_batches(uuid, jsonb) is
@@ -329,6 +341,47 @@ end;
 $$;
 comment on function messaging_private.merge_segments(uuid, uuid) is
   'Merges a conversation''s small search segments into sealed ones of about 16 kB.';
+
+create or replace function messaging_private.merge_batch_segments(owner uuid, batches jsonb)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+-- index_batches' last step: merges the small segments of each conversation of batches
+-- ([{conversation, ...}]) that has 16 of them into sealed ones (merge_segments).
+declare
+  v_conversation uuid;
+begin
+  -- Which conversations reached 16 open segments. A few conversations (live traffic: one)
+  -- are each counted through the partial index of open segments: a join with every open
+  -- segment read all users' open segments on each call. A large batch is joined with the
+  -- owner's open segments at once: 10,000 probes planned on statistics taken before the
+  -- batch inserted its own segments could each become a scan of the table.
+  for v_conversation in
+    select b.conversation
+      from (select distinct (b.x ->> 'conversation')::uuid as conversation
+              from pg_catalog.jsonb_array_elements(batches) b(x)) b
+     where pg_catalog.jsonb_array_length(batches) <= 64
+       and (select pg_catalog.count(*) from messaging_private.search_segments s
+             where s.conversation_id = b.conversation and not s.sealed) >= 16
+    union all
+    select s.conversation_id
+      from messaging_private.search_segments s
+     where pg_catalog.jsonb_array_length(batches) > 64
+       and s.user_id = owner
+       and not s.sealed
+       and s.conversation_id in (select (b.x ->> 'conversation')::uuid
+                                   from pg_catalog.jsonb_array_elements(batches) b(x))
+     group by s.conversation_id
+    having pg_catalog.count(*) >= 16
+  loop
+    perform messaging_private.merge_segments(v_conversation, owner);
+  end loop;
+end;
+$$;
+comment on function messaging_private.merge_batch_segments(uuid, jsonb) is
+  'Merges the small search segments of the batch''s conversations that reached 16 into sealed ones (index_batches'' last step).';
+revoke all on function messaging_private.merge_batch_segments(uuid, jsonb) from public, anon, authenticated, service_role;
 
 create or replace function messaging_private.index_messages(conversation uuid, owner uuid, msgs jsonb)
 returns void
