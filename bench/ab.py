@@ -72,6 +72,31 @@ def message(conv: str, mid: str, minute: int) -> dict[str, Any]:
     }
 
 
+# After the old definitions are replayed: a function whose name the old side (re)defined in
+# this transaction, but whose own signature it did not, is the new side's overload (a
+# parameter added since); dropped (rolled back with the rest), so the old code's calls
+# resolve to the old signatures only.
+DROP_NEWER_OVERLOADS = """
+do $$
+declare
+  f regprocedure;
+begin
+  for f in
+    select p.oid::regprocedure
+      from pg_catalog.pg_proc p
+     where p.pronamespace in ('messaging_private'::regnamespace, 'public'::regnamespace)
+       and p.xmin::text::bigint <> pg_catalog.txid_current() % 4294967296
+       and p.proname in (select q.proname from pg_catalog.pg_proc q
+                          where q.pronamespace = p.pronamespace
+                            and q.xmin::text::bigint = pg_catalog.txid_current() % 4294967296)
+  loop
+    execute pg_catalog.format('drop function %s', f);
+  end loop;
+end;
+$$;
+"""
+
+
 def ingest(cur: psycopg.Cursor[Any], msgs: list[dict[str, Any]]) -> float:
     payload = json.dumps({"user_id": OWNER, "messages": msgs})
     start = time.perf_counter()
@@ -89,6 +114,7 @@ def side(
         try:
             if redefine:
                 cur.execute(redefine)
+                cur.execute(DROP_NEWER_OVERLOADS)
             cur.execute(
                 "select pg_catalog.md5(pg_catalog.string_agg(p.prosrc, '' order by p.oid::regprocedure::text))"
                 " from pg_catalog.pg_proc p where p.pronamespace = 'messaging_private'::regnamespace"

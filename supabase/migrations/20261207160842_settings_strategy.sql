@@ -16,3 +16,7 @@ insert into messaging_private.settings (key, value, strategy, description) value
    'A call of more messages than this is first checked for changing nothing (ingest_unchanged: an export sent again is answered without a write).'),
   ('ingest_repeats_past_conversations', 16, true,
    'A call into more existing conversations than this counts the ones it only repeats at once (ingest_repeats) before the per-conversation work.');
+update messaging_private.settings set strategy = true where key = 'search_dense_segments';
+insert into messaging_private.settings (key, value, strategy, description) values
+  ('index_probe_max_conversations', 64, true,
+   'An ingest call into at most this many conversations counts each one''s open search segments through their partial index; a larger one joins the owner''s open segments at once.');

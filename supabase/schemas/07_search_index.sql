@@ -81,43 +81,6 @@ $$;
 comment on function messaging_private.search_tsvector(text) is
   'The full-text vector of a search document (the language-neutral simple configuration).';
 
--- A hit's snippet: the match wrapped in [[ ]] within about 120 characters of context
-create or replace function messaging_private.search_snippet(content text, norm_query text, tsq tsquery)
-returns text
-language plpgsql
-immutable
-set search_path = ''
-as $$
-declare
-  v_norm text := messaging_private.search_normalize(content);
-  v_pos integer;
-  v_len integer := pg_catalog.length(norm_query);
-  v_from integer;
-begin
-  if content is null then
-    return null;
-  end if;
-  v_pos := pg_catalog.strpos(v_norm, norm_query);
-  -- unaccent keeps most lengths (é -> e); where it does not (ß -> ss) positions would
-  -- drift, so fall back to PostgreSQL's own headline
-  if v_pos > 0 and pg_catalog.length(v_norm) = pg_catalog.length(content) then
-    v_from := greatest(1, v_pos - 50);
-    return case when v_from > 1 then '…' else '' end
-      || pg_catalog.substr(content, v_from, v_pos - v_from)
-      || '[[' || pg_catalog.substr(content, v_pos, v_len) || ']]'
-      || pg_catalog.substr(content, v_pos + v_len, 60)
-      || case when pg_catalog.length(content) > v_pos + v_len + 59 then '…' else '' end;
-  end if;
-  if tsq is null then
-    return pg_catalog.left(content, 120);
-  end if;
-  return pg_catalog.ts_headline('pg_catalog.simple'::regconfig, content, tsq,
-    'StartSel=[[, StopSel=]], MaxWords=20, MinWords=8, MaxFragments=2');
-end;
-$$;
-comment on function messaging_private.search_snippet(text, text, tsquery) is
-  'A snippet of a message with the query match wrapped in [[ ]].';
-
 -- -----------------------------------------------------------------------------
 -- The search index: small, append-mostly segments of searchable lines
 --
@@ -231,9 +194,11 @@ $$;
 comment on function messaging_private.store_segments(uuid, uuid, jsonb, boolean) is
   'Writes searchable lines as search segments of about 16 kB at most.';
 
-insert into messaging_private.settings (key, value, description) values
-  ('search_dense_segments', 8,
-   'search_messages reads the newest segments first when its words are in at least this many of the owner''s 32 newest segments (a common word); 33 turns that off.');
+insert into messaging_private.settings (key, value, strategy, description) values
+  ('search_dense_segments', 8, true,
+   'search_messages reads the newest segments first when its words are in at least this many of the owner''s 32 newest segments (a common word); 33 turns that off.'),
+  ('index_probe_max_conversations', 64, true,
+   'An ingest call into at most this many conversations counts each one''s open search segments through their partial index; a larger one joins the owner''s open segments at once.');
 
 create or replace function messaging_private.index_batches(owner uuid, batches jsonb)
 returns void
@@ -351,8 +316,10 @@ as $$
 -- ([{conversation, ...}]) that has 16 of them into sealed ones (merge_segments).
 declare
   v_conversation uuid;
+  v_probe_max integer := messaging_private.setting('index_probe_max_conversations');
 begin
-  -- Which conversations reached 16 open segments. A few conversations (live traffic: one)
+  -- Which conversations reached 16 open segments. A few conversations (live traffic: one;
+  -- at most the setting index_probe_max_conversations)
   -- are each counted through the partial index of open segments: a join with every open
   -- segment read all users' open segments on each call. A large batch is joined with the
   -- owner's open segments at once: 10,000 probes planned on statistics taken before the
@@ -361,13 +328,13 @@ begin
     select b.conversation
       from (select distinct (b.x ->> 'conversation')::uuid as conversation
               from pg_catalog.jsonb_array_elements(batches) b(x)) b
-     where pg_catalog.jsonb_array_length(batches) <= 64
+     where pg_catalog.jsonb_array_length(batches) <= v_probe_max
        and (select pg_catalog.count(*) from messaging_private.search_segments s
              where s.conversation_id = b.conversation and not s.sealed) >= 16
     union all
     select s.conversation_id
       from messaging_private.search_segments s
-     where pg_catalog.jsonb_array_length(batches) > 64
+     where pg_catalog.jsonb_array_length(batches) > v_probe_max
        and s.user_id = owner
        and not s.sealed
        and s.conversation_id in (select (b.x ->> 'conversation')::uuid

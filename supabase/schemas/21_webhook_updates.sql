@@ -2,7 +2,7 @@
 -- Webhook updates of stored messages
 --
 -- Statuses, reactions and deletions applied to stored messages; what an edit keeps
--- of the stored copy; and the pieces a delivery (21_webhook_delivery.sql) uses to
+-- of the stored copy; and the pieces a delivery (22_webhook_delivery.sql) uses to
 -- store each item alone when the store refuses some of them.
 -- =============================================================================
 
@@ -308,7 +308,7 @@ comment on function messaging_private.edits_keep_stored(uuid, text, jsonb) is
 revoke all on function messaging_private.edits_keep_stored(uuid, text, jsonb) from public, anon, authenticated, service_role;
 
 -- -----------------------------------------------------------------------------
--- Each item alone: the pieces of a delivery's fallback (21_webhook_delivery.sql)
+-- Each item alone: the pieces of a delivery's fallback (22_webhook_delivery.sql)
 -- -----------------------------------------------------------------------------
 
 create or replace function messaging_private.final_refusal(state text)

@@ -816,6 +816,85 @@ comment on function messaging_private.fresh_secrets(text, text) is
   'New webhook secrets for a platform (platform_secrets): the one it issues is app_secret, the others generated at their generated_length (WhatsApp: the given app secret and a new verify token). Null for an unknown platform.';
 revoke all on function messaging_private.fresh_secrets(text, text) from public, anon, authenticated, service_role;
 
+create or replace function messaging_private.index_batches(owner uuid, batches jsonb)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+-- Appends the searchable lines of stored messages, [{conversation, messages}], to each
+-- conversation's search segments, for every conversation of an ingest at once: the lines
+-- are normalised in one call, and one insert writes a segment per conversation (a
+-- statement per conversation would cost 10,000 of them on a batch of new conversations).
+-- A conversation whose lines pass 16 kB is cut by store_segments; one reaching 16 small
+-- segments has them merged into sealed ones (merge_batch_segments).
+declare
+  v_big jsonb;
+  v_piece jsonb;
+begin
+  with src as (
+    -- (sorted by the ordinals alone: a sort that carried the batch's jsonb along would
+    -- spill a copy of it per message to disk)
+    select (b.x ->> 'conversation')::uuid as conversation, b.bord, e.ord, e.m
+      from pg_catalog.jsonb_array_elements(batches) with ordinality b(x, bord)
+     cross join lateral pg_catalog.jsonb_array_elements(b.x -> 'messages') with ordinality e(m, ord)
+  ),
+  -- the line: the first 2,000 characters of content, sender name and media URL without its
+  -- query string (as line_sizes measures it), normalised in one call for all the messages,
+  -- then zipped back onto the messages by position (one pass; a join or a subscript per
+  -- message would walk the 10,000 lines again for each)
+  doc as (
+    select pg_catalog.array_agg(s.conversation order by s.bord, s.ord) as conversations,
+           pg_catalog.array_agg(s.m order by s.bord, s.ord) as msgs,
+           pg_catalog.string_to_array(messaging_private.search_normalize(pg_catalog.string_agg(
+             pg_catalog.translate(pg_catalog.left(concat_ws(' ', s.m ->> 'content', s.m ->> 'sender_name',
+               pg_catalog.split_part(s.m ->> 'media_url', '?', 1)), 2000), E'\n\r\u2028\u2029', '    '),
+             E'\n' order by s.bord, s.ord)), E'\n') as lines
+      from src s
+  ),
+  lines as materialized (
+    select z.conversation, z.ord, z.m ->> 'id' as id, (z.m ->> 'sent_at')::timestamptz as sent_at,
+           z.m ->> 'direction' = 'outbound' as outbound, z.line,
+           pg_catalog.sum(pg_catalog.octet_length(z.line) + 1) over (partition by z.conversation) as bytes
+      from doc d
+     cross join unnest(d.conversations, d.msgs, d.lines) with ordinality z(conversation, m, line, ord)
+     where z.line <> ''  -- nothing searchable: media without a URL, empty texts
+     -- (unnest of several arrays is syntax, written without its schema)
+  ),
+  -- the usual case: a conversation's new lines fit one segment
+  ins as (
+    insert into messaging_private.search_segments (
+      conversation_id, user_id, message_ids, sent_ats, outbound, first_sent_at, last_sent_at, sealed, document)
+    select l.conversation, owner,
+           pg_catalog.array_agg(l.id order by l.ord),
+           pg_catalog.array_agg(l.sent_at order by l.ord),
+           pg_catalog.array_agg(l.outbound order by l.ord),
+           pg_catalog.min(l.sent_at), pg_catalog.max(l.sent_at),
+           pg_catalog.count(*) >= 64,
+           pg_catalog.string_agg(l.line, E'\n' order by l.ord)
+      from lines l
+     where l.bytes <= 16384
+     group by l.conversation
+    returning 1
+  )
+  -- the rest are cut into pieces of about 16 kB below
+  select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('conversation', g.conversation, 'lines', g.lines))
+    into v_big
+    from (select l.conversation,
+                 pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                   'id', l.id, 'sent_at', l.sent_at, 'outbound', l.outbound, 'line', l.line) order by l.ord) as lines
+            from lines l
+           where l.bytes > 16384
+           group by l.conversation) g;
+  for v_piece in select x from pg_catalog.jsonb_array_elements(v_big) x loop
+    perform messaging_private.store_segments((v_piece ->> 'conversation')::uuid, owner, v_piece -> 'lines', false);
+  end loop;
+
+  perform messaging_private.merge_batch_segments(owner, batches);
+end;
+$$;
+comment on function messaging_private.index_batches(uuid, jsonb) is
+  'Appends the searchable lines of stored messages ([{conversation, messages}]) to the conversations'' search segments, all conversations at once; merges small ones 16 at a time.';
+
 create or replace function messaging_private.ingest_check_fields(payload jsonb)
 returns void
 language plpgsql
@@ -1557,6 +1636,49 @@ comment on function messaging_private.issued_secret(text, text, uuid) is
   'The app_secret of create_messaging_connection and rotate: the value of the secret the platform issues (platform_secrets.issued_by), given or else stored on the connection; raises connection_invalid when it is missing, or given for a platform that issues none.';
 revoke all on function messaging_private.issued_secret(text, text, uuid) from public, anon, authenticated, service_role;
 
+create or replace function messaging_private.merge_batch_segments(owner uuid, batches jsonb)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+-- index_batches' last step: merges the small segments of each conversation of batches
+-- ([{conversation, ...}]) that has 16 of them into sealed ones (merge_segments).
+declare
+  v_conversation uuid;
+  v_probe_max integer := messaging_private.setting('index_probe_max_conversations');
+begin
+  -- Which conversations reached 16 open segments. A few conversations (live traffic: one;
+  -- at most the setting index_probe_max_conversations)
+  -- are each counted through the partial index of open segments: a join with every open
+  -- segment read all users' open segments on each call. A large batch is joined with the
+  -- owner's open segments at once: 10,000 probes planned on statistics taken before the
+  -- batch inserted its own segments could each become a scan of the table.
+  for v_conversation in
+    select b.conversation
+      from (select distinct (b.x ->> 'conversation')::uuid as conversation
+              from pg_catalog.jsonb_array_elements(batches) b(x)) b
+     where pg_catalog.jsonb_array_length(batches) <= v_probe_max
+       and (select pg_catalog.count(*) from messaging_private.search_segments s
+             where s.conversation_id = b.conversation and not s.sealed) >= 16
+    union all
+    select s.conversation_id
+      from messaging_private.search_segments s
+     where pg_catalog.jsonb_array_length(batches) > v_probe_max
+       and s.user_id = owner
+       and not s.sealed
+       and s.conversation_id in (select (b.x ->> 'conversation')::uuid
+                                   from pg_catalog.jsonb_array_elements(batches) b(x))
+     group by s.conversation_id
+    having pg_catalog.count(*) >= 16
+  loop
+    perform messaging_private.merge_segments(v_conversation, owner);
+  end loop;
+end;
+$$;
+comment on function messaging_private.merge_batch_segments(uuid, jsonb) is
+  'Merges the small search segments of the batch''s conversations that reached 16 into sealed ones (index_batches'' last step).';
+revoke all on function messaging_private.merge_batch_segments(uuid, jsonb) from public, anon, authenticated, service_role;
+
 create or replace function messaging_private.merge_into_archive(
   conversation uuid, owner uuid, hot jsonb, incoming jsonb
 )
@@ -1953,6 +2075,365 @@ comment on function messaging_private.rotate_messaging_connection_secrets(uuid, 
   'The privileged body of public.rotate_messaging_connection_secrets.';
 revoke all on function messaging_private.rotate_messaging_connection_secrets(uuid, text) from public, anon, service_role;
 grant execute on function messaging_private.rotate_messaging_connection_secrets(uuid, text) to authenticated;
+
+create or replace function messaging_private.search_hits(
+  line_convs uuid[], line_mids text[], line_sents timestamptz[], lines text[], norm text, tsq tsquery,
+  pattern text, words text[], sent_after timestamptz, sent_before timestamptz, direction text, max_count integer)
+returns setof jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  return query
+  with wanted as (
+    -- the best lines (ranked as the messages are ranked below), a few spare for lines of
+    -- messages edited since: only these messages are opened
+    select b.conv_id, b.mid
+      from (
+        select distinct on (h.conv_id, h.mid) h.conv_id, h.mid, h.sent,
+               coalesce(pg_catalog.ts_rank(pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, h.line), tsq), 0)
+                 + case when h.line like pattern then 0.5 else 0 end as score
+          from unnest(line_convs, line_mids, line_sents, lines) h(conv_id, mid, sent, line)
+         order by h.conv_id, h.mid
+      ) b
+     order by b.score desc, b.sent desc, b.mid
+     limit max_count + 10
+  ),
+  stored as materialized (
+    -- the messages as stored now: in the hot row (read in C by a path query), or in the
+    -- archive chunks whose id_hashes hold their ids (each chunk opened once); a line of a
+    -- message edited since no longer matches below
+    select w.conv_id, f.m
+      from wanted w
+     cross join lateral (
+       select pg_catalog.jsonb_path_query_first(c.messages, '$[*] ? (@.id == $id)',
+                pg_catalog.jsonb_build_object('id', w.mid)) as m
+         from public.chat_conversations c
+        where c.id = w.conv_id
+     ) f
+     where f.m is not null
+    union all
+    select x.conversation_id, e.m
+      from (
+        select a.id, a.conversation_id, pg_catalog.array_agg(w.mid) as mids
+          from wanted w
+          join public.chat_conversation_archives a
+            on a.conversation_id = w.conv_id
+           and a.id_hashes @> array[pg_catalog.hashtextextended(w.mid, 0)]
+         group by a.id, a.conversation_id
+      ) x
+      join public.chat_conversation_archives a on a.id = x.id
+     cross join lateral pg_catalog.jsonb_array_elements(a.messages) e(m)
+     where e.m ->> 'id' = any (x.mids)
+  ),
+  checked as (
+    -- the normalisation is search_normalize() written out (a call per message would cost
+    -- more than the search)
+    select st.conv_id, st.m, x.doc
+      from stored st
+     cross join lateral (
+       select pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary,
+                pg_catalog.left(concat_ws(' ', st.m ->> 'content', st.m ->> 'sender_name',
+                                          pg_catalog.split_part(st.m ->> 'media_url', '?', 1)), 2000))) as doc
+     ) x
+     where (sent_after is null or (st.m ->> 'sent_at')::timestamptz >= sent_after)
+       and (sent_before is null or (st.m ->> 'sent_at')::timestamptz < sent_before)
+       and (direction is null or st.m ->> 'direction' = direction)
+       and (x.doc like pattern
+            or (x.doc like all (words)
+                and pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, x.doc) @@ tsq))
+  ),
+  ranked as (
+    select h.*,
+           (coalesce(pg_catalog.ts_rank(pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, h.doc), tsq), 0)
+            + case when h.doc like pattern then 0.5 else 0 end)::real as score
+      from checked h
+  )
+  select pg_catalog.jsonb_build_object(
+           'conversation_id', r.conv_id,
+           'platform', c.platform,
+           'participant_name', c.participant_name,
+           'person_id', c.person_id,
+           'message', r.m,
+           'snippet', messaging_private.search_snippet(r.m ->> 'content', norm, tsq),
+           'rank', r.score)
+    from ranked r
+    join public.chat_conversations c on c.id = r.conv_id
+   order by r.score desc, (r.m ->> 'sent_at')::timestamptz desc, r.m ->> 'id'
+   limit max_count;
+end;
+$$;
+comment on function messaging_private.search_hits(uuid[], text[], timestamptz[], text[], text, tsquery, text, text[], timestamptz, timestamptz, text, integer) is
+  'search_messages'' answer from the first matching lines: the messages of the best ones as stored now, those that still match, ranked, each with its conversation and a snippet.';
+revoke all on function messaging_private.search_hits(uuid[], text[], timestamptz[], text[], text, tsquery, text, text[], timestamptz, timestamptz, text, integer) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.search_indexed_lines(
+  owner uuid, tsq tsquery, tsq_words tsquery, pattern text, words text[], person uuid, on_platform text,
+  sent_after timestamptz, sent_before timestamptz, direction text, max_count integer,
+  out line_convs uuid[], out line_mids text[], out line_sents timestamptz[], out lines text[])
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  with hits as (
+    -- segments holding a match, the owner's only, through the two GIN indexes, asked
+    -- separately (one index's re-check never evaluates the other's condition); the words
+    -- of a phrase must all be in the segment, the phrase itself in a line
+    select s.id
+      from messaging_private.search_segments s
+     where s.user_id = owner
+       and s.lexemes @@ tsq_words
+       and (sent_after is null or s.last_sent_at >= sent_after)
+       and (sent_before is null or s.first_sent_at < sent_before)
+    union
+    select s.id
+      from messaging_private.search_segments s
+     where s.user_id = owner
+       and s.document like pattern
+       and (sent_after is null or s.last_sent_at >= sent_after)
+       and (sent_before is null or s.first_sent_at < sent_before)
+  )
+  select coalesce(pg_catalog.array_agg(m.conv_id), '{}'), coalesce(pg_catalog.array_agg(m.mid), '{}'),
+         coalesce(pg_catalog.array_agg(m.sent), '{}'), coalesce(pg_catalog.array_agg(m.line), '{}')
+    into line_convs, line_mids, line_sents, lines
+    from (
+      -- Newest segments first, and no more than 5 x max_count matching lines are ranked: a
+      -- common word matches in most segments, and opening all of them would cost seconds.
+      -- The query's words must all occur in a line before its tsvector is built.
+      -- (the lines and their ids, times and directions unnested side by side: a subscript
+      -- of the text[] of ids walks it from its start, so message_ids[n] per line made a
+      -- segment of 1,000 lines cost half a million steps)
+      select k.conversation_id as conv_id, l.mid, l.sent, l.line
+        from (
+          select s.conversation_id, s.message_ids, s.sent_ats, s.outbound, s.document
+            from messaging_private.search_segments s
+           where s.id in (select h.id from hits h)
+             and ((person is null and on_platform is null)
+                  or exists (select 1 from public.chat_conversations c
+                              where c.id = s.conversation_id
+                                and (person is null or c.person_id = person)
+                                and (on_platform is null or c.platform = on_platform)))
+           order by s.last_sent_at desc
+        ) k
+       cross join lateral unnest(pg_catalog.string_to_array(k.document, E'\n'), k.message_ids, k.sent_ats, k.outbound)
+                            l(line, mid, sent, outbound)
+       -- (unnest of several arrays is syntax, written without its schema)
+       where (sent_after is null or l.sent >= sent_after)
+         and (sent_before is null or l.sent < sent_before)
+         and (direction is null or l.outbound = (direction = 'outbound'))
+         and (l.line like pattern
+              or (l.line like all (words)
+                  and pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, l.line) @@ tsq))
+       limit max_count * 5
+    ) m;
+end;
+$$;
+comment on function messaging_private.search_indexed_lines(uuid, tsquery, tsquery, text, text[], uuid, text, timestamptz, timestamptz, text, integer) is
+  'search_messages'' read: the first max_count x 5 matching lines (conversation, message id, sent_at, line side by side) of the owner''s segments the two search indexes find, newest segment first.';
+revoke all on function messaging_private.search_indexed_lines(uuid, tsquery, tsquery, text, text[], uuid, text, timestamptz, timestamptz, text, integer) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.search_messages(
+  query text,
+  person_id uuid default null,
+  max_count integer default 50,
+  platform text default null,
+  sent_after timestamptz default null,
+  sent_before timestamptz default null,
+  direction text default null,
+  user_id uuid default null
+)
+returns setof jsonb
+language plpgsql
+stable
+-- definer: it filters by the owner itself, so row-level security does not wrap the index
+-- conditions (@@ and LIKE are not leakproof) into a filter over every row of the user
+security definer
+set search_path = ''
+-- (its steps' plans are cached per session like any function's: with the words stored per
+-- segment no plan ever rebuilds a tsvector, and planning these queries each time costs
+-- more than a rare-code search)
+as $$
+declare
+  v_req record;    -- owner, norm, tsq, tsq_words, words, pattern
+  v_lines record;  -- the first matching lines: line_convs, line_mids, line_sents, lines
+begin
+  v_req := messaging_private.search_request(query, max_count, search_messages.user_id);
+  if v_req.norm = '' then
+    return;
+  end if;
+  v_lines := messaging_private.search_newest_first(v_req.owner, v_req.tsq, v_req.tsq_words,
+    v_req.pattern, v_req.words, person_id, platform, sent_after, sent_before, direction, max_count);
+  if not v_lines.complete then
+    v_lines := messaging_private.search_indexed_lines(v_req.owner, v_req.tsq, v_req.tsq_words,
+      v_req.pattern, v_req.words, person_id, platform, sent_after, sent_before, direction, max_count);
+  end if;
+  if pg_catalog.cardinality(v_lines.line_mids) = 0 then
+    return;  -- no line matched: no hit
+  end if;
+  return query select h.hit from messaging_private.search_hits(v_lines.line_convs, v_lines.line_mids,
+    v_lines.line_sents, v_lines.lines, v_req.norm, v_req.tsq, v_req.pattern, v_req.words, sent_after,
+    sent_before, direction, max_count) h(hit);
+end;
+$$;
+comment on function messaging_private.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid) is
+  'The privileged body of public.search_messages: searches the caller''s own messages (a signed-in user''s auth.uid(), or the user_id service_role names) through the search indexes.';
+revoke all on function messaging_private.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid)
+  from public, anon;
+grant execute on function messaging_private.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid)
+  to authenticated, service_role;
+
+create or replace function messaging_private.search_newest_first(
+  owner uuid, tsq tsquery, tsq_words tsquery, pattern text, words text[], person uuid, on_platform text,
+  sent_after timestamptz, sent_before timestamptz, direction text, max_count integer, out complete boolean,
+  out line_convs uuid[], out line_mids text[], out line_sents timestamptz[], out lines text[])
+language plpgsql
+stable
+set search_path = ''
+as $$
+-- A common word: the newest segments first, each read as it comes. search_indexed_lines
+-- asks both indexes for every segment of the owner holding a match, and a word in most
+-- segments makes that a re-check of nearly every segment. When the word is in at least 8
+-- (the setting search_dense_segments) of the owner's 32 newest segments, they are read
+-- newest first instead, until max_count x 5 lines matched: the very lines the other path
+-- takes (the first matching lines of the newest segments). When the owner's 64 newest
+-- segments did not give that many, or the word is rarer, complete is false: the caller
+-- reads through the indexes after all (search_indexed_lines).
+declare
+  v_seen integer := 0;
+  v_segment bigint;
+begin
+  select pg_catalog.count(*) filter (where r.lexemes @@ tsq_words)
+           >= coalesce(messaging_private.setting('search_dense_segments'), 8)
+    into complete
+    from (select s.lexemes from messaging_private.search_segments s
+           where s.user_id = owner and tsq is not null  -- (punctuation only: substrings alone)
+           order by s.last_sent_at desc
+           limit 32) r;
+  if not complete then
+    return;
+  end if;
+  line_convs := '{}'; line_mids := '{}'; line_sents := '{}'; lines := '{}';
+  for v_segment in
+    select s.id from messaging_private.search_segments s
+     where s.user_id = owner
+       and (sent_after is null or s.last_sent_at >= sent_after)
+       and (sent_before is null or s.first_sent_at < sent_before)
+     order by s.last_sent_at desc
+     limit 64
+  loop
+    v_seen := v_seen + 1;
+    select line_convs || coalesce(pg_catalog.array_agg(x.conv_id), '{}'),
+           line_mids || coalesce(pg_catalog.array_agg(x.mid), '{}'),
+           line_sents || coalesce(pg_catalog.array_agg(x.sent), '{}'),
+           lines || coalesce(pg_catalog.array_agg(x.line), '{}')
+      into line_convs, line_mids, line_sents, lines
+      from (
+        select s.conversation_id as conv_id, l.mid, l.sent, l.line
+          from messaging_private.search_segments s
+         cross join lateral unnest(pg_catalog.string_to_array(s.document, E'\n'), s.message_ids, s.sent_ats,
+                                   s.outbound) l(line, mid, sent, outbound)
+         where s.id = v_segment
+           and (s.lexemes @@ tsq_words or s.document like pattern)
+           and ((person is null and on_platform is null)
+                or exists (select 1 from public.chat_conversations c
+                            where c.id = s.conversation_id
+                              and (person is null or c.person_id = person)
+                              and (on_platform is null or c.platform = on_platform)))
+           and (sent_after is null or l.sent >= sent_after)
+           and (sent_before is null or l.sent < sent_before)
+           and (direction is null or l.outbound = (direction = 'outbound'))
+           and (l.line like pattern
+                or (l.line like all (words)
+                    and pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, l.line) @@ tsq))
+         limit max_count * 5 - pg_catalog.cardinality(line_mids)
+      ) x;
+    exit when pg_catalog.cardinality(line_mids) >= max_count * 5;
+  end loop;
+  -- that many lines, or fewer than 64 segments, all read: every matching line is in hand
+  complete := pg_catalog.cardinality(line_mids) >= max_count * 5 or v_seen < 64;
+end;
+$$;
+comment on function messaging_private.search_newest_first(uuid, tsquery, tsquery, text, text[], uuid, text, timestamptz, timestamptz, text, integer) is
+  'search_messages'' read of a common word: the first max_count x 5 matching lines (conversation, message id, sent_at, line side by side), newest segment first; complete: whether they are the answer.';
+revoke all on function messaging_private.search_newest_first(uuid, tsquery, tsquery, text, text[], uuid, text, timestamptz, timestamptz, text, integer) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.search_request(
+  query text, max_count integer, user_id uuid,
+  out owner uuid, out norm text, out tsq tsquery, out tsq_words tsquery, out words text[], out pattern text)
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_role text := auth.jwt() ->> 'role';
+begin
+  -- long queries are cut, not refused: the first 200 characters say enough
+  norm := messaging_private.search_normalize(pg_catalog.btrim(pg_catalog.left(coalesce(query, ''), 200)));
+  -- ---- whose messages: the signed-in user's own, or the user service_role names ----
+  if v_role is null then
+    -- no JWT: a direct database session is trusted like service_role; a PostgREST
+    -- session without claims never is
+    v_role := case when session_user = 'authenticator' then 'anon' else 'service_role' end;
+  end if;
+  if v_role = 'authenticated' then
+    owner := (select auth.uid());
+    if owner is null then
+      raise exception using errcode = '42501', message = 'search_messages: the token has no user (sub)',
+        hint = 'token_without_user';
+    end if;
+    if search_request.user_id is not null and search_request.user_id <> owner then
+      raise exception using errcode = '42501',
+        message = 'user_id: a signed-in user can only search their own messages',
+        hint = 'user_id_not_own';
+    end if;
+  elsif v_role = 'service_role' then
+    owner := search_request.user_id;
+    if owner is null then
+      raise exception using errcode = '22023',
+        message = 'user_id: required (the service role must name the CRM user whose messages it searches)',
+        hint = 'user_id_required';
+    end if;
+  else
+    raise exception using errcode = '42501',
+      message = pg_catalog.format('search_messages: role %s may not search messages', v_role),
+      hint = 'role_not_allowed';
+  end if;
+  if max_count is null or max_count < 1 or max_count > messaging_private.contract_limit('search_max_hits') then
+    raise exception using errcode = '22023',
+      message = pg_catalog.format('max_count: must be between 1 and %s, got %s',
+        messaging_private.contract_limit('search_max_hits'), max_count),
+      hint = 'max_count_out_of_range';
+  end if;
+  if norm = '' then
+    return;
+  end if;
+  -- ---- what to look for ----
+  tsq := pg_catalog.websearch_to_tsquery('pg_catalog.simple'::regconfig, norm);
+  if pg_catalog.numnode(tsq) = 0 then
+    tsq := null;  -- only punctuation: substring matching alone
+  end if;
+  -- the same query with phrases as plain "and": what a segment's positionless words can say
+  tsq_words := pg_catalog.regexp_replace(tsq::text, '<(\d+|-)>', '&', 'g')::tsquery;
+  -- every word of a plain query (no "or", no -exclusion) must occur in a matching
+  -- message: a cheap substring test that spares building most messages' tsvectors
+  words := '{}'::text[];
+  if tsq is not null and norm !~ '(^|\s)(or(\s|$)|-\S)' then
+    select coalesce(pg_catalog.array_agg('%' || pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
+             w, '\', '\\'), '%', '\%'), '_', '\_') || '%'), '{}')
+      into words
+      from pg_catalog.unnest(pg_catalog.tsvector_to_array(
+             pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, norm))) w;
+  end if;
+  -- the whole query as a substring; LIKE's wildcards in it are taken literally
+  pattern := '%' || pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
+    norm, '\', '\\'), '%', '\%'), '_', '\_') || '%';
+end;
+$$;
+comment on function messaging_private.search_request(text, integer, uuid) is
+  'search_messages'' request, checked: whose messages (owner) and what to look for (nothing when norm is empty): the full-text query (tsq; null for punctuation only), the same with phrases as "and" (tsq_words), a LIKE pattern per word every match holds (words) and the whole text''s (pattern).';
+revoke all on function messaging_private.search_request(text, integer, uuid) from public, anon, authenticated, service_role;
 
 create or replace function messaging_private.spill_hot(
   conversation uuid, owner uuid, hot jsonb, hot_max integer, hot_bytes integer

@@ -1,5 +1,5 @@
 -- =============================================================================
--- Search: search_messages over the search segments
+-- Search steps: the request, the matching lines, the ranked hits, their snippets
 -- =============================================================================
 
 -- -----------------------------------------------------------------------------
@@ -51,9 +51,10 @@ begin
       message = pg_catalog.format('search_messages: role %s may not search messages', v_role),
       hint = 'role_not_allowed';
   end if;
-  if max_count is null or max_count < 1 or max_count > 500 then
+  if max_count is null or max_count < 1 or max_count > messaging_private.contract_limit('search_max_hits') then
     raise exception using errcode = '22023',
-      message = pg_catalog.format('max_count: must be between 1 and 500, got %s', max_count),
+      message = pg_catalog.format('max_count: must be between 1 and %s, got %s',
+        messaging_private.contract_limit('search_max_hits'), max_count),
       hint = 'max_count_out_of_range';
   end if;
   if norm = '' then
@@ -83,6 +84,7 @@ end;
 $$;
 comment on function messaging_private.search_request(text, integer, uuid) is
   'search_messages'' request, checked: whose messages (owner) and what to look for (nothing when norm is empty): the full-text query (tsq; null for punctuation only), the same with phrases as "and" (tsq_words), a LIKE pattern per word every match holds (words) and the whole text''s (pattern).';
+revoke all on function messaging_private.search_request(text, integer, uuid) from public, anon, authenticated, service_role;
 
 create or replace function messaging_private.search_newest_first(
   owner uuid, tsq tsquery, tsq_words tsquery, pattern text, words text[], person uuid, on_platform text,
@@ -157,6 +159,7 @@ end;
 $$;
 comment on function messaging_private.search_newest_first(uuid, tsquery, tsquery, text, text[], uuid, text, timestamptz, timestamptz, text, integer) is
   'search_messages'' read of a common word: the first max_count x 5 matching lines (conversation, message id, sent_at, line side by side), newest segment first; complete: whether they are the answer.';
+revoke all on function messaging_private.search_newest_first(uuid, tsquery, tsquery, text, text[], uuid, text, timestamptz, timestamptz, text, integer) from public, anon, authenticated, service_role;
 
 create or replace function messaging_private.search_indexed_lines(
   owner uuid, tsq tsquery, tsq_words tsquery, pattern text, words text[], person uuid, on_platform text,
@@ -222,6 +225,7 @@ end;
 $$;
 comment on function messaging_private.search_indexed_lines(uuid, tsquery, tsquery, text, text[], uuid, text, timestamptz, timestamptz, text, integer) is
   'search_messages'' read: the first max_count x 5 matching lines (conversation, message id, sent_at, line side by side) of the owner''s segments the two search indexes find, newest segment first.';
+revoke all on function messaging_private.search_indexed_lines(uuid, tsquery, tsquery, text, text[], uuid, text, timestamptz, timestamptz, text, integer) from public, anon, authenticated, service_role;
 
 create or replace function messaging_private.search_hits(
   line_convs uuid[], line_mids text[], line_sents timestamptz[], lines text[], norm text, tsq tsquery,
@@ -313,86 +317,41 @@ end;
 $$;
 comment on function messaging_private.search_hits(uuid[], text[], timestamptz[], text[], text, tsquery, text, text[], timestamptz, timestamptz, text, integer) is
   'search_messages'' answer from the first matching lines: the messages of the best ones as stored now, those that still match, ranked, each with its conversation and a snippet.';
+revoke all on function messaging_private.search_hits(uuid[], text[], timestamptz[], text[], text, tsquery, text, text[], timestamptz, timestamptz, text, integer) from public, anon, authenticated, service_role;
 
-revoke all on function messaging_private.search_request(text, integer, uuid),
-  messaging_private.search_newest_first(uuid, tsquery, tsquery, text, text[], uuid, text, timestamptz, timestamptz, text, integer),
-  messaging_private.search_indexed_lines(uuid, tsquery, tsquery, text, text[], uuid, text, timestamptz, timestamptz, text, integer),
-  messaging_private.search_hits(uuid[], text[], timestamptz[], text[], text, tsquery, text, text[], timestamptz, timestamptz, text, integer)
-  from public, anon, authenticated, service_role;
-
-create or replace function messaging_private.search_messages(
-  query text,
-  person_id uuid default null,
-  max_count integer default 50,
-  platform text default null,
-  sent_after timestamptz default null,
-  sent_before timestamptz default null,
-  direction text default null,
-  user_id uuid default null
-)
-returns setof jsonb
+-- A hit's snippet: the match wrapped in [[ ]] within about 120 characters of context
+create or replace function messaging_private.search_snippet(content text, norm_query text, tsq tsquery)
+returns text
 language plpgsql
-stable
--- definer: it filters by the owner itself, so row-level security does not wrap the index
--- conditions (@@ and LIKE are not leakproof) into a filter over every row of the user
-security definer
+immutable
 set search_path = ''
--- (its steps' plans are cached per session like any function's: with the words stored per
--- segment no plan ever rebuilds a tsvector, and planning these queries each time costs
--- more than a rare-code search)
 as $$
 declare
-  v_req record;    -- owner, norm, tsq, tsq_words, words, pattern
-  v_lines record;  -- the first matching lines: line_convs, line_mids, line_sents, lines
+  v_norm text := messaging_private.search_normalize(content);
+  v_pos integer;
+  v_len integer := pg_catalog.length(norm_query);
+  v_from integer;
 begin
-  v_req := messaging_private.search_request(query, max_count, search_messages.user_id);
-  if v_req.norm = '' then
-    return;
+  if content is null then
+    return null;
   end if;
-  v_lines := messaging_private.search_newest_first(v_req.owner, v_req.tsq, v_req.tsq_words,
-    v_req.pattern, v_req.words, person_id, platform, sent_after, sent_before, direction, max_count);
-  if not v_lines.complete then
-    v_lines := messaging_private.search_indexed_lines(v_req.owner, v_req.tsq, v_req.tsq_words,
-      v_req.pattern, v_req.words, person_id, platform, sent_after, sent_before, direction, max_count);
+  v_pos := pg_catalog.strpos(v_norm, norm_query);
+  -- unaccent keeps most lengths (é -> e); where it does not (ß -> ss) positions would
+  -- drift, so fall back to PostgreSQL's own headline
+  if v_pos > 0 and pg_catalog.length(v_norm) = pg_catalog.length(content) then
+    v_from := greatest(1, v_pos - 50);
+    return case when v_from > 1 then '…' else '' end
+      || pg_catalog.substr(content, v_from, v_pos - v_from)
+      || '[[' || pg_catalog.substr(content, v_pos, v_len) || ']]'
+      || pg_catalog.substr(content, v_pos + v_len, 60)
+      || case when pg_catalog.length(content) > v_pos + v_len + 59 then '…' else '' end;
   end if;
-  if pg_catalog.cardinality(v_lines.line_mids) = 0 then
-    return;  -- no line matched: no hit
+  if tsq is null then
+    return pg_catalog.left(content, 120);
   end if;
-  return query select h.hit from messaging_private.search_hits(v_lines.line_convs, v_lines.line_mids,
-    v_lines.line_sents, v_lines.lines, v_req.norm, v_req.tsq, v_req.pattern, v_req.words, sent_after,
-    sent_before, direction, max_count) h(hit);
+  return pg_catalog.ts_headline('pg_catalog.simple'::regconfig, content, tsq,
+    'StartSel=[[, StopSel=]], MaxWords=20, MinWords=8, MaxFragments=2');
 end;
 $$;
-comment on function messaging_private.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid) is
-  'The privileged body of public.search_messages: searches the caller''s own messages (a signed-in user''s auth.uid(), or the user_id service_role names) through the search indexes.';
-revoke all on function messaging_private.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid)
-  from public, anon;
-grant execute on function messaging_private.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid)
-  to authenticated, service_role;
-
-create or replace function public.search_messages(
-  query text,
-  person_id uuid default null,
-  max_count integer default 50,
-  platform text default null,
-  sent_after timestamptz default null,
-  sent_before timestamptz default null,
-  direction text default null,
-  user_id uuid default null
-)
-returns setof jsonb
-language sql
-stable
-security invoker
-set search_path = ''
-as $$
-  select s.hit
-    from messaging_private.search_messages(query, person_id, max_count, platform, sent_after,
-                                           sent_before, direction, user_id) s(hit);
-$$;
-comment on function public.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid) is
-  'Messages of the caller''s conversations (hot rows and archive) matching words, phrases or substrings, best first among the first 5 x max_count matches found (newest conversations and chunks first), with a highlighted snippet. Optional filters: person, platform, sent_at range, direction; service_role must name user_id.';
-revoke all on function public.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid)
-  from public, anon;
-grant execute on function public.search_messages(text, uuid, integer, text, timestamptz, timestamptz, text, uuid)
-  to authenticated, service_role;
+comment on function messaging_private.search_snippet(text, text, tsquery) is
+  'A snippet of a message with the query match wrapped in [[ ]].';
