@@ -4,9 +4,10 @@ Every row of messaging_private.settings marked `strategy` only chooses between p
 must give the same answers (the live path for a few messages, the no-write answer of an
 unchanged batch, counting repeated conversations at once). Each example runs one sequence
 of batches over several conversations (new and existing, with repeats, edits, export copies
-met by live ones, and archives: the hot-row caps are small) once with the defaults and once
-with each threshold forced to 0 and to the largest integer, each run as a user of its own,
-and asserts identical answers and identical stored conversations.
+met by live ones, and archives: the hot-row caps are small) once with the defaults, once
+with every threshold forced to 0, once with every one forced to the largest integer, and
+once with a mix of the two drawn per example, each run as a user of its own, and asserts
+identical answers and identical stored conversations.
 """
 
 from __future__ import annotations
@@ -87,9 +88,9 @@ def _run(make_user: Any, db: Any, sequence: list[list[tuple[int, int, int, bool]
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(sequence=batches)
+@given(sequence=batches, mixed=st.lists(st.sampled_from(FORCED), min_size=8, max_size=8))
 def test_every_strategy_threshold_gives_the_same_answers_and_store(
-    make_user, db, small_caps, sequence
+    make_user, db, small_caps, sequence, mixed
 ):
     keys = [
         k
@@ -97,24 +98,23 @@ def test_every_strategy_threshold_gives_the_same_answers_and_store(
             "select key from messaging_private.settings where strategy order by key"
         ).fetchall()
     ]
-    assert len(keys) >= 5, keys
+    assert 5 <= len(keys) <= len(mixed), keys
     defaults = dict(
         db.execute(
             "select key, value from messaging_private.settings where key = any(%s)", (keys,)
         ).fetchall()
     )
     expected = _run(make_user, db, sequence)
+    # every threshold at 0, every one at the largest integer, and a mix drawn per example
+    forcings = [dict.fromkeys(keys, FORCED[0]), dict.fromkeys(keys, FORCED[1])]
+    forcings.append(dict(zip(keys, mixed[: len(keys)], strict=True)))
     try:
-        for key in keys:
-            for forced in FORCED:
+        for forced in forcings:
+            for key, value in forced.items():
                 db.execute(
-                    "update messaging_private.settings set value = %s where key = %s", (forced, key)
+                    "update messaging_private.settings set value = %s where key = %s", (value, key)
                 )
-                assert _run(make_user, db, sequence) == expected, f"{key} = {forced}"
-                db.execute(
-                    "update messaging_private.settings set value = %s where key = %s",
-                    (defaults[key], key),
-                )
+            assert _run(make_user, db, sequence) == expected, forced
     finally:
         for key, value in defaults.items():
             db.execute(
