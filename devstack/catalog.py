@@ -41,6 +41,7 @@ REFERENCE_TABLES = (
     "messaging_private.platforms",
     "messaging_private.platform_secrets",
     "messaging_private.delivery_statuses",
+    "messaging_private.connection_statuses",
     "messaging_private.refusal_kinds",
 )
 

@@ -279,7 +279,7 @@ def _cmd_connections(args: argparse.Namespace) -> int:
             f"last sync {c.get('last_synced_at') or 'never'}"
         )
         print(f"    webhook {c['webhook_url']}")
-        if c["status"] in ("paused", "disconnected"):
+        if not contract().connection_status(c["status"]).stores:
             print(f"    {c['status']}: webhook deliveries are answered and not stored")
         if c.get("refused_count"):
             print(f"    refused {c['refused_count']}, last at {c.get('last_refused_at')}")

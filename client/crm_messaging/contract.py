@@ -50,6 +50,8 @@ class Secret(_Row):
     pattern: str | None = None
     max_length: int
     description: str
+    #: platform: the user pastes it in (an app secret); store: create and rotate generate it
+    issued_by: Literal["platform", "store"]
 
     @property
     def option(self) -> str:
@@ -62,6 +64,15 @@ class PlatformInfo(_Row):
     label: str | None = None
     description: str | None = None
     secrets: list[Secret]
+
+
+class ConnectionStatus(_Row):
+    status: str
+    #: a user may set it (pause, resume)
+    settable: bool
+    #: deliveries to a connection in this status are stored (else answered and dropped)
+    stores: bool
+    description: str
 
 
 class DeliveryStatus(_Row):
@@ -84,6 +95,7 @@ class Contract(_Row):
     payload_fields: list[FieldRule]
     stored_message: list[StoredKey]
     platforms: list[PlatformInfo]
+    connection_statuses: list[ConnectionStatus]
     delivery_statuses: list[DeliveryStatus]
     refusals: list[RefusalKind]
     webhook_url: str
@@ -109,6 +121,12 @@ class Contract(_Row):
             if p.platform == name:
                 return p
         raise KeyError(name)
+
+    def connection_status(self, status: str) -> ConnectionStatus:
+        for s in self.connection_statuses:
+            if s.status == status:
+                return s
+        raise KeyError(status)
 
     def refusal(self, kind: str | None) -> RefusalKind | None:
         """The refusal kind an error's hint names, or None (not a refusal of the store)."""

@@ -12,7 +12,7 @@ create table public.messaging_connections (
   platform text not null check (platform = any (pg_catalog.enum_range(null::public.messaging_platform)::text[])),
   account_identifier text not null check (pg_catalog.length(account_identifier) between 1 and 320),
   display_name text check (pg_catalog.length(display_name) <= 500),
-  status text not null default 'active' check (status in ('active', 'paused', 'error', 'disconnected')),
+  status text not null default 'active' references messaging_private.connection_statuses (status),
   last_synced_at timestamptz,
   last_error text check (pg_catalog.length(last_error) <= 4000),
   refused_count bigint not null default 0 check (refused_count >= 0),
@@ -24,6 +24,7 @@ create table public.messaging_connections (
 );
 comment on table public.messaging_connections is
   'A CRM user''s account on a messaging platform (the exporting or syncing side of their chats).';
+create index messaging_connections_status_idx on public.messaging_connections (status);
 comment on column public.messaging_connections.status is
   'active | error (the last delivery failed in the database; the platform retries) | paused | disconnected (webhook deliveries are answered so the platform stops retrying, and nothing is stored).';
 comment on column public.messaging_connections.last_synced_at is

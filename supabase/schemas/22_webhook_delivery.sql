@@ -56,9 +56,10 @@ language plpgsql
 set search_path = ''
 as $$
 begin
-  -- a paused or disconnected connection stores nothing (the function still answers so the
-  -- platform stops retrying)
-  if status in ('paused', 'disconnected') then
+  -- a paused or disconnected connection (connection_statuses.stores false) stores nothing
+  -- (the function still answers so the platform stops retrying)
+  if not (select cs.stores from messaging_private.connection_statuses cs
+           where cs.status = delivery_rejected.status) then
     return pg_catalog.jsonb_build_object('rejected', pg_catalog.jsonb_build_object(
       'kind', 'paused', 'status', status, 'reason', 'the connection is ' || status));
   end if;

@@ -116,9 +116,13 @@ as $$
 declare
   v_conn public.messaging_connections := messaging_private.own_connection(connection);
 begin
-  if status is null or status not in ('active', 'paused') then
+  if status is null or not exists (select 1 from messaging_private.connection_statuses cs
+                                    where cs.status = set_messaging_connection_status.status and cs.settable) then
     raise exception using errcode = '22023', hint = 'status_invalid',
-      message = pg_catalog.format('status: must be active or paused, got %s', coalesce(status, 'null'));
+      message = pg_catalog.format('status: must be %s, got %s',
+        (select pg_catalog.string_agg(cs.status, ' or ' order by cs.position)
+           from messaging_private.connection_statuses cs where cs.settable),
+        coalesce(status, 'null'));
   end if;
   update public.messaging_connections mc set status = set_messaging_connection_status.status
    where mc.id = v_conn.id;

@@ -7,6 +7,7 @@ import { Empty, ErrorMessage, Loading } from "../components/ui/States";
 import { useAuth } from "../auth/context";
 import { useConnectionWebhooks, useConnections, webhookUrl } from "../hooks/use-connections";
 import { formatDateTime, relativeTime } from "../lib/format";
+import { storesDeliveries } from "../types/messaging";
 
 export function MessagingConnections() {
   const { apiUrl } = useAuth();
@@ -59,7 +60,7 @@ export function MessagingConnections() {
                   </td>
                   <td data-label="Status">
                     <span className={`badge status-${c.status}`}>{c.status}</span>
-                    {c.status === "paused" || c.status === "disconnected" ? (
+                    {!storesDeliveries(c.status) ? (
                       <div className="muted">deliveries are answered, not stored</div>
                     ) : null}
                   </td>

@@ -55,6 +55,11 @@ export function issuedSecret(platform: Platform): { name: string; label: string 
   return secret && { name: secret.name, label: `${PLATFORM_LABELS[platform]} ${secret.name.replace(/_/g, " ")}` };
 }
 
+/** Whether deliveries to a connection in this status are stored (the contract's connection_statuses). */
+export function storesDeliveries(status: string): boolean {
+  return contract.connection_statuses.find((s) => s.status === status)?.stores ?? true;
+}
+
 export function isPlatform(value: string): value is Platform {
   return (PLATFORMS as readonly string[]).includes(value);
 }

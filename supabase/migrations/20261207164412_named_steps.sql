@@ -731,9 +731,10 @@ language plpgsql
 set search_path = ''
 as $$
 begin
-  -- a paused or disconnected connection stores nothing (the function still answers so the
-  -- platform stops retrying)
-  if status in ('paused', 'disconnected') then
+  -- a paused or disconnected connection (connection_statuses.stores false) stores nothing
+  -- (the function still answers so the platform stops retrying)
+  if not (select cs.stores from messaging_private.connection_statuses cs
+           where cs.status = delivery_rejected.status) then
     return pg_catalog.jsonb_build_object('rejected', pg_catalog.jsonb_build_object(
       'kind', 'paused', 'status', status, 'reason', 'the connection is ' || status));
   end if;
@@ -1792,6 +1793,11 @@ begin
         from pg_catalog.pg_enum e
         left join messaging_private.platforms p on p.platform = e.enumlabel::text
        where e.enumtypid = 'public.messaging_platform'::regtype),
+    'connection_statuses', (
+      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'status', c.status, 'settable', c.settable, 'stores', c.stores,
+               'description', c.description) order by c.position)
+        from messaging_private.connection_statuses c),
     'delivery_statuses', (
       select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                'status', d.status, 'rank', d.rank, 'description', d.description) order by d.rank)
@@ -2422,6 +2428,34 @@ $$;
 comment on function messaging_private.search_request(text, integer, uuid) is
   'search_messages'' request, checked: whose messages (owner) and what to look for (nothing when norm is empty): the full-text query (tsq; null for punctuation only), the same with phrases as "and" (tsq_words), a LIKE pattern per word every match holds (words) and the whole text''s (pattern).';
 revoke all on function messaging_private.search_request(text, integer, uuid) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.set_messaging_connection_status(connection uuid, status text)
+returns text
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_conn public.messaging_connections := messaging_private.own_connection(connection);
+begin
+  if status is null or not exists (select 1 from messaging_private.connection_statuses cs
+                                    where cs.status = set_messaging_connection_status.status and cs.settable) then
+    raise exception using errcode = '22023', hint = 'status_invalid',
+      message = pg_catalog.format('status: must be %s, got %s',
+        (select pg_catalog.string_agg(cs.status, ' or ' order by cs.position)
+           from messaging_private.connection_statuses cs where cs.settable),
+        coalesce(status, 'null'));
+  end if;
+  update public.messaging_connections mc set status = set_messaging_connection_status.status
+   where mc.id = v_conn.id;
+  return status;
+end;
+$$;
+comment on function messaging_private.set_messaging_connection_status(uuid, text) is
+  'The privileged body of public.set_messaging_connection_status.';
+revoke all on function messaging_private.set_messaging_connection_status(uuid, text) from public, anon, service_role;
+grant execute on function messaging_private.set_messaging_connection_status(uuid, text) to authenticated;
 
 create or replace function messaging_private.spill_hot(
   conversation uuid, owner uuid, hot jsonb, hot_max integer, hot_bytes integer
