@@ -24,10 +24,10 @@ from typing import Any
 import psycopg
 
 from .layout import REPO_ROOT, db_url
+from .postgres import BOOTSTRAP_SQL
 
 SCHEMAS_DIR = REPO_ROOT / "supabase" / "schemas"
 MIGRATIONS_DIR = REPO_ROOT / "supabase" / "migrations"
-BOOTSTRAP_SQL = REPO_ROOT / "supabase" / "sql" / "bootstrap.sql"
 
 #: the schemas this project writes into
 SCHEMAS = ("public", "messaging_private")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import catalog
+from . import catalog, schema_order
 from .layout import REPO_ROOT
 
 RELEASES_TXT = REPO_ROOT / "supabase" / "releases.txt"
@@ -88,10 +88,6 @@ def now_version() -> str:
 # A new migration: the functions whose source changed, and todo lines for the rest
 # ---------------------------------------------------------------------------------------
 
-_FUNCTION_START = re.compile(
-    r"^create\s+(?:or\s+replace\s+)?function\s+([a-z_]+\.[a-z_0-9]+)\s*\(", re.IGNORECASE
-)
-
 
 def function_blocks(files: list[Path]) -> dict[str, str]:
     """Each function's statements in the source: `create or replace function` up to the
@@ -99,21 +95,11 @@ def function_blocks(files: list[Path]) -> dict[str, str]:
     blocks: dict[str, str] = {}
     for f in files:
         lines = f.read_text().split("\n")
-        i = 0
-        while i < len(lines):
-            m = _FUNCTION_START.match(lines[i])
-            if not m:
-                i += 1
-                continue
-            start, i = i, i + 1
-            # the body ends at the line that closes its dollar quote
-            while i < len(lines) and not re.match(r"^\$[a-z_]*\$;\s*$", lines[i]):
-                i += 1
-            while i < len(lines) and lines[i].strip():
-                i += 1
-            block = "\n".join(lines[start:i]).strip() + "\n"
-            name = m.group(1).lower()
-            blocks[name] = blocks.get(name, "") + block
+        for name, start, end in schema_order.function_spans(lines):
+            stop = end + 1
+            while stop < len(lines) and lines[stop].strip():
+                stop += 1
+            blocks[name] = blocks.get(name, "") + "\n".join(lines[start:stop]).strip() + "\n"
     return blocks
 
 

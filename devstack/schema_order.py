@@ -8,6 +8,7 @@ included (PL/pgSQL binds late, so the database would not notice a forward refere
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 DEFINE = re.compile(
@@ -48,18 +49,24 @@ FUNCTION_START = re.compile(
 BODY_END = re.compile(r"^\$[a-z_]*\$;\s*$")
 
 
+def function_spans(lines: list[str]) -> Iterator[tuple[str, int, int]]:
+    """(schema.name, first line, last line) of each function in a file's lines: from
+    `create ... function` to the line that closes its body's dollar quote."""
+    start: int | None = None
+    name = ""
+    for i, line in enumerate(lines):
+        m = FUNCTION_START.match(line)
+        if m and start is None:
+            start, name = i, m.group(1).lower()
+        elif start is not None and BODY_END.match(line):
+            yield name, start, i
+            start = None
+
+
 def function_sizes(files: list[Path]) -> dict[str, int]:
     """Lines of each function of the source, `create` to the end of its body."""
     sizes: dict[str, int] = {}
     for f in files:
-        lines = f.read_text().split("\n")
-        start: int | None = None
-        name = ""
-        for i, line in enumerate(lines):
-            m = FUNCTION_START.match(line)
-            if m and start is None:
-                start, name = i, m.group(1).lower()
-            elif start is not None and BODY_END.match(line):
-                sizes[f"{f.name}:{name}"] = i - start + 1
-                start = None
+        for name, start, end in function_spans(f.read_text().split("\n")):
+            sizes[f"{f.name}:{name}"] = end - start + 1
     return sizes

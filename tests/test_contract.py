@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -25,11 +24,12 @@ from crm_messaging.contract import contract, parse_contract
 from crm_messaging.errors import InputError, MessagingError
 from crm_messaging.models import Message, validate_messages
 from crm_messaging.reads import StoredMessage
+from devstack import catalog, upgrade
 
 from .helpers import msg
 
 REPO = Path(__file__).resolve().parents[1]
-MIGRATIONS = sorted((REPO / "supabase" / "migrations").glob("*.sql"))
+MIGRATIONS = catalog.source_files(catalog.MIGRATIONS_DIR)
 
 
 def test_the_api_roles_read_the_contract_the_package_was_generated_from(service, make_user, anon):
@@ -247,62 +247,29 @@ comment on column messaging_private.connection_secrets.relay_token is 'LINE: the
 
 
 @pytest.fixture
-def scratch_db(settings):
-    """A database of its own, built like the stack's: the bootstrap, then every migration,
-    each in one transaction (as `supabase db reset` applies them). Dropped afterwards."""
-    name = f"contract_probe_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(settings.db_url, autocommit=True) as admin:
-        admin.execute(f"create database {name}")
-    url = re.sub(r"/[^/?]+(\?|$)", f"/{name}\\1", settings.db_url, count=1)
-
-    def psql(*args: str, stdin: str | None = None) -> None:
-        out = subprocess.run(
-            ["psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1", *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env={"PGOPTIONS": "-c client_min_messages=warning", "PATH": "/usr/bin:/bin"},
-            timeout=120,
-        )
-        assert out.returncode == 0, out.stderr[-2000:]
-
-    try:
-        psql("-f", str(REPO / "supabase" / "sql" / "bootstrap.sql"))
-        for migration in MIGRATIONS:
-            psql("-1", "-f", str(migration))
-        yield url, psql
-    finally:
-        with psycopg.connect(settings.db_url, autocommit=True) as admin:
-            admin.execute(f"drop database if exists {name} with (force)")
+def scratch_db():
+    """A database of its own, built like the stack's: Supabase's bootstrap, then every
+    migration, each in one transaction (as `supabase db reset` applies them). Dropped
+    afterwards."""
+    with catalog.scratch_database(f"contract_probe_{uuid.uuid4().hex[:8]}") as url:
+        catalog.run_sql_files(url, MIGRATIONS)
+        yield url
 
 
-def _as_user(conn: psycopg.Connection, user: str, query: str, params: Any = None) -> Any:
-    with conn.transaction():
-        conn.execute("set local role authenticated")
-        conn.execute(
-            "select set_config('request.jwt.claims', %s, true)",
-            (json.dumps({"sub": user, "role": "authenticated"}),),
-        )
-        return conn.execute(query, params).fetchone()[0]
+def _one(conn: psycopg.Connection, user: str | None, query: str, params: Any = None) -> Any:
+    """The one value a statement returns, as a signed-in user (None: the service role)."""
+    return upgrade.as_user(conn, user, query, params)[0][0]
 
 
-def _as_service_role(conn: psycopg.Connection, query: str, params: Any = None) -> Any:
-    with conn.transaction():
-        conn.execute("set local role service_role")
-        conn.execute(
-            "select set_config('request.jwt.claims', %s, true)",
-            (json.dumps({"role": "service_role"}),),
-        )
-        return conn.execute(query, params).fetchone()[0]
-
-
-def test_a_fifth_platform_is_one_migration_plus_its_mapping_module(scratch_db):
-    url, psql = scratch_db
-    psql("-1", stdin=FIFTH_PLATFORM)  # one migration, in one transaction
+def test_a_fifth_platform_is_one_migration_plus_its_mapping_module(scratch_db, tmp_path):
+    url = scratch_db
+    migration = tmp_path / "29991231235959_line.sql"
+    migration.write_text(FIFTH_PLATFORM)
+    catalog.run_sql_files(url, [migration])  # one migration, in one transaction
     with psycopg.connect(url, autocommit=True) as conn:
         user = str(uuid.uuid4())
         conn.execute("insert into auth.users (id, email) values (%s, 'line@test.example')", (user,))
-        published = parse_contract(_as_service_role(conn, "select public.messaging_contract()"))
+        published = parse_contract(_one(conn, None, "select public.messaging_contract()"))
 
         # the contract names it with its secret; the CLI's options and checks follow from it
         line = published.platform("line")
@@ -322,19 +289,21 @@ def test_a_fifth_platform_is_one_migration_plus_its_mapping_module(scratch_db):
 
         # the database takes its connections, secrets, messages and statuses unchanged
         secret = "0123456789abcdef0123456789abcdef"
-        cid = _as_service_role(
+        cid = _one(
             conn,
+            None,
             "select public.add_messaging_connection('line', 'crm_shop', null, %s, %s)",
             (json.dumps({"channel_secret": secret, "relay_token": "ab" * 20}), user),
         )
-        connection = _as_service_role(conn, "select public.webhook_connection(%s)", (cid,))
+        connection = _one(conn, None, "select public.webhook_connection(%s)", (cid,))
         assert (connection["platform"], connection["secrets"]) == (
             "line",
             {"channel_secret": secret, "relay_token": "ab" * 20},
         )
         with pytest.raises(psycopg.Error) as err:
-            _as_service_role(
+            _one(
                 conn,
+                None,
                 "select public.add_messaging_connection('line', 'crm_shop', null, %s, %s)",
                 (json.dumps({"channel_secret": "not hex"}), user),
             )
@@ -350,8 +319,8 @@ def test_a_fifth_platform_is_one_migration_plus_its_mapping_module(scratch_db):
                  "id": "m1", "status": "read", "at": "2026-03-02T10:00:00Z"}
             ],
         }  # fmt: skip
-        result = _as_service_role(
-            conn, "select public.ingest_webhook_delivery(%s)", (json.dumps(delivery),)
+        result = _one(
+            conn, None, "select public.ingest_webhook_delivery(%s)", (json.dumps(delivery),)
         )
         assert (result["inserted"], result["updates"]["applied"]) == (1, 1)
         stored = conn.execute(
@@ -362,7 +331,7 @@ def test_a_fifth_platform_is_one_migration_plus_its_mapping_module(scratch_db):
 
         # the screens' RPCs: create takes the secret the platform issues (as app_secret) and
         # generates the store's own from its row; rotate keeps or replaces the issued one
-        made = _as_user(
+        made = _one(
             conn,
             user,
             "select public.create_messaging_connection('line', 'crm_shop_2', 'Shop', %s)",
@@ -370,20 +339,20 @@ def test_a_fifth_platform_is_one_migration_plus_its_mapping_module(scratch_db):
         )
         assert set(made["secrets"]) == {"relay_token"}
         assert re.fullmatch(r"[0-9a-f]{40}", made["secrets"]["relay_token"])
-        stored_secrets = _as_service_role(
-            conn, "select public.webhook_connection(%s)", (made["id"],)
-        )["secrets"]
+        stored_secrets = _one(conn, None, "select public.webhook_connection(%s)", (made["id"],))[
+            "secrets"
+        ]
         assert stored_secrets == {"channel_secret": secret, **made["secrets"]}
-        rotated = _as_user(
+        rotated = _one(
             conn, user, "select public.rotate_messaging_connection_secrets(%s)", (made["id"],)
         )
         assert set(rotated["secrets"]) == {"relay_token"}
         assert rotated["secrets"]["relay_token"] != made["secrets"]["relay_token"]
-        assert _as_service_role(conn, "select public.webhook_connection(%s)", (made["id"],))[
+        assert _one(conn, None, "select public.webhook_connection(%s)", (made["id"],))[
             "secrets"
         ] == {"channel_secret": secret, **rotated["secrets"]}
         with pytest.raises(psycopg.Error) as err:
-            _as_user(conn, user, "select public.create_messaging_connection('line', 'crm_shop_3')")
+            _one(conn, user, "select public.create_messaging_connection('line', 'crm_shop_3')")
         assert err.value.diag.message_hint == "connection_invalid"
         assert "the Basic settings of your LINE channel" in err.value.diag.message_primary
     # What is left is the platform's adapter: supabase/functions/messaging-ingest/

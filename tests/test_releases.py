@@ -43,7 +43,7 @@ def test_every_migration_belongs_to_a_release_or_comes_after_the_last():
     assert RELEASES[0].version == "0.2.0" and release.migration_version(MIGRATIONS[0]) <= (
         RELEASES[0].last_migration
     )
-    released = {v for r in RELEASES for v in [r.last_migration]}
+    released = {r.last_migration for r in RELEASES}
     assert released <= set(versions)
 
 

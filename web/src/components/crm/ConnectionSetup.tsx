@@ -26,6 +26,7 @@ export function AddConnectionForm() {
   const [name, setName] = useState("");
   const [appSecret, setAppSecret] = useState("");
   const [issued, setIssued] = useState<IssuedSecrets | null>(null);
+  const pasted = issuedSecret(platform);
 
   return (
     <section className="card add-connection" aria-labelledby="add-connection-title">
@@ -69,9 +70,9 @@ export function AddConnectionForm() {
           Display name <span className="muted">(optional)</span>
           <input value={name} onChange={(e) => setName(e.target.value)} />
         </label>
-        {issuedSecret(platform) && (
+        {pasted && (
           <label>
-            {issuedSecret(platform)?.label}
+            {pasted.label}
             <input
               type="password"
               autoComplete="off"
