@@ -1,6 +1,6 @@
 """The contract the database publishes as data, read from contract.json.
 
-`public.messaging_contract()` (migration messaging_contract) returns the limits, the payload
+`public.messaging_contract()` (supabase/schemas/25_published_contract.sql) returns the limits, the payload
 field rules, the keys of a stored message, the platforms with their webhook secrets, the
 delivery statuses, the refusal kinds and the webhook URL form; `make types` writes it next
 to this module and `make test` fails when it is stale. The models, the CLI and the client

@@ -43,7 +43,7 @@ def stable_id(prefix: str, *parts: object) -> str:
 def export_copy(precision: str) -> dict[str, str]:
     """The metadata that marks a message whose id the importer made up (no platform id) and
     whose time the export cut to `precision` ("minute" or "second"): the store matches it
-    to the live copy of the same message (ingest_match in the ingest_messages migration)."""
+    to the live copy of the same message (ingest_match, supabase/schemas/12_match.sql)."""
     return {"id_source": "export", "time_precision": precision}
 
 
