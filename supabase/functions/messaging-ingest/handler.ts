@@ -100,7 +100,11 @@ async function authenticate(
   c: Connection,
 ): Promise<Connection> {
   if (adapter.verify(req, url, raw, c)) return c;
-  const fresh = await deps.store.refresh(c.id);
+  // a database that cannot answer leaves the cached copy: the request is refused, not retried
+  const fresh = await deps.store.refresh(c.id).catch((e) => {
+    deps.log?.(`connection ${c.id}: could not read it again: ${e}`);
+    return null;
+  });
   if (fresh && fresh.platform === c.platform && adapter.verify(req, url, raw, fresh)) return fresh;
   await recordRefusal(deps, c.id, "bad_signature", `${STATUS.bad_signature} ${BAD_SIGNATURE}`);
   throw new HttpError("bad_signature", BAD_SIGNATURE);

@@ -353,3 +353,10 @@ Deno.test("a GET with a wrong verify token is 403 and counted; the connection is
   const ok = await h(new Request(url("vt")));
   assertEquals([ok.status, await ok.text(), refreshes, f.refusals], [200, "42", 2, ["wrong_verify_token"]]);
 });
+
+Deno.test("a bad signature while the database cannot be read again is still 401, counted", async () => {
+  const f = fakeStore();
+  f.store.refresh = () => Promise.reject(new StoreError("webhook_connection: fetch failed", true));
+  assertEquals((await waPost(createHandler({ store: f.store }), WA_BODY, "wrong")).status, 401);
+  assertEquals([f.delivered.length, f.refusals], [0, ["bad_signature"]]);
+});
