@@ -225,5 +225,7 @@ test-web: web-lint web-build
 web-screenshots:
 	mkdir -p docs/screenshots
 	for n in inbox thread thread-at-search-hit thread-wechat person-messages connections sign-in error \
-	         search contact-panel connections-new-secret phone-inbox phone-thread phone-connections; do \
+	         search contact-panel connections-new-secret phone-inbox phone-thread phone-connections \
+	         connections-rotated connections-refusals connections-error-past connections-pause-confirm \
+	         connections-paused-dropped; do \
 	  cp web/test-results/screens/$$n.png docs/screenshots/; done

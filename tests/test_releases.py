@@ -153,3 +153,11 @@ def test_an_upgrade_whose_ddl_depends_on_the_data_fails_the_upgrade_check(tmp_pa
     )
     problems = upgrade.upgrade_problems(RELEASES[0].version, extra=(only_with_data,))
     assert "column public.chat_conversations.priority: only in 0.2.0 upgraded" in problems
+
+
+def test_a_column_an_upgrade_adds_is_new_data_not_a_difference(tmp_path):
+    adds = tmp_path / "29991231235957_adds_a_counter.sql"
+    adds.write_text(
+        "alter table public.messaging_connections add column probe_count bigint not null default 7;\n"
+    )
+    assert upgrade.upgrade_problems(RELEASES[0].version, extra=(adds,)) == []

@@ -75,13 +75,15 @@ def connect(service, owner) -> Callable[..., Conn]:
 
 
 def snapshot(db, user_id: str) -> Any:
-    """Everything a delivery could change: the user's conversations, archives and connections."""
+    """Everything a delivery could change: the user's conversations, archives and connections
+    (a refusal is counted on its connection, with its reason and last_error: what
+    tests/test_connection_refusals.py checks; nothing else may change)."""
     return db.execute(
         "select jsonb_build_object("
         " 'conversations', (select coalesce(jsonb_agg(to_jsonb(c) - 'search_document' order by c.id), '[]')"
         "   from chat_conversations c where c.user_id = %(u)s),"
         " 'archives', (select count(*) from chat_conversation_archives a where a.user_id = %(u)s),"
-        " 'connections', (select jsonb_agg(jsonb_build_array(m.id, m.status, m.last_error, m.last_synced_at)"
+        " 'connections', (select jsonb_agg(jsonb_build_array(m.id, m.status, m.last_synced_at)"
         "   order by m.id) from messaging_connections m where m.user_id = %(u)s))",
         {"u": user_id},
     ).fetchone()[0]
@@ -343,9 +345,14 @@ def test_every_refusal_changes_nothing(http, functions_url, wa, owner, db):
     assert res.status_code == 400
     after = snapshot(db, owner.id)
     assert after["conversations"] == before["conversations"]
+    # the three 401s above and this 400 (a connection's refusals are written at most once
+    # a second, the first at once)
+    deadline = time.monotonic() + 10
+    while refusals(db, wa.id)[0] < 4 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert refusals(db, wa.id)[0] == 4
     status, error, synced = connection_row(db, wa.id)
     assert status == "active" and "object" in error and synced is None
-    assert refusals(db, wa.id)[0] == 1
 
 
 def test_a_database_failure_is_5xx_recorded_and_a_retry_stores_it(
@@ -376,7 +383,15 @@ def test_a_database_failure_is_5xx_recorded_and_a_retry_stores_it(
     # the platform retries: stored, and the connection is healthy again
     assert wa_post(http, functions_url, wa, body).status_code == 200
     assert "wamid.RETRY" in stored(db, owner.id, CONV)["messages"]
-    assert connection_row(db, wa.id)[:2] == ("active", None)
+    # the error stays on the connection, marked as past (last_error_resolved_at)
+    assert connection_row(db, wa.id)[:2] == (
+        "active",
+        "ingest_webhook_delivery: injected by test_webhooks",
+    )
+    assert db.execute(
+        "select last_error_resolved_at >= last_error_at from messaging_connections where id = %s",
+        (wa.id,),
+    ).fetchone()[0]
 
 
 # ----------------------------------------------------------------------------- Telegram

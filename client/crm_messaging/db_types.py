@@ -149,10 +149,16 @@ class PublicMessagingConnections(BaseModel):
     created_at: datetime.datetime = Field(alias="created_at")
     display_name: Optional[str] = Field(alias="display_name")
     id: uuid.UUID = Field(alias="id")
+    last_dropped_at: Optional[datetime.datetime] = Field(alias="last_dropped_at")
     last_error: Optional[str] = Field(alias="last_error")
+    last_error_at: Optional[datetime.datetime] = Field(alias="last_error_at")
+    last_error_resolved_at: Optional[datetime.datetime] = Field(alias="last_error_resolved_at")
     last_refused_at: Optional[datetime.datetime] = Field(alias="last_refused_at")
+    last_refused_reason: Optional[str] = Field(alias="last_refused_reason")
     last_synced_at: Optional[datetime.datetime] = Field(alias="last_synced_at")
+    paused_dropped_count: int = Field(alias="paused_dropped_count")
     platform: str = Field(alias="platform")
+    refused_by_reason: JsonValue = Field(alias="refused_by_reason")
     refused_count: int = Field(alias="refused_count")
     settings: JsonValue = Field(alias="settings")
     status: str = Field(alias="status")
@@ -164,10 +170,16 @@ class PublicMessagingConnectionsInsert(TypedDict):
     created_at: NotRequired[Annotated[datetime.datetime, Field(alias="created_at")]]
     display_name: NotRequired[Annotated[Optional[str], Field(alias="display_name")]]
     id: NotRequired[Annotated[uuid.UUID, Field(alias="id")]]
+    last_dropped_at: NotRequired[Annotated[Optional[datetime.datetime], Field(alias="last_dropped_at")]]
     last_error: NotRequired[Annotated[Optional[str], Field(alias="last_error")]]
+    last_error_at: NotRequired[Annotated[Optional[datetime.datetime], Field(alias="last_error_at")]]
+    last_error_resolved_at: NotRequired[Annotated[Optional[datetime.datetime], Field(alias="last_error_resolved_at")]]
     last_refused_at: NotRequired[Annotated[Optional[datetime.datetime], Field(alias="last_refused_at")]]
+    last_refused_reason: NotRequired[Annotated[Optional[str], Field(alias="last_refused_reason")]]
     last_synced_at: NotRequired[Annotated[Optional[datetime.datetime], Field(alias="last_synced_at")]]
+    paused_dropped_count: NotRequired[Annotated[int, Field(alias="paused_dropped_count")]]
     platform: Annotated[str, Field(alias="platform")]
+    refused_by_reason: NotRequired[Annotated[JsonValue, Field(alias="refused_by_reason")]]
     refused_count: NotRequired[Annotated[int, Field(alias="refused_count")]]
     settings: NotRequired[Annotated[JsonValue, Field(alias="settings")]]
     status: NotRequired[Annotated[str, Field(alias="status")]]
@@ -179,10 +191,16 @@ class PublicMessagingConnectionsUpdate(TypedDict):
     created_at: NotRequired[Annotated[datetime.datetime, Field(alias="created_at")]]
     display_name: NotRequired[Annotated[Optional[str], Field(alias="display_name")]]
     id: NotRequired[Annotated[uuid.UUID, Field(alias="id")]]
+    last_dropped_at: NotRequired[Annotated[Optional[datetime.datetime], Field(alias="last_dropped_at")]]
     last_error: NotRequired[Annotated[Optional[str], Field(alias="last_error")]]
+    last_error_at: NotRequired[Annotated[Optional[datetime.datetime], Field(alias="last_error_at")]]
+    last_error_resolved_at: NotRequired[Annotated[Optional[datetime.datetime], Field(alias="last_error_resolved_at")]]
     last_refused_at: NotRequired[Annotated[Optional[datetime.datetime], Field(alias="last_refused_at")]]
+    last_refused_reason: NotRequired[Annotated[Optional[str], Field(alias="last_refused_reason")]]
     last_synced_at: NotRequired[Annotated[Optional[datetime.datetime], Field(alias="last_synced_at")]]
+    paused_dropped_count: NotRequired[Annotated[int, Field(alias="paused_dropped_count")]]
     platform: NotRequired[Annotated[str, Field(alias="platform")]]
+    refused_by_reason: NotRequired[Annotated[JsonValue, Field(alias="refused_by_reason")]]
     refused_count: NotRequired[Annotated[int, Field(alias="refused_count")]]
     settings: NotRequired[Annotated[JsonValue, Field(alias="settings")]]
     status: NotRequired[Annotated[str, Field(alias="status")]]

@@ -58,18 +58,21 @@ as $$
 begin
   -- a paused or disconnected connection (connection_statuses.stores false) stores nothing
   -- (the function still answers so the platform stops retrying)
+  -- (the function still answers so the platform stops retrying); each one is counted as
+  -- dropped, so the screens can say what the pause cost
   if not (select cs.stores from messaging_private.connection_statuses cs
            where cs.status = delivery_rejected.status) then
+    update public.messaging_connections mc
+       set paused_dropped_count = mc.paused_dropped_count + 1, last_dropped_at = pg_catalog.now()
+     where mc.id = delivery_rejected.connection;
     return pg_catalog.jsonb_build_object('rejected', pg_catalog.jsonb_build_object(
-      'kind', 'paused', 'status', status, 'reason', 'the connection is ' || status));
+      'kind', 'paused', 'status', status, 'reason', 'the connection is ' || status || ': the delivery is dropped'));
   end if;
   -- a WeChat nonce already used with another body: a replay, counted, nothing stored
   if replay_guard is not null and replay_guard <> 'null'::jsonb
      and not messaging_private.claim_nonce(connection, replay_guard) then
-    update public.messaging_connections mc
-       set refused_count = mc.refused_count + 1, last_refused_at = pg_catalog.now(),
-           last_error = 'a signed query string replayed with another body (nonce already used)'
-     where mc.id = delivery_rejected.connection;
+    perform messaging_private.note_refusals(connection, '{"replayed": 1}'::jsonb, 'replayed',
+      'a signed query string replayed with another body (nonce already used)', null);
     return pg_catalog.jsonb_build_object('rejected', pg_catalog.jsonb_build_object(
       'kind', 'replay', 'reason', 'nonce: already used with another body'));
   end if;
@@ -77,7 +80,7 @@ begin
 end;
 $$;
 comment on function messaging_private.delivery_rejected(uuid, text, jsonb) is
-  'The {rejected} answer of a delivery that may store nothing (a paused or disconnected connection; a replayed WeChat nonce, counted as a refusal), or null.';
+  'The {rejected} answer of a delivery that may store nothing (a paused or disconnected connection, counted in paused_dropped_count; a replayed WeChat nonce, counted as a refusal), or null.';
 revoke all on function messaging_private.delivery_rejected(uuid, text, jsonb) from public, anon, authenticated, service_role;
 
 create or replace function messaging_private.deliver_messages(
@@ -169,10 +172,17 @@ set search_path = ''
 as $$
 declare
   v_nref integer := pg_catalog.cardinality(refused);
+  v_reasons jsonb;
 begin
+  if v_nref > 0 then
+    select pg_catalog.jsonb_object_agg(r.reason, r.n) into v_reasons
+      from (select messaging_private.refusal_reason(x.r ->> 'kind') reason, pg_catalog.count(*) n
+              from pg_catalog.unnest(refused) x(r) group by 1) r;
+  end if;
   -- ingest_messages has set last_synced_at when it stored messages; the row is written
-  -- again only when it must change (refusals to count, no messages, an error to clear),
-  -- so a plain delivery costs one update of the connection row, as ingest_messages does
+  -- again only when it must change (refusals to count, no messages, an error to clear or
+  -- to mark as past), so a plain delivery costs one update of the connection row, as
+  -- ingest_messages does
   update public.messaging_connections mc
      set last_synced_at = case when accepted then pg_catalog.now() else mc.last_synced_at end,
          status = case when mc.status = 'error' and accepted then 'active' else mc.status end,
@@ -181,17 +191,27 @@ begin
                                   refused[1] ->> 'reason')
                                   || case when v_nref > 1 then pg_catalog.format(' (and %s more)', v_nref - 1) else '' end,
                                   4000)
-                           when mc.status = 'error' and accepted then null
                            else mc.last_error end,
+         last_error_at = case when v_nref > 0 then pg_catalog.now() else mc.last_error_at end,
+         -- a delivery stored whole after an error: the error stays, marked as past
+         last_error_resolved_at = case when v_nref > 0 then null
+                                       when accepted and mc.last_error is not null
+                                         then coalesce(mc.last_error_resolved_at, pg_catalog.now())
+                                       else mc.last_error_resolved_at end,
          refused_count = mc.refused_count + v_nref,
+         refused_by_reason = case when v_nref > 0 then messaging_private.add_refusals(mc.refused_by_reason, v_reasons)
+                                  else mc.refused_by_reason end,
+         last_refused_reason = case when v_nref > 0 then messaging_private.refusal_reason(refused[1] ->> 'kind')
+                                    else mc.last_refused_reason end,
          last_refused_at = case when v_nref > 0 then pg_catalog.now() else mc.last_refused_at end
    where mc.id = record_delivery.connection
      and (v_nref > 0 or mc.status = 'error'
+          or (accepted and mc.last_error is not null and mc.last_error_resolved_at is null)
           or (accepted and not (conversations <> '[]'::jsonb)));
 end;
 $$;
 comment on function messaging_private.record_delivery(uuid, boolean, jsonb[], jsonb) is
-  'A delivery''s mark on its connection: last_synced_at when it was accepted, an error status cleared, its refusals counted with the first one''s reason.';
+  'A delivery''s mark on its connection: last_synced_at when it was accepted, an error status cleared and the last error marked as past (last_error_resolved_at) when it was stored whole, its refusals counted by kind with the first one''s reason.';
 revoke all on function messaging_private.record_delivery(uuid, boolean, jsonb[], jsonb) from public, anon, authenticated, service_role;
 
 create or replace function messaging_private.webhook_delivery(payload jsonb)
@@ -213,6 +233,12 @@ declare
 begin
   perform messaging_private.require_service_role();
   v_conn := messaging_private.delivery_connection(payload);
+  -- verified against secrets a rotation has replaced: the function reads them again and
+  -- verifies once more (nothing stored, nothing counted here)
+  if payload ? 'secrets_version'
+     and payload ->> 'secrets_version' is distinct from messaging_private.secrets_version(v_conn.id) then
+    return '{"rejected": {"kind": "stale_secrets", "reason": "the connection''s secrets were rotated"}}'::jsonb;
+  end if;
   v_answer := messaging_private.delivery_rejected(v_conn.id, v_conn.status, payload -> 'replay_guard');
   if v_answer is not null then
     return v_answer;
@@ -263,7 +289,7 @@ as $$
   select messaging_private.webhook_delivery(payload);
 $$;
 comment on function public.ingest_webhook_delivery(jsonb) is
-  'service_role only (the messaging-ingest function): {connection_id, messages, updates, refused, replay_guard} of one delivery; messages as in ingest_messages, updates {kind: status|reaction|delete, platform, external_conversation_id, id, at, ...} applied to stored messages only, refused: what the function itself refused ({path, kind, reason}), replay_guard: a WeChat {nonce, digest}. Each message or update the store refuses is left out (listed in refused, counted on the connection), the rest stored. Returns the ingest summary plus {updates: {applied, unchanged, missing}, accepted, refused}, or {rejected: {kind: paused|replay}} when nothing may be stored.';
+  'service_role only (the messaging-ingest function): {connection_id, messages, updates, refused, replay_guard} of one delivery; messages as in ingest_messages, updates {kind: status|reaction|delete, platform, external_conversation_id, id, at, ...} applied to stored messages only, refused: what the function itself refused ({path, kind, reason}), replay_guard: a WeChat {nonce, digest}, secrets_version: the webhook_connection secrets_version the function verified against. Each message or update the store refuses is left out (listed in refused, counted on the connection), the rest stored. Returns the ingest summary plus {updates: {applied, unchanged, missing}, accepted, refused}, or {rejected: {kind: paused|replay|stale_secrets}} when nothing may be stored (stale_secrets: verified against rotated secrets).';
 revoke all on function public.ingest_webhook_delivery(jsonb) from public, anon, authenticated;
 grant execute on function public.ingest_webhook_delivery(jsonb) to service_role;
 
@@ -343,42 +369,3 @@ comment on function public.ingest_webhook_deliveries(jsonb) is
   'service_role only (the messaging-ingest function): {connection_id, deliveries: [{messages, updates, refused, replay_guard}, ...]}, at most deliveries_per_call. Each delivery is stored as ingest_webhook_delivery stores it alone, in its own savepoint, all in one transaction. Returns {results: [...]}, one per delivery in order: what ingest_webhook_delivery returns, or {error: {code, message, details, hint}} when the store refused that delivery whole (it changed nothing). A failure a retry can fix fails the whole call.';
 revoke all on function public.ingest_webhook_deliveries(jsonb) from public, anon, authenticated;
 grant execute on function public.ingest_webhook_deliveries(jsonb) to service_role;
-
-create or replace function messaging_private.record_webhook_failure(connection uuid, error text, refused boolean)
-returns void
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  perform messaging_private.require_service_role();
-  -- a refusal (final: the platform is told not to retry) is counted; a failure (the
-  -- platform retries) marks the connection as in error. Neither moves last_synced_at.
-  update public.messaging_connections mc
-     set status = case when refused then mc.status else 'error' end,
-         last_error = pg_catalog.left(coalesce(error, 'unknown error'), 4000),
-         refused_count = mc.refused_count + case when refused then 1 else 0 end,
-         last_refused_at = case when refused then pg_catalog.now() else mc.last_refused_at end
-   where mc.id = connection;
-end;
-$$;
-comment on function messaging_private.record_webhook_failure(uuid, text, boolean) is
-  'The privileged body of public.record_webhook_failure.';
-revoke all on function messaging_private.record_webhook_failure(uuid, text, boolean) from public;
-grant execute on function messaging_private.record_webhook_failure(uuid, text, boolean) to service_role;
-
-create or replace function public.record_webhook_failure(connection_id uuid, error text, refused boolean default false)
-returns void
-language plpgsql
-volatile
-security invoker
-set search_path = ''
-as $$
-begin
-  perform messaging_private.record_webhook_failure(connection_id, error, refused);
-end;
-$$;
-comment on function public.record_webhook_failure(uuid, text, boolean) is
-  'service_role only: a delivery of this connection failed (refused = false: the database failed and the platform retries; status = error) or was refused for good (refused = true: counted in refused_count, last_refused_at). Sets last_error; never last_synced_at.';
-revoke all on function public.record_webhook_failure(uuid, text, boolean) from public, anon, authenticated;
-grant execute on function public.record_webhook_failure(uuid, text, boolean) to service_role;

@@ -4,7 +4,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
-select plan(67);
+select plan(68);
 
 select tests.create_supabase_user('owner', 'owner@test', fixed_id => '11111111-1111-4111-8111-111111111111');
 select tests.create_supabase_user('other', 'other@test', fixed_id => '22222222-2222-4222-8222-222222222222');
@@ -163,8 +163,10 @@ select lives_ok(format($$ select public.record_webhook_failure('%s', 'HTTP 503')
 select is((select array[status, last_error] from public.messaging_connections where id = :'wa'), array['error', 'HTTP 503'],
   'status error with the reason');
 select public.ingest_webhook_delivery(jsonb_build_object('connection_id', :'wa', 'messages', '[]'::jsonb));
-select is((select array[status, last_error] from public.messaging_connections where id = :'wa'), array['active', null],
-  'the next good delivery makes it active again');
+select is((select array[status, last_error] from public.messaging_connections where id = :'wa'), array['active', 'HTTP 503'],
+  'the next good delivery makes it active again (the error stays, as past)');
+select ok((select last_error_resolved_at >= last_error_at from public.messaging_connections where id = :'wa'),
+  'the last error is marked as past, after it happened');
 
 -- several deliveries in one call: each stored as alone; one refused whole costs the others nothing
 select public.ingest_webhook_deliveries(format('{"connection_id": "%s", "deliveries": [

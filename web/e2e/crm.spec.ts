@@ -220,8 +220,8 @@ test("the connections page lists each account, with a webhook URL once it has se
   try {
     await page.reload();
     const row = page.locator(`tr[data-connection-id="${first.id}"]`);
-    await expect(row.getByLabel("Refused messages")).toHaveText(/^3, last 5 min(utes)? ago$/);
-    await expect(row.getByText("deliveries are answered, not stored")).toBeVisible();
+    await expect(row.getByLabel("Refused deliveries")).toHaveText(/^3, last 5 min(utes)? ago$/);
+    await expect(row.getByText("deliveries are answered and dropped, not stored")).toBeVisible();
   } finally {
     await serviceRest(`messaging_connections?id=eq.${first.id}`, {
       method: "PATCH",

@@ -322,9 +322,10 @@ for (const vp of VIEWPORTS) {
       expect(rotated).not.toBe(secret);
       await row.getByRole("button", { name: "I have saved them" }).click();
       await row.getByRole("button", { name: "Pause" }).click();
-      await expect(row.locator(".badge")).toHaveText("paused");
+      await row.getByRole("button", { name: "Pause and drop deliveries" }).click();
+      await expect(row.locator(".badge").first()).toHaveText("paused");
       await row.getByRole("button", { name: "Resume" }).click();
-      await expect(row.locator(".badge")).toHaveText("active");
+      await expect(row.locator(".badge").first()).toHaveText("active");
       page.once("dialog", (d) => void d.accept());
       await row.getByRole("button", { name: "Delete" }).click();
       await expect(row).toHaveCount(0);

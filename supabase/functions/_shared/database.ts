@@ -87,14 +87,14 @@ isOneToOne: false
                   ]
                 },"messaging_connections": {
                   Row: {
-                    "account_identifier": string,"created_at": string,"display_name": string | null,"id": string,"last_error": string | null,"last_refused_at": string | null,"last_synced_at": string | null,"platform": string,"refused_count": number,"settings": NonNullable<Json>,"status": string,"updated_at": string,"user_id": string
+                    "account_identifier": string,"created_at": string,"display_name": string | null,"id": string,"last_dropped_at": string | null,"last_error": string | null,"last_error_at": string | null,"last_error_resolved_at": string | null,"last_refused_at": string | null,"last_refused_reason": string | null,"last_synced_at": string | null,"paused_dropped_count": number,"platform": string,"refused_by_reason": NonNullable<Json>,"refused_count": number,"settings": NonNullable<Json>,"status": string,"updated_at": string,"user_id": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "account_identifier": string,"created_at"?: string,"display_name"?: string | null,"id"?: string,"last_error"?: string | null,"last_refused_at"?: string | null,"last_synced_at"?: string | null,"platform": string,"refused_count"?: number,"settings"?: NonNullable<Json>,"status"?: string,"updated_at"?: string,"user_id"?: string
+                    "account_identifier": string,"created_at"?: string,"display_name"?: string | null,"id"?: string,"last_dropped_at"?: string | null,"last_error"?: string | null,"last_error_at"?: string | null,"last_error_resolved_at"?: string | null,"last_refused_at"?: string | null,"last_refused_reason"?: string | null,"last_synced_at"?: string | null,"paused_dropped_count"?: number,"platform": string,"refused_by_reason"?: NonNullable<Json>,"refused_count"?: number,"settings"?: NonNullable<Json>,"status"?: string,"updated_at"?: string,"user_id"?: string
                   }
                   Update: {
-                    "account_identifier"?: string,"created_at"?: string,"display_name"?: string | null,"id"?: string,"last_error"?: string | null,"last_refused_at"?: string | null,"last_synced_at"?: string | null,"platform"?: string,"refused_count"?: number,"settings"?: NonNullable<Json>,"status"?: string,"updated_at"?: string,"user_id"?: string
+                    "account_identifier"?: string,"created_at"?: string,"display_name"?: string | null,"id"?: string,"last_dropped_at"?: string | null,"last_error"?: string | null,"last_error_at"?: string | null,"last_error_resolved_at"?: string | null,"last_refused_at"?: string | null,"last_refused_reason"?: string | null,"last_synced_at"?: string | null,"paused_dropped_count"?: number,"platform"?: string,"refused_by_reason"?: NonNullable<Json>,"refused_count"?: number,"settings"?: NonNullable<Json>,"status"?: string,"updated_at"?: string,"user_id"?: string
                   }
                   Relationships: [
                     
@@ -202,6 +202,9 @@ isOneToOne: false
                            },
 "record_webhook_failure":
 { Args: { "connection_id": string,"error": string,"refused"?: boolean }; Returns: undefined
+                           },
+"record_webhook_refusals":
+{ Args: { "at"?: string,"connection_id": string,"counts": Json,"error"?: string,"reason": string }; Returns: undefined
                            },
 "rotate_messaging_connection_secrets":
 { Args: { "app_secret"?: string,"connection_id": string }; Returns: Json

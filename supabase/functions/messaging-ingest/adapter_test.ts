@@ -75,7 +75,12 @@ function stubPlatform(opts: { handshake?: boolean } = {}) {
       delivered.push(d);
       return Promise.resolve({ inserted: d.messages.length, accepted: d.messages.length, refused: [] });
     },
+    refresh: (id) => Promise.resolve(connections[id] ?? null),
     recordFailure: (_id, e) => {
+      failures.push(e);
+      return Promise.resolve();
+    },
+    recordRefusal: (_id, _reason, e) => {
       failures.push(e);
       return Promise.resolve();
     },
@@ -88,11 +93,14 @@ function stubPlatform(opts: { handshake?: boolean } = {}) {
 const post = (path: string, body: string, headers: Record<string, string> = {}) =>
   new Request(`${BASE}${path}`, { method: "POST", body, headers });
 
-Deno.test("a stub adapter: a failed verify is 401 before the body is mapped; nothing stored or recorded", async () => {
+Deno.test("a stub adapter: a failed verify is 401 before the body is mapped; nothing stored, the refusal counted", async () => {
   const p = stubPlatform();
   const res = await p.handler(post(`/line/${LINE}`, "hi", { "x-line-signature": "wrong" }));
   assertEquals([res.status, await res.json()], [401, { error: "missing or wrong signature or token" }]);
-  assertEquals([p.calls, p.delivered.length, p.failures.length], [["verify"], 0, 0]);
+  // verified against the cached connection, then against the one read again (a rotation)
+  assertEquals([p.calls, p.delivered.length, p.failures], [["verify", "verify"], 0, [
+    "401 missing or wrong signature or token",
+  ]]);
 });
 
 Deno.test("a stub adapter: verified, mapped, replay-guarded, stored, answered in the platform's form", async () => {

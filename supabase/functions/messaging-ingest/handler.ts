@@ -10,8 +10,9 @@
 // whole (bounded) and its signature or token checked on those raw bytes before it is parsed.
 // Every status comes from STATUS (answers.ts), the table docs/contract.md shows: 200 stored
 // (what could be: items refused alone are listed), or a paused connection (nothing stored,
-// and the platform stops retrying); 400 not the platform's shape; 401 bad or missing
-// signature/token, or a replayed nonce; 403 a wrong verify token, or every item for another
+// and the platform stops retrying; counted as dropped); 400 not the platform's shape; 401
+// bad or missing signature/token, or a replayed nonce; every refusal is counted on the
+// connection by its reason; 403 a wrong verify token, or every item for another
 // account; 404 unknown connection; 405 wrong method; 413 too large; 422 every item refused by
 // the store; 503 only when the database failed in a way a retry can fix.
 //
@@ -82,8 +83,59 @@ function route(url: URL): string[] | null {
   return parts.shift() === FUNCTION_NAME ? parts : null;
 }
 
-function authenticate(adapter: Adapter, req: Request, url: URL, raw: Bytes, c: Connection): void {
-  if (!adapter.verify(req, url, raw, c)) throw new HttpError("bad_signature", "missing or wrong signature or token");
+const BAD_SIGNATURE = "missing or wrong signature or token";
+
+/**
+ * The connection the request is signed for: the cached one, or, when the signature or token
+ * fails against it, the connection read again (a secret rotated a moment ago works at once;
+ * store.refresh reads a connection again at most once a second). A failure is counted on
+ * the connection as `bad_signature` and answered 401.
+ */
+async function authenticate(
+  deps: Deps,
+  adapter: Adapter,
+  req: Request,
+  url: URL,
+  raw: Bytes,
+  c: Connection,
+): Promise<Connection> {
+  if (adapter.verify(req, url, raw, c)) return c;
+  // a database that cannot answer leaves the cached copy: the request is refused, not retried
+  const fresh = await deps.store.refresh(c.id).catch((e) => {
+    deps.log?.(`connection ${c.id}: could not read it again: ${e}`);
+    return null;
+  });
+  if (fresh && fresh.platform === c.platform && adapter.verify(req, url, raw, fresh)) return fresh;
+  await recordRefusal(deps, c.id, "bad_signature", `${STATUS.bad_signature} ${BAD_SIGNATURE}`);
+  throw new HttpError("bad_signature", BAD_SIGNATURE);
+}
+
+/**
+ * The delivery stored. The database answers stale_secrets when the secrets it was verified
+ * against were rotated since they were cached: the connection is read again and the
+ * request verified once more, so an old secret stops at once (401, counted).
+ */
+async function deliverVerified(
+  deps: Deps,
+  adapter: Adapter,
+  req: Request,
+  url: URL,
+  raw: Bytes,
+  connection: Connection,
+  delivery: Delivery,
+): Promise<DeliveryResult> {
+  const result = await deps.store.deliver(connection, delivery);
+  if (result.rejected?.kind !== "stale_secrets") return result;
+  const fresh = await deps.store.refresh(connection.id, true);
+  if (!fresh || fresh.platform !== connection.platform || !adapter.verify(req, url, raw, fresh)) {
+    await recordRefusal(deps, connection.id, "bad_signature", `${STATUS.bad_signature} ${BAD_SIGNATURE}`);
+    throw new HttpError("bad_signature", BAD_SIGNATURE);
+  }
+  const again = await deps.store.deliver(fresh, delivery);
+  if (again.rejected?.kind === "stale_secrets") {
+    throw new StoreError("the connection's secrets changed during the delivery", true);
+  }
+  return again;
 }
 
 async function webhook(
@@ -98,22 +150,30 @@ async function webhook(
     throw new HttpError("wrong_method", `${req.method} is not accepted here`);
   }
   const raw = req.method === "POST" ? await readBody(req, MAX_WEBHOOK_BYTES) : (new Uint8Array() as Bytes);
-  const connection = UUID.test(id) ? await deps.store.connection(id.toLowerCase()) : null;
+  let connection = UUID.test(id) ? await deps.store.connection(id.toLowerCase()) : null;
   if (!connection || connection.platform !== platform) throw new HttpError("unknown_connection", "no such connection");
 
   if (req.method === "GET" && adapter.handshake) {
-    if (adapter.handshake.signed) authenticate(adapter, req, url, raw, connection);
-    return adapter.handshake.answer(url, connection);
+    // subscription checks are rare: read the connection again (at most once a second), so
+    // a rotated verify token applies at once here too
+    const fresh = await deps.store.refresh(connection.id);
+    if (fresh && fresh.platform === platform) connection = fresh;
+    if (adapter.handshake.signed) connection = await authenticate(deps, adapter, req, url, raw, connection);
+    const answer = adapter.handshake.answer(url, connection);
+    if (answer.status === STATUS.wrong_verify_token) {
+      await recordRefusal(deps, connection.id, "wrong_verify_token", `${STATUS.wrong_verify_token} wrong verify token`);
+    }
+    return answer;
   }
 
-  authenticate(adapter, req, url, raw, connection);
+  connection = await authenticate(deps, adapter, req, url, raw, connection);
   // from here on the body is the platform's: refusals and failures are recorded on the connection
   let delivery: Delivery;
   try {
     delivery = cleanDelivery(adapter.map(raw, connection));
   } catch (e) {
     if (e instanceof ShapeError || e instanceof XmlError) {
-      await recordFailure(deps, connection.id, `${STATUS.bad_body} ${e.message}`, true);
+      await recordRefusal(deps, connection.id, "bad_body", `${STATUS.bad_body} ${e.message}`);
       throw new HttpError("bad_body", e.message);
     }
     throw e;
@@ -121,16 +181,17 @@ async function webhook(
   if (adapter.replayGuard) delivery.replayGuard = adapter.replayGuard(url, raw);
   let result: DeliveryResult;
   try {
-    result = await deps.store.deliver(connection, delivery);
+    result = await deliverVerified(deps, adapter, req, url, raw, connection, delivery);
   } catch (e) {
+    if (e instanceof HttpError) throw e;
     const err = e instanceof StoreError ? e : new StoreError(String(e), true);
     if (err.kind === "connection_unknown") throw new HttpError("unknown_connection", "no such connection");
     if (err.retryable) {
-      await recordFailure(deps, connection.id, err.message, false);
+      await recordFailure(deps, connection.id, err.message);
       throw new HttpError("database_unavailable", "the database could not store the delivery; send it again");
     }
     // a refusal of the whole delivery that sending it again cannot change
-    await recordFailure(deps, connection.id, err.message, true);
+    await recordRefusal(deps, connection.id, "refused", err.message);
     return adapter.answer(STATUS.refused, { error: err.message, code: err.code, kind: err.kind ?? "refused" });
   }
   if (result.rejected?.kind === "paused") {
@@ -157,12 +218,24 @@ async function webhook(
   return adapter.answer(STATUS.stored, { ok: true, ...result });
 }
 
-async function recordFailure(deps: Deps, connectionId: string, message: string, refused: boolean): Promise<void> {
-  deps.log?.(`connection ${connectionId}: ${refused ? "refused" : "failed"}: ${message}`);
+/** A failure the platform retries (503): the connection's status becomes error. */
+async function recordFailure(deps: Deps, connectionId: string, message: string): Promise<void> {
+  deps.log?.(`connection ${connectionId}: failed: ${message}`);
   try {
-    await deps.store.recordFailure(connectionId, message, refused);
+    await deps.store.recordFailure(connectionId, message, false);
   } catch (e) {
     deps.log?.(`connection ${connectionId}: could not record the failure: ${e}`);
+  }
+}
+
+/** A refusal before the store took the delivery, counted on the connection by its reason. */
+async function recordRefusal(deps: Deps, connectionId: string, reason: string, message: string): Promise<void> {
+  // a flood of bad signatures is not a flood of log lines: those are only counted
+  if (reason !== "bad_signature") deps.log?.(`connection ${connectionId}: refused (${reason}): ${message}`);
+  try {
+    await deps.store.recordRefusal(connectionId, reason, message);
+  } catch (e) {
+    deps.log?.(`connection ${connectionId}: could not record the refusal: ${e}`);
   }
 }
 
@@ -239,6 +312,8 @@ export const handler = createHandler(() => {
       serviceKey: env("SUPABASE_SERVICE_ROLE_KEY"),
       cacheSeconds: Number(Deno.env.get("MESSAGING_CONNECTION_CACHE_SECONDS") ?? "30"),
       unknownCacheSeconds: Number(Deno.env.get("MESSAGING_UNKNOWN_CONNECTION_CACHE_SECONDS") ?? "10"),
+      refreshSeconds: Number(Deno.env.get("MESSAGING_CONNECTION_REFRESH_SECONDS") ?? "1"),
+      refusalFlushSeconds: Number(Deno.env.get("MESSAGING_REFUSAL_FLUSH_SECONDS") ?? "1"),
     }),
     log: (m) => console.error(`[messaging-ingest] ${m}`),
   };

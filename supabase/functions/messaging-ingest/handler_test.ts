@@ -41,8 +41,14 @@ function fakeStore(fail?: StoreError, answer?: DeliveryResult) {
   const delivered: Delivery[] = [];
   const failures: string[] = [];
   const recorded: boolean[] = [];
+  const refusals: string[] = [];
   const store: Store = {
     connection: (id) => Promise.resolve(connections[id] ?? null),
+    refresh: (id) => Promise.resolve(connections[id] ?? null),
+    recordRefusal: (_id, reason) => {
+      refusals.push(reason);
+      return Promise.resolve();
+    },
     // as ingest_webhook_delivery answers when the database takes every item
     deliver: (_c, d) => {
       if (fail) return Promise.reject(fail);
@@ -61,7 +67,7 @@ function fakeStore(fail?: StoreError, answer?: DeliveryResult) {
     },
     ingestAsCaller: (auth, payload) => Promise.resolve({ status: 200, body: { auth, payload } }),
   };
-  return { store, delivered, failures, recorded };
+  return { store, delivered, failures, recorded, refusals, connections };
 }
 
 const BASE = "http://127.0.0.1/messaging-ingest";
@@ -96,7 +102,7 @@ Deno.test("a signed WhatsApp delivery is stored: 200 with the summary", async ()
   assertEquals(f.delivered[0].messages[0].external_conversation_id, "+34611111111");
 });
 
-Deno.test("bad signature 401, unknown or malformed connection 404, wrong platform 404: nothing stored or recorded", async () => {
+Deno.test("bad signature 401 (counted), unknown or malformed connection 404, wrong platform 404: nothing stored", async () => {
   const f = fakeStore();
   const h = createHandler({ store: f.store });
   assertEquals((await waPost(h, WA_BODY, "not-the-secret")).status, 401);
@@ -108,7 +114,7 @@ Deno.test("bad signature 401, unknown or malformed connection 404, wrong platfor
   assertEquals((await h(new Request(`${BASE}/facebook/${WA}`, { method: "POST", body: "{}" }))).status, 404);
   const otherFunction = await h(new Request(`http://127.0.0.1/whatsapp/${WA}`, { method: "POST", body: "{}" }));
   assertEquals(otherFunction.status, 404);
-  assertEquals([f.delivered.length, f.failures.length], [0, 0]);
+  assertEquals([f.delivered.length, f.failures.length, f.refusals], [0, 0, ["bad_signature", "bad_signature"]]);
 });
 
 Deno.test("a signed body of the wrong shape is 400, recorded on the connection, nothing stored", async () => {
@@ -118,7 +124,7 @@ Deno.test("a signed body of the wrong shape is 400, recorded on the connection, 
   assertEquals(res.status, 400);
   const notJson = await waPost(h, "not json");
   assertEquals(notJson.status, 400);
-  assertEquals([f.delivered.length, f.failures.length], [0, 2]);
+  assertEquals([f.delivered.length, f.failures.length, f.refusals], [0, 0, ["bad_body", "bad_body"]]);
 });
 
 Deno.test("the signature is checked before the body is parsed", async () => {
@@ -154,7 +160,9 @@ Deno.test("a database failure is 503 (retry) and recorded; a refusal of the cont
   assertEquals([down.failures, down.recorded], [["ingest_webhook_delivery: fetch failed"], [false]]);
   const refused = fakeStore(new StoreError("ingest_webhook_delivery: invalid payload", false, "22023"));
   const res = await waPost(createHandler({ store: refused.store }), WA_BODY);
-  assertEquals([res.status, (await res.json()).code, refused.recorded], [422, "22023", [true]]);
+  assertEquals([res.status, (await res.json()).code, refused.recorded, refused.refusals], [422, "22023", [], [
+    "refused",
+  ]]);
   const gone = fakeStore(
     new StoreError("ingest_webhook_delivery: connection_id: no connection", false, "22023", "connection_unknown"),
   );
@@ -293,4 +301,62 @@ Deno.test("POST / passes the caller's Authorization on; none is 401", async () =
   const preflight = await h(new Request(`${BASE}`, { method: "OPTIONS" }));
   assertEquals([preflight.status, preflight.headers.get("access-control-allow-origin")], [204, "*"]);
   assertEquals(res.headers.get("access-control-allow-headers"), "authorization, x-client-info, apikey, content-type");
+});
+
+Deno.test("a rotated secret works at once: a failed signature reads the connection again and verifies once more", async () => {
+  const f = fakeStore();
+  const cached = f.connections[WA];
+  let refreshes = 0;
+  // the database holds the new secret; the function's copy is the old one
+  f.store.connection = () => Promise.resolve(cached);
+  f.store.refresh =
+    () => (refreshes++, Promise.resolve({ ...cached, secrets: { ...cached.secrets, app_secret: "new" } }));
+  const h = createHandler({ store: f.store });
+  assertEquals((await waPost(h, WA_BODY, "new")).status, 200);
+  assertEquals([refreshes, f.delivered.length, f.refusals], [1, 1, []]);
+  // the refresh is the store's to rate-limit: when it declines (null), the copy stays and it is 401
+  f.store.refresh = () => (refreshes++, Promise.resolve(null));
+  assertEquals((await waPost(h, WA_BODY, "other")).status, 401);
+  assertEquals([refreshes, f.refusals], [2, ["bad_signature"]]);
+});
+
+Deno.test("an old secret stops at once: the database answers stale_secrets, the request is verified again", async () => {
+  const f = fakeStore();
+  const old = f.connections[WA];
+  const rotated = { ...old, secrets: { ...old.secrets, app_secret: "new" }, secrets_version: "v2" };
+  const forced: boolean[] = [];
+  const sentWith: (string | null | undefined)[] = [];
+  f.store.refresh = (_id, force) => (forced.push(force ?? false), Promise.resolve(rotated));
+  f.store.deliver = (c, d) => {
+    sentWith.push(c.secrets_version);
+    if (c.secrets_version !== "v2") return Promise.resolve({ rejected: { kind: "stale_secrets", reason: "rotated" } });
+    f.delivered.push(d);
+    return Promise.resolve({ inserted: 1, accepted: 1, refused: [] });
+  };
+  const h = createHandler({ store: f.store });
+  // signed with the old secret, which the cached copy still holds: refused, counted, nothing stored
+  assertEquals((await waPost(h, WA_BODY, "app")).status, 401);
+  assertEquals([forced, sentWith, f.delivered.length, f.refusals], [[true], [undefined], 0, ["bad_signature"]]);
+  // signed with the new secret while the copy was stale: stored with the fresh connection
+  f.store.connection = () => Promise.resolve({ ...rotated, secrets: { app_secret: "new" }, secrets_version: "v1" });
+  assertEquals((await waPost(h, WA_BODY, "new")).status, 200);
+  assertEquals([sentWith, f.delivered.length], [[undefined, "v1", "v2"], 1]);
+});
+
+Deno.test("a GET with a wrong verify token is 403 and counted; the connection is read again first", async () => {
+  const f = fakeStore();
+  let refreshes = 0;
+  f.store.refresh = (id) => (refreshes++, Promise.resolve(f.connections[id]));
+  const h = createHandler({ store: f.store });
+  const url = (token: string) => `${BASE}/whatsapp/${WA}?hub.mode=subscribe&hub.challenge=42&hub.verify_token=${token}`;
+  assertEquals((await h(new Request(url("wrong")))).status, 403);
+  const ok = await h(new Request(url("vt")));
+  assertEquals([ok.status, await ok.text(), refreshes, f.refusals], [200, "42", 2, ["wrong_verify_token"]]);
+});
+
+Deno.test("a bad signature while the database cannot be read again is still 401, counted", async () => {
+  const f = fakeStore();
+  f.store.refresh = () => Promise.reject(new StoreError("webhook_connection: fetch failed", true));
+  assertEquals((await waPost(createHandler({ store: f.store }), WA_BODY, "wrong")).status, 401);
+  assertEquals([f.delivered.length, f.refusals], [0, ["bad_signature"]]);
 });

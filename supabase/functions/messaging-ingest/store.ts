@@ -2,8 +2,15 @@
 // functions do it: connections and their secrets via the service_role-only RPC
 // webhook_connection, deliveries via ingest_webhook_delivery (or, for deliveries of one
 // connection that arrive while its previous call runs, ingest_webhook_deliveries),
-// failures and refusals via record_webhook_failure, and app batches via ingest_messages as
-// the calling user.
+// failures via record_webhook_failure, refusals before the store via
+// record_webhook_refusals (summed per connection, at most one write a second each), and
+// app batches via ingest_messages as the calling user.
+//
+// Connections are cached (30 s). A rotation applies at once all the same: a signature that
+// fails against the cached secrets reads the connection again (refresh, at most once a
+// second per connection, so a flood of bad signatures is not a flood of lookups), and a
+// delivery verified against replaced secrets is answered stale_secrets by the database,
+// which compares the secrets_version it was verified against with the current one.
 
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { STATUS } from "./answers.ts";
@@ -25,6 +32,9 @@ export interface Connection {
   account_identifier: string;
   status: string;
   secrets: Secrets;
+  /** a digest of the secrets (webhook_connection): deliveries carry it, and the database
+   * answers stale_secrets when the secrets changed since */
+  secrets_version?: string | null;
 }
 
 /**
@@ -51,7 +61,7 @@ export interface Refused {
 /** What ingest_webhook_delivery answers. */
 export interface DeliveryResult {
   /** nothing may be stored: the connection is paused/disconnected, or a WeChat replay */
-  rejected?: { kind: "paused" | "replay"; status?: string; reason: string };
+  rejected?: { kind: "paused" | "replay" | "stale_secrets"; status?: string; reason: string };
   inserted?: number;
   duplicates?: number;
   updated?: number;
@@ -63,9 +73,22 @@ export interface DeliveryResult {
 
 export interface Store {
   connection(id: string): Promise<Connection | null>;
+  /**
+   * The connection read again from the database (its secrets may have been rotated), and
+   * cached. Null when it is gone, or when it was read again less than a second ago and
+   * `force` is not set (the caller keeps its copy). Concurrent calls share one read.
+   */
+  refresh(id: string, force?: boolean): Promise<Connection | null>;
   deliver(connection: Connection, delivery: Delivery): Promise<DeliveryResult>;
   /** refused: a final refusal (counted); else a failure the platform retries (status error) */
   recordFailure(connectionId: string, error: string, refused: boolean): Promise<void>;
+  /**
+   * A delivery refused before the store took it (reason: bad_signature, wrong_verify_token,
+   * bad_body, refused), counted on the connection. Summed per connection and written at
+   * most once a second each: the first refusal of a quiet second is written before this
+   * resolves, the others with the next write.
+   */
+  recordRefusal(connectionId: string, reason: string, error: string): Promise<void>;
   /** ingest_messages with the caller's own Authorization: PostgREST's status and body. */
   ingestAsCaller(authorization: string, payload: Json): Promise<{ status: number; body: unknown }>;
 }
@@ -116,6 +139,10 @@ export interface StoreOptions {
   cacheSeconds?: number;
   /** how long an id that names no connection is answered 404 without asking (seconds) */
   unknownCacheSeconds?: number;
+  /** a connection is read again on a failed signature at most once in this long (seconds) */
+  refreshSeconds?: number;
+  /** a connection's refusals are written at most once in this long (seconds) */
+  refusalFlushSeconds?: number;
   /** the fetch supabase-js uses (tests) */
   fetch?: typeof fetch;
 }
@@ -149,11 +176,24 @@ function payloadOf(delivery: Delivery): { [key: string]: Json } {
   };
 }
 
+/** Refusals of one connection waiting for their write. */
+interface PendingRefusals {
+  counts: Record<string, number>;
+  reason: string;
+  error: string;
+  at: Date;
+}
+
+/** The secrets version a delivery was verified against, for the database to compare. */
+function version(connection: Connection): { secrets_version?: string } {
+  return connection.secrets_version ? { secrets_version: connection.secrets_version } : {};
+}
+
 function items(delivery: Delivery): number {
   return delivery.messages.length + delivery.updates.length;
 }
 
-export function supabaseStore(opts: StoreOptions): Store {
+export function supabaseStore(opts: StoreOptions): Store & { flushRefusals(): Promise<void> } {
   const global = opts.fetch ? { fetch: opts.fetch } : {};
   const clientOptions = {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
@@ -165,14 +205,82 @@ export function supabaseStore(opts: StoreOptions): Store {
   const cache = new Map<string, { connection: Connection; until: number }>();
   // ids that named no connection: random ids would otherwise each cost a database lookup
   const unknown = new Map<string, number>();
+  const refreshMs = (opts.refreshSeconds ?? 1) * 1000;
+  const flushMs = (opts.refusalFlushSeconds ?? 1) * 1000;
+  // per connection: when it was last read again, and the read in flight
+  const refreshed = new Map<string, number>();
+  const refreshing = new Map<string, Promise<Connection | null>>();
+  // per connection: refusals not yet written, when the last write started, the next write
+  const pending = new Map<string, PendingRefusals>();
+  const flushed = new Map<string, number>();
+  const flushing = new Set<string>();
+  const timers = new Map<string, ReturnType<typeof setTimeout>>();
+
+  async function lookup(id: string): Promise<Connection | null> {
+    const res: Rpc = await service.rpc("webhook_connection", { connection_id: id });
+    if (res.error) raise(res, "webhook_connection");
+    const connection = (res.data ?? null) as Connection | null;
+    if (connection && ttl > 0) cache.set(id, { connection, until: Date.now() + ttl });
+    else cache.delete(id);
+    if (!connection && unknownTtl > 0) {
+      if (unknown.size >= MAX_UNKNOWN) unknown.delete(unknown.keys().next().value as string);
+      unknown.set(id, Date.now() + unknownTtl);
+    }
+    return connection;
+  }
+
+  function schedule(id: string, wait: number): void {
+    if (timers.has(id)) return;
+    timers.set(
+      id,
+      setTimeout(() => {
+        timers.delete(id);
+        void flush(id);
+      }, Math.max(0, wait)),
+    );
+  }
+
+  async function flush(id: string): Promise<void> {
+    const p = pending.get(id);
+    if (!p || flushing.has(id)) return;
+    pending.delete(id);
+    flushed.delete(id);
+    flushed.set(id, Date.now());
+    if (flushed.size > MAX_UNKNOWN) flushed.delete(flushed.keys().next().value as string);
+    flushing.add(id);
+    try {
+      const res: Rpc = await service.rpc("record_webhook_refusals", {
+        connection_id: id,
+        counts: p.counts,
+        reason: p.reason,
+        error: p.error,
+        at: p.at.toISOString(),
+      });
+      if (res.error) throw storeError(res, "record_webhook_refusals");
+    } catch (e) {
+      // a failure a retry can fix keeps the counts for the next write; a refusal drops them
+      if (!(e instanceof StoreError) || e.retryable) {
+        const now = pending.get(id);
+        if (now) {
+          for (const [k, n] of Object.entries(p.counts)) now.counts[k] = (now.counts[k] ?? 0) + n;
+        } else pending.set(id, p);
+      }
+      throw e;
+    } finally {
+      flushing.delete(id);
+      if (pending.has(id)) schedule(id, (flushed.get(id) ?? 0) + flushMs - Date.now());
+    }
+  }
 
   // deliveries waiting per connection id: a connection has an entry while its call is in
   // flight (drain removes it once the queue is empty)
   const waiting = new Map<string, Waiting[]>();
 
   function settle(connection: Connection, result: DeliveryResult): DeliveryResult {
-    // a paused connection: its status is read again next time
-    if (result?.rejected?.kind === "paused") cache.delete(connection.id);
+    // a paused connection: its status is read again next time; rotated secrets: read again
+    if (result?.rejected?.kind === "paused" || result?.rejected?.kind === "stale_secrets") {
+      cache.delete(connection.id);
+    }
     return result;
   }
 
@@ -185,7 +293,7 @@ export function supabaseStore(opts: StoreOptions): Store {
 
   async function deliverOne(connection: Connection, delivery: Delivery): Promise<DeliveryResult> {
     const res: Rpc = await service.rpc("ingest_webhook_delivery", {
-      payload: { connection_id: connection.id, ...payloadOf(delivery) },
+      payload: { connection_id: connection.id, ...payloadOf(delivery), ...version(connection) },
     });
     if (res.error) throw refusal(connection, res, "ingest_webhook_delivery");
     return settle(connection, res.data as DeliveryResult);
@@ -193,7 +301,10 @@ export function supabaseStore(opts: StoreOptions): Store {
 
   async function deliverMany(connection: Connection, batch: Waiting[]): Promise<void> {
     const res: Rpc = await service.rpc("ingest_webhook_deliveries", {
-      payload: { connection_id: connection.id, deliveries: batch.map((w) => payloadOf(w.delivery)) },
+      payload: {
+        connection_id: connection.id,
+        deliveries: batch.map((w) => ({ ...payloadOf(w.delivery), ...version(connection) })),
+      },
     });
     if (res.error) throw refusal(connection, res, "ingest_webhook_deliveries");
     const results = ((res.data ?? {}) as { results?: (DeliveryResult & { error?: Rpc["error"] })[] }).results ?? [];
@@ -243,16 +354,19 @@ export function supabaseStore(opts: StoreOptions): Store {
         if (missing > now) return null;
         unknown.delete(id);
       }
-      const res: Rpc = await service.rpc("webhook_connection", { connection_id: id });
-      if (res.error) raise(res, "webhook_connection");
-      const connection = (res.data ?? null) as Connection | null;
-      if (connection && ttl > 0) cache.set(id, { connection, until: Date.now() + ttl });
-      else cache.delete(id);
-      if (!connection && unknownTtl > 0) {
-        if (unknown.size >= MAX_UNKNOWN) unknown.delete(unknown.keys().next().value as string);
-        unknown.set(id, Date.now() + unknownTtl);
-      }
-      return connection;
+      return await lookup(id);
+    },
+
+    refresh(id, force = false) {
+      const inFlight = refreshing.get(id);
+      if (inFlight) return inFlight;
+      const now = Date.now();
+      if (!force && (refreshed.get(id) ?? -Infinity) + refreshMs > now) return Promise.resolve(null);
+      refreshed.set(id, now);
+      if (refreshed.size > MAX_UNKNOWN) refreshed.delete(refreshed.keys().next().value as string);
+      const read = lookup(id).finally(() => refreshing.delete(id));
+      refreshing.set(id, read);
+      return read;
     },
 
     deliver(connection, delivery) {
@@ -274,6 +388,33 @@ export function supabaseStore(opts: StoreOptions): Store {
     async recordFailure(connectionId, error, refused) {
       const res: Rpc = await service.rpc("record_webhook_failure", { connection_id: connectionId, error, refused });
       if (res.error) raise(res, "record_webhook_failure");
+    },
+
+    recordRefusal(connectionId, reason, error) {
+      const p = pending.get(connectionId) ?? { counts: {}, reason, error, at: new Date() };
+      p.counts[reason] = (p.counts[reason] ?? 0) + 1;
+      p.reason = reason;
+      p.error = error;
+      p.at = new Date();
+      pending.set(connectionId, p);
+      if (timers.has(connectionId) || flushing.has(connectionId)) return Promise.resolve();
+      const wait = (flushed.get(connectionId) ?? -Infinity) + flushMs - Date.now();
+      if (wait <= 0) return flush(connectionId);
+      schedule(connectionId, wait);
+      return Promise.resolve();
+    },
+
+    /** Writes every connection's waiting refusals now (tests; a shutdown). */
+    async flushRefusals() {
+      for (const [id, t] of timers) {
+        clearTimeout(t);
+        timers.delete(id);
+      }
+      await Promise.allSettled([...pending.keys()].map((id) => flush(id)));
+      for (const [id, t] of timers) {
+        clearTimeout(t);
+        timers.delete(id);
+      }
     },
 
     async ingestAsCaller(authorization, payload) {

@@ -110,3 +110,86 @@ Deno.test("deliveries of one connection that arrive while its call runs go toget
   await store.deliver(conn as never, one("m4"));
   assertEquals(bodies.map((b) => b.rpc).at(-1), "ingest_webhook_delivery");
 });
+
+/** A stand-in for PostgREST that keeps each call's RPC and arguments. */
+function recording(answer: (rpc: string, args: Record<string, unknown>) => unknown) {
+  const calls: { rpc: string; args: Record<string, unknown> }[] = [];
+  const fetch = async (input: Request | URL | string, init?: RequestInit) => {
+    const req = input instanceof Request ? input : new Request(String(input), init);
+    const rpc = new URL(req.url).pathname.replace(/^.*\/rpc\//, "");
+    const args = await req.json();
+    calls.push({ rpc, args });
+    return new Response(JSON.stringify(answer(rpc, args) ?? null), {
+      status: 200,
+      headers: { "content-type": "application/json" },
+    });
+  };
+  return { calls, fetch: fetch as typeof globalThis.fetch };
+}
+
+Deno.test("refresh reads a connection again at most once per refreshSeconds, unless forced; reads in flight are shared", async () => {
+  let version = 1;
+  const pg = recording(() => ({ id: ID, platform: "whatsapp", secrets: {}, secrets_version: `v${version}` }));
+  const store = supabaseStore({ ...opts, fetch: pg.fetch, refreshSeconds: 60 });
+  await store.connection(ID);
+  version = 2;
+  const [a, b] = await Promise.all([store.refresh(ID), store.refresh(ID)]);
+  assertEquals([a?.secrets_version, b?.secrets_version, pg.calls.length], ["v2", "v2", 2], "one read for both");
+  assertEquals((await store.connection(ID))?.secrets_version, "v2", "the fresh copy is cached");
+  // a flood of bad signatures: no more reads within the second
+  for (let i = 0; i < 50; i++) assertEquals(await store.refresh(ID), null);
+  assertEquals(pg.calls.length, 2);
+  version = 3;
+  assertEquals((await store.refresh(ID, true))?.secrets_version, "v3", "the database said the copy is stale");
+  assertEquals(pg.calls.length, 3);
+});
+
+Deno.test("a delivery carries the secrets_version it was verified against; stale_secrets drops the cached copy", async () => {
+  const conn = { id: ID, platform: "whatsapp", secrets: {}, secrets_version: "v1" };
+  const pg = recording((rpc) =>
+    rpc === "webhook_connection" ? conn : { rejected: { kind: "stale_secrets", reason: "rotated" } }
+  );
+  const store = supabaseStore({ ...opts, fetch: pg.fetch });
+  const c = await store.connection(ID);
+  assertEquals((await store.deliver(c!, { messages: [], updates: [] })).rejected?.kind, "stale_secrets");
+  assertEquals((pg.calls[1].args.payload as Record<string, unknown>).secrets_version, "v1");
+  await store.connection(ID);
+  assertEquals(pg.calls.map((x) => x.rpc), ["webhook_connection", "ingest_webhook_delivery", "webhook_connection"]);
+});
+
+Deno.test("refusals are summed per connection: the first is written at once, a flood in one more write", async () => {
+  const pg = recording(() => null);
+  const store = supabaseStore({ ...opts, fetch: pg.fetch, refusalFlushSeconds: 60 });
+  await store.recordRefusal(ID, "bad_signature", "401 first");
+  assertEquals(pg.calls.length, 1, "the first refusal of a quiet second is written before the answer");
+  for (let i = 0; i < 500; i++) await store.recordRefusal(ID, i % 5 === 0 ? "bad_body" : "bad_signature", `n${i}`);
+  assertEquals(pg.calls.length, 1, "the flood waits for the next write");
+  await store.flushRefusals();
+  assertEquals(pg.calls.map((x) => x.rpc), ["record_webhook_refusals", "record_webhook_refusals"]);
+  assertEquals(pg.calls[0].args.counts, { bad_signature: 1 });
+  const second = pg.calls[1].args;
+  assertEquals([second.counts, second.reason, second.error], [
+    { bad_signature: 400, bad_body: 100 },
+    "bad_signature",
+    "n499",
+  ]);
+  assert(typeof second.at === "string" && !Number.isNaN(Date.parse(second.at as string)), "with the last one's time");
+});
+
+Deno.test("refusals of a connection written when the database failed are kept for the next write", async () => {
+  let down = true;
+  const calls: Record<string, unknown>[] = [];
+  const fetch = async (input: Request | URL | string, init?: RequestInit) => {
+    const req = input instanceof Request ? input : new Request(String(input), init);
+    calls.push(await req.json());
+    return down
+      ? new Response(JSON.stringify({ code: "PGRST001", message: "down" }), { status: 503 })
+      : new Response("null", { status: 200, headers: { "content-type": "application/json" } });
+  };
+  const store = supabaseStore({ ...opts, fetch: fetch as typeof globalThis.fetch, refusalFlushSeconds: 60 });
+  await store.recordRefusal(ID, "bad_signature", "x").catch(() => {});
+  await store.recordRefusal(ID, "bad_signature", "y");
+  down = false;
+  await store.flushRefusals();
+  assertEquals(calls.map((c) => c.counts), [{ bad_signature: 1 }, { bad_signature: 2 }]);
+});

@@ -1,13 +1,14 @@
-// The user's messaging accounts: platform, status, last sync, refusals, last error, webhook URL,
-// and their management (add, rotate secrets, pause/resume, delete).
+// The user's messaging accounts: platform, status (and what a pause dropped), last sync,
+// refusals by reason, the last error (current or past), webhook URL, and their management
+// (add, rotate secrets, pause/resume with a confirmation, delete).
 import { ConnectionActions } from "../components/crm/ConnectionActions";
+import { ConnectionLastError, ConnectionRefusals, ConnectionStatus } from "../components/crm/ConnectionHealth";
 import { AddConnectionForm } from "../components/crm/ConnectionSetup";
 import { PlatformIcon, platformLabel } from "../components/crm/PlatformIcon";
 import { Empty, ErrorMessage, Loading } from "../components/ui/States";
 import { useAuth } from "../auth/context";
 import { useConnectionWebhooks, useConnections, webhookUrl } from "../hooks/use-connections";
 import { formatDateTime, relativeTime } from "../lib/format";
-import { storesDeliveries } from "../types/messaging";
 
 export function MessagingConnections() {
   const { apiUrl } = useAuth();
@@ -59,10 +60,7 @@ export function MessagingConnections() {
                     )}
                   </td>
                   <td data-label="Status">
-                    <span className={`badge status-${c.status}`}>{c.status}</span>
-                    {!storesDeliveries(c.status) ? (
-                      <div className="muted">deliveries are answered, not stored</div>
-                    ) : null}
+                    <ConnectionStatus connection={c} />
                   </td>
                   <td data-label="Last sync">
                     {c.last_synced_at ? (
@@ -76,26 +74,12 @@ export function MessagingConnections() {
                   <td
                     data-label="Refused"
                     className={c.refused_count > 0 ? "error" : "muted"}
-                    aria-label="Refused messages"
+                    aria-label="Refused deliveries"
                   >
-                    {c.refused_count > 0 ? (
-                      <>
-                        {c.refused_count}
-                        {c.last_refused_at ? (
-                          <>
-                            {", last "}
-                            <time dateTime={c.last_refused_at} title={formatDateTime(c.last_refused_at)}>
-                              {relativeTime(c.last_refused_at)}
-                            </time>
-                          </>
-                        ) : null}
-                      </>
-                    ) : (
-                      "none"
-                    )}
+                    <ConnectionRefusals connection={c} />
                   </td>
-                  <td data-label="Last error" className={c.last_error ? "error" : "muted"}>
-                    {c.last_error ?? "none"}
+                  <td data-label="Last error" aria-label="Last error">
+                    <ConnectionLastError connection={c} />
                   </td>
                   <td data-label="Webhook URL">
                     {webhooks.isPending ? (

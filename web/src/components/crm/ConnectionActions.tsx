@@ -1,4 +1,5 @@
-// A connection's actions: set up or rotate its webhook secrets, pause or resume, delete.
+// A connection's actions: set up or rotate its webhook secrets, pause (after a confirmation
+// that says what happens to deliveries meanwhile) or resume, delete.
 import { useState } from "react";
 import {
   useDeleteConnection,
@@ -22,6 +23,7 @@ export function ConnectionActions({
   const remove = useDeleteConnection();
   const [issued, setIssued] = useState<IssuedSecrets | null>(null);
   const [appSecret, setAppSecret] = useState("");
+  const [confirmPause, setConfirmPause] = useState(false);
   const pasted = isPlatform(c.platform) ? issuedSecret(c.platform) : undefined;
   const needsAppSecret = pasted !== undefined && !hasSecrets;
   const error = rotate.error ?? status.error ?? remove.error;
@@ -57,8 +59,9 @@ export function ConnectionActions({
       </button>
       <button
         type="button"
-        disabled={status.isPending}
-        onClick={() => status.mutate({ id: c.id, status: paused ? "active" : "paused" })}
+        disabled={status.isPending || confirmPause}
+        title={paused ? "Store new deliveries again" : "Deliveries are dropped while paused"}
+        onClick={() => (paused ? status.mutate({ id: c.id, status: "active" }) : setConfirmPause(true))}
       >
         {paused ? "Resume" : "Pause"}
       </button>
@@ -79,7 +82,29 @@ export function ConnectionActions({
           {describeError(error)}
         </p>
       )}
-      {issued && <IssuedSecretsNotice issued={issued} onDone={() => setIssued(null)} />}
+      {confirmPause && (
+        <div className="confirm-pause" role="alertdialog" aria-label="Pause this connection?">
+          <p>
+            <strong>
+              Pause {c.platform} {c.account_identifier}?
+            </strong>{" "}
+            While paused, deliveries are answered as received (200), so the platform does not send them again, and they
+            are <strong>dropped</strong>: not stored, now or after you resume. Each dropped delivery is counted here.
+            Resume to store new deliveries again.
+          </p>
+          <button
+            type="button"
+            className="danger"
+            onClick={() => status.mutate({ id: c.id, status: "paused" }, { onSettled: () => setConfirmPause(false) })}
+          >
+            Pause and drop deliveries
+          </button>
+          <button type="button" onClick={() => setConfirmPause(false)}>
+            Keep it active
+          </button>
+        </div>
+      )}
+      {issued && <IssuedSecretsNotice issued={issued} rotated onDone={() => setIssued(null)} />}
     </div>
   );
 }

@@ -96,8 +96,16 @@ export function AddConnectionForm() {
   );
 }
 
-/** The webhook URL and the new secrets, shown this one time. */
-export function IssuedSecretsNotice({ issued, onDone }: { issued: IssuedSecrets; onDone: () => void }) {
+/** The webhook URL and the new secrets, shown this one time (after a rotation: what became of the old ones). */
+export function IssuedSecretsNotice({
+  issued,
+  rotated = false,
+  onDone,
+}: {
+  issued: IssuedSecrets;
+  rotated?: boolean;
+  onDone: () => void;
+}) {
   const { apiUrl } = useAuth();
   return (
     <div className="issued" role="status" aria-label="New webhook secrets">
@@ -105,6 +113,13 @@ export function IssuedSecretsNotice({ issued, onDone }: { issued: IssuedSecrets;
         <strong>Register this with {PLATFORM_LABELS[issued.platform]} now.</strong> The secrets are shown only this
         once; rotate them to get new ones.
       </p>
+      {rotated && (
+        <p className="rotation-note">
+          The new secrets work at once. The old ones stop at once, with no grace period: until{" "}
+          {PLATFORM_LABELS[issued.platform]} has the new ones, its deliveries are refused (401) and counted under “bad
+          signature or token”.
+        </p>
+      )}
       <dl>
         <dt>Webhook URL</dt>
         <dd>
