@@ -16,7 +16,7 @@ revoke all on schema messaging_gate from public;
 grant usage on schema messaging_gate to anon, authenticated, service_role;
 
 insert into messaging_private.contract_limits (name, value, unit, description) values
-  ('requests_per_user', 2, 'requests',
+  ('requests_per_user', 3, 'requests',
    'Most API requests of one signed-in user (any number of sessions and tokens) running at once; more are answered 429 (too_many_requests) with Retry-After. Anonymous callers share one such allowance. The service role is not limited.'),
   ('requests_signed_in', 6, 'requests',
    'Most API requests of all signed-in users and anonymous callers together running at once (429 past it): the rest of PostgREST''s pool (10 connections locally) is kept for the service role''s webhooks and jobs.'),
