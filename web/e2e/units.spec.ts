@@ -97,7 +97,8 @@ test("no retry when nothing answers, one for a server error; uuids", () => {
 
 test("a 429 of the store is sent again after its Retry-After, a few times, then shown in words", () => {
   const tooMany = {
-    message: "too many requests at once for this user (at most 2 run at once, whatever the number of sessions); try again in 1 s",
+    message:
+      "too many requests at once for this user (at most 2 run at once, whatever the number of sessions); try again in 1 s",
     details: null,
     hint: "too_many_requests",
     code: "53400",
