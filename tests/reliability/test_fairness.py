@@ -12,9 +12,11 @@ each user a few request slots and all signed-in users together a share of the po
 answers 429 beyond them; the service role (the function's webhooks) is never limited.
 
 The heavy sessions run in processes of their own (as other machines would), so their
-threads do not share the measuring process's interpreter. Loopback only; about 45 s with
-the fixture. FAIRNESS_SECONDS sets the loaded phase (default 20 s), FAIRNESS_QUIET_SECONDS
-the quiet one (default 8 s).
+threads do not share the measuring process's interpreter, at the lowest CPU priority (their
+client work would be on their machines). Quiet and loaded windows alternate 4 times, so the
+machine's other work weighs on both alike. Loopback only; about 50 s with the fixture.
+FAIRNESS_SECONDS sets the loaded time (default 20 s), FAIRNESS_QUIET_SECONDS the quiet time
+(default 8 s), FAIRNESS_429_PAUSE the heavy sessions' pause after a 429 (default 0.05 s).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ THREADS_PER_SESSION = 4
 LOADED_SECONDS = float(os.environ.get("FAIRNESS_SECONDS", "20"))
 QUIET_SECONDS = float(os.environ.get("FAIRNESS_QUIET_SECONDS", "8"))
 RATIO = 3.0
+#: quiet and loaded windows alternate this many times
+WINDOWS = 4
 #: below this a p95 is noise of the machine, not a measurement: the goal is at least it
 FLOOR_MS = 5.0
 REGEX = r"match.(.*)(.*)(.*)(.*)(.*)\5\4\3\2\1x"
@@ -68,23 +72,30 @@ def _heavy_requests(base: str) -> list[tuple[str, str, dict[str, Any]]]:
     ]  # fmt: skip
 
 
-def heavy_session(base: str, headers: dict[str, str], seconds: float, out: Any) -> None:
+def heavy_session(
+    base: str, headers: dict[str, str], go: Any, stop: Any, busy: Any, out: Any
+) -> None:
     """One session of the heavy user: THREADS_PER_SESSION loops of expensive reads, each
-    next request as soon as the last one ends (0.05 s after a 429), for `seconds`."""
+    next request as soon as the last one ends (0.05 s after a 429), while `go` is set; idle
+    while it is not; `busy` counts the requests in flight; ends when `stop` is set."""
     # the heavy user's own client work (HTTP, reading answers) would run on their machines,
     # not the server's: at the lowest priority here, it takes only CPU the server leaves
     os.nice(19)
     statuses: dict[int, int] = {}
     lock = threading.Lock()
-    end = time.monotonic() + seconds
     requests = _heavy_requests(base)
+    pause = float(os.environ.get("FAIRNESS_429_PAUSE", "0.05"))
 
     def loop(offset: int) -> None:
         i = offset
         with httpx.Client(timeout=60) as http:
-            while time.monotonic() < end:
+            while not stop.is_set():
+                if not go.wait(0.1):
+                    continue
                 method, url, kw = requests[i % len(requests)]
                 i += 1
+                with busy.get_lock():
+                    busy.value += 1
                 try:
                     with http.stream(method, url, headers=headers, **kw) as r:
                         for _ in r.iter_raw():
@@ -92,10 +103,13 @@ def heavy_session(base: str, headers: dict[str, str], seconds: float, out: Any) 
                     code = r.status_code
                 except httpx.HTTPError:
                     code = -1
+                finally:
+                    with busy.get_lock():
+                        busy.value -= 1
                 with lock:
                     statuses[code] = statuses.get(code, 0) + 1
                 if code == 429:
-                    time.sleep(float(os.environ.get("FAIRNESS_429_PAUSE", "0.05")))
+                    time.sleep(pause)
 
     threads = [threading.Thread(target=loop, args=(n,)) for n in range(THREADS_PER_SESSION)]
     for t in threads:
@@ -240,33 +254,54 @@ def test_five_sessions_of_one_user_leave_another_users_reads_and_webhooks_fast(
         for _ in range(5):
             assert probe.read(http) is None
             assert probe.deliver(http) is None
-    quiet, quiet_failed = probe.run(QUIET_SECONDS)
-    assert not any(quiet_failed.values()), quiet_failed
-
     ctx = multiprocessing.get_context("spawn")
-    out = ctx.Queue()
+    go, stop, busy, out = ctx.Event(), ctx.Event(), ctx.Value("i", 0), ctx.Queue()
     sessions = [
         ctx.Process(
             target=heavy_session,
             args=(
                 probe.rest,
                 {"apikey": settings.anon_key, "Authorization": f"Bearer {token}"},
-                LOADED_SECONDS + 3,
-                out,
+                go, stop, busy, out,
             ),
         )
         for token in parties["heavy_tokens"]
-    ]
+    ]  # fmt: skip
     for p in sessions:
         p.start()
-    time.sleep(2.0)  # the sessions are running and hold what they can
-    loaded, loaded_failed = probe.run(LOADED_SECONDS)
+    # quiet and loaded windows take turns, so what else the machine runs meanwhile weighs
+    # on both alike; a quiet window starts only once no heavy request is left in flight
+    quiet: dict[str, list[float]] = {"inbox read": [], "webhook": []}
+    loaded: dict[str, list[float]] = {"inbox read": [], "webhook": []}
+    quiet_failed: dict[str, list[str]] = {"inbox read": [], "webhook": []}
+    loaded_failed: dict[str, list[str]] = {"inbox read": [], "webhook": []}
+    try:
+        for _ in range(WINDOWS):
+            deadline = time.monotonic() + 30
+            while busy.value and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert busy.value == 0, "heavy requests still running after 30 s"
+            timings, failed = probe.run(QUIET_SECONDS / WINDOWS)
+            for kind in quiet:
+                quiet[kind] += timings[kind]
+                quiet_failed[kind] += failed[kind]
+            go.set()
+            time.sleep(1.0)  # the sessions hold what they can
+            timings, failed = probe.run(LOADED_SECONDS / WINDOWS)
+            go.clear()
+            for kind in loaded:
+                loaded[kind] += timings[kind]
+                loaded_failed[kind] += failed[kind]
+    finally:
+        go.clear()
+        stop.set()
     statuses: dict[int, int] = {}
     for _ in sessions:
         for code, n in out.get(timeout=120).items():
             statuses[code] = statuses.get(code, 0) + n
     for p in sessions:
         p.join(timeout=60)
+    assert not any(quiet_failed.values()), quiet_failed
 
     lines, failures = [], []
     for kind in ("inbox read", "webhook"):
