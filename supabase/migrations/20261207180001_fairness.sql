@@ -44,7 +44,6 @@ declare
   v_all integer;
   v_retry bigint;
   v_timeout bigint;
-  v_slot integer;
   v_got boolean := false;
   v_refused text;
 begin
