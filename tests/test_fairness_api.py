@@ -120,39 +120,44 @@ def test_a_refused_request_ran_nothing(settings, make_user, db):
     ).fetchone() == (0,)
 
 
-def test_signed_in_reads_run_under_the_read_timeout_and_ingest_does_not(settings, make_user, db):
+def test_signed_in_reads_run_under_the_read_timeout_and_ingest_does_not(
+    settings, make_user, service, db
+):
     """The pre-request sets read_timeout_ms for every request of a signed-in user but an
-    ingest: with it lowered to 1 ms for this test, a read is cancelled (57014), an ingest
-    and the service role's read are not."""
+    ingest: with it lowered to 50 ms for this test, a slow read is cancelled (57014); an
+    ingest taking longer than that, and the service role's slow read, are not."""
     alice = make_user("alice")
+    seed_slow_rows(service, alice.id)
     assert contract().limit("read_timeout_ms") < 8000  # shorter than the role's 8 s
+    slow = {"select": "id", "messages->0->>content": f"match.{SLOW_PATTERN}"}
+    url = f"{settings.api_url}/rest/v1/chat_conversations"
     old = db.execute(
         "select value from messaging_private.contract_limits where name = 'read_timeout_ms'"
     ).fetchone()[0]
     db.execute(
-        "update messaging_private.contract_limits set value = 1 where name = 'read_timeout_ms'"
+        "update messaging_private.contract_limits set value = 50 where name = 'read_timeout_ms'"
     )
     try:
-        r = httpx.post(
-            f"{settings.api_url}/rest/v1/rpc/search_messages",
-            json={"query": "anything"},
-            headers=headers(settings, alice.token),
-        )
+        r = httpx.get(url, params=slow, headers=headers(settings, alice.token), timeout=30)
         assert r.status_code == 500 and r.json()["code"] == "57014", r.text
         r = httpx.post(
             f"{settings.api_url}/rest/v1/rpc/ingest_messages",
-            json={"payload": {"messages": [msg("under-timeout")]}},
+            json={"payload": {"messages": [msg("long", f"l{i}") for i in range(3000)]}},
             headers=headers(settings, alice.token),
+            timeout=30,
         )
-        assert r.status_code == 200 and r.json()["inserted"] == 1, r.text
-        service = headers(settings, settings.service_role_key, settings.service_role_key)
-        assert inbox(settings, service).status_code == 200
+        assert r.status_code == 200 and r.json()["inserted"] == 3000, r.text
+        assert r.elapsed.total_seconds() > 0.05  # longer than the reads' timeout
+        service_key = headers(settings, settings.service_role_key, settings.service_role_key)
+        r = httpx.get(url, params={**slow, "user_id": f"eq.{alice.id}"}, headers=service_key)
+        assert r.status_code == 200 and r.elapsed.total_seconds() > 0.05, r.text
     finally:
         db.execute(
             "update messaging_private.contract_limits set value = %s where name = 'read_timeout_ms'",
             (old,),
         )
-    assert inbox(settings, headers(settings, alice.token)).status_code == 200
+    r = httpx.get(url, params=slow, headers=headers(settings, alice.token), timeout=30)
+    assert r.status_code == 200, r.text
 
 
 def seed_slow_rows(service: Any, user_id: str) -> None:
