@@ -105,8 +105,8 @@ def run_keys(s: SignedIn, scale: float, reps: int, log: Log) -> dict[str, Any]:
     # Thread pages on a 10,000-message conversation (about forty archive chunks of 250): the latest 50,
     # a page mid-thread and a page deep in the archive (5 % from its start); the inbox of this
     # user (n_small + n_big conversations) and of a user with 5,000 conversations. Each goal
-    # key is the worst of its modes. One request at a time per user: the gateway's limit of
-    # 4 concurrent requests per token never applies.
+    # key is the worst of its modes. One request at a time per user: the database's
+    # requests_per_user limit never applies.
     many = max(50, int(5000 * scale))
     wide = {side.name: s.new_user() for side in SIDES}
     wide_parts = payloads(history(4, many, 4, "i"))

@@ -14,7 +14,6 @@ process. A production build has no code that reads it.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import time
 from pathlib import Path
@@ -22,23 +21,16 @@ from pathlib import Path
 from .functions import nginx_location, nginx_upstream
 from .layout import API_PORT, POSTGREST_PORT, REPO_ROOT, WEB_PORT, Paths, api_url, db_url, web_url
 from .process import StackError, http_status, pid_alive, port_open, run, stop_pid, wait_for
-from .tokens import LOCAL_JWT_SECRET, api_key, user_token
+from .tokens import api_key, user_token
 
 WEB_DIST = REPO_ROOT / "web" / "dist"
 #: How long the local sign-in tokens live; `make stack` mints fresh ones.
 LOCAL_SESSION_TTL = 12 * 3600
-#: Requests of one bearer token PostgREST serves at once; more wait for none and get 429.
-PER_TOKEN_REQUESTS = 4
 #: The seed users (supabase/seed.sql) the local sign-in offers.
 LOCAL_USER_DOMAIN = "@crm.example"
 
 
-def _signature(token: str) -> str:
-    return re.escape(token.rsplit(".", 1)[-1])
-
-
 def nginx_conf(paths: Paths) -> Path:
-    service_key = api_key(LOCAL_JWT_SECRET, "service_role")
     tmp = paths.run / "nginx-tmp"
     tmp.mkdir(exist_ok=True)
     conf = paths.run / "nginx.conf"
@@ -65,16 +57,8 @@ http {{
     ""      "Bearer $http_apikey";
     default $http_authorization;
   }}
-  # Fairness: at most {PER_TOKEN_REQUESTS} requests of one bearer token at a time reach
-  # PostgREST (its pool holds 10 connections), so one user's slow requests cannot hold every
-  # connection. Keyed on the token's signature (a JWT is longer than the 255 bytes a key may
-  # have; the signature names the token); the service key (server-side jobs) is not limited.
-  map $crm_auth $crm_token_key {{
-    "~\\.{_signature(service_key)}$" "";
-    "~\\.(?<crm_sig>[A-Za-z0-9_-]{{1,128}})$" $crm_sig;
-    default $crm_auth;
-  }}
-  limit_conn_zone $crm_token_key zone=crm_per_token:10m;
+  # Fairness between users is the database's (PostgREST's db-pre-request,
+  # supabase/schemas/27_fairness.sql), as behind hosted Supabase's gateway: none here.
   server {{
     listen 127.0.0.1:{API_PORT};
     location = /health {{ default_type text/plain; return 200 "ok\\n"; }}
@@ -83,21 +67,12 @@ http {{
         add_header Content-Type application/json always;
         return 401 '{{"message":"No API key found in request"}}';
       }}
-      limit_conn crm_per_token {PER_TOKEN_REQUESTS};
-      limit_conn_status 429;
-      limit_conn_log_level info;
-      error_page 429 = @crm_too_many;
       proxy_pass http://postgrest/;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header Host $host;
       proxy_set_header Authorization $crm_auth;
       proxy_read_timeout 120s;
-    }}
-    location @crm_too_many {{
-      default_type application/json;
-      add_header Retry-After 1 always;
-      return 429 '{{"code":"PGRST429","message":"too many requests of this token at once (at most {PER_TOKEN_REQUESTS}); retry when one has finished","details":null,"hint":null}}';
     }}
 {nginx_location()}
   }}

@@ -65,7 +65,7 @@ def test_every_platform_has_its_label_and_secrets_in_the_contract(db):
 
 # ------------------------------------------------------------------ refusal kinds
 
-RAISE = re.compile(r"\braise\s+exception\b", re.IGNORECASE)
+RAISE = re.compile(r"\braise\s+(exception|sqlstate\s+'PGRST')", re.IGNORECASE)
 
 
 def raise_statements(src: str) -> list[str]:
@@ -88,21 +88,23 @@ def test_every_refusal_raised_in_sql_carries_a_kind_of_the_contract_with_its_sql
     rows = db.execute(
         "select p.oid::regprocedure::text, p.prosrc from pg_proc p"
         " join pg_namespace n on n.oid = p.pronamespace"
-        " where n.nspname in ('public', 'messaging_private') and p.prolang in"
+        " where n.nspname in ('public', 'messaging_private', 'messaging_gate') and p.prolang in"
         " (select oid from pg_language where lanname = 'plpgsql')"
     ).fetchall()
     raised: set[str] = set()
     problems = []
     for name, src in rows:
         for body in raise_statements(src):
-            hint = re.search(r"\bhint\s*=\s*'([a-z_]+)'", body)
-            code = re.search(r"\berrcode\s*=\s*'([0-9A-Z]{5})'", body)
-            if not hint or hint.group(1) not in kinds:
+            # a PGRST raise (an HTTP status of its own) names code and hint in its JSON
+            hint = re.search(r"\bhint\s*=\s*'([a-z_]+)'|'hint',\s*'([a-z_]+)'", body)
+            code = re.search(r"\berrcode\s*=\s*'([0-9A-Z]{5})'|'code',\s*'([0-9A-Z]{5})'", body)
+            kind = hint and (hint.group(1) or hint.group(2))
+            if not kind or kind not in kinds:
                 problems.append(f"{name}: raise without a known kind: {body.strip()[:90]}")
-            elif not code or code.group(1) != kinds[hint.group(1)].sqlstate:
-                problems.append(f"{name}: {hint.group(1)} raised with another SQLSTATE")
+            elif not code or (code.group(1) or code.group(2)) != kinds[kind].sqlstate:
+                problems.append(f"{name}: {kind} raised with another SQLSTATE")
             else:
-                raised.add(hint.group(1))
+                raised.add(kind)
     assert not problems, "\n".join(problems)
     # and the contract lists no kind that nothing raises
     assert raised == set(kinds), set(kinds) - raised

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -37,8 +39,11 @@ RETRYABLE_CODES = {
     "57014",  # statement timeout, e.g. waiting behind other writers of the same conversations
     "PGRST000", "PGRST001", "PGRST002", "PGRST003",
     "502", "503", "504",
-    "PGRST429",  # the gateway: more requests of this token at once than it lets through
 }  # fmt: skip
+#: The store's refusal kind of a 429: more requests of this user at once than the database
+#: lets run (requests_per_user, requests_signed_in). Retried after the answer's Retry-After
+#: (at least), at most `retries` times; then raised with the server's message.
+TOO_MANY_REQUESTS = "too_many_requests"
 #: Failures without a refusal kind that stop an import: a bad token (PostgREST), the network.
 #: A refusal of the store carries its kind in `hint`, and the published contract says
 #: whether it concerns the whole call (stop) or one conversation's content (isolate it, so
@@ -70,6 +75,7 @@ class MessagingClient:
         self.backoff = backoff
         self.max_batch_bytes = max_batch_bytes
         self._sleep = sleep
+        self._answers = threading.local()  # the Retry-After of this thread's last 429
 
     @classmethod
     def from_env(
@@ -93,22 +99,49 @@ class MessagingClient:
 
     # ------------------------------------------------------------------ calls
 
+    def _on_response(self, response: httpx.Response) -> None:
+        if response.status_code == 429:
+            self._answers.retry_after = _seconds(response.headers.get("retry-after"))
+
+    def _watch_answers(self) -> None:
+        """Hooks the PostgREST session (supabase-py may make a new one) to read Retry-After."""
+        session = getattr(getattr(self.supabase, "postgrest", None), "session", None)
+        if isinstance(session, httpx.Client):
+            hooks = session.event_hooks["response"]
+            if self._on_response not in hooks:
+                hooks.append(self._on_response)
+
     def _call(self, request: Callable[[], Any]) -> Any:
         attempt = 0
         while True:
+            self._watch_answers()
+            self._answers.retry_after = None
+            wait = self.backoff * (2**attempt)
             try:
                 return request().data
             except APIError as err:
-                retry = err.code in RETRYABLE_CODES or (err.code is None and attempt < self.retries)
+                error = MessagingError.from_api_error(err)
+                if error.kind == TOO_MANY_REQUESTS:
+                    error.retry_after = self._answers.retry_after or float(
+                        contract().limit("retry_after_seconds")
+                    )
+                    # at least what the server asked, more as tries go, spread a little so
+                    # a user's sessions do not all come back at the same instant
+                    wait = max(wait, error.retry_after) * random.uniform(1.0, 1.25)
+                    retry = True
+                else:
+                    retry = err.code in RETRYABLE_CODES or (
+                        err.code is None and attempt < self.retries
+                    )
                 if not retry or attempt >= self.retries:
-                    raise MessagingError.from_api_error(err) from None
+                    raise error from None
             except (httpx.TransportError, httpx.HTTPStatusError) as err:
                 if attempt >= self.retries:
                     raise MessagingError(
                         f"could not reach the API after {attempt + 1} tries: {err}",
                         code="transport",
                     ) from None
-            self._sleep(self.backoff * (2**attempt))
+            self._sleep(wait)
             attempt += 1
 
     def rpc(self, name: str, params: dict[str, Any]) -> Any:
@@ -362,3 +395,12 @@ class MessagingClient:
                 },
             )
         ]
+
+
+def _seconds(value: str | None) -> float | None:
+    """A Retry-After in seconds (the store sends a number of seconds), None otherwise."""
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds <= 3600 else None

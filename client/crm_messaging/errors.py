@@ -43,8 +43,10 @@ class SettingsError(CrmMessagingError):
 class MessagingError(CrmMessagingError):
     """A refusal or failure, with PostgREST's code, message, details and hint.
 
-    `code` is the SQLSTATE (22023 bad input, 42501 not allowed, ...) or PostgREST's own
-    code (PGRST301 bad token); `code` "transport" marks a network failure.
+    `code` is the SQLSTATE (22023 bad input, 42501 not allowed, 53400 with kind
+    too_many_requests: more requests of this user at once than the database lets run, HTTP
+    429) or PostgREST's own code (PGRST301 bad token); `code` "transport" marks a network
+    failure. `retry_after`: the seconds a 429 asked to wait (None for other errors).
     """
 
     def __init__(
@@ -60,6 +62,7 @@ class MessagingError(CrmMessagingError):
         self.code = code
         self.details = details
         self.hint = hint
+        self.retry_after: float | None = None
 
     @classmethod
     def from_api_error(cls, err: APIError) -> MessagingError:

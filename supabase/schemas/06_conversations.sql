@@ -229,6 +229,10 @@ create policy "Users can add read markers to their own conversations" on public.
                  where c.id = conversation_id and c.user_id = (select auth.uid())));
 create policy "Users can move their own read markers" on public.chat_conversation_read_markers
   for update to authenticated
-  using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
+  using (user_id = (select auth.uid()))
+  with check (
+    user_id = (select auth.uid())
+    and exists (select 1 from public.chat_conversations c
+                 where c.id = conversation_id and c.user_id = (select auth.uid())));
 create policy "Users can delete their own read markers" on public.chat_conversation_read_markers
   for delete to authenticated using (user_id = (select auth.uid()));

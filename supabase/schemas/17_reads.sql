@@ -218,6 +218,14 @@ begin
     from public.chat_conversations c
    where c.id = mark_conversation_read.conversation_id;
   if not found then
+    -- through PostgREST: HTTP 404 with the same code, message and hint (a PGRST raise
+    -- sets the status); called in SQL: SQLSTATE P0002
+    if pg_catalog.current_setting('request.method', true) <> '' then
+      raise sqlstate 'PGRST' using
+        message = pg_catalog.jsonb_build_object('code', 'P0002', 'hint', 'conversation_not_found', 'details', null,
+          'message', pg_catalog.format('conversation_id: no such conversation (%s)', conversation_id))::text,
+        detail = '{"status": 404, "headers": {}}';
+    end if;
     raise exception using errcode = 'P0002', hint = 'conversation_not_found',
       message = pg_catalog.format('conversation_id: no such conversation (%s)', conversation_id);
   end if;

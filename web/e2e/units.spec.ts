@@ -1,7 +1,15 @@
 // The screens' pure helpers, run by the same Playwright runner (no browser needed).
 import { expect, test } from "@playwright/test";
 import { THREAD_PAGE_SIZE, compareMessages, mergeLatest } from "../src/hooks/use-chat-conversations";
-import { describeError, isUuid, retryOnce } from "../src/lib/errors";
+import {
+  RETRY_AFTER_MS,
+  TOO_MANY_TRIES,
+  describeError,
+  isUuid,
+  retryDelay,
+  retryOnce,
+  retryTooMany,
+} from "../src/lib/errors";
 import { snippetParts } from "../src/lib/snippet";
 import type { ChatMessage } from "../src/types/messaging";
 
@@ -85,4 +93,29 @@ test("no retry when nothing answers, one for a server error; uuids", () => {
   expect(isUuid("00000000-0000-4000-8000-000000000000")).toBe(true);
   expect(isUuid("not-a-uuid")).toBe(false);
   expect(isUuid("00000000-0000-4000-8000-000000000000x")).toBe(false);
+});
+
+test("a 429 of the store is sent again after its Retry-After, a few times, then shown in words", () => {
+  const tooMany = {
+    message:
+      "too many requests at once for this user (at most 2 run at once, whatever the number of sessions); try again in 1 s",
+    details: null,
+    hint: "too_many_requests",
+    code: "53400",
+  };
+  expect(RETRY_AFTER_MS).toBe(1000);
+  expect(retryOnce(0, tooMany)).toBe(true);
+  expect(retryOnce(TOO_MANY_TRIES - 1, tooMany)).toBe(true);
+  expect(retryOnce(TOO_MANY_TRIES, tooMany)).toBe(false);
+  expect(retryTooMany(0, tooMany)).toBe(true);
+  expect(retryTooMany(0, new Error("permission denied"))).toBe(false);
+  // at least the Retry-After, doubling, spread by at most a quarter
+  expect(retryDelay(1, tooMany, 0)).toBe(1000);
+  expect(retryDelay(2, tooMany, 0)).toBe(2000);
+  expect(retryDelay(3, tooMany, 1)).toBe(5000);
+  expect(retryDelay(1, new Error("boom"))).toBe(2000);
+  expect(describeError(tooMany)).toBe(
+    "too many requests at once for this user (at most 2 run at once, whatever the number of sessions); try again in 1 s" +
+      " — Wait the Retry-After seconds and send it again (the Python client and the screens do). (53400)",
+  );
 });

@@ -5,7 +5,7 @@ import { BrowserRouter } from "react-router-dom";
 import { App } from "./App";
 import { LocalAuthGate } from "./auth/LocalAuthGate";
 import { SupabaseAuthGate } from "./auth/SupabaseAuthGate";
-import { retryOnce } from "./lib/errors";
+import { retryDelay, retryOnce, retryTooMany } from "./lib/errors";
 import "./styles.css";
 
 // __LOCAL_STACK__ is a build-time literal: a production build keeps only SupabaseAuthGate.
@@ -13,7 +13,9 @@ const AuthGate = __LOCAL_STACK__ ? LocalAuthGate : SupabaseAuthGate;
 
 const queryClient = new QueryClient({
   defaultOptions: {
-    queries: { staleTime: 10_000, retry: retryOnce, refetchOnWindowFocus: true },
+    queries: { staleTime: 10_000, retry: retryOnce, retryDelay, refetchOnWindowFocus: true },
+    // a 429 (too many requests of this user at once) ran nothing: sent again after Retry-After
+    mutations: { retry: retryTooMany, retryDelay },
   },
 });
 

@@ -76,9 +76,45 @@ export function raise(error: unknown): never {
   throw err;
 }
 
-/** TanStack Query's retry rule: one retry for a server error, none when nothing answers. */
+/** The refusal kind of a 429: more requests of this user at once than the database runs. */
+const TOO_MANY_REQUESTS = "too_many_requests";
+
+/** How long the database asks a refused request to wait (its Retry-After), in ms. */
+export const RETRY_AFTER_MS = contract.limits.retry_after_seconds.value * 1000;
+
+/** How many times the screens send again a request refused with 429 before showing it. */
+export const TOO_MANY_TRIES = 4;
+
+/** True for a 429 of the store: nothing ran, the same request may simply be sent again. */
+export function isTooManyRequests(error: unknown): boolean {
+  const e = (error ?? {}) as ErrorLike;
+  return e.hint === TOO_MANY_REQUESTS;
+}
+
+/**
+ * TanStack Query's retry rule: a 429 up to TOO_MANY_TRIES times (it ran nothing), one retry
+ * for another server error, none when nothing answers.
+ */
 export function retryOnce(failureCount: number, error: unknown): boolean {
+  if (isTooManyRequests(error)) return failureCount < TOO_MANY_TRIES;
   return failureCount < 1 && !isNetworkError(error);
+}
+
+/** Mutations: only a 429 is sent again (it ran nothing); anything else is shown at once. */
+export function retryTooMany(failureCount: number, error: unknown): boolean {
+  return isTooManyRequests(error) && failureCount < TOO_MANY_TRIES;
+}
+
+/**
+ * TanStack Query's wait before a retry: after a 429 at least the Retry-After, doubling with
+ * each try and spread a little (so a user's tabs do not all come back at once); otherwise
+ * TanStack's own doubling from a second, at most 30 s.
+ */
+export function retryDelay(failureCount: number, error: unknown, spread: number = Math.random()): number {
+  if (isTooManyRequests(error)) {
+    return Math.round(RETRY_AFTER_MS * 2 ** Math.max(0, failureCount - 1) * (1 + 0.25 * spread));
+  }
+  return Math.min(1000 * 2 ** failureCount, 30_000);
 }
 
 /**
