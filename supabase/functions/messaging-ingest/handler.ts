@@ -6,8 +6,12 @@
 //
 // Each platform is an Adapter (adapter.ts; the Record in adapters.ts): how its requests are
 // verified, its bodies mapped, its GET handshake and its answers. This file names no
-// platform: it drives whichever adapter the route's first segment names. The body is read
-// whole (bounded) and its signature or token checked on those raw bytes before it is parsed.
+// platform: it drives whichever adapter the route's first segment names. Nothing of a body
+// is read before its caller is known: the connection (from the URL; a random id is 404
+// without a database lookup, live_ids.ts) and what the platform sends beside the body (a
+// token, a query signature, a signature header's form) for a webhook, the JWT for the app
+// route (caller.ts). A signature over the body is then checked on the raw bytes (read whole,
+// bounded) before they are parsed.
 // Every status comes from STATUS (answers.ts), the table docs/contract.md shows: 200 stored
 // (what could be: items refused alone are listed), or a paused connection (nothing stored,
 // and the platform stops retrying); 400 not the platform's shape; 401 bad or missing
@@ -20,9 +24,11 @@
 
 import { acceptsGet, type Adapter, parseJson } from "./adapter.ts";
 import { ADAPTERS } from "./adapters.ts";
-import { HttpError, json, STATUS } from "./answers.ts";
+import { HttpError, json, NOSNIFF, publicReason, STATUS } from "./answers.ts";
+import { type CallerCheck, callerCheck } from "./caller.ts";
 import type { Bytes } from "./crypto.ts";
 import { cleanDelivery } from "./clean.ts";
+import { LiveIds } from "./live_ids.ts";
 import { type Connection, type DeliveryResult, type Store, StoreError, supabaseStore } from "./store.ts";
 import { type Delivery, type Platform, ShapeError } from "./types.ts";
 import { XmlError } from "./xml.ts";
@@ -41,6 +47,8 @@ export interface Deps {
   log?: (message: string) => void;
   /** the platforms' adapters (tests pass their own); the routes /{platform}/{id} are its keys */
   adapters?: Record<Platform, Adapter>;
+  /** the app route's check of its caller before the body is read (caller.ts; tests: their own) */
+  caller?: CallerCheck;
 }
 
 /** The body as bytes, refusing more than `limit` bytes whatever Content-Length says. */
@@ -82,8 +90,14 @@ function route(url: URL): string[] | null {
   return parts.shift() === FUNCTION_NAME ? parts : null;
 }
 
-function authenticate(adapter: Adapter, req: Request, url: URL, raw: Bytes, c: Connection): void {
-  if (!adapter.verify(req, url, raw, c)) throw new HttpError("bad_signature", "missing or wrong signature or token");
+function authenticate(adapter: Adapter, req: Request, url: URL, raw: Bytes | null, c: Connection): void {
+  // raw null: before the body is read (the adapter's authorize); else its signature over the body
+  const problem = raw === null
+    ? adapter.authorize(req, url, c)
+    : adapter.verify && !adapter.verify(req, raw, c)
+    ? "missing or wrong signature"
+    : null;
+  if (problem !== null) throw new HttpError("bad_signature", problem);
 }
 
 async function webhook(
@@ -93,28 +107,51 @@ async function webhook(
   adapter: Adapter,
   platform: string,
   id: string,
+  live: LiveIds | null,
+): Promise<Response> {
+  try {
+    return await webhookInner(deps, req, url, adapter, platform, id, live);
+  } finally {
+    // a refusal before the body was read: it is never read (no-op once consumed)
+    if (!req.bodyUsed) req.body?.cancel().catch(() => {});
+  }
+}
+
+async function webhookInner(
+  deps: Deps,
+  req: Request,
+  url: URL,
+  adapter: Adapter,
+  platform: string,
+  id: string,
+  live: LiveIds | null,
 ): Promise<Response> {
   if (req.method !== "POST" && !(req.method === "GET" && acceptsGet(adapter))) {
     throw new HttpError("wrong_method", `${req.method} is not accepted here`);
   }
-  const raw = req.method === "POST" ? await readBody(req, MAX_WEBHOOK_BYTES) : (new Uint8Array() as Bytes);
-  const connection = UUID.test(id) ? await deps.store.connection(id.toLowerCase()) : null;
+  const cid = id.toLowerCase();
+  const known = UUID.test(id) && (live === null || await live.has(cid));
+  const connection = known ? await deps.store.connection(cid) : null;
   if (!connection || connection.platform !== platform) throw new HttpError("unknown_connection", "no such connection");
 
   if (req.method === "GET" && adapter.handshake) {
-    if (adapter.handshake.signed) authenticate(adapter, req, url, raw, connection);
+    if (adapter.handshake.signed) authenticate(adapter, req, url, null, connection);
     return adapter.handshake.answer(url, connection);
   }
 
+  authenticate(adapter, req, url, null, connection);
+  const raw = await readBody(req, MAX_WEBHOOK_BYTES);
   authenticate(adapter, req, url, raw, connection);
   // from here on the body is the platform's: refusals and failures are recorded on the connection
   let delivery: Delivery;
   try {
     delivery = cleanDelivery(adapter.map(raw, connection));
   } catch (e) {
-    if (e instanceof ShapeError || e instanceof XmlError) {
-      await recordFailure(deps, connection.id, `${STATUS.bad_body} ${e.message}`, true);
-      throw new HttpError("bad_body", e.message);
+    // a RangeError: the mapping recursed into a value nested too deep (outside any one item)
+    const shape = e instanceof RangeError ? new ShapeError("body: nested too deep to read") : e;
+    if (shape instanceof ShapeError || shape instanceof XmlError) {
+      await recordFailure(deps, connection.id, `${STATUS.bad_body} ${shape.message}`, true);
+      throw new HttpError("bad_body", shape.message);
     }
     throw e;
   }
@@ -129,9 +166,12 @@ async function webhook(
       await recordFailure(deps, connection.id, err.message, false);
       throw new HttpError("database_unavailable", "the database could not store the delivery; send it again");
     }
-    // a refusal of the whole delivery that sending it again cannot change
-    await recordFailure(deps, connection.id, err.message, true);
-    return adapter.answer(STATUS.refused, { error: err.message, code: err.code, kind: err.kind ?? "refused" });
+    // a refusal of the whole delivery that sending it again cannot change (in words that
+    // name no internal table or constraint: publicReason)
+    deps.log?.(`connection ${connection.id}: ${err.message}`);
+    const reason = publicReason(err.message, err.code, err.kind);
+    await recordFailure(deps, connection.id, reason, true);
+    return adapter.answer(STATUS.refused, { error: reason, code: err.code, kind: err.kind ?? "refused" });
   }
   if (result.rejected?.kind === "paused") {
     // stored nothing; 200 is what makes every platform stop retrying
@@ -143,7 +183,11 @@ async function webhook(
     });
   }
   if (result.rejected?.kind === "replay") throw new HttpError("replayed", "nonce: already used with another body");
-  const refused = result.refused ?? [];
+  // an item the store refused names its SQLSTATE; the function's own refusals carry none
+  const refused = (result.refused ?? []).map((r) =>
+    r.code === undefined ? r : { ...r, reason: publicReason(r.reason, r.code, undefined) }
+  );
+  result.refused = refused;
   if (refused.length > 0 && (result.accepted ?? 0) === 0) {
     // nothing in the delivery could be stored, and a retry cannot change that: final
     const mismatch = refused.every((r) => r.kind === "account_mismatch");
@@ -188,8 +232,14 @@ async function appBatchInner(deps: Deps, req: Request): Promise<Response> {
   if (req.method !== "POST") throw new HttpError("wrong_method", `${req.method} is not accepted here`);
   const authorization = req.headers.get("authorization");
   if (!authorization || !/^Bearer\s+\S+$/i.test(authorization)) {
-    await req.body?.cancel();
+    req.body?.cancel().catch(() => {});
     throw new HttpError("no_bearer", "Authorization: Bearer <user token or service key> required");
+  }
+  // the token is checked before a byte of the body is read (caller.ts)
+  const problem = deps.caller ? await deps.caller(authorization) : null;
+  if (problem !== null) {
+    req.body?.cancel().catch(() => {});
+    throw new HttpError("bad_token", problem);
   }
   const payload = parseJson(await readBody(req, MAX_BATCH_BYTES));
   const { status, body } = await deps.store.ingestAsCaller(authorization, payload);
@@ -198,8 +248,13 @@ async function appBatchInner(deps: Deps, req: Request): Promise<Response> {
 
 export function createHandler(deps: Deps | (() => Deps)): (req: Request) => Promise<Response> {
   let resolved: Deps | undefined = typeof deps === "function" ? undefined : deps;
-  return async (req: Request) => {
-    resolved ??= (deps as () => Deps)();
+  let live: LiveIds | null = null;
+  const handle = async (req: Request) => {
+    if (!resolved) {
+      resolved = (deps as () => Deps)();
+      const store = resolved.store;
+      if (store.connectionIds) live = new LiveIds(() => store.connectionIds!());
+    }
     const url = new URL(req.url);
     const parts = route(url);
     try {
@@ -207,7 +262,7 @@ export function createHandler(deps: Deps | (() => Deps)): (req: Request) => Prom
       if (parts.length === 0) return await appBatch(resolved, req);
       const adapters: Record<string, Adapter> = resolved.adapters ?? ADAPTERS;
       if (parts.length === 2 && Object.hasOwn(adapters, parts[0])) {
-        return await webhook(resolved, req, url, adapters[parts[0]], parts[0], parts[1]);
+        return await webhook(resolved, req, url, adapters[parts[0]], parts[0], parts[1], live);
       }
       throw new HttpError("unknown_route", "no such route");
     } catch (e) {
@@ -216,12 +271,17 @@ export function createHandler(deps: Deps | (() => Deps)): (req: Request) => Prom
       if (e instanceof StoreError) {
         resolved.log?.(e.message);
         return json(e.retryable ? STATUS.database_unavailable : STATUS.refused, {
-          error: e.retryable ? "the database is unavailable" : e.message,
+          error: e.retryable ? "the database is unavailable" : publicReason(e.message, e.code, e.kind),
         });
       }
       resolved.log?.(`unexpected: ${(e as Error).stack ?? e}`);
       return json(STATUS.internal_error, { error: "internal error" });
     }
+  };
+  return async (req: Request) => {
+    const res = await handle(req);
+    for (const [k, v] of Object.entries(NOSNIFF)) res.headers.set(k, v);
+    return res;
   };
 }
 
@@ -239,6 +299,11 @@ export const handler = createHandler(() => {
       serviceKey: env("SUPABASE_SERVICE_ROLE_KEY"),
       cacheSeconds: Number(Deno.env.get("MESSAGING_CONNECTION_CACHE_SECONDS") ?? "30"),
       unknownCacheSeconds: Number(Deno.env.get("MESSAGING_UNKNOWN_CONNECTION_CACHE_SECONDS") ?? "10"),
+    }),
+    caller: callerCheck({
+      url: env("SUPABASE_URL"),
+      anonKey: env("SUPABASE_ANON_KEY"),
+      jwtSecret: Deno.env.get("SUPABASE_JWT_SECRET") || undefined,
     }),
     log: (m) => console.error(`[messaging-ingest] ${m}`),
   };

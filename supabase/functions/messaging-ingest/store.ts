@@ -68,7 +68,12 @@ export interface Store {
   recordFailure(connectionId: string, error: string, refused: boolean): Promise<void>;
   /** ingest_messages with the caller's own Authorization: PostgREST's status and body. */
   ingestAsCaller(authorization: string, payload: Json): Promise<{ status: number; body: unknown }>;
+  /** The id of every connection (live_ids.ts keeps them); absent: every id is read alone. */
+  connectionIds?(): Promise<string[]>;
 }
+
+/** Ids per page when the store reads every connection's id (a page is asked until one is empty). */
+const ID_PAGE = 1000;
 
 /**
  * SQLSTATE classes and PostgREST codes where the same request can succeed later: connection
@@ -274,6 +279,21 @@ export function supabaseStore(opts: StoreOptions): Store {
     async recordFailure(connectionId, error, refused) {
       const res: Rpc = await service.rpc("record_webhook_failure", { connection_id: connectionId, error, refused });
       if (res.error) raise(res, "record_webhook_failure");
+    },
+
+    async connectionIds() {
+      // keyset pages until an empty one: whatever PostgREST's max-rows, no id is missed
+      const ids: string[] = [];
+      for (let last = ""; ;) {
+        let query = service.from("messaging_connections").select("id").order("id").limit(ID_PAGE);
+        if (last) query = query.gt("id", last);
+        const res = await query;
+        if (res.error) raise(res as Rpc, "messaging_connections");
+        const page = (res.data ?? []).map((r) => r.id);
+        if (page.length === 0) return ids;
+        ids.push(...page);
+        last = page[page.length - 1];
+      }
     },
 
     async ingestAsCaller(authorization, payload) {

@@ -1,0 +1,201 @@
+"""An unauthenticated flood of the edge function (make test-reliability, issue 30 item 2).
+
+16 clients send 8 MiB JSON bodies to the app route with `Authorization: Bearer x` (and a
+forged JWT), and 4 more send 1 MiB bodies with a well-formed but wrong
+X-Hub-Signature-256 to a WhatsApp connection's URL, while signed WhatsApp deliveries are
+timed one after another. The function refuses the unauthenticated bodies before reading
+them (401 after at most a small prefix), so the signed deliveries keep their quiet p95
+(within 2x) and the Deno process's resident memory stays flat. Loopback only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import statistics
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from crm_messaging.config import read_env
+from devstack.layout import state_dir
+
+FLOOD_CLIENTS = 16
+WEBHOOK_FLOOD_CLIENTS = 4
+FLOOD_SECONDS = float(os.environ.get("FLOOD_SECONDS", "12"))
+QUIET_SAMPLES = 40
+APP_BODY_BYTES = 8 * 1024 * 1024
+WEBHOOK_BODY_BYTES = 1024 * 1024
+#: growth of the function's resident memory during and after the flood, at most (MiB)
+RSS_GROWTH_MIB = 64
+WA_ACCOUNT = "+15550783881"
+WA_METADATA = {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"}
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[94]
+
+
+def _deno_rss_mib() -> float:
+    pid = int((state_dir() / "run" / "functions.pid").read_text().split()[0])
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS for the function's process")
+
+
+def _json_body(size: int) -> bytes:
+    """A JSON batch of about `size` bytes: many small messages, costly to parse."""
+    one = {
+        "platform": "whatsapp",
+        "external_conversation_id": "+34600000000",
+        "id": "flood-000000",
+        "direction": "inbound",
+        "type": "text",
+        "content": "x" * 200,
+        "sent_at": "2026-01-01T00:00:00Z",
+    }
+    item = json.dumps(one).encode()
+    count = size // (len(item) + 1)
+    return b'{"messages":[' + b",".join([item] * count) + b"]}"
+
+
+def _wa_delivery(mid: str) -> bytes:
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": WA_METADATA,
+        "messages": [
+            {
+                "from": "34611222333",
+                "id": mid,
+                "timestamp": str(int(time.time())),
+                "type": "text",
+                "text": {"body": f"flood probe {mid}"},
+            }
+        ],
+    }
+    return json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "1", "changes": [{"value": value, "field": "messages"}]}],
+        }
+    ).encode()
+
+
+@pytest.mark.slow
+def test_an_unauthenticated_flood_leaves_webhooks_fast_and_memory_flat(
+    settings: Any, service: Any, make_user: Any, db: Any, capsys: Any
+) -> None:
+    owner = make_user("flood")
+    secret = "flood-app-secret"
+    cid = str(
+        service.rpc(
+            "add_messaging_connection",
+            {
+                "platform": "whatsapp",
+                "account_identifier": WA_ACCOUNT,
+                "secrets": {"app_secret": secret, "verify_token": "flood-verify"},
+                "user_id": owner.id,
+            },
+        )
+        .execute()
+        .data
+    )
+    base = (read_env().get("FUNCTIONS_URL") or f"{settings.api_url}/functions/v1").rstrip("/")
+    hook = f"{base}/messaging-ingest/whatsapp/{cid}"
+    app = f"{base}/messaging-ingest"
+
+    def signed(http: httpx.Client, n: int) -> float:
+        body = _wa_delivery(f"wamid.flood.{uuid.uuid4().hex}.{n}")
+        sig = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        start = time.perf_counter()
+        r = http.post(
+            hook,
+            content=body,
+            headers={"content-type": "application/json", "x-hub-signature-256": f"sha256={sig}"},
+        )
+        took = (time.perf_counter() - start) * 1000
+        assert r.status_code == 200, r.text
+        return took
+
+    stop = threading.Event()
+    answers: dict[str, dict[int, int]] = {"app": {}, "webhook": {}}
+    lock = threading.Lock()
+    app_body = _json_body(APP_BODY_BYTES)
+    hook_body = _json_body(WEBHOOK_BODY_BYTES - 4096)
+    # a JWT-shaped token with a signature no one made: the check must reject it cheaply
+    forged = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.bm90LWEtc2lnbmF0dXJl"
+
+    def flood(kind: str, n: int) -> None:
+        with httpx.Client(timeout=120) as http:
+            while not stop.is_set():
+                try:
+                    if kind == "app":
+                        token = "x" if n % 2 == 0 else forged
+                        r = http.post(
+                            app,
+                            content=app_body,
+                            headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
+                        )
+                    else:
+                        r = http.post(
+                            hook,
+                            content=hook_body,
+                            headers={"content-type": "application/json", "x-hub-signature-256": "sha256=" + "ab" * 32},
+                        )
+                    code = r.status_code
+                except httpx.HTTPError:
+                    code = -1
+                with lock:
+                    answers[kind][code] = answers[kind].get(code, 0) + 1
+
+    with httpx.Client(timeout=120) as http:
+        for n in range(5):
+            signed(http, n)  # warm: connection cached, JIT warm
+        rss_before = _deno_rss_mib()
+        quiet = [signed(http, n) for n in range(QUIET_SAMPLES)]
+        threads = [threading.Thread(target=flood, args=("app", n)) for n in range(FLOOD_CLIENTS)]
+        threads += [threading.Thread(target=flood, args=("webhook", n)) for n in range(WEBHOOK_FLOOD_CLIENTS)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        loud: list[float] = []
+        rss_peak = rss_before
+        end = time.monotonic() + FLOOD_SECONDS
+        n = 0
+        while time.monotonic() < end:
+            loud.append(signed(http, 1000 + n))
+            rss_peak = max(rss_peak, _deno_rss_mib())
+            n += 1
+            time.sleep(0.05)
+        stop.set()
+        for t in threads:
+            t.join(timeout=180)
+        time.sleep(2.0)
+        rss_after = _deno_rss_mib()
+    stored = db.execute(
+        "select coalesce(sum(message_count), 0) from chat_conversations where user_id = %s", (owner.id,)
+    ).fetchone()[0]
+    quiet_p95, loud_p95 = _p95(quiet), _p95(loud)
+    with capsys.disabled():
+        print(
+            f"\n[flood] signed webhooks p95 quiet {quiet_p95:.1f} ms, under flood {loud_p95:.1f} ms "
+            f"(p50 {statistics.median(quiet):.1f} -> {statistics.median(loud):.1f} ms, {len(loud)} timed); "
+            f"Deno RSS {rss_before:.0f} MiB before, peak {rss_peak:.0f}, after {rss_after:.0f}; "
+            f"flood answers {answers}"
+        )
+    assert stored == 5 + QUIET_SAMPLES + len(loud)
+    # the flood really ran, and was refused as unauthenticated
+    assert sum(answers["app"].values()) >= FLOOD_CLIENTS, answers
+    assert set(answers["app"]) == {401}, answers
+    assert set(answers["webhook"]) == {401}, answers
+    assert loud_p95 <= 2 * quiet_p95, f"p95 {quiet_p95:.1f} ms quiet, {loud_p95:.1f} ms under the flood"
+    assert rss_peak - rss_before <= RSS_GROWTH_MIB, (rss_before, rss_peak)
+    assert rss_after - rss_before <= RSS_GROWTH_MIB, (rss_before, rss_after)
