@@ -92,6 +92,7 @@ export function callerCheck(opts: CallerOptions): CallerCheck {
   const now = opts.now ?? Date.now;
   const doFetch = opts.fetch ?? fetch;
   const known = new Map<string, { ok: boolean; until: number }>();
+  const asking = new Map<string, Promise<boolean>>();
 
   async function byRequest(token: string): Promise<boolean> {
     let res: Response;
@@ -135,7 +136,14 @@ export function callerCheck(opts: CallerOptions): CallerCheck {
     const key = sha256Hex(toBytes(token));
     const hit = known.get(key);
     if (hit && hit.until > nowMs) return hit.ok ? null : "the bearer token was refused by the API";
-    const ok = await byRequest(token);
+    // one request per token however many of its calls arrive at once (the gateway would
+    // refuse a fifth at once with 429)
+    let asked = asking.get(key);
+    if (!asked) {
+      asked = byRequest(token).finally(() => asking.delete(key));
+      asking.set(key, asked);
+    }
+    const ok = await asked;
     const exp = typeof jwt !== "string" && typeof jwt.claims.exp === "number" ? jwt.claims.exp * 1000 : Infinity;
     remember(key, ok, ok ? Math.min(exp, nowMs + CACHE_SECONDS * 1000) : nowMs + REFUSED_SECONDS * 1000);
     return ok ? null : "the bearer token was refused by the API";
