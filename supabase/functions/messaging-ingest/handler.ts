@@ -248,12 +248,12 @@ async function appBatchInner(deps: Deps, req: Request): Promise<Response> {
 
 export function createHandler(deps: Deps | (() => Deps)): (req: Request) => Promise<Response> {
   let resolved: Deps | undefined = typeof deps === "function" ? undefined : deps;
-  let live: LiveIds | null = null;
+  let live: LiveIds | null | undefined;
   const handle = async (req: Request) => {
-    if (!resolved) {
-      resolved = (deps as () => Deps)();
+    resolved ??= (deps as () => Deps)();
+    if (live === undefined) {
       const store = resolved.store;
-      if (store.connectionIds) live = new LiveIds(() => store.connectionIds!());
+      live = store.connectionIds ? new LiveIds(() => store.connectionIds!()) : null;
     }
     const url = new URL(req.url);
     const parts = route(url);

@@ -178,7 +178,9 @@ function mapEnvelope(delivery: Delivery, env: Record<string, unknown>, account: 
 export const adapter: Adapter = {
   // the bearer token is the whole check, made before the body is read
   authorize: (req, _url, c) =>
-    verifyBearer(req.headers.get("authorization"), c.secrets.token) ? null : "Authorization: Bearer token missing or wrong",
+    verifyBearer(req.headers.get("authorization"), c.secrets.token)
+      ? null
+      : "Authorization: Bearer token missing or wrong",
   verify: null,
   map: (raw, c) => mapSignal(parseJson(raw), c.account_identifier),
   handshake: null,

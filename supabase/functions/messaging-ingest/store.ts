@@ -284,7 +284,7 @@ export function supabaseStore(opts: StoreOptions): Store {
     async connectionIds() {
       // keyset pages until an empty one: whatever PostgREST's max-rows, no id is missed
       const ids: string[] = [];
-      for (let last = ""; ;) {
+      for (let last = "";;) {
         let query = service.from("messaging_connections").select("id").order("id").limit(ID_PAGE);
         if (last) query = query.gt("id", last);
         const res = await query;
