@@ -108,7 +108,10 @@ def _flood(kind: str, url: str, body: bytes, clients: int, stop: Any, results: A
             token = "x" if n % 2 == 0 else FORGED
             headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
         else:
-            headers = {"content-type": "application/json", "x-hub-signature-256": "sha256=" + "ab" * 32}
+            headers = {
+                "content-type": "application/json",
+                "x-hub-signature-256": "sha256=" + "ab" * 32,
+            }
         with httpx.Client(timeout=120) as http:
             while not stop.is_set():
                 began = time.monotonic()
@@ -173,7 +176,9 @@ def test_an_unauthenticated_flood_leaves_webhooks_fast_and_memory_flat(
     hook_body = _json_body(WEBHOOK_BODY_BYTES - 4096)
     floods = [
         ctx.Process(target=_flood, args=("app", app, app_body, FLOOD_CLIENTS, stop, results)),
-        ctx.Process(target=_flood, args=("webhook", hook, hook_body, WEBHOOK_FLOOD_CLIENTS, stop, results)),
+        ctx.Process(
+            target=_flood, args=("webhook", hook, hook_body, WEBHOOK_FLOOD_CLIENTS, stop, results)
+        ),
     ]
     answers: dict[str, dict[int, int]] = {}
 
@@ -208,7 +213,8 @@ def test_an_unauthenticated_flood_leaves_webhooks_fast_and_memory_flat(
         time.sleep(2.0)
         rss_after = _deno_rss_mib()
     stored = db.execute(
-        "select coalesce(sum(message_count), 0) from chat_conversations where user_id = %s", (owner.id,)
+        "select coalesce(sum(message_count), 0) from chat_conversations where user_id = %s",
+        (owner.id,),
     ).fetchone()[0]
     quiet_p95, loud_p95 = _p95(quiet), _p95(loud)
     with capsys.disabled():
@@ -224,6 +230,8 @@ def test_an_unauthenticated_flood_leaves_webhooks_fast_and_memory_flat(
     assert sum(answers["app"].values()) >= FLOOD_CLIENTS, answers
     assert set(answers["app"]) == {401}, answers
     assert set(answers["webhook"]) == {401}, answers
-    assert loud_p95 <= 2 * quiet_p95, f"p95 {quiet_p95:.1f} ms quiet, {loud_p95:.1f} ms under the flood"
+    assert loud_p95 <= 2 * quiet_p95, (
+        f"p95 {quiet_p95:.1f} ms quiet, {loud_p95:.1f} ms under the flood"
+    )
     assert rss_peak - rss_before <= RSS_GROWTH_MIB, (rss_before, rss_peak)
     assert rss_after - rss_before <= RSS_GROWTH_MIB, (rss_before, rss_after)
