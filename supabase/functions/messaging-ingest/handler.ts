@@ -253,7 +253,16 @@ export function createHandler(deps: Deps | (() => Deps)): (req: Request) => Prom
     resolved ??= (deps as () => Deps)();
     if (live === undefined) {
       const store = resolved.store;
-      live = store.connectionIds ? new LiveIds(() => store.connectionIds!()) : null;
+      const log = resolved.log;
+      live = store.connectionIds
+        ? new LiveIds(
+          () => store.connectionIds!(),
+          undefined,
+          undefined,
+          undefined,
+          (e) => log?.(`connection ids: ${e}`),
+        )
+        : null;
     }
     const url = new URL(req.url);
     const parts = route(url);

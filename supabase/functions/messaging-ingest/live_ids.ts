@@ -25,6 +25,7 @@ export class LiveIds {
     private readonly now: () => number = Date.now,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
     private readonly minIntervalMs = MIN_INTERVAL_MS,
+    private readonly onError: (e: unknown) => void = () => {},
   ) {}
 
   /**
@@ -36,7 +37,8 @@ export class LiveIds {
     const arrived = this.now();
     try {
       await this.reloadStartingAfter(arrived);
-    } catch {
+    } catch (e) {
+      this.onError(e);
       return true;
     }
     return this.ids?.has(id) ?? true;
