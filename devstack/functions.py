@@ -35,6 +35,7 @@ def nginx_location() -> str:
     # answers 413; nginx refuses anything past 10 MiB before it reaches Deno
     return """    location /functions/v1/ {
       client_max_body_size 10m;
+      proxy_request_buffering off;
       proxy_pass http://edge_functions/;
       proxy_http_version 1.1;
       proxy_set_header Connection "";

@@ -3,9 +3,12 @@
 // platform added to the enum fails `deno check` until its adapter is there, whole). The
 // handler drives any adapter the same way and names no platform:
 //
-//   GET   handshake (null: the platform sends none, and GET is 405)
-//   POST  verify (401 when false) -> map (400 on a ShapeError / XmlError) -> replayGuard
-//         -> the store -> answer (the body the platform expects, for every status it reads)
+//   GET   authorize where the handshake is signed (401) -> handshake (null: the platform
+//         sends none, and GET is 405)
+//   POST  authorize (401: nothing of the body read) -> the body read (at most the webhook
+//         limit) -> verify, where the signature covers the body (401) -> map (400 on a
+//         ShapeError / XmlError) -> replayGuard -> the store -> answer (the body the
+//         platform expects, for every status it reads)
 
 import type { Json } from "../_shared/database.ts";
 import type { Bytes } from "./crypto.ts";
@@ -17,7 +20,7 @@ export type ReplayGuard = NonNullable<Delivery["replayGuard"]>;
 
 /** The answer to the platform's GET subscription check. */
 export interface Handshake {
-  /** true: the GET carries the platform's signature, and `verify` checks it first (401) */
+  /** true: the GET carries the platform's signature, and `authorize` checks it first (401) */
   signed: boolean;
   /** the platform's expected answer (e.g. the challenge it sent) */
   answer(url: URL, connection: Connection): Response;
@@ -25,11 +28,17 @@ export interface Handshake {
 
 export interface Adapter {
   /**
-   * Whether the request is the platform's, for this connection: its signature or token,
-   * checked on the raw bytes before the body is parsed (and, where the signature covers a
-   * timestamp, within the platform's replay window).
+   * What can be checked before the body is read: the platform's token or query signature
+   * (within its replay window where it covers a timestamp), or the presence and form of a
+   * signature that covers the body. null: go on; else the problem, answered 401 with
+   * nothing of the body read. Never names a secret or how a given value differs from it.
    */
-  verify(req: Request, url: URL, raw: Bytes, connection: Connection): boolean;
+  authorize(req: Request, url: URL, connection: Connection): string | null;
+  /**
+   * Where the platform's signature covers the body: whether it matches the raw bytes
+   * (checked before they are parsed; 401 when false). null: nothing covers the body.
+   */
+  verify: ((req: Request, raw: Bytes, connection: Connection) => boolean) | null;
   /** The authenticated body as a delivery bound to the connection's account (ShapeError: 400). */
   map(raw: Bytes, connection: Connection): Delivery;
   /** The GET subscription check; null: the platform sends none (GET is then 405, POST only). */

@@ -38,10 +38,16 @@ const connections: Record<string, Connection> = {
 function stubPlatform(opts: { handshake?: boolean } = {}) {
   const calls: string[] = [];
   const adapter: Adapter = {
-    verify: (req, _url, _raw, c) => {
+    authorize: (req, url, c) => {
+      calls.push("authorize");
+      return req.headers.get("x-line-signature") === c.secrets.token || url.searchParams.get("sig") === c.secrets.token
+        ? null
+        : "x-line-signature: missing or wrong";
+    },
+    // a stand-in for a signature over the body: the body "forged" fails it
+    verify: (_req, raw) => {
       calls.push("verify");
-      return req.headers.get("x-line-signature") === c.secrets.token ||
-        new URL(req.url).searchParams.get("sig") === c.secrets.token;
+      return new TextDecoder().decode(raw) !== "forged";
     },
     map: (raw, c) => {
       calls.push("map");
@@ -93,13 +99,32 @@ function stubPlatform(opts: { handshake?: boolean } = {}) {
 const post = (path: string, body: string, headers: Record<string, string> = {}) =>
   new Request(`${BASE}${path}`, { method: "POST", body, headers });
 
-Deno.test("a stub adapter: a failed verify is 401 before the body is mapped; nothing stored, the refusal counted", async () => {
+Deno.test("a stub adapter: a failed authorize is 401 before the body is read; nothing stored, the refusal counted", async () => {
   const p = stubPlatform();
-  const res = await p.handler(post(`/line/${LINE}`, "hi", { "x-line-signature": "wrong" }));
-  assertEquals([res.status, await res.json()], [401, { error: "missing or wrong signature or token" }]);
-  // verified against the cached connection, then against the one read again (a rotation)
-  assertEquals([p.calls, p.delivered.length, p.failures], [["verify", "verify"], 0, [
-    "401 missing or wrong signature or token",
+  let pulled = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(c) {
+      pulled++;
+      c.enqueue(new Uint8Array(64 * 1024));
+    },
+  });
+  const res = await p.handler(
+    new Request(`${BASE}/line/${LINE}`, { method: "POST", body, headers: { "x-line-signature": "wrong" } }),
+  );
+  assertEquals([res.status, await res.json()], [401, { error: "x-line-signature: missing or wrong" }]);
+  // checked against the cached connection, then against the one read again (a rotation)
+  assertEquals([p.calls, p.delivered.length, p.failures], [["authorize", "authorize"], 0, [
+    "401 x-line-signature: missing or wrong",
+  ]]);
+  assert(pulled <= 1, `the body was read: ${pulled} chunks`);
+});
+
+Deno.test("a stub adapter: a failed verify of the body is 401 before it is mapped", async () => {
+  const p = stubPlatform();
+  const res = await p.handler(post(`/line/${LINE}`, "forged", { "x-line-signature": "line-secret" }));
+  assertEquals([res.status, await res.json()], [401, { error: "missing or wrong signature" }]);
+  assertEquals([p.calls, p.delivered.length, p.failures], [["authorize", "verify", "verify"], 0, [
+    "401 missing or wrong signature",
   ]]);
 });
 
@@ -107,7 +132,7 @@ Deno.test("a stub adapter: verified, mapped, replay-guarded, stored, answered in
   const p = stubPlatform();
   const res = await p.handler(post(`/line/${LINE}?n=nonce-1`, "hi", { "x-line-signature": "line-secret" }));
   assertEquals([res.status, await res.text()], [200, "line 200 ok"]);
-  assertEquals(p.calls, ["verify", "map"]);
+  assertEquals(p.calls, ["authorize", "verify", "map"]);
   assertEquals(p.delivered[0].messages.map((m) => [m.id, m.content]), [["m-hi", "hi"]]);
   assertEquals(p.delivered[0].replayGuard, { nonce: "nonce-1", digest: "2 bytes" });
 });

@@ -22,6 +22,8 @@ export const STATUS = {
   replayed: 401,
   /** POST / without Authorization: Bearer */
   no_bearer: 401,
+  /** POST / with a token that is not a valid, unexpired user or service token (checked before the body is read) */
+  bad_token: 401,
   /** a wrong WhatsApp verify token on the GET handshake */
   wrong_verify_token: 403,
   /** every item of the delivery for another account than the connection's */
@@ -53,13 +55,36 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * Headers of every answer: a browser must never guess another type than the one named (a
+ * reflected `hub.challenge` or `echostr` is text, never HTML or script).
+ */
+export const NOSNIFF = { "x-content-type-options": "nosniff" } as const;
+
 export function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), {
     status,
-    headers: { "content-type": "application/json; charset=utf-8" },
+    headers: { "content-type": "application/json; charset=utf-8", ...NOSNIFF },
   });
 }
 
+/** A plain-text answer (WeChat's, and the reflected handshakes). */
 export function text(status: number, body: string): Response {
-  return new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+  return new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8", ...NOSNIFF } });
+}
+
+/**
+ * Whether a database error's words may be shown to the caller: the store's own refusals
+ * (a kind in the hint, or their codes 22023, 42501, P0002) and PostgreSQL's data exceptions
+ * (class 22: they name values) may;
+ * other errors (an integrity constraint's violation, an undefined object, ...) name
+ * internal tables and constraints, so only their SQLSTATE is answered.
+ */
+export function showable(code: string | undefined, kind: string | undefined): boolean {
+  return kind !== undefined || (code !== undefined && /^(22|42501$|P0002$)/.test(code));
+}
+
+/** The words of a database error as the caller sees them (see `showable`). */
+export function publicReason(message: string, code: string | undefined, kind: string | undefined): string {
+  return showable(code, kind) ? message : `refused by the database (SQLSTATE ${code ?? "unknown"})`;
 }

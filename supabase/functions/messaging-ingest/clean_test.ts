@@ -1,4 +1,4 @@
-import { cleanDelivery, cleanString, EDIT_CLOCK_SKEW_SECONDS } from "./clean.ts";
+import { cleanDelivery, cleanString, EDIT_CLOCK_SKEW_SECONDS, METADATA_MAX_DEPTH } from "./clean.ts";
 import { assertEquals } from "./test_helpers.ts";
 import type { IngestMessage } from "./types.ts";
 
@@ -57,4 +57,49 @@ Deno.test("an edit time past now plus the skew is taken as now; within the skew 
   }, now);
   assertEquals([d.messages[0].edited_at, d.messages[0].metadata?.edited_at_given], ["2026-01-01T12:00:00Z", ahead]);
   assertEquals([d.messages[1].edited_at, d.messages[1].metadata], [near, undefined]);
+});
+
+Deno.test("metadata past the contract's depth refuses its message alone (invalid_message), iteratively", () => {
+  let deep: unknown = "x\u0000";
+  for (let i = 0; i < 100_000; i++) deep = i % 2 ? [deep] : { k: deep };
+  let limit: unknown = 1;
+  for (let i = 0; i < METADATA_MAX_DEPTH - 1; i++) limit = [limit];
+  const d = cleanDelivery({
+    messages: [
+      { ...MSG, id: "deep", metadata: { v: deep } },
+      { ...MSG, id: "at-the-limit", metadata: { v: limit } },
+      { ...MSG, id: "one-past", metadata: { v: [limit] } },
+    ],
+    updates: [{
+      kind: "status",
+      platform: "whatsapp",
+      external_conversation_id: "+34611111111",
+      id: "wamid.1",
+      at: "2026-01-01T10:00:00Z",
+      status: "failed",
+      error: { code: deep as Record<string, unknown> },
+    }],
+  });
+  assertEquals(d.messages.map((m) => m.id), ["at-the-limit"]);
+  assertEquals(d.updates, []);
+  assertEquals(d.refused, [
+    {
+      path: "messages[0]",
+      kind: "invalid_message",
+      reason: "messages[0]: metadata nested deeper than 32 levels",
+      id: "deep",
+    },
+    {
+      path: "messages[2]",
+      kind: "invalid_message",
+      reason: "messages[2]: metadata nested deeper than 32 levels",
+      id: "one-past",
+    },
+    {
+      path: "updates[0]",
+      kind: "invalid_update",
+      reason: "updates[0]: value nested deeper than 32 levels",
+      id: "wamid.1",
+    },
+  ]);
 });

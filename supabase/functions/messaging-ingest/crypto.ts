@@ -52,3 +52,19 @@ export function sha1Hex(text: string): string {
 export function sha256Hex(body: Bytes): string {
   return createHash("sha256").update(body).digest("hex");
 }
+
+/** The bytes of a base64url string (no padding), or null when it is not one. */
+export function fromBase64Url(s: string): Bytes | null {
+  if (!/^[A-Za-z0-9_-]*$/.test(s) || s.length % 4 === 1) return null;
+  const b64 = s.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (s.length % 4)) % 4);
+  try {
+    return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)) as Bytes;
+  } catch {
+    return null;
+  }
+}
+
+/** HMAC-SHA256 of a JWT's signing input, base64url without padding (HS256). */
+export function hs256(secret: string, signingInput: string): Bytes {
+  return createHmac("sha256", secret).update(signingInput, "utf8").digest() as unknown as Bytes;
+}

@@ -6,8 +6,12 @@
 //
 // Each platform is an Adapter (adapter.ts; the Record in adapters.ts): how its requests are
 // verified, its bodies mapped, its GET handshake and its answers. This file names no
-// platform: it drives whichever adapter the route's first segment names. The body is read
-// whole (bounded) and its signature or token checked on those raw bytes before it is parsed.
+// platform: it drives whichever adapter the route's first segment names. Nothing of a body
+// is read before its caller is known: the connection (from the URL; a random id is 404
+// without a database lookup, live_ids.ts) and what the platform sends beside the body (a
+// token, a query signature, a signature header's form) for a webhook, the JWT for the app
+// route (caller.ts). A signature over the body is then checked on the raw bytes (read whole,
+// bounded) before they are parsed.
 // Every status comes from STATUS (answers.ts), the table docs/contract.md shows: 200 stored
 // (what could be: items refused alone are listed), or a paused connection (nothing stored,
 // and the platform stops retrying; counted as dropped); 400 not the platform's shape; 401
@@ -21,9 +25,11 @@
 
 import { acceptsGet, type Adapter, parseJson } from "./adapter.ts";
 import { ADAPTERS } from "./adapters.ts";
-import { HttpError, json, STATUS } from "./answers.ts";
+import { HttpError, json, NOSNIFF, publicReason, STATUS } from "./answers.ts";
+import { type CallerCheck, callerCheck } from "./caller.ts";
 import type { Bytes } from "./crypto.ts";
 import { cleanDelivery } from "./clean.ts";
+import { LiveIds } from "./live_ids.ts";
 import { type Connection, type DeliveryResult, type Store, StoreError, supabaseStore } from "./store.ts";
 import { type Delivery, type Platform, ShapeError } from "./types.ts";
 import { XmlError } from "./xml.ts";
@@ -42,6 +48,8 @@ export interface Deps {
   log?: (message: string) => void;
   /** the platforms' adapters (tests pass their own); the routes /{platform}/{id} are its keys */
   adapters?: Record<Platform, Adapter>;
+  /** the app route's check of its caller before the body is read (caller.ts; tests: their own) */
+  caller?: CallerCheck;
 }
 
 /** The body as bytes, refusing more than `limit` bytes whatever Content-Length says. */
@@ -86,28 +94,44 @@ function route(url: URL): string[] | null {
 const BAD_SIGNATURE = "missing or wrong signature or token";
 
 /**
+ * What is wrong with the request's signature or token against connection c, or null.
+ * raw null: before the body is read (the adapter's authorize: a token, a query signature,
+ * a signature header's form); else the signature over the body (where the platform has one).
+ */
+function signatureProblem(adapter: Adapter, req: Request, url: URL, raw: Bytes | null, c: Connection): string | null {
+  if (raw === null) return adapter.authorize(req, url, c);
+  return adapter.verify && !adapter.verify(req, raw, c) ? "missing or wrong signature" : null;
+}
+
+/**
  * The connection the request is signed for: the cached one, or, when the signature or token
  * fails against it, the connection read again (a secret rotated a moment ago works at once;
  * store.refresh reads a connection again at most once a second). A failure is counted on
- * the connection as `bad_signature` and answered 401.
+ * the connection as `bad_signature` and answered 401 naming the problem.
  */
 async function authenticate(
   deps: Deps,
   adapter: Adapter,
   req: Request,
   url: URL,
-  raw: Bytes,
+  raw: Bytes | null,
   c: Connection,
 ): Promise<Connection> {
-  if (adapter.verify(req, url, raw, c)) return c;
+  const problem = signatureProblem(adapter, req, url, raw, c);
+  if (problem === null) return c;
   // a database that cannot answer leaves the cached copy: the request is refused, not retried
   const fresh = await deps.store.refresh(c.id).catch((e) => {
     deps.log?.(`connection ${c.id}: could not read it again: ${e}`);
     return null;
   });
-  if (fresh && fresh.platform === c.platform && adapter.verify(req, url, raw, fresh)) return fresh;
-  await recordRefusal(deps, c.id, "bad_signature", `${STATUS.bad_signature} ${BAD_SIGNATURE}`);
-  throw new HttpError("bad_signature", BAD_SIGNATURE);
+  if (fresh && fresh.platform === c.platform && signatureProblem(adapter, req, url, raw, fresh) === null) return fresh;
+  await recordRefusal(deps, c.id, "bad_signature", `${STATUS.bad_signature} ${problem}`);
+  throw new HttpError("bad_signature", problem);
+}
+
+/** Both checks (before and over the body) against connection c. */
+function signedFor(adapter: Adapter, req: Request, url: URL, raw: Bytes, c: Connection): boolean {
+  return signatureProblem(adapter, req, url, null, c) === null && signatureProblem(adapter, req, url, raw, c) === null;
 }
 
 /**
@@ -127,7 +151,7 @@ async function deliverVerified(
   const result = await deps.store.deliver(connection, delivery);
   if (result.rejected?.kind !== "stale_secrets") return result;
   const fresh = await deps.store.refresh(connection.id, true);
-  if (!fresh || fresh.platform !== connection.platform || !adapter.verify(req, url, raw, fresh)) {
+  if (!fresh || fresh.platform !== connection.platform || !signedFor(adapter, req, url, raw, fresh)) {
     await recordRefusal(deps, connection.id, "bad_signature", `${STATUS.bad_signature} ${BAD_SIGNATURE}`);
     throw new HttpError("bad_signature", BAD_SIGNATURE);
   }
@@ -145,12 +169,31 @@ async function webhook(
   adapter: Adapter,
   platform: string,
   id: string,
+  live: LiveIds | null,
+): Promise<Response> {
+  try {
+    return await webhookInner(deps, req, url, adapter, platform, id, live);
+  } finally {
+    // a refusal before the body was read: it is never read (no-op once consumed)
+    if (!req.bodyUsed) req.body?.cancel().catch(() => {});
+  }
+}
+
+async function webhookInner(
+  deps: Deps,
+  req: Request,
+  url: URL,
+  adapter: Adapter,
+  platform: string,
+  id: string,
+  live: LiveIds | null,
 ): Promise<Response> {
   if (req.method !== "POST" && !(req.method === "GET" && acceptsGet(adapter))) {
     throw new HttpError("wrong_method", `${req.method} is not accepted here`);
   }
-  const raw = req.method === "POST" ? await readBody(req, MAX_WEBHOOK_BYTES) : (new Uint8Array() as Bytes);
-  let connection = UUID.test(id) ? await deps.store.connection(id.toLowerCase()) : null;
+  const cid = id.toLowerCase();
+  const known = UUID.test(id) && (live === null || await live.has(cid));
+  let connection = known ? await deps.store.connection(cid) : null;
   if (!connection || connection.platform !== platform) throw new HttpError("unknown_connection", "no such connection");
 
   if (req.method === "GET" && adapter.handshake) {
@@ -158,7 +201,7 @@ async function webhook(
     // a rotated verify token applies at once here too
     const fresh = await deps.store.refresh(connection.id);
     if (fresh && fresh.platform === platform) connection = fresh;
-    if (adapter.handshake.signed) connection = await authenticate(deps, adapter, req, url, raw, connection);
+    if (adapter.handshake.signed) connection = await authenticate(deps, adapter, req, url, null, connection);
     const answer = adapter.handshake.answer(url, connection);
     if (answer.status === STATUS.wrong_verify_token) {
       await recordRefusal(deps, connection.id, "wrong_verify_token", `${STATUS.wrong_verify_token} wrong verify token`);
@@ -166,15 +209,19 @@ async function webhook(
     return answer;
   }
 
+  connection = await authenticate(deps, adapter, req, url, null, connection);
+  const raw = await readBody(req, MAX_WEBHOOK_BYTES);
   connection = await authenticate(deps, adapter, req, url, raw, connection);
   // from here on the body is the platform's: refusals and failures are recorded on the connection
   let delivery: Delivery;
   try {
     delivery = cleanDelivery(adapter.map(raw, connection));
   } catch (e) {
-    if (e instanceof ShapeError || e instanceof XmlError) {
-      await recordRefusal(deps, connection.id, "bad_body", `${STATUS.bad_body} ${e.message}`);
-      throw new HttpError("bad_body", e.message);
+    // a RangeError: the mapping recursed into a value nested too deep (outside any one item)
+    const shape = e instanceof RangeError ? new ShapeError("body: nested too deep to read") : e;
+    if (shape instanceof ShapeError || shape instanceof XmlError) {
+      await recordRefusal(deps, connection.id, "bad_body", `${STATUS.bad_body} ${shape.message}`);
+      throw new HttpError("bad_body", shape.message);
     }
     throw e;
   }
@@ -190,9 +237,12 @@ async function webhook(
       await recordFailure(deps, connection.id, err.message);
       throw new HttpError("database_unavailable", "the database could not store the delivery; send it again");
     }
-    // a refusal of the whole delivery that sending it again cannot change
-    await recordRefusal(deps, connection.id, "refused", err.message);
-    return adapter.answer(STATUS.refused, { error: err.message, code: err.code, kind: err.kind ?? "refused" });
+    // a refusal of the whole delivery that sending it again cannot change (in words that
+    // name no internal table or constraint: publicReason)
+    deps.log?.(`connection ${connection.id}: ${err.message}`);
+    const reason = publicReason(err.message, err.code, err.kind);
+    await recordRefusal(deps, connection.id, "refused", reason);
+    return adapter.answer(STATUS.refused, { error: reason, code: err.code, kind: err.kind ?? "refused" });
   }
   if (result.rejected?.kind === "paused") {
     // stored nothing; 200 is what makes every platform stop retrying
@@ -204,7 +254,11 @@ async function webhook(
     });
   }
   if (result.rejected?.kind === "replay") throw new HttpError("replayed", "nonce: already used with another body");
-  const refused = result.refused ?? [];
+  // an item the store refused names its SQLSTATE; the function's own refusals carry none
+  const refused = (result.refused ?? []).map((r) =>
+    r.code === undefined ? r : { ...r, reason: publicReason(r.reason, r.code, undefined) }
+  );
+  result.refused = refused;
   if (refused.length > 0 && (result.accepted ?? 0) === 0) {
     // nothing in the delivery could be stored, and a retry cannot change that: final
     const mismatch = refused.every((r) => r.kind === "account_mismatch");
@@ -261,8 +315,14 @@ async function appBatchInner(deps: Deps, req: Request): Promise<Response> {
   if (req.method !== "POST") throw new HttpError("wrong_method", `${req.method} is not accepted here`);
   const authorization = req.headers.get("authorization");
   if (!authorization || !/^Bearer\s+\S+$/i.test(authorization)) {
-    await req.body?.cancel();
+    req.body?.cancel().catch(() => {});
     throw new HttpError("no_bearer", "Authorization: Bearer <user token or service key> required");
+  }
+  // the token is checked before a byte of the body is read (caller.ts)
+  const problem = deps.caller ? await deps.caller(authorization) : null;
+  if (problem !== null) {
+    req.body?.cancel().catch(() => {});
+    throw new HttpError("bad_token", problem);
   }
   const payload = parseJson(await readBody(req, MAX_BATCH_BYTES));
   const { status, body } = await deps.store.ingestAsCaller(authorization, payload);
@@ -271,8 +331,22 @@ async function appBatchInner(deps: Deps, req: Request): Promise<Response> {
 
 export function createHandler(deps: Deps | (() => Deps)): (req: Request) => Promise<Response> {
   let resolved: Deps | undefined = typeof deps === "function" ? undefined : deps;
-  return async (req: Request) => {
+  let live: LiveIds | null | undefined;
+  const handle = async (req: Request) => {
     resolved ??= (deps as () => Deps)();
+    if (live === undefined) {
+      const store = resolved.store;
+      const log = resolved.log;
+      live = store.connectionIds
+        ? new LiveIds(
+          () => store.connectionIds!(),
+          undefined,
+          undefined,
+          undefined,
+          (e) => log?.(`connection ids: ${e}`),
+        )
+        : null;
+    }
     const url = new URL(req.url);
     const parts = route(url);
     try {
@@ -280,7 +354,7 @@ export function createHandler(deps: Deps | (() => Deps)): (req: Request) => Prom
       if (parts.length === 0) return await appBatch(resolved, req);
       const adapters: Record<string, Adapter> = resolved.adapters ?? ADAPTERS;
       if (parts.length === 2 && Object.hasOwn(adapters, parts[0])) {
-        return await webhook(resolved, req, url, adapters[parts[0]], parts[0], parts[1]);
+        return await webhook(resolved, req, url, adapters[parts[0]], parts[0], parts[1], live);
       }
       throw new HttpError("unknown_route", "no such route");
     } catch (e) {
@@ -289,12 +363,17 @@ export function createHandler(deps: Deps | (() => Deps)): (req: Request) => Prom
       if (e instanceof StoreError) {
         resolved.log?.(e.message);
         return json(e.retryable ? STATUS.database_unavailable : STATUS.refused, {
-          error: e.retryable ? "the database is unavailable" : e.message,
+          error: e.retryable ? "the database is unavailable" : publicReason(e.message, e.code, e.kind),
         });
       }
       resolved.log?.(`unexpected: ${(e as Error).stack ?? e}`);
       return json(STATUS.internal_error, { error: "internal error" });
     }
+  };
+  return async (req: Request) => {
+    const res = await handle(req);
+    for (const [k, v] of Object.entries(NOSNIFF)) res.headers.set(k, v);
+    return res;
   };
 }
 
@@ -314,6 +393,11 @@ export const handler = createHandler(() => {
       unknownCacheSeconds: Number(Deno.env.get("MESSAGING_UNKNOWN_CONNECTION_CACHE_SECONDS") ?? "10"),
       refreshSeconds: Number(Deno.env.get("MESSAGING_CONNECTION_REFRESH_SECONDS") ?? "1"),
       refusalFlushSeconds: Number(Deno.env.get("MESSAGING_REFUSAL_FLUSH_SECONDS") ?? "1"),
+    }),
+    caller: callerCheck({
+      url: env("SUPABASE_URL"),
+      anonKey: env("SUPABASE_ANON_KEY"),
+      jwtSecret: Deno.env.get("SUPABASE_JWT_SECRET") || undefined,
     }),
     log: (m) => console.error(`[messaging-ingest] ${m}`),
   };

@@ -42,11 +42,13 @@ function fakeStore(fail?: StoreError, answer?: DeliveryResult) {
   const failures: string[] = [];
   const recorded: boolean[] = [];
   const refusals: string[] = [];
+  const refusalErrors: string[] = [];
   const store: Store = {
     connection: (id) => Promise.resolve(connections[id] ?? null),
     refresh: (id) => Promise.resolve(connections[id] ?? null),
-    recordRefusal: (_id, reason) => {
+    recordRefusal: (_id, reason, error) => {
       refusals.push(reason);
+      refusalErrors.push(error);
       return Promise.resolve();
     },
     // as ingest_webhook_delivery answers when the database takes every item
@@ -67,7 +69,7 @@ function fakeStore(fail?: StoreError, answer?: DeliveryResult) {
     },
     ingestAsCaller: (auth, payload) => Promise.resolve({ status: 200, body: { auth, payload } }),
   };
-  return { store, delivered, failures, recorded, refusals, connections };
+  return { store, delivered, failures, recorded, refusals, refusalErrors, connections };
 }
 
 const BASE = "http://127.0.0.1/messaging-ingest";
@@ -147,7 +149,7 @@ Deno.test("bodies over the cap are 413 whatever Content-Length says", async () =
     new Request(`${BASE}/whatsapp/${WA}`, {
       method: "POST",
       body: stream,
-      headers: { "x-hub-signature-256": "sha256=00" },
+      headers: { "x-hub-signature-256": "sha256=" + "00".repeat(32) },
     }),
   );
   assertEquals(res.status, 413);
@@ -359,4 +361,170 @@ Deno.test("a bad signature while the database cannot be read again is still 401,
   f.store.refresh = () => Promise.reject(new StoreError("webhook_connection: fetch failed", true));
   assertEquals((await waPost(createHandler({ store: f.store }), WA_BODY, "wrong")).status, 401);
   assertEquals([f.delivered.length, f.refusals], [0, ["bad_signature"]]);
+});
+
+/** A body that counts how much of it was pulled (64 KiB a pull, 8 MiB in all). */
+function countedBody() {
+  const seen = { pulls: 0 };
+  const body = new ReadableStream<Uint8Array>({
+    pull(c) {
+      seen.pulls++;
+      if (seen.pulls > 128) c.close();
+      else c.enqueue(new Uint8Array(64 * 1024).fill(0x20));
+    },
+  });
+  return { body, seen };
+}
+
+Deno.test("POST /: the caller is checked before the body is read; a refused token is 401 naming why", async () => {
+  const f = fakeStore();
+  const checked: string[] = [];
+  const h = createHandler({
+    store: f.store,
+    caller: (auth) => {
+      checked.push(auth);
+      return Promise.resolve(auth === "Bearer good" ? null : "the bearer token has expired");
+    },
+  });
+  const big = countedBody();
+  const res = await h(new Request(BASE, { method: "POST", body: big.body, headers: { authorization: "Bearer old" } }));
+  assertEquals([res.status, await res.json()], [401, { error: "the bearer token has expired" }]);
+  assertEquals(big.seen.pulls <= 1, true, `the body was read: ${big.seen.pulls} pulls`);
+  assertEquals(res.headers.get("access-control-allow-origin"), "*");
+  const ok = await h(
+    new Request(BASE, { method: "POST", body: '{"messages": []}', headers: { authorization: "Bearer good" } }),
+  );
+  assertEquals(ok.status, 200);
+  assertEquals(checked, ["Bearer old", "Bearer good"]);
+});
+
+Deno.test("webhooks: a missing or malformed signature header, a wrong token or query signature: 401 before the body is read", async () => {
+  const f = fakeStore();
+  const h = createHandler({ store: f.store });
+  const cases: [string, Record<string, string>, string][] = [
+    [`/whatsapp/${WA}`, {}, "X-Hub-Signature-256: missing"],
+    [
+      `/whatsapp/${WA}`,
+      { "x-hub-signature-256": "sha256=zz" },
+      "X-Hub-Signature-256: must be sha256= and 64 hex digits",
+    ],
+    [
+      `/telegram/${TG}`,
+      { "x-telegram-bot-api-secret-token": "no" },
+      "X-Telegram-Bot-Api-Secret-Token: missing or wrong",
+    ],
+    [
+      `/wechat/${WX}?signature=00&timestamp=${Math.floor(Date.now() / 1000)}&nonce=1`,
+      {},
+      "signature: missing or wrong",
+    ],
+  ];
+  for (const [path, headers, error] of cases) {
+    const big = countedBody();
+    const res = await h(new Request(`${BASE}${path}`, { method: "POST", body: big.body, headers }));
+    assertEquals([res.status, await res.json()], [401, { error }], path);
+    assertEquals(big.seen.pulls <= 1, true, `${path}: the body was read (${big.seen.pulls} pulls)`);
+  }
+  // a well-formed WhatsApp signature is checked on the body, which is read for it
+  const forged = await h(
+    new Request(`${BASE}/whatsapp/${WA}`, {
+      method: "POST",
+      body: WA_BODY,
+      headers: { "x-hub-signature-256": "sha256=" + "ab".repeat(32) },
+    }),
+  );
+  assertEquals([forged.status, await forged.json()], [401, { error: "missing or wrong signature" }]);
+  assertEquals([f.delivered.length, f.failures.length], [0, 0]);
+});
+
+Deno.test("an empty or overlong WeChat nonce is 401 naming the nonce, before the store", async () => {
+  const f = fakeStore();
+  const h = createHandler({ store: f.store });
+  const ts = String(Math.floor(Date.now() / 1000));
+  for (const [nonce, error] of [["", "nonce: must not be empty"], ["n".repeat(129), "nonce: at most 128 characters"]]) {
+    const sig = sha1Hex(["wxtoken", ts, nonce].sort().join(""));
+    const res = await h(
+      new Request(`${BASE}/wechat/${WX}?signature=${sig}&timestamp=${ts}&nonce=${nonce}`, {
+        method: "POST",
+        body: "<xml/>",
+      }),
+    );
+    assertEquals([res.status, await res.text()], [401, JSON.stringify({ error })]);
+  }
+  assertEquals(f.delivered.length, 0);
+});
+
+Deno.test("every answer carries nosniff; the reflected handshakes are text/plain", async () => {
+  const f = fakeStore();
+  const h = createHandler({ store: f.store });
+  const ts = String(Math.floor(Date.now() / 1000));
+  const sig = sha1Hex(["wxtoken", ts, "5"].sort().join(""));
+  const html = encodeURIComponent("<script>alert(1)</script>");
+  const answers = [
+    await h(new Request(`${BASE}/whatsapp/${WA}?hub.mode=subscribe&hub.challenge=${html}&hub.verify_token=vt`)),
+    await h(new Request(`${BASE}/wechat/${WX}?signature=${sig}&timestamp=${ts}&nonce=5&echostr=${html}`)),
+  ];
+  for (const res of answers) {
+    assertEquals(
+      [res.status, res.headers.get("content-type"), res.headers.get("x-content-type-options"), await res.text()],
+      [200, "text/plain; charset=utf-8", "nosniff", "<script>alert(1)</script>"],
+    );
+  }
+  const others = [
+    await waPost(h, WA_BODY),
+    await h(new Request(`${BASE}/whatsapp/${WA}?hub.mode=subscribe&hub.challenge=1&hub.verify_token=no`)),
+    await h(new Request(`${BASE}/whatsapp/${WA}`)),
+    await h(new Request(`${BASE}/nowhere/x`)),
+    await h(new Request(`${BASE}/telegram/${TG}`)),
+    await h(new Request(BASE, { method: "OPTIONS" })),
+    await h(new Request(BASE, { method: "POST", body: "{}" })),
+  ];
+  for (const res of others) {
+    await res.body?.cancel();
+    assertEquals(res.headers.get("x-content-type-options"), "nosniff", `${res.status}`);
+  }
+});
+
+Deno.test("a random connection id is 404 from the cached ids: the store is asked for no single id", async () => {
+  const f = fakeStore();
+  const asked: string[] = [];
+  let loads = 0;
+  const store: Store = {
+    ...f.store,
+    connection: (id) => {
+      asked.push(id);
+      return f.store.connection(id);
+    },
+    connectionIds: () => {
+      loads++;
+      return Promise.resolve([WA, TG, WX]);
+    },
+  };
+  const h = createHandler({ store });
+  const randoms = Array.from({ length: 20 }, () => crypto.randomUUID());
+  const answers = await Promise.all(randoms.map((id) => waPost(h, WA_BODY, "app", id)));
+  assertEquals(answers.map((r) => r.status), randoms.map(() => 404));
+  assertEquals(asked, []);
+  assertEquals(loads <= 2, true, `${loads} loads of the ids`);
+  assertEquals((await waPost(h, WA_BODY)).status, 200);
+  assertEquals(asked, [WA]);
+});
+
+Deno.test("a store error that is PostgreSQL's own (a constraint) is answered by its SQLSTATE, never its words", async () => {
+  const leak = new StoreError(
+    'ingest_webhook_delivery: new row for relation "webhook_nonces" violates check constraint "webhook_nonces_nonce_check"',
+    false,
+    "23514",
+  );
+  const f = fakeStore(leak);
+  const res = await waPost(createHandler({ store: f.store }), WA_BODY);
+  const body = await res.json();
+  assertEquals([res.status, body.error], [422, "refused by the database (SQLSTATE 23514)"]);
+  assertEquals([f.refusals, f.refusalErrors], [["refused"], ["refused by the database (SQLSTATE 23514)"]]);
+  const items = fakeStore(undefined, {
+    accepted: 1,
+    refused: [{ path: "messages[0]", kind: "invalid_message", code: "23505", reason: 'duplicate key "x_pkey"' }],
+  });
+  const partial = await (await waPost(createHandler({ store: items.store }), WA_BODY)).json();
+  assertEquals(partial.refused[0].reason, "refused by the database (SQLSTATE 23505)");
 });

@@ -176,7 +176,12 @@ function mapEnvelope(delivery: Delivery, env: Record<string, unknown>, account: 
 
 /** signal-cli's receive notifications: POST only, Authorization: Bearer, JSON answers. */
 export const adapter: Adapter = {
-  verify: (req, _url, _raw, c) => verifyBearer(req.headers.get("authorization"), c.secrets.token),
+  // the bearer token is the whole check, made before the body is read
+  authorize: (req, _url, c) =>
+    verifyBearer(req.headers.get("authorization"), c.secrets.token)
+      ? null
+      : "Authorization: Bearer token missing or wrong",
+  verify: null,
   map: (raw, c) => mapSignal(parseJson(raw), c.account_identifier),
   handshake: null,
   answer: json,

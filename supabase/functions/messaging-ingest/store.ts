@@ -91,7 +91,12 @@ export interface Store {
   recordRefusal(connectionId: string, reason: string, error: string): Promise<void>;
   /** ingest_messages with the caller's own Authorization: PostgREST's status and body. */
   ingestAsCaller(authorization: string, payload: Json): Promise<{ status: number; body: unknown }>;
+  /** The id of every connection (live_ids.ts keeps them); absent: every id is read alone. */
+  connectionIds?(): Promise<string[]>;
 }
+
+/** Ids per page when the store reads every connection's id (a page is asked until one is empty). */
+const ID_PAGE = 1000;
 
 /**
  * SQLSTATE classes and PostgREST codes where the same request can succeed later: connection
@@ -414,6 +419,21 @@ export function supabaseStore(opts: StoreOptions): Store & { flushRefusals(): Pr
       for (const [id, t] of timers) {
         clearTimeout(t);
         timers.delete(id);
+      }
+    },
+
+    async connectionIds() {
+      // keyset pages until an empty one: whatever PostgREST's max-rows, no id is missed
+      const ids: string[] = [];
+      for (let last = "";;) {
+        let query = service.from("messaging_connections").select("id").order("id").limit(ID_PAGE);
+        if (last) query = query.gt("id", last);
+        const res = await query;
+        if (res.error) raise(res as Rpc, "messaging_connections");
+        const page = (res.data ?? []).map((r) => r.id);
+        if (page.length === 0) return ids;
+        ids.push(...page);
+        last = page[page.length - 1];
       }
     },
 

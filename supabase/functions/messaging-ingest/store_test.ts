@@ -193,3 +193,20 @@ Deno.test("refusals of a connection written when the database failed are kept fo
   await store.flushRefusals();
   assertEquals(calls.map((c) => c.counts), [{ bad_signature: 1 }, { bad_signature: 2 }]);
 });
+
+Deno.test("every connection id is read in keyset pages until an empty one, whatever PostgREST's max-rows", async () => {
+  const all = Array.from({ length: 2500 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`);
+  const asked: string[] = [];
+  const fetch = (input: Request | URL | string) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    asked.push(url.search);
+    const after = url.searchParams.get("id")?.replace(/^gt\./, "") ?? "";
+    // a server whose max-rows (700) is below the page the store asks for
+    const page = all.filter((id) => id > after).slice(0, Math.min(700, Number(url.searchParams.get("limit"))));
+    return Promise.resolve(new Response(JSON.stringify(page.map((id) => ({ id }))), { status: 200 }));
+  };
+  const store = supabaseStore({ ...opts, fetch: fetch as typeof globalThis.fetch });
+  assertEquals(await store.connectionIds!(), all);
+  assertEquals(asked.length, 5, "four pages of 700 or less, then the empty one");
+  assert(asked.every((q) => q.includes("select=id") && q.includes("order=id")));
+});

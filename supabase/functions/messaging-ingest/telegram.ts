@@ -18,6 +18,7 @@ import {
   type Refusal,
   requireObject,
   requireString,
+  scalarText,
   ShapeError,
 } from "./types.ts";
 
@@ -114,7 +115,7 @@ function kind(
     if (key === "location" && isObject(part)) {
       meta.latitude = part.latitude;
       meta.longitude = part.longitude;
-      content ??= `${part.latitude},${part.longitude}`;
+      content ??= `${scalarText(part.latitude)},${scalarText(part.longitude)}`;
     } else if (key === "venue" && isObject(part)) {
       content ??= [optionalString(part.title), optionalString(part.address)].filter(Boolean).join(", ") || null;
     } else if (key === "contact" && isObject(part)) {
@@ -215,8 +216,12 @@ export function mapTelegram(payload: unknown): Delivery {
 
 /** The Telegram Bot API webhook: POST only, X-Telegram-Bot-Api-Secret-Token, JSON answers. */
 export const adapter: Adapter = {
-  verify: (req, _url, _raw, c) =>
-    verifySecretToken(req.headers.get("x-telegram-bot-api-secret-token"), c.secrets.secret_token),
+  // the secret token header is the whole check, made before the body is read
+  authorize: (req, _url, c) =>
+    verifySecretToken(req.headers.get("x-telegram-bot-api-secret-token"), c.secrets.secret_token)
+      ? null
+      : "X-Telegram-Bot-Api-Secret-Token: missing or wrong",
+  verify: null,
   map: (raw) => mapTelegram(parseJson(raw)),
   handshake: null,
   answer: json,

@@ -63,12 +63,15 @@ export type MessageUpdate = StatusUpdate | ReactionUpdate | DeleteUpdate;
 /**
  * A part of a delivery the function refuses for good (a retry cannot change it): counted on
  * the connection with the store's own refusals. kind: account_mismatch (another account's
- * delivery), invalid_shape (an item the function cannot map).
+ * delivery), invalid_shape (an item the function cannot map), invalid_message /
+ * invalid_update (a mapped message or update nested deeper than the contract allows:
+ * clean.ts; the store's kinds for what it refuses itself).
  */
 export type Refusal = {
   path: string;
-  kind: "account_mismatch" | "invalid_shape";
+  kind: "account_mismatch" | "invalid_shape" | "invalid_message" | "invalid_update";
   reason: string;
+  id?: string;
 };
 
 /** What one webhook delivery asks the store to do. */
@@ -81,11 +84,19 @@ export interface Delivery {
   replayGuard?: { nonce: string; digest: string };
 }
 
-/** Runs the mapping of one item; a ShapeError refuses that item alone. */
+/**
+ * Runs the mapping of one item; a ShapeError refuses that item alone, and so does a
+ * RangeError (the mapping recursed into a value nested too deep, e.g. a template string of
+ * a 3,000-deep array), so one hostile item never costs the others.
+ */
 export function mapItem(refused: Refusal[], path: string, fn: () => void): void {
   try {
     fn();
   } catch (e) {
+    if (e instanceof RangeError) {
+      refused.push({ path, kind: "invalid_shape", reason: `${path}: nested too deep to read` });
+      return;
+    }
     if (!(e instanceof ShapeError)) throw e;
     refused.push({ path, kind: "invalid_shape", reason: e.message });
   }
@@ -151,4 +162,12 @@ function fromEpoch(v: unknown, path: string, scale: number): string {
 export function compact<T extends Record<string, unknown>>(obj: T): T {
   for (const k of Object.keys(obj)) if (obj[k] === undefined) delete obj[k];
   return obj;
+}
+
+/**
+ * A value written into text: scalars as they are, an array or object as "?" (a template
+ * string of a deeply nested array recurses and overflows the stack).
+ */
+export function scalarText(v: unknown): string {
+  return typeof v === "object" && v !== null ? "?" : String(v);
 }

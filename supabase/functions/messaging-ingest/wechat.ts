@@ -24,20 +24,33 @@ import { parseXml, type XmlNode } from "./xml.ts";
  */
 export const MAX_CLOCK_SKEW_SECONDS = 300;
 
-export function verifySignature(
-  url: URL,
-  token: string | undefined,
-  nowSeconds = Date.now() / 1000,
-): boolean {
+/** The longest nonce kept for the replay guard (the store's limit; WeChat's are ~10 digits). */
+export const MAX_NONCE_CHARS = 128;
+
+/**
+ * What is wrong with the signed query string (null: nothing): the signature, timestamp and
+ * nonce present, the nonce 1 to MAX_NONCE_CHARS characters, the timestamp within
+ * MAX_CLOCK_SKEW_SECONDS, and signature = sha1 of the sorted token, timestamp and nonce.
+ */
+export function signatureProblem(url: URL, token: string | undefined, nowSeconds = Date.now() / 1000): string | null {
   const signature = url.searchParams.get("signature");
   const timestamp = url.searchParams.get("timestamp");
   const nonce = url.searchParams.get("nonce");
-  if (!token || !signature || timestamp === null || nonce === null) return false;
+  if (!token) return "the connection has no token: rotate its secrets to set one";
+  if (!signature || timestamp === null || nonce === null) {
+    return "signature, timestamp and nonce: required in the query string";
+  }
+  if (nonce === "") return "nonce: must not be empty";
+  if (nonce.length > MAX_NONCE_CHARS) return `nonce: at most ${MAX_NONCE_CHARS} characters`;
   if (!/^\d{1,12}$/.test(timestamp) || Math.abs(nowSeconds - Number(timestamp)) > MAX_CLOCK_SKEW_SECONDS) {
-    return false;
+    return `timestamp: must be epoch seconds within ${MAX_CLOCK_SKEW_SECONDS} s of now`;
   }
   const expected = sha1Hex([token, timestamp, nonce].sort().join(""));
-  return safeEqualString(signature.toLowerCase(), expected);
+  return safeEqualString(signature.toLowerCase(), expected) ? null : "signature: missing or wrong";
+}
+
+export function verifySignature(url: URL, token: string | undefined, nowSeconds = Date.now() / 1000): boolean {
+  return signatureProblem(url, token, nowSeconds) === null;
 }
 
 function field(fields: XmlNode, name: string): string | undefined {
@@ -135,11 +148,13 @@ export function mapWeChat(xml: string, account?: string): Delivery {
 /**
  * The WeChat Official Account push: a signed query string on GET (echostr) and POST, XML
  * bodies, the plain-text answer "success". The signature covers no body: the timestamp
- * window is part of `verify`, and the nonce with the body's digest goes to the store, which
+ * window is part of `authorize`, and the nonce with the body's digest goes to the store, which
  * refuses a nonce used again with another body.
  */
 export const adapter: Adapter = {
-  verify: (_req, url, _raw, c) => verifySignature(url, c.secrets.token),
+  // the signed query string is the whole check, made before the body is read
+  authorize: (_req, url, c) => signatureProblem(url, c.secrets.token),
+  verify: null,
   map: (raw, c) => mapWeChat(decodeUtf8(raw), c.account_identifier),
   handshake: { signed: true, answer: (url) => text(STATUS.handshake, url.searchParams.get("echostr") ?? "") },
   answer: (status, body) => text(status, status === 200 ? "success" : String(body.error ?? "")),

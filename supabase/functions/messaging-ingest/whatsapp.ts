@@ -5,7 +5,7 @@
 
 import type { Adapter } from "./adapter.ts";
 import { parseJson } from "./adapter.ts";
-import { json, STATUS } from "./answers.ts";
+import { json, STATUS, text } from "./answers.ts";
 import { type Bytes, hmacSha256Hex, safeEqualString } from "./crypto.ts";
 import {
   compact,
@@ -21,6 +21,7 @@ import {
   requireArray,
   requireObject,
   requireString,
+  scalarText,
   ShapeError,
 } from "./types.ts";
 
@@ -30,12 +31,24 @@ export function verifySubscription(url: URL, verifyToken: string | undefined): R
   const challenge = url.searchParams.get("hub.challenge");
   const token = url.searchParams.get("hub.verify_token");
   if (mode !== "subscribe" || !challenge) {
-    return new Response("expected hub.mode=subscribe and hub.challenge\n", { status: STATUS.bad_body });
+    return text(STATUS.bad_body, "expected hub.mode=subscribe and hub.challenge\n");
   }
   if (!safeEqualString(token, verifyToken)) {
-    return new Response("wrong verify token\n", { status: STATUS.wrong_verify_token });
+    return text(STATUS.wrong_verify_token, "wrong verify token\n");
   }
-  return new Response(challenge, { status: STATUS.handshake, headers: { "content-type": "text/plain" } });
+  // reflected as text/plain with nosniff: a challenge of HTML is never run as a page
+  return text(STATUS.handshake, challenge);
+}
+
+/** The form of X-Hub-Signature-256, checked before the body is read. */
+const SIGNATURE_FORM = /^sha256=[0-9a-f]{64}$/i;
+
+/** What can be checked of a delivery before its body is read (Adapter.authorize). */
+export function signaturePresent(header: string | null, appSecret: string | undefined): string | null {
+  if (!appSecret) return "the connection has no app secret: rotate its secrets to set one";
+  if (!header) return "X-Hub-Signature-256: missing";
+  if (!SIGNATURE_FORM.test(header)) return "X-Hub-Signature-256: must be sha256= and 64 hex digits";
+  return null;
 }
 
 /** X-Hub-Signature-256: "sha256=" + hex HMAC-SHA256 of the raw body with the app secret. */
@@ -88,7 +101,7 @@ function body(m: Record<string, unknown>, path: string): Body {
     const label = [optionalString(part.name), optionalString(part.address)].filter(Boolean).join(", ");
     return {
       type: "location",
-      content: label || `${part.latitude},${part.longitude}`,
+      content: label || `${scalarText(part.latitude)},${scalarText(part.longitude)}`,
       metadata: compact({ latitude: part.latitude, longitude: part.longitude }),
     };
   }
@@ -278,7 +291,10 @@ export function mapWhatsApp(payload: unknown, account?: string): Delivery {
 
 /** The WhatsApp Cloud API webhook: the GET subscription check, X-Hub-Signature-256, JSON answers. */
 export const adapter: Adapter = {
-  verify: (req, _url, raw, c) => verifySignature(req.headers.get("x-hub-signature-256"), raw, c.secrets.app_secret),
+  // the signature covers the body: its presence and form first, the HMAC once the body
+  // (at most the webhook limit) is read
+  authorize: (req, _url, c) => signaturePresent(req.headers.get("x-hub-signature-256"), c.secrets.app_secret),
+  verify: (req, raw, c) => verifySignature(req.headers.get("x-hub-signature-256"), raw, c.secrets.app_secret),
   map: (raw, c) => mapWhatsApp(parseJson(raw), c.account_identifier),
   // not signed: the verify token in the query string is the check
   handshake: { signed: false, answer: (url, c) => verifySubscription(url, c.secrets.verify_token) },
