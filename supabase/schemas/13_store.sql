@@ -80,9 +80,11 @@ begin
   )
   select
     coalesce(pg_catalog.jsonb_agg(x.nm order by x.ord) filter (where x.sm is null), '[]'::jsonb),
-    coalesce(pg_catalog.jsonb_agg(x.nm order by x.ord)
+    -- (an edit keeps the export copy its message met: edit_keeps_match)
+    coalesce(pg_catalog.jsonb_agg(messaging_private.edit_keeps_match(x.nm, x.sm) order by x.ord)
       filter (where x.sm is not null and x.newer and x.chunk is null), '[]'::jsonb),
-    coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('chunk', x.chunk, 'm', x.nm))
+    coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('chunk', x.chunk,
+        'm', messaging_private.edit_keeps_match(x.nm, x.sm)))
       filter (where x.sm is not null and x.newer and x.chunk is not null), '[]'::jsonb),
     pg_catalog.count(*) filter (where x.sm is not null and not x.newer)
     into fresh, hot_edits, archive_edits, duplicates
