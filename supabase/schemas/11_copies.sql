@@ -1,5 +1,6 @@
 -- =============================================================================
--- Stored copies: finding a message by id, taking out edited versions
+-- Stored copies: finding a message by id, taking out edited versions (and export copies
+-- a platform copy replaces), what an edit keeps of the stored copy
 -- =============================================================================
 
 -- The stored copy of a message, by id: the one lookup ingest_dedupe, apply_message_updates

@@ -65,7 +65,10 @@ create trigger person_identifiers_link_conversations
 -- pairs are made one to one, in (sent_at, id) order, so two `ok` of one minute stay
 -- two. The copy with the platform id (exact time, status) is the one kept; the other
 -- counts as a duplicate, and what it said differently is kept on the stored message as
--- metadata.matched {id, sent_at, and each field that differed}. ingest_dedupe calls
+-- metadata.matched {id, sent_at, and each field that differed}. A pairing is made once:
+-- a platform copy with metadata.matched meets no other export copy, and meets its own
+-- again by id alone (a re-import, even after an edit, which keeps metadata.matched:
+-- edit_keeps_match). ingest_dedupe calls
 -- ingest_match with what is fresh after the id dedupe; ingest_messages takes the
 -- replaced export copies out (match_take_out) before the edits are applied.
 -- -----------------------------------------------------------------------------
@@ -149,12 +152,6 @@ $$;
 comment on function messaging_private.match_again(jsonb, jsonb) is
   'Export/live matching: the pairs [i, s] of incoming export copies and the stored platform copies that met them before (metadata.matched.id), one to one, words aside.';
 
-create or replace function messaging_private.match_pairs(incoming jsonb, stored jsonb, direct boolean)
-returns jsonb
-language plpgsql
-stable  -- (text to timestamptz)
-set search_path = ''
-as $$
 -- One-to-one pairs [{i, s}] (0-based positions in incoming and in stored, a {chunk, m}
 -- array) of an export copy and a platform copy of the same message: same direction (in a
 -- group, or the same sender identifier: a bot sees the account's own messages as a
@@ -166,6 +163,13 @@ as $$
 -- id whatever its words are now (a re-import after an edit); first those, then greedy in
 -- order: each other incoming message, in array order, takes the first stored copy (in
 -- array order) not taken yet and not paired before.
+create or replace function messaging_private.match_pairs(incoming jsonb, stored jsonb, direct boolean)
+returns jsonb
+language plpgsql
+stable  -- (text to timestamptz)
+set search_path = ''
+as $$
+-- (the rule: in the comment above)
 declare
   v_pair record;
   v_taken_i boolean[] := '{}'::boolean[];  -- by position (an expanded array: O(1) a look-up)
