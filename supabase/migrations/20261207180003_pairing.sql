@@ -7,14 +7,3 @@ insert into messaging_private.contract_limits (name, value, unit, description) v
   ('edit_future_seconds', 120, 'seconds',
    'How far past the database''s clock an edited_at is stored as given; a later one is stored as the time the edit arrived (metadata.edited_at_given keeps it), so a clock ahead never outranks the real later edits.');
 
--- match_again (new in the pairing_functions migration, which runs first) is revoked by
--- 12_match.sql's loop over the matching functions; here by name (skipped while `make
--- migration` drafts the functions from a database without it)
-do $$
-begin
-  if pg_catalog.to_regprocedure('messaging_private.match_again(jsonb, jsonb)') is not null then
-    revoke all on function messaging_private.match_again(jsonb, jsonb)
-      from public, anon, authenticated, service_role;
-  end if;
-end;
-$$;

@@ -151,6 +151,7 @@ end;
 $$;
 comment on function messaging_private.match_again(jsonb, jsonb) is
   'Export/live matching: the pairs [i, s] of incoming export copies and the stored platform copies that met them before (metadata.matched.id), one to one, words aside.';
+revoke all on function messaging_private.match_again(jsonb, jsonb) from public, anon, authenticated, service_role;
 
 -- One-to-one pairs [{i, s}] (0-based positions in incoming and in stored, a {chunk, m}
 -- array) of an export copy and a platform copy of the same message: same direction (in a

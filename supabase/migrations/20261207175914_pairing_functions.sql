@@ -206,7 +206,8 @@ begin
     capped as (
       -- (the limit is read only when a message has an edit time: an initplan runs when used)
       select r.*,
-        case when r.edited_at > pg_catalog.now() + pg_catalog.make_interval(secs =>
+        case when r.edited_at is null then null
+             when r.edited_at > pg_catalog.now() + pg_catalog.make_interval(secs =>
                     (select l.value from messaging_private.contract_limits l where l.name = 'edit_future_seconds'))
              then greatest(pg_catalog.now(), r.sent_at) else r.edited_at end as stored_edit
       from ranked r
@@ -292,6 +293,7 @@ end;
 $$;
 comment on function messaging_private.match_again(jsonb, jsonb) is
   'Export/live matching: the pairs [i, s] of incoming export copies and the stored platform copies that met them before (metadata.matched.id), one to one, words aside.';
+revoke all on function messaging_private.match_again(jsonb, jsonb) from public, anon, authenticated, service_role;
 
 create or replace function messaging_private.match_pairs(incoming jsonb, stored jsonb, direct boolean)
 returns jsonb
