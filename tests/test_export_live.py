@@ -509,3 +509,66 @@ def test_telegram_ids_follow_the_bot_api_numbering(tmp_path):
     assert got["801"].id == "801:7" and got["801"].metadata is None
     assert (got["-13"].id, got["-13"].reply_to_id) == ("-13:export:7", "-13:export:6")
     assert got["-13"].metadata == {"id_source": "export", "time_precision": "second"}
+
+
+# ----------------------------------------------------------------------------- across calls
+
+
+def test_twins_straddling_the_clis_batches_are_both_kept(
+    make_user, service, http, functions_url, capsys, tmp_path
+):
+    """`ok`, `ok` of one minute, only the first seen live, imported in batches that split the
+    two: the second is not taken for the first's export copy (a pairing is made once)."""
+    user = make_user("straddle")
+    conn = connection(service, user.id, "whatsapp",
+                      {"app_secret": APP_SECRET, "verify_token": "vt-export"})  # fmt: skip
+    start = wa_start()
+    bodies = wa_deliveries(start)
+    wa_send(http, functions_url, conn, bodies[:3] + bodies[4:])  # the second ok never came live
+    path = wa_export(tmp_path, start)
+    argv = ("whatsapp", str(path), "--user-id", user.id, "--me", "Alice", "--tz", "Europe/Madrid",
+            "--participant", f"+{WA_ID}")  # fmt: skip
+    first = run_import(capsys, *argv, "--batch-size", "3")  # [Hola, Sí, ok] [ok, media, Te la]
+    assert (first["inserted"], first["duplicates"], first["matched"]) == (2, 4, 4)
+    rows = [r for r in inbox(user) if r["platform"] == "whatsapp"]
+    msgs = thread(user, rows[0]["id"])
+    # (the export copy kept is at its minute's start, before the live message of 1:05)
+    assert [m.get("content") for m in msgs] == [
+        "Hola, ¿tenéis la talla M?", "ok", "Sí, nos queda una", "ok", None,
+        "Te la guardo hasta mañana", "¡Gracias!",
+    ]  # fmt: skip
+    assert msgs[1]["metadata"]["id_source"] == "export" and msgs[3]["id"] == "wamid.M2"
+    assert msgs[3]["metadata"]["matched"]["id"] != msgs[1]["id"]
+    # re-imported one message a call, and whole: nothing more
+    for size in ("1", "1000"):
+        again = run_import(capsys, *argv, "--batch-size", size)
+        assert (again["inserted"], again["duplicates"]) == (0, 6), size
+    assert len(thread(user, rows[0]["id"])) == 7
+
+
+def test_a_reimport_after_a_live_edit_stores_nothing(
+    make_user, service, http, functions_url, capsys, tmp_path
+):
+    """Bot updates, the export meets them, a Telegram edit changes one: the export imported
+    again stores nothing, and the edited words stay (the edit kept metadata.matched)."""
+    user = make_user("tgedit")
+    conn = connection(service, user.id, "telegram", {"secret_token": TG_TOKEN})
+    start = int(time.time()) - 2 * 86400
+    path = tg_export(tmp_path, start)
+    tg_send(http, functions_url, conn, tg_updates(start))
+    run_import(capsys, "telegram", str(path), "--user-id", user.id)
+    assert_telegram_once(user)
+    alice = {"id": 700, "is_bot": False, "first_name": "Alice"}
+    bg = {"id": -BASIC_GROUP, "title": "Pedidos", "type": "group"}
+    tg_send(http, functions_url, conn, [{"update_id": 900, "edited_message": {
+        "message_id": 9003, "from": alice, "chat": bg, "date": start + 70,
+        "edit_date": start + 3600, "text": "Anotado, gracias"}}])  # fmt: skip
+    again = run_import(capsys, "telegram", str(path), "--user-id", user.id)
+    assert (again["inserted"], again["duplicates"]) == (0, 6)
+    rows = {r["external_conversation_id"]: r for r in inbox(user) if r["platform"] == "telegram"}
+    bg_msgs = thread(user, rows[f"-{BASIC_GROUP}"]["id"])
+    assert [(m["id"], m["content"], m["metadata"]["matched"]["id"]) for m in bg_msgs] == [
+        (f"-{BASIC_GROUP}:9001", "ok", f"-{BASIC_GROUP}:export:31"),
+        (f"-{BASIC_GROUP}:9002", "ok", f"-{BASIC_GROUP}:export:32"),
+        (f"-{BASIC_GROUP}:9003", "Anotado, gracias", f"-{BASIC_GROUP}:export:33"),
+    ]  # fmt: skip

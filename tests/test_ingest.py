@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime, timedelta
 
 import pytest
 from postgrest.exceptions import APIError
@@ -605,3 +606,70 @@ def test_large_and_small_resends_answer_alike(make_user, db, small_caps):
     assert whole["conversations"] == [p["conversations"][0] for p in parts]
     assert {k: whole[k] for k in ("inserted", "updated", "matched")} == {
         "inserted": 0, "updated": 0, "matched": 0}  # fmt: skip
+
+
+# ---- the edit-time cap ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("few", [20, 0], ids=["live-path", "batch-path"])
+def test_an_edit_time_past_the_clock_is_capped_and_never_outranks_real_edits(make_user, db, few):
+    """An edited_at more than edit_future_seconds ahead of the database's clock is stored as
+    the time the edit arrived (the time given in metadata.edited_at_given), whatever the
+    path: sent again it is a duplicate, and a real later edit replaces it."""
+    (old_few,) = db.execute(
+        "select value from messaging_private.settings where key = 'ingest_few_messages'"
+    ).fetchone()
+    db.execute("update messaging_private.settings set value = %s where key = 'ingest_few_messages'",
+               (few,))  # fmt: skip
+    try:
+        alice = make_user("alice")
+        (allowance,) = db.execute(
+            "select value from messaging_private.contract_limits where name = 'edit_future_seconds'"
+        ).fetchone()
+        assert allowance == 120
+        m = msg("cap", "c1", minutes=0, content="original")
+        cid = ingest(alice.client, [m, msg("cap", "c2", minutes=1)])["conversations"][0]["id"]
+
+        def db_now() -> datetime:
+            (now,) = db.execute("select now()").fetchone()
+            return now
+
+        ahead = (db_now() + timedelta(hours=3)).isoformat()  # a phone's clock, 3 hours ahead
+        before = db_now()
+        out = ingest(alice.client, [{**m, "content": "from the future", "edited_at": ahead}])
+        assert (out["inserted"], out["duplicates"], out["updated"]) == (0, 0, 1)
+        (stored,) = [x for x in check_invariants(db, cid) if x["id"] == "c1"]
+        assert stored["content"] == "from the future"
+        assert stored["metadata"] == {"edited_at_given": ahead}
+        capped = datetime.fromisoformat(stored["edited_at"].replace("Z", "+00:00"))
+        assert before <= capped <= db_now()
+
+        # the same edit again (a retry): a duplicate, nothing rewritten
+        out = ingest(alice.client, [{**m, "content": "from the future", "edited_at": ahead}])
+        assert (out["inserted"], out["duplicates"], out["updated"]) == (0, 1, 0)
+
+        # a real edit made after it, inside the allowance: stored as given, and it wins
+        real = (db_now() + timedelta(seconds=60)).isoformat()
+        out = ingest(alice.client, [{**m, "content": "real edit", "edited_at": real}])
+        assert (out["inserted"], out["duplicates"], out["updated"]) == (0, 0, 1)
+        (stored,) = [x for x in check_invariants(db, cid) if x["id"] == "c1"]
+        assert stored["content"] == "real edit" and "metadata" not in stored
+        assert datetime.fromisoformat(stored["edited_at"].replace("Z", "+00:00")) == (
+            datetime.fromisoformat(real)
+        )
+
+        # a message sent ahead of the clock (allowed) edited further ahead: the edit is
+        # capped, never before the message
+        sent = db_now() + timedelta(hours=2)
+        f = msg("cap", "c3", content="later", sent_at=sent.isoformat())
+        ingest(alice.client, [f])
+        out = ingest(alice.client, [{**f, "content": "later, edited",
+                                     "edited_at": (sent + timedelta(hours=1)).isoformat()}])  # fmt: skip
+        assert out["updated"] == 1
+        (stored,) = [x for x in check_invariants(db, cid) if x["id"] == "c3"]
+        assert datetime.fromisoformat(stored["edited_at"].replace("Z", "+00:00")) == sent
+    finally:
+        db.execute(
+            "update messaging_private.settings set value = %s where key = 'ingest_few_messages'",
+            (old_few,),
+        )

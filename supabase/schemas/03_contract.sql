@@ -43,6 +43,8 @@ insert into messaging_private.contract_limits (name, value, unit, description) v
    'Deepest nesting of a message''s metadata (the metadata object itself is level 1).'),
   ('future_seconds', 86400, 'seconds',
    'How far past the database''s clock sent_at and edited_at may be (clocks of phones drift).'),
+  ('edit_future_seconds', 120, 'seconds',
+   'How far past the database''s clock an edited_at is stored as given; a later one is stored as the time the edit arrived (metadata.edited_at_given keeps it), so a clock ahead never outranks the real later edits.'),
   ('earliest_epoch_seconds', 0, 'seconds since 1970-01-01T00:00:00Z',
    'The earliest sent_at and edited_at.');
 insert into messaging_private.contract_limits (name, value, unit, description) values

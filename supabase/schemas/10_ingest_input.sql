@@ -108,8 +108,11 @@ set search_path = ''
 as $$
 -- The messages of a valid payload as stored objects, grouped by conversation (sorted by
 -- platform, id), repeats inside the batch collapsed (the newest edited_at wins) and
--- counted, with the conversation fields the newest message gives. (One statement, but
--- plpgsql: its plan is kept for the session instead of planned again on every call.)
+-- counted, with the conversation fields the newest message gives. An edited_at more than
+-- the contract's edit_future_seconds past the database's clock is stored as the time the
+-- edit arrived (not before sent_at), the time given kept in metadata.edited_at_given: a
+-- clock ahead must not make one version win over every real later edit. (One statement,
+-- but plpgsql: its plan is kept for the session instead of planned again on every call.)
 begin
   return (
     with src as (
@@ -130,6 +133,15 @@ begin
           order by s.edited_at desc nulls last, s.ord desc) as rn
       from src s
     ),
+    capped as (
+      -- (the limit is read only when a message has an edit time: an initplan runs when used)
+      select r.*,
+        case when r.edited_at is null then null
+             when r.edited_at > pg_catalog.now() + pg_catalog.make_interval(secs =>
+                    (select l.value from messaging_private.contract_limits l where l.name = 'edit_future_seconds'))
+             then greatest(pg_catalog.now(), r.sent_at) else r.edited_at end as stored_edit
+      from ranked r
+    ),
     stored as (
       select r.*,
         pg_catalog.jsonb_build_object(
@@ -144,9 +156,13 @@ begin
           'sender_identifier', r.m ->> 'sender_identifier',
           'sender_name', r.m ->> 'sender_name',
           'reply_to_id', r.m ->> 'reply_to_id',
-          'edited_at', (pg_catalog.to_jsonb(r.edited_at at time zone 'UTC') #>> '{}') || 'Z',
-          'metadata', case when r.m -> 'metadata' <> 'null'::jsonb then r.m -> 'metadata' end)) as obj
-      from ranked r
+          'edited_at', (pg_catalog.to_jsonb(r.stored_edit at time zone 'UTC') #>> '{}') || 'Z',
+          'metadata', case when r.stored_edit is distinct from r.edited_at
+                           then coalesce(case when r.m -> 'metadata' <> 'null'::jsonb then r.m -> 'metadata' end,
+                                         '{}'::jsonb)
+                                || pg_catalog.jsonb_build_object('edited_at_given', r.m -> 'edited_at')
+                           when r.m -> 'metadata' <> 'null'::jsonb then r.m -> 'metadata' end)) as obj
+      from capped r
     ),
     grouped as (
       select
@@ -179,4 +195,4 @@ begin
 end;
 $$;
 comment on function messaging_private.ingest_groups(jsonb) is
-  'Ingest, part 3: a valid payload''s messages as stored objects grouped by conversation, repeats collapsed (newest edited_at wins) and counted.';
+  'Ingest, part 3: a valid payload''s messages as stored objects grouped by conversation, repeats collapsed (newest edited_at wins) and counted; an edited_at past edit_future_seconds stored as the time it arrived (metadata.edited_at_given: the time given).';

@@ -1,5 +1,6 @@
 -- =============================================================================
--- Stored copies: finding a message by id, taking out edited versions
+-- Stored copies: finding a message by id, taking out edited versions (and export copies
+-- a platform copy replaces), what an edit keeps of the stored copy
 -- =============================================================================
 
 -- The stored copy of a message, by id: the one lookup ingest_dedupe, apply_message_updates
@@ -106,3 +107,49 @@ end;
 $$;
 comment on function messaging_private.ingest_apply_edits(uuid, uuid, jsonb, jsonb, jsonb) is
   'Ingest, part 5: removes the old versions of edited messages from the hot row (returned) and from their archive chunks.';
+
+create or replace function messaging_private.match_take_out(
+  conversation uuid, owner uuid, hot jsonb, replaced jsonb
+)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+-- Takes the export copies that a platform copy replaces out of the hot row (returned) and
+-- their archive chunks, through the same removal an edit's old version gets.
+begin
+  return messaging_private.ingest_apply_edits(conversation, owner, hot,
+    coalesce((select pg_catalog.jsonb_agg(r.x -> 'm') from pg_catalog.jsonb_array_elements(replaced) r(x)
+               where r.x ->> 'chunk' is null), '[]'::jsonb),
+    coalesce((select pg_catalog.jsonb_agg(r.x) from pg_catalog.jsonb_array_elements(replaced) r(x)
+               where r.x ->> 'chunk' is not null), '[]'::jsonb));
+end;
+$$;
+comment on function messaging_private.match_take_out(uuid, uuid, jsonb, jsonb) is
+  'Export/live matching: removes the stored export copies ({chunk, m}) that platform copies replace from the hot row (returned) and their chunks.';
+revoke all on function messaging_private.match_take_out(uuid, uuid, jsonb, jsonb)
+  from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.edit_keeps_match(edit jsonb, stored jsonb)
+returns jsonb
+language plpgsql
+immutable
+set search_path = ''
+as $$
+-- The new version of an edited message, keeping the record of the export copy the stored
+-- version met (metadata.matched): an edit changes what the message says, not which export
+-- copy it is, so a re-import of that export copy stays a duplicate. The stored record wins
+-- over one the new version brings.
+begin
+  if stored #> '{metadata,matched}' is null then
+    return edit;
+  end if;
+  return edit || pg_catalog.jsonb_build_object('metadata',
+    case when pg_catalog.jsonb_typeof(edit -> 'metadata') = 'object' then edit -> 'metadata' else '{}'::jsonb end
+    || pg_catalog.jsonb_build_object('matched', stored #> '{metadata,matched}'));
+end;
+$$;
+comment on function messaging_private.edit_keeps_match(jsonb, jsonb) is
+  'The new version of an edited message with the stored version''s metadata.matched (the export copy it met), so every edit path keeps the pairing.';
+revoke all on function messaging_private.edit_keeps_match(jsonb, jsonb)
+  from public, anon, authenticated, service_role;

@@ -65,7 +65,10 @@ create trigger person_identifiers_link_conversations
 -- pairs are made one to one, in (sent_at, id) order, so two `ok` of one minute stay
 -- two. The copy with the platform id (exact time, status) is the one kept; the other
 -- counts as a duplicate, and what it said differently is kept on the stored message as
--- metadata.matched {id, sent_at, and each field that differed}. ingest_dedupe calls
+-- metadata.matched {id, sent_at, and each field that differed}. A pairing is made once:
+-- a platform copy with metadata.matched meets no other export copy, and meets its own
+-- again by id alone (a re-import, even after an edit, which keeps metadata.matched:
+-- edit_keeps_match). ingest_dedupe calls
 -- ingest_match with what is fresh after the id dedupe; ingest_messages takes the
 -- replaced export copies out (match_take_out) before the edits are applied.
 -- -----------------------------------------------------------------------------
@@ -122,26 +125,64 @@ $$;
 comment on function messaging_private.match_candidates(uuid, jsonb, boolean, jsonb) is
   'Export/live matching: stored messages ({chunk, m}) of the other kind within the minutes incoming messages span, sorted by (sent_at, id).';
 
-create or replace function messaging_private.match_pairs(incoming jsonb, stored jsonb, direct boolean)
-returns jsonb
+create or replace function messaging_private.match_again(incoming jsonb, stored jsonb)
+returns table (i integer, s integer)
 language plpgsql
-stable  -- (text to timestamptz)
+immutable
 set search_path = ''
 as $$
+-- The pairs made before, met again (a re-import): each incoming export copy whose id a
+-- stored platform copy records as the export copy it met (metadata.matched.id), as 0-based
+-- positions in incoming and stored ({chunk, m}), one to one. Found by id alone: the
+-- platform copy may have been edited since, its words no longer the export's.
+#variable_conflict use_column
+begin
+  return query
+    select pg_catalog.min(p.i), p.s
+      from (select distinct on (x.ord) (x.ord - 1)::integer as i, (y.ord - 1)::integer as s
+              from pg_catalog.jsonb_array_elements(incoming) with ordinality x(m, ord)
+              join pg_catalog.jsonb_array_elements(stored) with ordinality y(v, ord)
+                on (y.v #>> '{m,metadata,matched,id}') = (x.m ->> 'id')
+             where x.m #>> '{metadata,id_source}' = 'export'
+               and y.v #>> '{m,metadata,id_source}' is distinct from 'export'
+             order by x.ord, y.ord) p
+     group by p.s;
+end;
+$$;
+comment on function messaging_private.match_again(jsonb, jsonb) is
+  'Export/live matching: the pairs [i, s] of incoming export copies and the stored platform copies that met them before (metadata.matched.id), one to one, words aside.';
+revoke all on function messaging_private.match_again(jsonb, jsonb) from public, anon, authenticated, service_role;
+
 -- One-to-one pairs [{i, s}] (0-based positions in incoming and in stored, a {chunk, m}
 -- array) of an export copy and a platform copy of the same message: same direction (in a
 -- group, or the same sender identifier: a bot sees the account's own messages as a
 -- member's), type (an export's omitted media, type other, meets any media type), content with
 -- whitespace runs collapsed, sender (outbound, or a direct chat, or the same identifier
 -- or name; Telegram's `user123` is 123), and the same minute or second (UTC) at the
--- export copy's precision. Greedy in order: each incoming message, in array order, takes
--- the first stored copy (in array order) not taken yet.
+-- export copy's precision. A pairing is made once: a stored platform copy that met an
+-- export copy before (metadata.matched) pairs only with that export copy again, by its
+-- id whatever its words are now (a re-import after an edit); first those, then greedy in
+-- order: each other incoming message, in array order, takes the first stored copy (in
+-- array order) not taken yet and not paired before.
+create or replace function messaging_private.match_pairs(incoming jsonb, stored jsonb, direct boolean)
+returns jsonb
+language plpgsql
+stable  -- (text to timestamptz)
+set search_path = ''
+as $$
+-- (the rule: in the comment above)
 declare
   v_pair record;
-  v_last_i integer := -1;                  -- pairs come ordered by i: the last one paired
-  v_taken_s boolean[] := '{}'::boolean[];  -- by position (an expanded array: O(1) a look-up)
+  v_taken_i boolean[] := '{}'::boolean[];  -- by position (an expanded array: O(1) a look-up)
+  v_taken_s boolean[] := '{}'::boolean[];
   v_out jsonb[] := '{}'::jsonb[];
 begin
+  -- re-imports: an incoming export copy whose id a stored platform copy records as met
+  for v_pair in select a.i, a.s from messaging_private.match_again(incoming, stored) a loop
+    v_taken_i[v_pair.i] := true;
+    v_taken_s[v_pair.s] := true;
+    v_out := v_out || pg_catalog.jsonb_build_object('i', v_pair.i, 's', v_pair.s);
+  end loop;
   for v_pair in
     -- joined on (text, minute): an export copy's precision is a minute or a second, so
     -- the two copies always share their UTC minute; the rest is checked per pair. Where
@@ -164,6 +205,8 @@ begin
              pg_catalog.regexp_replace(pg_catalog.btrim(coalesce(x.v #>> '{m,content}', '')), '\s+', ' ', 'g') as words,
              pg_catalog.date_trunc('minute', (x.v #>> '{m,sent_at}')::timestamptz, 'UTC') as minute
         from pg_catalog.jsonb_array_elements(stored) with ordinality x(v, ord)
+       -- a platform copy that met an export copy before is not met again by another one
+       where x.v #> '{m,metadata,matched}' is null or x.v #>> '{m,metadata,id_source}' = 'export'
     ),
     s as (
       select s0.*, pg_catalog.count(*) over w as copies, pg_catalog.row_number() over (w order by s0.s) as k
@@ -208,8 +251,8 @@ begin
                     = pg_catalog.regexp_replace(p.sm ->> 'sender_identifier', '^user(\d+)$', '\1')))
      order by p.i, p.s
   loop
-    if v_pair.i <> v_last_i and v_taken_s[v_pair.s] is null then
-      v_last_i := v_pair.i;
+    if v_taken_i[v_pair.i] is null and v_taken_s[v_pair.s] is null then
+      v_taken_i[v_pair.i] := true;
       v_taken_s[v_pair.s] := true;
       v_out := v_out || pg_catalog.jsonb_build_object('i', v_pair.i, 's', v_pair.s);
     end if;
@@ -331,26 +374,6 @@ $$;
 comment on function messaging_private.ingest_match(uuid, jsonb, boolean, jsonb) is
   'Export/live matching, called by ingest_dedupe: splits messages no stored id matched into fresh ones, duplicates of a stored platform copy (which learns metadata.matched) and platform copies replacing a stored export copy (replaced).';
 
-create or replace function messaging_private.match_take_out(
-  conversation uuid, owner uuid, hot jsonb, replaced jsonb
-)
-returns jsonb
-language plpgsql
-set search_path = ''
-as $$
--- Takes the export copies that a platform copy replaces out of the hot row (returned) and
--- their archive chunks, through the same removal an edit's old version gets.
-begin
-  return messaging_private.ingest_apply_edits(conversation, owner, hot,
-    coalesce((select pg_catalog.jsonb_agg(r.x -> 'm') from pg_catalog.jsonb_array_elements(replaced) r(x)
-               where r.x ->> 'chunk' is null), '[]'::jsonb),
-    coalesce((select pg_catalog.jsonb_agg(r.x) from pg_catalog.jsonb_array_elements(replaced) r(x)
-               where r.x ->> 'chunk' is not null), '[]'::jsonb));
-end;
-$$;
-comment on function messaging_private.match_take_out(uuid, uuid, jsonb, jsonb) is
-  'Export/live matching: removes the stored export copies ({chunk, m}) that platform copies replace from the hot row (returned) and their chunks.';
-
 do $$
 declare
   f regprocedure;
@@ -360,7 +383,7 @@ begin
     select p.oid::regprocedure from pg_catalog.pg_proc p
       join pg_catalog.pg_namespace n on n.oid = p.pronamespace
      where n.nspname = 'messaging_private'
-       and p.proname in ('match_candidates', 'match_pairs', 'match_copy', 'ingest_match', 'match_take_out')
+       and p.proname in ('match_candidates', 'match_again', 'match_pairs', 'match_copy', 'ingest_match')
   loop
     execute pg_catalog.format('revoke all on function %s from public, anon, authenticated, service_role', f);
   end loop;

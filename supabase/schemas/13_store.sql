@@ -16,8 +16,9 @@ set enable_seqscan = off
 as $$
 -- Each incoming message against its stored copy, if any (stored_copies: in the hot row,
 -- or in an archive chunk found through the id_hashes index). A stored copy is replaced
--- only by one with a newer edited_at (a missing edited_at counts as older); else the
--- message is a duplicate.
+-- only by one with a newer edited_at (a missing edited_at counts as older) that is not
+-- the same capped edit again (the same metadata.edited_at_given); else the message is a
+-- duplicate.
 -- fresh: not stored yet; hot_edits: replace a hot-row copy; archive_edits: {chunk, m}.
 -- What no id matched then meets its export or live copy, if stored (ingest_match):
 -- matched pairs, and replaced: stored export copies a platform copy takes the place of.
@@ -74,15 +75,21 @@ begin
     select n.m as nm, n.ord, s.chunk, s.m as sm,
            coalesce(n.m ->> 'edited_at' is not null
              and (s.m ->> 'edited_at' is null
-                  or (n.m ->> 'edited_at')::timestamptz > (s.m ->> 'edited_at')::timestamptz), false) as newer
+                  or (n.m ->> 'edited_at')::timestamptz > (s.m ->> 'edited_at')::timestamptz)
+             -- an edit time past the clock, capped as it arrived (ingest_groups), sent again
+             and (n.m #> '{metadata,edited_at_given}' is null
+                  or n.m #> '{metadata,edited_at_given}' is distinct from s.m #> '{metadata,edited_at_given}'),
+             false) as newer
       from pg_catalog.jsonb_array_elements(incoming) with ordinality n(m, ord)
       left join stored s on (s.m ->> 'id') = (n.m ->> 'id')
   )
   select
     coalesce(pg_catalog.jsonb_agg(x.nm order by x.ord) filter (where x.sm is null), '[]'::jsonb),
-    coalesce(pg_catalog.jsonb_agg(x.nm order by x.ord)
+    -- (an edit keeps the export copy its message met: edit_keeps_match)
+    coalesce(pg_catalog.jsonb_agg(messaging_private.edit_keeps_match(x.nm, x.sm) order by x.ord)
       filter (where x.sm is not null and x.newer and x.chunk is null), '[]'::jsonb),
-    coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('chunk', x.chunk, 'm', x.nm))
+    coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('chunk', x.chunk,
+        'm', messaging_private.edit_keeps_match(x.nm, x.sm)))
       filter (where x.sm is not null and x.newer and x.chunk is not null), '[]'::jsonb),
     pg_catalog.count(*) filter (where x.sm is not null and not x.newer)
     into fresh, hot_edits, archive_edits, duplicates

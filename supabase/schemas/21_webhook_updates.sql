@@ -271,8 +271,9 @@ stable
 set search_path = ''
 as $$
 -- An edit replaces the stored message whole: it keeps the stored sent_at (an edit never
--- moves a message) and what the platform recorded on it since (delivery status,
--- reactions), so an edit does not undo them. platform: the delivery's, for messages
+-- moves a message), what the platform recorded on it since (delivery status,
+-- reactions), so an edit does not undo them, and the export copy it met (matched; the
+-- ingest keeps that on every edit path too, edit_keeps_match). platform: the delivery's, for messages
 -- that name none.
 begin
   if not exists (select 1 from pg_catalog.jsonb_array_elements(messages) e(m)
@@ -299,12 +300,12 @@ begin
         select pg_catalog.jsonb_object_agg(kv.key, kv.value) as keep
           from pg_catalog.jsonb_each(case when pg_catalog.jsonb_typeof(s.m -> 'metadata') = 'object'
                                           then s.m -> 'metadata' end) kv
-         where kv.key in ('status', 'status_at', 'status_error', 'reactions')
+         where kv.key in ('status', 'status_at', 'status_error', 'reactions', 'matched')
       ) k on s.m is not null);
 end;
 $$;
 comment on function messaging_private.edits_keep_stored(uuid, text, jsonb) is
-  'The messages of a delivery with each edit of a stored message keeping its stored sent_at, status and reactions (unchanged when none is an edit).';
+  'The messages of a delivery with each edit of a stored message keeping its stored sent_at, status, reactions and matched export copy (unchanged when none is an edit).';
 revoke all on function messaging_private.edits_keep_stored(uuid, text, jsonb) from public, anon, authenticated, service_role;
 
 -- -----------------------------------------------------------------------------

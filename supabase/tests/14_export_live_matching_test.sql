@@ -3,7 +3,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
-select plan(41);
+select plan(49);
 set local timezone = 'UTC';
 update messaging_private.settings set value = 4 where key = 'hot_max_messages';
 update messaging_private.settings set value = 2 where key = 'hot_keep_messages';
@@ -32,17 +32,29 @@ $$;
 -- ============================== privileges ====================================
 select is((select count(*)::int from pg_proc p join pg_namespace n on n.oid = p.pronamespace
   where n.nspname = 'messaging_private'
-    and p.proname in ('match_candidates', 'match_pairs', 'match_copy', 'ingest_match', 'match_take_out')
+    and p.proname in ('match_candidates', 'match_again', 'match_pairs', 'match_copy', 'ingest_match',
+                      'match_take_out', 'edit_keeps_match')
     and (has_function_privilege('authenticated', p.oid, 'execute')
          or has_function_privilege('anon', p.oid, 'execute')
          or has_function_privilege('service_role', p.oid, 'execute'))), 0,
   'no API role may call a matching helper directly');
 select is((select count(*)::int from pg_proc p join pg_namespace n on n.oid = p.pronamespace
   where n.nspname = 'messaging_private'
-    and p.proname in ('match_candidates', 'match_pairs', 'match_copy', 'ingest_match', 'match_take_out')), 5,
-  'the five helpers exist');
+    and p.proname in ('match_candidates', 'match_again', 'match_pairs', 'match_copy', 'ingest_match',
+                      'match_take_out', 'edit_keeps_match')), 7,
+  'the seven helpers exist');
 
 -- ============================== match_pairs ===================================
+-- a pairing is made once (the same rule through ingest_messages below)
+select is(messaging_private.match_pairs(jsonb_build_array(pg_temp.exp('h2', '2026-01-01T10:30:00Z')),
+    pg_temp.st(pg_temp.live('w1', '2026-01-01T10:30:05Z') || '{"metadata": {"matched": {"id": "h1"}}}'), true),
+  '[]', 'pairs: a live copy that met h1 meets no twin of it (h2, same words, same minute)');
+select is(messaging_private.match_pairs(jsonb_build_array(pg_temp.exp('h2', '2026-01-01T10:30:00Z'),
+                                                          pg_temp.exp('h1', '2026-01-01T10:30:00Z')),
+    pg_temp.st(pg_temp.live('w1', '2026-01-01T10:30:05Z', 'ok (edited)') || '{"metadata": {"matched": {"id": "h1"}}}',
+               pg_temp.live('w2', '2026-01-01T10:30:06Z')), true),
+  '[{"i": 1, "s": 0}, {"i": 0, "s": 1}]',
+  'pairs: h1 meets the copy that met it, by id, words aside (edited since); the twin h2 meets the free one');
 select is(messaging_private.match_pairs(jsonb_build_array(pg_temp.exp('h1', '2026-01-01T10:30:00Z')),
     pg_temp.st(pg_temp.live('w1', '2026-01-01T10:30:41Z')), true),
   '[{"i": 0, "s": 0}]', 'pairs: an export copy meets the live one of its minute');
@@ -200,6 +212,35 @@ select is(public.ingest_messages(jsonb_build_object('platform', 'whatsapp', 'mes
 select is((select jsonb_build_array(m ->> 'id', m #>> '{metadata,matched,id}', m ->> 'sender_name')
              from public.chat_conversation_archives a, jsonb_array_elements(a.messages) m
             where m ->> 'id' = 'v1'), '["v1", "q1", "Marta"]', 'which keeps its place in the archive and learns the export''s id');
+
+-- ============================== a pairing is made once ========================
+-- through ingest_messages: the archived v1 met q1 above; a twin of q1 in a later call is stored
+select is(public.ingest_messages(jsonb_build_object('platform', 'whatsapp', 'messages', jsonb_build_array(
+    pg_temp.exp('q1b', '2026-01-04T08:01:00.001Z', 'n1', sender => 'Marta') || '{"external_conversation_id": "+34600000003"}'))) - 'conversations',
+  '{"inserted": 1, "duplicates": 0, "updated": 0, "matched": 0}', 'a twin export copy in a later call is a message of its own');
+-- an edit of the archived v1 keeps the export copy it met; q1 sent again is still a duplicate
+select is(public.ingest_messages(jsonb_build_object('platform', 'whatsapp', 'messages', jsonb_build_array(
+    pg_temp.live('v1', '2026-01-04T08:01:00Z', 'n1, edited') || '{"external_conversation_id": "+34600000003", "edited_at": "2026-01-05T00:00:00Z"}'))) - 'conversations',
+  '{"inserted": 0, "duplicates": 0, "updated": 1, "matched": 0}', 'an edit of the archived live copy');
+select is((select jsonb_build_array(m ->> 'content', m #>> '{metadata,matched,id}')
+             from public.chat_conversation_archives a, jsonb_array_elements(a.messages) m
+            where m ->> 'id' = 'v1'), '["n1, edited", "q1"]', 'keeps metadata.matched');
+select is(public.ingest_messages(jsonb_build_object('platform', 'whatsapp', 'messages', jsonb_build_array(
+    pg_temp.exp('q1', '2026-01-04T08:01:00Z', 'n1', sender => 'Marta') || '{"external_conversation_id": "+34600000003"}',
+    pg_temp.exp('q1b', '2026-01-04T08:01:00.001Z', 'n1', sender => 'Marta') || '{"external_conversation_id": "+34600000003"}'))) - 'conversations',
+  '{"inserted": 0, "duplicates": 2, "updated": 0, "matched": 1}', 'the export sent again after the edit stores nothing');
+
+-- ============================== the edit-time cap =============================
+select is(public.ingest_messages(jsonb_build_object('platform', 'whatsapp', 'messages', jsonb_build_array(
+    pg_temp.live('v2', '2026-01-04T08:02:00Z', 'n2, from a clock ahead') || jsonb_build_object(
+      'external_conversation_id', '+34600000003', 'edited_at', to_char(now() + interval '3 hours', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')))))
+    - 'conversations', '{"inserted": 0, "duplicates": 0, "updated": 1, "matched": 0}', 'an edit 3 hours ahead of the clock');
+select is((select jsonb_build_array((m ->> 'edited_at')::timestamptz = now(), m #>> '{metadata,edited_at_given}')
+             from (select a.messages from public.chat_conversation_archives a
+                   union all select c.messages from public.chat_conversations c) x, jsonb_array_elements(x.messages) m
+            where m ->> 'id' = 'v2'),
+  jsonb_build_array(true, to_char(now() + interval '3 hours', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
+  'is stored as the time it arrived, the time given kept in metadata.edited_at_given');
 
 -- ============================== another user ==================================
 -- the same chat exported by another CRM user meets nothing of the owner's
