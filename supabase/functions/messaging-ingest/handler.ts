@@ -82,6 +82,22 @@ export async function readBody(req: Request, limit: number): Promise<Bytes> {
   return out;
 }
 
+/** A body no one reads: a small one (a declared length of at most DRAIN_BYTES) is read to
+ * its end and dropped, so the connection stays usable for the next request (answering
+ * before reading a small body made clients see it closed under load); a larger or
+ * undeclared one is cancelled unread. */
+export const DRAIN_BYTES = 16 * 1024;
+
+async function discardBody(req: Request): Promise<void> {
+  if (!req.body || req.bodyUsed) return;
+  const declared = Number(req.headers.get("content-length") ?? "NaN");
+  if (Number.isFinite(declared) && declared <= DRAIN_BYTES) {
+    await readBody(req, DRAIN_BYTES).catch(() => {});
+  } else {
+    await req.body.cancel().catch(() => {});
+  }
+}
+
 /**
  * The route below the function name (the edge runtime passes `/<function name>/...`):
  * [] for the app batch, [platform, id] for webhooks; null for another function's path.
@@ -175,7 +191,7 @@ async function webhook(
     return await webhookInner(deps, req, url, adapter, platform, id, live);
   } finally {
     // a refusal before the body was read: it is never read (no-op once consumed)
-    if (!req.bodyUsed) req.body?.cancel().catch(() => {});
+    if (!req.bodyUsed) await discardBody(req);
   }
 }
 
@@ -315,13 +331,13 @@ async function appBatchInner(deps: Deps, req: Request): Promise<Response> {
   if (req.method !== "POST") throw new HttpError("wrong_method", `${req.method} is not accepted here`);
   const authorization = req.headers.get("authorization");
   if (!authorization || !/^Bearer\s+\S+$/i.test(authorization)) {
-    req.body?.cancel().catch(() => {});
+    await discardBody(req);
     throw new HttpError("no_bearer", "Authorization: Bearer <user token or service key> required");
   }
   // the token is checked before a byte of the body is read (caller.ts)
   const problem = deps.caller ? await deps.caller(authorization) : null;
   if (problem !== null) {
-    req.body?.cancel().catch(() => {});
+    await discardBody(req);
     throw new HttpError("bad_token", problem);
   }
   const payload = parseJson(await readBody(req, MAX_BATCH_BYTES));
