@@ -32,9 +32,7 @@ IOS = "STIIVA?TCKKFFFDIVTTIDVL"
 #: iOS languages whose header layout the importer reads (ar and vi: see IOS_WORDS_ONLY)
 IOS_LANGS = ["en", "pt-PT", "ru", "de", "fr", "it", "es", "id", "cs", "hi", "ja", "th", "uk"]
 #: the Android test chat (en, ru, cs): 60 messages; the exporting account is "Elon"
-ANDROID = (
-    "STOOOOOLOOTTCOOODO?TOTTTTTODOTDOTTOOOO?TDCOODOOOD?OTDTODOL??"
-)
+ANDROID = "STOOOOOLOOTTCOOODO?TOTTTTTODOTDOTTOOOO?TDCOODOOOD?OTDTODOL??"
 ANDROID_LANGS = ["en", "ru", "cs"]
 #: the documents of the iOS chat, in order, as the phone names them
 IOS_DOCUMENTS = ["Some file.txt", "Resume-Dmitry-Starkov.pdf", "Template.docx"]
@@ -160,8 +158,10 @@ def test_ios_words_of_languages_whose_layout_is_read_elsewhere(lang: str) -> Non
     got = ""
     for body in bodies:
         kind, _, _, meta = _classify(body)
-        got += "S" if words.is_banner(body) else code(
-            Message.model_construct(type=kind, metadata=meta)
+        got += (
+            "S"
+            if words.is_banner(body)
+            else code(Message.model_construct(type=kind, metadata=meta))
         )
     assert judged(got, IOS) == IOS
     docs = [_classify(b)[3].get("filename") for b in bodies if _classify(b)[0] == "document"]

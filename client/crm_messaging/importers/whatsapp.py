@@ -347,7 +347,9 @@ def _open_lines(path: Path) -> Iterator[Iterator[str]]:
 
 def _is_deleted(text: str) -> bool:
     found = placeholders.lookup(text.strip())
-    return (found is not None and found.kind == "deleted") or bool(words.DELETED.match(text.strip()))
+    return (found is not None and found.kind == "deleted") or bool(
+        words.DELETED.match(text.strip())
+    )
 
 
 def _classify(text: str) -> tuple[str, str | None, str | None, dict[str, Any]]:
