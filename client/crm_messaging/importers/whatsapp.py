@@ -36,6 +36,7 @@ from ..errors import IdentifierError
 from ..identifiers import looks_like_phone, normalize_phone
 from ..models import Message
 from . import ExportFormatError, ParsedChat, export_copy, invalid_message, stable_id, zone
+from . import whatsapp_placeholders as placeholders
 from . import whatsapp_text as words
 
 _MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -68,7 +69,8 @@ def _media_type_of_file(name: str) -> str:
             return kind
     ext = name.rsplit(".", 1)[-1].lower()
     return {"jpg": "image", "jpeg": "image", "png": "image", "webp": "sticker", "mp4": "video",
-            "opus": "voice", "m4a": "audio", "mp3": "audio", "pdf": "document"}.get(ext, "document")  # fmt: skip
+            "opus": "voice", "m4a": "audio", "mp3": "audio", "pdf": "document",
+            "vcf": "contact"}.get(ext, "document")  # fmt: skip
 
 
 @dataclass
@@ -344,7 +346,10 @@ def _open_lines(path: Path) -> Iterator[Iterator[str]]:
 
 
 def _is_deleted(text: str) -> bool:
-    return bool(words.DELETED.match(text.strip()))
+    found = placeholders.lookup(text.strip())
+    return (found is not None and found.kind == "deleted") or bool(
+        words.DELETED.match(text.strip())
+    )
 
 
 def _classify(text: str) -> tuple[str, str | None, str | None, dict[str, Any]]:
@@ -363,7 +368,16 @@ def _classify(text: str) -> tuple[str, str | None, str | None, dict[str, Any]]:
     attached = words.ATTACHED.match(first.strip())
     if attached:
         name = attached.group("file") or attached.group("file2") or attached.group("file3")
+        if attached.group("name"):  # iOS: `Offer.pdf • 2 pages <attached: 00000047-Offer.pdf>`
+            meta["filename"] = attached.group("name").split(" • ", 1)[0].strip()
         return _media_type_of_file(name), caption_text, name, meta
+    found = placeholders.find(first.strip())
+    if found is not None and found.kind != "deleted":
+        # `image omitted`, iOS `Offer.pdf • 2 pages document omitted`, `<Média vynechány>`
+        meta["media_omitted"] = True
+        if found.filename:
+            meta["filename"] = found.filename
+        return found.kind, caption_text, None, meta
     if words.MEDIA_OMITTED.match(first.strip()):
         meta["media_omitted"] = True
         return "other", caption_text, None, meta

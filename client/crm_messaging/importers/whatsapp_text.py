@@ -1,13 +1,17 @@
 """The words of WhatsApp exports in the languages the importer reads.
 
-English, German, Spanish, Portuguese, French, Italian, Dutch, Russian, Turkish and
-Indonesian: media placeholders, attachment lines, deleted and edited markers, system
-notices (encryption banners, group events) and the export's file name.
+English, German, Spanish, Portuguese, French, Italian, Dutch, Russian, Turkish,
+Indonesian, Czech, Ukrainian, Hindi, Japanese, Thai, Arabic and Vietnamese: media
+placeholders (the exact ones per language in whatsapp_placeholders), attachment lines,
+deleted and edited markers, system notices (encryption banners, group events) and the
+export's file name.
 """
 
 from __future__ import annotations
 
 import re
+
+from . import whatsapp_placeholders as placeholders
 
 _OMITTED = (
     r"omitted|omitid[oa]s?|ocultad[oa]s?|oculta|omis(?:es?)?|omess[oa]|omessi|absente?|"
@@ -43,23 +47,25 @@ MEDIA_KIND: list[tuple[re.Pattern[str], str]] = [
 ]
 
 #: older iOS `2015-08-04-PHOTO-00004762.jpg <attached>`, iOS `<attached: file>` (also with
-#: spaces inside), Android `file.jpg (file attached)` in every language
+#: spaces inside, and after the file's name and pages: `Offer.pdf • 2 pages <attached:
+#: 00000047-Offer.pdf>`), Android `file.jpg (file attached)` in every language
 _ATTACHED_WORD = (
     r"attached|anexado|adjunto|allegato|pièce jointe|bijlage|angehängt|Anhang|"
     r"прикреплено|ek|lampiran"
 )
 ATTACHED = re.compile(
-    rf"^[<‹]\s*(?:{_ATTACHED_WORD})\s?:\s*(?P<file>[^>›]+?)\s*[>›]$"
+    rf"^(?:(?P<name>[^<‹]+?)\s+)?[<‹]\s*(?:{_ATTACHED_WORD})\s?:\s*(?P<file>[^>›]+?)\s*[>›]$"
     rf"|^(?P<file2>\S+\.\w{{2,5}})\s*[<‹]\s*(?:{_ATTACHED_WORD})\s*[>›]$"
-    r"|^(?P<file3>\S+\.\w{2,5}) \((?:file attached|Datei angehängt|archivo adjunto|"
+    r"|^(?P<file3>[^()]+?\.\w{2,5}) \((?:file attached|Datei angehängt|archivo adjunto|"
     r"arquivo anexado|fichier joint|file allegato|bestand bijgevoegd|файл прикреплен|"
-    r"файл прикреплён|файл добавлен|dosya ekli|file terlampir)\)$",
+    r"файл прикреплён|файл добавлен|dosya ekli|file terlampir|soubor byl přiložen)\)$",
     re.I,
 )
 
 LOCATION = re.compile(
     r"^(location|Standort|ubicación|localização|localisation|position|posizione|locatie|"
-    r"местоположение|геопозиция|konum|lokasi): (https?://\S+)$",
+    r"местоположение|геопозиция|konum|lokasi|poloha|розташування|लोकेशन|位置情報|"
+    r"ตำแหน่งที่ตั้ง|موقع|vị trí): (https?://\S+)$",
     re.I,
 )
 
@@ -88,18 +94,21 @@ EDITED = re.compile(
 
 #: the end-to-end encryption banner, in any of the languages: how it starts, then two words
 _E2E_START = re.compile(
-    r"(Messages|Nachrichten|Los mensajes|As mensagens|Les messages|I messaggi|Berichten|"
-    r"Сообщения|Mesajlar|Pesan)\b",
+    r"(?:Messages|Nachrichten|Los mensajes|As mensagens|Les messages|I messaggi|Berichten|"
+    r"Сообщения|Mesajlar|Pesan|Zprávy|Повідомлення|Tin nhắn)\b"
+    r"|मैसेजेस|メッセージと通話|ข้อความและการโทร|الرسائل والمكالمات",
     re.I,
 )
 _E2E_SCOPE = re.compile(
-    r"end-to-end|Ende-zu-Ende|extremo a extremo|ponta a ponta|bout en bout|сквозн\w+|"
-    r"uçtan uca|end-to-end",
+    r"end-to-end|Ende-zu-Ende|extremo a extremo|ponta a ponta|ponto a ponto|bout en bout|"
+    r"сквозн\w+|наскрізн\w+|uçtan uca|koncov\w+|đầu cuối|एंड-टू-एंड|エンドツーエンド|"
+    r"ต้นทางถึงปลายทาง|بين الطرفين",
     re.I,
 )
 _E2E_WORD = re.compile(
-    r"encrypt|verschlüssel|cifrad|criptograf|chiffr|crittograf|versleutel|шифрован|şifrel|"
-    r"terenkripsi|enkripsi|secured",
+    r"encrypt|verschlüssel|cifrad|criptograf|encriptad|chiffr|crittograf|versleutel|"
+    r"шифрован|шифрув|şifrel|terenkripsi|enkripsi|secured|šifrováním|mã hóa|एन्क्रिप्ट|暗号化|"
+    r"เข้ารหัส|مشفرة",
     re.I,
 )
 
@@ -192,7 +201,13 @@ _LANGUAGE_OF = [
     ("French", r"message a été|omis|pièce jointe|joint|groupe"),
     ("Italian", r"messaggio|omess|allegato|gruppo"),
     ("Dutch", r"bericht|weggelaten|bijlage|groep"),
+    ("Ukrainian", r"[іїєґ]"),
     ("Russian", r"[а-яё]{3,}"),
+    ("Czech", r"zpráv|šifrov|vynech"),
+    ("Vietnamese", r"tin nhắn|bỏ qua"),
+    ("Hindi", r"[\u0900-\u097f]"),
+    ("Thai", r"[\u0e00-\u0e7f]"),
+    ("Arabic", r"[\u0600-\u06ff]"),
     ("Turkish", r"mesaj|dahil edilmedi|ekli|grubu"),
     ("Indonesian", r"pesan|disertakan|lampiran|grup"),
 ]
@@ -204,6 +219,9 @@ def foreign_marker(text: str, *, notice: bool) -> str | None:
     first = text.split("\n", 1)[0].strip()
     if len(first) > 300 or not first:
         return None
+    found = placeholders.find(first)
+    if found is not None:
+        return found.language if found.language in placeholders.DAY_MONTH_LANGUAGES else None
     known = (
         MEDIA_OMITTED.match(first) or ATTACHED.match(first) or DELETED.match(first)
         or EDITED.search(first) or any(p.match(first) for p, _ in MEDIA_KIND)
