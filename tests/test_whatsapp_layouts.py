@@ -8,6 +8,7 @@ time the phone showed, and what kind of message it is. No stack needed.
 from __future__ import annotations
 
 import contextlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from crm_messaging.importers import ExportFormatError
 from crm_messaging.importers.whatsapp import parse_whatsapp
+from devstack.layout import REPO_ROOT
 
 LAYOUTS = Path(__file__).parent / "fixtures" / "whatsapp" / "layouts"
 
@@ -238,3 +240,21 @@ def test_view_once_and_missed_calls_are_what_they_are():
     assert video.metadata["call"] == {"media": "video", "missed": True}
     assert voice.direction == "outbound" and video.direction == "inbound"
     assert "view_once" not in text.metadata and "call" not in text.metadata
+
+
+def test_the_cli_takes_the_year_and_refuses_without_it_in_one_line(monkeypatch, tmp_path, capsys):
+    from crm_messaging.cli import main
+
+    monkeypatch.setenv("CRM_ENV_FILE", str(tmp_path / "missing.env"))
+    monkeypatch.chdir(tmp_path)
+    path = str(LAYOUTS / "android_no_year.txt")
+    args = ["import", "whatsapp", path, "--tz", "UTC", "--me", "Dana", "--dry-run", "--json"]
+    assert main(args) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1 and "--year" in err
+    assert main([*args, "--year", "2013"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert "dates without a year: the year from --year 2013" in notes
+    assert main(["import", "signal", str(REPO_ROOT / "examples" / "signal-receive.jsonl"),
+                 "--year", "2013", "--dry-run"]) == 2  # fmt: skip
+    assert "--year is for WhatsApp" in capsys.readouterr().err
