@@ -50,6 +50,11 @@ def parse_files(args: argparse.Namespace) -> list[ParsedChat]:
     options: dict[str, Any] = {"me": args.me, "tz": args.tz, "region": args.region}
     if date_order:
         options["date_order"] = date_order
+    year = getattr(args, "year", None)
+    if year is not None and args.platform != "whatsapp":
+        raise ExportFormatError("--year is for WhatsApp .txt exports (the others carry years)")
+    if year is not None:
+        options["year"] = year
     if participant:
         options["participant"] = participant
     return [parse(Path(p), **options) for p in args.paths]
@@ -329,6 +334,12 @@ def add_commands(sub: Any) -> None:
         "--date-order",
         choices=["dmy", "mdy", "ymd"],
         help="WhatsApp: how the export writes dates, when its dates fit more than one order",
+    )
+    p.add_argument(
+        "--year",
+        type=int,
+        help="WhatsApp: the year of the first message of a file whose dates have none"
+        " (Android 2013: `Mar 5, 8:11 PM - `)",
     )
     p.add_argument(
         "--participant",

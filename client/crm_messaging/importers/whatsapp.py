@@ -41,22 +41,51 @@ from . import whatsapp_text as words
 
 _MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _SPACES = re.compile("[\u202f\u00a0\u2007]")
-_DATE = r"(?P<date>\d{1,4}[./-] ?\d{1,2}[./-] ?\d{1,4})\.?"
+# `\d` is any script's digit (Arabic-Indic, Persian, Devanagari, Bengali, Thai...), and
+# int() reads them all, so native digits need no translation line by line
+_NUM_DATE = r"\d{1,4}[./-] ?\d{1,2}[./-] ?\d{1,4}"
+#: a Japanese era date: `R5/03/12`, `H31/04/30` (iOS), `令和5年3月12日`, `令和元年5月1日`
+_ERA_DATE = r"(?:令和|平成|[RH])(?:\d{1,2}|元)(?:[./-]\d{1,2}[./-]\d{1,2}|年\d{1,2}月\d{1,2}日)"
+_DATE = rf"(?P<date>{_NUM_DATE}|{_ERA_DATE})\.?"
 _WORD = r"(?:[^\W\d_]{1,4}\.?\s)?"  # "klo", "kl.", "à" between date and time
-_TIME = r"(?P<time>\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?:\s?(?P<ampm>[AaPp]\.?\s?[Mm]\.?))?)"
+#: the clock: `21:05`, `21.25.15`, `9:05 PM`, `9:15 p. m.`, Arabic `٢:٠٥ م` (ص am, م pm)
+_TIME = r"(?P<time>\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?:\s?(?P<ampm>[AaPp]\.?\s?[Mm]\.?|[صم]))?)"
+_COMMA = "[,،]?"  # the Arabic comma too
+#: English month names of the 2013 Android layouts (`28 Aug 2013`, `Mar 5`)
+_MON = r"[A-Z][a-z]{2,8}\.?"
 #: the header layouts, in the order a tie is decided
 LAYOUTS: dict[str, re.Pattern[str]] = {
-    "ios": re.compile(rf"^\[{_DATE},?\s{_WORD}{_TIME}\]\s(?P<rest>.*)$"),
-    "dash": re.compile(rf"^{_DATE},?\s{_WORD}{_TIME}\s[-–]\s(?P<rest>.*)$"),
-    "colon": re.compile(rf"^{_DATE},?\s{_WORD}{_TIME}:\s(?P<rest>.*)$"),
-    "bare": re.compile(rf"^{_DATE},?\s{_WORD}{_TIME}\s(?P<rest>.*)$"),
+    "ios": re.compile(rf"^\[{_DATE}{_COMMA}\s{_WORD}{_TIME}\]\s(?P<rest>.*)$"),
+    "dash": re.compile(rf"^{_DATE}{_COMMA}\s{_WORD}{_TIME}\s[-–]\s(?P<rest>.*)$"),
+    "colon": re.compile(rf"^{_DATE}{_COMMA}\s{_WORD}{_TIME}:\s(?P<rest>.*)$"),
+    "bare": re.compile(rf"^{_DATE}{_COMMA}\s{_WORD}{_TIME}\s(?P<rest>.*)$"),
+    # Vietnamese: the time first (`14:05, 12/3/2023 - `, iOS `[14:05:10, 12/3/2023] `)
+    "ios_time_first": re.compile(rf"^\[{_TIME}{_COMMA}\s{_DATE}\]\s(?P<rest>.*)$"),
+    "dash_time_first": re.compile(rf"^{_TIME}{_COMMA}\s{_DATE}\s[-–]\s(?P<rest>.*)$"),
+    # Android 2013: `19:23, 28 Aug 2013 - `, and `Mar 5, 8:11 PM - ` (no year: see _Years)
+    "dash_2013_time_first": re.compile(
+        rf"^{_TIME},\s(?P<date>\d{{1,2}} {_MON} \d{{4}})\s[-–]\s(?P<rest>.*)$"
+    ),
+    "dash_2013_month_first": re.compile(
+        rf"^(?P<date>{_MON} \d{{1,2}}(?:, \d{{4}})?),\s{_TIME}\s[-–]\s(?P<rest>.*)$"
+    ),
 }
+#: layouts whose dates are words (month names), turned into year-month-day by _Years
+_WORDY_LAYOUTS = (LAYOUTS["dash_2013_time_first"], LAYOUTS["dash_2013_month_first"])
+_MONTHS = {m: n for n, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+)}  # fmt: skip
+_ERAS = {"令和": 2018, "R": 2018, "平成": 1988, "H": 1988}
 #: lines read to decide the layout
 LAYOUT_SAMPLE = 5000
 #: a header time that shows seconds (iOS, Finnish, ...): its messages are exact to the second
 _SECONDS = re.compile(r"\d[:.]\d{2}[:.]\d{2}")
-#: a 12 h clock's marker in a header time (`PM`, `am`, `p. m.`)
-_AMPM = re.compile(r"[AaPp]\.?\s?[Mm]")
+#: a 12 h clock's marker in a header time (`PM`, `am`, `p. m.`, Arabic `م`/`ص`)
+_AMPM = re.compile(r"[AaPp]\.?\s?[Mm]|[صم]")
+#: WhatsApp began in 2009: an earlier year is another calendar's (Persian, Hijri), not read
+FIRST_YEAR = 2009
+#: a year past this is the Buddhist era's (Thai phones by default): 543 years ahead
+_BUDDHIST_FROM = 2500
 DATE_ORDERS = ("dmy", "mdy", "ymd")
 
 
@@ -119,13 +148,91 @@ def choose_layout(lines: Iterable[str]) -> re.Pattern[str] | None:
     return LAYOUTS[next(name for name, n in counts.items() if n == best)]
 
 
-def _records(lines: Iterable[str], layout: re.Pattern[str], title: str) -> Iterator[_Raw]:
+class _Years:
+    """Year-month-day of the dates written in words: Japanese eras, month names, and the
+    2013 Android dates without a year (`Mar 5`). The year of those is never guessed: it is
+    `--year` (the year of the first such message), else the year of a dated header before
+    it, else a year in the file's name; each later date earlier in the year than the one
+    before it starts the next year. `source` says which decided (for the summary)."""
+
+    def __init__(self, where: Path, option: int | None, name_year: int | None) -> None:
+        self.where, self.option, self.name_year = where, option, name_year
+        self.year: int | None = None
+        self.last: tuple[int, int] | None = None
+        self.started = False
+        self.source = ""
+        self.era = False
+
+    def convert(self, date: str) -> str:
+        if date[0] in "令平RH":
+            return self._era(date)
+        words = date.replace(",", " ").replace(".", " ").split()
+        if words[0].isdigit():  # `28 Aug 2013`
+            day, month, year = int(words[0]), self._month(words[1]), int(words[2])
+        else:  # `Mar 5`, `Dec 28, 2012`
+            month, day = self._month(words[0]), int(words[1])
+            year = int(words[2]) if len(words) > 2 else self._yearless(month, day)
+        if len(words) > 2:
+            self.year, self.last = year, (month, day)
+        return f"{year}-{month}-{day}"
+
+    def _month(self, word: str) -> int:
+        month = _MONTHS.get(word[:3].lower())
+        if month is None:
+            raise ExportFormatError(f"{self.where}: {word!r} is no month name WhatsApp writes")
+        return month
+
+    def _era(self, date: str) -> str:
+        self.era = True
+        era = "令和" if date.startswith("令和") else "平成" if date.startswith("平成") else date[0]
+        parts = re.split(r"[./年月日-]", date[len(era) :].replace("元", "1"))
+        year, month, day = (int(x) for x in parts[:3])
+        return f"{_ERAS[era] + year}-{month}-{day}"
+
+    def _yearless(self, month: int, day: int) -> int:
+        if not self.started:
+            self.started = True
+            if self.option is not None:
+                self.year, self.last, self.source = self.option, None, f"--year {self.option}"
+            elif self.year is not None:
+                self.source = f"the dated header before them ({self.year})"
+            elif self.name_year is not None:
+                self.year, self.source = self.name_year, f"the file name ({self.name_year})"
+            else:
+                raise ExportFormatError(
+                    f"{self.where}: its dates have no year (`{day}/{month}`, the 2013 Android"
+                    " layout) and neither a dated line nor the file name says which: pass"
+                    " --year YEAR, the year of its first message"
+                )
+        assert self.year is not None
+        if self.last is not None and (month, day) < self.last:
+            self.year += 1
+        self.last = (month, day)
+        return self.year
+
+
+def _name_year(path: Path) -> int | None:
+    """The one year (2009-2099) a file's name holds, as in `WhatsApp Chat with Ana 2013.txt`;
+    None when it holds none or several, or when the name is a phone number's."""
+    stem = chat_title(path.name)
+    years = re.findall(r"(?<![\d+])20\d\d(?!\d)", path.name)
+    if len(years) != 1 or looks_like_phone(stem) or int(years[0]) < FIRST_YEAR:
+        return None
+    return int(years[0])
+
+
+def _records(
+    lines: Iterable[str], layout: re.Pattern[str], title: str, years: _Years | None = None
+) -> Iterator[_Raw]:
     """Messages as they come: a header line starts one, other lines continue it.
 
     A notice iOS puts under the chat's or group's name (`Family: ‎Ana created group`) and
-    the encryption banner under any name get no sender: they are system notices.
+    the encryption banner under any name get no sender: they are system notices. Dates in
+    words (eras, month names) come out as year-month-day through `years`.
     """
     current: _Raw | None = None
+    years = years or _Years(Path(title), None, None)
+    wordy = layout in _WORDY_LAYOUTS
     for raw_line in lines:
         line = _clean(raw_line)
         m = layout.match(line)
@@ -143,7 +250,11 @@ def _records(lines: Iterable[str], layout: re.Pattern[str], title: str) -> Itera
                     and words.is_named_notice(body, marked=marked, by_title=sender == title)
                 ):
                     sender = None
-            date = re.sub(r"\s", "", m.group("date"))
+            date = m.group("date")
+            if wordy or not date[0].isdigit():
+                date = years.convert(date)
+            else:
+                date = re.sub(r"\s", "", date)
             current = _Raw(date, m.group("time"), sender, [body])
         elif current is not None:
             current.lines.append(line)
@@ -163,6 +274,10 @@ def _ymd(parts: tuple[str, str, str], order: str) -> tuple[int, int, int] | None
     if len(month) > 2 or len(day) > 2 or len(year) not in (2, 4):
         return None
     y = int(year) + (2000 if len(year) == 2 else 0)
+    if y >= _BUDDHIST_FROM:
+        y -= 543  # the Buddhist era: 2566 is 2023
+    if y < FIRST_YEAR:
+        return None
     try:
         date_cls(y, int(month), int(day))
     except ValueError:
@@ -187,6 +302,8 @@ class _Survey:
     #: a header time only a 24 h clock writes (13:00-23:59, or 00:xx) / one with am or pm
     hours_past_twelve: bool = False
     twelve_hour_marks: bool = False
+    #: a year of the Buddhist era (2566 = 2023): Thai phones write those by default
+    buddhist: bool = False
 
     def add(self, rec: _Raw) -> None:
         self.records += 1
@@ -201,6 +318,9 @@ class _Survey:
         elif not self.hours_past_twelve:
             hour = int(re.split(r"[:.]", rec.time, maxsplit=1)[0])
             self.hours_past_twelve = hour >= 13 or hour == 0
+        if not self.buddhist:
+            year = parts[0] if len(parts[0]) == 4 else parts[2]
+            self.buddhist = len(year) == 4 and int(year) >= _BUDDHIST_FROM
         if self.foreign_words is None:
             self.foreign_words = words.foreign_marker(
                 " ".join(rec.lines).strip(), notice=rec.sender is None
@@ -239,7 +359,9 @@ class _Survey:
             examples = {o: "/".join(self._impossible(o) or ()) for o in DATE_ORDERS}
             raise ExportFormatError(
                 f"{path}: dates that fit no order (day/month/year: {examples['dmy']}, "
-                f"month/day/year: {examples['mdy']}, year/month/day: {examples['ymd']})"
+                f"month/day/year: {examples['mdy']}, year/month/day: {examples['ymd']}; "
+                f"a year before {FIRST_YEAR}, when WhatsApp began, is another calendar's,"
+                " like the Persian or the Hijri one, which the importer does not read)"
             )
         backwards = {o: self._backwards(o) for o in fits}
         fewest = min(backwards.values())
@@ -305,8 +427,8 @@ def _local_time(date: str, time: str, order: str) -> datetime:
         raise ValueError(date)
     year, month, day = ymd
     t = time.lower().replace(".", ":").replace(" ", "")
-    pm = "pm" in t or "p:m" in t
-    am = "am" in t or "a:m" in t
+    pm = "pm" in t or "p:m" in t or "م" in t
+    am = "am" in t or "a:m" in t or "ص" in t
     t = re.sub(r"[^\d:]", "", t).strip(":")
     pieces = [int(x) for x in t.split(":") if x]
     hour, minute = pieces[0], pieces[1]
@@ -391,6 +513,42 @@ def _classify(text: str) -> tuple[str, str | None, str | None, dict[str, Any]]:
     return "text", text, None, meta
 
 
+#: lines that are what they are whatever the language's words (English lines, as Android
+#: writes them): a view-once media (`null`), a missed call, a shared place
+_CALL = re.compile(r"^Missed (voice|video) call$")
+_PLACE = re.compile(r"^[Ll]ocation: (?:(?P<name>.+?) )?(?P<url>https?://\S+)$")
+_VENUE_HOSTS = ("https://foursquare.com/v/", "http://foursquare.com/v/")
+_LAT_LNG = re.compile(r"[?&]q=(-?\d{1,2}(?:\.\d+)?),(-?\d{1,3}(?:\.\d+)?)(?:&|$)")
+
+
+def _special(text: str) -> tuple[str, str | None, str | None, dict[str, Any]] | None:
+    """(type, content, media_url, metadata) of a line the live path has a shape for, else
+    None. The cheap checks first: most bodies are neither."""
+    if not text or text[0] not in "nMLl":
+        return None
+    if text == "null":  # Android writes view-once media as `null`
+        return "other", None, None, {"view_once": True, "media_omitted": True}
+    call = _CALL.match(text)
+    if call:
+        meta = {"whatsapp_type": "call", "call": {"media": call.group(1), "missed": True}}
+        return "other", text, None, meta
+    place = _PLACE.match(text)
+    if place and (place.group("url").startswith(_VENUE_HOSTS) or _LAT_LNG.search(text)):
+        return _place(place.group("name"), place.group("url"))
+    return None
+
+
+def _place(name: str | None, url: str) -> tuple[str, str | None, str | None, dict[str, Any]]:
+    """A location as the live path stores one: the name (else `lat,lng`, else the link) as
+    content, the coordinates in metadata where the link has them, the link as media_url."""
+    coords = _LAT_LNG.search(url)
+    meta: dict[str, Any] = {}
+    if coords:
+        meta = {"latitude": float(coords.group(1)), "longitude": float(coords.group(2))}
+    content = name or (f"{coords.group(1)},{coords.group(2)}" if coords else url)
+    return "location", content, url, meta
+
+
 def chat_title(name: str) -> str:
     """The chat's name from the export's file name (`WhatsApp Chat - Family.zip` -> Family)."""
     m = words.FILE_NAME.match(name)
@@ -409,7 +567,7 @@ class WhatsAppExport:
 
     def __init__(self, path: Path, *, me: str | None, tz: str | None, region: str | None,
                  chat_name: str | None, date_order: str | None = None,
-                 participant: str | None = None) -> None:  # fmt: skip
+                 participant: str | None = None, year: int | None = None) -> None:  # fmt: skip
         zone_info = zone(tz)
         if zone_info is None:
             raise ExportFormatError(
@@ -424,9 +582,13 @@ class WhatsAppExport:
         if layout is None:
             raise ExportFormatError(f"{path}: no WhatsApp messages found (is this a chat export?)")
         self.layout = layout
+        if year is not None and not FIRST_YEAR <= year <= 2099:
+            raise ExportFormatError(f"--year must be a year from {FIRST_YEAR} to 2099, not {year}")
+        self.year, self.name_year = year, _name_year(self.path)
         survey = _Survey()
+        years = self._years()
         with _open_lines(self.path) as lines:
-            for rec in _records(lines, layout, title):
+            for rec in _records(lines, layout, title, years):
                 survey.add(rec)
         if not survey.records:
             raise ExportFormatError(f"{path}: no WhatsApp messages found (is this a chat export?)")
@@ -445,6 +607,12 @@ class WhatsAppExport:
         self.order = survey.date_order(self.path, date_order, region, phones)
         #: what the summary says about how the file was read
         self.notes = [f"date order {'/'.join(self.order.upper())}: {survey.rule}"]
+        if years.source:
+            self.notes.append(f"dates without a year: the year from {years.source}")
+        if survey.buddhist:
+            self.notes.append("years of the Buddhist era (2566 = 2023) read as Gregorian")
+        if years.era:
+            self.notes.append("Japanese era dates (令和5 / R5 = 2023, 平成 / H) read as Gregorian")
         senders = sorted(survey.senders)
         if me is None and senders:
             others = [
@@ -476,6 +644,10 @@ class WhatsAppExport:
     def __len__(self) -> int:
         return self.count
 
+    def _years(self) -> _Years:
+        """A fresh reader of worded dates for one pass over the file."""
+        return _Years(self.path, self.year, self.name_year)
+
     def __iter__(self) -> Iterator[Message]:
         # identical repeats (same minute, sender and text) get a counter; keyed by a hash,
         # so the map stays small however long the chat is
@@ -483,7 +655,7 @@ class WhatsAppExport:
         previous: datetime | None = None
         offset = 0
         with _open_lines(self.path) as lines:
-            for rec in _records(lines, self.layout, self.title):
+            for rec in _records(lines, self.layout, self.title, self._years()):
                 message = self._message(rec, seen)
                 # the file's order within one header time: +1 ms per message of that time
                 offset = offset + 1 if message.sent_at == previous else 0
@@ -504,7 +676,10 @@ class WhatsAppExport:
             ) from None
         key = (local.isoformat(), rec.sender, body)
         seen[hash(key)] = repeat = seen.get(hash(key), 0) + 1
-        kind, content, media, meta = _classify(body)
+        kind, content, media, meta = _special(body) or _classify(body)
+        if kind == "location" and media and content and content.endswith(media):
+            kind, content, media, place = _place(None, media)  # `Standort: https://...`
+            meta = {**meta, **place}
         if rec.sender is None:
             kind, content, media, meta = "system", body, None, {}
         try:
@@ -546,13 +721,15 @@ def parse_whatsapp(
     chat_name: str | None = None,
     date_order: str | None = None,
     participant: str | None = None,
+    year: int | None = None,
 ) -> ParsedChat:
     """One exported chat. `tz` is required: the export has local times. The messages are a
     WhatsAppExport: iterate them (or list() them); the file is streamed, not loaded.
     `date_order` (dmy, mdy, ymd) settles a file whose dates fit more than one order;
-    `participant` (E.164) is the other party of a direct chat saved under a contact name."""
+    `participant` (E.164) is the other party of a direct chat saved under a contact name;
+    `year` is the year of the first message of a file whose dates have none (Android 2013)."""
     export = WhatsAppExport(
         Path(path), me=me, tz=tz, region=region, chat_name=chat_name,
-        date_order=date_order, participant=participant,
+        date_order=date_order, participant=participant, year=year,
     )  # fmt: skip
     return ParsedChat("whatsapp", export, account_name=export.me, notes=export.notes)  # type: ignore[arg-type]
