@@ -234,5 +234,5 @@ def test_signal_poll_with_votes_and_close():
 def test_signal_jsonrpc_other_method_is_refused_naming_the_line(tmp_path):
     bad = tmp_path / "rpc.jsonl"
     bad.write_text('{"jsonrpc":"2.0","id":4,"method":"send","params":{"message":"x"}}\n')
-    with pytest.raises(ExportFormatError, match=r"rpc\.jsonl:1: .*method 'send'"):
+    with pytest.raises(ExportFormatError, match=r"rpc\.jsonl:1: a JSON-RPC 'send' message, not a receive notification"):
         parse_signal(bad)
