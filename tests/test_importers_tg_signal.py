@@ -21,7 +21,7 @@ def _utc(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=timezone.utc)  # type: ignore[misc]
 
 
-def _by_id(messages):  # noqa: ANN001, ANN202
+def _by_id(messages):
     return {m.id: m for m in messages}
 
 
@@ -30,7 +30,12 @@ def _by_id(messages):  # noqa: ANN001, ANN202
 
 def test_tg_epoch_sentinel_is_not_edited():
     m = parse_telegram(TG / "epoch_sentinel_2018.json", tz="Europe/Moscow").messages
-    assert [x.id for x in m] == ["182120723:5164", "182120723:5165", "182120723:5166", "182120723:5167"]
+    assert [x.id for x in m] == [
+        "182120723:5164",
+        "182120723:5165",
+        "182120723:5166",
+        "182120723:5167",
+    ]
     assert m[0].edited_at is None and m[1].edited_at is None and m[3].edited_at is None
     assert m[0].sent_at == _utc(2016, 11, 18, 17, 8, 51)
 
@@ -47,7 +52,11 @@ def test_tg_epoch_sentinel_sticker_and_call():
     assert m[1].content == "💪"
     assert m[3].type == "system" and m[3].sender_name == "Alice Admin"
     assert m[3].content == "Alice Admin called (1 min 13 s)"
-    assert m[3].metadata == {"telegram_type": "phone_call", "duration_seconds": 73, "discard_reason": "hangup"}
+    assert m[3].metadata == {
+        "telegram_type": "phone_call",
+        "duration_seconds": 73,
+        "discard_reason": "hangup",
+    }
 
 
 def test_tg_saved_2020_forwards_keep_their_origin():
@@ -56,7 +65,10 @@ def test_tg_saved_2020_forwards_keep_their_origin():
     assert fwd.type == "text" and fwd.content.startswith("I’m a message from another person")
     assert fwd.metadata == {"forwarded_from": "Other Person", "saved_from": "Other Person"}
     voice = m["9999999999:217584"]
-    assert voice.type == "voice" and voice.media_url == "voice_messages/audio_1@06-10-2020_00-33-06.ogg"
+    assert (
+        voice.type == "voice"
+        and voice.media_url == "voice_messages/audio_1@06-10-2020_00-33-06.ogg"
+    )
     assert voice.metadata == {"forwarded_from": "Other Person", "saved_from": "Other Person"}
 
 
@@ -64,11 +76,19 @@ def test_tg_saved_2020_media():
     m = _by_id(parse_telegram(TG / "tcp_saved_2020.json", tz="UTC").messages)
     assert m["9999999999:173429"].type == "image"
     assert m["9999999999:173429"].content == "I'm a photo message sent straight to saved."
-    assert m["9999999999:226106"].type == "video" and m["9999999999:226106"].metadata == {"via_bot": "@gif"}
-    assert m["9999999999:278329"].type == "sticker" and m["9999999999:278329"].content == "DoNotChange"
+    assert m["9999999999:226106"].type == "video" and m["9999999999:226106"].metadata == {
+        "via_bot": "@gif"
+    }
+    assert (
+        m["9999999999:278329"].type == "sticker" and m["9999999999:278329"].content == "DoNotChange"
+    )
     big = m["9999999999:318170"]
     assert big.type == "video" and big.media_url is None
-    assert big.metadata == {"media_omitted": True, "forwarded_from": "Other Person", "saved_from": "Other Person"}
+    assert big.metadata == {
+        "media_omitted": True,
+        "forwarded_from": "Other Person",
+        "saved_from": "Other Person",
+    }
 
 
 def test_tg_channel_2021_service_lines_and_poll():
@@ -91,7 +111,11 @@ def test_tg_channel_2021_service_lines_and_poll():
 def test_tg_supergroup_2021_created_and_migrated():
     m = parse_telegram(TG / "tcp_public_supergroup_2021.json", tz="UTC").messages
     assert m[0].content == "Ben created the group “test” with Ben, BenBot"
-    assert m[0].metadata == {"telegram_type": "create_group", "title": "test", "members": ["Ben", "BenBot"]}
+    assert m[0].metadata == {
+        "telegram_type": "create_group",
+        "title": "test",
+        "members": ["Ben", "BenBot"],
+    }
     assert m[1].type == "text" and m[1].sender_name == "Ben"
     assert m[2].content == "Ben upgraded the group to a supergroup"
     assert m[3].content == "test: the group “test” became this supergroup"
@@ -101,7 +125,10 @@ def test_tg_2024_service_lines_name_who_and_what():
     m = _by_id(parse_telegram(TG / "desktop_2024_features.json").messages)
     chat = "-1001801234567"
     assert m[f"{chat}:10"].content == "Alice Admin added Hannah Becker, Luis Romero"
-    assert m[f"{chat}:10"].metadata == {"telegram_type": "invite_members", "members": ["Hannah Becker", "Luis Romero"]}
+    assert m[f"{chat}:10"].metadata == {
+        "telegram_type": "invite_members",
+        "members": ["Hannah Becker", "Luis Romero"],
+    }
     assert m[f"{chat}:10"].sender_identifier == "user352786456"
     assert m[f"{chat}:11"].content == "Alice Admin changed the group name to “Lieferteam Süd”"
     assert m[f"{chat}:17"].content == "Alice Admin pinned a message"
@@ -115,7 +142,10 @@ def test_tg_2024_forward_keeps_origin_id():
     m = _by_id(parse_telegram(TG / "desktop_2024_features.json").messages)
     fwd = m["-1001801234567:12"]
     assert fwd.content == "Streik am Montag: keine Zustellung."
-    assert fwd.metadata == {"forwarded_from": "Spedition News", "forwarded_from_id": "channel1398765432"}
+    assert fwd.metadata == {
+        "forwarded_from": "Spedition News",
+        "forwarded_from_id": "channel1398765432",
+    }
 
 
 def test_tg_2024_reply_into_another_chat_stays_with_that_chat():
@@ -161,7 +191,11 @@ def test_signal_jsonrpc_daemon_capture():
     chat = parse_signal(SG / "jsonrpc_daemon_tcp.jsonl")
     assert chat.account_identifier == "+1857xxxxxxx"
     [m] = chat.messages  # the typing notices are not messages
-    assert (m.id, m.content, m.sender_name) == ("+1857yyyyyyy:1745372301011", "This is a test", "Gabriel")
+    assert (m.id, m.content, m.sender_name) == (
+        "+1857yyyyyyy:1745372301011",
+        "This is a test",
+        "Gabriel",
+    )
     assert m.sent_at == datetime.fromtimestamp(1745372301.011, tz=timezone.utc)
 
 
@@ -196,7 +230,9 @@ def test_signal_edit_by_service_id_meets_its_message():
 def test_signal_reaction_as_the_live_path_records_it():
     m = _by_id(parse_signal(SG / "updates_mixed.jsonl").messages)
     first = m["+4915123456789:1700000000000"]
-    assert first.metadata == {"reactions": {"+34600000001": {"emoji": "👍", "at": "2023-11-14T22:15:20Z"}}}
+    assert first.metadata == {
+        "reactions": {"+34600000001": {"emoji": "👍", "at": "2023-11-14T22:15:20Z"}}
+    }
 
 
 def test_signal_remote_delete_as_the_live_path_records_it():
@@ -234,5 +270,8 @@ def test_signal_poll_with_votes_and_close():
 def test_signal_jsonrpc_other_method_is_refused_naming_the_line(tmp_path):
     bad = tmp_path / "rpc.jsonl"
     bad.write_text('{"jsonrpc":"2.0","id":4,"method":"send","params":{"message":"x"}}\n')
-    with pytest.raises(ExportFormatError, match=r"rpc\.jsonl:1: a JSON-RPC 'send' message, not a receive notification"):
+    with pytest.raises(
+        ExportFormatError,
+        match=r"rpc\.jsonl:1: a JSON-RPC 'send' message, not a receive notification",
+    ):
         parse_signal(bad)

@@ -72,7 +72,7 @@ def _kind(data: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
         return "contact", None, {"contacts": [_contact(_obj(c, "contacts[]")) for c in contacts]}
     poll = data.get("pollCreate")
     if isinstance(poll, dict):
-        options = poll.get("options") if isinstance(poll.get("options"), list) else []
+        options = poll["options"] if isinstance(poll.get("options"), list) else []
         return "other", None, {
             "signal_type": "poll", "poll_options": [str(o) for o in options],
             "allow_multiple": poll.get("allowMultiple") is True,
@@ -87,7 +87,10 @@ def _contact(c: dict[str, Any]) -> dict[str, Any]:
     phones = [
         str(p["value"]) for p in c.get("phone") or [] if isinstance(p, dict) and p.get("value")
     ]  # fmt: skip
-    out: dict[str, Any] = {"name": full or str(name.get("nickname") or "") or None, "phones": phones}
+    out: dict[str, Any] = {
+        "name": full or str(name.get("nickname") or "") or None,
+        "phones": phones,
+    }
     if c.get("organization"):
         out["organization"] = str(c["organization"])
     return out
@@ -283,7 +286,11 @@ def _learn(env: dict[str, Any], ids: _Ids) -> None:
     for part in (env.get("dataMessage"), _obj(env.get("syncMessage"), "s").get("sentMessage")):
         if isinstance(part, dict):
             ids.learn(part, "destination")
-            for key, prefix in (("quote", "author"), ("reaction", "targetAuthor"), ("pollVote", "author")):
+            for key, prefix in (
+                ("quote", "author"),
+                ("reaction", "targetAuthor"),
+                ("pollVote", "author"),
+            ):
                 if isinstance(part.get(key), dict):
                     ids.learn(part[key], prefix)
 
@@ -309,7 +316,9 @@ def _apply(messages: list[Message], updates: list[_Update]) -> int:
                 meta.update(deleted=True, deleted_at=u.at)
                 change["content"] = None
             elif u.kind in ("reaction", "vote"):
-                key, field = ("reactions", "emoji") if u.kind == "reaction" else ("poll_votes", "options")
+                key, field = (
+                    ("reactions", "emoji") if u.kind == "reaction" else ("poll_votes", "options")
+                )
                 meta[key] = {**meta.get(key, {}), str(u.actor): {field: u.value, "at": u.at}}
             elif u.kind == "close":
                 meta["poll_closed_at"] = u.at

@@ -88,7 +88,10 @@ class _Reader:
             naive = datetime.fromisoformat(str(local))
         except ValueError:
             raise ExportFormatError(f"{self.path}: {where}.{key} {local!r} is not a date") from None
-        if key == "edited" and abs((naive.replace(tzinfo=None) - _EPOCH).total_seconds()) <= _EPOCH_SLACK:
+        if (
+            key == "edited"
+            and abs((naive.replace(tzinfo=None) - _EPOCH).total_seconds()) <= _EPOCH_SLACK
+        ):
             return None  # the "never edited" sentinel, whatever the exporting zone
         if self.tz is None:
             raise ExportFormatError(
@@ -140,9 +143,12 @@ def _kind(msg: dict[str, Any], text: str) -> tuple[str, str | None, str | None, 
         question = poll.get("question") if isinstance(poll.get("question"), str) else None
         return "other", question or content, None, {"telegram_type": "poll", "poll": poll}
     elif isinstance(msg.get("inline_bot_buttons"), list) and content is None:
-        return "other", _button_labels(msg["inline_bot_buttons"]), None, {
-            "telegram_type": "inline_bot_buttons"
-        }
+        return (
+            "other",
+            _button_labels(msg["inline_bot_buttons"]),
+            None,
+            {"telegram_type": "inline_bot_buttons"},
+        )
     else:
         return "text", content, None, meta
     if media is None:
@@ -185,7 +191,9 @@ def _duration(seconds: Any) -> str | None:
     if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds <= 0:
         return None
     minutes, secs = divmod(seconds, 60)
-    return " ".join(x for x in (f"{minutes} min" if minutes else "", f"{secs} s" if secs else "") if x)
+    return " ".join(
+        x for x in (f"{minutes} min" if minutes else "", f"{secs} s" if secs else "") if x
+    )
 
 
 def _quoted(value: Any) -> str:
@@ -289,6 +297,7 @@ def _chat_messages(
         if sent is None:
             raise ExportFormatError(f"{reader.path}: {where} has neither date_unixtime nor date")
         text = _text(msg.get("text"))
+        content: str | None
         if msg.get("type") == "service":
             kind, media = "system", None
             content, meta = _service(msg)
@@ -313,7 +322,9 @@ def _chat_messages(
             other = _peer_chat(msg["reply_to_peer_id"])
             if other is not None and other != chat_id:
                 reply_chat = other
-                reply_mark = "export:" if other.startswith("-") and not other.startswith("-100") else ""
+                reply_mark = (
+                    "export:" if other.startswith("-") and not other.startswith("-100") else ""
+                )
                 meta["reply_to_chat"] = other
         out.append(Message(
             platform="telegram",
