@@ -131,8 +131,14 @@ class _Ids:
 
     def learn(self, o: dict[str, Any], prefix: str) -> None:
         number, uuid = o.get(f"{prefix}Number"), o.get(f"{prefix}Uuid")
-        if isinstance(number, str) and number and isinstance(uuid, str) and uuid:
-            self.numbers.setdefault(uuid, _phone(number) or number)
+        # normalised once per person, not per line
+        if (
+            isinstance(number, str)
+            and number
+            and isinstance(uuid, str)
+            and uuid not in self.numbers
+        ):
+            self.numbers[uuid] = _phone(number) or number
 
     def of(self, o: dict[str, Any], prefix: str) -> str | None:
         given = o.get(f"{prefix}Number") or o.get(prefix)
@@ -167,8 +173,16 @@ def _message(
     return None  # receipts, typing, calls
 
 
-def _updates(data: dict[str, Any], author: str, at: str, ids: _Ids) -> list[_Update] | None:
+#: the keys of a dataMessage that change earlier messages (the cheap check, made first)
+_CHANGES = frozenset(("reaction", "remoteDelete", "pollVote", "pollTerminate"))
+
+
+def _updates(
+    data: dict[str, Any], author: str, env: dict[str, Any], ids: _Ids
+) -> list[_Update] | None:
     """The changes a message makes to earlier ones (None: it is no such change)."""
+    when = _ts(env.get("timestamp") or data.get("timestamp"), "timestamp")
+    at = _iso(round(when.timestamp() * 1000))
     if isinstance(data.get("reaction"), dict):
         r = data["reaction"]
         target = ids.of(r, "targetAuthor")
@@ -199,8 +213,7 @@ def _one(
     data, outbound, author, peer, edited_at = found
     if author is None:
         raise _LineError("no sourceNumber, source or sourceUuid: who sent it?")
-    changes = _updates(data, author, _iso(int(_ts(env.get("timestamp") or data.get("timestamp"),
-                                                    "timestamp").timestamp() * 1000)), ids)  # fmt: skip
+    changes = _updates(data, author, env, ids) if _CHANGES.intersection(data) else None
     if changes is not None:
         updates.extend(changes)
         return None
@@ -281,18 +294,25 @@ def _envelope(obj: Any) -> tuple[dict[str, Any], str | None]:
     return env, account if isinstance(account, str) and account else None
 
 
+_NAMED = (("quote", "author"), ("reaction", "targetAuthor"), ("pollVote", "author"))
+
+
 def _learn(env: dict[str, Any], ids: _Ids) -> None:
-    ids.learn(env, "source")
-    for part in (env.get("dataMessage"), _obj(env.get("syncMessage"), "s").get("sentMessage")):
-        if isinstance(part, dict):
+    """What a line tells of who is who; cheap when it tells nothing new (most lines)."""
+    if env.get("sourceUuid") not in ids.numbers:
+        ids.learn(env, "source")
+    sync = env.get("syncMessage")
+    for part in (
+        env.get("dataMessage"),
+        sync.get("sentMessage") if isinstance(sync, dict) else None,
+    ):
+        if not isinstance(part, dict):
+            continue
+        if part.get("destinationUuid") not in ids.numbers:
             ids.learn(part, "destination")
-            for key, prefix in (
-                ("quote", "author"),
-                ("reaction", "targetAuthor"),
-                ("pollVote", "author"),
-            ):
-                if isinstance(part.get(key), dict):
-                    ids.learn(part[key], prefix)
+        for key, prefix in _NAMED:
+            if isinstance(part.get(key), dict):
+                ids.learn(part[key], prefix)
 
 
 def _apply(messages: list[Message], updates: list[_Update]) -> int:
