@@ -188,11 +188,14 @@ def _updates(
         target = ids.of(r, "targetAuthor")
         if target is None or r.get("targetSentTimestamp") is None:
             raise _LineError("reaction names no targetAuthor or targetSentTimestamp")
+        ts = _ts(r["targetSentTimestamp"], "reaction.targetSentTimestamp")
         emoji = None if r.get("isRemove") is True else r.get("emoji")
-        return [_Update("reaction", f"{target}:{int(r['targetSentTimestamp'])}", at, author, emoji)]
+        if emoji is not None and not isinstance(emoji, str):
+            raise _LineError("reaction.emoji is not text")
+        return [_Update("reaction", f"{target}:{round(ts.timestamp() * 1000)}", at, author, emoji)]
     if isinstance(data.get("remoteDelete"), dict):
         ts = _ts(data["remoteDelete"].get("timestamp"), "remoteDelete.timestamp")
-        return [_Update("delete", f"{author}:{int(ts.timestamp() * 1000)}", at)]
+        return [_Update("delete", f"{author}:{round(ts.timestamp() * 1000)}", at)]
     if isinstance(data.get("pollVote"), dict):
         v = data["pollVote"]
         target = ids.of(v, "author")
@@ -299,7 +302,8 @@ _NAMED = (("quote", "author"), ("reaction", "targetAuthor"), ("pollVote", "autho
 
 def _learn(env: dict[str, Any], ids: _Ids) -> None:
     """What a line tells of who is who; cheap when it tells nothing new (most lines)."""
-    if env.get("sourceUuid") not in ids.numbers:
+    uuid = env.get("sourceUuid")
+    if not isinstance(uuid, str) or uuid not in ids.numbers:
         ids.learn(env, "source")
     sync = env.get("syncMessage")
     for part in (
@@ -308,7 +312,8 @@ def _learn(env: dict[str, Any], ids: _Ids) -> None:
     ):
         if not isinstance(part, dict):
             continue
-        if part.get("destinationUuid") not in ids.numbers:
+        uuid = part.get("destinationUuid")
+        if not isinstance(uuid, str) or uuid not in ids.numbers:
             ids.learn(part, "destination")
         for key, prefix in _NAMED:
             if isinstance(part.get(key), dict):
