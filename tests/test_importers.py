@@ -191,10 +191,14 @@ def test_signal_lines():
     chat = parse_signal(EX / "signal-receive.jsonl")
     m = chat.messages
     assert chat.account_identifier == "+34600000001"
-    # data, sync sent, data with attachment, edit of the first; receipts/typing/reactions skipped
-    assert [x.direction for x in m] == ["inbound", "outbound", "inbound", "inbound"]
-    assert m[0].id == m[3].id == "+4915123456789:1773230000000"
-    assert m[3].content.startswith("Guten Morgen! Ist meine") and m[3].edited_at is not None
+    # data, sync sent, data with attachment; receipts/typing skipped; the edit of the first
+    # applied to it, the reaction to the second (as the live path records it)
+    assert [x.direction for x in m] == ["inbound", "outbound", "inbound"]
+    assert m[0].id == "+4915123456789:1773230000000"
+    assert m[0].content.startswith("Guten Morgen! Ist meine") and m[0].edited_at is not None
+    assert m[1].metadata == {
+        "reactions": {"+4915123456789": {"emoji": "👍", "at": "2026-03-11T12:01:40Z"}}
+    }
     assert (
         m[1].external_conversation_id == "+4915123456789"
         and m[1].id == "+34600000001:1773230100000"

@@ -1,10 +1,16 @@
-"""signal-cli `receive -o json`: one JSON envelope per line.
+"""signal-cli's received messages: one JSON object per line, either the plain envelope of
+`receive -o json` or the JSON-RPC `receive` notification of `daemon` / `jsonRpc` (and
+signal-cli-rest-api in json-rpc mode); one file may mix them.
 
-Incoming dataMessage, own messages from syncMessage.sentMessage, editMessage applied to
-its target (same id, newer edited_at); group updates are system notices; receipts, typing
-and reactions are not messages. Message ids are `author:sent timestamp`, and so are the
-ids replies point at. Attachments are named by the id signal-cli stores them under, with
-the original file name in metadata.
+Incoming dataMessage, own messages from syncMessage.sentMessage; group updates are system
+notices, shared contacts `contact`, polls `other`; receipts and typing are not messages.
+Message ids are `author:sent timestamp`, and so are the ids replies point at; an author
+named by service id (UUID) only is read as the number the same file gives that id.
+Edits, remote deletes, reactions and poll votes are applied to the message of the file
+they name, in the shapes the live path stores (messaging-ingest/signal.ts and
+apply_update: `reactions`, `deleted`/`deleted_at`); an edit of a message the file does not
+hold is sent as the edit (same id, newer edited_at) for the store to apply. Attachments
+are named by the id signal-cli stores them under, with the original file name in metadata.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import IdentifierError
 from ..identifiers import normalize_phone
@@ -61,7 +67,50 @@ def _kind(data: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
         return "document", name, meta
     if data.get("sticker"):
         return "sticker", None, {}
+    contacts = data.get("contacts")
+    if isinstance(contacts, list) and contacts:
+        return "contact", None, {"contacts": [_contact(_obj(c, "contacts[]")) for c in contacts]}
+    poll = data.get("pollCreate")
+    if isinstance(poll, dict):
+        options = poll["options"] if isinstance(poll.get("options"), list) else []
+        return "other", None, {
+            "signal_type": "poll", "poll_options": [str(o) for o in options],
+            "allow_multiple": poll.get("allowMultiple") is True,
+        }  # fmt: skip
     return "text", None, {}
+
+
+def _contact(c: dict[str, Any]) -> dict[str, Any]:
+    """A shared contact as {name, phones, organization} (what its card shows)."""
+    name = _obj(c.get("name"), "contacts[].name")
+    full = " ".join(str(name[k]) for k in ("given", "middle", "family") if name.get(k))
+    phones = [
+        str(p["value"]) for p in c.get("phone") or [] if isinstance(p, dict) and p.get("value")
+    ]  # fmt: skip
+    out: dict[str, Any] = {
+        "name": full or str(name.get("nickname") or "") or None,
+        "phones": phones,
+    }
+    if c.get("organization"):
+        out["organization"] = str(c["organization"])
+    return out
+
+
+def _iso(ms: int) -> str:
+    """Epoch milliseconds as the live path writes times (`...T22:15:20Z`, `.123Z` with ms)."""
+    at = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    frac = f".{ms % 1000:03d}" if ms % 1000 else ""
+    return at.strftime("%Y-%m-%dT%H:%M:%S") + frac + "Z"
+
+
+class _Update(NamedTuple):
+    """A change to a message of the file: delete, reaction, vote, close, edit."""
+
+    kind: str
+    target: str
+    at: str
+    actor: str | None = None
+    value: Any = None
 
 
 def _phone(value: Any) -> str | None:
@@ -73,11 +122,41 @@ def _phone(value: Any) -> str | None:
         return str(value)
 
 
+class _Ids:
+    """Who is who in one file: service ids (UUIDs) mapped to the numbers the file gives them,
+    so an edit, delete or reaction naming its author by service id only meets the message."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[str, str] = {}
+
+    def learn(self, o: dict[str, Any], prefix: str) -> None:
+        number, uuid = o.get(f"{prefix}Number"), o.get(f"{prefix}Uuid")
+        # normalised once per person, not per line
+        if (
+            isinstance(number, str)
+            and number
+            and isinstance(uuid, str)
+            and uuid not in self.numbers
+        ):
+            self.numbers[uuid] = _phone(number) or number
+
+    def of(self, o: dict[str, Any], prefix: str) -> str | None:
+        given = o.get(f"{prefix}Number") or o.get(prefix)
+        uuid = o.get(f"{prefix}Uuid")
+        if isinstance(given, str) and given in self.numbers:  # `source` holding a service id
+            return self.numbers[given]
+        if given:
+            return _phone(given)
+        if isinstance(uuid, str) and uuid:
+            return self.numbers.get(uuid, uuid)
+        return None
+
+
 def _message(
-    env: dict[str, Any], account: str | None
+    env: dict[str, Any], account: str | None, ids: _Ids
 ) -> tuple[dict[str, Any], bool, str | None, str | None, datetime | None] | None:
     """(data, outbound, author, peer, edited_at) of an envelope that carries a message."""
-    author = _phone(env.get("sourceNumber") or env.get("source")) or env.get("sourceUuid")
+    author = ids.of(env, "source")
     if "dataMessage" in env:
         return _obj(env["dataMessage"], "dataMessage"), False, author, author, None
     if "editMessage" in env:
@@ -90,19 +169,56 @@ def _message(
     sync = _obj(env.get("syncMessage"), "syncMessage")
     if "sentMessage" in sync:
         data = _obj(sync["sentMessage"], "syncMessage.sentMessage")
-        peer = _phone(data.get("destinationNumber") or data.get("destination")) or data.get(
-            "destinationUuid"
-        )
-        return data, True, _phone(account) or author, peer, None
+        return data, True, _phone(account) or author, ids.of(data, "destination"), None
     return None  # receipts, typing, calls
 
 
-def _one(env: dict[str, Any], account: str | None) -> Message | None:
-    found = _message(env, account)
+#: the keys of a dataMessage that change earlier messages (the cheap check, made first)
+_CHANGES = frozenset(("reaction", "remoteDelete", "pollVote", "pollTerminate"))
+
+
+def _updates(
+    data: dict[str, Any], author: str, env: dict[str, Any], ids: _Ids
+) -> list[_Update] | None:
+    """The changes a message makes to earlier ones (None: it is no such change)."""
+    when = _ts(env.get("timestamp") or data.get("timestamp"), "timestamp")
+    at = _iso(round(when.timestamp() * 1000))
+    if isinstance(data.get("reaction"), dict):
+        r = data["reaction"]
+        target = ids.of(r, "targetAuthor")
+        if target is None or r.get("targetSentTimestamp") is None:
+            raise _LineError("reaction names no targetAuthor or targetSentTimestamp")
+        ts = _ts(r["targetSentTimestamp"], "reaction.targetSentTimestamp")
+        emoji = None if r.get("isRemove") is True else r.get("emoji")
+        if emoji is not None and not isinstance(emoji, str):
+            raise _LineError("reaction.emoji is not text")
+        return [_Update("reaction", f"{target}:{round(ts.timestamp() * 1000)}", at, author, emoji)]
+    if isinstance(data.get("remoteDelete"), dict):
+        ts = _ts(data["remoteDelete"].get("timestamp"), "remoteDelete.timestamp")
+        return [_Update("delete", f"{author}:{round(ts.timestamp() * 1000)}", at)]
+    if isinstance(data.get("pollVote"), dict):
+        v = data["pollVote"]
+        target = ids.of(v, "author")
+        options = v.get("optionIndexes") if isinstance(v.get("optionIndexes"), list) else []
+        return [_Update("vote", f"{target}:{v.get('targetSentTimestamp')}", at, author, options)]
+    if isinstance(data.get("pollTerminate"), dict):
+        ts = data["pollTerminate"].get("targetSentTimestamp")
+        return [_Update("close", f"{author}:{ts}", at)]
+    return None
+
+
+def _one(
+    env: dict[str, Any], account: str | None, ids: _Ids, updates: list[_Update]
+) -> Message | None:
+    found = _message(env, account, ids)
     if found is None:
         return None
     data, outbound, author, peer, edited_at = found
-    if data.get("reaction"):
+    if author is None:
+        raise _LineError("no sourceNumber, source or sourceUuid: who sent it?")
+    changes = _updates(data, author, env, ids) if _CHANGES.intersection(data) else None
+    if changes is not None:
+        updates.extend(changes)
         return None
     group_info = _obj(data.get("groupInfo"), "groupInfo")
     group = group_info.get("groupId")
@@ -110,6 +226,13 @@ def _one(env: dict[str, Any], account: str | None) -> Message | None:
     if text is not None and not isinstance(text, str):
         raise _LineError("message is not text")
     kind, media, meta = _kind(data)
+    if kind == "contact" and not text:
+        text = "; ".join(
+            " ".join(x for x in (c["name"], *c["phones"][:1]) if x) for c in meta["contacts"]
+        )  # fmt: skip
+    if kind == "other" and not text:
+        question = _obj(data.get("pollCreate"), "pollCreate").get("question")
+        text = str(question) if question else None
     if kind == "text" and not text:
         if group and str(group_info.get("type", "")).upper() == "UPDATE":
             kind, text = "system", "Group updated"
@@ -120,17 +243,13 @@ def _one(env: dict[str, Any], account: str | None) -> Message | None:
     if "timestamp" not in data:
         raise _LineError("the message has no timestamp")
     sent = _ts(data["timestamp"], "timestamp")
-    if author is None:
-        raise _LineError("no sourceNumber, source or sourceUuid: who sent it?")
     if not group and not peer:
         raise _LineError("no destination: whom was it sent to?")
     conv = f"group:{group}" if group else str(peer)
     quote = _obj(data.get("quote"), "quote")
     reply_to = None
     if quote.get("id") is not None:
-        quoted_author = _phone(quote.get("authorNumber") or quote.get("author")) or quote.get(
-            "authorUuid"
-        )
+        quoted_author = ids.of(quote, "author")
         reply_to = f"{quoted_author}:{quote['id']}" if quoted_author else None
         if reply_to is None:
             meta["reply_to_timestamp"] = quote["id"]
@@ -156,12 +275,116 @@ def _one(env: dict[str, Any], account: str | None) -> Message | None:
     )  # fmt: skip
 
 
+def _envelope(obj: Any) -> tuple[dict[str, Any], str | None]:
+    """The envelope and account of a line: a plain `{"envelope", "account"}` object or a
+    JSON-RPC receive notification (params, or params.result with --receive-mode=manual)."""
+    if not isinstance(obj, dict):
+        raise _LineError("not a signal-cli envelope")
+    params = obj
+    if "jsonrpc" in obj or "method" in obj:
+        if obj.get("method") != "receive":
+            raise _LineError(
+                f"a JSON-RPC {obj.get('method')!r} message, not a receive notification"
+                if "method" in obj else "a JSON-RPC answer, not a receive notification"
+            )  # fmt: skip
+        params = _obj(obj.get("params"), "params")
+        if "envelope" not in params and isinstance(params.get("result"), dict):
+            params = params["result"]
+    env = params.get("envelope")
+    if not isinstance(env, dict):
+        raise _LineError("not a signal-cli envelope")
+    account = params.get("account")
+    return env, account if isinstance(account, str) and account else None
+
+
+_NAMED = (("quote", "author"), ("reaction", "targetAuthor"), ("pollVote", "author"))
+
+
+def _learn(env: dict[str, Any], ids: _Ids) -> None:
+    """What a line tells of who is who; cheap when it tells nothing new (most lines)."""
+    uuid = env.get("sourceUuid")
+    if not isinstance(uuid, str) or uuid not in ids.numbers:
+        ids.learn(env, "source")
+    sync = env.get("syncMessage")
+    for part in (
+        env.get("dataMessage"),
+        sync.get("sentMessage") if isinstance(sync, dict) else None,
+    ):
+        if not isinstance(part, dict):
+            continue
+        uuid = part.get("destinationUuid")
+        if not isinstance(uuid, str) or uuid not in ids.numbers:
+            ids.learn(part, "destination")
+        for key, prefix in _NAMED:
+            if isinstance(part.get(key), dict):
+                ids.learn(part[key], prefix)
+
+
+def _apply(messages: list[Message], updates: list[_Update]) -> int:
+    """Edits, deletions, reactions and poll votes applied to the file's messages, as the
+    store applies them (newest reaction or vote per person wins; a deletion keeps type and
+    media, drops the content). Returns how many named no message of the file."""
+    where: dict[str, list[int]] = {}
+    for i, m in enumerate(messages):
+        where.setdefault(m.id, []).append(i)
+    missing = 0
+    for u in sorted(updates, key=lambda u: u.at):
+        found = where.get(u.target)
+        if not found:
+            missing += 1
+            continue
+        for i in found:
+            m = messages[i]
+            meta = dict(m.metadata or {})
+            change: dict[str, Any] = {}
+            if u.kind == "delete" and not meta.get("deleted"):
+                meta.update(deleted=True, deleted_at=u.at)
+                change["content"] = None
+            elif u.kind in ("reaction", "vote"):
+                key, field = (
+                    ("reactions", "emoji") if u.kind == "reaction" else ("poll_votes", "options")
+                )
+                meta[key] = {**meta.get(key, {}), str(u.actor): {field: u.value, "at": u.at}}
+            elif u.kind == "close":
+                meta["poll_closed_at"] = u.at
+            messages[i] = m.model_copy(update={**change, "metadata": meta or None})
+    return missing
+
+
+def _fold_edits(messages: list[Message]) -> list[Message]:
+    """An edit of a message the file holds replaces its text and media in place (newest edit
+    wins), keeping its sender, time and metadata; an edit of a message not in the file stays
+    an edit for the store to apply."""
+    first: dict[str, int] = {}
+    out: list[Message] = []
+    for m in messages:
+        at = first.get(m.id)
+        if at is None:
+            first[m.id] = len(out)
+            out.append(m)
+            continue
+        old = out[at]
+        if m.edited_at is None:
+            continue  # the same message again
+        if old.edited_at is not None and old.edited_at >= m.edited_at:
+            continue
+        keep = old if old.edited_at is None or old.sender_name else m
+        out[at] = old.model_copy(update={
+            "type": m.type, "content": m.content, "media_url": m.media_url,
+            "edited_at": m.edited_at, "sender_name": old.sender_name or keep.sender_name,
+            "metadata": {**(old.metadata or {}), **(m.metadata or {})} or None,
+        })  # fmt: skip
+    return out
+
+
 @readable
 def parse_signal(path: Path, *, participant: str | None = None, **_: Any) -> ParsedChat:
-    """The lines of `signal-cli receive -o json`. `participant` (a phone or a username)
-    names the other party when the file holds one direct conversation."""
+    """The lines of `signal-cli receive -o json`, or of its JSON-RPC `receive` notifications.
+    `participant` (a phone or a username) names the other party when the file holds one
+    direct conversation."""
     account: str | None = None
-    messages: list[Message] = []
+    ids = _Ids()
+    lines: list[tuple[int, dict[str, Any], str | None]] = []
     for n, line in enumerate(read_text(Path(path)).splitlines(), 1):
         if not line.strip():
             continue
@@ -171,17 +394,34 @@ def parse_signal(path: Path, *, participant: str | None = None, **_: Any) -> Par
             raise ExportFormatError(f"{path}:{n}: not a JSON line ({exc.msg})") from None
         except RecursionError:
             raise ExportFormatError(f"{path}:{n}: JSON nested too deeply") from None
-        env = obj.get("envelope") if isinstance(obj, dict) else None
-        if not isinstance(env, dict):
-            raise ExportFormatError(f"{path}:{n}: not a signal-cli envelope")
-        if isinstance(obj.get("account"), str):
-            account = account or obj["account"]
         try:
-            message = _one(env, account)
+            env, given = _envelope(obj)
+            _learn(env, ids)
+        except _LineError as exc:
+            raise ExportFormatError(f"{path}:{n}: {exc}") from None
+        account = account or given
+        lines.append((n, env, given))
+    if account is not None:
+        for _n, env, _g in lines:
+            if (env.get("sourceNumber") or env.get("source")) == account:
+                ids.learn(env, "source")
+    messages: list[Message] = []
+    updates: list[_Update] = []
+    for n, env, given in lines:
+        try:
+            message = _one(env, given or account, ids, updates)
         except _LineError as exc:
             raise ExportFormatError(f"{path}:{n}: {exc}") from None
         if message is not None:
             messages.append(message)
+    messages = _fold_edits(messages)
+    missing = _apply(messages, updates)
+    notes = []
+    if missing:
+        notes.append(
+            f"{missing} update(s) (deletions, reactions, poll votes) name messages not in this"
+            " file: not applied"
+        )
     # a group's name comes with its updates only: every message of the group carries it
     names = {
         m.external_conversation_id: m.participant_name
@@ -206,4 +446,4 @@ def parse_signal(path: Path, *, participant: str | None = None, **_: Any) -> Par
             if m.conversation_type == "direct" else m
             for m in messages
         ]  # fmt: skip
-    return ParsedChat("signal", messages, account_identifier=_phone(account))
+    return ParsedChat("signal", messages, account_identifier=_phone(account), notes=notes)

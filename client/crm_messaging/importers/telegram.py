@@ -23,6 +23,11 @@ _MEDIA_TYPES = {
 _DIRECT = ("personal_chat", "bot_chat", "saved_messages")
 #: chats whose message ids every member (and a bot in them) sees alike; Telegram Desktop
 #: writes their id without the -100 the Bot API's chat.id carries
+#: exports from before about 2020 write `"edited": "1970-01-01T05:00:00"` (Unix time 0 in
+#: the exporting computer's zone) on every message never edited: any time this close to
+#: the epoch is that sentinel, never a real edit
+_EPOCH = datetime(1970, 1, 1)
+_EPOCH_SLACK = 86400
 _SHARED_IDS = ("public_supergroup", "private_supergroup", "public_channel", "private_channel")
 
 
@@ -69,6 +74,8 @@ class _Reader:
         raw = msg.get(f"{key}_unixtime")
         if raw is not None:
             try:
+                if key == "edited" and abs(int(raw)) <= _EPOCH_SLACK:
+                    return None  # the "never edited" sentinel
                 return datetime.fromtimestamp(int(raw), tz=timezone.utc)
             except (TypeError, ValueError, OverflowError, OSError):
                 raise ExportFormatError(
@@ -77,36 +84,171 @@ class _Reader:
         local = msg.get(key)
         if local is None:
             return None
+        try:
+            naive = datetime.fromisoformat(str(local))
+        except ValueError:
+            raise ExportFormatError(f"{self.path}: {where}.{key} {local!r} is not a date") from None
+        if (
+            key == "edited"
+            and abs((naive.replace(tzinfo=None) - _EPOCH).total_seconds()) <= _EPOCH_SLACK
+        ):
+            return None  # the "never edited" sentinel, whatever the exporting zone
         if self.tz is None:
             raise ExportFormatError(
                 f"{self.path}: {where} has only a local {key} ({local!r}, an older export):"
                 " pass --tz (like Europe/Madrid)"
             )
-        try:
-            return datetime.fromisoformat(str(local)).replace(tzinfo=self.tz)
-        except ValueError:
-            raise ExportFormatError(f"{self.path}: {where}.{key} {local!r} is not a date") from None
+        return naive.replace(tzinfo=self.tz)
 
 
-def _kind(msg: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
+def _coords(msg: dict[str, Any]) -> dict[str, Any]:
+    loc = msg.get("location_information")
+    if not isinstance(loc, dict):
+        return {}
+    return {k: loc[k] for k in ("latitude", "longitude") if isinstance(loc.get(k), int | float)}
+
+
+def _kind(msg: dict[str, Any], text: str) -> tuple[str, str | None, str | None, dict[str, Any]]:
+    """(type, content, media path, metadata) of a message that is no service line, in the
+    live path's shapes (messaging-ingest/telegram.ts) where it has them."""
     meta: dict[str, Any] = {}
-    if msg.get("type") == "service":
-        return "system", None, meta
+    content = text or None
     if "photo" in msg:
         kind, media = "image", _file(msg["photo"])
     elif isinstance(msg.get("media_type"), str) and msg["media_type"] in _MEDIA_TYPES:
         kind, media = _MEDIA_TYPES[msg["media_type"]], _file(msg.get("file"))
+        if kind == "sticker" and content is None and isinstance(msg.get("sticker_emoji"), str):
+            content = msg["sticker_emoji"] or None
     elif "file" in msg:
         kind, media = "document", _file(msg["file"])
+    elif "place_name" in msg or "address" in msg:  # a venue
+        meta = _coords(msg)
+        for key in ("place_name", "address"):
+            if isinstance(msg.get(key), str) and msg[key]:
+                meta[key] = msg[key]
+        named = ", ".join(x for x in (meta.get("place_name"), meta.get("address")) if x)
+        return "location", content or named or None, None, meta
     elif "location_information" in msg:
-        return "location", None, meta
+        meta = _coords(msg)
+        if content is None and len(meta) == 2:
+            content = f"{meta['latitude']},{meta['longitude']}"
+        return "location", content, None, meta
     elif "contact_information" in msg:
-        return "contact", None, meta
+        info = msg["contact_information"] if isinstance(msg["contact_information"], dict) else {}
+        parts = (info.get("first_name"), info.get("last_name"), info.get("phone_number"))
+        named = " ".join(str(x) for x in parts if x)
+        return "contact", content or named or None, None, meta
+    elif isinstance(msg.get("poll"), dict):
+        poll = msg["poll"]
+        question = poll.get("question") if isinstance(poll.get("question"), str) else None
+        return "other", question or content, None, {"telegram_type": "poll", "poll": poll}
+    elif isinstance(msg.get("inline_bot_buttons"), list) and content is None:
+        return (
+            "other",
+            _button_labels(msg["inline_bot_buttons"]),
+            None,
+            {"telegram_type": "inline_bot_buttons"},
+        )
     else:
-        return "text", None, meta
+        return "text", content, None, meta
     if media is None:
         meta["media_omitted"] = True
-    return kind, media, meta
+    return kind, content, media, meta
+
+
+def _button_labels(rows: list[Any]) -> str | None:
+    labels = [
+        f"[{b['text']}]"
+        for row in rows if isinstance(row, list)
+        for b in row if isinstance(b, dict) and isinstance(b.get("text"), str)
+    ]  # fmt: skip
+    return " ".join(labels) or None
+
+
+def _buttons(rows: Any) -> list[list[dict[str, Any]]] | None:
+    """The inline buttons as rows of {type, text, data}; a callback's raw bytes (base64) left out."""
+    if not isinstance(rows, list):
+        return None
+    out = [
+        [{k: b[k] for k in ("type", "text", "data") if k in b} for b in row if isinstance(b, dict)]
+        for row in rows if isinstance(row, list)
+    ]  # fmt: skip
+    return out or None
+
+
+def _peer_chat(peer: Any) -> str | None:
+    """The Bot API chat id of an export's peer id (`channel123`, `chat123`, `user123`)."""
+    if not isinstance(peer, str | int) or isinstance(peer, bool):
+        return None
+    raw = str(peer)
+    for prefix, bot_api in (("channel", "-100"), ("chat", "-"), ("user", "")):
+        if raw.startswith(prefix) and raw[len(prefix) :].isdigit():
+            return bot_api + raw[len(prefix) :]
+    return raw if raw.lstrip("-").isdigit() else None
+
+
+def _duration(seconds: Any) -> str | None:
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds <= 0:
+        return None
+    minutes, secs = divmod(seconds, 60)
+    return " ".join(
+        x for x in (f"{minutes} min" if minutes else "", f"{secs} s" if secs else "") if x
+    )
+
+
+def _quoted(value: Any) -> str:
+    return f"“{value}”" if isinstance(value, str) and value else ""
+
+
+def _names(value: Any) -> str:
+    if not isinstance(value, list):
+        return ""
+    return ", ".join(str(x) if x is not None else "a deleted account" for x in value)
+
+
+#: service actions: what the line says after the actor's name, from the action's fields
+_SERVICE: dict[str, Any] = {
+    "create_group": lambda m: f"created the group {_quoted(m.get('title'))}"
+    + (f" with {_names(m.get('members'))}" if _names(m.get("members")) else ""),
+    "create_channel": lambda m: f"created the channel {_quoted(m.get('title'))}",
+    "edit_group_title": lambda m: f"changed the group name to {_quoted(m.get('title'))}",
+    "edit_group_photo": lambda m: "changed the group photo",
+    "delete_group_photo": lambda m: "removed the group photo",
+    "invite_members": lambda m: f"added {_names(m.get('members'))}",
+    "remove_members": lambda m: f"removed {_names(m.get('members'))}",
+    "join_group_by_link": lambda m: "joined the group via an invite link",
+    "join_group_by_request": lambda m: "joined the group (request approved)",
+    "migrate_to_supergroup": lambda m: "upgraded the group to a supergroup",
+    "migrate_from_group": lambda m: f"the group {_quoted(m.get('title'))} became this supergroup",
+    "pin_message": lambda m: "pinned a message",
+    "clear_history": lambda m: "cleared the history",
+    "phone_call": lambda m: (
+        "missed call" if m.get("discard_reason") == "missed"
+        else "called" + (f" ({_duration(m.get('duration_seconds'))})" if _duration(m.get("duration_seconds")) else "")
+    ),
+    "group_call": lambda m: "started a group call"
+    + (f" ({_duration(m.get('duration'))})" if _duration(m.get("duration")) else ""),
+    "invite_to_group_call": lambda m: f"invited {_names(m.get('members'))} to the group call",
+    "take_screenshot": lambda m: "took a screenshot",
+    "joined_telegram": lambda m: "joined Telegram",
+    "topic_created": lambda m: f"created the topic {_quoted(m.get('title'))}",
+}  # fmt: skip
+#: the fields of a service line kept in its metadata, beside telegram_type
+_SERVICE_FIELDS = ("title", "members", "duration_seconds", "duration", "discard_reason", "inviter")
+_JOINS_WITH_COLON = ("migrate_from_group",)
+
+
+def _service(msg: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A service message as a system line: who did what, with what it names in metadata."""
+    action = msg.get("action") if isinstance(msg.get("action"), str) else None
+    actor = str(msg["actor"]) if msg.get("actor") else ""
+    meta: dict[str, Any] = {"telegram_type": action or "service"}
+    meta.update({k: msg[k] for k in _SERVICE_FIELDS if k in msg})
+    describe = _SERVICE.get(action or "")
+    what = describe(msg) if describe else (action or "service message").replace("_", " ")
+    if not actor:
+        return what[:1].upper() + what[1:], meta
+    return f"{actor}{':' if action in _JOINS_WITH_COLON else ''} {what}", meta
 
 
 def _chat_messages(
@@ -154,18 +296,36 @@ def _chat_messages(
         sent = reader.when(msg, "date", where)
         if sent is None:
             raise ExportFormatError(f"{reader.path}: {where} has neither date_unixtime nor date")
-        kind, media, meta = _kind(msg)
         text = _text(msg.get("text"))
-        if kind == "system":
-            actor = str(msg.get("actor") or "")
-            text = " ".join(x for x in (actor, str(msg.get("action", "")).replace("_", " ")) if x)
+        content: str | None
+        if msg.get("type") == "service":
+            kind, media = "system", None
+            content, meta = _service(msg)
+        else:
+            kind, content, media, meta = _kind(msg, text)
+            for key in ("forwarded_from", "forwarded_from_id", "saved_from", "via_bot"):
+                if isinstance(msg.get(key), str) and msg[key]:
+                    meta[key] = msg[key]
+            buttons = _buttons(msg.get("inline_bot_buttons"))
+            if buttons:
+                meta["buttons"] = buttons
         sender_id = msg.get("from_id") or msg.get("actor_id")
         sender_id = str(sender_id) if sender_id is not None else None
         outbound = (my_id is not None and sender_id == my_id) or (
             me is not None and msg.get("from") == me
         )
         sender_name = msg.get("from") or msg.get("actor")
-        reply = msg.get("reply_to_message_id")
+        # a pin names its message in message_id; a reply into another chat names that chat
+        reply = msg.get("message_id") if kind == "system" else msg.get("reply_to_message_id")
+        reply_chat, reply_mark = chat_id, mark
+        if kind != "system" and msg.get("reply_to_peer_id") is not None:
+            other = _peer_chat(msg["reply_to_peer_id"])
+            if other is not None and other != chat_id:
+                reply_chat = other
+                reply_mark = (
+                    "export:" if other.startswith("-") and not other.startswith("-100") else ""
+                )
+                meta["reply_to_chat"] = other
         out.append(Message(
             platform="telegram",
             external_conversation_id=chat_id,
@@ -175,13 +335,13 @@ def _chat_messages(
             id=f"{chat_id}:{mark}{msg_id}",
             direction="outbound" if outbound else "inbound",
             type=kind,
-            content=text or None,
+            content=content,
             media_url=media,
             sent_at=sent,
             edited_at=reader.when(msg, "edited", where),
             sender_name=str(sender_name) if sender_name else None,
             sender_identifier=sender_id,
-            reply_to_id=f"{chat_id}:{mark}{reply}" if reply else None,
+            reply_to_id=f"{reply_chat}:{reply_mark}{reply}" if reply else None,
             metadata={**meta, **export_copy("second")} if mark else meta or None,
         ))  # fmt: skip
     return out
