@@ -194,3 +194,176 @@ def test_database_and_cloud_api_meet_by_id(
     contents = [m.get("content") for m in reversed(page.data)]
     assert contents == ["Hola, ¿tenéis la talla M?", "Sí, nos queda una", "¿Este?",
                         "This message was deleted", "Te lo guardo hasta mañana", "40.4168,-3.7038"]  # fmt: skip
+
+
+# --- issue 29: group replies, edits, forwards, places, reactions, calls, bounds -------------
+
+REAL = REPO_ROOT / "tests" / "fixtures" / "whatsapp" / "msgstore_chm_2023-10.sql"
+ADDONS = REPO_ROOT / "tests" / "fixtures" / "whatsapp" / "msgstore_addons.sql"
+
+
+def build(tmp_path: Path, *scripts: Path, name: str = "msgstore.db") -> Path:
+    path = tmp_path / name
+    db = sqlite3.connect(path)
+    for script in scripts:
+        db.executescript(script.read_text(encoding="utf-8"))
+    db.commit()
+    db.close()
+    return path
+
+
+@pytest.fixture
+def real(tmp_path: Path) -> dict[str, Any]:
+    """The real 2023-10 schema (chat-history-manager's anonymised dump), by key id."""
+    return {
+        m.metadata["key_id"]: m for m in parse_msgstore(build(tmp_path, REAL), me="Me").messages
+    }
+
+
+@pytest.fixture
+def full(tmp_path: Path) -> list[Any]:
+    return list(parse_msgstore(build(tmp_path, SCHEMA, ADDONS), me="Alice").messages)
+
+
+def by_content(messages: list[Any], content: str) -> Any:
+    (found,) = [m for m in messages if m.content == content]
+    return found
+
+
+def test_real_group_reply_meets_the_quoted_message(real):
+    reply, quoted = real["GROUPMSG99999"], real["GROUPMSG00100"]
+    assert reply.content == "Last group message" and quoted.type == "system"
+    assert reply.reply_to_id == quoted.id
+
+
+def test_real_edit_keeps_its_time(real):
+    m = real["GROUPMSG99999"]
+    assert m.edited_at == datetime(2022, 8, 25, 8, 59, 15, tzinfo=timezone.utc)
+    assert m.sent_at == datetime(2022, 8, 25, 8, 51, 48, tzinfo=timezone.utc)
+
+
+def test_real_forward_is_marked(real):
+    assert real["GROUPMSG99999"].metadata.get("forwarded") is True
+    assert "frequently_forwarded" not in real["GROUPMSG99999"].metadata
+    assert "forwarded" not in real["PERSONALMSG100100"].metadata
+
+
+def test_real_venue_is_its_name_and_address(real):
+    m = real["PERSONALMSG100100"]
+    assert m.type == "location" and m.conversation_type == "direct"
+    assert m.content == "New Bahari, Jl. Gurita No.21x, Denpasar, Bali"
+    assert m.metadata["latitude"] == pytest.approx(-8.70385650)
+    assert m.metadata["longitude"] == pytest.approx(115.21673667)
+
+
+def test_real_own_deletion_reads_as_on_the_phone(real):
+    m = real["PERSONALMSG999900"]
+    assert (m.direction, m.content, m.metadata["deleted"]) == (
+        "outbound",
+        "You deleted this message",
+        True,
+    )
+
+
+def test_group_replies_meet_the_quoted_message_either_way(full):
+    group = {m.content: m for m in full if m.conversation_type == "group"}
+    assert group["Sí, a las 10"].reply_to_id == group["Buenas a todos"].id  # a member's
+    assert group["Perfecto"].reply_to_id == group["Hola Luis"].id  # mine
+
+
+def test_a_frequently_forwarded_message(full):
+    m = by_content(full, "Mira esta oferta")
+    assert m.metadata["forwarded"] is True and m.metadata["frequently_forwarded"] is True
+
+
+def test_an_edit_has_its_time(full):
+    m = by_content(full, "Mañana abrimos a las 10:30")
+    assert m.edited_at == datetime(2026, 6, 10, 9, 39, 10, tzinfo=timezone.utc)
+    assert by_content(full, "Mira esta oferta").edited_at is None
+
+
+def test_a_place_as_the_live_path_writes_it(full):
+    m = by_content(full, "Mercado de San Miguel, Plaza de San Miguel, Madrid")
+    assert m.type == "location"
+    assert (m.metadata["latitude"], m.metadata["longitude"]) == (40.4154, -3.709)
+    # a bare pin stays its coordinates
+    assert by_content(full, "40.4168,-3.7038").metadata["latitude"] == 40.4168
+
+
+def test_reactions_in_the_live_paths_shape(full):
+    mine = by_content(full, "Sí, nos queda una")
+    assert mine.metadata["reactions"] == {
+        "+34611222333": {"emoji": "❤️", "at": "2026-06-10T09:31:10+00:00"}
+    }
+    assert by_content(full, "Buenas a todos").metadata["reactions"] == {
+        "me": {"emoji": "👍", "at": "2026-06-10T09:33:40.500000+00:00"}
+    }
+    # a reaction taken back is no reaction
+    assert "reactions" not in by_content(full, "Hola, ¿tenéis la talla M?").metadata
+
+
+def test_calls_are_call_lines_of_their_chat(full):
+    calls = [m for m in full if (m.metadata or {}).get("whatsapp_type") == "call"]
+    assert [(c.direction, c.content, c.external_conversation_id) for c in calls] == [
+        ("inbound", "Missed voice call", "+34611222333"),
+        ("outbound", "Video call (2:05)", "+34611222333"),
+    ]
+    assert calls[0].type == "other" and calls[0].sender_identifier == "+34611222333"
+    assert calls[1].metadata["video"] is True and calls[1].metadata["duration_seconds"] == 125
+    assert calls[0].sent_at == datetime(2026, 6, 10, 9, 40, tzinfo=timezone.utc)
+    assert calls[0].id == "call:A1F3C2D4E5B60718293A4B5C6D7E8F90"
+
+
+def test_a_value_larger_than_any_message_is_refused_naming_it(tmp_path):
+    path = build(tmp_path, SCHEMA)
+    db = sqlite3.connect(path)
+    # 80 MB of text in one message (generated in SQLite, never built in Python here)
+    db.execute("update message set text_data = printf('%.*c', 80000000, 'x') where _id = 2")
+    db.commit()
+    db.close()
+    with pytest.raises(
+        ExportFormatError,
+        match=r"msgstore.db: text_data of message row 2 is longer than 65536 characters",
+    ):
+        parse_msgstore(path)
+
+
+def keyless(tmp_path: Path) -> Path:
+    """The fixture's tables with every key and unique constraint dropped."""
+    src = build(tmp_path, SCHEMA, ADDONS, name="keyed.db")
+    path = tmp_path / "keyless.db"
+    old, new = sqlite3.connect(src), sqlite3.connect(path)
+    for (name,) in old.execute(
+        "select name from sqlite_master where type = 'table' and name not like 'sqlite_%'"
+    ):
+        cols = [r[1] for r in old.execute(f"pragma table_info({name})")]
+        new.execute(f"create table {name} ({', '.join(cols)})")
+        new.executemany(
+            f"insert into {name} values ({', '.join('?' * len(cols))})",
+            old.execute(f"select * from {name}"),
+        )
+    new.commit()
+    old.close()
+    new.close()
+    return path
+
+
+def test_a_database_without_keys_is_read_without_quadratic_joins(tmp_path):
+    from crm_messaging.importers import whatsapp_msgstore as ms
+
+    path = keyless(tmp_path)
+    assert sqlite3.connect(path).execute(
+        "select count(*) from sqlite_master where type = 'index'"
+    ).fetchone() == (0,)
+    db = sqlite3.connect(path)
+    for query in (ms._query(db), ms._reactions_query(db), ms._calls_query(db)):
+        assert query is not None
+        plan = [str(r[3]) for r in db.execute(f"explain query plan {query}")]
+        scans = [p for p in plan if p.startswith("SCAN") and "AUTOMATIC" not in p]
+        # one table read whole; every other table reached through an index SQLite builds
+        # once (automatic index) or a bloom filter, never scanned per row
+        assert len(scans) == 1, plan
+    db.close()
+    assert len(list(parse_msgstore(path, me="Alice").messages)) == len(
+        list(parse_msgstore(build(tmp_path, SCHEMA, ADDONS, name="again.db"), me="Alice").messages)
+    )

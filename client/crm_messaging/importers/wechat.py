@@ -1,4 +1,5 @@
-"""WeChatMsg / MemoTrace CSV exports (UTF-8 with BOM): localId, TalkerId, Type, ...
+"""WeChatMsg / MemoTrace CSV exports (UTF-8 with BOM): localId, TalkerId, Type, ...; and the
+PyWxDump CSV/JSON and chatlog JSON exports (wechat_dumps).
 
 One CSV is one conversation unless it says otherwise: `StrTalker` names the chat where the
 export has it; a `TalkerId` that is a WeChat id (`wxid_…`, `…@chatroom`) names it too, but
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +28,7 @@ from . import (
     read_text,
     readable,
     stable_id,
+    wechat_dumps,
     zone,
 )  # fmt: skip
 
@@ -108,12 +111,18 @@ def parse_wechat(
     CSV does not name it; `me` and `tz` read the newer MemoTrace header (display names,
     local times)."""
     path = Path(path)
+    text = read_text(path)
+    wanted = participant_of(participant) if participant else None
+    if text.lstrip()[:1] in ("[", "{"):
+        return _json_export(path, text, wanted, tz)
     try:
-        reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
+        reader = csv.DictReader(io.StringIO(text, newline=""))
         fields = set(reader.fieldnames or [])
         rows = list(reader)
     except csv.Error as exc:
         raise ExportFormatError(f"{path}: not a CSV file ({exc})") from None
+    if fields >= wechat_dumps.PYWXDUMP_COLUMNS:
+        return ParsedChat("wechat", wechat_dumps.pywxdump_messages(path, rows, zone(tz), wanted))
     if "消息ID" in fields or fields >= _MEMOTRACE_REQUIRED:
         absent = _MEMOTRACE_REQUIRED - fields
         if absent:
@@ -130,7 +139,6 @@ def parse_wechat(
             f"{path}: not a WeChatMsg CSV (missing columns {', '.join(sorted(missing))})"
         )
     file_conv, real_id = _conversation(rows, path)
-    wanted = participant_of(participant) if participant else None
     seen: dict[tuple[Any, ...], int] = {}
     parsed: list[tuple[str, dict[str, Any], int, datetime, bool]] = []
     for n, row in enumerate(rows, 2):
@@ -190,3 +198,26 @@ def parse_wechat(
         (m.sender_name for m in messages if m.direction == "outbound" and m.sender_name), None
     )
     return ParsedChat("wechat", messages, account_name=mine)
+
+
+def _json_export(path: Path, text: str, participant: str | None, tz: str | None) -> ParsedChat:
+    """A JSON export: PyWxDump's rows (`MsgSvrID`, `type_name`, ...) or chatlog's messages
+    (`seq`, `time`, `type`, ...), told apart by their keys."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ExportFormatError(f"{path}: not JSON ({exc})") from None
+    if isinstance(data, dict) and isinstance(data.get("messages"), list):
+        data = data["messages"]
+    if not isinstance(data, list) or not data or not all(isinstance(x, dict) for x in data):
+        raise ExportFormatError(f"{path}: not a WeChat JSON export (expected a list of messages)")
+    keys = set(data[0])
+    if keys >= wechat_dumps.CHATLOG_KEYS:
+        return ParsedChat("wechat", wechat_dumps.chatlog_messages(path, data, participant))
+    if keys >= wechat_dumps.PYWXDUMP_COLUMNS:
+        return ParsedChat(
+            "wechat", wechat_dumps.pywxdump_messages(path, data, zone(tz), participant)
+        )
+    raise ExportFormatError(
+        f"{path}: not a PyWxDump or chatlog JSON export (its messages have none of their keys)"
+    )
