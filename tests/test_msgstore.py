@@ -309,7 +309,8 @@ def test_calls_are_call_lines_of_their_chat(full):
         ("outbound", "Video call (2:05)", "+34611222333"),
     ]
     assert calls[0].type == "other" and calls[0].sender_identifier == "+34611222333"
-    assert calls[1].metadata["video"] is True and calls[1].metadata["duration_seconds"] == 125
+    assert calls[1].metadata["call"]["media"] == "video"
+    assert calls[1].metadata["call"]["duration_seconds"] == 125
     assert calls[0].sent_at == datetime(2026, 6, 10, 9, 40, tzinfo=timezone.utc)
     assert calls[0].id == "call:A1F3C2D4E5B60718293A4B5C6D7E8F90"
 

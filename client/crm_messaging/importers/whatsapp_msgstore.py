@@ -429,9 +429,14 @@ def _call(row: sqlite3.Row, me: str | None) -> Message | None:
         sender_name=me if from_me else None,
         metadata={
             "whatsapp_type": "call",
-            "video": video,
-            "answered": answered,
-            "duration_seconds": duration,
+            # the call shape of the text export's call lines (docs/contract.md), with what
+            # call_log knows beside it
+            "call": {
+                "media": "video" if video else "voice",
+                "missed": not answered and not from_me,
+                "answered": answered,
+                "duration_seconds": duration,
+            },
             "call_result": result,
         },
     )
