@@ -27,7 +27,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..models import Message
-from . import ExportFormatError, ParsedChat, invalid_message
+from . import ExportFormatError, ParsedChat, invalid_message, limits
 
 #: message.message_type values (WhatsApp for Android)
 _TYPES = {
@@ -243,12 +243,11 @@ class MsgstoreDatabase:
         return self.count
 
     def __iter__(self) -> Iterator[Message]:
-        try:
-            db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
-        except sqlite3.Error as exc:
-            raise ExportFormatError(f"{self.path}: {exc}") from None
+        # read-only, each value, SQLite's memory and the steps bounded (limits.connect_sqlite)
+        db = limits.connect_sqlite(self.path)
         db.row_factory = sqlite3.Row
         try:
+            limits.refuse_computed(self.path, db, limits.MSGSTORE_TABLES)
             for row in db.execute(_query(db)):
                 try:
                     m = _message(row, self.me)
@@ -259,7 +258,7 @@ class MsgstoreDatabase:
                 if m is not None:
                     yield m
         except sqlite3.Error as exc:
-            raise ExportFormatError(f"{self.path}: {exc}") from None
+            raise limits.sqlite_refusal(self.path, exc) from None
         finally:
             db.close()
 
