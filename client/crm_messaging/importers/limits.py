@@ -28,7 +28,7 @@ from ..errors import ExportFormatError
 MAX_LINE = 1 << 20
 #: the largest file read whole (JSON, CSV, JSON lines): parsed in memory, it takes several
 #: times its size, so past this the 256 MiB the CLI keeps to would not hold
-MAX_WHOLE_FILE = 24 << 20
+MAX_WHOLE_FILE = 16 << 20
 #: a zip member may expand to at most this many times its compressed size (text compresses
 #: about 3 to 10 times, media not at all; deflate's bombs reach 1,000)
 MAX_ZIP_RATIO = 100
