@@ -37,6 +37,7 @@ from ..identifiers import looks_like_phone, normalize_phone
 from ..models import Message
 from . import ExportFormatError, ParsedChat, export_copy, invalid_message, stable_id, zone
 from . import limits
+from .zip_media import ZipMedia, zip_media
 from . import whatsapp_text as words
 
 _MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -471,9 +472,9 @@ class WhatsAppExport:
         seen: dict[int, int] = {}
         previous: datetime | None = None
         offset = 0
-        with _open_lines(self.path) as lines:
+        with _open_lines(self.path) as lines, zip_media(self.path) as media:
             for rec in _records(lines, self.layout, self.title):
-                message = self._message(rec, seen)
+                message = self._message(rec, seen, media)
                 # the file's order within one header time: +1 ms per message of that time
                 offset = offset + 1 if message.sent_at == previous else 0
                 previous = message.sent_at
@@ -483,7 +484,7 @@ class WhatsAppExport:
                     )
                 yield message
 
-    def _message(self, rec: _Raw, seen: dict[int, int]) -> Message:
+    def _message(self, rec: _Raw, seen: dict[int, int], files: ZipMedia | None = None) -> Message:
         body = "\n".join(rec.lines).strip("\n")
         try:
             local = _local_time(rec.date, rec.time, self.order)
@@ -496,6 +497,9 @@ class WhatsAppExport:
         kind, content, media, meta = _classify(body)
         if rec.sender is None:
             kind, content, media, meta = "system", body, None, {}
+        elif media is not None and files is not None:
+            # the attached file in the zip: sha256, size, type, name, member (zip_media)
+            meta = {**meta, **(files.describe(media) or {})}
         try:
             return self._build(rec, local, key, repeat, kind, content, media, meta)
         except ValidationError as exc:
