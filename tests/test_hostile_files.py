@@ -80,11 +80,13 @@ def zip_bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """About 4 MB: an export zip whose _chat.txt is one line of 4 GiB, written by streaming."""
     path = tmp_path_factory.mktemp("bomb") / "WhatsApp Chat - Bomb.zip"
     chunk = b"a" * (1 << 20)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        with zf.open("_chat.txt", "w", force_zip64=True) as member:
-            member.write(b"[01/02/2024, 10:00:00] Ana: ")
-            for _ in range(4096):
-                member.write(chunk)
+    with (
+        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf,
+        zf.open("_chat.txt", "w", force_zip64=True) as member,
+    ):
+        member.write(b"[01/02/2024, 10:00:00] Ana: ")
+        for _ in range(4096):
+            member.write(chunk)
     assert path.stat().st_size < 8 << 20
     return path
 
@@ -157,21 +159,51 @@ WA = ["--tz", "Europe/Madrid", "--me", "Alice"]
 CASES: list[tuple[str, str, Callable[[Path], Path], list[str], str]] = [
     ("fifo", "whatsapp", lambda t: fifo(t, "WhatsApp Chat with Ana.txt"), WA, "is a pipe (FIFO)"),
     ("folder", "whatsapp", folder, WA, "is a folder"),
-    ("symlink to a folder", "whatsapp", lambda t: link(t, "chat.txt", folder(t)), WA, "is a folder"),
-    ("symlink to /dev/zero", "whatsapp", lambda t: link(t, "chat.txt", Path("/dev/zero")), WA,
-     "is a device"),
+    (
+        "symlink to a folder",
+        "whatsapp",
+        lambda t: link(t, "chat.txt", folder(t)),
+        WA,
+        "is a folder",
+    ),
+    (
+        "symlink to /dev/zero",
+        "whatsapp",
+        lambda t: link(t, "chat.txt", Path("/dev/zero")),
+        WA,
+        "is a device",
+    ),
     ("/dev/zero", "whatsapp", lambda t: Path("/dev/zero"), WA, "is a device"),
-    ("1 GiB one-line .txt", "whatsapp",
-     lambda t: sparse(t, "WhatsApp Chat with Ana.txt", 1 << 30, b"[01/02/2024, 10:00:00] Ana: "),
-     WA, "a line over 1 MiB: not a chat export"),
-    ("msgstore: generated column", "whatsapp", generated_column, [],
-     "column message.text_data is generated"),
+    (
+        "1 GiB one-line .txt",
+        "whatsapp",
+        lambda t: sparse(t, "WhatsApp Chat with Ana.txt", 1 << 30, b"[01/02/2024, 10:00:00] Ana: "),
+        WA,
+        "a line over 1 MiB: not a chat export",
+    ),
+    (
+        "msgstore: generated column",
+        "whatsapp",
+        generated_column,
+        [],
+        "column message.text_data is generated",
+    ),
     ("msgstore: a 20 MB value", "whatsapp", huge_value, [], "holds a value over 16 MiB"),
     ("msgstore: no keys", "whatsapp", keyless, [], "(tables without their keys or indexes?)"),
-    ("1 GiB result.json", "telegram", lambda t: sparse(t, "result.json", 1 << 30, b"{"),
-     ["--tz", "UTC"], "over the 16 MiB this importer reads"),
-    ("a 2 MiB line of JSON lines", "signal", long_jsonl_line, [],
-     "a line over 1 MiB: not a chat export"),
+    (
+        "1 GiB result.json",
+        "telegram",
+        lambda t: sparse(t, "result.json", 1 << 30, b"{"),
+        ["--tz", "UTC"],
+        "over the 16 MiB this importer reads",
+    ),
+    (
+        "a 2 MiB line of JSON lines",
+        "signal",
+        long_jsonl_line,
+        [],
+        "a line over 1 MiB: not a chat export",
+    ),
     ("fifo .csv", "wechat", lambda t: fifo(t, "Li Wei.csv"), [], "is a pipe (FIFO)"),
 ]
 

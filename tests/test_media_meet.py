@@ -12,16 +12,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import zipfile
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .test_export_live import (  # noqa: F401 (fixtures)
+import httpx
+import pytest
+
+from crm_messaging.config import read_env
+
+from .test_export_live import (
     APP_SECRET,
     WA_ID,
     connection,
-    functions_url,
-    http,
     inbox,
     ingest_as,
     thread,
@@ -30,6 +34,19 @@ from .test_export_live import (  # noqa: F401 (fixtures)
     wa_send,
     wa_start,
 )
+
+
+@pytest.fixture(scope="module")
+def functions_url(settings) -> str:
+    url = read_env().get("FUNCTIONS_URL") or f"{settings.api_url}/functions/v1"
+    return f"{url.rstrip('/')}/messaging-ingest"
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=30) as client:
+        yield client
+
 
 MEDIA = Path(__file__).parent / "fixtures" / "whatsapp" / "media"
 PHOTO = MEDIA / "IMG-20240102-WA0003.jpg"
@@ -82,10 +99,17 @@ def test_the_export_describes_each_attachment(make_user, capsys, tmp_path):
 
 
 def test_the_live_copy_of_the_same_file_is_the_same_message(
-    make_user, service, http, functions_url, capsys, tmp_path  # noqa: F811
+    make_user,
+    service,
+    http,
+    functions_url,
+    capsys,
+    tmp_path,
 ):
     user = make_user("mediasame")
-    conn = connection(service, user.id, "whatsapp", {"app_secret": APP_SECRET, "verify_token": "vt"})
+    conn = connection(
+        service, user.id, "whatsapp", {"app_secret": APP_SECRET, "verify_token": "vt"}
+    )
     start = wa_start()
     wa_import(capsys, export_zip(tmp_path, start), user.id)
     wa_send(http, functions_url, conn, [live_photo(start, PHOTO)])
@@ -94,14 +118,24 @@ def test_the_live_copy_of_the_same_file_is_the_same_message(
     assert photo["id"] == "wamid.PHOTO"
     assert photo["media_url"] == PHOTO.name
     assert photo["metadata"]["matched"]["metadata"]["zip_member"] == PHOTO.name
-    assert photo["metadata"]["matched"]["metadata"]["sha256"] == hashlib.sha256(PHOTO.read_bytes()).hexdigest()
+    assert (
+        photo["metadata"]["matched"]["metadata"]["sha256"]
+        == hashlib.sha256(PHOTO.read_bytes()).hexdigest()
+    )
 
 
 def test_the_live_copy_first_then_the_export(
-    make_user, service, http, functions_url, capsys, tmp_path  # noqa: F811
+    make_user,
+    service,
+    http,
+    functions_url,
+    capsys,
+    tmp_path,
 ):
     user = make_user("medialivefirst")
-    conn = connection(service, user.id, "whatsapp", {"app_secret": APP_SECRET, "verify_token": "vt"})
+    conn = connection(
+        service, user.id, "whatsapp", {"app_secret": APP_SECRET, "verify_token": "vt"}
+    )
     start = wa_start()
     wa_send(http, functions_url, conn, [live_photo(start, PHOTO)])
     summary = wa_import(capsys, export_zip(tmp_path, start), user.id)
@@ -111,10 +145,17 @@ def test_the_live_copy_first_then_the_export(
 
 
 def test_another_file_in_the_same_minute_is_another_message(
-    make_user, service, http, functions_url, capsys, tmp_path  # noqa: F811
+    make_user,
+    service,
+    http,
+    functions_url,
+    capsys,
+    tmp_path,
 ):
     user = make_user("mediaother")
-    conn = connection(service, user.id, "whatsapp", {"app_secret": APP_SECRET, "verify_token": "vt"})
+    conn = connection(
+        service, user.id, "whatsapp", {"app_secret": APP_SECRET, "verify_token": "vt"}
+    )
     start = wa_start()
     wa_import(capsys, export_zip(tmp_path, start), user.id)
     wa_send(http, functions_url, conn, [live_photo(start, OTHER)])

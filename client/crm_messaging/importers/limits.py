@@ -103,9 +103,7 @@ def open_binary(path: Path) -> Iterator[IO[bytes]]:
 
 
 def too_long(path: Path | str) -> ExportFormatError:
-    return ExportFormatError(
-        f"{path}: a line over {MAX_LINE // (1 << 20)} MiB: not a chat export"
-    )
+    return ExportFormatError(f"{path}: a line over {MAX_LINE // (1 << 20)} MiB: not a chat export")
 
 
 def bounded_lines(text: IO[str], path: Path | str) -> Iterator[str]:
@@ -179,9 +177,8 @@ def check_zip(path: Path, zf: zipfile.ZipFile) -> None:
     total = 0
     for info in zf.infolist():
         total += info.file_size
-        if (
-            info.file_size > ZIP_RATIO_FLOOR
-            and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1)
+        if info.file_size > ZIP_RATIO_FLOOR and info.file_size > MAX_ZIP_RATIO * max(
+            info.compress_size, 1
         ):
             raise ExportFormatError(
                 f"{path}: {info.filename} expands {info.file_size // max(info.compress_size, 1):,}"
@@ -235,7 +232,10 @@ def connect_sqlite(path: Path) -> sqlite3.Connection:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
     except sqlite3.Error as exc:
         raise ExportFormatError(f"{path}: {exc}") from None
-    db.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, SQLITE_MAX_VALUE)
+    # Connection.setlimit: Python 3.11+ (before, the heap limit below still holds)
+    setlimit = getattr(db, "setlimit", None)
+    if setlimit is not None:
+        setlimit(sqlite3.SQLITE_LIMIT_LENGTH, SQLITE_MAX_VALUE)  # type: ignore[attr-defined]
     try:
         db.execute("pragma query_only = 1")
         db.execute(f"pragma hard_heap_limit = {SQLITE_HEAP}")

@@ -35,10 +35,9 @@ from pydantic import ValidationError
 from ..errors import IdentifierError
 from ..identifiers import looks_like_phone, normalize_phone
 from ..models import Message
-from . import ExportFormatError, ParsedChat, export_copy, invalid_message, stable_id, zone
-from . import limits
-from .zip_media import ZipMedia, zip_media
+from . import ExportFormatError, ParsedChat, export_copy, invalid_message, limits, stable_id, zone
 from . import whatsapp_text as words
+from .zip_media import ZipMedia, zip_media
 
 _MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _SPACES = re.compile("[\u202f\u00a0\u2007]")
