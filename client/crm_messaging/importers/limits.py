@@ -259,16 +259,17 @@ def connect_sqlite(path: Path) -> sqlite3.Connection:
 
 def sqlite_refusal(path: Path, exc: sqlite3.Error) -> ExportFormatError:
     """An sqlite3 error while reading, as a one-line refusal (a bound says which)."""
-    text = str(exc)
-    if "interrupted" in text:
+    # by SQLite's result code (Python 3.11+), never by the words
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code == 9:  # SQLITE_INTERRUPT: the progress handler stopped it
         reason = (
             "reading it takes longer than any WhatsApp database of its size"
             " (tables without their keys or indexes?)"
         )
-    elif "too big" in text or "out of memory" in text:
+    elif code in (7, 18):  # SQLITE_NOMEM (the heap limit), SQLITE_TOOBIG (the value limit)
         reason = f"holds a value over {SQLITE_MAX_VALUE >> 20} MiB, larger than any message"
     else:
-        reason = text
+        reason = str(exc)
     return ExportFormatError(f"{path}: {reason}")
 
 
