@@ -110,14 +110,17 @@ def message_rows(db: sqlite3.Connection, n: int, text: str = "hola") -> None:
 
 
 def generated_column(tmp: Path) -> Path:
-    """A message table whose text is computed on reading: 900 MB of text a row."""
-    db = msgstore(tmp, lambda s: s.replace(
-        "text_data text,", "text_data text generated always as (hex(zeroblob(450000000))) virtual,"
-    ))  # fmt: skip
+    """A message table whose text is computed on reading: 900 MB of text a row (the column
+    added after the rows, so nothing computes it here)."""
+    db = msgstore(tmp, lambda s: s.replace("text_data text,", ""))
     db.executemany(
         "insert into message (_id, chat_row_id, from_me, key_id, sender_jid_row_id, status,"
         " timestamp, message_type) values (?, 1, 0, ?, 0, 0, ?, 0)",
         [(1, "3AB46A8635A5665F0001", 1781083812345)],
+    )
+    db.execute(
+        "alter table message add column"
+        " text_data text generated always as (hex(zeroblob(450000000))) virtual"
     )
     db.commit()
     return tmp / "msgstore.db"

@@ -38,8 +38,8 @@ ZIP_RATIO_FLOOR = 1 << 20
 MAX_ZIP_TOTAL = 16 << 30
 #: SQLite: the largest string or blob one value may be (a message is far smaller)
 SQLITE_MAX_VALUE = 16 << 20
-#: SQLite: the most memory SQLite itself may allocate, and the page cache's share of it
-SQLITE_HEAP = 96 << 20
+#: SQLite: the page cache of the connection (pragma hard_heap_limit would bound SQLite's
+#: memory too, but for the whole process and for good: a library must not set it)
 SQLITE_CACHE_KIB = 16 << 10
 #: SQLite: virtual machine steps per page of the database (a full read of every table with
 #: its joins costs a few hundred steps per row, tens of rows a page), and a floor
@@ -224,21 +224,21 @@ def zip_member(path: Path, zf: zipfile.ZipFile, name: str) -> Iterator[IO[bytes]
 
 def connect_sqlite(path: Path) -> sqlite3.Connection:
     """A SQLite database opened read-only and bounded: one value of at most
-    SQLITE_MAX_VALUE bytes, SQLite's memory capped at SQLITE_HEAP, and a progress handler
+    SQLITE_MAX_VALUE bytes, a page cache of SQLITE_CACHE_KIB, sorts on disk, a progress handler
     that stops a query past its steps (per page of the file) or SQLITE_SECONDS; what
     passes a bound is an sqlite3.Error that `sqlite_refusal` words."""
     regular_file(path)
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     except sqlite3.Error as exc:
         raise ExportFormatError(f"{path}: {exc}") from None
-    # Connection.setlimit: Python 3.11+ (before, the heap limit below still holds)
+    # Connection.setlimit: Python 3.11+ (on 3.10 values are not capped)
     setlimit = getattr(db, "setlimit", None)
     if setlimit is not None:
         setlimit(sqlite3.SQLITE_LIMIT_LENGTH, SQLITE_MAX_VALUE)  # type: ignore[attr-defined]
     try:
         db.execute("pragma query_only = 1")
-        db.execute(f"pragma hard_heap_limit = {SQLITE_HEAP}")
+        db.execute("pragma temp_store = file")  # a large sort spills to disk, not memory
         db.execute(f"pragma cache_size = -{SQLITE_CACHE_KIB}")
         pages = int(db.execute("pragma page_count").fetchone()[0])
     except sqlite3.Error as exc:
@@ -266,7 +266,7 @@ def sqlite_refusal(path: Path, exc: sqlite3.Error) -> ExportFormatError:
             "reading it takes longer than any WhatsApp database of its size"
             " (tables without their keys or indexes?)"
         )
-    elif code in (7, 18):  # SQLITE_NOMEM (the heap limit), SQLITE_TOOBIG (the value limit)
+    elif code in (7, 18):  # SQLITE_NOMEM, SQLITE_TOOBIG (the value limit)
         reason = f"holds a value over {SQLITE_MAX_VALUE >> 20} MiB, larger than any message"
     else:
         reason = str(exc)
