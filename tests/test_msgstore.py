@@ -318,8 +318,9 @@ def test_calls_are_call_lines_of_their_chat(full):
 def test_a_value_larger_than_any_message_is_refused_naming_it(tmp_path):
     path = build(tmp_path, SCHEMA)
     db = sqlite3.connect(path)
-    # 80 MB of text in one message (generated in SQLite, never built in Python here)
-    db.execute("update message set text_data = printf('%.*c', 80000000, 'x') where _id = 2")
+    # 100,000 characters in one message, past the contract's content limit but under the
+    # SQLite value cap (a value past that cap is refused whole: tests/test_hostile_files.py)
+    db.execute("update message set text_data = printf('%.*c', 100000, 'x') where _id = 2")
     db.commit()
     db.close()
     with pytest.raises(

@@ -47,7 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except InputError as exc:
-        print(f"crm-messaging: {exc}", file=sys.stderr)
+        # one line, whatever the reason quotes from the file
+        print(f"crm-messaging: {' '.join(str(exc).splitlines())}", file=sys.stderr)
         return 2
     except CrmMessagingError as exc:
         print(f"crm-messaging: {exc}", file=sys.stderr)

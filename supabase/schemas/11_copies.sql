@@ -153,3 +153,23 @@ comment on function messaging_private.edit_keeps_match(jsonb, jsonb) is
   'The new version of an edited message with the stored version''s metadata.matched (the export copy it met), so every edit path keeps the pairing.';
 revoke all on function messaging_private.edit_keeps_match(jsonb, jsonb)
   from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.media_sha256(m jsonb)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$
+  -- metadata.sha256 of a message's media as 64 lowercase hex digits: WhatsApp's webhooks send
+  -- base64 (standard or URL-safe), an export's importer hex; anything else is no hash
+  select case
+           when x.v ~ '^[0-9A-Fa-f]{64}$' then pg_catalog.lower(x.v)
+           when x.v ~ '^[A-Za-z0-9+/_-]{43}=?$' then pg_catalog.encode(pg_catalog.decode(
+             pg_catalog.rpad(pg_catalog.translate(x.v, '-_', '+/'), 44, '='), 'base64'), 'hex')
+         end
+    from (select m #>> '{metadata,sha256}' as v) x;
+$$;
+comment on function messaging_private.media_sha256(jsonb) is
+  'Export/live matching: the SHA-256 of a message''s media file (metadata.sha256, hex or base64) as lowercase hex; null when the message carries none.';
+revoke all on function messaging_private.media_sha256(jsonb)
+  from public, anon, authenticated, service_role;

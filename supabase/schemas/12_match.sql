@@ -159,11 +159,12 @@ revoke all on function messaging_private.match_again(jsonb, jsonb) from public, 
 -- member's), type (an export's omitted media, type other, meets any media type), content with
 -- whitespace runs collapsed, sender (outbound, or a direct chat, or the same identifier
 -- or name; Telegram's `user123` is 123), and the same minute or second (UTC) at the
--- export copy's precision. A pairing is made once: a stored platform copy that met an
--- export copy before (metadata.matched) pairs only with that export copy again, by its
--- id whatever its words are now (a re-import after an edit); first those, then greedy in
--- order: each other incoming message, in array order, takes the first stored copy (in
--- array order) not taken yet and not paired before.
+-- export copy's precision; a media file's SHA-256 (media_sha256), where both copies carry
+-- one, is the same, and meets whatever the captions say. A pairing is made once: a stored
+-- platform copy that met an export copy before (metadata.matched) pairs only with that
+-- export copy again, by its id whatever its words are now (a re-import after an edit);
+-- first those, then greedy in order: each other incoming message, in array order, takes
+-- the first stored copy (in array order) not taken yet and not paired before.
 create or replace function messaging_private.match_pairs(incoming jsonb, stored jsonb, direct boolean)
 returns jsonb
 language plpgsql
@@ -220,6 +221,9 @@ begin
       select n.i, s.s, n.export, n.m, s.m
         from n join s on n.words = s.words and n.minute = s.minute and n.k = s.k and n.export <> s.export
        where n.copies > 64 or s.copies > 64
+      union all  -- the same media file (its hash) in the same minute, whatever the captions say
+      select n.i, s.s, n.export, n.m, s.m from n join s on n.minute = s.minute and n.export <> s.export
+         and n.words <> s.words and messaging_private.media_sha256(n.m) = messaging_private.media_sha256(s.m)
     ),
     pairs as (
       select j.i, j.s, j.nm, j.sm,
@@ -232,6 +236,7 @@ begin
      where (p.e ->> 'type' = p.l ->> 'type'
             or (p.e ->> 'type' = 'other' and p.e #>> '{metadata,media_omitted}' = 'true'
                 and p.l ->> 'type' in ('image', 'video', 'audio', 'voice', 'document', 'sticker')))
+       and coalesce(messaging_private.media_sha256(p.e) = messaging_private.media_sha256(p.l), true)
        and pg_catalog.date_trunc(
              case when p.e #>> '{metadata,time_precision}' = 'minute' then 'minute' else 'second' end,
              (p.e ->> 'sent_at')::timestamptz, 'UTC')

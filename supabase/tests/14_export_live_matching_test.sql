@@ -3,7 +3,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
-select plan(49);
+select plan(55);
 set local timezone = 'UTC';
 update messaging_private.settings set value = 4 where key = 'hot_max_messages';
 update messaging_private.settings set value = 2 where key = 'hot_keep_messages';
@@ -33,7 +33,7 @@ $$;
 select is((select count(*)::int from pg_proc p join pg_namespace n on n.oid = p.pronamespace
   where n.nspname = 'messaging_private'
     and p.proname in ('match_candidates', 'match_again', 'match_pairs', 'match_copy', 'ingest_match',
-                      'match_take_out', 'edit_keeps_match')
+                      'match_take_out', 'edit_keeps_match', 'media_sha256')
     and (has_function_privilege('authenticated', p.oid, 'execute')
          or has_function_privilege('anon', p.oid, 'execute')
          or has_function_privilege('service_role', p.oid, 'execute'))), 0,
@@ -41,8 +41,8 @@ select is((select count(*)::int from pg_proc p join pg_namespace n on n.oid = p.
 select is((select count(*)::int from pg_proc p join pg_namespace n on n.oid = p.pronamespace
   where n.nspname = 'messaging_private'
     and p.proname in ('match_candidates', 'match_again', 'match_pairs', 'match_copy', 'ingest_match',
-                      'match_take_out', 'edit_keeps_match')), 7,
-  'the seven helpers exist');
+                      'match_take_out', 'edit_keeps_match', 'media_sha256')), 8,
+  'the eight helpers exist');
 
 -- ============================== match_pairs ===================================
 -- a pairing is made once (the same rule through ingest_messages below)
@@ -115,6 +115,24 @@ select is(messaging_private.match_pairs(
               order by g) from generate_series(1, 70) g), true),
   (select jsonb_agg(jsonb_build_object('i', g, 's', g) order by g) from generate_series(0, 69) g),
   'pairs: 70 ok against 70 in one minute, k-th with k-th (no 70 x 70 tries)');
+
+-- ============================== media files ===================================
+-- a media file's SHA-256: hex from an export, base64 (standard or URL-safe) from WhatsApp
+select is(messaging_private.media_sha256('{"metadata": {"sha256": "0171178AE901E108F56305AFF7E36268A690BC49933A24B1AAA587FDA00F4D3B"}}'),
+  '0171178ae901e108f56305aff7e36268a690bc49933a24b1aaa587fda00f4d3b', 'media_sha256: hex, lowercased');
+select is(messaging_private.media_sha256('{"metadata": {"sha256": "AXEXiukB4Qj1YwWv9+NiaKaQvEmTOiSxqqWH/aAPTTs="}}'),
+  '0171178ae901e108f56305aff7e36268a690bc49933a24b1aaa587fda00f4d3b', 'media_sha256: base64 as WhatsApp sends it');
+select is(messaging_private.media_sha256('{"metadata": {"sha256": "AXEXiukB4Qj1YwWv9-NiaKaQvEmTOiSxqqWH_aAPTTs"}}'),
+  '0171178ae901e108f56305aff7e36268a690bc49933a24b1aaa587fda00f4d3b', 'media_sha256: URL-safe base64 without padding');
+select is(messaging_private.media_sha256('{"metadata": {"sha256": "abc="}}'), null, 'media_sha256: no hash of 32 bytes is none');
+select is(messaging_private.match_pairs(
+    jsonb_build_array(pg_temp.exp('p1', '2026-01-01T11:00:00Z', null) || '{"type": "image", "metadata": {"id_source": "export", "time_precision": "minute", "sha256": "0171178ae901e108f56305aff7e36268a690bc49933a24b1aaa587fda00f4d3b"}}'),
+    pg_temp.st(pg_temp.live('w9', '2026-01-01T11:00:20Z', null) || '{"type": "image", "metadata": {"sha256": "hcvPd1y2cZWW9aPC/a5IS551PDvTfB9KEsgMMgTX1Z0="}}'),
+    true), '[]', 'two photos of one minute, other hashes: no pair');
+select is(messaging_private.match_pairs(
+    jsonb_build_array(pg_temp.exp('p1', '2026-01-01T11:00:00Z', null) || '{"type": "image", "metadata": {"id_source": "export", "time_precision": "minute", "sha256": "0171178ae901e108f56305aff7e36268a690bc49933a24b1aaa587fda00f4d3b"}}'),
+    pg_temp.st(pg_temp.live('w9', '2026-01-01T11:00:20Z', 'la talla M') || '{"type": "image", "metadata": {"sha256": "AXEXiukB4Qj1YwWv9+NiaKaQvEmTOiSxqqWH/aAPTTs="}}'),
+    true), '[{"i": 0, "s": 0}]', 'the same photo meets whatever the captions say');
 
 -- ============================== match_copy ====================================
 select is(messaging_private.match_copy(pg_temp.live('w1', '2026-01-01T10:30:05Z'),

@@ -96,8 +96,9 @@ def readable(parse: Parser) -> Parser:
 
 def _whatsapp_any(path: Path, *args: Any, **kwargs: Any) -> ParsedChat:
     """A WhatsApp "Export chat" (.txt, .zip), or the phone's msgstore.db (SQLite)."""
-    from . import whatsapp, whatsapp_msgstore
+    from . import limits, whatsapp, whatsapp_msgstore
 
+    limits.regular_file(Path(path))  # a FIFO or a device would block the sniffing below
     if whatsapp_msgstore.is_sqlite(Path(path)):
         return whatsapp_msgstore.parse_msgstore(Path(path), *args, **kwargs)
     return whatsapp.parse_whatsapp(path, *args, **kwargs)
@@ -128,13 +129,8 @@ def _importer(platform: PublicMessagingPlatform) -> Parser:
 
 
 def read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ExportFormatError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise ExportFormatError(
-            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
-        ) from None
-    except OSError as exc:
-        raise ExportFormatError(f"{path}: {exc.strerror}") from None
+    """A whole UTF-8 export file, bounded (limits.read_text: a regular file, its size and
+    its lines capped)."""
+    from .limits import read_text as bounded_read_text
+
+    return bounded_read_text(path)

@@ -35,9 +35,10 @@ from pydantic import ValidationError
 from ..errors import IdentifierError
 from ..identifiers import looks_like_phone, normalize_phone
 from ..models import Message
-from . import ExportFormatError, ParsedChat, export_copy, invalid_message, stable_id, zone
+from . import ExportFormatError, ParsedChat, export_copy, invalid_message, limits, stable_id, zone
 from . import whatsapp_placeholders as placeholders
 from . import whatsapp_text as words
+from .zip_media import ZipMedia, zip_media
 
 _MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _SPACES = re.compile("[\u202f\u00a0\u2007]")
@@ -442,29 +443,31 @@ def _local_time(date: str, time: str, order: str) -> datetime:
 
 @contextmanager
 def _open_lines(path: Path) -> Iterator[Iterator[str]]:
-    """The chat's lines, read as a stream: the .txt, or _chat.txt inside the export .zip."""
+    """The chat's lines, read as a stream: the .txt, or _chat.txt inside the export .zip;
+    a regular file only, no line over limits.MAX_LINE, a zip checked against bombs."""
     try:
         if path.suffix.lower() == ".zip":
-            with zipfile.ZipFile(path) as zf:
-                names = [n for n in zf.namelist() if n.endswith(".txt")]
-                chosen = "_chat.txt" if "_chat.txt" in names else (names[0] if names else None)
+            with limits.open_zip(path) as zf:
+                chosen = chat_member(zf)
                 if chosen is None:
                     raise ExportFormatError(f"{path}: the zip holds no chat .txt")
-                with zf.open(chosen) as raw:
-                    yield io.TextIOWrapper(raw, encoding="utf-8-sig")
+                with limits.zip_member(path, zf, chosen) as raw:
+                    text = io.TextIOWrapper(raw, encoding="utf-8-sig")
+                    yield limits.bounded_lines(text, path)
         else:
-            with path.open(encoding="utf-8-sig") as f:
-                yield f
-    except zipfile.BadZipFile as exc:
-        raise ExportFormatError(f"{path}: not a WhatsApp export zip ({exc})") from None
+            with limits.open_binary(path) as raw:
+                text = io.TextIOWrapper(raw, encoding="utf-8-sig")
+                yield limits.bounded_lines(text, path)
     except UnicodeDecodeError as exc:
         raise ExportFormatError(
             f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
         ) from None
-    except FileNotFoundError:
-        raise ExportFormatError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ExportFormatError(f"{path}: is a folder, not an export file") from None
+
+
+def chat_member(zf: zipfile.ZipFile) -> str | None:
+    """The chat's .txt inside an export zip: `_chat.txt` (iOS), else the first .txt."""
+    names = [n for n in zf.namelist() if n.endswith(".txt")]
+    return "_chat.txt" if "_chat.txt" in names else (names[0] if names else None)
 
 
 def _is_deleted(text: str) -> bool:
@@ -654,9 +657,9 @@ class WhatsAppExport:
         seen: dict[int, int] = {}
         previous: datetime | None = None
         offset = 0
-        with _open_lines(self.path) as lines:
+        with _open_lines(self.path) as lines, zip_media(self.path) as media:
             for rec in _records(lines, self.layout, self.title, self._years()):
-                message = self._message(rec, seen)
+                message = self._message(rec, seen, media)
                 # the file's order within one header time: +1 ms per message of that time
                 offset = offset + 1 if message.sent_at == previous else 0
                 previous = message.sent_at
@@ -666,7 +669,7 @@ class WhatsAppExport:
                     )
                 yield message
 
-    def _message(self, rec: _Raw, seen: dict[int, int]) -> Message:
+    def _message(self, rec: _Raw, seen: dict[int, int], files: ZipMedia | None = None) -> Message:
         body = "\n".join(rec.lines).strip("\n")
         try:
             local = _local_time(rec.date, rec.time, self.order)
@@ -682,6 +685,9 @@ class WhatsAppExport:
             meta = {**meta, **place}
         if rec.sender is None:
             kind, content, media, meta = "system", body, None, {}
+        elif media is not None and files is not None:
+            # the attached file in the zip: sha256, size, type, name, member (zip_media)
+            meta = {**meta, **(files.describe(media) or {})}
         try:
             return self._build(rec, local, key, repeat, kind, content, media, meta)
         except ValidationError as exc:

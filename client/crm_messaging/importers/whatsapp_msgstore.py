@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from ..contract import contract
 from ..models import Message
-from . import ExportFormatError, ParsedChat, invalid_message
+from . import ExportFormatError, ParsedChat, invalid_message, limits
 
 #: message.message_type values (WhatsApp for Android)
 _TYPES = {
@@ -462,13 +462,12 @@ class MsgstoreDatabase:
         return self.count
 
     def __iter__(self) -> Iterator[Message]:
-        try:
-            db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
-        except sqlite3.Error as exc:
-            raise ExportFormatError(f"{self.path}: {exc}") from None
+        # read-only, each value, SQLite's memory and the steps bounded (limits.connect_sqlite)
+        db = limits.connect_sqlite(self.path)
         db.row_factory = sqlite3.Row
         where = f"{self.path} (message row ?)"
         try:
+            limits.refuse_computed(self.path, db, limits.MSGSTORE_TABLES)
             reactions = _reactions(db)
             for row in db.execute(_query(db)):
                 where = f"{self.path} (message row {row['row_id']})"
@@ -486,7 +485,7 @@ class MsgstoreDatabase:
         except ExportFormatError as exc:
             raise ExportFormatError(f"{self.path}: {exc}") from None
         except sqlite3.Error as exc:
-            raise ExportFormatError(f"{self.path}: {exc}") from None
+            raise limits.sqlite_refusal(self.path, exc) from None
         finally:
             db.close()
 

@@ -94,6 +94,9 @@ function body(m: Record<string, unknown>, path: string): Body {
         media_id: optionalString(part.id),
         mime_type: optionalString(part.mime_type),
         filename: optionalString(part.filename),
+        // the SHA-256 of the (decrypted) file, as WhatsApp sends it (base64): an export's
+        // copy of the same file carries it too, so the two copies meet (12_match.sql)
+        sha256: optionalString(part.sha256),
       }),
     };
   }

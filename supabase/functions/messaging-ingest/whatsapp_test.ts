@@ -46,7 +46,7 @@ Deno.test("text message: conversation +wa_id, name from contacts, time from time
   }]);
 });
 
-Deno.test("image with caption: caption is the content, media id in metadata; a reply keeps its context id", () => {
+Deno.test("image with caption: caption is the content, media id and sha256 in metadata; a reply keeps its context id", () => {
   const d = mapWhatsApp(change({
     contacts: CONTACTS,
     messages: [{
@@ -60,7 +60,7 @@ Deno.test("image with caption: caption is the content, media id in metadata; a r
   }));
   const m = d.messages[0];
   assertEquals([m.type, m.content, m.reply_to_id], ["image", "this one?", "wamid.ORIGINAL"]);
-  assertEquals(m.metadata, { media_id: "1003383421387256", mime_type: "image/jpeg" });
+  assertEquals(m.metadata, { media_id: "1003383421387256", mime_type: "image/jpeg", sha256: "abc=" });
 });
 
 Deno.test("voice note, document, location, sticker map to their types", () => {
