@@ -63,7 +63,7 @@ def test_dry_run_writes_nothing(make_user, capsys, db):
         "--dry-run",
         "--json",
     )
-    assert code == 0 and json.loads(out) == {"dry_run": True, "messages": 4, "conversations": 1}
+    assert code == 0 and json.loads(out) == {"dry_run": True, "messages": 3, "conversations": 1}
     assert db.execute(
         "select count(*) from chat_conversations where user_id = %s", (alice.id,)
     ).fetchone() == (0,)

@@ -20,7 +20,7 @@ SAMPLES = [
     ("whatsapp", "WhatsApp Chat with +34 612 34 56 78.txt",
      ["--me", "Alice", "--tz", "Europe/Madrid", "--region", "ES"], 8),
     ("telegram", "telegram_result.json", ["--me", "Alice Admin"], 4),
-    ("signal", "signal-receive.jsonl", [], 4),
+    ("signal", "signal-receive.jsonl", [], 3),
     ("wechat", "wechat_liwei.csv", [], 5),
 ]  # fmt: skip
 STACK_NAMES = {
