@@ -432,7 +432,7 @@ class SignalExport(Sequence[Message]):
                 f"{missing} update(s) (deletions, reactions, poll votes) name messages not in"
                 " this file: not applied"
             )
-        self.count = len(first)
+        self.total = len(first)
         self.wanted = None
         if participant is not None:
             if len(direct) != 1:
@@ -473,7 +473,7 @@ class SignalExport(Sequence[Message]):
                 yield n, message
 
     def __len__(self) -> int:
-        return self.count
+        return self.total
 
     @overload
     def __getitem__(self, index: int) -> Message: ...
@@ -483,8 +483,8 @@ class SignalExport(Sequence[Message]):
         """By position: the file read again up to it (the CLI only iterates)."""
         if isinstance(index, slice):
             return list(self)[index]
-        at = index + self.count if index < 0 else index
-        if not 0 <= at < self.count:
+        at = index + self.total if index < 0 else index
+        if not 0 <= at < self.total:
             raise IndexError(index)
         return next(itertools.islice(self, at, None))
 

@@ -7,8 +7,8 @@ Media the export left out (`(File not included. ...)`) stays media, without a fi
 
 from __future__ import annotations
 
-import json
 import itertools
+import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -384,9 +384,7 @@ def _walk(stream: JsonStream, read: str | None) -> Iterator[_Event]:
                     raise ExportFormatError(f"{stream.path}: chats.list is not a list of chats")
                 for n in stream.items():
                     if stream.kind() != "object":
-                        raise ExportFormatError(
-                            f"{stream.path}: chats.list is not a list of chats"
-                        )
+                        raise ExportFormatError(f"{stream.path}: chats.list is not a list of chats")
                     yield from _chat(stream, n, read == "chats")
         elif key == "chats":
             raise ExportFormatError(f"{stream.path}: chats.list is not a list of chats")
@@ -470,10 +468,10 @@ class TelegramExport(Sequence[Message]):
         self.account_name = name or me
         account = info.get("phone_number") or info.get("username") or (self.my_id or None)
         self.account = str(account) if account else None
-        self.count = sum(1 for _ in self)
+        self.total = sum(1 for _ in self)
 
     def __len__(self) -> int:
-        return self.count
+        return self.total
 
     @overload
     def __getitem__(self, index: int) -> Message: ...
@@ -483,8 +481,8 @@ class TelegramExport(Sequence[Message]):
         """By position: the file read again up to it (the CLI only iterates)."""
         if isinstance(index, slice):
             return list(self)[index]
-        at = index + self.count if index < 0 else index
-        if not 0 <= at < self.count:
+        at = index + self.total if index < 0 else index
+        if not 0 <= at < self.total:
             raise IndexError(index)
         return next(itertools.islice(self, at, None))
 
