@@ -198,7 +198,7 @@ CASES: list[tuple[str, str, Callable[[Path], Path], list[str], str]] = [
         "telegram",
         lambda t: sparse(t, "result.json", 1 << 30, b"{"),
         ["--tz", "UTC"],
-        "over the 16 MiB this importer reads",
+        "not JSON (an object key is not a string)",
     ),
     (
         "a 2 MiB line of JSON lines",

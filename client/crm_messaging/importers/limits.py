@@ -10,7 +10,9 @@ tests/test_hostile_files.py) whatever the input.
 
 from __future__ import annotations
 
+import codecs
 import io
+import json
 import os
 import sqlite3
 import stat
@@ -19,16 +21,22 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from ..errors import ExportFormatError
 
 #: the longest line a chat export has (a WhatsApp message is at most 65,536 characters,
 #: a Telegram one 4,096); a longer line is not a chat export
 MAX_LINE = 1 << 20
-#: the largest file read whole (JSON, CSV, JSON lines): parsed in memory, it takes several
-#: times its size, so past this the 256 MiB the CLI keeps to would not hold
+#: the largest file read whole: parsed in memory, it takes several times its size, so past
+#: this the 256 MiB the CLI keeps to would not hold (Telegram, signal-cli and WeChat files
+#: are read as streams instead: text_lines, JsonStream)
 MAX_WHOLE_FILE = 16 << 20
+#: the largest JSON value a stream decodes at once (one message object of an array): a
+#: Telegram message is at most 4,096 characters with its entities, so larger is not a chat
+MAX_OBJECT = 1 << 20
+#: how much a stream reads at a time
+_CHUNK = 1 << 16
 #: a zip member may expand to at most this many times its compressed size (text compresses
 #: about 3 to 10 times, media not at all; deflate's bombs reach 1,000)
 MAX_ZIP_RATIO = 100
@@ -114,6 +122,201 @@ def bounded_lines(text: IO[str], path: Path | str) -> Iterator[str]:
         if len(line) > MAX_LINE:
             raise too_long(path)
         yield line
+
+
+class _Utf8Text(io.TextIOBase):
+    """A binary stream read as UTF-8 text (BOM dropped), a decoding error an
+    ExportFormatError naming the file and the byte."""
+
+    def __init__(self, raw: IO[bytes], path: Path) -> None:
+        self._raw, self._path, self._at = raw, path, 0
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self._pending = ""
+
+    def readable(self) -> bool:
+        return True
+
+    def _more(self) -> bool:
+        data = self._raw.read(_CHUNK)
+        try:
+            self._pending += self._decoder.decode(data, final=not data)
+        except UnicodeDecodeError as exc:
+            raise ExportFormatError(
+                f"{self._path}: not UTF-8 text ({exc.reason} at byte {self._at + exc.start})"
+            ) from None
+        self._at += len(data)
+        return bool(data)
+
+    def read(self, size: int | None = -1) -> str:
+        want = -1 if size is None else size
+        while want < 0 or len(self._pending) < want:
+            if not self._more():
+                break
+        if want < 0:
+            want = len(self._pending)
+        out, self._pending = self._pending[:want], self._pending[want:]
+        return out
+
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
+        limit = -1 if size is None else size
+        start = 0
+        while True:
+            newline = self._pending.find("\n", start)
+            if newline != -1 and (limit < 0 or newline < limit):
+                return self.read(newline + 1)
+            if 0 <= limit <= len(self._pending):
+                return self.read(limit)
+            start = len(self._pending)
+            if not self._more():
+                return self.read(len(self._pending))
+
+
+@contextmanager
+def open_text(path: Path) -> Iterator[IO[str]]:
+    """A regular file as a stream of UTF-8 text (BOM dropped), never read whole."""
+    path = Path(path)
+    with open_binary(path) as f:
+        yield _Utf8Text(f, path)  # type: ignore[misc]
+
+
+@contextmanager
+def text_lines(path: Path) -> Iterator[Iterator[str]]:
+    """The lines of a UTF-8 file (with their line ends), one at a time, a line over
+    MAX_LINE refused: what a file of JSON lines or a CSV is read through, whatever its size."""
+    with open_text(path) as text:
+        yield bounded_lines(text, path)
+
+
+class JsonStream:
+    """A JSON document read incrementally from a text stream over a bounded buffer.
+
+    The caller walks the structure it expects: `members()` of an object (each key, the
+    stream then at its value), `items()` of an array, and at each value `decode()` (one
+    whole value of at most MAX_OBJECT characters, json.JSONDecoder.raw_decode) or `skip()`
+    (any value, streamed). Memory holds one decoded value and one buffer, whatever the size
+    of the document; what is not JSON, or a value over the cap, is an ExportFormatError.
+    """
+
+    _WS = " \t\n\r"
+
+    def __init__(self, text: IO[str], path: Path | str, cap: int = MAX_OBJECT) -> None:
+        self._text, self.path, self._cap = text, path, cap
+        self._buf, self._pos, self._eof = "", 0, False
+        self._decoder = json.JSONDecoder()
+
+    def _fill(self) -> bool:
+        if self._eof:
+            return False
+        if self._pos > _CHUNK:  # drop what was read: the buffer stays bounded
+            self._buf, self._pos = self._buf[self._pos :], 0
+        data = self._text.read(_CHUNK)
+        if not data:
+            self._eof = True
+            return False
+        self._buf += data
+        return True
+
+    def _peek(self) -> str:
+        """The next character that is not white space; "" at the end."""
+        while True:
+            buf, pos = self._buf, self._pos
+            while pos < len(buf) and buf[pos] in self._WS:
+                pos += 1
+            self._pos = pos
+            if pos < len(buf):
+                return buf[pos]
+            if not self._fill():
+                return ""
+
+    def error(self, what: str) -> ExportFormatError:
+        return ExportFormatError(f"{self.path}: not JSON ({what})")
+
+    def _expect(self, char: str) -> None:
+        found = self._peek()
+        if found != char:
+            raise self.error(f"expected {char!r}, found {found or 'the end of the file'!r}")
+        self._pos += 1
+
+    def decode(self) -> Any:
+        """The value at the stream's position, whole (at most the cap in characters)."""
+        self._peek()
+        while True:
+            try:
+                value, end = self._decoder.raw_decode(self._buf, self._pos)
+            except json.JSONDecodeError as exc:
+                if self._eof:
+                    raise self.error(f"{exc.msg} at the end of the file") from None
+                value, end = None, -1
+            except RecursionError:
+                raise ExportFormatError(f"{self.path}: JSON nested too deeply") from None
+            # a value that ends where the buffer does may go on (a number, cut in two)
+            if end != -1 and (end < len(self._buf) or self._eof):
+                self._pos = end
+                return value
+            if len(self._buf) - self._pos > self._cap:
+                raise ExportFormatError(
+                    f"{self.path}: a JSON value over {self._cap >> 20} MiB: not a chat export"
+                )
+            if not self._fill() and end == -1:
+                raise self.error("it ends inside a value")
+
+    def kind(self) -> str:
+        """What the next value is: "object", "array" or "scalar" ("" at the end)."""
+        char = self._peek()
+        return {"{": "object", "[": "array", "": ""}.get(char, "scalar")
+
+    def members(self) -> Iterator[str]:
+        """The keys of the object at the position; after each, the caller reads its value."""
+        self._expect("{")
+        if self._peek() == "}":
+            self._pos += 1
+            return
+        while True:
+            if self._peek() != '"':
+                raise self.error("an object key is not a string")
+            key = self.decode()
+            self._expect(":")
+            yield key
+            char = self._peek()
+            self._pos += 1
+            if char == "}":
+                return
+            if char != ",":
+                raise self.error(f"expected ',' or '}}' in an object, found {char or 'the end'!r}")
+
+    def items(self) -> Iterator[int]:
+        """The indexes of the array at the position; at each, the caller reads the item."""
+        self._expect("[")
+        if self._peek() == "]":
+            self._pos += 1
+            return
+        n = 0
+        while True:
+            yield n
+            n += 1
+            char = self._peek()
+            self._pos += 1
+            if char == "]":
+                return
+            if char != ",":
+                raise self.error(f"expected ',' or ']' in an array, found {char or 'the end'!r}")
+
+    def skip(self) -> None:
+        """The value at the position, passed over without holding it (streamed)."""
+        kind = self.kind()
+        if kind == "object":
+            for _key in self.members():
+                self.skip()
+        elif kind == "array":
+            for _n in self.items():
+                self.skip()
+        else:
+            self.decode()
+
+    def end(self) -> None:
+        """Refuses anything but white space after the document."""
+        if self._peek():
+            raise self.error("extra data after the document")
 
 
 def read_text(path: Path) -> str:

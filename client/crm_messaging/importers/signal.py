@@ -15,15 +15,18 @@ are named by the id signal-cli stores them under, with the original file name in
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 from ..errors import IdentifierError
 from ..identifiers import normalize_phone
 from ..models import Message
-from . import ExportFormatError, ParsedChat, participant_of, read_text, readable
+from . import ExportFormatError, ParsedChat, participant_of, readable
+from .limits import text_lines
 
 
 class _LineError(ValueError):
@@ -377,73 +380,142 @@ def _fold_edits(messages: list[Message]) -> list[Message]:
     return out
 
 
+_Line = tuple[int, dict[str, Any], str | None]
+
+
+class SignalExport(Sequence[Message]):
+    """The messages of a signal-cli file, read line by line on each iteration (never whole).
+
+    The constructor reads the file three times: who is who and the account (the ids a
+    later line gives apply to earlier ones), then the account's own service id, then every
+    message, keeping only what a message needs from the rest of the file: its edits, the
+    updates naming it, its group's name. Iterating reads it once more and yields each
+    message with those applied, as the whole-file fold did."""
+
+    def __init__(self, path: Path, participant: str | None) -> None:
+        self.path = path
+        self.account: str | None = None
+        self.ids = ids = _Ids()
+        for _n, env, given in self._lines():
+            _learn(env, ids)
+            self.account = self.account or given
+        if self.account is not None:
+            for _n, env, _g in self._lines():
+                if (env.get("sourceNumber") or env.get("source")) == self.account:
+                    ids.learn(env, "source")
+        #: per message id: its edits (line, message) after the first; updates; group names
+        self.edits: dict[str, list[tuple[int, Message]]] = {}
+        self.updates: dict[str, list[_Update]] = {}
+        self.names: dict[str, str] = {}
+        first: dict[str, int] = {}
+        direct: set[str] = set()
+        updates: list[_Update] = []
+        for n, message in self._messages(updates):
+            if message.id in first:
+                if message.edited_at is not None:
+                    self.edits.setdefault(message.id, []).append((n, message))
+                continue
+            first[message.id] = n
+            if message.conversation_type == "group" and message.participant_name:
+                self.names[message.external_conversation_id] = message.participant_name
+            if message.conversation_type == "direct":
+                direct.add(message.external_conversation_id)
+        missing = 0
+        for u in updates:
+            if u.target in first:
+                self.updates.setdefault(u.target, []).append(u)
+            else:
+                missing += 1
+        self.notes = []
+        if missing:
+            self.notes.append(
+                f"{missing} update(s) (deletions, reactions, poll votes) name messages not in"
+                " this file: not applied"
+            )
+        self.total = len(first)
+        self.wanted = None
+        if participant is not None:
+            if len(direct) != 1:
+                raise ExportFormatError(
+                    f"{path}: --participant names the other party of one direct conversation;"
+                    f" this file holds {len(direct)}"
+                )
+            self.wanted = participant_of(participant)
+
+    def _lines(self) -> Iterator[_Line]:
+        """Each envelope of the file with its line number and the account the line names."""
+        with text_lines(self.path) as lines:
+            for n, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise ExportFormatError(
+                        f"{self.path}:{n}: not a JSON line ({exc.msg})"
+                    ) from None
+                except RecursionError:
+                    raise ExportFormatError(f"{self.path}:{n}: JSON nested too deeply") from None
+                try:
+                    env, given = _envelope(obj)
+                except _LineError as exc:
+                    raise ExportFormatError(f"{self.path}:{n}: {exc}") from None
+                yield n, env, given
+
+    def _messages(self, updates: list[_Update]) -> Iterator[tuple[int, Message]]:
+        """Each line's message as the line alone says it; the updates go to `updates`."""
+        for n, env, given in self._lines():
+            try:
+                message = _one(env, given or self.account, self.ids, updates)
+            except _LineError as exc:
+                raise ExportFormatError(f"{self.path}:{n}: {exc}") from None
+            if message is not None:
+                yield n, message
+
+    def __len__(self) -> int:
+        return self.total
+
+    @overload
+    def __getitem__(self, index: int) -> Message: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Message]: ...
+    def __getitem__(self, index: int | slice) -> Message | Sequence[Message]:
+        """By position: the file read again up to it (the CLI only iterates)."""
+        if isinstance(index, slice):
+            return list(self)[index]
+        at = index + self.total if index < 0 else index
+        if not 0 <= at < self.total:
+            raise IndexError(index)
+        return next(itertools.islice(self, at, None))
+
+    def __iter__(self) -> Iterator[Message]:
+        done: set[str] = set()
+        for n, message in self._messages([]):
+            if message.id in done:
+                continue  # folded into its first line
+            done.add(message.id)
+            edits = [m for line, m in self.edits.get(message.id, ()) if line != n]
+            if edits:
+                message = _fold_edits([message, *edits])[0]
+            if message.id in self.updates:
+                folded = [message]
+                _apply(folded, self.updates[message.id])
+                message = folded[0]
+            # a group's name comes with its updates only: every message of the group carries it
+            if not message.participant_name and message.external_conversation_id in self.names:
+                name = self.names[message.external_conversation_id]
+                message = message.model_copy(update={"participant_name": name})
+            if self.wanted is not None and message.conversation_type == "direct":
+                message = message.model_copy(update={"participant_identifier": self.wanted})
+            yield message
+
+
 @readable
 def parse_signal(path: Path, *, participant: str | None = None, **_: Any) -> ParsedChat:
-    """The lines of `signal-cli receive -o json`, or of its JSON-RPC `receive` notifications.
-    `participant` (a phone or a username) names the other party when the file holds one
-    direct conversation."""
-    account: str | None = None
-    ids = _Ids()
-    lines: list[tuple[int, dict[str, Any], str | None]] = []
-    for n, line in enumerate(read_text(Path(path)).splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ExportFormatError(f"{path}:{n}: not a JSON line ({exc.msg})") from None
-        except RecursionError:
-            raise ExportFormatError(f"{path}:{n}: JSON nested too deeply") from None
-        try:
-            env, given = _envelope(obj)
-            _learn(env, ids)
-        except _LineError as exc:
-            raise ExportFormatError(f"{path}:{n}: {exc}") from None
-        account = account or given
-        lines.append((n, env, given))
-    if account is not None:
-        for _n, env, _g in lines:
-            if (env.get("sourceNumber") or env.get("source")) == account:
-                ids.learn(env, "source")
-    messages: list[Message] = []
-    updates: list[_Update] = []
-    for n, env, given in lines:
-        try:
-            message = _one(env, given or account, ids, updates)
-        except _LineError as exc:
-            raise ExportFormatError(f"{path}:{n}: {exc}") from None
-        if message is not None:
-            messages.append(message)
-    messages = _fold_edits(messages)
-    missing = _apply(messages, updates)
-    notes = []
-    if missing:
-        notes.append(
-            f"{missing} update(s) (deletions, reactions, poll votes) name messages not in this"
-            " file: not applied"
-        )
-    # a group's name comes with its updates only: every message of the group carries it
-    names = {
-        m.external_conversation_id: m.participant_name
-        for m in messages
-        if m.conversation_type == "group" and m.participant_name
-    }
-    messages = [
-        m.model_copy(update={"participant_name": names[m.external_conversation_id]})
-        if m.external_conversation_id in names and not m.participant_name else m
-        for m in messages
-    ]  # fmt: skip
-    if participant is not None:
-        direct = {m.external_conversation_id for m in messages if m.conversation_type == "direct"}
-        if len(direct) != 1:
-            raise ExportFormatError(
-                f"{path}: --participant names the other party of one direct conversation;"
-                f" this file holds {len(direct)}"
-            )
-        wanted = participant_of(participant)
-        messages = [
-            m.model_copy(update={"participant_identifier": wanted})
-            if m.conversation_type == "direct" else m
-            for m in messages
-        ]  # fmt: skip
-    return ParsedChat("signal", messages, account_identifier=_phone(account), notes=notes)
+    """The lines of `signal-cli receive -o json`, or of its JSON-RPC `receive` notifications,
+    streamed (SignalExport). `participant` (a phone or a username) names the other party
+    when the file holds one direct conversation."""
+    export = SignalExport(Path(path), participant)
+    return ParsedChat(
+        "signal", export, account_identifier=_phone(export.account), notes=export.notes
+    )

@@ -7,14 +7,17 @@ Media the export left out (`(File not included. ...)`) stays media, without a fi
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 from ..models import Message
-from . import ExportFormatError, ParsedChat, export_copy, participant_of, read_text, readable, zone
+from . import ExportFormatError, ParsedChat, export_copy, participant_of, readable, zone
+from .limits import JsonStream, open_text
 
 _MEDIA_TYPES = {
     "voice_message": "voice", "video_message": "video", "video_file": "video", "animation": "video",
@@ -251,29 +254,39 @@ def _service(msg: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return f"{actor}{':' if action in _JOINS_WITH_COLON else ''} {what}", meta
 
 
-def _chat_messages(
-    chat: dict[str, Any], my_id: str | None, me: str | None, reader: _Reader,
-    participant: str | None, n_chat: int,
-) -> list[Message]:  # fmt: skip
+def _check_chat(chat: dict[str, Any], path: Path, n_chat: int) -> None:
     where_chat = f"chats[{n_chat}]" if n_chat >= 0 else "the chat"
     raw_id = chat.get("id")
     if isinstance(raw_id, bool) or not isinstance(raw_id, (int, str)) or raw_id == "":
         # never the conversation "None": chats without an id would all merge into it
         raise ExportFormatError(
-            f"{reader.path}: {where_chat}"
+            f"{path}: {where_chat}"
             f"{' (' + repr(str(chat['name'])) + ')' if chat.get('name') else ''}"
             " has no chat id (a Telegram export names every chat by its id)"
         )
+
+
+def _fingerprint(msg: dict[str, Any]) -> int:
+    """A message's content as one number: the duplicate check keeps this, not the message."""
+    return hash(json.dumps(msg, sort_keys=True, ensure_ascii=False, default=str))
+
+
+def _chat_messages(
+    chat: dict[str, Any], raw_messages: Iterator[tuple[int, Any]], my_id: str | None,
+    me: str | None, reader: _Reader, participant: str | None, n_chat: int,
+) -> Iterator[Message]:  # fmt: skip
+    """The messages of one chat (its header `chat`: id, name, type) as they stream in."""
     chat_id, shared_ids = _chat_id(chat)
     mark = "" if shared_ids else "export:"
     direct = isinstance(chat.get("type"), str) and chat["type"] in _DIRECT
-    raw_messages = chat.get("messages", [])
-    if not isinstance(raw_messages, list):
-        raise ExportFormatError(f"{reader.path}: chats[{n_chat}].messages is not a list")
-    out: list[Message] = []
-    first_at: dict[str, tuple[str, dict[str, Any]]] = {}
-    for n, msg in enumerate(raw_messages):
-        where = f"chats[{n_chat}].messages[{n}]" if n_chat >= 0 else f"messages[{n}]"
+
+    def where_of(n: int) -> str:
+        return f"chats[{n_chat}].messages[{n}]" if n_chat >= 0 else f"messages[{n}]"
+
+    # a message's id -> (its index, its fingerprint): a few dozen bytes a message
+    first_at: dict[str, tuple[int, int]] = {}
+    for n, msg in raw_messages:
+        where = where_of(n)
         if not isinstance(msg, dict):
             raise ExportFormatError(f"{reader.path}: {where} is not an object")
         msg_id = msg.get("id")
@@ -282,17 +295,18 @@ def _chat_messages(
         if isinstance(msg_id, bool) or not isinstance(msg_id, (int, str)):
             raise ExportFormatError(f"{reader.path}: {where}.id {msg_id!r} is not a message id")
         earlier = first_at.get(str(msg_id))
+        print_ = _fingerprint(msg)
         if earlier is not None:
-            if earlier[1] == msg:
+            if earlier[1] == print_:
                 continue  # the same message written twice: one message
             # the store keys a message by its id: two different messages under one id
             # would silently become one, so the file is refused instead
             raise ExportFormatError(
-                f"{reader.path}: {earlier[0]} and {where} are different messages with the same"
-                f" id {msg_id!r}; Telegram numbers a chat's messages uniquely, so this file is"
-                " not one export (two merged?): import each export on its own"
+                f"{reader.path}: {where_of(earlier[0])} and {where} are different messages with"
+                f" the same id {msg_id!r}; Telegram numbers a chat's messages uniquely, so this"
+                " file is not one export (two merged?): import each export on its own"
             )
-        first_at[str(msg_id)] = (where, msg)
+        first_at[str(msg_id)] = (n, print_)
         sent = reader.when(msg, "date", where)
         if sent is None:
             raise ExportFormatError(f"{reader.path}: {where} has neither date_unixtime nor date")
@@ -326,7 +340,7 @@ def _chat_messages(
                     "export:" if other.startswith("-") and not other.startswith("-100") else ""
                 )
                 meta["reply_to_chat"] = other
-        out.append(Message(
+        yield Message(
             platform="telegram",
             external_conversation_id=chat_id,
             participant_identifier=participant if direct else None,
@@ -343,8 +357,145 @@ def _chat_messages(
             sender_identifier=sender_id,
             reply_to_id=f"{reply_chat}:{reply_mark}{reply}" if reply else None,
             metadata={**meta, **export_copy("second")} if mark else meta or None,
-        ))  # fmt: skip
-    return out
+        )  # fmt: skip
+
+
+#: what the walk of the document yields: ("info", personal_information), ("chat", n, header)
+#: once a chat's object ends, ("messages", n, its messages) when its array begins
+_Event = tuple[str, Any, Any]
+
+
+def _walk(stream: JsonStream, read: str | None) -> Iterator[_Event]:
+    """The export's parts as the document streams by. `read` says which messages to decode:
+    "chats" (chats.list[]), "single" (the top-level messages) or None (none: a survey)."""
+    if stream.kind() != "object":
+        raise ExportFormatError(f"{stream.path}: not a Telegram export (expected a JSON object)")
+    top: dict[str, Any] = {}
+    for key in stream.members():
+        if key == "personal_information":
+            yield "info", stream.decode(), None
+        elif key == "chats" and stream.kind() == "object":
+            yield "has_chats", None, None
+            for sub in stream.members():
+                if sub != "list":
+                    stream.skip()
+                    continue
+                if stream.kind() != "array":
+                    raise ExportFormatError(f"{stream.path}: chats.list is not a list of chats")
+                for n in stream.items():
+                    if stream.kind() != "object":
+                        raise ExportFormatError(f"{stream.path}: chats.list is not a list of chats")
+                    yield from _chat(stream, n, read == "chats")
+        elif key == "chats":
+            raise ExportFormatError(f"{stream.path}: chats.list is not a list of chats")
+        elif key == "messages":
+            yield "has_messages", None, None
+            yield from _messages(stream, -1, read == "single")
+        elif stream.kind() == "scalar":
+            top[key] = stream.decode()
+        else:
+            stream.skip()
+    stream.end()
+    yield "chat", -1, top
+
+
+def _messages(stream: JsonStream, n_chat: int, read: bool) -> Iterator[_Event]:
+    if stream.kind() != "array":
+        raise ExportFormatError(f"{stream.path}: chats[{n_chat}].messages is not a list")
+    if not read:
+        stream.skip()
+        return
+    yield "messages", n_chat, ((n, stream.decode()) for n in stream.items())
+
+
+def _chat(stream: JsonStream, n_chat: int, read: bool) -> Iterator[_Event]:
+    header: dict[str, Any] = {}
+    for key in stream.members():
+        if key == "messages":
+            yield from _messages(stream, n_chat, read)
+        elif stream.kind() == "scalar":
+            header[key] = stream.decode()
+        else:
+            stream.skip()
+    yield "chat", n_chat, header
+
+
+class TelegramExport(Sequence[Message]):
+    """The messages of one Telegram Desktop export, read from the file on each iteration
+    (JsonStream: one message object at a time, never the whole document).
+
+    The constructor walks the file twice: once for its shape (who exported it, the chats'
+    ids, names and types, which come beside the messages), once converting every message,
+    so every refusal comes before an import writes anything and the count is known."""
+
+    def __init__(self, path: Path, *, me: str | None, tz: str | None,
+                 participant: str | None) -> None:  # fmt: skip
+        self.path, self.me = path, me
+        self.reader = _Reader(path, zone(tz))
+        info: Any = {}
+        headers: dict[int, dict[str, Any]] = {}
+        seen: set[str] = set()
+        with open_text(path) as text:
+            for event, n, value in _walk(JsonStream(text, path), None):
+                if event == "info":
+                    info = n or {}
+                elif event == "chat":
+                    headers[n] = value
+                else:
+                    seen.add(event)
+        if not isinstance(info, dict):
+            raise ExportFormatError(f"{path}: personal_information is not an object")
+        if "has_chats" in seen:
+            self.single = False
+            self.chats = [headers[n] for n in sorted(headers) if n >= 0]
+        elif "has_messages" in seen:
+            self.single, self.chats = True, [headers[-1]]
+        else:
+            raise ExportFormatError(f"{path}: not a Telegram export (no messages or chats.list)")
+        for n, chat in enumerate(self.chats):
+            _check_chat(chat, path, -1 if self.single else n)
+        self.wanted = None
+        if participant is not None:
+            direct = [c for c in self.chats if c.get("type") in _DIRECT]
+            if len(self.chats) != 1 or not direct:
+                raise ExportFormatError(
+                    f"{path}: --participant names the other party of one direct chat; this"
+                    f" export holds {len(self.chats)} chat(s), {len(direct)} of them direct"
+                )
+            self.wanted = participant_of(participant)
+        self.my_id = f"user{info['user_id']}" if "user_id" in info else None
+        name = " ".join(str(x) for x in (info.get("first_name"), info.get("last_name")) if x)
+        self.account_name = name or me
+        account = info.get("phone_number") or info.get("username") or (self.my_id or None)
+        self.account = str(account) if account else None
+        self.total = sum(1 for _ in self)
+
+    def __len__(self) -> int:
+        return self.total
+
+    @overload
+    def __getitem__(self, index: int) -> Message: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Message]: ...
+    def __getitem__(self, index: int | slice) -> Message | Sequence[Message]:
+        """By position: the file read again up to it (the CLI only iterates)."""
+        if isinstance(index, slice):
+            return list(self)[index]
+        at = index + self.total if index < 0 else index
+        if not 0 <= at < self.total:
+            raise IndexError(index)
+        return next(itertools.islice(self, at, None))
+
+    def __iter__(self) -> Iterator[Message]:
+        with open_text(self.path) as text:
+            walk = _walk(JsonStream(text, self.path), "single" if self.single else "chats")
+            for event, n, value in walk:
+                if event != "messages":
+                    continue
+                chat = self.chats[max(n, 0)]
+                yield from _chat_messages(
+                    chat, value, self.my_id, self.me, self.reader, self.wanted, n
+                )
 
 
 @readable
@@ -356,49 +507,11 @@ def parse_telegram(
     participant: str | None = None,
     **_: Any,
 ) -> ParsedChat:
-    """A Telegram Desktop JSON export. `tz` reads exports without `date_unixtime`;
-    `participant` (a username or an international phone) names the other party of the
-    export's one direct chat, so it links to the person."""
-    reader = _Reader(Path(path), zone(tz))
-    try:
-        data = json.loads(read_text(Path(path)))
-    except json.JSONDecodeError as exc:
-        raise ExportFormatError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
-    except RecursionError:
-        raise ExportFormatError(f"{path}: JSON nested too deeply") from None
-    if not isinstance(data, dict):
-        raise ExportFormatError(f"{path}: not a Telegram export (expected a JSON object)")
-    info = data.get("personal_information") or {}
-    if not isinstance(info, dict):
-        raise ExportFormatError(f"{path}: personal_information is not an object")
-    my_id = f"user{info['user_id']}" if "user_id" in info else None
-    if "chats" in data:
-        chats_obj = data["chats"]
-        chats = chats_obj.get("list", []) if isinstance(chats_obj, dict) else None
-        single = False
-    elif "messages" in data:
-        chats, single = [data], True
-    else:
-        raise ExportFormatError(f"{path}: not a Telegram export (no messages or chats.list)")
-    if not isinstance(chats, list) or not all(isinstance(c, dict) for c in chats):
-        raise ExportFormatError(f"{path}: chats.list is not a list of chats")
-    wanted = None
-    if participant is not None:
-        direct = [c for c in chats if c.get("type") in _DIRECT]
-        if len(chats) != 1 or not direct:
-            raise ExportFormatError(
-                f"{path}: --participant names the other party of one direct chat; this export"
-                f" holds {len(chats)} chat(s), {len(direct)} of them direct"
-            )
-        wanted = participant_of(participant)
-    messages = [
-        m
-        for n, chat in enumerate(chats)
-        for m in _chat_messages(chat, my_id, me, reader, wanted, -1 if single else n)
-    ]
-    name = " ".join(str(x) for x in (info.get("first_name"), info.get("last_name")) if x) or me
-    account = info.get("phone_number") or info.get("username") or (my_id or None)
+    """A Telegram Desktop JSON export, streamed (TelegramExport). `tz` reads exports without
+    `date_unixtime`; `participant` (a username or an international phone) names the other
+    party of the export's one direct chat, so it links to the person."""
+    export = TelegramExport(Path(path), me=me, tz=tz, participant=participant)
     return ParsedChat(
-        "telegram", messages, account_identifier=str(account) if account else None,
-        account_name=name,
+        "telegram", export,
+        account_identifier=export.account, account_name=export.account_name,
     )  # fmt: skip
