@@ -75,7 +75,7 @@ test("rotate: the new secret is shown, works at once, and the old one is refused
   await expect(refused.getByRole("list", { name: "Refusals by reason" })).toHaveText("bad signature or token: 1");
   const error = row.getByLabel("Last error");
   await expect(error.locator("[data-state]")).toHaveAttribute("data-state", "current");
-  await expect(error).toContainText("missing or wrong signature or token");
+  await expect(error).toContainText("Secret-Token: missing or wrong"); // the reason, named
   await expect(error).toContainText(/happened .*(now|sec)/);
   await shot(page, "connections-refusals");
 
