@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast, get_args
+from typing import Any, cast, get_args, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
@@ -32,6 +33,32 @@ class ParsedChat:
     account_name: str | None = None
     #: how the file was read where it had to be decided (WhatsApp's date order), for the summary
     notes: list[str] = field(default_factory=list)
+
+
+class RereadSequence(Sequence[Message]):
+    """The messages of a file streamed again on each pass (__iter__): the length counted by a
+    first pass (`total`), and by position only for tests (the file read again up to it)."""
+
+    total: int = 0
+
+    def __iter__(self) -> Iterator[Message]:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return self.total
+
+    @overload
+    def __getitem__(self, index: int) -> Message: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Message]: ...
+    def __getitem__(self, index: int | slice) -> Message | Sequence[Message]:
+        """By position: the file read again up to it (the CLI only iterates)."""
+        if isinstance(index, slice):
+            return list(self)[index]
+        at = index + self.total if index < 0 else index
+        if not 0 <= at < self.total:
+            raise IndexError(index)
+        return next(itertools.islice(self, at, None))
 
 
 def stable_id(prefix: str, *parts: object) -> str:

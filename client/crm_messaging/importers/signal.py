@@ -15,17 +15,16 @@ are named by the id signal-cli stores them under, with the original file name in
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple, overload
+from typing import Any, NamedTuple
 
 from ..errors import IdentifierError
 from ..identifiers import normalize_phone
 from ..models import Message
-from . import ExportFormatError, ParsedChat, participant_of, readable
+from . import ExportFormatError, ParsedChat, RereadSequence, participant_of, readable
 from .limits import text_lines
 
 
@@ -383,7 +382,7 @@ def _fold_edits(messages: list[Message]) -> list[Message]:
 _Line = tuple[int, dict[str, Any], str | None]
 
 
-class SignalExport(Sequence[Message]):
+class SignalExport(RereadSequence):
     """The messages of a signal-cli file, read line by line on each iteration (never whole).
 
     The constructor reads the file three times: who is who and the account (the ids a
@@ -471,22 +470,6 @@ class SignalExport(Sequence[Message]):
                 raise ExportFormatError(f"{self.path}:{n}: {exc}") from None
             if message is not None:
                 yield n, message
-
-    def __len__(self) -> int:
-        return self.total
-
-    @overload
-    def __getitem__(self, index: int) -> Message: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Message]: ...
-    def __getitem__(self, index: int | slice) -> Message | Sequence[Message]:
-        """By position: the file read again up to it (the CLI only iterates)."""
-        if isinstance(index, slice):
-            return list(self)[index]
-        at = index + self.total if index < 0 else index
-        if not 0 <= at < self.total:
-            raise IndexError(index)
-        return next(itertools.islice(self, at, None))
 
     def __iter__(self) -> Iterator[Message]:
         done: set[str] = set()

@@ -7,16 +7,23 @@ Media the export left out (`(File not included. ...)`) stays media, without a fi
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..models import Message
-from . import ExportFormatError, ParsedChat, export_copy, participant_of, readable, zone
+from . import (
+    ExportFormatError,
+    ParsedChat,
+    RereadSequence,
+    export_copy,
+    participant_of,
+    readable,
+    zone,
+)
 from .limits import JsonStream, open_text
 
 _MEDIA_TYPES = {
@@ -420,7 +427,7 @@ def _chat(stream: JsonStream, n_chat: int, read: bool) -> Iterator[_Event]:
     yield "chat", n_chat, header
 
 
-class TelegramExport(Sequence[Message]):
+class TelegramExport(RereadSequence):
     """The messages of one Telegram Desktop export, read from the file on each iteration
     (JsonStream: one message object at a time, never the whole document).
 
@@ -469,22 +476,6 @@ class TelegramExport(Sequence[Message]):
         account = info.get("phone_number") or info.get("username") or (self.my_id or None)
         self.account = str(account) if account else None
         self.total = sum(1 for _ in self)
-
-    def __len__(self) -> int:
-        return self.total
-
-    @overload
-    def __getitem__(self, index: int) -> Message: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Message]: ...
-    def __getitem__(self, index: int | slice) -> Message | Sequence[Message]:
-        """By position: the file read again up to it (the CLI only iterates)."""
-        if isinstance(index, slice):
-            return list(self)[index]
-        at = index + self.total if index < 0 else index
-        if not 0 <= at < self.total:
-            raise IndexError(index)
-        return next(itertools.islice(self, at, None))
 
     def __iter__(self) -> Iterator[Message]:
         with open_text(self.path) as text:
