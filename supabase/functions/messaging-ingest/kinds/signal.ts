@@ -1,5 +1,6 @@
 // docs/kinds.md's signal examples: the platform's documented payloads and what the function
-// makes of each (kinds_test.ts). Fill in one example per row of the table that names it.
+// makes of each (kinds_test.ts): one example per row of the table that names it. None yet:
+// the rows come with issue 28 (docs/kinds.md), with the account the examples are sent to.
 import type { KindExamples } from "./example.ts";
 
 const kinds: KindExamples = {
@@ -7,7 +8,7 @@ const kinds: KindExamples = {
     id: "00000000-0000-4000-8000-000000000003",
     user_id: "00000000-0000-4000-8000-0000000000aa",
     platform: "signal",
-    account_identifier: "TODO",
+    account_identifier: "",
     status: "active",
     secrets: {},
   },
