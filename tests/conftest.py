@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 
-from crm_messaging.config import Settings, load_settings
+from crm_messaging.config import Settings, load_settings, read_env
 from crm_messaging.errors import SettingsError
 from devstack.tokens import user_token
 from supabase import Client, create_client
@@ -119,3 +120,17 @@ def small_caps(db: Db) -> Iterator[dict[str, int]]:
     yield caps
     for key, value in old.items():
         db.execute("update messaging_private.settings set value = %s where key = %s", (value, key))
+
+
+@pytest.fixture(scope="session")
+def functions_url(settings: Settings) -> str:
+    """The messaging-ingest function's URL: FUNCTIONS_URL from .env, else the gateway's."""
+    url = read_env().get("FUNCTIONS_URL") or f"{settings.api_url}/functions/v1"
+    return f"{url.rstrip('/')}/messaging-ingest"
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    """A plain HTTP client, for what the platforms send the function."""
+    with httpx.Client(timeout=30) as client:
+        yield client

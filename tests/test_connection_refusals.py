@@ -24,8 +24,6 @@ from tests.test_webhooks import (  # noqa: F401  (fixtures)
     WA_ACCOUNT,
     Conn,
     connect,
-    functions_url,
-    http,
     owner,
     tg_post,
     wa_body,

@@ -13,7 +13,6 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -27,24 +26,11 @@ from hypothesis import settings as settings_
 from hypothesis import strategies as st
 
 from crm_messaging.cli import main
-from crm_messaging.config import read_env
 
 MADRID = ZoneInfo("Europe/Madrid")
 WA_ID = "34611222333"
 APP_SECRET = "export-live-secret"
 TG_TOKEN = "tg_export_live-1"
-
-
-@pytest.fixture(scope="module")
-def functions_url(settings) -> str:
-    url = read_env().get("FUNCTIONS_URL") or f"{settings.api_url}/functions/v1"
-    return f"{url.rstrip('/')}/messaging-ingest"
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=30) as client:
-        yield client
 
 
 WA_PHONE_NUMBER_ID = "1065403522"

@@ -17,18 +17,11 @@ from typing import Any
 import httpx
 import pytest
 
-from crm_messaging.config import read_env
 from devstack.tokens import user_token
 
 WA_ACCOUNT = "+15550783881"
 WA_METADATA = {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"}
 METADATA_MAX_DEPTH = 32
-
-
-@pytest.fixture(scope="module")
-def functions_url(settings: Any) -> str:
-    url = read_env().get("FUNCTIONS_URL") or f"{settings.api_url}/functions/v1"
-    return f"{url.rstrip('/')}/messaging-ingest"
 
 
 @pytest.fixture

@@ -12,15 +12,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import zipfile
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import httpx
-import pytest
-
-from crm_messaging.config import read_env
 
 from .test_export_live import (
     APP_SECRET,
@@ -34,19 +28,6 @@ from .test_export_live import (
     wa_send,
     wa_start,
 )
-
-
-@pytest.fixture(scope="module")
-def functions_url(settings) -> str:
-    url = read_env().get("FUNCTIONS_URL") or f"{settings.api_url}/functions/v1"
-    return f"{url.rstrip('/')}/messaging-ingest"
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=30) as client:
-        yield client
-
 
 MEDIA = Path(__file__).parent / "fixtures" / "whatsapp" / "media"
 PHOTO = MEDIA / "IMG-20240102-WA0003.jpg"

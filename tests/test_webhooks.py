@@ -12,7 +12,7 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +23,6 @@ from hypothesis import settings as settings_
 from hypothesis import strategies as st
 from postgrest.exceptions import APIError
 
-from crm_messaging.config import read_env
-
 WA_ID = "34611222333"
 CONV = f"+{WA_ID}"
 
@@ -34,18 +32,6 @@ class Conn:
     id: str
     platform: str
     secrets: dict[str, str]
-
-
-@pytest.fixture(scope="module")
-def functions_url(settings) -> str:
-    url = read_env().get("FUNCTIONS_URL") or f"{settings.api_url}/functions/v1"
-    return f"{url.rstrip('/')}/messaging-ingest"
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=30) as client:
-        yield client
 
 
 @pytest.fixture
