@@ -10,6 +10,18 @@ in tests/fixtures/phone_cases.json run through both):
 - anything else is not a phone: `612 34 56 78` has no country code and is refused, never
   guessed. Only the Python side can add one: `normalize_phone(value, region="ES")` reads a
   national number with `phonenumbers` (SQL has no region to go by).
+
+Matching compares subscriber keys (`subscriber_key`, the same rule as the SQL function
+messaging_private.subscriber_key; the cases in tests/fixtures/phone_variants.csv run
+through both): the national spellings of one phone fold to one key. phonenumbers reads
+national forms (Argentina's `011 15 2345-6789` is +54 9 11 2345 6789) and tells mobiles
+from landlines, but it calls the older spellings invalid instead of mapping them, so the
+folds are written here, as in SQL:
+
+- Brazil: +55, a two-digit area, then 9 and eight digits starting 6-9 -> the eight digits
+  (a mobile before the ninth digit; eight-digit landlines start 2-5 and never fold);
+- Mexico: +52 1 and ten digits -> +52 and the ten digits (the mobile prefix dropped in 2019);
+- Argentina: +54 9 and ten digits -> +54 and the ten digits (the mobile prefix).
 """
 
 from __future__ import annotations
@@ -25,6 +37,13 @@ _WS = " \t\n\r\f\v"
 _JID = re.compile(r"^[ \t\n\r\f\v]*\+?([0-9]{6,15})@(s\.whatsapp\.net|c\.us)[ \t\n\r\f\v]*$")
 _INTERNATIONAL = re.compile(r"^[ \t\n\r\f\v]*(\+|00)[0-9 ().\-/]{6,24}[ \t\n\r\f\v]*$")
 _E164_DIGITS = re.compile(r"^[1-9][0-9]{5,14}$")
+_E164 = re.compile(r"^\+[1-9][0-9]{5,14}$")
+#: (pattern, replacement) of each fold, in messaging_private.subscriber_key's order
+_FOLDS = (
+    (re.compile(r"^\+55([1-9][1-9])9([6-9][0-9]{7})$"), r"+55\1\2"),  # Brazil's ninth digit
+    (re.compile(r"^\+521([0-9]{10})$"), r"+52\1"),  # Mexico's 52 1
+    (re.compile(r"^\+549([0-9]{10})$"), r"+54\1"),  # Argentina's 54 9
+)
 
 
 def _international(value: str) -> str | None:
@@ -104,3 +123,31 @@ def normalize_participant(value: str | None, region: str | None = None) -> str |
         except IdentifierError:
             pass
     return normalize_username(value)
+
+
+def fold_phone(e164: str) -> str:
+    """The subscriber key of a phone in E.164: its national variants folded (see above)."""
+    if not _E164.match(e164):
+        return e164
+    for pattern, replacement in _FOLDS:
+        if pattern.match(e164):
+            return pattern.sub(replacement, e164)
+    return e164
+
+
+def subscriber_key(value: str | None, region: str | None = None) -> str | None:
+    """The key an identifier is matched by: messaging_private.subscriber_key, computed here.
+
+    A phone (a JID, an international form, or with `region` a national one read by
+    phonenumbers, such as Argentina's `15` form) is normalised and folded; anything else is
+    its normalised self (a username). None for an empty value. A national number that is no
+    phone of `region` raises IdentifierError.
+    """
+    if value is None or not value.strip(_WS):
+        return None
+    phone = _international(value)
+    if phone is None and region and re.fullmatch(r"[0-9 ().\-/]+", value.strip(_WS)):
+        phone = normalize_phone(value, region)
+    if phone is None:
+        return normalize_identifier("any", value)
+    return fold_phone(phone)

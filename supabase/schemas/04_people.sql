@@ -59,6 +59,45 @@ comment on function messaging_private.normalize_identifier(text, text) is
 grant execute on function messaging_private.normalize_identifier(text, text) to authenticated, service_role;
 
 -- -----------------------------------------------------------------------------
+-- Subscriber key: one key for the national spellings of one phone (the same rules as
+-- crm_messaging.identifiers.subscriber_key; tests/fixtures/phone_variants.csv runs
+-- through both). phonenumbers' metadata calls the old spellings invalid instead of
+-- mapping them, so the folds are written here by hand:
+--   Brazil    +55 AA 9NNNNNNNN  -> +55 AA NNNNNNNN when NNNNNNNN starts with 6-9 (a mobile
+--             before the ninth digit; landlines start with 2-5 and are never folded)
+--   Mexico    +52 1 NNNNNNNNNN  -> +52 NNNNNNNNNN (the mobile prefix dropped in 2019)
+--   Argentina +54 9 NNNNNNNNNN  -> +54 NNNNNNNNNN (the mobile prefix of international calls)
+-- Anything else (another country, a username, an id) is its own key.
+-- -----------------------------------------------------------------------------
+
+create or replace function messaging_private.subscriber_key(value text)
+returns text
+language plpgsql
+immutable
+parallel safe
+set search_path = ''
+as $$
+begin
+  if value is null or value !~ '^\+[1-9][0-9]{5,14}$' then
+    return value;
+  end if;
+  if value ~ '^\+55[1-9][1-9]9[6-9][0-9]{7}$' then
+    return '+55' || pg_catalog.substr(value, 4, 2) || pg_catalog.substr(value, 7);
+  end if;
+  if value ~ '^\+521[0-9]{10}$' then
+    return '+52' || pg_catalog.substr(value, 5);
+  end if;
+  if value ~ '^\+549[0-9]{10}$' then
+    return '+54' || pg_catalog.substr(value, 5);
+  end if;
+  return value;
+end;
+$$;
+comment on function messaging_private.subscriber_key(text) is
+  'The key by which a normalised identifier is matched: a phone (E.164) with its national variants folded (Brazil''s mobile ninth digit, Mexico''s 52 1, Argentina''s 54 9); any other value unchanged. crm_messaging.identifiers.subscriber_key is the same rule (tests/fixtures/phone_variants.csv).';
+grant execute on function messaging_private.subscriber_key(text) to authenticated, service_role;
+
+-- -----------------------------------------------------------------------------
 -- people (only if the CRM does not have it)
 -- -----------------------------------------------------------------------------
 
@@ -111,6 +150,7 @@ create table public.person_identifiers (
   platform text check (platform = any (pg_catalog.enum_range(null::public.messaging_platform)::text[])),
   value text not null check (pg_catalog.length(value) between 1 and 320),
   created_at timestamptz not null default now(),
+  match_key text generated always as (messaging_private.subscriber_key(value)) stored,
   constraint person_identifiers_unique unique nulls not distinct (person_id, kind, platform, value)
 );
 comment on table public.person_identifiers is
@@ -118,6 +158,9 @@ comment on table public.person_identifiers is
 
 create index person_identifiers_user_value_idx on public.person_identifiers (user_id, value);
 create index person_identifiers_person_id_idx on public.person_identifiers (person_id);
+create index person_identifiers_user_match_key_idx on public.person_identifiers (user_id, match_key);
+comment on column public.person_identifiers.match_key is
+  'The subscriber key of value (messaging_private.subscriber_key): what conversations are matched by.';
 
 alter table public.person_identifiers enable row level security;
 

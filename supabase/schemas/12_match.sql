@@ -16,17 +16,18 @@ set search_path = ''
 as $$
 begin
   return (
-    -- the person whose identifier equals the participant's, if exactly one person matches
+    -- the person with an identifier of the participant's subscriber key (one index range,
+    -- person_identifiers_user_match_key_idx), if exactly one person matches
     select case when pg_catalog.count(distinct pi.person_id) = 1 then (pg_catalog.array_agg(pi.person_id))[1] end
     from public.person_identifiers pi
     where pi.user_id = owner
-      and pi.value = identifier
+      and pi.match_key = messaging_private.subscriber_key(identifier)
       and (pi.platform is null or pi.platform = conversation_platform)
   );
 end;
 $$;
 comment on function messaging_private.match_person(uuid, text, text) is
-  'The one person of owner whose identifier equals the (normalised) participant identifier on that platform; null when none or several match.';
+  'The one person of owner with an identifier of the (normalised) participant identifier''s subscriber key on that platform (national phone variants fold together); null when none or several match.';
 
 create or replace function messaging_private.link_conversations_to_new_identifier()
 returns trigger
@@ -39,14 +40,15 @@ begin
      set person_id = messaging_private.match_person(c.user_id, c.platform, c.participant_identifier)
    where c.user_id = new.user_id
      and c.person_id is null
-     and c.participant_identifier = new.value
+     -- one range of chat_conversations_participant_key_idx: every spelling of the key
+     and messaging_private.subscriber_key(c.participant_identifier) = new.match_key
      and (new.platform is null or c.platform = new.platform)
      and messaging_private.match_person(c.user_id, c.platform, c.participant_identifier) is not null;
   return null;
 end;
 $$;
 comment on function messaging_private.link_conversations_to_new_identifier() is
-  'Trigger: links the owner''s unlinked conversations whose participant now matches exactly one person.';
+  'Trigger: links the owner''s unlinked conversations whose participant (any national variant of the identifier''s subscriber key) now matches exactly one person.';
 revoke all on function messaging_private.link_conversations_to_new_identifier() from public;
 
 create trigger person_identifiers_link_conversations
