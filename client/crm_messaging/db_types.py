@@ -235,6 +235,7 @@ class PublicPersonIdentifiers(BaseModel):
     created_at: datetime.datetime = Field(alias="created_at")
     id: uuid.UUID = Field(alias="id")
     kind: str = Field(alias="kind")
+    match_key: Optional[str] = Field(alias="match_key")
     person_id: uuid.UUID = Field(alias="person_id")
     platform: Optional[str] = Field(alias="platform")
     user_id: uuid.UUID = Field(alias="user_id")
@@ -244,6 +245,7 @@ class PublicPersonIdentifiersInsert(TypedDict):
     created_at: NotRequired[Annotated[datetime.datetime, Field(alias="created_at")]]
     id: NotRequired[Annotated[uuid.UUID, Field(alias="id")]]
     kind: Annotated[str, Field(alias="kind")]
+    match_key: NotRequired[Annotated[Optional[str], Field(alias="match_key")]]
     person_id: Annotated[uuid.UUID, Field(alias="person_id")]
     platform: NotRequired[Annotated[Optional[str], Field(alias="platform")]]
     user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
@@ -253,6 +255,7 @@ class PublicPersonIdentifiersUpdate(TypedDict):
     created_at: NotRequired[Annotated[datetime.datetime, Field(alias="created_at")]]
     id: NotRequired[Annotated[uuid.UUID, Field(alias="id")]]
     kind: NotRequired[Annotated[str, Field(alias="kind")]]
+    match_key: NotRequired[Annotated[Optional[str], Field(alias="match_key")]]
     person_id: NotRequired[Annotated[uuid.UUID, Field(alias="person_id")]]
     platform: NotRequired[Annotated[Optional[str], Field(alias="platform")]]
     user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]

@@ -221,13 +221,16 @@ as $$
 -- reason: identifier (an identifier of the person has the participant's subscriber key;
 -- two such people are both listed, and neither is linked by itself), recent (a person of
 -- the caller's latest conversations, or created last), name (the rest by name). query
--- keeps the people whose name contains it. Each part reads an index range.
+-- keeps the people whose name has its words in order. Each part reads an index range.
 declare
   v_user uuid := (select auth.uid());
   v_conv public.chat_conversations%rowtype := messaging_private.own_conversation(conversation_id);
   v_key text := messaging_private.subscriber_key(v_conv.participant_identifier);
-  v_like text := '%' || pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
-    pg_catalog.btrim(coalesce(query, '')), '\', '\\'), '%', '\%'), '_', '\_') || '%';
+  -- the query's words in order, anywhere in the name (its own wildcards taken literally)
+  v_like text := '%' || pg_catalog.regexp_replace(
+    pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
+      pg_catalog.btrim(coalesce(query, '')), '\', '\\'), '%', '\%'), '_', '\_'),
+    '\s+', '%', 'g') || '%';
 begin
   if max_count is null or max_count < 1 or max_count > 100 then
     raise exception using errcode = '22023', hint = 'max_count_out_of_range',
@@ -284,7 +287,7 @@ begin
 end;
 $$;
 comment on function public.suggest_people(uuid, text, integer) is
-  'The caller''s people for the person picker of a conversation, best first: reason identifier (an identifier matches the participant, national phone variants included; several such people are all listed, none is linked by itself), then recent (people of the latest conversations, or created last; at most 5), then name (alphabetical); query keeps names containing it; at most max_count (1 to 100). Refuses conversation_not_found.';
+  'The caller''s people for the person picker of a conversation, best first: reason identifier (an identifier matches the participant, national phone variants included; several such people are all listed, none is linked by itself), then recent (people of the latest conversations, or created last; at most 5), then name (alphabetical); query keeps names with its words in order; at most max_count (1 to 100). Refuses conversation_not_found.';
 
 revoke all on function public.link_conversation_to_person(uuid, uuid) from public, anon;
 revoke all on function public.create_person_from_conversation(uuid, text) from public, anon;

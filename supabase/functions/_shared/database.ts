@@ -115,14 +115,14 @@ isOneToOne: false
                   ]
                 },"person_identifiers": {
                   Row: {
-                    "created_at": string,"id": string,"kind": string,"person_id": string,"platform": string | null,"user_id": string,"value": string
+                    "created_at": string,"id": string,"kind": string,"match_key": string | null,"person_id": string,"platform": string | null,"user_id": string,"value": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "created_at"?: string,"id"?: string,"kind": string,"person_id": string,"platform"?: string | null,"user_id"?: string,"value": string
+                    "created_at"?: string,"id"?: string,"kind": string,"match_key"?: never,"person_id": string,"platform"?: string | null,"user_id"?: string,"value": string
                   }
                   Update: {
-                    "created_at"?: string,"id"?: string,"kind"?: string,"person_id"?: string,"platform"?: string | null,"user_id"?: string,"value"?: string
+                    "created_at"?: string,"id"?: string,"kind"?: string,"match_key"?: never,"person_id"?: string,"platform"?: string | null,"user_id"?: string,"value"?: string
                   }
                   Relationships: [
                     {
@@ -171,6 +171,9 @@ isOneToOne: false
 "create_messaging_connection":
 { Args: { "account_identifier": string,"app_secret"?: string,"display_name"?: string,"platform": string }; Returns: Json
                            },
+"create_person_from_conversation":
+{ Args: { "conversation_id": string,"full_name": string }; Returns: Json
+                           },
 "delete_messaging_connection":
 { Args: { "connection_id": string }; Returns: boolean
                            },
@@ -188,6 +191,9 @@ isOneToOne: false
                            },
 "ingest_webhook_delivery":
 { Args: { "payload": Json }; Returns: Json
+                           },
+"link_conversation_to_person":
+{ Args: { "conversation_id": string,"person_id": string }; Returns: Json
                            },
 "mark_conversation_read":
 { Args: { "conversation_id": string }; Returns: string
@@ -214,6 +220,11 @@ isOneToOne: false
                            },
 "set_messaging_connection_status":
 { Args: { "connection_id": string,"status": string }; Returns: string
+                           },
+"suggest_people":
+{ Args: { "conversation_id": string,"max_count"?: number,"query"?: string }; Returns: {
+              "email": string,"full_name": string,"id": string,"phone": string,"reason": string
+            }[]
                            },
 "webhook_connection":
 { Args: { "connection_id": string }; Returns: Json
