@@ -153,8 +153,8 @@ test("link a conversation to a person and see it on the Person page's Messages t
   const header = page.locator(".thread-header");
   await header.getByRole("combobox", { name: "Link to person" }).fill("João");
   await header
-    .getByRole("list", { name: "People" })
-    .getByRole("button", { name: /^João Silva/ })
+    .getByRole("listbox", { name: "People" })
+    .getByRole("option", { name: /^João Silva/ })
     .click();
   await expect(header.getByRole("link", { name: "João Silva" })).toBeVisible();
   await shot(page, "thread-linked");

@@ -274,9 +274,9 @@ for (const vp of VIEWPORTS) {
       await expect(page.getByTestId("picker-count")).toHaveText(
         `20 of ${matching} people: type more of the name to narrow them`,
       );
-      await expect(page.getByRole("list", { name: "People" }).getByRole("button")).toHaveCount(20);
+      await expect(page.getByRole("listbox", { name: "People" }).getByRole("option")).toHaveCount(20);
       await picker.fill(last);
-      await page.getByRole("list", { name: "People" }).getByRole("button", { name: last }).click();
+      await page.getByRole("listbox", { name: "People" }).getByRole("option", { name: last }).click();
       const header = page.locator(".thread-header");
       await expect(header.getByRole("link", { name: last })).toBeVisible();
       await header.getByRole("button", { name: "Unlink" }).click();

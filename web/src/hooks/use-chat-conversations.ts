@@ -398,19 +398,39 @@ export function useMarkRead() {
   });
 }
 
+/** What link_conversation_to_person and create_person_from_conversation answer. */
+export interface PersonLink {
+  conversation_id: string;
+  person_id: string;
+  /** The participant identifier recorded on the person (null for a group). */
+  identifier: { kind: string; platform: string | null; value: string } | null;
+  /** The person's conversations now, the others of that identifier included. */
+  person_conversations: number;
+  full_name?: string;
+  created?: boolean;
+}
+
 /**
- * Links a conversation to a person (or unlinks it with null): an update of the link
- * column `person_id`, which RLS allows only on the user's own conversations and
- * people. A refused update changes no row, which is reported as an error.
+ * Links a conversation to a person with link_conversation_to_person, which also records the
+ * conversation's participant (phone, username or id) on the person, so the person's other
+ * conversations of that identifier link at once; or unlinks it with null (an update of the
+ * link column `person_id`, which RLS allows only on the user's own conversations).
  */
 export function useLinkConversation(conversationId: string) {
   const supabase = useSupabase();
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: async (personId: string | null) => {
+      if (personId) {
+        const { data, error } = await supabase
+          .rpc("link_conversation_to_person", { conversation_id: conversationId, person_id: personId })
+          .retry(false);
+        if (error) raise(error);
+        return data as unknown as PersonLink;
+      }
       const { data, error } = await supabase
         .from("chat_conversations")
-        .update({ person_id: personId })
+        .update({ person_id: null })
         .eq("id", conversationId)
         .select("id, person_id")
         .retry(false);
@@ -418,15 +438,20 @@ export function useLinkConversation(conversationId: string) {
       if (!data || data.length === 0) {
         throw new Error("The conversation was not updated (it is not yours, or it is gone).");
       }
-      return data[0];
+      return null;
     },
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: conversationKeys.all }),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: conversationKeys.all });
+      void queryClient.invalidateQueries({ queryKey: ["people"] });
+    },
   });
 }
 
 /**
- * Creates a person from a conversation's contact (name, and the phone when the contact
- * is a phone number) and links the conversation to them: two writes under RLS.
+ * Creates a person from a conversation's contact with create_person_from_conversation: the
+ * name, the phone when the contact is one, the participant's identifier recorded on the
+ * person and the conversation (and the others of that identifier) linked, in one call. A
+ * retry after a lost answer creates nobody twice.
  */
 export function useCreatePersonFromConversation(conversation: ConversationListItem) {
   const supabase = useSupabase();
@@ -435,28 +460,12 @@ export function useCreatePersonFromConversation(conversation: ConversationListIt
     mutationFn: async (fullName: string) => {
       const name = fullName.trim();
       if (!name) throw new Error("The person needs a name.");
-      const identifier = conversation.participant_identifier;
-      const phone = identifier && /^\+[1-9]\d{6,14}$/.test(identifier) ? identifier : null;
-      const person = await supabase
-        .from("people")
-        .insert({ full_name: name, ...(phone ? { phone } : {}) })
-        .select("id, full_name")
-        .single()
-        .retry(false);
-      if (person.error) raise(person.error);
       const { data, error } = await supabase
-        .from("chat_conversations")
-        .update({ person_id: person.data.id })
-        .eq("id", conversation.id)
-        .select("id, person_id")
+        .rpc("create_person_from_conversation", { conversation_id: conversation.id, full_name: name })
         .retry(false);
       if (error) raise(error);
-      if (!data || data.length === 0) {
-        throw new Error(
-          "The person was created, but the conversation was not linked (it is not yours, or it is gone).",
-        );
-      }
-      return person.data;
+      const link = data as unknown as PersonLink;
+      return { id: link.person_id, full_name: link.full_name ?? name, link };
     },
     onSuccess: () => {
       void queryClient.invalidateQueries({ queryKey: conversationKeys.all });

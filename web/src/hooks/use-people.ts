@@ -75,6 +75,47 @@ export function usePeopleSearch(search: string) {
   });
 }
 
+/** Why the picker lists a person where it does (suggest_people's reason). */
+export type SuggestionReason = "identifier" | "recent" | "name";
+
+export interface PickerPerson {
+  id: string;
+  full_name: string;
+  email: string | null;
+  phone: string | null;
+  reason: SuggestionReason;
+}
+
+/**
+ * The person picker of a conversation: suggest_people's first PICKER_LIMIT people, those
+ * whose identifiers match the conversation's participant (national phone variants
+ * included) first, then recent ones, then by name, keeping names with `search`'s words in
+ * order; and how many people have such a name (an exact count, as the People page shows).
+ */
+export function usePeopleSuggestions(conversationId: string, search: string) {
+  const supabase = useSupabase();
+  const text = search.trim();
+  return useQuery({
+    queryKey: ["people", "suggest", conversationId, text],
+    queryFn: async ({ signal }) => {
+      let count = supabase.from("people").select("id", { count: "exact", head: true }).abortSignal(signal).retry(false);
+      if (text) count = count.ilike("full_name", pattern(text));
+      const [suggested, counted] = await Promise.all([
+        supabase
+          .rpc("suggest_people", { conversation_id: conversationId, query: text, max_count: PICKER_LIMIT })
+          .abortSignal(signal)
+          .retry(false),
+        count,
+      ]);
+      if (suggested.error) raise(suggested.error);
+      if (counted.error) raise(counted.error);
+      const rows = suggested.data as PickerPerson[];
+      return { rows, total: counted.count ?? rows.length };
+    },
+    placeholderData: keepPreviousData,
+  });
+}
+
 export function usePerson(personId: string) {
   const supabase = useSupabase();
   return useQuery({

@@ -1,4 +1,5 @@
-// Link a conversation to one of the user's people, or unlink it (the person_id link column).
+// Link a conversation to one of the user's people (which records the contact's identifier on
+// the person, linking the person's other conversations of it too), or unlink it.
 import { Link } from "react-router-dom";
 import { useLinkConversation } from "../../hooks/use-chat-conversations";
 import { describeError } from "../../lib/errors";
@@ -34,7 +35,12 @@ export function LinkPersonControl({
   }
   return (
     <div className="link-control">
-      <PersonPicker label="Link to person" onPick={(p) => link.mutate(p.id)} disabled={link.isPending} />
+      <PersonPicker
+        label="Link to person"
+        conversationId={conversation.id}
+        onPick={(p) => link.mutate(p.id)}
+        disabled={link.isPending}
+      />
       {link.isPending && <span className="muted">Linking…</span>}
       {link.isError && (
         <span role="alert" className="error">

@@ -1,38 +1,55 @@
-// A searchable person picker: the user types part of a name, the server answers with the
-// first matches (never the whole people table), and a choice is one click or Enter.
+// The person picker of a conversation: it opens with the people whose identifiers match the
+// conversation's contact on top (suggest_people), then recent ones, then by name; typing
+// narrows them on the server (never the whole people table). A combobox over a listbox:
+// the arrow keys move through the options, Enter picks, Escape closes, a click picks.
 import { useEffect, useId, useState } from "react";
-import { usePeopleSearch } from "../../hooks/use-people";
+import { usePeopleSuggestions, type PickerPerson, type SuggestionReason } from "../../hooks/use-people";
 import { describeError } from "../../lib/errors";
+
+const REASON_LABEL: Record<SuggestionReason, string | null> = {
+  identifier: "matches this contact",
+  recent: "recent",
+  name: null,
+};
 
 export function PersonPicker({
   label,
+  conversationId,
   onPick,
   disabled = false,
 }: {
   label: string;
-  onPick: (person: { id: string; full_name: string }) => void;
+  conversationId: string;
+  onPick: (person: PickerPerson) => void;
   disabled?: boolean;
 }) {
   const [text, setText] = useState("");
   const [debounced, setDebounced] = useState("");
   const [open, setOpen] = useState(false);
+  const [active, setActive] = useState(0);
   const listId = useId();
   useEffect(() => {
     const timer = setTimeout(() => setDebounced(text), 250);
     return () => clearTimeout(timer);
   }, [text]);
-  const people = usePeopleSearch(debounced);
+  const people = usePeopleSuggestions(conversationId, debounced);
   const rows = people.data?.rows ?? [];
   const total = people.data?.total ?? 0;
+  // a new answer starts again at its first option
+  useEffect(() => setActive(0), [people.data]);
+  const current = open && rows.length > 0 ? rows[Math.min(active, rows.length - 1)] : undefined;
+  const optionId = (id: string) => `${listId}-option-${id}`;
+
+  const pick = (person: PickerPerson) => {
+    onPick(person);
+    setOpen(false);
+  };
 
   return (
     <div
       className="picker"
       onBlur={(e) => {
         if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setOpen(false);
-      }}
-      onKeyDown={(e) => {
-        if (e.key === "Escape") setOpen(false);
       }}
     >
       <label>
@@ -43,25 +60,45 @@ export function PersonPicker({
           aria-expanded={open}
           aria-controls={listId}
           aria-autocomplete="list"
+          aria-activedescendant={current ? optionId(current.id) : undefined}
           placeholder="Search people…"
           value={text}
           disabled={disabled}
           onFocus={() => setOpen(true)}
+          onClick={() => setOpen(true)}
           onChange={(e) => {
             setText(e.target.value);
             setOpen(true);
           }}
           onKeyDown={(e) => {
-            if (e.key === "Enter" && rows[0] && debounced === text) {
+            if (e.key === "ArrowDown" || e.key === "ArrowUp") {
               e.preventDefault();
-              onPick(rows[0]);
+              if (!open) {
+                setOpen(true);
+                return;
+              }
+              const step = e.key === "ArrowDown" ? 1 : -1;
+              setActive((a) => (rows.length ? (Math.min(a, rows.length - 1) + step + rows.length) % rows.length : 0));
+            } else if (e.key === "Home" && open && rows.length) {
+              e.preventDefault();
+              setActive(0);
+            } else if (e.key === "End" && open && rows.length) {
+              e.preventDefault();
+              setActive(rows.length - 1);
+            } else if (e.key === "Enter" && current && debounced === text) {
+              e.preventDefault();
+              pick(current);
+            } else if (e.key === "Escape" && open) {
+              // the search field's own Escape would also clear the text: close only
+              e.preventDefault();
+              e.stopPropagation();
               setOpen(false);
             }
           }}
         />
       </label>
       {open && (
-        <div className="picker-results" id={listId}>
+        <div className="picker-results">
           {people.isError ? (
             <p role="alert" className="error">
               {describeError(people.error)}
@@ -69,31 +106,36 @@ export function PersonPicker({
           ) : people.isPending ? (
             <p className="muted">Searching…</p>
           ) : rows.length === 0 ? (
-            <p className="muted">No person matches “{debounced}”.</p>
-          ) : (
-            <>
-              <ul aria-label="People">
-                {rows.map((p) => (
-                  <li key={p.id}>
-                    <button
-                      type="button"
-                      onClick={() => {
-                        onPick(p);
-                        setOpen(false);
-                      }}
-                    >
-                      {p.full_name}
-                      {p.phone || p.email ? <span className="muted"> · {p.phone ?? p.email}</span> : null}
-                    </button>
-                  </li>
-                ))}
-              </ul>
-              <p className="muted picker-count" data-testid="picker-count">
-                {total > rows.length
-                  ? `${rows.length} of ${total} people: type more of the name to narrow them`
+            <p className="muted">{debounced ? `No person matches “${debounced}”.` : "No people yet."}</p>
+          ) : null}
+          <ul role="listbox" id={listId} aria-label="People" hidden={rows.length === 0 || people.isError}>
+            {rows.map((p) => (
+              <li
+                key={p.id}
+                id={optionId(p.id)}
+                role="option"
+                aria-selected={current?.id === p.id}
+                className={current?.id === p.id ? "active" : undefined}
+                // keep the focus in the field: a click picks without blurring it first
+                onMouseDown={(e) => e.preventDefault()}
+                onClick={() => pick(p)}
+              >
+                <span className="picker-name">{p.full_name}</span>
+                {REASON_LABEL[p.reason] && (
+                  <span className={`picker-reason ${p.reason}`}>{REASON_LABEL[p.reason]}</span>
+                )}
+                {p.phone || p.email ? <span className="muted picker-detail">{p.phone ?? p.email}</span> : null}
+              </li>
+            ))}
+          </ul>
+          {rows.length > 0 && !people.isError && (
+            <p className="muted picker-count" data-testid="picker-count">
+              {total > rows.length && debounced
+                ? `${rows.length} of ${total} people: type more of the name to narrow them`
+                : total > rows.length
+                  ? `${rows.length} of ${total} people: type a name to find the others`
                   : `${total} ${total === 1 ? "person" : "people"}`}
-              </p>
-            </>
+            </p>
           )}
         </div>
       )}
