@@ -40,6 +40,11 @@ export function PersonPicker({
   const current = open && rows.length > 0 ? rows[Math.min(active, rows.length - 1)] : undefined;
   const optionId = (id: string) => `${listId}-option-${id}`;
 
+  // opening starts at the first option (the best suggestion)
+  const openList = () => {
+    if (!open) setActive(0);
+    setOpen(true);
+  };
   const pick = (person: PickerPerson) => {
     onPick(person);
     setOpen(false);
@@ -64,17 +69,17 @@ export function PersonPicker({
           placeholder="Search people…"
           value={text}
           disabled={disabled}
-          onFocus={() => setOpen(true)}
-          onClick={() => setOpen(true)}
+          onFocus={openList}
+          onClick={openList}
           onChange={(e) => {
             setText(e.target.value);
-            setOpen(true);
+            openList();
           }}
           onKeyDown={(e) => {
             if (e.key === "ArrowDown" || e.key === "ArrowUp") {
               e.preventDefault();
               if (!open) {
-                setOpen(true);
+                openList();
                 return;
               }
               const step = e.key === "ArrowDown" ? 1 : -1;
