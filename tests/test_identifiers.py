@@ -4,11 +4,10 @@ import csv
 import json
 from pathlib import Path
 
+import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import phonenumbers
 from postgrest.exceptions import APIError
 
 from crm_messaging.identifiers import (
@@ -121,7 +120,7 @@ def _stored(value: str) -> str:
 def test_the_table_names_only_its_own_inputs_and_covers_both_directions():
     for a, b in LINKS + NEVER:
         assert b in BY_INPUT, f"{a} -> {b}: {b} is no input of the table"
-    for a, b in LINKS:
+    for _a, b in LINKS:
         assert BY_INPUT[b]["should_link_with"], f"{b} has no link back (both directions)"
     assert len(NEVER) >= 8
 
@@ -170,14 +169,18 @@ def test_phonenumbers_agrees_which_brazilian_numbers_are_mobiles():
     for row in VARIANTS:
         if not row["key"].startswith("+55") or row["region"]:
             continue
-        number = phonenumbers.parse(_stored(row["input"]) if "@" not in row["input"] else row["key"])
+        number = phonenumbers.parse(
+            _stored(row["input"]) if "@" not in row["input"] else row["key"]
+        )
         kind = phonenumbers.number_type(number)
         if "landline" in row["note"]:
             assert kind == phonenumbers.PhoneNumberType.FIXED_LINE, row["note"]
         elif row["key"] != normalize_identifier("any", row["input"]):
             # folded: the spelling with the ninth digit is a mobile in phonenumbers' metadata
             nine = phonenumbers.parse("+55" + row["key"][3:5] + "9" + row["key"][5:])
-            assert phonenumbers.number_type(nine) == phonenumbers.PhoneNumberType.MOBILE, row["note"]
+            assert phonenumbers.number_type(nine) == phonenumbers.PhoneNumberType.MOBILE, row[
+                "note"
+            ]
 
 
 def _kind(value: str) -> str:
@@ -194,23 +197,33 @@ def test_a_conversation_links_to_the_person_of_a_variant_and_never_to_a_suffix(m
     user.client.table("person_identifiers").insert(
         {"person_id": person, "kind": _kind(a), "value": _stored(a)}
     ).execute()
-    out = user.client.rpc(
-        "ingest_messages",
-        {"payload": {"messages": [msg("c1", participant_identifier=_stored(b))]}},
-    ).execute().data
+    out = (
+        user.client.rpc(
+            "ingest_messages",
+            {"payload": {"messages": [msg("c1", participant_identifier=_stored(b))]}},
+        )
+        .execute()
+        .data
+    )
     assert out["conversations"][0]["person_id"] == (person if should else None)
     # afterwards: the conversation from b exists first, then the person gains a
     later = make_user("fold")
-    conv = later.client.rpc(
-        "ingest_messages",
-        {"payload": {"messages": [msg("c2", participant_identifier=_stored(b))]}},
-    ).execute().data["conversations"][0]
+    conv = (
+        later.client.rpc(
+            "ingest_messages",
+            {"payload": {"messages": [msg("c2", participant_identifier=_stored(b))]}},
+        )
+        .execute()
+        .data["conversations"][0]
+    )
     assert conv["person_id"] is None
     someone = later.client.table("people").insert({"full_name": a}).execute().data[0]["id"]
     later.client.table("person_identifiers").insert(
         {"person_id": someone, "kind": _kind(a), "value": _stored(a)}
     ).execute()
-    row = later.client.table("chat_conversations").select("person_id").eq("id", conv["id"]).execute()
+    row = (
+        later.client.table("chat_conversations").select("person_id").eq("id", conv["id"]).execute()
+    )
     assert row.data[0]["person_id"] == (someone if should else None)
 
 
@@ -249,10 +262,14 @@ def test_linking_records_the_phone_and_links_every_variant_at_once(make_user, db
         ("wa2", "whatsapp", "+55 11 3265-4321"),
     )
     person = alice.client.table("people").insert({"full_name": "Ana Souza"}).execute().data[0]["id"]
-    out = alice.client.rpc(
-        "link_conversation_to_person",
-        {"conversation_id": ids[("whatsapp", "wa1")], "person_id": person},
-    ).execute().data
+    out = (
+        alice.client.rpc(
+            "link_conversation_to_person",
+            {"conversation_id": ids[("whatsapp", "wa1")], "person_id": person},
+        )
+        .execute()
+        .data
+    )
     assert out["identifier"] == {"kind": "phone", "platform": None, "value": "+551187654321"}
     assert out["person_conversations"] == 2
     linked = {
@@ -282,21 +299,33 @@ def test_creating_a_person_from_a_telegram_chat_records_the_username(make_user, 
         ("tg2", "telegram", "ana_t"),
         ("wa9", "whatsapp", "ana_t"),
     )
-    out = alice.client.rpc(
-        "create_person_from_conversation",
-        {"conversation_id": ids[("telegram", "tg1")], "full_name": "  Ana T  "},
-    ).execute().data
+    out = (
+        alice.client.rpc(
+            "create_person_from_conversation",
+            {"conversation_id": ids[("telegram", "tg1")], "full_name": "  Ana T  "},
+        )
+        .execute()
+        .data
+    )
     assert out["created"] is True and out["full_name"] == "Ana T"
     assert out["identifier"] == {"kind": "username", "platform": "telegram", "value": "ana_t"}
-    rows = alice.client.table("chat_conversations").select("external_conversation_id, person_id").execute()
+    rows = (
+        alice.client.table("chat_conversations")
+        .select("external_conversation_id, person_id")
+        .execute()
+    )
     linked = {r["external_conversation_id"]: r["person_id"] for r in rows.data}
     # the same username on another platform is another account: not linked
     assert linked == {"tg1": out["person_id"], "tg2": out["person_id"], "wa9": None}
     # a retry (the answer lost) creates nobody
-    again = alice.client.rpc(
-        "create_person_from_conversation",
-        {"conversation_id": ids[("telegram", "tg1")], "full_name": "Ana T"},
-    ).execute().data
+    again = (
+        alice.client.rpc(
+            "create_person_from_conversation",
+            {"conversation_id": ids[("telegram", "tg1")], "full_name": "Ana T"},
+        )
+        .execute()
+        .data
+    )
     assert (again["created"], again["person_id"]) == (False, out["person_id"])
     (people,) = db.execute("select count(*) from people where user_id = %s", (alice.id,)).fetchone()
     assert people == 1
@@ -305,22 +334,24 @@ def test_creating_a_person_from_a_telegram_chat_records_the_username(make_user, 
 def test_creating_a_person_from_a_phone_chat_stores_the_phone(make_user):
     alice = make_user("alice")
     ids = _conversations(alice.client, ("wa1", "whatsapp", "+52 1 55 1234 5678"))
-    out = alice.client.rpc(
-        "create_person_from_conversation",
-        {"conversation_id": ids[("whatsapp", "wa1")], "full_name": "Luis"},
-    ).execute().data
+    out = (
+        alice.client.rpc(
+            "create_person_from_conversation",
+            {"conversation_id": ids[("whatsapp", "wa1")], "full_name": "Luis"},
+        )
+        .execute()
+        .data
+    )
     person = alice.client.table("people").select("phone").eq("id", out["person_id"]).execute()
     assert person.data[0]["phone"] == "+5215512345678"
     # a later chat from the number's newer spelling links at once
     later = _conversations(alice.client, ("wa2", "whatsapp", "+52 55 1234 5678"))
-    row = alice.client.table("chat_conversations").select("person_id").eq("id", later[("whatsapp", "wa2")])
+    row = (
+        alice.client.table("chat_conversations")
+        .select("person_id")
+        .eq("id", later[("whatsapp", "wa2")])
+    )
     assert row.execute().data[0]["person_id"] == out["person_id"]
-
-
-def _refusal(call) -> APIError:
-    with pytest.raises(APIError) as caught:
-        call()
-    return caught.value
 
 
 def test_linking_refuses_what_is_not_the_callers_and_changes_nothing(make_user, db):
@@ -331,18 +362,60 @@ def test_linking_refuses_what_is_not_the_callers_and_changes_nothing(make_user, 
     bobs = bob.client.table("people").insert({"full_name": "Bob's"}).execute().data[0]["id"]
     unknown = "00000000-0000-4000-8000-000000000000"
     cases = [
-        (bob, "link_conversation_to_person", {"conversation_id": conv, "person_id": bobs}, "conversation_not_found"),
-        (alice, "link_conversation_to_person", {"conversation_id": conv, "person_id": bobs}, "person_not_found"),
-        (alice, "link_conversation_to_person", {"conversation_id": unknown, "person_id": alices}, "conversation_not_found"),
-        (alice, "link_conversation_to_person", {"conversation_id": conv, "person_id": unknown}, "person_not_found"),
-        (bob, "create_person_from_conversation", {"conversation_id": conv, "full_name": "X"}, "conversation_not_found"),
-        (alice, "create_person_from_conversation", {"conversation_id": conv, "full_name": " \t"}, "person_name_invalid"),
-        (alice, "create_person_from_conversation", {"conversation_id": conv, "full_name": "x" * 501}, "person_name_invalid"),
+        (
+            bob,
+            "link_conversation_to_person",
+            {"conversation_id": conv, "person_id": bobs},
+            "conversation_not_found",
+        ),
+        (
+            alice,
+            "link_conversation_to_person",
+            {"conversation_id": conv, "person_id": bobs},
+            "person_not_found",
+        ),
+        (
+            alice,
+            "link_conversation_to_person",
+            {"conversation_id": unknown, "person_id": alices},
+            "conversation_not_found",
+        ),
+        (
+            alice,
+            "link_conversation_to_person",
+            {"conversation_id": conv, "person_id": unknown},
+            "person_not_found",
+        ),
+        (
+            bob,
+            "create_person_from_conversation",
+            {"conversation_id": conv, "full_name": "X"},
+            "conversation_not_found",
+        ),
+        (
+            alice,
+            "create_person_from_conversation",
+            {"conversation_id": conv, "full_name": " \t"},
+            "person_name_invalid",
+        ),
+        (
+            alice,
+            "create_person_from_conversation",
+            {"conversation_id": conv, "full_name": "x" * 501},
+            "person_name_invalid",
+        ),
         (bob, "suggest_people", {"conversation_id": conv}, "conversation_not_found"),
-        (alice, "suggest_people", {"conversation_id": conv, "max_count": 0}, "max_count_out_of_range"),
+        (
+            alice,
+            "suggest_people",
+            {"conversation_id": conv, "max_count": 0},
+            "max_count_out_of_range",
+        ),
     ]
     for user, fn, args, kind in cases:
-        err = _refusal(lambda: user.client.rpc(fn, args).execute())
+        with pytest.raises(APIError) as caught:
+            user.client.rpc(fn, args).execute()
+        err = caught.value
         assert err.hint == kind, (fn, args, err)
         if kind == "conversation_not_found":
             assert str(args["conversation_id"]) in str(err.message), err.message
@@ -378,7 +451,8 @@ def test_two_people_of_one_key_link_none_and_both_are_suggested_first(make_user)
     assert row.data[0]["person_id"] is None
     # bia, created last, is linked to a recent conversation too
     alice.client.rpc(
-        "link_conversation_to_person", {"conversation_id": ids[("whatsapp", "wa0")], "person_id": bia}
+        "link_conversation_to_person",
+        {"conversation_id": ids[("whatsapp", "wa0")], "person_id": bia},
     ).execute()
     got = alice.client.rpc("suggest_people", {"conversation_id": conv}).execute().data
     assert [(p["id"], p["reason"]) for p in got[:2]] == sorted(
@@ -388,8 +462,14 @@ def test_two_people_of_one_key_link_none_and_both_are_suggested_first(make_user)
     assert [p["reason"] for p in got].count("identifier") == 2
     assert aaron in [p["id"] for p in got if p["reason"] in ("recent", "name")]
     # a query keeps the names containing it
-    named = alice.client.rpc("suggest_people", {"conversation_id": conv, "query": "eight"}).execute().data
+    named = (
+        alice.client.rpc("suggest_people", {"conversation_id": conv, "query": "eight"})
+        .execute()
+        .data
+    )
     assert [(p["id"], p["reason"]) for p in named] == [(eight, "identifier")]
     # at most max_count
-    one = alice.client.rpc("suggest_people", {"conversation_id": conv, "max_count": 1}).execute().data
+    one = (
+        alice.client.rpc("suggest_people", {"conversation_id": conv, "max_count": 1}).execute().data
+    )
     assert len(one) == 1 and one[0]["reason"] == "identifier"
