@@ -467,7 +467,8 @@ def test_two_people_of_one_key_link_none_and_both_are_suggested_first(make_user)
         .execute()
         .data
     )
-    assert [(p["id"], p["reason"]) for p in named] == [(eight, "identifier")]
+    assert [(p["id"], p["reason"], p["total"]) for p in named] == [(eight, "identifier", 1)]
+    assert {p["total"] for p in got} == {4}
     # at most max_count
     one = (
         alice.client.rpc("suggest_people", {"conversation_id": conv, "max_count": 1}).execute().data

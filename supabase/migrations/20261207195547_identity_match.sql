@@ -48,7 +48,10 @@ create index chat_conversations_participant_key_idx
   on public.chat_conversations (user_id, messaging_private.subscriber_key(participant_identifier))
   where person_id is null;
 
--- the picker: people by name, and the people created last
+-- the picker: people by name, by the words of a name, and the people created last
 create index people_user_name_idx on public.people (user_id, full_name, id);
 create index people_user_created_idx on public.people (user_id, created_at desc);
+-- a name containing the typed words (the picker's and the People page's ilike), found
+-- without reading every person's name
+create index people_full_name_trgm_idx on public.people using gin (full_name extensions.gin_trgm_ops);
 

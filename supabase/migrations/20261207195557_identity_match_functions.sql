@@ -209,19 +209,22 @@ $$;
 comment on function messaging_private.participant_kind(text) is
   'The kind a conversation''s participant identifier is recorded with on a person: phone for an E.164 phone, else username (also for a platform''s ids).';
 
-create or replace function public.suggest_people(
-  conversation_id uuid, query text default null, max_count integer default 20
+create or replace function messaging_private.suggest_people(
+  conversation_id uuid, query text, max_count integer
 )
-returns table (id uuid, full_name text, email text, phone text, reason text)
+returns table (id uuid, full_name text, email text, phone text, reason text, total bigint)
 language plpgsql
 stable
-security invoker
+security definer
 set search_path = ''
 as $$
 -- reason: identifier (an identifier of the person has the participant's subscriber key;
 -- two such people are both listed, and neither is linked by itself), recent (a person of
 -- the caller's latest conversations, or created last), name (the rest by name). query
--- keeps the people whose name has its words in order. Each part reads an index range.
+-- keeps the people whose name has its words in order. Each part reads an index range; a
+-- security definer that filters by the caller's id itself, because under row-level
+-- security ilike (not leakproof) would be a filter after reading every person of the user
+-- instead of a search of people_full_name_trgm_idx. total: the people with such a name.
 declare
   v_user uuid := (select auth.uid());
   v_conv public.chat_conversations%rowtype := messaging_private.own_conversation(conversation_id);
@@ -278,7 +281,8 @@ begin
        order by a.person_id, a.rank
     )
     select p.id, p.full_name, p.email, p.phone,
-           (array['identifier', 'recent', 'name'])[r.rank + 1]
+           (array['identifier', 'recent', 'name'])[r.rank + 1],
+           (select pg_catalog.count(*) from public.people n where n.user_id = v_user and n.full_name ilike v_like)
       from ranked r
       join public.people p on p.id = r.person_id
      where p.user_id = v_user and p.full_name ilike v_like
@@ -286,8 +290,22 @@ begin
      limit max_count;
 end;
 $$;
+comment on function messaging_private.suggest_people(uuid, text, integer) is
+  'public.suggest_people''s body: a security definer filtering by (select auth.uid()) itself, so the name filter reads people_full_name_trgm_idx.';
+
+create or replace function public.suggest_people(
+  conversation_id uuid, query text default null, max_count integer default 20
+)
+returns table (id uuid, full_name text, email text, phone text, reason text, total bigint)
+language sql
+stable
+security invoker
+set search_path = ''
+as $$
+  select * from messaging_private.suggest_people(conversation_id, query, max_count);
+$$;
 comment on function public.suggest_people(uuid, text, integer) is
-  'The caller''s people for the person picker of a conversation, best first: reason identifier (an identifier matches the participant, national phone variants included; several such people are all listed, none is linked by itself), then recent (people of the latest conversations, or created last; at most 5), then name (alphabetical); query keeps names with its words in order; at most max_count (1 to 100). Refuses conversation_not_found.';
+  'The caller''s people for the person picker of a conversation, best first: reason identifier (an identifier matches the participant, national phone variants included; several such people are all listed, none is linked by itself), then recent (people of the latest conversations, or created last; at most 5), then name (alphabetical); query keeps names with its words in order; at most max_count (1 to 100); total counts the people of such a name. Refuses conversation_not_found.';
 
 revoke all on function public.link_conversation_to_person(uuid, uuid) from public, anon;
 revoke all on function public.create_person_from_conversation(uuid, text) from public, anon;
@@ -300,7 +318,9 @@ revoke all on function messaging_private.own_conversation(uuid) from public, ano
 revoke all on function messaging_private.own_person(uuid) from public, anon;
 revoke all on function messaging_private.participant_kind(text) from public, anon;
 revoke all on function messaging_private.link_person(public.chat_conversations, uuid) from public, anon;
+revoke all on function messaging_private.suggest_people(uuid, text, integer) from public, anon;
 grant execute on function messaging_private.own_conversation(uuid) to authenticated;
 grant execute on function messaging_private.own_person(uuid) to authenticated;
 grant execute on function messaging_private.participant_kind(text) to authenticated;
 grant execute on function messaging_private.link_person(public.chat_conversations, uuid) to authenticated;
+grant execute on function messaging_private.suggest_people(uuid, text, integer) to authenticated;

@@ -223,7 +223,7 @@ isOneToOne: false
                            },
 "suggest_people":
 { Args: { "conversation_id": string,"max_count"?: number,"query"?: string }; Returns: {
-              "email": string,"full_name": string,"id": string,"phone": string,"reason": string
+              "email": string,"full_name": string,"id": string,"phone": string,"reason": string,"total": number
             }[]
                            },
 "webhook_connection":

@@ -90,7 +90,7 @@ export interface PickerPerson {
  * The person picker of a conversation: suggest_people's first PICKER_LIMIT people, those
  * whose identifiers match the conversation's participant (national phone variants
  * included) first, then recent ones, then by name, keeping names with `search`'s words in
- * order; and how many people have such a name (an exact count, as the People page shows).
+ * order; and how many people have such a name (`total`, in the same answer).
  */
 export function usePeopleSuggestions(conversationId: string, search: string) {
   const supabase = useSupabase();
@@ -98,19 +98,19 @@ export function usePeopleSuggestions(conversationId: string, search: string) {
   return useQuery({
     queryKey: ["people", "suggest", conversationId, text],
     queryFn: async ({ signal }) => {
-      let count = supabase.from("people").select("id", { count: "exact", head: true }).abortSignal(signal).retry(false);
-      if (text) count = count.ilike("full_name", pattern(text));
-      const [suggested, counted] = await Promise.all([
-        supabase
-          .rpc("suggest_people", { conversation_id: conversationId, query: text, max_count: PICKER_LIMIT })
-          .abortSignal(signal)
-          .retry(false),
-        count,
-      ]);
-      if (suggested.error) raise(suggested.error);
-      if (counted.error) raise(counted.error);
-      const rows = suggested.data as PickerPerson[];
-      return { rows, total: counted.count ?? rows.length };
+      const { data, error } = await supabase
+        .rpc("suggest_people", { conversation_id: conversationId, query: text, max_count: PICKER_LIMIT })
+        .abortSignal(signal)
+        .retry(false);
+      if (error) raise(error);
+      const rows: PickerPerson[] = data.map((p) => ({
+        id: p.id,
+        full_name: p.full_name,
+        email: p.email,
+        phone: p.phone,
+        reason: p.reason as SuggestionReason,
+      }));
+      return { rows, total: data[0]?.total ?? 0 };
     },
     placeholderData: keepPreviousData,
   });
