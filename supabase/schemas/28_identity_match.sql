@@ -220,7 +220,8 @@ as $$
 -- keeps the people whose name has its words in order. Each part reads an index range; a
 -- security definer that filters by the caller's id itself, because under row-level
 -- security ilike (not leakproof) would be a filter after reading every person of the user
--- instead of a search of people_full_name_trgm_idx. total: the people with such a name.
+-- instead of a search of people_full_name_trgm_idx. total: the people with such a name,
+-- up to 1,001.
 declare
   v_user uuid := (select auth.uid());
   v_conv public.chat_conversations%rowtype := messaging_private.own_conversation(conversation_id);
@@ -278,7 +279,11 @@ begin
     )
     select p.id, p.full_name, p.email, p.phone,
            (array['identifier', 'recent', 'name'])[r.rank + 1],
-           (select pg_catalog.count(*) from public.people n where n.user_id = v_user and n.full_name ilike v_like)
+           -- counted up to 1,001 (more than a thousand is said as such)
+           (select pg_catalog.count(*) from (
+              select 1 from public.people n
+               where n.user_id = v_user and (v_like = '%%' or n.full_name ilike v_like)
+               limit 1001) n)
       from ranked r
       join public.people p on p.id = r.person_id
      where p.user_id = v_user and p.full_name ilike v_like
@@ -301,7 +306,7 @@ as $$
   select * from messaging_private.suggest_people(conversation_id, query, max_count);
 $$;
 comment on function public.suggest_people(uuid, text, integer) is
-  'The caller''s people for the person picker of a conversation, best first: reason identifier (an identifier matches the participant, national phone variants included; several such people are all listed, none is linked by itself), then recent (people of the latest conversations, or created last; at most 5), then name (alphabetical); query keeps names with its words in order; at most max_count (1 to 100); total counts the people of such a name. Refuses conversation_not_found.';
+  'The caller''s people for the person picker of a conversation, best first: reason identifier (an identifier matches the participant, national phone variants included; several such people are all listed, none is linked by itself), then recent (people of the latest conversations, or created last; at most 5), then name (alphabetical); query keeps names with its words in order; at most max_count (1 to 100); total counts the people of such a name up to 1,001 (more than 1,000). Refuses conversation_not_found.';
 
 revoke all on function public.link_conversation_to_person(uuid, uuid) from public, anon;
 revoke all on function public.create_person_from_conversation(uuid, text) from public, anon;

@@ -135,11 +135,13 @@ export function PersonPicker({
           </ul>
           {rows.length > 0 && !people.isError && (
             <p className="muted picker-count" data-testid="picker-count">
-              {total > rows.length && debounced
-                ? `${rows.length} of ${total} people: type more of the name to narrow them`
-                : total > rows.length
-                  ? `${rows.length} of ${total} people: type a name to find the others`
-                  : `${total} ${total === 1 ? "person" : "people"}`}
+              {total > 1000
+                ? `${rows.length} of more than 1,000 people: type ${debounced ? "more of " : ""}the name to narrow them`
+                : total > rows.length && debounced
+                  ? `${rows.length} of ${total} people: type more of the name to narrow them`
+                  : total > rows.length
+                    ? `${rows.length} of ${total} people: type a name to find the others`
+                    : `${total} ${total === 1 ? "person" : "people"}`}
             </p>
           )}
         </div>
