@@ -49,6 +49,8 @@ end;
 $$;
 comment on function messaging_private.timeline_cursor(text) is
   'Parses a person_timeline cursor (sent_at|conversation id|message id); cursor_invalid when it is not one.';
+revoke all on function messaging_private.timeline_cursor(text) from public, anon;
+grant execute on function messaging_private.timeline_cursor(text) to authenticated, service_role;
 
 create or replace function messaging_private.timeline_item(conversation uuid, platform text, name text, m jsonb)
 returns jsonb
@@ -62,6 +64,8 @@ as $$
 $$;
 comment on function messaging_private.timeline_item(uuid, text, text, jsonb) is
   'One timeline entry: conversation_id, platform, participant_name, message and its cursor.';
+revoke all on function messaging_private.timeline_item(uuid, text, text, jsonb) from public, anon;
+grant execute on function messaging_private.timeline_item(uuid, text, text, jsonb) to authenticated, service_role;
 
 create or replace function messaging_private.timeline_page(
   person uuid, at timestamptz, conversation uuid, message_id text, older boolean, wanted integer)
@@ -146,3 +150,5 @@ end;
 $$;
 comment on function messaging_private.timeline_page(uuid, timestamptz, uuid, text, boolean, integer) is
   'person_timeline''s page without a query: reads only the hot rows and archive chunks that can hold it (see the file''s head), under the caller''s RLS.';
+revoke all on function messaging_private.timeline_page(uuid, timestamptz, uuid, text, boolean, integer) from public, anon;
+grant execute on function messaging_private.timeline_page(uuid, timestamptz, uuid, text, boolean, integer) to authenticated, service_role;

@@ -27,6 +27,7 @@ end;
 $$;
 comment on function messaging_private.person_not_found(uuid) is
   'Raises person_not_found for a person (P0002; HTTP 404 through PostgREST).';
+revoke all on function messaging_private.person_not_found(uuid) from public, anon;
 grant execute on function messaging_private.person_not_found(uuid) to authenticated, service_role;
 
 create or replace function messaging_private.person_owner(person uuid)
@@ -50,6 +51,7 @@ end;
 $$;
 comment on function messaging_private.person_owner(uuid) is
   'The user_id of a person the caller can see; person_not_found (P0002, HTTP 404) otherwise.';
+revoke all on function messaging_private.person_owner(uuid) from public, anon;
 grant execute on function messaging_private.person_owner(uuid) to authenticated, service_role;
 
 -- -----------------------------------------------------------------------------
@@ -265,12 +267,14 @@ grant execute on function messaging_private.erase_person(uuid) to authenticated,
 
 create or replace function public.erase_person(person_id uuid)
 returns jsonb
-language sql
+language plpgsql
 volatile
 security invoker
 set search_path = ''
 as $$
-  select messaging_private.erase_person(person_id);
+begin
+  return messaging_private.erase_person(person_id);
+end;
 $$;
 comment on function public.erase_person(uuid) is
   'Erases one of the caller''s people: the person, their identifiers and every conversation linked to them (messages in hot rows and archive, search index, read markers), a connection''s last error naming them; keeps a content-free record (hashes) so a re-import of the same messages stores nothing, while new messages still arrive. Returns {person_id, conversations, messages}. person_not_found otherwise.';
