@@ -213,8 +213,9 @@ begin
   if v_owner is null or v_role not in ('authenticated', 'service_role') then
     perform messaging_private.person_not_found(person);
   end if;
-  select pg_catalog.array_agg(c.id) into v_convs
-    from public.chat_conversations c where c.person_id = person and c.user_id = v_owner;
+  -- locked: a message ingested into them meanwhile waits, and is erased with them
+  v_convs := array(select c.id from public.chat_conversations c
+                    where c.person_id = person and c.user_id = v_owner order by c.id for update);
   select pg_catalog.array_agg(distinct v.value) into v_values from (
     select i.value from public.person_identifiers i where i.person_id = person
     union all select c.participant_identifier from public.chat_conversations c where c.id = any (v_convs)
