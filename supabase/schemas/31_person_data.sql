@@ -67,6 +67,43 @@ comment on function messaging_private.timeline_item(uuid, text, text, jsonb) is
 revoke all on function messaging_private.timeline_item(uuid, text, text, jsonb) from public, anon;
 grant execute on function messaging_private.timeline_item(uuid, text, text, jsonb) to authenticated, service_role;
 
+create or replace function messaging_private.timeline_read(
+  convs uuid[], chunks uuid[], at timestamptz, conversation uuid, message_id text, older boolean, wanted integer)
+returns setof jsonb
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+-- The `wanted` messages of the given sources (a hot row where chunks[i] is null, else that
+-- archive chunk of convs[i]) next to the cursor: newest first going older, oldest first
+-- going newer; as timeline items.
+begin
+  return query
+  select messaging_private.timeline_item(x.conversation_id, x.platform, x.participant_name, x.m)
+    from (
+      select t.conversation_id, c.platform, c.participant_name, e.m,
+             (e.m ->> 'sent_at')::timestamptz as sent, (e.m ->> 'id') collate "C" as mid
+        from rows from (pg_catalog.unnest(convs), pg_catalog.unnest(chunks)) t(conversation_id, chunk)
+        join public.chat_conversations c on c.id = t.conversation_id
+        cross join lateral pg_catalog.jsonb_array_elements(case when t.chunk is null then c.messages
+          else (select a.messages from public.chat_conversation_archives a where a.id = t.chunk) end) e(m)
+    ) x
+   where at is null
+      or (older and (x.sent, x.conversation_id, x.mid) < (at, conversation, message_id collate "C"))
+      or (not older and (x.sent, x.conversation_id, x.mid) > (at, conversation, message_id collate "C"))
+   order by (case when older then x.sent end) desc, (case when older then x.conversation_id end) desc,
+            (case when older then x.mid end) desc,
+            x.sent, x.conversation_id, x.mid
+   limit wanted;
+end;
+$$;
+comment on function messaging_private.timeline_read(uuid[], uuid[], timestamptz, uuid, text, boolean, integer) is
+  'person_timeline''s reader: the messages of some hot rows and archive chunks next to a cursor, in page order.';
+revoke all on function messaging_private.timeline_read(uuid[], uuid[], timestamptz, uuid, text, boolean, integer) from public, anon;
+grant execute on function messaging_private.timeline_read(uuid[], uuid[], timestamptz, uuid, text, boolean, integer)
+  to authenticated, service_role;
+
 create or replace function messaging_private.timeline_page(
   person uuid, at timestamptz, conversation uuid, message_id text, older boolean, wanted integer)
 returns setof jsonb
@@ -77,18 +114,24 @@ set search_path = ''
 as $$
 -- The `wanted` messages of the person's conversations next to the (at, conversation,
 -- message_id) cursor: older ones newest first, or newer ones oldest first. Sources are the
--- hot rows and archive chunks on the cursor's side. Taken in order from the cursor (by
--- last time when going older), the first sources that surely hold `wanted` messages past
--- the cursor bound the page's time (the earliest first time among them); only sources
--- reaching that bound are read. A source that spans the cursor counts for nothing.
+-- hot rows and archive chunks on the cursor's side. Pass 1 reads the hot rows and the
+-- chunks that span the cursor (at most one a conversation); the `wanted`-th message found
+-- bounds the page's time. The sources wholly past the cursor are bounded as well by their
+-- counts: taken in order from the cursor, the first that hold `wanted` messages bound it by
+-- their earliest first time (latest last time going newer). Pass 2 reads only the sources
+-- wholly past the cursor that reach both bounds.
 declare
-  v_bound timestamptz;
   v_edge timestamptz := coalesce(at, case when older then 'infinity'::timestamptz else '-infinity'::timestamptz end);
   v_convs uuid[];
   v_chunks uuid[];
   v_firsts timestamptz[];
   v_lasts timestamptz[];
   v_counts integer[];
+  v_near jsonb[];         -- pass 1's page
+  v_bound timestamptz;    -- pass 1's bound
+  v_counted timestamptz;  -- the counts' bound
+  v_far_convs uuid[];
+  v_far_chunks uuid[];
 begin
   select pg_catalog.array_agg(s.conversation_id), pg_catalog.array_agg(s.chunk), pg_catalog.array_agg(s.first_at),
          pg_catalog.array_agg(s.last_at), pg_catalog.array_agg(s.n)
@@ -111,44 +154,58 @@ begin
     return;
   end if;
 
-  if older then
-    select r.bound into v_bound from (
-      select pg_catalog.min(t.first_at) over w as bound,
-             pg_catalog.sum(case when t.last_at < v_edge then t.n else 0 end) over w as surely
-        from rows from (pg_catalog.unnest(v_firsts), pg_catalog.unnest(v_lasts), pg_catalog.unnest(v_counts)) t(first_at, last_at, n)
-      window w as (order by t.last_at desc, t.first_at desc rows unbounded preceding)) r
-     where r.surely >= wanted limit 1;
-  else
-    select r.bound into v_bound from (
-      select pg_catalog.max(t.last_at) over w as bound,
-             pg_catalog.sum(case when t.first_at > v_edge then t.n else 0 end) over w as surely
-        from rows from (pg_catalog.unnest(v_firsts), pg_catalog.unnest(v_lasts), pg_catalog.unnest(v_counts)) t(first_at, last_at, n)
-      window w as (order by t.first_at, t.last_at rows unbounded preceding)) r
-     where r.surely >= wanted limit 1;
+  -- pass 1: hot rows and the chunks spanning the cursor
+  v_near := array(
+    select r.item from messaging_private.timeline_read(
+      array(select t.c from rows from (pg_catalog.unnest(v_convs), pg_catalog.unnest(v_chunks), pg_catalog.unnest(v_firsts),
+              pg_catalog.unnest(v_lasts)) t(c, k, f, l)
+             where t.k is null or (case when older then t.l >= v_edge else t.f <= v_edge end) order by t.c, t.k),
+      array(select t.k from rows from (pg_catalog.unnest(v_convs), pg_catalog.unnest(v_chunks), pg_catalog.unnest(v_firsts),
+              pg_catalog.unnest(v_lasts)) t(c, k, f, l)
+             where t.k is null or (case when older then t.l >= v_edge else t.f <= v_edge end) order by t.c, t.k),
+      at, conversation, message_id, older, wanted) r(item));
+  if pg_catalog.cardinality(v_near) = wanted then
+    v_bound := (v_near[wanted] #>> '{message,sent_at}')::timestamptz;
   end if;
 
+  -- the counts' bound over the chunks wholly past the cursor
+  select r.bound into v_counted from (
+    select case when older then pg_catalog.min(t.f) over w else pg_catalog.max(t.l) over w end as bound,
+           pg_catalog.sum(t.n) over w as surely
+      from rows from (pg_catalog.unnest(v_chunks), pg_catalog.unnest(v_firsts), pg_catalog.unnest(v_lasts),
+                      pg_catalog.unnest(v_counts)) t(k, f, l, n)
+     where t.k is not null and (case when older then t.l < v_edge else t.f > v_edge end)
+    window w as (order by (case when older then t.l end) desc, (case when older then t.f end) desc,
+                          (case when not older then t.f end), (case when not older then t.l end)
+                 rows unbounded preceding)) r
+   where r.surely >= wanted limit 1;
+
+  -- pass 2: the chunks wholly past the cursor that reach both bounds
+  select pg_catalog.array_agg(t.c order by t.c, t.k), pg_catalog.array_agg(t.k order by t.c, t.k)
+    into v_far_convs, v_far_chunks
+    from rows from (pg_catalog.unnest(v_convs), pg_catalog.unnest(v_chunks), pg_catalog.unnest(v_firsts),
+                    pg_catalog.unnest(v_lasts)) t(c, k, f, l)
+   where t.k is not null
+     and (case when older then t.l < v_edge and t.l >= greatest(v_bound, v_counted, '-infinity'::timestamptz)
+               else t.f > v_edge and t.f <= least(v_bound, v_counted, 'infinity'::timestamptz) end);
+
   return query
-  select messaging_private.timeline_item(x.conversation_id, x.platform, x.participant_name, x.m)
-    from (
-      select t.conversation_id, c.platform, c.participant_name, e.m,
-             (e.m ->> 'sent_at')::timestamptz as sent, (e.m ->> 'id') collate "C" as mid
-        from rows from (pg_catalog.unnest(v_convs), pg_catalog.unnest(v_chunks), pg_catalog.unnest(v_firsts),
-                       pg_catalog.unnest(v_lasts)) t(conversation_id, chunk, first_at, last_at)
-        join public.chat_conversations c on c.id = t.conversation_id
-        cross join lateral pg_catalog.jsonb_array_elements(case when t.chunk is null then c.messages
-          else (select a.messages from public.chat_conversation_archives a where a.id = t.chunk) end) e(m)
-       where v_bound is null or (case when older then t.last_at >= v_bound else t.first_at <= v_bound end)
-    ) x
-   where at is null
-      or (older and (x.sent, x.conversation_id, x.mid) < (at, conversation, message_id collate "C"))
-      or (not older and (x.sent, x.conversation_id, x.mid) > (at, conversation, message_id collate "C"))
-   order by (case when older then x.sent end) desc, (case when older then x.conversation_id end) desc,
-            (case when older then x.mid end) desc,
-            x.sent, x.conversation_id, x.mid
-   limit wanted;
+  select x.item from (
+    select n.item from pg_catalog.unnest(v_near) n(item)
+    union all
+    select r.item from messaging_private.timeline_read(v_far_convs, v_far_chunks, at, conversation, message_id,
+      older, wanted) r(item)
+     where v_far_convs is not null
+  ) x
+  order by (case when older then (x.item #>> '{message,sent_at}')::timestamptz end) desc,
+           (case when older then (x.item ->> 'conversation_id')::uuid end) desc,
+           (case when older then (x.item #>> '{message,id}') collate "C" end) desc,
+           (x.item #>> '{message,sent_at}')::timestamptz, (x.item ->> 'conversation_id')::uuid,
+           (x.item #>> '{message,id}') collate "C"
+  limit wanted;
 end;
 $$;
 comment on function messaging_private.timeline_page(uuid, timestamptz, uuid, text, boolean, integer) is
-  'person_timeline''s page without a query: reads only the hot rows and archive chunks that can hold it (see the file''s head), under the caller''s RLS.';
+  'person_timeline''s page without a query: reads only the hot rows and archive chunks that can hold it (see the function), under the caller''s RLS.';
 revoke all on function messaging_private.timeline_page(uuid, timestamptz, uuid, text, boolean, integer) from public, anon;
 grant execute on function messaging_private.timeline_page(uuid, timestamptz, uuid, text, boolean, integer) to authenticated, service_role;
