@@ -74,8 +74,10 @@ select is((select count(*) from public.chat_conversations), 1::bigint, 'only the
 -- ============================== what is left (as the database owner) =========
 reset role;
 select is((select count(*) from messaging_private.search_segments s
-            where s.document like '%quokka w%' or s.document like '%quokka s%'), 0::bigint, 'no search segment holds her words');
-select is((select count(*) from messaging_private.erased_messages), 24::bigint, 'a hash per erased message is kept');
+            where s.user_id = '11111111-1111-4111-8111-111111111111'
+              and (s.document like '%quokka w%' or s.document like '%quokka s%')), 0::bigint, 'no search segment holds her words');
+select is((select count(*) from messaging_private.erased_messages
+            where user_id = '11111111-1111-4111-8111-111111111111'), 24::bigint, 'a hash per erased message is kept');
 select is((messaging_private.ingest_messages(jsonb_build_object('user_id', '11111111-1111-4111-8111-111111111111',
   'messages', jsonb_build_array(
     jsonb_build_object('platform', 'whatsapp', 'external_conversation_id', 'ana-wa', 'id', 'w03', 'direction', 'inbound',
