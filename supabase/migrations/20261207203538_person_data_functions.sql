@@ -417,8 +417,8 @@ declare
   v_near jsonb[];         -- pass 1's page
   v_bound timestamptz;    -- pass 1's bound
   v_counted timestamptz;  -- the counts' bound
-  v_far_convs uuid[];
-  v_far_chunks uuid[];
+  v_read_convs uuid[];    -- the sources a pass reads
+  v_read_chunks uuid[];
 begin
   select pg_catalog.array_agg(s.conversation_id), pg_catalog.array_agg(s.chunk), pg_catalog.array_agg(s.first_at),
          pg_catalog.array_agg(s.last_at), pg_catalog.array_agg(s.n)
@@ -442,15 +442,13 @@ begin
   end if;
 
   -- pass 1: hot rows and the chunks spanning the cursor
-  v_near := array(
-    select r.item from messaging_private.timeline_read(
-      array(select t.c from rows from (pg_catalog.unnest(v_convs), pg_catalog.unnest(v_chunks), pg_catalog.unnest(v_firsts),
-              pg_catalog.unnest(v_lasts)) t(c, k, f, l)
-             where t.k is null or (case when older then t.l >= v_edge else t.f <= v_edge end) order by t.c, t.k),
-      array(select t.k from rows from (pg_catalog.unnest(v_convs), pg_catalog.unnest(v_chunks), pg_catalog.unnest(v_firsts),
-              pg_catalog.unnest(v_lasts)) t(c, k, f, l)
-             where t.k is null or (case when older then t.l >= v_edge else t.f <= v_edge end) order by t.c, t.k),
-      at, conversation, message_id, older, wanted) r(item));
+  select pg_catalog.array_agg(t.c order by t.c, t.k), pg_catalog.array_agg(t.k order by t.c, t.k)
+    into v_read_convs, v_read_chunks
+    from rows from (pg_catalog.unnest(v_convs), pg_catalog.unnest(v_chunks), pg_catalog.unnest(v_firsts),
+                    pg_catalog.unnest(v_lasts)) t(c, k, f, l)
+   where t.k is null or (case when older then t.l >= v_edge else t.f <= v_edge end);
+  v_near := array(select r.item from messaging_private.timeline_read(v_read_convs, v_read_chunks, at, conversation,
+    message_id, older, wanted) r(item) where v_read_convs is not null);
   if pg_catalog.cardinality(v_near) = wanted then
     v_bound := (v_near[wanted] #>> '{message,sent_at}')::timestamptz;
   end if;
@@ -469,7 +467,7 @@ begin
 
   -- pass 2: the chunks wholly past the cursor that reach both bounds
   select pg_catalog.array_agg(t.c order by t.c, t.k), pg_catalog.array_agg(t.k order by t.c, t.k)
-    into v_far_convs, v_far_chunks
+    into v_read_convs, v_read_chunks
     from rows from (pg_catalog.unnest(v_convs), pg_catalog.unnest(v_chunks), pg_catalog.unnest(v_firsts),
                     pg_catalog.unnest(v_lasts)) t(c, k, f, l)
    where t.k is not null
@@ -480,9 +478,9 @@ begin
   select x.item from (
     select n.item from pg_catalog.unnest(v_near) n(item)
     union all
-    select r.item from messaging_private.timeline_read(v_far_convs, v_far_chunks, at, conversation, message_id,
+    select r.item from messaging_private.timeline_read(v_read_convs, v_read_chunks, at, conversation, message_id,
       older, wanted) r(item)
-     where v_far_convs is not null
+     where v_read_convs is not null
   ) x
   order by (case when older then (x.item #>> '{message,sent_at}')::timestamptz end) desc,
            (case when older then (x.item ->> 'conversation_id')::uuid end) desc,
