@@ -56,6 +56,21 @@ def webhook_section(
     return dict(got)
 
 
+def timeline_section(
+    settings: Settings, scale: float, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """A page of one person's timeline through HTTP against reading it per conversation
+    (bench/timeline.py, issue 27)."""
+    from . import timeline
+
+    log("person timeline (bench/timeline.py)")
+    try:
+        return timeline.run(settings, scale, log)
+    except Exception as err:  # a failing section is reported, not allowed to lose the run
+        traceback.print_exc()
+        return {"error": f"{type(err).__name__}: {err}"}
+
+
 def run(settings: Settings, scale: float, reps: int, log: Callable[[str], None]) -> dict[str, Any]:
     s = SignedIn(settings)
     try:
@@ -84,6 +99,7 @@ def run(settings: Settings, scale: float, reps: int, log: Callable[[str], None])
     webhook = webhook_section(settings, scale, log)
     if webhook is not None:
         results["webhook"] = webhook
+    results["timeline"] = timeline_section(settings, scale, log)
     return results
 
 

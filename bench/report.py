@@ -119,6 +119,10 @@ def goal_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
             )
         else:
             rows.append((key, "webhooks", f"{value:,.3f}", "report", ""))
+    # bench/timeline.py: a person's timeline page (ms, p50/p95) against per-conversation reads
+    for key, value in sorted(flatten(dict(results.get("timeline") or {}), "timeline").items()):
+        if not key.endswith(".n"):
+            rows.append((key, "person timeline page", f"{value:,.3f}", "report", ""))
     return rows
 
 

@@ -16,6 +16,7 @@ from .contract import Contract, contract
 from .errors import ExportFormatError, InputError
 from .importers import ParsedChat, parser_for
 from .models import IngestSummary, Platform, count_valid_messages
+from .person import add_person_parser
 from .reads import ConversationSummary, StoredMessage
 
 #: exit status of an import that stored everything but the conversations it names as refused
@@ -375,6 +376,7 @@ def add_commands(sub: Any) -> None:
     p.set_defaults(func=_cmd_search)
 
     _add_connections_parser(sub)
+    add_person_parser(sub)
 
     p = sub.add_parser(
         "identifiers", help="fill person_identifiers from people's phones and emails"

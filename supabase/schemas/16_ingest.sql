@@ -237,6 +237,7 @@ begin
   end if;
 
   v_groups := messaging_private.ingest_groups(payload);
+  v_groups := messaging_private.ingest_drop_erased(v_owner, v_groups);  -- erased messages never return
   v_new := messaging_private.ingest_create(v_owner, v_connection, v_groups, v_set.hot_max, v_set.hot_bytes);
   v_results := v_new.results;
   v_index := v_new.index;

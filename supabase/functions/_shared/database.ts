@@ -177,6 +177,12 @@ isOneToOne: false
 "delete_messaging_connection":
 { Args: { "connection_id": string }; Returns: boolean
                            },
+"erase_person":
+{ Args: { "person_id": string }; Returns: Json
+                           },
+"export_person":
+{ Args: { "person_id": string }; Returns: Json
+                           },
 "get_conversation_messages":
 { Args: { "before_id"?: string,"before_sent_at"?: string,"conversation_id": string,"max_count"?: number }; Returns: Json
                            },
@@ -205,6 +211,9 @@ isOneToOne: false
                            },
 "messaging_contract":
 { Args: Record<PropertyKey, never>; Returns: Json
+                           },
+"person_timeline":
+{ Args: { "after"?: string,"before"?: string,"max_count"?: number,"person_id": string,"query"?: string }; Returns: Json
                            },
 "record_webhook_failure":
 { Args: { "connection_id": string,"error": string,"refused"?: boolean }; Returns: undefined

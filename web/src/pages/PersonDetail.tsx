@@ -1,15 +1,25 @@
-// A person: a minimal header from `people`, and tabs; the Messages tab lists the
-// person's conversations on every platform, each opening its thread.
+// A person: a minimal header from `people`, and tabs; the Messages tab shows the person's
+// messages from every platform inline (their timeline), each opening its thread at that
+// message, and lists their conversations; Details holds their identifiers and their data
+// (export, erase).
 import { useState, type KeyboardEvent } from "react";
-import { Link, useParams } from "react-router-dom";
+import { Link, useNavigate, useParams } from "react-router-dom";
+import { PersonDataActions } from "../components/crm/PersonDataActions";
+import { PersonTimeline } from "../components/crm/PersonTimeline";
 import { PlatformIcon, platformLabel } from "../components/crm/PlatformIcon";
 import { Empty, ErrorMessage, Loading } from "../components/ui/States";
 import { usePersonConversations } from "../hooks/use-chat-conversations";
 import { usePerson, usePersonIdentifiers } from "../hooks/use-people";
+import {
+  useErasePerson,
+  useExportPerson,
+  usePersonTimeline,
+  type TimelinePosition,
+} from "../hooks/use-person-timeline";
 import { isUuid } from "../lib/errors";
 import { formatDateTime, relativeTime } from "../lib/format";
 import { threadHref } from "../lib/routes";
-import { conversationTitle } from "../types/messaging";
+import { conversationTitle, type ConversationListItem } from "../types/messaging";
 
 const TABS = ["messages", "details"] as const;
 type Tab = (typeof TABS)[number];
@@ -67,7 +77,14 @@ function PersonView({ personId }: { personId: string }) {
         ))}
       </div>
       <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} className="tab-panel">
-        {tab === "messages" ? <MessagesTab personId={p.id} /> : <DetailsTab personId={p.id} />}
+        {tab === "messages" ? (
+          <MessagesTab personId={p.id} />
+        ) : (
+          <>
+            <DetailsTab personId={p.id} />
+            <PersonData personId={p.id} personName={p.full_name} />
+          </>
+        )}
       </div>
     </section>
   );
@@ -83,8 +100,44 @@ function MessagesTab({ personId }: { personId: string }) {
     return <Empty>No conversations are linked to this person yet.</Empty>;
   }
   return (
+    <>
+      <Timeline personId={personId} />
+      <h2 className="person-conversations-title">Conversations</h2>
+      <ConversationsList conversations={conversations.data} />
+    </>
+  );
+}
+
+/** The person's messages from every conversation, a page at a time either way. */
+function Timeline({ personId }: { personId: string }) {
+  const [query, setQuery] = useState("");
+  const [position, setPosition] = useState<TimelinePosition>(null);
+  const page = usePersonTimeline(personId, query, position);
+  if (page.isPending) return <Loading label="Loading messages" />;
+  if (page.isError) return <ErrorMessage error={page.error} retry={() => void page.refetch()} />;
+  const { older, newer } = page.data;
+  return (
+    <PersonTimeline
+      items={page.data.messages}
+      query={query}
+      onQuery={(q) => {
+        setQuery(q);
+        setPosition(null);
+      }}
+      hasOlder={older !== null}
+      hasNewer={newer !== null}
+      onOlder={() => older && setPosition({ before: older })}
+      onNewer={() => newer && setPosition({ after: newer })}
+      busy={page.isFetching}
+      threadHref={threadHref}
+    />
+  );
+}
+
+function ConversationsList({ conversations }: { conversations: ConversationListItem[] }) {
+  return (
     <ul className="conversations person-conversations" aria-label="Conversations with this person">
-      {conversations.data.map((c) => (
+      {conversations.map((c) => (
         <li key={c.id}>
           <Link to={threadHref(c.id)} className="conversation-row" data-conversation-id={c.id}>
             <PlatformIcon platform={c.platform} />
@@ -140,5 +193,23 @@ function DetailsTab({ personId }: { personId: string }) {
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** Export and erase (the merge of two people sits beside them). */
+function PersonData({ personId, personName }: { personId: string; personName: string }) {
+  const navigate = useNavigate();
+  const exporter = useExportPerson(personId);
+  const eraser = useErasePerson(personId);
+  return (
+    <PersonDataActions
+      personName={personName}
+      onExport={() => exporter.mutateAsync()}
+      exporting={exporter.isPending}
+      exportError={exporter.error}
+      onErase={() => eraser.mutate(undefined, { onSuccess: () => void navigate("/people") })}
+      erasing={eraser.isPending}
+      eraseError={eraser.error}
+    />
   );
 }
