@@ -47,7 +47,7 @@ comment on column public.chat_conversation_sources.inserted is 'Messages this so
 comment on column public.chat_conversation_sources.duplicates is 'Messages this source sent that were already stored (skipped).';
 comment on column public.chat_conversation_sources.updated is 'Stored messages this source replaced with a newer edit.';
 comment on column public.chat_conversation_sources.matched is
-  'Copies this source sent that were matched with another source''s copy of the same message (export/live matching, metadata.matched).';
+  'Copies this source sent that were matched with another source''s copy of the same message (export/live matching, metadata.matched); a call storing nothing new counts them at most up to what is recorded (a re-import does not count them twice).';
 comment on column public.chat_conversation_sources.batches is 'The ingest calls of this source that stored into the conversation.';
 comment on column public.chat_conversation_sources.first_seen_at is 'When this source first stored into the conversation.';
 comment on column public.chat_conversation_sources.last_seen_at is 'When this source last stored into the conversation.';

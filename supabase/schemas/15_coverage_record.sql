@@ -42,7 +42,7 @@ comment on column public.chat_conversation_sources.inserted is 'Messages this so
 comment on column public.chat_conversation_sources.duplicates is 'Messages this source sent that were already stored (skipped).';
 comment on column public.chat_conversation_sources.updated is 'Stored messages this source replaced with a newer edit.';
 comment on column public.chat_conversation_sources.matched is
-  'Copies this source sent that were matched with another source''s copy of the same message (export/live matching, metadata.matched).';
+  'Copies this source sent that were matched with another source''s copy of the same message (export/live matching, metadata.matched); a call storing nothing new counts them at most up to what is recorded (a re-import does not count them twice).';
 comment on column public.chat_conversation_sources.batches is 'The ingest calls of this source that stored into the conversation.';
 comment on column public.chat_conversation_sources.first_seen_at is 'When this source first stored into the conversation.';
 comment on column public.chat_conversation_sources.last_seen_at is 'When this source last stored into the conversation.';
@@ -100,7 +100,10 @@ begin
         inserted = s.inserted + excluded.inserted,
         duplicates = s.duplicates + excluded.duplicates,
         updated = s.updated + excluded.updated,
-        matched = s.matched + excluded.matched,
+        -- a call that stores nothing new and reports matched copies again (a re-import of
+        -- an export whose copies met live ones) counts them once, not once more
+        matched = case when excluded.inserted = 0 then greatest(s.matched, excluded.matched)
+                       else s.matched + excluded.matched end,
         batches = s.batches + 1,
         connection_id = coalesce(excluded.connection_id, s.connection_id),
         last_seen_at = pg_catalog.now();

@@ -18,7 +18,8 @@ as $$
 -- first message onwards (covers_until null: ongoing). The gaps are the spans of at least a
 -- minute (an export's times are to the minute) between the conversation's first and last
 -- message that no source covers. A conversation stored before coverage was recorded, with
--- no source row, answers one source of kind unknown spanning its stored messages.
+-- no source row, answers one source of kind unknown spanning its stored messages. matched:
+-- the copies paired between sources, counted in the stored messages (metadata.matched).
 declare
   v_conv record;
 begin
@@ -77,7 +78,13 @@ begin
       'first_message_at', v_conv.first_message_at,
       'last_message_at', v_conv.last_message_at,
       'message_count', v_conv.message_count,
-      'matched', (select coalesce(pg_catalog.sum(x.matched), 0) from src x),
+      -- the pairs as stored: each kept copy that met another source's copy says so
+      'matched', (select coalesce(pg_catalog.sum(pg_catalog.jsonb_array_length(pg_catalog.jsonb_path_query_array(
+                     x.messages, '$[*] ? (exists(@.metadata.matched))'))), 0)
+                    from (select c.messages from public.chat_conversations c where c.id = v_conv.id
+                          union all
+                          select a.messages from public.chat_conversation_archives a
+                           where a.conversation_id = v_conv.id) x),
       'sources', (select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                      'kind', x.kind, 'name', nullif(x.name, ''), 'phase', nullif(x.phase, ''),
                      'connection_id', x.connection_id,

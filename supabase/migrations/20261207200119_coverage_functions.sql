@@ -12,7 +12,8 @@ as $$
 -- first message onwards (covers_until null: ongoing). The gaps are the spans of at least a
 -- minute (an export's times are to the minute) between the conversation's first and last
 -- message that no source covers. A conversation stored before coverage was recorded, with
--- no source row, answers one source of kind unknown spanning its stored messages.
+-- no source row, answers one source of kind unknown spanning its stored messages. matched:
+-- the copies paired between sources, counted in the stored messages (metadata.matched).
 declare
   v_conv record;
 begin
@@ -71,7 +72,13 @@ begin
       'first_message_at', v_conv.first_message_at,
       'last_message_at', v_conv.last_message_at,
       'message_count', v_conv.message_count,
-      'matched', (select coalesce(pg_catalog.sum(x.matched), 0) from src x),
+      -- the pairs as stored: each kept copy that met another source's copy says so
+      'matched', (select coalesce(pg_catalog.sum(pg_catalog.jsonb_array_length(pg_catalog.jsonb_path_query_array(
+                     x.messages, '$[*] ? (exists(@.metadata.matched))'))), 0)
+                    from (select c.messages from public.chat_conversations c where c.id = v_conv.id
+                          union all
+                          select a.messages from public.chat_conversation_archives a
+                           where a.conversation_id = v_conv.id) x),
       'sources', (select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                      'kind', x.kind, 'name', nullif(x.name, ''), 'phase', nullif(x.phase, ''),
                      'connection_id', x.connection_id,
@@ -284,7 +291,10 @@ begin
         inserted = s.inserted + excluded.inserted,
         duplicates = s.duplicates + excluded.duplicates,
         updated = s.updated + excluded.updated,
-        matched = s.matched + excluded.matched,
+        -- a call that stores nothing new and reports matched copies again (a re-import of
+        -- an export whose copies met live ones) counts them once, not once more
+        matched = case when excluded.inserted = 0 then greatest(s.matched, excluded.matched)
+                       else s.matched + excluded.matched end,
         batches = s.batches + 1,
         connection_id = coalesce(excluded.connection_id, s.connection_id),
         last_seen_at = pg_catalog.now();
