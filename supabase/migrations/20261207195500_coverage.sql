@@ -45,7 +45,7 @@ comment on column public.chat_conversation_sources.first_message_at is
 comment on column public.chat_conversation_sources.last_message_at is 'The newest message time this source brought.';
 comment on column public.chat_conversation_sources.inserted is 'Messages this source stored new.';
 comment on column public.chat_conversation_sources.duplicates is 'Messages this source sent that were already stored (skipped).';
-comment on column public.chat_conversation_sources.updated is 'Stored messages this source replaced with a newer edit.';
+comment on column public.chat_conversation_sources.updated is 'Stored messages this source changed: a newer edit, or a stored copy that learned the copy it was matched with.';
 comment on column public.chat_conversation_sources.matched is
   'Copies this source sent that were matched with another source''s copy of the same message (export/live matching, metadata.matched); a call storing nothing new counts them at most up to what is recorded (a re-import does not count them twice).';
 comment on column public.chat_conversation_sources.batches is 'The ingest calls of this source that stored into the conversation.';
