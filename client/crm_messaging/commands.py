@@ -176,7 +176,7 @@ def coverage_lines(c: dict[str, Any]) -> list[str]:
     lines = [
         f"{c['platform']} {c['external_conversation_id']}: {c['message_count']} messages"
         f" from {_day(c['first_message_at'])} to {_day(c['last_message_at'])}",
-        f"{'source':32}  {'covers':23}  {'new':>6}  {'dups':>6}  {'matched':>7}",
+        f"{'covers':24}  {'new':>6}  {'dups':>6}  {'matched':>7}  source",
     ]
     for s in c["sources"]:
         label = s["kind"] + (f" {s['name']}" if s.get("name") else "")
@@ -184,7 +184,7 @@ def coverage_lines(c: dict[str, Any]) -> list[str]:
         until = "now (live)" if s["covers_until"] is None else _day(s["covers_until"])
         span = f"{_day(s['covers_from'])} .. {until}"
         lines.append(
-            f"{label[:32]:32}  {span:23}  {s['inserted']:>6}  {s['duplicates']:>6}  {s['matched']:>7}"
+            f"{span:24}  {s['inserted']:>6}  {s['duplicates']:>6}  {s['matched']:>7}  {label}"
         )
     lines.append(f"{c['matched']} copies matched between sources")
     gaps = c["gaps"]
