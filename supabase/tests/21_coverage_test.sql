@@ -33,8 +33,8 @@ select messaging_private.ingest_messages(jsonb_build_object(
   'user_id', '22222222-2222-4222-8222-222222222222', 'platform', 'signal',
   'messages', jsonb_build_array(jsonb_build_object('external_conversation_id', 'o1', 'id', 'o',
     'direction', 'inbound', 'content', 'mine', 'sent_at', '2026-01-01T10:00:00Z'))));
-select set_config('test.conv', (select id::text from public.chat_conversations where external_conversation_id = '+34600000001'), true);
-select set_config('test.other_conv', (select id::text from public.chat_conversations where external_conversation_id = 'o1'), true);
+select set_config('test.conv', (select id::text from public.chat_conversations where user_id = '11111111-1111-4111-8111-111111111111' and external_conversation_id = '+34600000001'), true);
+select set_config('test.other_conv', (select id::text from public.chat_conversations where user_id = '22222222-2222-4222-8222-222222222222' and external_conversation_id = 'o1'), true);
 
 select tests.rls_enabled('public', 'chat_conversation_sources');
 select policies_are('public', 'chat_conversation_sources',
@@ -49,7 +49,7 @@ select throws_ok($$ select messaging_private.ingest_messages(jsonb_build_object(
     'messages', jsonb_build_array(jsonb_build_object('external_conversation_id', '+34600000002', 'id', 'x',
       'direction', 'inbound', 'content', 'x', 'sent_at', '2026-03-01T10:00:00Z')))) $$,
   '22023', null, 'a source outside message_source is refused');
-select is((select count(*)::int from public.chat_conversations where external_conversation_id = '+34600000002'), 0,
+select is((select count(*)::int from public.chat_conversations where user_id = '11111111-1111-4111-8111-111111111111' and external_conversation_id = '+34600000002'), 0,
   'and nothing of that call is stored');
 
 -- ============================== owner =========================================
