@@ -8,6 +8,7 @@ the signed-in user (RLS) and by the CLI. Nothing is mocked.
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +33,7 @@ from tests.test_export_live import (
     wa_import,
     wa_send,
 )
+from tests.test_msgstore import SCHEMA as MSGSTORE_SCHEMA
 
 
 def coverage(user, conversation_id: str) -> dict[str, Any]:
@@ -156,6 +158,27 @@ def test_the_cli_prints_the_coverage_as_a_table_and_as_json(
     assert main(["conversations", "coverage", conversation, "--json"]) == 0
     out, _ = capsys.readouterr()
     assert json.loads(out) == coverage(user, conversation)
+
+
+def test_a_msgstore_import_is_its_own_kind_of_source(make_user, capsys, tmp_path):
+    path = tmp_path / "msgstore.db"
+    db = sqlite3.connect(path)
+    db.executescript(MSGSTORE_SCHEMA.read_text(encoding="utf-8"))
+    db.commit()
+    db.close()
+    user = make_user("covmsgstore")
+    assert (
+        main(["import", "whatsapp", str(path), "--user-id", user.id, "--me", "Alice", "--json"])
+        == 0
+    )
+    capsys.readouterr()
+    rows = user.client.table("chat_conversation_list").select("id, message_count").execute().data
+    assert rows
+    for row in rows:
+        found = coverage(user, row["id"])
+        assert [(s["kind"], s["name"], s["inserted"]) for s in found["sources"]] == [
+            ("msgstore", "msgstore.db", row["message_count"])
+        ]
 
 
 def test_another_users_conversation_or_none_is_not_found(make_user, settings):
