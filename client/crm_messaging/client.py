@@ -6,9 +6,10 @@ import json
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from postgrest.exceptions import APIError
@@ -174,8 +175,12 @@ class MessagingClient:
         connection_id: str | None = None,
         batch_size: int = 1000,
         progress: Progress | None = None,
+        source: str | None = None,
+        source_name: str | None = None,
     ) -> IngestSummary:
-        """Validates everything first, then sends batches; retries are safe (idempotent)."""
+        """Validates everything first, then sends batches; retries are safe (idempotent).
+        `source` and `source_name` (payload fields) say where the messages come from, for
+        each conversation's coverage record (docs/contract.md "Coverage")."""
         if not 1 <= batch_size <= MAX_BATCH:
             raise InputError(f"batch_size must be between 1 and {MAX_BATCH}, got {batch_size}")
         if isinstance(messages, (list, tuple)):
@@ -196,6 +201,10 @@ class MessagingClient:
             top["user_id"] = user_id or self.user_id
         if connection_id:
             top["connection_id"] = connection_id
+        if source:
+            top["source"] = source
+        if source_name:
+            top["source_name"] = source_name[-256:]
         summary = IngestSummary()
         done = 0
         for batch in self.batches(valid, batch_size):
@@ -373,6 +382,20 @@ class MessagingClient:
             if value is not None:
                 params[key] = value
         return [SearchHit.model_validate(h) for h in self.rpc("search_messages", params)]
+
+    def coverage(self, conversation_id: str) -> dict[str, Any]:
+        """Where a conversation's history comes from: its sources with their spans and
+        counts, the matched copies and the gaps (conversation_coverage, docs/contract.md
+        "Coverage"). Another user's conversation, or none, is a MessagingError with code
+        P0002 (conversation_not_found)."""
+        try:
+            uuid.UUID(conversation_id)
+        except ValueError:
+            raise InputError(
+                f"conversation id {conversation_id!r} is not a UUID (see `crm-messaging conversations`)"
+            ) from None
+        result = self.rpc("conversation_coverage", {"conversation_id": conversation_id})
+        return cast(dict[str, Any], result)
 
     def messages(
         self,

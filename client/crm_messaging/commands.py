@@ -58,7 +58,10 @@ def parse_files(args: argparse.Namespace) -> list[ParsedChat]:
         options["year"] = year
     if participant:
         options["participant"] = participant
-    return [parse(Path(p), **options) for p in args.paths]
+    chats = [parse(Path(p), **options) for p in args.paths]
+    for path, chat in zip(args.paths, chats, strict=True):
+        chat.source_name = chat.source_name or Path(path).name
+    return chats
 
 
 def import_chats(
@@ -86,6 +89,8 @@ def import_chats(
                 connection_id=connection_id,
                 batch_size=batch_size,
                 progress=progress,
+                source=chat.source,
+                source_name=chat.source_name,
             )
         )
     return summary
@@ -163,7 +168,44 @@ def _client(args: argparse.Namespace) -> MessagingClient:
     return client
 
 
+def _day(when: str | None) -> str:
+    return when[:10] if when else "?"
+
+
+def coverage_lines(c: dict[str, Any]) -> list[str]:
+    """`conversations coverage ID`: each source with its span and counts, then the gaps."""
+    lines = [
+        f"{c['platform']} {c['external_conversation_id']}: {c['message_count']} messages"
+        f" from {_day(c['first_message_at'])} to {_day(c['last_message_at'])}",
+        f"{'covers':24}  {'new':>6}  {'dups':>6}  {'matched':>7}  source",
+    ]
+    for s in c["sources"]:
+        label = s["kind"] + (f" {s['name']}" if s.get("name") else "")
+        label += f" ({s['phase']})" if s.get("phase") else ""
+        until = "now (live)" if s["covers_until"] is None else _day(s["covers_until"])
+        span = f"{_day(s['covers_from'])} .. {until}"
+        lines.append(
+            f"{span:24}  {s['inserted']:>6}  {s['duplicates']:>6}  {s['matched']:>7}  {label}"
+        )
+    lines.append(f"{c['matched']} copies matched between sources")
+    gaps = c["gaps"]
+    if not gaps:
+        lines.append("no gaps: every span has a source")
+    for g in gaps:
+        lines.append(f"gap: {_minute(datetime.fromisoformat(g['from']))} .. "
+                     f"{_minute(datetime.fromisoformat(g['to']))} (no source covers it)")  # fmt: skip
+    return lines
+
+
+def _cmd_coverage(args: argparse.Namespace) -> int:
+    found = _client(args).coverage(args.id)
+    print(json.dumps(found) if args.json else "\n".join(coverage_lines(found)))
+    return 0
+
+
 def _cmd_conversations(args: argparse.Namespace) -> int:
+    if getattr(args, "action", None) == "coverage":
+        return _cmd_coverage(args)
     print_inbox(_client(args).conversations(person_id=args.person, limit=args.limit))
     return 0
 
@@ -360,6 +402,13 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--user-id")
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(func=_cmd_conversations)
+    actions = p.add_subparsers(dest="action", required=False)
+    q = actions.add_parser(
+        "coverage", help="where a conversation's history comes from: sources, spans, gaps"
+    )
+    q.add_argument("id", help="the conversation's id")
+    q.add_argument("--user-id")
+    q.add_argument("--json", action="store_true", help="print the RPC's answer as JSON")
 
     p = sub.add_parser("show", help="the newest messages of a conversation")
     p.add_argument("id")

@@ -20,6 +20,8 @@ PublicConversationType: TypeAlias = Literal["direct", "group"]
 
 PublicMessageDirection: TypeAlias = Literal["inbound", "outbound"]
 
+PublicMessageSource: TypeAlias = Literal["export", "msgstore", "webhook", "history", "app"]
+
 PublicMessageType: TypeAlias = Literal["text", "image", "video", "audio", "voice", "document", "sticker", "location", "contact", "system", "other"]
 
 PublicMessagingPlatform: TypeAlias = Literal["whatsapp", "signal", "telegram", "wechat"]
@@ -82,6 +84,60 @@ class PublicChatConversationReadMarkersUpdate(TypedDict):
     conversation_id: NotRequired[Annotated[uuid.UUID, Field(alias="conversation_id")]]
     last_read_at: NotRequired[Annotated[datetime.datetime, Field(alias="last_read_at")]]
     updated_at: NotRequired[Annotated[datetime.datetime, Field(alias="updated_at")]]
+    user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
+
+class PublicChatConversationSources(BaseModel):
+    batches: int = Field(alias="batches")
+    connection_id: Optional[uuid.UUID] = Field(alias="connection_id")
+    conversation_id: uuid.UUID = Field(alias="conversation_id")
+    duplicates: int = Field(alias="duplicates")
+    first_message_at: datetime.datetime = Field(alias="first_message_at")
+    first_seen_at: datetime.datetime = Field(alias="first_seen_at")
+    id: int = Field(alias="id")
+    inserted: int = Field(alias="inserted")
+    kind: str = Field(alias="kind")
+    last_message_at: datetime.datetime = Field(alias="last_message_at")
+    last_seen_at: datetime.datetime = Field(alias="last_seen_at")
+    matched: int = Field(alias="matched")
+    name: str = Field(alias="name")
+    phase: str = Field(alias="phase")
+    updated: int = Field(alias="updated")
+    user_id: uuid.UUID = Field(alias="user_id")
+
+class PublicChatConversationSourcesInsert(TypedDict):
+    batches: NotRequired[Annotated[int, Field(alias="batches")]]
+    connection_id: NotRequired[Annotated[Optional[uuid.UUID], Field(alias="connection_id")]]
+    conversation_id: Annotated[uuid.UUID, Field(alias="conversation_id")]
+    duplicates: NotRequired[Annotated[int, Field(alias="duplicates")]]
+    first_message_at: Annotated[datetime.datetime, Field(alias="first_message_at")]
+    first_seen_at: NotRequired[Annotated[datetime.datetime, Field(alias="first_seen_at")]]
+    id: NotRequired[Annotated[int, Field(alias="id")]]
+    inserted: NotRequired[Annotated[int, Field(alias="inserted")]]
+    kind: Annotated[str, Field(alias="kind")]
+    last_message_at: Annotated[datetime.datetime, Field(alias="last_message_at")]
+    last_seen_at: NotRequired[Annotated[datetime.datetime, Field(alias="last_seen_at")]]
+    matched: NotRequired[Annotated[int, Field(alias="matched")]]
+    name: NotRequired[Annotated[str, Field(alias="name")]]
+    phase: NotRequired[Annotated[str, Field(alias="phase")]]
+    updated: NotRequired[Annotated[int, Field(alias="updated")]]
+    user_id: Annotated[uuid.UUID, Field(alias="user_id")]
+
+class PublicChatConversationSourcesUpdate(TypedDict):
+    batches: NotRequired[Annotated[int, Field(alias="batches")]]
+    connection_id: NotRequired[Annotated[Optional[uuid.UUID], Field(alias="connection_id")]]
+    conversation_id: NotRequired[Annotated[uuid.UUID, Field(alias="conversation_id")]]
+    duplicates: NotRequired[Annotated[int, Field(alias="duplicates")]]
+    first_message_at: NotRequired[Annotated[datetime.datetime, Field(alias="first_message_at")]]
+    first_seen_at: NotRequired[Annotated[datetime.datetime, Field(alias="first_seen_at")]]
+    id: NotRequired[Annotated[int, Field(alias="id")]]
+    inserted: NotRequired[Annotated[int, Field(alias="inserted")]]
+    kind: NotRequired[Annotated[str, Field(alias="kind")]]
+    last_message_at: NotRequired[Annotated[datetime.datetime, Field(alias="last_message_at")]]
+    last_seen_at: NotRequired[Annotated[datetime.datetime, Field(alias="last_seen_at")]]
+    matched: NotRequired[Annotated[int, Field(alias="matched")]]
+    name: NotRequired[Annotated[str, Field(alias="name")]]
+    phase: NotRequired[Annotated[str, Field(alias="phase")]]
+    updated: NotRequired[Annotated[int, Field(alias="updated")]]
     user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
 
 class PublicChatConversations(BaseModel):

@@ -24,3 +24,6 @@ comment on type public.message_type is 'The kind of a stored message; what a pla
 
 create type public.conversation_type as enum ('direct', 'group');
 comment on type public.conversation_type is 'A conversation with one other party (direct) or several (group).';
+
+create type public.message_source as enum ('export', 'msgstore', 'webhook', 'history', 'app');
+comment on type public.message_source is 'Where a batch of messages comes from (coverage): an export file, an Android msgstore.db, a live webhook, the platform''s history backfill, or an app calling ingest_messages.';

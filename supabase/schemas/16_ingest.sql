@@ -274,6 +274,8 @@ begin
     perform messaging_private.index_batches(v_owner, pg_catalog.to_jsonb(v_index));
   end if;
   perform messaging_private.ingest_synced(v_connection);
+  -- where each conversation's history comes from (coverage): one upsert per conversation
+  perform messaging_private.record_coverage(v_owner, v_connection, payload, v_results);
 
   return pg_catalog.jsonb_build_object(
     'inserted', v_inserted,

@@ -99,7 +99,7 @@ begin
   if pg_catalog.jsonb_array_length(messages) > 1 then
     begin
       summary := messaging_private.ingest_messages(pg_catalog.jsonb_build_object(
-        'user_id', owner, 'connection_id', connection, 'messages', messages));
+        'user_id', owner, 'connection_id', connection, 'source', 'webhook', 'messages', messages));
       return;
     exception when others then
       get stacked diagnostics v_state = returned_sqlstate;
@@ -111,7 +111,7 @@ begin
   for m in select e.m, e.ord from pg_catalog.jsonb_array_elements(messages) with ordinality e(m, ord) loop
     begin
       summary := messaging_private.add_counts(summary, messaging_private.ingest_messages(pg_catalog.jsonb_build_object(
-        'user_id', owner, 'connection_id', connection, 'messages', pg_catalog.jsonb_build_array(m.m))));
+        'user_id', owner, 'connection_id', connection, 'source', 'webhook', 'messages', pg_catalog.jsonb_build_array(m.m))));
     exception when others then
       get stacked diagnostics v_state = returned_sqlstate, v_text = message_text;
       if not messaging_private.final_refusal(v_state) then

@@ -33,6 +33,11 @@ class ParsedChat:
     account_name: str | None = None
     #: how the file was read where it had to be decided (WhatsApp's date order), for the summary
     notes: list[str] = field(default_factory=list)
+    #: where the messages come from, for the conversation's coverage record (payload
+    #: `source`): an export file, or the phone's msgstore.db
+    source: str = "export"
+    #: the file's name (payload `source_name`); the CLI sets it from the path when left out
+    source_name: str | None = None
 
 
 class RereadSequence(Sequence[Message]):

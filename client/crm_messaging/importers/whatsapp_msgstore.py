@@ -493,4 +493,9 @@ class MsgstoreDatabase:
 def parse_msgstore(path: Path, *, me: str | None = None, **_: Any) -> ParsedChat:
     """Every chat of a decrypted msgstore.db (read-only), streamed. `me` names the phone's
     owner on their own messages. The times are exact: no --tz is needed."""
-    return ParsedChat("whatsapp", MsgstoreDatabase(Path(path), me), account_name=me)  # type: ignore[arg-type]
+    return ParsedChat(
+        "whatsapp",
+        MsgstoreDatabase(Path(path), me),  # type: ignore[arg-type]
+        account_name=me,
+        source="msgstore",
+    )

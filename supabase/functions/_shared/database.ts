@@ -59,6 +59,38 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
+                },"chat_conversation_sources": {
+                  Row: {
+                    "batches": number,"connection_id": string | null,"conversation_id": string,"duplicates": number,"first_message_at": string,"first_seen_at": string,"id": number,"inserted": number,"kind": string,"last_message_at": string,"last_seen_at": string,"matched": number,"name": string,"phase": string,"updated": number,"user_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "batches"?: number,"connection_id"?: string | null,"conversation_id": string,"duplicates"?: number,"first_message_at": string,"first_seen_at"?: string,"id"?: never,"inserted"?: number,"kind": string,"last_message_at": string,"last_seen_at"?: string,"matched"?: number,"name"?: string,"phase"?: string,"updated"?: number,"user_id": string
+                  }
+                  Update: {
+                    "batches"?: number,"connection_id"?: string | null,"conversation_id"?: string,"duplicates"?: number,"first_message_at"?: string,"first_seen_at"?: string,"id"?: never,"inserted"?: number,"kind"?: string,"last_message_at"?: string,"last_seen_at"?: string,"matched"?: number,"name"?: string,"phase"?: string,"updated"?: number,"user_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "chat_conversation_sources_connection_id_fkey"
+      columns: ["connection_id"]
+isOneToOne: false
+      referencedRelation: "messaging_connections"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "chat_conversation_sources_conversation_id_fkey"
+      columns: ["conversation_id"]
+isOneToOne: false
+      referencedRelation: "chat_conversation_list"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "chat_conversation_sources_conversation_id_fkey"
+      columns: ["conversation_id"]
+isOneToOne: false
+      referencedRelation: "chat_conversations"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"chat_conversations": {
                   Row: {
                     "connection_id": string | null,"conversation_type": string,"created_at": string,"entity_id": string | null,"entity_table": string | null,"external_conversation_id": string,"first_message_at": string | null,"id": string,"last_message_at": string | null,"last_message_preview": string | null,"message_count": number,"messages": NonNullable<Json>,"participant_identifier": string | null,"participant_name": string | null,"person_id": string | null,"platform": string,"updated_at": string,"user_id": string
@@ -168,6 +200,9 @@ isOneToOne: false
             "add_messaging_connection":
 { Args: { "account_identifier": string,"display_name"?: string,"platform": string,"secrets"?: Json,"user_id"?: string }; Returns: string
                            },
+"conversation_coverage":
+{ Args: { "conversation_id": string }; Returns: Json
+                           },
 "create_messaging_connection":
 { Args: { "account_identifier": string,"app_secret"?: string,"display_name"?: string,"platform": string }; Returns: Json
                            },
@@ -240,7 +275,7 @@ isOneToOne: false
                            }
           }
           Enums: {
-            "conversation_type": "direct"|"group","message_direction": "inbound"|"outbound","message_type": "text"|"image"|"video"|"audio"|"voice"|"document"|"sticker"|"location"|"contact"|"system"|"other","messaging_platform": "whatsapp"|"signal"|"telegram"|"wechat"
+            "conversation_type": "direct"|"group","message_direction": "inbound"|"outbound","message_source": "export"|"msgstore"|"webhook"|"history"|"app","message_type": "text"|"image"|"video"|"audio"|"voice"|"document"|"sticker"|"location"|"contact"|"system"|"other","messaging_platform": "whatsapp"|"signal"|"telegram"|"wechat"
           }
           CompositeTypes: {
             [_ in never]: never
@@ -356,7 +391,7 @@ export type CompositeTypes<
 export const Constants = {
   "public": {
           Enums: {
-            "conversation_type": ["direct", "group"],"message_direction": ["inbound", "outbound"],"message_type": ["text", "image", "video", "audio", "voice", "document", "sticker", "location", "contact", "system", "other"],"messaging_platform": ["whatsapp", "signal", "telegram", "wechat"]
+            "conversation_type": ["direct", "group"],"message_direction": ["inbound", "outbound"],"message_source": ["export", "msgstore", "webhook", "history", "app"],"message_type": ["text", "image", "video", "audio", "voice", "document", "sticker", "location", "contact", "system", "other"],"messaging_platform": ["whatsapp", "signal", "telegram", "wechat"]
           }
         }
 } as const

@@ -6,6 +6,7 @@ import { useCreatePersonFromConversation } from "../../hooks/use-chat-conversati
 import { describeError } from "../../lib/errors";
 import { formatDateTime } from "../../lib/format";
 import type { ConversationListItem } from "../../types/messaging";
+import { CoveragePanel } from "./CoveragePanel";
 import { platformLabel } from "./PlatformIcon";
 
 export function ContactPanel({
@@ -19,6 +20,7 @@ export function ContactPanel({
 }) {
   const create = useCreatePersonFromConversation(c);
   const [name, setName] = useState(c.participant_name || c.participant_identifier || "");
+  const [coverage, setCoverage] = useState(false);
   return (
     <aside className="contact-panel" id="contact-panel" aria-label="Contact">
       <div className="panel-head">
@@ -53,6 +55,19 @@ export function ContactPanel({
           )}
         </dd>
       </dl>
+      <button
+        type="button"
+        aria-expanded={coverage}
+        aria-controls="coverage-panel"
+        onClick={() => setCoverage((open) => !open)}
+      >
+        {coverage ? "Hide where the history comes from" : "Where the history comes from"}
+      </button>
+      {coverage && (
+        <div id="coverage-panel">
+          <CoveragePanel conversationId={c.id} updatedAt={c.updated_at} />
+        </div>
+      )}
       {!c.person && (
         <form
           className="create-person"
