@@ -7,7 +7,7 @@
 //   POLL_VISIBLE_MS while the tab is visible, POLL_HIDDEN_MS while it is hidden, at once
 //   when it becomes visible again, and backing off after a 429 (its Retry-After, doubling)
 //   or another failure;
-// - Supabase Realtime where the deployment runs it (REALTIME_AVAILABLE): a postgres_changes
+// - Supabase Realtime where the deployment runs it (realtimeAvailable()): a postgres_changes
 //   event on the user's conversations or read markers asks inbox_changes at once, and the
 //   polls slow to POLL_REALTIME_MS as a safety net. This path cannot run here (no Realtime
 //   server on the local stack): it is untested code; a channel that fails falls back to
@@ -31,11 +31,13 @@ const MAX_BACKOFF_MS = 30_000;
  * Whether the deployment runs a Realtime server: every hosted Supabase project does, the
  * local stack (`make stack`, a `__LOCAL_STACK__` build) does not. VITE_SUPABASE_REALTIME
  * ("1" / "0") overrides it, e.g. "1" for a `supabase start` stack, "0" for a self-hosted
- * one without Realtime.
+ * one without Realtime. (A function: the unit tests import this module outside Vite.)
  */
-export const REALTIME_AVAILABLE =
-  import.meta.env.VITE_SUPABASE_REALTIME === "1" ||
-  (import.meta.env.VITE_SUPABASE_REALTIME !== "0" && !__LOCAL_STACK__);
+export function realtimeAvailable(): boolean {
+  const flag = (import.meta.env as ImportMetaEnv | undefined)?.VITE_SUPABASE_REALTIME;
+  if (flag === "1" || flag === "0") return flag === "1";
+  return typeof __LOCAL_STACK__ !== "undefined" && !__LOCAL_STACK__;
+}
 
 export const inboxKeys = {
   /** How many conversations have unread messages (the navigation's count). */
@@ -284,7 +286,7 @@ export function useInboxChanges(pageSize: number): void {
 
     // Realtime where it runs (not on the local stack: this block is not run by its tests)
     let channel: ReturnType<typeof supabase.channel> | undefined;
-    if (REALTIME_AVAILABLE) {
+    if (realtimeAvailable()) {
       const ask = () => schedule(150); // a burst of events asks once
       channel = supabase
         .channel(`inbox-changes:${user.id}`)
