@@ -257,7 +257,12 @@ export function useInboxChanges(pageSize: number): void {
           const now = cursors.get(queryClient) ?? since;
           cursors.set(queryClient, now < since ? now : data.cursor);
           if (data.reload) {
-            void queryClient.invalidateQueries({ queryKey: ["conversations"] });
+            // the lists and summaries, not the threads' pages (their own polls see new messages)
+            const lists = new Set<unknown>(["list", "person", "by-name", "one"]);
+            void queryClient.invalidateQueries({
+              queryKey: ["conversations"],
+              predicate: (q) => lists.has(q.queryKey[1]),
+            });
           } else {
             applyChanges(queryClient, data.conversations, pageSize);
           }
