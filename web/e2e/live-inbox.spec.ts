@@ -175,6 +175,29 @@ test("a refused poll (429) backs off and the inbox still catches up", async ({ p
   expect(refused).toBe(3);
 });
 
+test("more changes than one answer holds (an import): the inbox reads its list again", async ({ page }) => {
+  // the order of events: list reads and the reload answer
+  const events: string[] = [];
+  page.on("request", (r) => {
+    if (r.url().includes("/rest/v1/chat_conversation_list")) events.push("list read");
+  });
+  // the database's answer when more than max_count rows changed, given once, for real rows
+  await page.route("**/rest/v1/rpc/inbox_changes", async (route) => {
+    const body = route.request().postDataJSON() as { since?: number } | null;
+    if (body?.since === undefined || events.includes("reload")) return route.continue();
+    const real = await route.fetch();
+    const json = (await real.json()) as Record<string, unknown>;
+    events.push("reload");
+    await route.fulfill({ response: real, json: { ...json, conversations: [], reload: true } });
+  });
+  await signIn(page, ALICE.email);
+  await expect(firstRow(page)).toBeVisible();
+  await expect
+    .poll(() => events.includes("reload") && events.slice(events.indexOf("reload") + 1).includes("list read"))
+    .toBe(true);
+  await expect(firstRow(page)).toBeVisible();
+});
+
 // ---------------------------------------------------------------- the fold, without a browser
 
 function row(id: string, minute: number, extra: Partial<ConversationListItem> = {}): ConversationListItem {
