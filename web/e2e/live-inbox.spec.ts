@@ -198,6 +198,40 @@ test("more changes than one answer holds (an import): the inbox reads its list a
   await expect(firstRow(page)).toBeVisible();
 });
 
+test("a hidden tab polls seldom, and at once when it shows again", async ({ page }) => {
+  // the page's clock is Playwright's: the intervals are fast-forwarded, not waited for
+  await page.clock.install();
+  await signIn(page, ALICE.email);
+  await expect(firstRow(page)).toBeVisible();
+  const polls: number[] = [];
+  page.on("request", (r) => {
+    if (r.url().includes("/rpc/inbox_changes")) polls.push(polls.length);
+  });
+  await page.clock.fastForward(2_100);
+  await expect.poll(() => polls.length).toBeGreaterThan(0); // visible: every 2 s
+
+  await page.evaluate(() => {
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" });
+    document.dispatchEvent(new Event("visibilitychange"));
+  });
+  await page.clock.fastForward(2_100); // the poll already scheduled, then the hidden pace
+  await page.waitForTimeout(400);
+  const settled = polls.length;
+  for (let i = 0; i < 5; i++) {
+    await page.clock.fastForward(5_000);
+    await page.waitForTimeout(400); // a poll it started gets its answer (and would schedule the next)
+  }
+  expect(polls.length - settled).toBeLessThanOrEqual(1); // 25 s hidden: no 2 s polls
+
+  await page.evaluate(() => {
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "visible" });
+    document.dispatchEvent(new Event("visibilitychange"));
+  });
+  const shown = polls.length;
+  await page.clock.runFor(50);
+  await expect.poll(() => polls.length).toBeGreaterThan(shown); // shown again: at once
+});
+
 // ---------------------------------------------------------------- the fold, without a browser
 
 function row(id: string, minute: number, extra: Partial<ConversationListItem> = {}): ConversationListItem {
