@@ -27,7 +27,9 @@ def changes(user, since: int | None) -> dict[str, Any]:
 
 
 def ingest(user, *messages: dict[str, Any]) -> dict[str, Any]:
-    return user.client.rpc("ingest_messages", {"payload": {"messages": list(messages)}}).execute().data
+    return (
+        user.client.rpc("ingest_messages", {"payload": {"messages": list(messages)}}).execute().data
+    )
 
 
 def ids(answer: dict[str, Any]) -> list[str]:
@@ -60,7 +62,9 @@ def test_new_conversation_new_message_and_their_order(make_user):
     ingest(alice, msg("new", minutes=5, content="a new contact"))
     got = changes(alice, cursor)
     (row,) = got["conversations"]
-    assert row["external_conversation_id"] == "new" and row["last_message_preview"] == "a new contact"
+    assert (
+        row["external_conversation_id"] == "new" and row["last_message_preview"] == "a new contact"
+    )
     assert row["read"] == [] and row["person"] is None and "messages" not in row
     assert got["unread_conversations"] == 2
 
@@ -106,7 +110,9 @@ def test_read_and_unread_reach_the_changes_with_the_unread_count(make_user):
     assert got["unread_conversations"] == 0
 
     # unread: back to just before the newest inbound message (i2): i2 and o1 count
-    unread_at = alice.client.rpc("mark_conversation_unread", {"conversation_id": cid}).execute().data
+    unread_at = (
+        alice.client.rpc("mark_conversation_unread", {"conversation_id": cid}).execute().data
+    )
     got = changes(alice, got["cursor"])
     (row,) = got["conversations"]
     assert unread_at == row["read"][0]["last_read_at"] == "2026-03-02T09:01:59.999999+00:00"
