@@ -69,20 +69,26 @@ class PublicChatConversationArchivesUpdate(TypedDict):
     user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
 
 class PublicChatConversationReadMarkers(BaseModel):
+    change_xid: int = Field(alias="change_xid")
     conversation_id: uuid.UUID = Field(alias="conversation_id")
     last_read_at: datetime.datetime = Field(alias="last_read_at")
+    read_message_count: int = Field(alias="read_message_count")
     updated_at: datetime.datetime = Field(alias="updated_at")
     user_id: uuid.UUID = Field(alias="user_id")
 
 class PublicChatConversationReadMarkersInsert(TypedDict):
+    change_xid: NotRequired[Annotated[int, Field(alias="change_xid")]]
     conversation_id: Annotated[uuid.UUID, Field(alias="conversation_id")]
     last_read_at: Annotated[datetime.datetime, Field(alias="last_read_at")]
+    read_message_count: NotRequired[Annotated[int, Field(alias="read_message_count")]]
     updated_at: NotRequired[Annotated[datetime.datetime, Field(alias="updated_at")]]
     user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
 
 class PublicChatConversationReadMarkersUpdate(TypedDict):
+    change_xid: NotRequired[Annotated[int, Field(alias="change_xid")]]
     conversation_id: NotRequired[Annotated[uuid.UUID, Field(alias="conversation_id")]]
     last_read_at: NotRequired[Annotated[datetime.datetime, Field(alias="last_read_at")]]
+    read_message_count: NotRequired[Annotated[int, Field(alias="read_message_count")]]
     updated_at: NotRequired[Annotated[datetime.datetime, Field(alias="updated_at")]]
     user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
 
@@ -141,6 +147,7 @@ class PublicChatConversationSourcesUpdate(TypedDict):
     user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
 
 class PublicChatConversations(BaseModel):
+    change_xid: int = Field(alias="change_xid")
     connection_id: Optional[uuid.UUID] = Field(alias="connection_id")
     conversation_type: str = Field(alias="conversation_type")
     created_at: datetime.datetime = Field(alias="created_at")
@@ -161,6 +168,7 @@ class PublicChatConversations(BaseModel):
     user_id: uuid.UUID = Field(alias="user_id")
 
 class PublicChatConversationsInsert(TypedDict):
+    change_xid: NotRequired[Annotated[int, Field(alias="change_xid")]]
     connection_id: NotRequired[Annotated[Optional[uuid.UUID], Field(alias="connection_id")]]
     conversation_type: NotRequired[Annotated[str, Field(alias="conversation_type")]]
     created_at: NotRequired[Annotated[datetime.datetime, Field(alias="created_at")]]
@@ -181,6 +189,7 @@ class PublicChatConversationsInsert(TypedDict):
     user_id: Annotated[uuid.UUID, Field(alias="user_id")]
 
 class PublicChatConversationsUpdate(TypedDict):
+    change_xid: NotRequired[Annotated[int, Field(alias="change_xid")]]
     connection_id: NotRequired[Annotated[Optional[uuid.UUID], Field(alias="connection_id")]]
     conversation_type: NotRequired[Annotated[str, Field(alias="conversation_type")]]
     created_at: NotRequired[Annotated[datetime.datetime, Field(alias="created_at")]]

@@ -8,6 +8,11 @@ interface ImportMetaEnv {
   readonly VITE_SUPABASE_URL?: string;
   /** The project's anon key (public by design; RLS guards the data). */
   readonly VITE_SUPABASE_ANON_KEY?: string;
+  /**
+   * "1": the deployment runs a Realtime server (the live inbox subscribes to it), "0": it
+   * does not (the inbox polls). Unset: a hosted build assumes Realtime, a local-stack build not.
+   */
+  readonly VITE_SUPABASE_REALTIME?: string;
 }
 
 interface ImportMeta {

@@ -35,14 +35,14 @@ isOneToOne: false
                   ]
                 },"chat_conversation_read_markers": {
                   Row: {
-                    "conversation_id": string,"last_read_at": string,"updated_at": string,"user_id": string
+                    "change_xid": number,"conversation_id": string,"last_read_at": string,"read_message_count": number,"updated_at": string,"user_id": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "conversation_id": string,"last_read_at": string,"updated_at"?: string,"user_id"?: string
+                    "change_xid"?: number,"conversation_id": string,"last_read_at": string,"read_message_count"?: number,"updated_at"?: string,"user_id"?: string
                   }
                   Update: {
-                    "conversation_id"?: string,"last_read_at"?: string,"updated_at"?: string,"user_id"?: string
+                    "change_xid"?: number,"conversation_id"?: string,"last_read_at"?: string,"read_message_count"?: number,"updated_at"?: string,"user_id"?: string
                   }
                   Relationships: [
                     {
@@ -93,14 +93,14 @@ isOneToOne: false
                   ]
                 },"chat_conversations": {
                   Row: {
-                    "connection_id": string | null,"conversation_type": string,"created_at": string,"entity_id": string | null,"entity_table": string | null,"external_conversation_id": string,"first_message_at": string | null,"id": string,"last_message_at": string | null,"last_message_preview": string | null,"message_count": number,"messages": NonNullable<Json>,"participant_identifier": string | null,"participant_name": string | null,"person_id": string | null,"platform": string,"updated_at": string,"user_id": string
+                    "change_xid": number,"connection_id": string | null,"conversation_type": string,"created_at": string,"entity_id": string | null,"entity_table": string | null,"external_conversation_id": string,"first_message_at": string | null,"id": string,"last_message_at": string | null,"last_message_preview": string | null,"message_count": number,"messages": NonNullable<Json>,"participant_identifier": string | null,"participant_name": string | null,"person_id": string | null,"platform": string,"updated_at": string,"user_id": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "connection_id"?: string | null,"conversation_type"?: string,"created_at"?: string,"entity_id"?: string | null,"entity_table"?: string | null,"external_conversation_id": string,"first_message_at"?: string | null,"id"?: string,"last_message_at"?: string | null,"last_message_preview"?: string | null,"message_count"?: number,"messages"?: NonNullable<Json>,"participant_identifier"?: string | null,"participant_name"?: string | null,"person_id"?: string | null,"platform": string,"updated_at"?: string,"user_id": string
+                    "change_xid"?: number,"connection_id"?: string | null,"conversation_type"?: string,"created_at"?: string,"entity_id"?: string | null,"entity_table"?: string | null,"external_conversation_id": string,"first_message_at"?: string | null,"id"?: string,"last_message_at"?: string | null,"last_message_preview"?: string | null,"message_count"?: number,"messages"?: NonNullable<Json>,"participant_identifier"?: string | null,"participant_name"?: string | null,"person_id"?: string | null,"platform": string,"updated_at"?: string,"user_id": string
                   }
                   Update: {
-                    "connection_id"?: string | null,"conversation_type"?: string,"created_at"?: string,"entity_id"?: string | null,"entity_table"?: string | null,"external_conversation_id"?: string,"first_message_at"?: string | null,"id"?: string,"last_message_at"?: string | null,"last_message_preview"?: string | null,"message_count"?: number,"messages"?: NonNullable<Json>,"participant_identifier"?: string | null,"participant_name"?: string | null,"person_id"?: string | null,"platform"?: string,"updated_at"?: string,"user_id"?: string
+                    "change_xid"?: number,"connection_id"?: string | null,"conversation_type"?: string,"created_at"?: string,"entity_id"?: string | null,"entity_table"?: string | null,"external_conversation_id"?: string,"first_message_at"?: string | null,"id"?: string,"last_message_at"?: string | null,"last_message_preview"?: string | null,"message_count"?: number,"messages"?: NonNullable<Json>,"participant_identifier"?: string | null,"participant_name"?: string | null,"person_id"?: string | null,"platform"?: string,"updated_at"?: string,"user_id"?: string
                   }
                   Relationships: [
                     {
@@ -224,6 +224,9 @@ isOneToOne: false
 "get_conversation_messages_after":
 { Args: { "after_id"?: string,"after_sent_at": string,"conversation_id": string,"max_count"?: number }; Returns: Json
                            },
+"inbox_changes":
+{ Args: { "max_count"?: number,"since"?: number }; Returns: Json
+                           },
 "ingest_messages":
 { Args: { "payload": Json }; Returns: Json
                            },
@@ -237,6 +240,9 @@ isOneToOne: false
 { Args: { "conversation_id": string,"person_id": string }; Returns: Json
                            },
 "mark_conversation_read":
+{ Args: { "conversation_id": string }; Returns: string
+                           },
+"mark_conversation_unread":
 { Args: { "conversation_id": string }; Returns: string
                            },
 "messaging_connection_webhooks":

@@ -4,6 +4,7 @@
 import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useSupabase } from "../auth/context";
 import { raise } from "../lib/errors";
+import { noteListCursor, pokeInboxChanges, readCursor } from "./use-conversation-changes";
 import contract from "@shared/contract.json" with { type: "json" };
 import type { ChatMessage, ConversationListItem, InboxFilters, MessageCursor, ThreadAnchor } from "../types/messaging";
 
@@ -11,8 +12,13 @@ import type { ChatMessage, ConversationListItem, InboxFilters, MessageCursor, Th
 export const INBOX_PAGE_SIZE = 50;
 /** Messages per thread page; older pages load as the thread scrolls up. */
 export const THREAD_PAGE_SIZE = 50;
-/** How often the inbox looks for new messages (Realtime cannot run on the local stack). */
+/** How often an open thread's newest page is read again (useLatestMessages). */
 export const INBOX_REFRESH_MS = 30_000;
+/**
+ * How often the inbox's loaded pages are read whole again: a safety net, since changes
+ * arrive through useInboxChanges (every 2 s, or by Realtime where it runs).
+ */
+export const LIST_RELOAD_MS = 300_000;
 /**
  * How often an open conversation's summary row is read again: a new message moves its
  * updated_at, and only then is the thread's newest page read (one small row per poll).
@@ -28,7 +34,7 @@ export const SEARCH_MAX_HITS = contract.limits.search_max_hits.value;
 const LIST_COLUMNS = `id, platform, external_conversation_id, participant_identifier, participant_name,
   conversation_type, person_id, entity_table, entity_id, connection_id, message_count,
   first_message_at, last_message_at, last_message_preview, user_id, created_at, updated_at,
-  person:people(id, full_name), read:chat_conversation_read_markers(last_read_at)`;
+  person:people(id, full_name), read:chat_conversation_read_markers(last_read_at, read_message_count)`;
 
 export const conversationKeys = {
   all: ["conversations"] as const,
@@ -52,14 +58,18 @@ interface InboxCursor {
 /**
  * The inbox, newest first, in keyset pages of INBOX_PAGE_SIZE (so 5,000 conversations
  * cost one page at a time, and a conversation that moves up never repeats a row).
- * Refreshes when the window regains focus and every INBOX_REFRESH_MS.
+ * Kept current by useInboxChanges (changed rows folded in, no re-read); read whole again
+ * only every LIST_RELOAD_MS. The first page is read after a changes cursor is taken, so
+ * the polls go on from a point no later than the rows: no change falls between them.
  */
 export function useConversationList(filters: InboxFilters) {
   const supabase = useSupabase();
+  const queryClient = useQueryClient();
   return useInfiniteQuery({
     queryKey: conversationKeys.list(filters),
     initialPageParam: null as InboxCursor | null,
     queryFn: async ({ pageParam, signal }) => {
+      if (!pageParam) noteListCursor(queryClient, await readCursor(supabase, queryClient, signal));
       let query = supabase
         .from("chat_conversation_list")
         .select(LIST_COLUMNS)
@@ -86,8 +96,8 @@ export function useConversationList(filters: InboxFilters) {
       if (last.length < INBOX_PAGE_SIZE || !tail?.last_message_at) return undefined;
       return { last_message_at: tail.last_message_at, id: tail.id };
     },
-    refetchInterval: INBOX_REFRESH_MS,
-    refetchOnWindowFocus: true,
+    refetchInterval: LIST_RELOAD_MS,
+    refetchOnWindowFocus: false,
     placeholderData: keepPreviousData,
   });
 }
@@ -348,6 +358,15 @@ export function isUnread(c: Pick<ConversationListItem, "last_message_at" | "read
 }
 
 /**
+ * How many messages came since the user's read marker (0 when read): message_count less
+ * the count the marker was set at, at least 1 for an unread conversation.
+ */
+export function unreadCount(c: Pick<ConversationListItem, "last_message_at" | "read" | "message_count">): number {
+  if (!isUnread(c)) return 0;
+  return Math.max(1, c.message_count - (c.read?.[0]?.read_message_count ?? 0));
+}
+
+/**
  * Marks a conversation read up to its newest message (mark_conversation_read) and puts
  * the marker into every cached list, so the unread dot goes without reading the list again.
  */
@@ -364,8 +383,11 @@ export function useMarkRead() {
     },
     onSuccess: ({ conversationId, lastReadAt }) => {
       if (!lastReadAt) return;
-      const read = [{ last_read_at: lastReadAt }];
-      const mark = (c: ConversationListItem) => (c.id === conversationId ? { ...c, read } : c);
+      const mark = (c: ConversationListItem) =>
+        c.id === conversationId
+          ? { ...c, read: [{ last_read_at: lastReadAt, read_message_count: c.message_count }] }
+          : c;
+      pokeInboxChanges(queryClient); // the navigation's count follows at once
       // each cached list keeps its own age: the marker is not a fresh read of the list, so
       // the next focus or interval refetch still happens
       for (const q of queryClient.getQueryCache().findAll({ queryKey: ["conversations"] })) {

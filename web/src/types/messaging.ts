@@ -21,6 +21,7 @@ type ReadResults = {
   get_conversation_messages: Returning<"get_conversation_messages", ChatMessage[]>;
   get_conversation_messages_after: Returning<"get_conversation_messages_after", ChatMessage[]>;
   search_messages: Returning<"search_messages", SearchHit[]>;
+  inbox_changes: Returning<"inbox_changes", InboxChanges>;
 };
 
 /**
@@ -70,9 +71,24 @@ export type ConversationSummary = Tables<"chat_conversation_list">;
 /** The inbox row with its linked person's name, as the list query embeds it. */
 export type ConversationListItem = ConversationSummary & {
   person: Pick<Person, "id" | "full_name"> | null;
-  /** The signed-in user's read marker (chat_conversation_read_markers): none, or one. */
-  read?: { last_read_at: string }[] | null;
+  /**
+   * The signed-in user's read marker (chat_conversation_read_markers): none, or one.
+   * read_message_count: the message_count it was read at (the unread count's base).
+   */
+  read?: { last_read_at: string; read_message_count?: number }[] | null;
 };
+
+/** inbox_changes' answer (docs/contract.md, "The live inbox"). */
+export interface InboxChanges {
+  /** Ask the next time from this cursor. */
+  cursor: number;
+  /** Inbox rows whose conversation or read marker changed since the cursor asked with, newest first. */
+  conversations: ConversationListItem[];
+  /** More changed than one answer holds: read the lists again. */
+  reload: boolean;
+  /** Conversations with unread messages; null when nothing changed. */
+  unread_conversations: number | null;
+}
 
 export type Person = Tables<"people">;
 export type PersonIdentifier = Tables<"person_identifiers">;

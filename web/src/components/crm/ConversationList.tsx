@@ -9,10 +9,12 @@ import {
   SEARCH_MAX_HITS,
   SEARCH_PAGE_SIZE,
   isUnread,
+  unreadCount,
   useConversationList,
   useSearchConversations,
   useSearchMessages,
 } from "../../hooks/use-chat-conversations";
+import { useMarkUnread } from "../../hooks/use-conversation-changes";
 import { formatDateTime, relativeTime } from "../../lib/format";
 import {
   PLATFORMS,
@@ -33,6 +35,8 @@ export interface ConversationListProps {
   selectedId?: string | undefined;
   /** Where a conversation (optionally at a message) opens. */
   threadHref: (conversationId: string, anchor?: ThreadAnchor) => string;
+  /** The list without an open conversation ("Mark as unread" closes the open one). */
+  listHref?: string;
 }
 
 /** Link state of a row: the thread takes the keyboard focus once it has loaded. */
@@ -60,7 +64,7 @@ function typing(target: EventTarget | null): boolean {
   return el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName);
 }
 
-export function ConversationList({ selectedId, threadHref }: ConversationListProps) {
+export function ConversationList({ selectedId, threadHref, listHref = "/inbox" }: ConversationListProps) {
   const [filters, setFilters] = useState<InboxFilters>({ platform: null, unlinkedOnly: false });
   const [search, setSearch] = useState("");
   const query = useDebounced(search.trim(), 300);
@@ -146,7 +150,7 @@ export function ConversationList({ selectedId, threadHref }: ConversationListPro
       {query ? (
         <SearchResults query={query} platform={filters.platform} threadHref={threadHref} selectedId={selectedId} />
       ) : (
-        <Conversations filters={filters} selectedId={selectedId} threadHref={threadHref} />
+        <Conversations filters={filters} selectedId={selectedId} threadHref={threadHref} listHref={listHref} />
       )}
     </section>
   );
@@ -156,12 +160,16 @@ function Conversations({
   filters,
   selectedId,
   threadHref,
+  listHref,
 }: {
   filters: InboxFilters;
   selectedId?: string | undefined;
   threadHref: ConversationListProps["threadHref"];
+  listHref: string;
 }) {
   const list = useConversationList(filters);
+  const markUnread = useMarkUnread();
+  const navigate = useNavigate();
   const sentinel = useRef<HTMLDivElement>(null);
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = list;
 
@@ -197,9 +205,23 @@ function Conversations({
   return (
     <>
       {list.isError && <ErrorMessage error={list.error} retry={() => void list.refetch()} />}
+      {markUnread.isError && <ErrorMessage error={markUnread.error} />}
       <ul className="conversations" aria-label="Inbox">
         {rows.map((c) => (
-          <ConversationRow key={c.id} c={c} selected={c.id === selectedId} href={threadHref(c.id)} />
+          <ConversationRow
+            key={c.id}
+            c={c}
+            selected={c.id === selectedId}
+            href={threadHref(c.id)}
+            onMarkUnread={() =>
+              markUnread.mutate(c.id, {
+                // the open thread marks what it shows read: close it, as a mail client does
+                onSuccess: () => {
+                  if (c.id === selectedId) void navigate(listHref);
+                },
+              })
+            }
+          />
         ))}
       </ul>
       <div ref={sentinel} className="list-end">
@@ -215,11 +237,23 @@ function Conversations({
   );
 }
 
-function ConversationRow({ c, selected, href }: { c: ConversationListItem; selected: boolean; href: string }) {
+function ConversationRow({
+  c,
+  selected,
+  href,
+  onMarkUnread,
+}: {
+  c: ConversationListItem;
+  selected: boolean;
+  href: string;
+  /** Offered on a read row of the inbox (not in search results). */
+  onMarkUnread?: () => void;
+}) {
   const title = conversationTitle(c);
   const unread = isUnread(c) && !selected;
+  const count = unread ? unreadCount(c) : 0;
   return (
-    <li>
+    <li className={onMarkUnread ? "has-row-action" : undefined}>
       <Link
         to={href}
         state={FOCUS_THREAD}
@@ -235,6 +269,11 @@ function ConversationRow({ c, selected, href }: { c: ConversationListItem; selec
               {unread && <span className="unread-dot" aria-label="Unread" role="img" />}
               {title}
             </span>
+            {count > 0 && (
+              <span className="unread-count" aria-label={`${count} unread`} data-testid="unread-count">
+                {count > 99 ? "99+" : count}
+              </span>
+            )}
             <time dateTime={c.last_message_at ?? undefined} title={formatDateTime(c.last_message_at)}>
               {relativeTime(c.last_message_at)}
             </time>
@@ -260,6 +299,17 @@ function ConversationRow({ c, selected, href }: { c: ConversationListItem; selec
           <span className="preview">{c.last_message_preview ?? ""}</span>
         </span>
       </Link>
+      {onMarkUnread && !unread && c.last_message_at && (
+        <button
+          type="button"
+          className="row-action"
+          onClick={onMarkUnread}
+          aria-label={`Mark ${title} as unread`}
+          title="Mark as unread"
+        >
+          Mark unread
+        </button>
+      )}
     </li>
   );
 }
