@@ -287,9 +287,13 @@ export function useMarkRead() {
           q.queryKey,
           (old: unknown) => {
             if (!old) return old;
-            if (kind === "list" || kind === "search-contacts") {
+            if (kind === "list") {
               const o = old as { pages: ConversationListItem[][]; pageParams: unknown[] };
               return { ...o, pages: o.pages.map((p) => p.map(mark)) };
+            }
+            if (kind === "search-contacts") {
+              const o = old as { pages: { rows: ConversationListItem[]; more: boolean }[] };
+              return { ...o, pages: o.pages.map((p) => ({ ...p, rows: p.rows.map(mark) })) };
             }
             return (old as ConversationListItem[]).map(mark);
           },

@@ -3,7 +3,7 @@
 // (search_messages), and the search's state in the URL (query and every filter), so a
 // reload, a shared link and back / forward keep them. Components only render.
 import { keepPreviousData, useInfiniteQuery, useQuery } from "@tanstack/react-query";
-import { useCallback, useMemo } from "react";
+import { useCallback, useRef, useState } from "react";
 import { useSearchParams } from "react-router-dom";
 import contract from "@shared/contract.json" with { type: "json" };
 import { useSupabase } from "../auth/context";
@@ -99,26 +99,41 @@ export function hasSearchOnlyFilters(state: SearchState): boolean {
 /**
  * The search state in the URL, and a setter. A filter change is a history entry (back
  * undoes it); typing in the search box replaces the entry (`replace`), so back does not
- * walk through every letter.
+ * walk through every letter. The router applies a navigation as a transition, so the
+ * state is also kept here and changed at once: a checkbox shows its tick on the click,
+ * and two quick changes both land (each builds on the last, not on the URL not yet updated).
  */
 export function useSearchState(): [SearchState, (patch: Partial<SearchState>, replace?: boolean) => void] {
   const [params, setParams] = useSearchParams();
-  const state = useMemo(() => parseSearchState(params), [params]);
+  const key = params.toString();
+  const [local, setLocal] = useState(() => parseSearchState(params));
+  const [seenKey, setSeenKey] = useState(key);
+  const latest = useRef(local);
+  if (seenKey !== key) {
+    // the URL changed (this setter's navigation landing, back / forward, a link): follow it
+    const fromUrl = parseSearchState(params);
+    setSeenKey(key);
+    setLocal(fromUrl);
+    latest.current = fromUrl;
+  }
   const update = useCallback(
     (patch: Partial<SearchState>, replace = false) => {
+      const next = { ...latest.current, ...patch };
+      latest.current = next;
+      setLocal(next);
       setParams(
         (prev) => {
-          const next = new URLSearchParams(prev);
-          for (const key of SEARCH_PARAMS) next.delete(key);
-          searchStateParams({ ...parseSearchState(prev), ...patch }).forEach((v, k) => next.set(k, v));
-          return next;
+          const out = new URLSearchParams(prev);
+          for (const name of SEARCH_PARAMS) out.delete(name);
+          searchStateParams(next).forEach((v, k) => out.set(k, v));
+          return out;
         },
         { replace },
       );
     },
     [setParams],
   );
-  return [state, update];
+  return [local, update];
 }
 
 /** The local day's start as an instant (the date filters are the user's days). */
@@ -173,7 +188,8 @@ export function useSearchConversations(state: SearchState) {
       const { data, error } = await supabase
         .rpc("search_conversations", {
           query: text,
-          max_count: CONVERSATION_SEARCH_PAGE_SIZE,
+          // one more than a page: whether there is a next page, without asking for it
+          max_count: CONVERSATION_SEARCH_PAGE_SIZE + 1,
           ...filterArgs(state),
           ...(state.from ? { active_after: dayStart(state.from) } : {}),
           ...(state.to ? { active_before: dayStart(state.to, 1) } : {}),
@@ -189,11 +205,12 @@ export function useSearchConversations(state: SearchState) {
         .abortSignal(signal)
         .retry(false);
       if (error) raise(error);
-      return (data ?? []) as unknown as ConversationHit[];
+      const rows = (data ?? []) as unknown as ConversationHit[];
+      return { rows: rows.slice(0, CONVERSATION_SEARCH_PAGE_SIZE), more: rows.length > CONVERSATION_SEARCH_PAGE_SIZE };
     },
     getNextPageParam: (last): ContactCursor | undefined => {
-      const tail = last[last.length - 1];
-      if (last.length < CONVERSATION_SEARCH_PAGE_SIZE || !tail) return undefined;
+      const tail = last.rows[last.rows.length - 1];
+      if (!last.more || !tail) return undefined;
       return { after_match: tail.match, after_last_message_at: tail.last_message_at, after_id: tail.id };
     },
     placeholderData: keepPreviousData,

@@ -48,7 +48,7 @@ export function SearchResults({
   useEffect(() => setLimit(SEARCH_PAGE_SIZE), [q, filters]);
   const contacts = useSearchConversations(state);
   const search = useSearchMessages(state, limit);
-  const rows = contacts.data?.pages.flat() ?? [];
+  const rows = contacts.data?.pages.flatMap((p) => p.rows) ?? [];
   const hits = search.data?.hits ?? [];
   const textHits = hits.filter((h) => h.matched_in !== "sender_name");
   const nameHits = hits.filter((h) => h.matched_in === "sender_name");
