@@ -360,32 +360,3 @@ as $$
 $$;
 comment on function messaging_private.index_messages(uuid, uuid, jsonb) is
   'Appends the searchable lines of one conversation''s stored messages to its search segments (index_batches for one).';
-
--- -----------------------------------------------------------------------------
--- Finding the contact: conversations by name, number or linked person
--- (search_conversations in 19_search.sql). Trigram indexes over the search form
--- (unaccented, lower-case) of what names a conversation, and of people's names,
--- so a substring of a name reads the index, not every conversation or person.
--- -----------------------------------------------------------------------------
-
-create or replace function messaging_private.conversation_search_text(
-  participant_name text, participant_identifier text, external_conversation_id text)
-returns text
-language plpgsql
-immutable
-parallel safe
-set search_path = ''
-as $$
-begin
-  return messaging_private.search_normalize(coalesce(participant_name, '') || E'\n'
-    || coalesce(participant_identifier, '') || E'\n' || coalesce(external_conversation_id, ''));
-end;
-$$;
-comment on function messaging_private.conversation_search_text(text, text, text) is
-  'The search form of what names a conversation (participant name, identifier, conversation id), one per line: what chat_conversations_search_trgm_idx covers.';
-
-create index chat_conversations_search_trgm_idx on public.chat_conversations using gin (
-  messaging_private.conversation_search_text(participant_name, participant_identifier, external_conversation_id)
-  extensions.gin_trgm_ops);
-create index if not exists people_full_name_search_trgm_idx on public.people
-  using gin (messaging_private.search_normalize(full_name) extensions.gin_trgm_ops);

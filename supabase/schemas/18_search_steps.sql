@@ -252,8 +252,9 @@ begin
                coalesce(n.name <> '' and not (pg_catalog.replace(h.line, n.name, '') like pattern
                  or pg_catalog.replace(h.line, n.name, '') like all (words)), false) as by_name
           from unnest(line_convs, line_mids, line_sents, lines) h(conv_id, mid, sent, line)
-          left join lateral (select messaging_private.search_normalize(c.participant_name) as name
-                               from public.chat_conversations c where c.id = h.conv_id) n on true
+          left join (select c.id, pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary,
+                              c.participant_name)) as name
+                       from public.chat_conversations c where c.id = any (line_convs)) n on n.id = h.conv_id
          order by h.conv_id, h.mid
       ) b
      order by b.by_name, b.score desc, b.sent desc, b.mid

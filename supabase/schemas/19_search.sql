@@ -133,11 +133,9 @@ begin
   v_contains := '%' || pg_catalog.replace(v_contains, ' ', '%') || '%';
   return query
   with candidates as (
-    select c.id
-      from public.chat_conversations c
-     where c.user_id = v_req.owner
-       and messaging_private.conversation_search_text(c.participant_name, c.participant_identifier,
-             c.external_conversation_id) like v_contains
+    select n.conversation_id as id
+      from messaging_private.conversation_names n
+     where n.user_id = v_req.owner and n.names like v_contains
     union
     select c.id
       from public.people p
@@ -146,17 +144,22 @@ begin
        and messaging_private.search_normalize(p.full_name) like v_contains
   ),
   ranked as (
-    select v, p.id as pid, p.full_name,
-           coalesce(v.last_message_at, '-infinity') as at,
-           (select pg_catalog.min(case when n = v_exact then 0 when n like v_prefix then 1 else 2 end)
-              from pg_catalog.unnest(array[messaging_private.search_normalize(v.participant_name),
-                     messaging_private.search_normalize(p.full_name),
-                     messaging_private.search_normalize(v.participant_identifier),
-                     messaging_private.search_normalize(v.external_conversation_id)]) n
-             where n like v_contains) as tier
+    select v, p.id as pid, p.full_name, coalesce(v.last_message_at, '-infinity') as at,
+           case when v_exact in (x.n1, x.n2, x.n3, x.n4) then 0
+                when x.n1 like v_prefix or x.n2 like v_prefix or x.n3 like v_prefix or x.n4 like v_prefix then 1
+                when x.n1 like v_contains or x.n2 like v_contains or x.n3 like v_contains or x.n4 like v_contains then 2
+           end as tier
       from candidates k
       join public.chat_conversation_list v on v.id = k.id
       left join public.people p on p.id = v.person_id
+     cross join lateral (
+       -- each name's search form (search_normalize written out: a call per name would cost
+       -- more than the rest of the search)
+       select pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary, v.participant_name)) as n1,
+              pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary, p.full_name)) as n2,
+              pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary, v.participant_identifier)) as n3,
+              pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary, v.external_conversation_id)) as n4
+     ) x
      where (search_conversations.platform is null or v.platform = search_conversations.platform)
        and (linked is null or (v.person_id is not null) = linked)
        and (search_conversations.person_id is null or v.person_id = search_conversations.person_id)

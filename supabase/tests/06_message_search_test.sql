@@ -28,7 +28,7 @@ update public.chat_conversations set person_id = '33333333-3333-4333-8333-333333
 
 select has_index('messaging_private', 'search_segments', 'search_segments_fts_idx', 'search segments: full-text index');
 select has_index('messaging_private', 'search_segments', 'search_segments_trgm_idx', 'search segments: trigram index');
-select has_index('public', 'chat_conversations', 'chat_conversations_search_trgm_idx', 'conversations: trigram index of their names');
+select has_index('messaging_private', 'conversation_names', 'conversation_names_trgm_idx', 'conversations: trigram index of their names');
 select has_index('public', 'people', 'people_full_name_search_trgm_idx', 'people: trigram index of their names');
 select function_privs_are('public', 'search_messages',
   array['text', 'uuid', 'integer', 'text', 'timestamp with time zone', 'timestamp with time zone', 'text', 'uuid', 'boolean'],
