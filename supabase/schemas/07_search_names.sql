@@ -47,14 +47,14 @@ set search_path = ''
 as $$
 begin
   insert into messaging_private.conversation_names (conversation_id, user_id, names)
-  select n.id, n.user_id,
-         messaging_private.conversation_search_text(n.participant_name, n.participant_identifier, n.external_conversation_id)
-    from added n;
+  values (new.id, new.user_id,
+          messaging_private.conversation_search_text(new.participant_name, new.participant_identifier,
+                                                     new.external_conversation_id));
   return null;
 end;
 $$;
 comment on function messaging_private.conversation_names_added() is
-  'Trigger: the names of new conversations into conversation_names (once per statement).';
+  'Trigger: a new conversation''s names into conversation_names (a row trigger: an ingest call that creates no conversation runs nothing).';
 revoke all on function messaging_private.conversation_names_added() from public, anon, authenticated, service_role;
 
 create or replace function messaging_private.conversation_names_changed()
@@ -76,8 +76,7 @@ revoke all on function messaging_private.conversation_names_changed() from publi
 
 create trigger chat_conversations_names_added
   after insert on public.chat_conversations
-  referencing new table as added
-  for each statement execute function messaging_private.conversation_names_added();
+  for each row execute function messaging_private.conversation_names_added();
 create trigger chat_conversations_names_changed
   after update of participant_name, participant_identifier on public.chat_conversations
   for each row
