@@ -64,7 +64,8 @@ def test_the_exact_name_comes_first_then_prefix_then_contains(bulk):
     assert names(rows)[0] == "Bulk Contact 1" and tiers[0] == "exact"
     prefix = [r for r in rows if r["match"] == "prefix"]
     assert sorted(names(prefix)) == sorted(
-        [f"Bulk Contact {n}" for n in range(10, 20)] + [f"Bulk Contact {n}" for n in range(100, 200)]
+        [f"Bulk Contact {n}" for n in range(10, 20)]
+        + [f"Bulk Contact {n}" for n in range(100, 200)]
     )
     order = {"exact": 0, "prefix": 1, "contains": 2}
     assert [order[t] for t in tiers] == sorted(order[t] for t in tiers)
@@ -78,7 +79,9 @@ def test_the_exact_name_comes_first_then_prefix_then_contains(bulk):
 def test_words_in_order_numbers_and_the_linked_persons_name(bulk):
     # the words in order, anything between: both hold them, so newest first
     rows = convs(bulk.client, "bulk 42")
-    assert names(rows) == ["Bulk Contact 142", "Bulk Contact 42"] and {r["match"] for r in rows} == {"contains"}
+    assert names(rows) == ["Bulk Contact 142", "Bulk Contact 42"] and {
+        r["match"] for r in rows
+    } == {"contains"}
     # the identifier, exact
     row = convs(bulk.client, "+34600000007")[0]
     assert row["participant_name"] == "Bulk Contact 7" and row["match"] == "exact"
@@ -105,21 +108,48 @@ def test_pages_past_twenty_without_repeats_or_gaps(bulk):
         if len(page) < 20:
             break
         last = page[-1]
-        cursor = {"after_match": last["match"], "after_last_message_at": last["last_message_at"], "after_id": last["id"]}
+        cursor = {
+            "after_match": last["match"],
+            "after_last_message_at": last["last_message_at"],
+            "after_id": last["id"],
+        }
     assert seen == [r["id"] for r in whole]  # same order, none twice, none skipped
     assert pages == 11  # ten full pages, then the empty one that says it is all
 
 
 def test_filters_combine(make_user):
     alice = make_user("alice")
-    person = alice.client.table("people").insert({"full_name": "Linked Lena"}).execute().data[0]["id"]
+    person = (
+        alice.client.table("people").insert({"full_name": "Linked Lena"}).execute().data[0]["id"]
+    )
     ingest(
         alice,
         [
-            msg("wa-linked", "w1", minutes=10, participant_name="Acme Lena", person_id=person, content="hi"),
+            msg(
+                "wa-linked",
+                "w1",
+                minutes=10,
+                participant_name="Acme Lena",
+                person_id=person,
+                content="hi",
+            ),
             msg("wa-free", "w2", minutes=20, participant_name="Acme Lars", content="hi"),
-            msg("tg-free", "t1", minutes=30, platform="telegram", participant_name="Acme Lukas", content="hi"),
-            msg("tg-old", "t2", minutes=-60 * 24 * 400, platform="telegram", participant_name="Acme Old", content="hi"),
+            msg(
+                "tg-free",
+                "t1",
+                minutes=30,
+                platform="telegram",
+                participant_name="Acme Lukas",
+                content="hi",
+            ),
+            msg(
+                "tg-old",
+                "t2",
+                minutes=-60 * 24 * 400,
+                platform="telegram",
+                participant_name="Acme Old",
+                content="hi",
+            ),
         ],
     )
     c = alice.client
@@ -129,7 +159,9 @@ def test_filters_combine(make_user):
     assert names(convs(c, "acme", linked=False, platform="whatsapp")) == ["Acme Lars"]
     assert names(convs(c, "acme", linked=True, platform="telegram")) == []
     assert names(convs(c, "acme", person_id=person)) == ["Acme Lena"]
-    recent = convs(c, "acme", platform="telegram", linked=False, active_after="2026-01-01T00:00:00Z")
+    recent = convs(
+        c, "acme", platform="telegram", linked=False, active_after="2026-01-01T00:00:00Z"
+    )
     assert names(recent) == ["Acme Lukas"]
     assert names(convs(c, "acme", active_before="2026-01-01T00:00:00Z")) == ["Acme Old"]
 
@@ -159,7 +191,10 @@ def test_nobody_finds_another_users_conversations(bulk, make_user, anon, service
     with pytest.raises(APIError) as err:
         convs(service, "bulk")
     assert err.value.hint == "user_id_required"
-    assert names(convs(service, "bulk contact 42", user_id=bulk.id)) == ["Bulk Contact 42", "Bulk Contact 142"]
+    assert names(convs(service, "bulk contact 42", user_id=bulk.id)) == [
+        "Bulk Contact 42",
+        "Bulk Contact 142",
+    ]
     with pytest.raises(APIError) as err:
         convs(bob.client, "bulk", user_id=bulk.id)
     assert err.value.hint == "user_id_not_own"
@@ -171,14 +206,36 @@ def test_a_hit_only_through_the_senders_name_ranks_below_hits_in_the_text(make_u
         alice,
         [
             # the older text hit, in another chat
-            msg("other", "text-hit", minutes=1, participant_name="Carla", content="Ask Anna Berg about the invoice"),
+            msg(
+                "other",
+                "text-hit",
+                minutes=1,
+                participant_name="Carla",
+                content="Ask Anna Berg about the invoice",
+            ),
         ]
         + [
             # newer, and every one of them names her only as the sender
-            msg("anna", f"a{i}", minutes=100 + i, participant_name="Anna Berg", sender_name="Anna Berg", content=f"see you at {i}")
+            msg(
+                "anna",
+                f"a{i}",
+                minutes=100 + i,
+                participant_name="Anna Berg",
+                sender_name="Anna Berg",
+                content=f"see you at {i}",
+            )
             for i in range(30)
         ]
-        + [msg("anna", "in-her-chat", minutes=50, participant_name="Anna Berg", sender_name="Anna Berg", content="I am Anna Berg")],
+        + [
+            msg(
+                "anna",
+                "in-her-chat",
+                minutes=50,
+                participant_name="Anna Berg",
+                sender_name="Anna Berg",
+                content="I am Anna Berg",
+            )
+        ],
     )
     found = hits(alice.client, "anna berg", max_count=10)
     first = [h["message"]["id"] for h in found[:2]]
@@ -236,7 +293,9 @@ def _plan(db, user_id: str, query: str) -> str:
             "select set_config('request.jwt.claims', %s, true)",
             (json.dumps({"sub": user_id, "role": "authenticated"}),),
         )
-        rows = conn.execute("select count(*) from public.search_conversations(%s)", (query,)).fetchone()
+        rows = conn.execute(
+            "select count(*) from public.search_conversations(%s)", (query,)
+        ).fetchone()
         assert rows is not None and rows[0] >= 1
     finally:
         conn.rollback()
@@ -244,7 +303,9 @@ def _plan(db, user_id: str, query: str) -> str:
     return next(p for p in plans if "with candidates as" in p)
 
 
-def test_the_contact_search_reads_trigram_indexes_at_5000_conversations_and_100000_people(make_user, db):
+def test_the_contact_search_reads_trigram_indexes_at_5000_conversations_and_100000_people(
+    make_user, db
+):
     """No timing: the plan at the issue's size reads indexes for people and names."""
     alice = make_user("alice")
     db.execute(
@@ -269,6 +330,8 @@ def test_the_contact_search_reads_trigram_indexes_at_5000_conversations_and_1000
         # the names are matched in the narrow side table, through an index of its own (the
         # planner takes the owner's index when one user holds every row, as here, and the
         # trigram index when the table holds many users' names), never on the wide rows
-        assert re.search(r"Index Scan on conversation_names_(trgm|user_id)_idx", plan), plan
+        assert re.search(
+            r"(Index Scan using|Index Scan on) conversation_names_(trgm|user_id)_idx", plan
+        ), plan
         assert "Filter: (names ~~" in plan or "Recheck Cond: (names ~~" in plan, plan
     assert names(convs(alice.client, "Scale Contact 4242")) == ["Scale Contact 4242"]
