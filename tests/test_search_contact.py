@@ -335,3 +335,21 @@ def test_the_contact_search_reads_trigram_indexes_at_5000_conversations_and_1000
         ), plan
         assert "Filter: (names ~~" in plan or "Recheck Cond: (names ~~" in plan, plan
     assert names(convs(alice.client, "Scale Contact 4242")) == ["Scale Contact 4242"]
+
+
+def test_the_python_client_filters_by_linked_and_says_where_it_matched(make_user):
+    from crm_messaging import MessagingClient
+
+    alice = make_user("alice")
+    person = alice.client.table("people").insert({"full_name": "P"}).execute().data[0]["id"]
+    ingest(
+        alice,
+        [
+            msg("linked", "l1", content="parcel 9", person_id=person),
+            msg("free", "f1", content="parcel 9", sender_name="Parcel 9 Shop"),
+        ],
+    )
+    client = MessagingClient(alice.client)
+    assert [h.message.id for h in client.search("parcel 9", linked=True)] == ["l1"]
+    hits = client.search("parcel 9", linked=False)
+    assert [(h.message.id, h.matched_in) for h in hits] == [("f1", "text")]
