@@ -91,11 +91,6 @@ export function withSearchState(href: string, state: SearchState): string {
   return `${path}?${params.toString()}`;
 }
 
-/** True when a filter beyond the inbox's own (platform, linked) is set. */
-export function hasSearchOnlyFilters(state: SearchState): boolean {
-  return Boolean(state.from || state.to || state.direction || state.person);
-}
-
 /**
  * The search state in the URL, and a setter. A filter change is a history entry (back
  * undoes it); typing in the search box replaces the entry (`replace`), so back does not
