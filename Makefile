@@ -227,5 +227,5 @@ web-screenshots:
 	for n in inbox thread thread-at-search-hit thread-wechat person-messages connections sign-in error \
 	         search contact-panel connections-new-secret phone-inbox phone-thread phone-connections \
 	         connections-rotated connections-refusals connections-error-past connections-pause-confirm \
-	         connections-paused-dropped; do \
+	         connections-paused-dropped search-filters; do \
 	  cp web/test-results/screens/$$n.png docs/screenshots/; done

@@ -189,7 +189,8 @@ def read_back(url: str) -> dict[str, Any]:
     return seen
 
 
-ROW_LISTS = ("conversations", "people", "identifiers", "markers", "connections")
+# (search: the hits of search_messages, whose keys grow like columns: issue 31 added matched_in)
+ROW_LISTS = ("conversations", "people", "identifiers", "markers", "connections", "search")
 
 
 def _release_columns(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

@@ -367,9 +367,11 @@ class MessagingClient:
         sent_after: str | None = None,
         sent_before: str | None = None,
         direction: str | None = None,
+        linked: bool | None = None,
         max_count: int = 50,
     ) -> list[SearchHit]:
-        """Matching messages, best first, each with its conversation and a snippet."""
+        """Matching messages, best first, each with its conversation and a snippet; `linked`
+        True or False keeps conversations linked to a person, or not linked."""
         params: dict[str, Any] = {"query": query, "max_count": max_count}
         for key, value in (
             ("person_id", person_id),
@@ -377,6 +379,7 @@ class MessagingClient:
             ("sent_after", sent_after),
             ("sent_before", sent_before),
             ("direction", direction),
+            ("linked", linked),
             ("user_id", self.user_id),
         ):
             if value is not None:

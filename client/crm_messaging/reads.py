@@ -51,3 +51,5 @@ class SearchHit(BaseModel):
     message: StoredMessage
     snippet: str | None = None
     rank: float
+    #: "text", or "sender_name" when only the sender's name matched (ranked after the text hits)
+    matched_in: str | None = None

@@ -4,7 +4,7 @@
 
 -- -----------------------------------------------------------------------------
 -- search_messages: one JSON object per hit
--- {conversation_id, platform, participant_name, person_id, message, snippet, rank}
+-- {conversation_id, platform, participant_name, person_id, message, snippet, rank, matched_in}
 -- In steps, each run at most once per call as its owner (no role is granted them): the
 -- request checked (search_request), the first matching lines (search_newest_first for a
 -- common word, else search_indexed_lines), the best of them as stored now, ranked (search_hits).
@@ -87,7 +87,7 @@ comment on function messaging_private.search_request(text, integer, uuid) is
 revoke all on function messaging_private.search_request(text, integer, uuid) from public, anon, authenticated, service_role;
 
 create or replace function messaging_private.search_newest_first(
-  owner uuid, tsq tsquery, tsq_words tsquery, pattern text, words text[], person uuid, on_platform text,
+  owner uuid, tsq tsquery, tsq_words tsquery, pattern text, words text[], person uuid, on_platform text, linked boolean,
   sent_after timestamptz, sent_before timestamptz, direction text, max_count integer, out complete boolean,
   out line_convs uuid[], out line_mids text[], out line_sents timestamptz[], out lines text[])
 language plpgsql
@@ -138,11 +138,12 @@ begin
                                    s.outbound) l(line, mid, sent, outbound)
          where s.id = v_segment
            and (s.lexemes @@ tsq_words or s.document like pattern)
-           and ((person is null and on_platform is null)
+           and ((person is null and on_platform is null and linked is null)
                 or exists (select 1 from public.chat_conversations c
                             where c.id = s.conversation_id
                               and (person is null or c.person_id = person)
-                              and (on_platform is null or c.platform = on_platform)))
+                              and (on_platform is null or c.platform = on_platform)
+                              and (linked is null or (c.person_id is not null) = linked)))
            and (sent_after is null or l.sent >= sent_after)
            and (sent_before is null or l.sent < sent_before)
            and (direction is null or l.outbound = (direction = 'outbound'))
@@ -157,12 +158,12 @@ begin
   complete := pg_catalog.cardinality(line_mids) >= max_count * 5 or v_seen < 64;
 end;
 $$;
-comment on function messaging_private.search_newest_first(uuid, tsquery, tsquery, text, text[], uuid, text, timestamptz, timestamptz, text, integer) is
+comment on function messaging_private.search_newest_first(uuid, tsquery, tsquery, text, text[], uuid, text, boolean, timestamptz, timestamptz, text, integer) is
   'search_messages'' read of a common word: the first max_count x 5 matching lines (conversation, message id, sent_at, line side by side), newest segment first; complete: whether they are the answer.';
-revoke all on function messaging_private.search_newest_first(uuid, tsquery, tsquery, text, text[], uuid, text, timestamptz, timestamptz, text, integer) from public, anon, authenticated, service_role;
+revoke all on function messaging_private.search_newest_first(uuid, tsquery, tsquery, text, text[], uuid, text, boolean, timestamptz, timestamptz, text, integer) from public, anon, authenticated, service_role;
 
 create or replace function messaging_private.search_indexed_lines(
-  owner uuid, tsq tsquery, tsq_words tsquery, pattern text, words text[], person uuid, on_platform text,
+  owner uuid, tsq tsquery, tsq_words tsquery, pattern text, words text[], person uuid, on_platform text, linked boolean,
   sent_after timestamptz, sent_before timestamptz, direction text, max_count integer,
   out line_convs uuid[], out line_mids text[], out line_sents timestamptz[], out lines text[])
 language plpgsql
@@ -203,11 +204,12 @@ begin
           select s.conversation_id, s.message_ids, s.sent_ats, s.outbound, s.document
             from messaging_private.search_segments s
            where s.id in (select h.id from hits h)
-             and ((person is null and on_platform is null)
+             and ((person is null and on_platform is null and linked is null)
                   or exists (select 1 from public.chat_conversations c
                               where c.id = s.conversation_id
                                 and (person is null or c.person_id = person)
-                                and (on_platform is null or c.platform = on_platform)))
+                                and (on_platform is null or c.platform = on_platform)
+                                and (linked is null or (c.person_id is not null) = linked)))
            order by s.last_sent_at desc
         ) k
        cross join lateral unnest(pg_catalog.string_to_array(k.document, E'\n'), k.message_ids, k.sent_ats, k.outbound)
@@ -223,9 +225,9 @@ begin
     ) m;
 end;
 $$;
-comment on function messaging_private.search_indexed_lines(uuid, tsquery, tsquery, text, text[], uuid, text, timestamptz, timestamptz, text, integer) is
+comment on function messaging_private.search_indexed_lines(uuid, tsquery, tsquery, text, text[], uuid, text, boolean, timestamptz, timestamptz, text, integer) is
   'search_messages'' read: the first max_count x 5 matching lines (conversation, message id, sent_at, line side by side) of the owner''s segments the two search indexes find, newest segment first.';
-revoke all on function messaging_private.search_indexed_lines(uuid, tsquery, tsquery, text, text[], uuid, text, timestamptz, timestamptz, text, integer) from public, anon, authenticated, service_role;
+revoke all on function messaging_private.search_indexed_lines(uuid, tsquery, tsquery, text, text[], uuid, text, boolean, timestamptz, timestamptz, text, integer) from public, anon, authenticated, service_role;
 
 create or replace function messaging_private.search_hits(
   line_convs uuid[], line_mids text[], line_sents timestamptz[], lines text[], norm text, tsq tsquery,
@@ -240,15 +242,22 @@ begin
   with wanted as (
     -- the best lines (ranked as the messages are ranked below), a few spare for lines of
     -- messages edited since: only these messages are opened
+    -- a line that no longer matches without the contact's name most likely matched only
+    -- through its sender's name: it comes after the others (checked exactly below)
     select b.conv_id, b.mid
       from (
         select distinct on (h.conv_id, h.mid) h.conv_id, h.mid, h.sent,
                coalesce(pg_catalog.ts_rank(pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, h.line), tsq), 0)
-                 + case when h.line like pattern then 0.5 else 0 end as score
+                 + case when h.line like pattern then 0.5 else 0 end as score,
+               coalesce(n.name <> '' and not (pg_catalog.replace(h.line, n.name, '') like pattern
+                 or pg_catalog.replace(h.line, n.name, '') like all (words)), false) as by_name
           from unnest(line_convs, line_mids, line_sents, lines) h(conv_id, mid, sent, line)
+          left join (select c.id, pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary,
+                              c.participant_name)) as name
+                       from public.chat_conversations c where c.id = any (line_convs)) n on n.id = h.conv_id
          order by h.conv_id, h.mid
       ) b
-     order by b.score desc, b.sent desc, b.mid
+     order by b.by_name, b.score desc, b.sent desc, b.mid
      limit max_count + 10
   ),
   stored as materialized (
@@ -281,12 +290,15 @@ begin
   checked as (
     -- the normalisation is search_normalize() written out (a call per message would cost
     -- more than the search)
-    select st.conv_id, st.m, x.doc
+    select st.conv_id, st.m, x.doc,
+           not (x.text like pattern or (x.text like all (words)
+                and pg_catalog.to_tsvector('pg_catalog.simple'::regconfig, x.text) @@ tsq)) as by_name
       from stored st
-     cross join lateral (
-       select pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary,
-                pg_catalog.left(concat_ws(' ', st.m ->> 'content', st.m ->> 'sender_name',
-                                          pg_catalog.split_part(st.m ->> 'media_url', '?', 1)), 2000))) as doc
+     cross join lateral (  -- doc: the searchable line; text: the same without the sender's name
+       select pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary, pg_catalog.left(concat_ws(' ',
+                st.m ->> 'content', st.m ->> 'sender_name', pg_catalog.split_part(st.m ->> 'media_url', '?', 1)), 2000))) as doc,
+              pg_catalog.lower(extensions.unaccent('extensions.unaccent'::regdictionary, pg_catalog.left(concat_ws(' ',
+                st.m ->> 'content', pg_catalog.split_part(st.m ->> 'media_url', '?', 1)), 2000))) as text
      ) x
      where (sent_after is null or (st.m ->> 'sent_at')::timestamptz >= sent_after)
        and (sent_before is null or (st.m ->> 'sent_at')::timestamptz < sent_before)
@@ -308,15 +320,16 @@ begin
            'person_id', c.person_id,
            'message', r.m,
            'snippet', messaging_private.search_snippet(r.m ->> 'content', norm, tsq),
-           'rank', r.score)
+           'rank', r.score,
+           'matched_in', case when r.by_name then 'sender_name' else 'text' end)
     from ranked r
     join public.chat_conversations c on c.id = r.conv_id
-   order by r.score desc, (r.m ->> 'sent_at')::timestamptz desc, r.m ->> 'id'
+   order by r.by_name, r.score desc, (r.m ->> 'sent_at')::timestamptz desc, r.m ->> 'id'
    limit max_count;
 end;
 $$;
 comment on function messaging_private.search_hits(uuid[], text[], timestamptz[], text[], text, tsquery, text, text[], timestamptz, timestamptz, text, integer) is
-  'search_messages'' answer from the first matching lines: the messages of the best ones as stored now, those that still match, ranked, each with its conversation and a snippet.';
+  'search_messages'' answer from the first matching lines: the messages of the best ones as stored now, those that still match, ranked (hits matching only through the sender''s name last), each with its conversation and a snippet.';
 revoke all on function messaging_private.search_hits(uuid[], text[], timestamptz[], text[], text, tsquery, text, text[], timestamptz, timestamptz, text, integer) from public, anon, authenticated, service_role;
 
 -- A hit's snippet: the match wrapped in [[ ]] within about 120 characters of context

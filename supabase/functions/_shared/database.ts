@@ -265,8 +265,11 @@ isOneToOne: false
 "rotate_messaging_connection_secrets":
 { Args: { "app_secret"?: string,"connection_id": string }; Returns: Json
                            },
+"search_conversations":
+{ Args: { "active_after"?: string,"active_before"?: string,"after_id"?: string,"after_last_message_at"?: string,"after_match"?: string,"linked"?: boolean,"max_count"?: number,"person_id"?: string,"platform"?: string,"query": string,"user_id"?: string }; Returns: Json[]
+                           },
 "search_messages":
-{ Args: { "direction"?: string,"max_count"?: number,"person_id"?: string,"platform"?: string,"query": string,"sent_after"?: string,"sent_before"?: string,"user_id"?: string }; Returns: Json[]
+{ Args: { "direction"?: string,"linked"?: boolean,"max_count"?: number,"person_id"?: string,"platform"?: string,"query": string,"sent_after"?: string,"sent_before"?: string,"user_id"?: string }; Returns: Json[]
                            },
 "set_messaging_connection_status":
 { Args: { "connection_id": string,"status": string }; Returns: string

@@ -1,11 +1,11 @@
 // Data access for the messaging screens: every read and write of the public contract
-// (chat_conversation_list, get_conversation_messages, search_messages, the link
-// columns of chat_conversations) goes through these hooks. Components only render.
+// (chat_conversation_list, get_conversation_messages, the link columns of
+// chat_conversations) goes through these hooks (the search's: use-message-search.ts).
+// Components only render.
 import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useSupabase } from "../auth/context";
 import { raise } from "../lib/errors";
 import { noteListCursor, pokeInboxChanges, readCursor } from "./use-conversation-changes";
-import contract from "@shared/contract.json" with { type: "json" };
 import type { ChatMessage, ConversationListItem, InboxFilters, MessageCursor, ThreadAnchor } from "../types/messaging";
 
 /** Conversations per inbox page; more load as the list scrolls. */
@@ -24,10 +24,6 @@ export const LIST_RELOAD_MS = 300_000;
  * updated_at, and only then is the thread's newest page read (one small row per poll).
  */
 export const THREAD_REFRESH_MS = 3_000;
-/** Search hits per page: "Show more results" asks for this many more. */
-export const SEARCH_PAGE_SIZE = 50;
-/** search_messages answers at most this many hits (its max_count bound, a contract limit). */
-export const SEARCH_MAX_HITS = contract.limits.search_max_hits.value;
 
 // one literal (not a concatenation): supabase-js reads the rows' type out of it, which is
 // ConversationListItem (the queries below check that with `satisfies`)
@@ -44,9 +40,6 @@ export const conversationKeys = {
   latest: (id: string) => ["conversations", "latest", id] as const,
   messages: (id: string, anchor: ThreadAnchor | null) =>
     ["conversations", "messages", id, anchor?.id ?? null, anchor?.sent_at ?? null] as const,
-  search: (query: string, platform: string | null, limit: number) =>
-    ["conversations", "search", query, platform, limit] as const,
-  byName: (query: string) => ["conversations", "by-name", query] as const,
 };
 
 /** The keyset cursor of the inbox: (last_message_at, id), newest first. */
@@ -81,6 +74,7 @@ export function useConversationList(filters: InboxFilters) {
         .retry(false);
       if (filters.platform) query = query.eq("platform", filters.platform);
       if (filters.unlinkedOnly) query = query.is("person_id", null);
+      if (filters.linkedOnly) query = query.not("person_id", "is", null);
       if (pageParam) {
         query = query.or(
           `last_message_at.lt."${pageParam.last_message_at}",` +
@@ -267,89 +261,6 @@ export function mergeLatest(
   return { messages: newer.length ? merged.concat(newer) : merged, gap };
 }
 
-/**
- * Full-text search over every message the user can read (hot rows and archive). `limit`
- * grows by SEARCH_PAGE_SIZE as the user asks for more: search_messages ranks the first
- * matches it finds, so a larger call returns the earlier hits again plus the next ones
- * (never a repeat, never one skipped). Fewer hits than asked for means that is all.
- */
-export function useSearchMessages(query: string, platform: string | null, limit: number = SEARCH_PAGE_SIZE) {
-  const supabase = useSupabase();
-  const text = query.trim();
-  return useQuery({
-    queryKey: conversationKeys.search(text, platform, limit),
-    enabled: text.length > 0,
-    queryFn: async ({ signal }) => {
-      const { data, error } = await supabase
-        .rpc("search_messages", {
-          query: text,
-          max_count: limit,
-          ...(platform ? { platform } : {}),
-        })
-        .abortSignal(signal)
-        .retry(false);
-      if (error) raise(error);
-      const hits = data ?? [];
-      return { hits, complete: hits.length < limit };
-    },
-    placeholderData: keepPreviousData,
-  });
-}
-
-/** At most this many conversations match a name search (the list says when there are more). */
-export const NAME_SEARCH_LIMIT = 20;
-
-/** PostgREST's ilike pattern of a user's words: `*` around, its own wildcards escaped. */
-function ilikePattern(text: string): string {
-  return `*${text
-    .replace(/[\\%_*,()."]/g, " ")
-    .trim()
-    .replace(/\s+/g, "*")}*`;
-}
-
-/**
- * Conversations whose contact matches a name or number: the participant's name or
- * identifier, the conversation's id (a group's name), or the linked person's name.
- */
-export function useSearchConversations(query: string) {
-  const supabase = useSupabase();
-  const text = query.trim();
-  return useQuery({
-    queryKey: conversationKeys.byName(text),
-    enabled: text.length > 0,
-    queryFn: async ({ signal }) => {
-      const pattern = ilikePattern(text);
-      const people = await supabase
-        .from("people")
-        .select("id")
-        .ilike("full_name", pattern)
-        .limit(NAME_SEARCH_LIMIT)
-        .abortSignal(signal)
-        .retry(false);
-      if (people.error) raise(people.error);
-      const ids = (people.data ?? []).map((p) => p.id);
-      const conditions = [
-        `participant_name.ilike.${pattern}`,
-        `participant_identifier.ilike.${pattern}`,
-        `external_conversation_id.ilike.${pattern}`,
-        ...(ids.length ? [`person_id.in.(${ids.join(",")})`] : []),
-      ];
-      const { data, error } = await supabase
-        .from("chat_conversation_list")
-        .select(LIST_COLUMNS)
-        .or(conditions.join(","))
-        .order("last_message_at", { ascending: false, nullsFirst: false })
-        .limit(NAME_SEARCH_LIMIT + 1)
-        .abortSignal(signal)
-        .retry(false);
-      if (error) raise(error);
-      const rows: ConversationListItem[] = data;
-      return { rows: rows.slice(0, NAME_SEARCH_LIMIT), more: rows.length > NAME_SEARCH_LIMIT };
-    },
-    placeholderData: keepPreviousData,
-  });
-}
-
 /** True when the conversation has messages newer than the user's read marker. */
 export function isUnread(c: Pick<ConversationListItem, "last_message_at" | "read">): boolean {
   if (!c.last_message_at) return false;
@@ -392,7 +303,8 @@ export function useMarkRead() {
       // the next focus or interval refetch still happens
       for (const q of queryClient.getQueryCache().findAll({ queryKey: ["conversations"] })) {
         const kind = q.queryKey[1];
-        if (kind !== "list" && kind !== "person" && kind !== "by-name") continue;
+        // (search-contacts: the search's matching conversations, use-message-search.ts)
+        if (kind !== "list" && kind !== "person" && kind !== "search-contacts") continue;
         queryClient.setQueryData(
           q.queryKey,
           (old: unknown) => {
@@ -401,9 +313,9 @@ export function useMarkRead() {
               const o = old as { pages: ConversationListItem[][]; pageParams: unknown[] };
               return { ...o, pages: o.pages.map((p) => p.map(mark)) };
             }
-            if (kind === "by-name") {
-              const o = old as { rows: ConversationListItem[]; more: boolean };
-              return { ...o, rows: o.rows.map(mark) };
+            if (kind === "search-contacts") {
+              const o = old as { pages: { rows: ConversationListItem[]; more: boolean }[] };
+              return { ...o, pages: o.pages.map((p) => ({ ...p, rows: p.rows.map(mark) })) };
             }
             return (old as ConversationListItem[]).map(mark);
           },

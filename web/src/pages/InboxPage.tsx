@@ -1,8 +1,10 @@
+import { useCallback } from "react";
 import { useParams, useSearchParams } from "react-router-dom";
 import { ConversationList } from "../components/crm/ConversationList";
 import { ConversationThread, NoSuchConversation } from "../components/crm/ConversationThread";
 import { Empty } from "../components/ui/States";
 import { SkipLink } from "../components/ui/SkipLink";
+import { parseSearchState, withSearchState } from "../hooks/use-message-search";
 import { isUuid } from "../lib/errors";
 import { personHref, threadHref } from "../lib/routes";
 import type { ThreadAnchor } from "../types/messaging";
@@ -15,11 +17,17 @@ export function InboxPage() {
   const msg = params.get("msg");
   const at = params.get("at");
   const anchor: ThreadAnchor | null = msg && at && !Number.isNaN(Date.parse(at)) ? { id: msg, sent_at: at } : null;
+  // a conversation or hit opened from the list keeps the search and its filters in the URL
+  const search = params.toString();
+  const inboxHref = useCallback(
+    (id: string, a?: ThreadAnchor) => withSearchState(threadHref(id, a), parseSearchState(new URLSearchParams(search))),
+    [search],
+  );
 
   return (
     <div className={`inbox${conversationId ? " has-thread" : ""}`}>
       {conversationId && <SkipLink target="thread">Skip to the conversation</SkipLink>}
-      <ConversationList selectedId={conversationId} threadHref={threadHref} />
+      <ConversationList selectedId={conversationId} selectedMessageId={anchor?.id} threadHref={inboxHref} />
       <div className="thread-pane">
         {conversationId && !isUuid(conversationId) ? (
           // no request: a value that is not a uuid names no conversation
@@ -29,7 +37,7 @@ export function InboxPage() {
             key={`${conversationId}/${msg ?? ""}/${at ?? ""}`}
             conversationId={conversationId}
             anchor={anchor}
-            threadHref={threadHref}
+            threadHref={inboxHref}
             personHref={personHref}
           />
         ) : (

@@ -150,6 +150,8 @@ export interface ThreadAnchor {
 export interface InboxFilters {
   platform: Platform | null;
   unlinkedOnly: boolean;
+  /** Only conversations linked to a person (the search's "Linked to a person", in the URL). */
+  linkedOnly?: boolean;
 }
 
 /**

@@ -1,38 +1,30 @@
 // The inbox: conversations newest first (unread ones marked), filters by platform and
-// "not linked", and a search box that finds conversations by contact name or number and
-// messages by their words; a message hit opens the thread at the matching message.
+// linked / not linked, and a search box that finds conversations by contact name or number
+// and messages by their words (SearchResults, SearchFilters; the query and every filter
+// live in the URL); a message hit opens the thread at the matching message.
 // Keys: j / k open the next / previous conversation, / goes to the search box.
 import { useEffect, useRef, useState } from "react";
 import { Link, useNavigate } from "react-router-dom";
-import {
-  NAME_SEARCH_LIMIT,
-  SEARCH_MAX_HITS,
-  SEARCH_PAGE_SIZE,
-  isUnread,
-  unreadCount,
-  useConversationList,
-  useSearchConversations,
-  useSearchMessages,
-} from "../../hooks/use-chat-conversations";
+import { isUnread, unreadCount, useConversationList } from "../../hooks/use-chat-conversations";
+import { useSearchState } from "../../hooks/use-message-search";
 import { useMarkUnread } from "../../hooks/use-conversation-changes";
 import { formatDateTime, relativeTime } from "../../lib/format";
 import {
-  PLATFORMS,
-  PLATFORM_LABELS,
   conversationTitle,
-  isPlatform,
   type ConversationListItem,
   type InboxFilters,
-  type SearchHit,
   type ThreadAnchor,
 } from "../../types/messaging";
 import { Empty, ErrorMessage, Loading } from "../ui/States";
 import { PlatformIcon } from "./PlatformIcon";
-import { Snippet } from "./Snippet";
+import { SearchFilters } from "./SearchFilters";
+import { SearchResults } from "./SearchResults";
 
 export interface ConversationListProps {
   /** The open conversation, highlighted in the list. */
   selectedId?: string | undefined;
+  /** The open search hit (a message of the open conversation), marked in the results. */
+  selectedMessageId?: string | null | undefined;
   /** Where a conversation (optionally at a message) opens. */
   threadHref: (conversationId: string, anchor?: ThreadAnchor) => string;
   /** The list without an open conversation ("Mark as unread" closes the open one). */
@@ -64,10 +56,30 @@ function typing(target: EventTarget | null): boolean {
   return el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName);
 }
 
-export function ConversationList({ selectedId, threadHref, listHref = "/inbox" }: ConversationListProps) {
-  const [filters, setFilters] = useState<InboxFilters>({ platform: null, unlinkedOnly: false });
-  const [search, setSearch] = useState("");
-  const query = useDebounced(search.trim(), 300);
+export function ConversationList({ selectedId, selectedMessageId, threadHref, listHref = "/inbox" }: ConversationListProps) {
+  // the query and the filters live in the URL; the box shows what is typed, and the URL
+  // takes it 300 ms after the last key (replacing its entry: back skips the letters)
+  const [searchState, setSearchState] = useSearchState();
+  const filters: InboxFilters = {
+    platform: searchState.platform,
+    unlinkedOnly: searchState.linked === "unlinked",
+    linkedOnly: searchState.linked === "linked",
+  };
+  const [search, setSearch] = useState(searchState.q);
+  const typed = useDebounced(search, 300);
+  const pushed = useRef(searchState.q);
+  useEffect(() => {
+    if (typed === pushed.current) return;
+    pushed.current = typed;
+    setSearchState({ q: typed }, true);
+  }, [typed, setSearchState]);
+  useEffect(() => {
+    // the URL changed by itself (back / forward, a link): the box shows its query
+    if (searchState.q === pushed.current) return;
+    pushed.current = searchState.q;
+    setSearch(searchState.q);
+  }, [searchState.q]);
+  const query = searchState.q.trim();
   const searchBox = useRef<HTMLInputElement>(null);
   const listRoot = useRef<HTMLElement>(null);
   const navigate = useNavigate();
@@ -110,45 +122,29 @@ export function ConversationList({ selectedId, threadHref, listHref = "/inbox" }
             onKeyDown={(e) => {
               if (e.key === "Escape") {
                 setSearch("");
+                pushed.current = "";
+                setSearchState({ q: "" }, true);
                 e.currentTarget.blur();
               }
             }}
             aria-keyshortcuts="/"
           />
         </label>
-        <div className="filters">
-          <label>
-            Platform{" "}
-            <select
-              value={filters.platform ?? ""}
-              onChange={(e) => {
-                const v = e.target.value;
-                setFilters((f) => ({ ...f, platform: isPlatform(v) ? v : null }));
-              }}
-            >
-              <option value="">All platforms</option>
-              {PLATFORMS.map((p) => (
-                <option key={p} value={p}>
-                  {PLATFORM_LABELS[p]}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            <input
-              type="checkbox"
-              checked={filters.unlinkedOnly}
-              onChange={(e) => setFilters((f) => ({ ...f, unlinkedOnly: e.target.checked }))}
-            />{" "}
-            Not linked to a person
-          </label>
-        </div>
+        <SearchFilters state={searchState} onChange={setSearchState} searching={query !== ""} />
         <p className="shortcuts muted" aria-label="Keyboard shortcuts">
           <kbd>j</kbd>/<kbd>k</kbd> next/previous · <kbd>/</kbd> search · <kbd>Enter</kbd> read
         </p>
       </div>
       {query ? (
-        <SearchResults query={query} platform={filters.platform} threadHref={threadHref} selectedId={selectedId} />
+        <SearchResults
+          state={{ ...searchState, q: query }}
+          threadHref={threadHref}
+          selectedId={selectedId}
+          selectedMessageId={selectedMessageId}
+          renderConversation={(c, selected) => (
+            <ConversationRow key={c.id} c={c} selected={selected} href={threadHref(c.id)} />
+          )}
+        />
       ) : (
         <Conversations filters={filters} selectedId={selectedId} threadHref={threadHref} listHref={listHref} />
       )}
@@ -196,7 +192,7 @@ function Conversations({
   if (rows.length === 0) {
     return (
       <Empty>
-        {filters.platform || filters.unlinkedOnly
+        {filters.platform || filters.unlinkedOnly || filters.linkedOnly
           ? "No conversations match these filters."
           : "No conversations yet. Import a chat export or connect an account."}
       </Empty>
@@ -310,115 +306,6 @@ function ConversationRow({
           Mark unread
         </button>
       )}
-    </li>
-  );
-}
-
-function SearchResults({
-  query,
-  platform,
-  threadHref,
-  selectedId,
-}: {
-  query: string;
-  platform: string | null;
-  threadHref: ConversationListProps["threadHref"];
-  selectedId?: string | undefined;
-}) {
-  const [limit, setLimit] = useState(SEARCH_PAGE_SIZE);
-  useEffect(() => setLimit(SEARCH_PAGE_SIZE), [query, platform]);
-  const names = useSearchConversations(query);
-  const search = useSearchMessages(query, platform, limit);
-  const nameRows = (names.data?.rows ?? []).filter((c) => !platform || c.platform === platform);
-
-  return (
-    <>
-      {names.isError && <ErrorMessage error={names.error} retry={() => void names.refetch()} />}
-      {nameRows.length > 0 && (
-        <>
-          <h2 className="list-heading">
-            Conversations{" "}
-            <span className="muted">
-              ({nameRows.length}
-              {names.data?.more ? `, first ${NAME_SEARCH_LIMIT}` : ""})
-            </span>
-          </h2>
-          <ul className="conversations" aria-label="Matching conversations">
-            {nameRows.map((c) => (
-              <ConversationRow key={c.id} c={c} selected={c.id === selectedId} href={threadHref(c.id)} />
-            ))}
-          </ul>
-        </>
-      )}
-      {search.isPending ? (
-        <Loading label="Searching" />
-      ) : search.isError && !search.data ? (
-        <ErrorMessage error={search.error} retry={() => void search.refetch()} />
-      ) : search.data.hits.length === 0 ? (
-        nameRows.length === 0 && !names.isPending ? (
-          <Empty>No conversations or messages match “{query}”.</Empty>
-        ) : (
-          <Empty>No messages match “{query}”.</Empty>
-        )
-      ) : (
-        <>
-          <h2 className="list-heading" data-testid="message-hit-count">
-            Messages{" "}
-            <span className="muted">
-              ({search.data.complete ? search.data.hits.length : `first ${search.data.hits.length}`})
-            </span>
-          </h2>
-          <ul className="search-results" aria-label="Search results">
-            {search.data.hits.map((hit) => (
-              <SearchRow key={`${hit.conversation_id}/${hit.message.id}`} hit={hit} threadHref={threadHref} />
-            ))}
-          </ul>
-          <div className="list-end">
-            {search.data.complete ? (
-              <span className="muted">
-                {search.data.hits.length} {search.data.hits.length === 1 ? "message" : "messages"} match
-              </span>
-            ) : limit >= SEARCH_MAX_HITS ? (
-              <span className="muted">The first {SEARCH_MAX_HITS} matches: add words to narrow the search.</span>
-            ) : (
-              <button
-                type="button"
-                onClick={() => setLimit((n) => Math.min(SEARCH_MAX_HITS, n + SEARCH_PAGE_SIZE))}
-                disabled={search.isFetching}
-              >
-                {search.isFetching ? "Searching…" : "Show more results"}
-              </button>
-            )}
-          </div>
-        </>
-      )}
-    </>
-  );
-}
-
-function SearchRow({ hit, threadHref }: { hit: SearchHit; threadHref: ConversationListProps["threadHref"] }) {
-  const m = hit.message;
-  const who = m.direction === "outbound" ? "You" : m.sender_name || hit.participant_name || "";
-  return (
-    <li>
-      <Link
-        to={threadHref(hit.conversation_id, { id: m.id, sent_at: m.sent_at })}
-        state={FOCUS_THREAD}
-        className="conversation-row search-hit"
-        data-message-id={m.id}
-      >
-        <PlatformIcon platform={hit.platform} />
-        <span className="row-main">
-          <span className="row-top">
-            <span className="row-title">{hit.participant_name || "Conversation"}</span>
-            <time dateTime={m.sent_at}>{formatDateTime(m.sent_at)}</time>
-          </span>
-          <span className="preview">
-            {who && <span className="who">{who}: </span>}
-            {hit.snippet ? <Snippet text={hit.snippet} /> : `[${m.type}]`}
-          </span>
-        </span>
-      </Link>
     </li>
   );
 }
