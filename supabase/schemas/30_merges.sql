@@ -1,0 +1,424 @@
+-- =============================================================================
+-- Merges: two conversations of one customer, or two people who are one
+--
+-- merge_conversations(keep_id, other_id) moves every message of the other
+-- conversation (hot and archived) into keep, deduplicated by message id as
+-- ingest dedupes (a stored copy is replaced only by one with a newer edited_at),
+-- rewrites keep's hot row, archive chunks and search segments in (sent_at, id)
+-- order, and removes the other conversation. merge_people(keep_id, other_id)
+-- moves the other person's identifiers and conversations to keep and leaves the
+-- other row (the CRM's own table) in place, marked by its merge record. Every
+-- merge is recorded (what moved, when, by whom) with what undo_merge(merge_id)
+-- needs to restore both sides. suggest_duplicates() only suggests.
+-- The records live in messaging_private; list_merges() shows them.
+-- =============================================================================
+
+insert into messaging_private.refusal_kinds (kind, sqlstate, scope, advice, description) values
+  ('merge_invalid', '22023', 'call', 'Nothing was changed. Name two different direct conversations of one platform, or two different people.',
+   'merge_conversations / merge_people: a conversation or person merged with itself, conversations of different platforms, a group conversation, or a person already merged away.'),
+  ('merge_not_found', 'P0002', 'call', 'Name your own conversations, people or merges.',
+   'merge_conversations / merge_people / undo_merge: the conversation, person or merge does not exist or is not the caller''s.'),
+  ('merge_already_undone', '55000', 'call', 'Nothing was changed: the merge was undone before.',
+   'undo_merge of a merge that was already undone.'),
+  ('merge_undo_blocked', '55000', 'call', 'Undo the later merge the message names first (or merge the new conversation it names into keep).',
+   'undo_merge of a merge that a later standing merge builds on, or whose merged-away conversation key has a conversation again.');
+
+create table messaging_private.conversation_merges (
+  id uuid primary key default gen_random_uuid(),
+  seq bigint generated always as identity,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  platform text not null,
+  keep_id uuid not null references public.chat_conversations (id) on delete cascade,
+  other_id uuid not null,
+  other_key text not null,
+  other_row jsonb not null,
+  other_messages jsonb not null,
+  other_read_markers jsonb not null default '[]'::jsonb,
+  keep_ids_before text[] not null,
+  added_ids text[] not null,
+  replaced jsonb not null default '[]'::jsonb,
+  repointed uuid[] not null default '{}'::uuid[],
+  moved_count integer not null,
+  duplicate_count integer not null,
+  first_moved_at timestamptz,
+  last_moved_at timestamptz,
+  merged_at timestamptz not null default now(),
+  merged_by uuid,
+  undone_at timestamptz,
+  undone_by uuid,
+  undo_answer jsonb
+);
+comment on table messaging_private.conversation_merges is
+  'One row per merge of two conversations: what moved (ids, counts, span), when and by whom, and what undo_merge needs to restore the other conversation (its row, messages and read markers). Not exposed; list_merges() shows it.';
+comment on column messaging_private.conversation_merges.other_key is
+  'The external_conversation_id of the merged-away conversation: while the merge stands, messaging_private.merged_into routes it to keep_id.';
+comment on column messaging_private.conversation_merges.keep_ids_before is
+  'Ids of the messages keep held before the merge: undo lists the ones that arrived since.';
+comment on column messaging_private.conversation_merges.added_ids is
+  'Ids the merge added to keep (the other''s messages keep did not hold): undo takes them out of keep again.';
+comment on column messaging_private.conversation_merges.replaced is
+  'Keep''s copies that a newer edit of the other conversation replaced: undo puts them back.';
+comment on column messaging_private.conversation_merges.repointed is
+  'Earlier merges into the other conversation whose keep_id this merge moved to keep (undo moves them back).';
+comment on column messaging_private.conversation_merges.merged_by is 'auth.uid() of the user who merged (null: the service role).';
+
+create unique index conversation_merges_route_idx
+  on messaging_private.conversation_merges (user_id, platform, other_key) where undone_at is null;
+create index conversation_merges_keep_idx on messaging_private.conversation_merges (keep_id);
+create index conversation_merges_other_idx on messaging_private.conversation_merges (other_id);
+create index conversation_merges_user_idx on messaging_private.conversation_merges (user_id, merged_at desc);
+revoke all on messaging_private.conversation_merges from public, anon, authenticated, service_role;
+
+create table messaging_private.person_merges (
+  id uuid primary key default gen_random_uuid(),
+  seq bigint generated always as identity,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  keep_id uuid not null references public.people (id) on delete cascade,
+  other_id uuid not null references public.people (id) on delete cascade,
+  moved_identifiers uuid[] not null,
+  left_identifiers uuid[] not null,
+  moved_conversations uuid[] not null,
+  linked_conversations uuid[] not null,
+  merged_at timestamptz not null default now(),
+  merged_by uuid,
+  undone_at timestamptz,
+  undone_by uuid,
+  undo_answer jsonb
+);
+comment on table messaging_private.person_merges is
+  'One row per merge of two people: the identifiers and conversations moved to keep_id, the other person''s identifiers left in place (keep already had them), conversations linked to keep by a moved identifier, when and by whom. The other person row stays (the CRM''s own table); a standing merge marks it merged. Not exposed; list_merges() shows it.';
+comment on column messaging_private.person_merges.linked_conversations is
+  'Unlinked conversations that a moved identifier linked to keep (two people matched them before): undo unlinks them again.';
+create index person_merges_keep_idx on messaging_private.person_merges (keep_id);
+create index person_merges_other_idx on messaging_private.person_merges (other_id);
+create index person_merges_user_idx on messaging_private.person_merges (user_id, merged_at desc);
+revoke all on messaging_private.person_merges from public, anon, authenticated, service_role;
+
+-- -----------------------------------------------------------------------------
+-- Who merges, and the ingest's route
+-- -----------------------------------------------------------------------------
+
+create or replace function messaging_private.merge_actor()
+returns uuid
+language plpgsql
+stable
+set search_path = ''
+as $$
+-- The signed-in user (whose rows alone a merge may name), or null for the service role
+-- (any owner's rows, both of one owner); any other role is refused.
+declare
+  v_role text := auth.jwt() ->> 'role';
+begin
+  if v_role = 'authenticated' then
+    if auth.uid() is null then
+      raise exception using errcode = '42501', message = 'merge: the token has no user (sub)',
+        hint = 'token_without_user';
+    end if;
+    return auth.uid();
+  elsif v_role = 'service_role' then
+    return null;
+  end if;
+  raise exception using errcode = '42501',
+    message = pg_catalog.format('merge: role %s may not merge', coalesce(v_role, 'none')),
+    hint = 'role_not_allowed';
+end;
+$$;
+comment on function messaging_private.merge_actor() is
+  'Who merges: auth.uid() of a signed-in user, null for the service role; any other role is refused.';
+revoke all on function messaging_private.merge_actor() from public, anon;
+
+create or replace function messaging_private.merged_into(owner uuid, platform text, participant text)
+returns uuid
+language sql
+stable
+set search_path = ''
+as $$
+  select m.keep_id from messaging_private.conversation_merges m
+   where m.user_id = owner and m.platform = merged_into.platform and m.other_key = participant
+     and m.undone_at is null;
+$$;
+comment on function messaging_private.merged_into(uuid, text, text) is
+  'The conversation a merged-away conversation key (external_conversation_id) of an owner and platform now lives in, or null: one index lookup, for ingest to route later messages to keep.';
+revoke all on function messaging_private.merged_into(uuid, text, text) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.duplicate_key(value text)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$
+  select messaging_private.normalize_identifier('any', value);
+$$;
+comment on function messaging_private.duplicate_key(text) is
+  'The key two participants must share for suggest_duplicates to pair them (the normalised identifier).';
+revoke all on function messaging_private.duplicate_key(text) from public, anon;
+
+-- -----------------------------------------------------------------------------
+-- A conversation's whole message list, and writing one back
+-- -----------------------------------------------------------------------------
+
+create or replace function messaging_private.merge_all_messages(conversation uuid)
+returns jsonb
+language sql
+stable
+set search_path = ''
+as $$
+  -- archive chunks never overlap and are all older than the hot row
+  select coalesce(pg_catalog.jsonb_agg(x.m order by (x.m ->> 'sent_at')::timestamptz, (x.m ->> 'id') collate "C"),
+                  '[]'::jsonb)
+    from (
+      select e.m
+        from public.chat_conversation_archives a
+       cross join lateral pg_catalog.jsonb_array_elements(a.messages) e(m)
+       where a.conversation_id = conversation
+      union all
+      select e.m
+        from public.chat_conversations c
+       cross join lateral pg_catalog.jsonb_array_elements(c.messages) e(m)
+       where c.id = conversation
+    ) x;
+$$;
+comment on function messaging_private.merge_all_messages(uuid) is
+  'Every stored message of a conversation, archive and hot row, in (sent_at, id) order.';
+revoke all on function messaging_private.merge_all_messages(uuid) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.merge_rewrite(conversation uuid, owner uuid, msgs jsonb)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+-- Writes a conversation's whole message list anew: the newest in the hot row (all when
+-- they fit hot_max, else as many as fit hot_keep, as after a spill), the rest as archive
+-- chunks, its search segments rebuilt, and the row's count, span and preview.
+declare
+  v_sorted jsonb := messaging_private.sort_messages(msgs);
+  v_n integer := pg_catalog.jsonb_array_length(v_sorted);
+  v_hot_n integer;
+  v_hot jsonb;
+  v_old jsonb;
+begin
+  delete from public.chat_conversation_archives a where a.conversation_id = conversation;
+  delete from messaging_private.search_segments s where s.conversation_id = conversation;
+  if v_n <= messaging_private.setting('hot_max_messages')
+     and pg_catalog.octet_length(messaging_private.search_document(v_sorted)) <= messaging_private.setting('hot_max_bytes') then
+    v_hot_n := v_n;
+  else
+    v_hot_n := messaging_private.newest_fitting(v_sorted,
+      messaging_private.setting('hot_keep_messages'), messaging_private.setting('hot_keep_bytes'));
+  end if;
+  select coalesce(pg_catalog.jsonb_agg(e.m order by e.ord) filter (where e.ord > v_n - v_hot_n), '[]'::jsonb),
+         coalesce(pg_catalog.jsonb_agg(e.m order by e.ord) filter (where e.ord <= v_n - v_hot_n), '[]'::jsonb)
+    into v_hot, v_old
+    from pg_catalog.jsonb_array_elements(v_sorted) with ordinality e(m, ord);
+  if pg_catalog.jsonb_array_length(v_old) > 0 then
+    perform messaging_private.store_chunks(conversation, owner, null, v_old);
+  end if;
+  update public.chat_conversations c
+     set messages = v_hot,
+         message_count = v_n,
+         first_message_at = (v_sorted -> 0 ->> 'sent_at')::timestamptz,
+         last_message_at = (v_sorted -> -1 ->> 'sent_at')::timestamptz,
+         last_message_preview = case when v_n > 0 then messaging_private.preview(v_sorted -> -1) end
+   where c.id = conversation;
+  if v_n > 0 then
+    perform messaging_private.index_messages(conversation, owner, v_sorted);
+  end if;
+end;
+$$;
+comment on function messaging_private.merge_rewrite(uuid, uuid, jsonb) is
+  'Writes a conversation''s whole message list anew: hot row, archive chunks, search segments, count, span and preview.';
+revoke all on function messaging_private.merge_rewrite(uuid, uuid, jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.merge_refuse(kind text, message text)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+-- One place for the merges' refusals, each with the SQLSTATE of its kind.
+begin
+  if kind = 'merge_not_found' then
+    raise exception using errcode = 'P0002', message = message, hint = 'merge_not_found';
+  elsif kind = 'merge_already_undone' then
+    raise exception using errcode = '55000', message = message, hint = 'merge_already_undone';
+  elsif kind = 'merge_undo_blocked' then
+    raise exception using errcode = '55000', message = message, hint = 'merge_undo_blocked';
+  end if;
+  raise exception using errcode = '22023', message = message, hint = 'merge_invalid';
+end;
+$$;
+comment on function messaging_private.merge_refuse(text, text) is
+  'Raises a merge refusal of the given kind (merge_not_found, merge_already_undone, merge_undo_blocked, else merge_invalid).';
+revoke all on function messaging_private.merge_refuse(text, text) from public, anon;
+
+-- -----------------------------------------------------------------------------
+-- merge_conversations
+-- -----------------------------------------------------------------------------
+
+create or replace function messaging_private.merge_combine(
+  keep_msgs jsonb, other_msgs jsonb,
+  out merged jsonb, out added text[], out replaced jsonb, out duplicates integer,
+  out first_moved_at timestamptz, out last_moved_at timestamptz
+)
+language sql
+stable
+set search_path = ''
+as $$
+  -- as ingest dedupes: one copy per id; the other's copy wins only with a newer edited_at
+  -- (a missing edited_at counts as older)
+  with k as (select e.m, e.m ->> 'id' as id from pg_catalog.jsonb_array_elements(keep_msgs) e(m)),
+       o as (select e.m, e.m ->> 'id' as id from pg_catalog.jsonb_array_elements(other_msgs) e(m)),
+       j as (
+         select k.m as km, o.m as om, coalesce(k.id, o.id) as id,
+                k.m is not null and o.m is not null
+                  and coalesce((o.m ->> 'edited_at')::timestamptz, '-infinity')
+                      > coalesce((k.m ->> 'edited_at')::timestamptz, '-infinity') as newer
+           from k full join o on o.id = k.id)
+  select coalesce(pg_catalog.jsonb_agg(case when j.km is null or j.newer then j.om else j.km end), '[]'::jsonb),
+         coalesce(pg_catalog.array_agg(j.id) filter (where j.km is null), '{}'::text[]),
+         coalesce(pg_catalog.jsonb_agg(j.km) filter (where j.newer), '[]'::jsonb),
+         (pg_catalog.count(*) filter (where j.km is not null and j.om is not null))::integer,
+         pg_catalog.min((j.om ->> 'sent_at')::timestamptz) filter (where j.km is null),
+         pg_catalog.max((j.om ->> 'sent_at')::timestamptz) filter (where j.km is null)
+    from j;
+$$;
+comment on function messaging_private.merge_combine(jsonb, jsonb) is
+  'Two conversations'' messages as one, deduplicated by id as ingest does (the other''s copy wins only with a newer edited_at): the merged list, the ids added to keep, keep''s replaced copies, the duplicates and the span of what moved.';
+revoke all on function messaging_private.merge_combine(jsonb, jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.conversation_merge_answer(merge uuid, again boolean)
+returns jsonb
+language sql
+stable
+set search_path = ''
+as $$
+  select pg_catalog.jsonb_build_object(
+    'merge_id', m.id, 'dry_run', false, 'already_merged', again, 'keep_id', m.keep_id, 'other_id', m.other_id,
+    'platform', m.platform, 'other_key', m.other_key, 'moved', m.moved_count, 'duplicates', m.duplicate_count,
+    'replaced', pg_catalog.jsonb_array_length(m.replaced), 'first_moved_at', m.first_moved_at,
+    'last_moved_at', m.last_moved_at, 'message_count', c.message_count)
+    from messaging_private.conversation_merges m
+    join public.chat_conversations c on c.id = m.keep_id
+   where m.id = merge;
+$$;
+comment on function messaging_private.conversation_merge_answer(uuid, boolean) is
+  'What merge_conversations answers for a recorded merge (again: a retried call found it standing).';
+revoke all on function messaging_private.conversation_merge_answer(uuid, boolean) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.merge_conversations(keep_id uuid, other_id uuid, dry_run boolean)
+returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_actor uuid := messaging_private.merge_actor();
+  v_keep public.chat_conversations%rowtype;
+  v_other public.chat_conversations%rowtype;
+  v_k jsonb;
+  v_o jsonb;
+  v_all jsonb;
+  v_added text[];
+  v_replaced jsonb;
+  v_dups integer;
+  v_first timestamptz;
+  v_last timestamptz;
+  v_id uuid;
+  v_repointed uuid[];
+begin
+  if keep_id is null or other_id is null or keep_id = other_id then
+    perform messaging_private.merge_refuse('merge_invalid', pg_catalog.format(
+      'other_id: name two different conversations (a conversation cannot be merged with itself: %s)', keep_id));
+  end if;
+  -- both locked in a fixed order, so two merges of one pair cannot deadlock
+  perform 1 from public.chat_conversations c
+   where c.id in (keep_id, other_id) and (v_actor is null or c.user_id = v_actor)
+   order by c.id for update;
+  select * into v_keep from public.chat_conversations c
+   where c.id = merge_conversations.keep_id and (v_actor is null or c.user_id = v_actor);
+  if not found then
+    perform messaging_private.merge_refuse('merge_not_found',
+      pg_catalog.format('keep_id: no such conversation of yours (%s)', keep_id));
+  end if;
+  select * into v_other from public.chat_conversations c
+   where c.id = merge_conversations.other_id and (v_actor is null or c.user_id = v_actor);
+  if not found and not dry_run then
+    -- a retried call whose answer was lost: the standing merge's answer, nothing merged twice
+    select m.id into v_id from messaging_private.conversation_merges m
+     where m.keep_id = v_keep.id and m.other_id = merge_conversations.other_id and m.undone_at is null;
+    if v_id is not null then
+      return messaging_private.conversation_merge_answer(v_id, true);
+    end if;
+  end if;
+  if v_other.id is null then
+    perform messaging_private.merge_refuse('merge_not_found',
+      pg_catalog.format('other_id: no such conversation of yours (%s)', other_id));
+  end if;
+  if v_keep.user_id <> v_other.user_id then
+    perform messaging_private.merge_refuse('merge_invalid', 'other_id: the two conversations belong to different users');
+  end if;
+  if v_keep.platform <> v_other.platform then
+    perform messaging_private.merge_refuse('merge_invalid', pg_catalog.format(
+      'other_id: conversations of different platforms cannot be merged (%s and %s)', v_keep.platform, v_other.platform));
+  end if;
+  if v_keep.conversation_type <> 'direct' or v_other.conversation_type <> 'direct' then
+    perform messaging_private.merge_refuse('merge_invalid',
+      'keep_id, other_id: only direct conversations (one customer) can be merged, not groups');
+  end if;
+
+  v_k := messaging_private.merge_all_messages(v_keep.id);
+  v_o := messaging_private.merge_all_messages(v_other.id);
+  select c.merged, c.added, c.replaced, c.duplicates, c.first_moved_at, c.last_moved_at
+    into v_all, v_added, v_replaced, v_dups, v_first, v_last
+    from messaging_private.merge_combine(v_k, v_o) c;
+  if not dry_run then
+    -- earlier merges into the other conversation now route to keep
+    with r as (
+      update messaging_private.conversation_merges m set keep_id = v_keep.id
+       where m.keep_id = v_other.id and m.undone_at is null
+      returning m.id)
+    select coalesce(pg_catalog.array_agg(r.id), '{}'::uuid[]) into v_repointed from r;
+    insert into messaging_private.conversation_merges as m (
+      user_id, platform, keep_id, other_id, other_key, other_row, other_messages, other_read_markers,
+      keep_ids_before, added_ids, replaced, repointed, moved_count, duplicate_count,
+      first_moved_at, last_moved_at, merged_by)
+    values (
+      v_keep.user_id, v_keep.platform, v_keep.id, v_other.id, v_other.external_conversation_id,
+      pg_catalog.to_jsonb(v_other) - 'messages', v_o,
+      coalesce((select pg_catalog.jsonb_agg(pg_catalog.to_jsonb(r)) from public.chat_conversation_read_markers r
+                 where r.conversation_id = v_other.id), '[]'::jsonb),
+      coalesce((select pg_catalog.array_agg(e.m ->> 'id') from pg_catalog.jsonb_array_elements(v_k) e(m)), '{}'::text[]),
+      v_added, v_replaced, v_repointed, pg_catalog.cardinality(v_added), v_dups, v_first, v_last,
+      (select auth.uid()))
+    returning m.id into v_id;
+    delete from public.chat_conversations c where c.id = v_other.id;
+    perform messaging_private.merge_rewrite(v_keep.id, v_keep.user_id, v_all);
+    return messaging_private.conversation_merge_answer(v_id, false);
+  end if;
+  return pg_catalog.jsonb_build_object(
+    'merge_id', null, 'dry_run', true, 'already_merged', false, 'keep_id', v_keep.id, 'other_id', v_other.id,
+    'platform', v_keep.platform, 'other_key', v_other.external_conversation_id,
+    'moved', pg_catalog.cardinality(v_added), 'duplicates', v_dups,
+    'replaced', pg_catalog.jsonb_array_length(v_replaced),
+    'first_moved_at', v_first, 'last_moved_at', v_last,
+    'message_count', pg_catalog.jsonb_array_length(v_all));
+end;
+$$;
+comment on function messaging_private.merge_conversations(uuid, uuid, boolean) is
+  'The privileged body of public.merge_conversations.';
+revoke all on function messaging_private.merge_conversations(uuid, uuid, boolean) from public, anon;
+grant execute on function messaging_private.merge_conversations(uuid, uuid, boolean) to authenticated, service_role;
+
+create or replace function public.merge_conversations(keep_id uuid, other_id uuid, dry_run boolean default false)
+returns jsonb
+language sql
+volatile
+security invoker
+set search_path = ''
+as $$
+  select messaging_private.merge_conversations(keep_id, other_id, dry_run);
+$$;
+comment on function public.merge_conversations(uuid, uuid, boolean) is
+  'Moves every message of other_id into keep_id (two direct conversations of one owner and platform), deduplicated by id as ingest does, and removes other_id; recorded and undoable (undo_merge). dry_run: the same answer (moved, duplicates, span) without writing.';
+revoke all on function public.merge_conversations(uuid, uuid, boolean) from public, anon;
+grant execute on function public.merge_conversations(uuid, uuid, boolean) to authenticated, service_role;
