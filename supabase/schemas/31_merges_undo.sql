@@ -1,12 +1,190 @@
 -- =============================================================================
--- Merges, continued: undo, people, suggestions and the visible record
+-- Merges, continued: merge_conversations and undo_merge
 --
--- undo_merge(merge_id) restores both sides of a standing merge, latest first:
--- a conversation merge gives the other conversation back (same id, row, messages,
+-- merge_conversations writes the merge described in 30_merges.sql.
+-- undo_merge(merge_id) restores both sides of a standing merge, latest first: a
+-- conversation merge gives the other conversation back (same id, row, messages,
 -- read markers) and takes its messages out of keep again, except those that
 -- arrived after the merge (they stay in keep and the answer lists them); a person
 -- merge moves the identifiers and conversations it moved back.
 -- =============================================================================
+
+-- -----------------------------------------------------------------------------
+-- merge_conversations
+-- -----------------------------------------------------------------------------
+
+create or replace function messaging_private.merge_combine(
+  keep_msgs jsonb, other_msgs jsonb,
+  out merged jsonb, out added text[], out replaced jsonb, out duplicates integer,
+  out first_moved_at timestamptz, out last_moved_at timestamptz
+)
+language sql
+stable
+set search_path = ''
+as $$
+  -- as ingest dedupes: one copy per id; the other's copy wins only with a newer edited_at
+  -- (a missing edited_at counts as older)
+  with k as (select e.m, e.m ->> 'id' as id from pg_catalog.jsonb_array_elements(keep_msgs) e(m)),
+       o as (select e.m, e.m ->> 'id' as id from pg_catalog.jsonb_array_elements(other_msgs) e(m)),
+       j as (
+         select k.m as km, o.m as om, coalesce(k.id, o.id) as id,
+                k.m is not null and o.m is not null
+                  and coalesce((o.m ->> 'edited_at')::timestamptz, '-infinity')
+                      > coalesce((k.m ->> 'edited_at')::timestamptz, '-infinity') as newer
+           from k full join o on o.id = k.id)
+  select coalesce(pg_catalog.jsonb_agg(case when j.km is null or j.newer then j.om else j.km end), '[]'::jsonb),
+         coalesce(pg_catalog.array_agg(j.id) filter (where j.km is null), '{}'::text[]),
+         coalesce(pg_catalog.jsonb_agg(j.km) filter (where j.newer), '[]'::jsonb),
+         (pg_catalog.count(*) filter (where j.km is not null and j.om is not null))::integer,
+         pg_catalog.min((j.om ->> 'sent_at')::timestamptz) filter (where j.km is null),
+         pg_catalog.max((j.om ->> 'sent_at')::timestamptz) filter (where j.km is null)
+    from j;
+$$;
+comment on function messaging_private.merge_combine(jsonb, jsonb) is
+  'Two conversations'' messages as one, deduplicated by id as ingest does (the other''s copy wins only with a newer edited_at): the merged list, the ids added to keep, keep''s replaced copies, the duplicates and the span of what moved.';
+revoke all on function messaging_private.merge_combine(jsonb, jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.conversation_merge_answer(merge uuid, again boolean)
+returns jsonb
+language sql
+stable
+set search_path = ''
+as $$
+  select pg_catalog.jsonb_build_object(
+    'merge_id', m.id, 'dry_run', false, 'already_merged', again, 'keep_id', m.keep_id, 'other_id', m.other_id,
+    'platform', m.platform, 'other_key', m.other_key, 'moved', m.moved_count, 'duplicates', m.duplicate_count,
+    'replaced', pg_catalog.jsonb_array_length(m.replaced), 'first_moved_at', m.first_moved_at,
+    'last_moved_at', m.last_moved_at, 'message_count', c.message_count)
+    from messaging_private.conversation_merges m
+    join public.chat_conversations c on c.id = m.keep_id
+   where m.id = merge;
+$$;
+comment on function messaging_private.conversation_merge_answer(uuid, boolean) is
+  'What merge_conversations answers for a recorded merge (again: a retried call found it standing).';
+revoke all on function messaging_private.conversation_merge_answer(uuid, boolean) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.merge_conversations(keep_id uuid, other_id uuid, dry_run boolean)
+returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_actor uuid := messaging_private.merge_actor();
+  v_keep public.chat_conversations%rowtype;
+  v_other public.chat_conversations%rowtype;
+  v_k jsonb;
+  v_o jsonb;
+  v_all jsonb;
+  v_added text[];
+  v_replaced jsonb;
+  v_dups integer;
+  v_first timestamptz;
+  v_last timestamptz;
+  v_id uuid;
+  v_repointed uuid[];
+begin
+  if keep_id is null or other_id is null or keep_id = other_id then
+    perform messaging_private.merge_refuse('merge_invalid', pg_catalog.format(
+      'other_id: name two different conversations (a conversation cannot be merged with itself: %s)', keep_id));
+  end if;
+  -- both locked in a fixed order, so two merges of one pair cannot deadlock
+  perform 1 from public.chat_conversations c
+   where c.id in (keep_id, other_id) and (v_actor is null or c.user_id = v_actor)
+   order by c.id for update;
+  select * into v_keep from public.chat_conversations c
+   where c.id = merge_conversations.keep_id and (v_actor is null or c.user_id = v_actor);
+  if not found then
+    perform messaging_private.merge_refuse('merge_not_found',
+      pg_catalog.format('keep_id: no such conversation of yours (%s)', keep_id));
+  end if;
+  select * into v_other from public.chat_conversations c
+   where c.id = merge_conversations.other_id and (v_actor is null or c.user_id = v_actor);
+  if not found and not dry_run then
+    -- a retried call whose answer was lost: the standing merge's answer, nothing merged twice
+    select m.id into v_id from messaging_private.conversation_merges m
+     where m.keep_id = v_keep.id and m.other_id = merge_conversations.other_id and m.undone_at is null;
+    if v_id is not null then
+      return messaging_private.conversation_merge_answer(v_id, true);
+    end if;
+  end if;
+  if v_other.id is null then
+    perform messaging_private.merge_refuse('merge_not_found',
+      pg_catalog.format('other_id: no such conversation of yours (%s)', other_id));
+  end if;
+  if v_keep.user_id <> v_other.user_id then
+    perform messaging_private.merge_refuse('merge_invalid', 'other_id: the two conversations belong to different users');
+  end if;
+  if v_keep.platform <> v_other.platform then
+    perform messaging_private.merge_refuse('merge_invalid', pg_catalog.format(
+      'other_id: conversations of different platforms cannot be merged (%s and %s)', v_keep.platform, v_other.platform));
+  end if;
+  if v_keep.conversation_type <> 'direct' or v_other.conversation_type <> 'direct' then
+    perform messaging_private.merge_refuse('merge_invalid',
+      'keep_id, other_id: only direct conversations (one customer) can be merged, not groups');
+  end if;
+
+  v_k := messaging_private.merge_all_messages(v_keep.id);
+  v_o := messaging_private.merge_all_messages(v_other.id);
+  select c.merged, c.added, c.replaced, c.duplicates, c.first_moved_at, c.last_moved_at
+    into v_all, v_added, v_replaced, v_dups, v_first, v_last
+    from messaging_private.merge_combine(v_k, v_o) c;
+  if not dry_run then
+    -- earlier merges into the other conversation now route to keep
+    with r as (
+      update messaging_private.conversation_merges m set keep_id = v_keep.id
+       where m.keep_id = v_other.id and m.undone_at is null
+      returning m.id)
+    select coalesce(pg_catalog.array_agg(r.id), '{}'::uuid[]) into v_repointed from r;
+    insert into messaging_private.conversation_merges as m (
+      user_id, platform, keep_id, other_id, other_key, other_row, other_messages, other_read_markers,
+      keep_ids_before, added_ids, replaced, repointed, moved_count, duplicate_count,
+      first_moved_at, last_moved_at, merged_by)
+    values (
+      v_keep.user_id, v_keep.platform, v_keep.id, v_other.id, v_other.external_conversation_id,
+      pg_catalog.to_jsonb(v_other) - 'messages', v_o,
+      coalesce((select pg_catalog.jsonb_agg(pg_catalog.to_jsonb(r)) from public.chat_conversation_read_markers r
+                 where r.conversation_id = v_other.id), '[]'::jsonb),
+      coalesce((select pg_catalog.array_agg(e.m ->> 'id') from pg_catalog.jsonb_array_elements(v_k) e(m)), '{}'::text[]),
+      v_added, v_replaced, v_repointed, pg_catalog.cardinality(v_added), v_dups, v_first, v_last,
+      (select auth.uid()))
+    returning m.id into v_id;
+    delete from public.chat_conversations c where c.id = v_other.id;
+    perform messaging_private.merge_rewrite(v_keep.id, v_keep.user_id, v_all);
+    return messaging_private.conversation_merge_answer(v_id, false);
+  end if;
+  return pg_catalog.jsonb_build_object(
+    'merge_id', null, 'dry_run', true, 'already_merged', false, 'keep_id', v_keep.id, 'other_id', v_other.id,
+    'platform', v_keep.platform, 'other_key', v_other.external_conversation_id,
+    'moved', pg_catalog.cardinality(v_added), 'duplicates', v_dups,
+    'replaced', pg_catalog.jsonb_array_length(v_replaced),
+    'first_moved_at', v_first, 'last_moved_at', v_last,
+    'message_count', pg_catalog.jsonb_array_length(v_all));
+end;
+$$;
+comment on function messaging_private.merge_conversations(uuid, uuid, boolean) is
+  'The privileged body of public.merge_conversations.';
+revoke all on function messaging_private.merge_conversations(uuid, uuid, boolean) from public, anon;
+grant execute on function messaging_private.merge_conversations(uuid, uuid, boolean) to authenticated, service_role;
+
+create or replace function public.merge_conversations(keep_id uuid, other_id uuid, dry_run boolean default false)
+returns jsonb
+language sql
+volatile
+security invoker
+set search_path = ''
+as $$
+  select messaging_private.merge_conversations(keep_id, other_id, dry_run);
+$$;
+comment on function public.merge_conversations(uuid, uuid, boolean) is
+  'Moves every message of other_id into keep_id (two direct conversations of one owner and platform), deduplicated by id as ingest does, and removes other_id; recorded and undoable (undo_merge). dry_run: the same answer (moved, duplicates, span) without writing.';
+revoke all on function public.merge_conversations(uuid, uuid, boolean) from public, anon;
+grant execute on function public.merge_conversations(uuid, uuid, boolean) to authenticated, service_role;
+
+-- -----------------------------------------------------------------------------
+-- undo_merge
+-- -----------------------------------------------------------------------------
 
 create or replace function messaging_private.undo_conversation_merge(rec messaging_private.conversation_merges)
 returns jsonb
