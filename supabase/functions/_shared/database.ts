@@ -189,8 +189,17 @@ isOneToOne: false
 "ingest_webhook_delivery":
 { Args: { "payload": Json }; Returns: Json
                            },
+"list_merges":
+{ Args: { "subject_id"?: string }; Returns: Json
+                           },
 "mark_conversation_read":
 { Args: { "conversation_id": string }; Returns: string
+                           },
+"merge_conversations":
+{ Args: { "dry_run"?: boolean,"keep_id": string,"other_id": string }; Returns: Json
+                           },
+"merge_people":
+{ Args: { "dry_run"?: boolean,"keep_id": string,"other_id": string }; Returns: Json
                            },
 "messaging_connection_webhooks":
 { Args: Record<PropertyKey, never>; Returns: {
@@ -214,6 +223,14 @@ isOneToOne: false
                            },
 "set_messaging_connection_status":
 { Args: { "connection_id": string,"status": string }; Returns: string
+                           },
+"suggest_duplicates":
+{ Args: Record<PropertyKey, never>; Returns: {
+              "keep_id": string,"kind": string,"label": string,"other_id": string,"platform": string,"reason": string
+            }[]
+                           },
+"undo_merge":
+{ Args: { "merge_id": string }; Returns: Json
                            },
 "webhook_connection":
 { Args: { "connection_id": string }; Returns: Json
