@@ -49,10 +49,14 @@ language sql
 immutable
 set search_path = ''
 as $$
-  select messaging_private.normalize_identifier('any', value);
+  -- a bare number (WhatsApp's wa_id, 34600000001) is taken as an international one: only a
+  -- suggestion rests on it, never a link or a merge
+  select case when value ~ '^[1-9][0-9 .()-]{6,20}$'
+              then messaging_private.normalize_identifier('any', '+' || value)
+              else messaging_private.normalize_identifier('any', value) end;
 $$;
 comment on function messaging_private.duplicate_key(text) is
-  'The key two participants must share for suggest_duplicates to pair them (the normalised identifier).';
+  'The key two participants must share for suggest_duplicates to pair them: the normalised identifier, a bare number read as international.';
 revoke all on function messaging_private.duplicate_key(text) from public, anon;
 
 create or replace function messaging_private.merge_all_messages(conversation uuid)
