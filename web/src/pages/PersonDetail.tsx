@@ -2,6 +2,7 @@
 // person's conversations on every platform, each opening its thread.
 import { useState, type KeyboardEvent } from "react";
 import { Link, useParams } from "react-router-dom";
+import { MergePeopleDialog } from "../components/crm/MergePeopleDialog";
 import { PlatformIcon, platformLabel } from "../components/crm/PlatformIcon";
 import { Empty, ErrorMessage, Loading } from "../components/ui/States";
 import { usePersonConversations } from "../hooks/use-chat-conversations";
@@ -50,6 +51,7 @@ function PersonView({ personId }: { personId: string }) {
           <p className="muted">{[p.email, p.phone].filter(Boolean).join(" · ") || "No email or phone"}</p>
         </div>
       </header>
+      <MergePeopleDialog person={p} />
       <div role="tablist" aria-label="Person" className="tabs" onKeyDown={onKey}>
         {TABS.map((t) => (
           <button

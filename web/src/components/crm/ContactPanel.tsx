@@ -6,6 +6,7 @@ import { useCreatePersonFromConversation } from "../../hooks/use-chat-conversati
 import { describeError } from "../../lib/errors";
 import { formatDateTime } from "../../lib/format";
 import type { ConversationListItem } from "../../types/messaging";
+import { MergeConversationsDialog } from "./MergeConversationsDialog";
 import { platformLabel } from "./PlatformIcon";
 
 export function ContactPanel({
@@ -74,6 +75,7 @@ export function ContactPanel({
           )}
         </form>
       )}
+      <MergeConversationsDialog conversation={c} />
     </aside>
   );
 }
