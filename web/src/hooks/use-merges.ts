@@ -180,9 +180,18 @@ export function useMergePreview<A>(kind: MergeKind, keepId: string, otherId: str
   });
 }
 
-function useInvalidateAfterMerge() {
+/**
+ * After a merge or an undo: the kept conversation's thread is read anew from its first page
+ * (an open thread only ever adds the messages it polls, and a merge also takes some away),
+ * everything else that lists conversations, people or merges is refreshed.
+ */
+function useRefreshAfterMerge() {
   const queryClient = useQueryClient();
-  return () => {
+  return async (answer: { kind?: MergeKind; keep_id: string }) => {
+    if (answer.kind !== "people") {
+      await queryClient.resetQueries({ queryKey: ["conversations", "messages", answer.keep_id] });
+      await queryClient.resetQueries({ queryKey: conversationKeys.latest(answer.keep_id) });
+    }
     void queryClient.invalidateQueries({ queryKey: conversationKeys.all });
     void queryClient.invalidateQueries({ queryKey: ["people"] });
     void queryClient.invalidateQueries({ queryKey: mergeKeys.all });
@@ -192,7 +201,7 @@ function useInvalidateAfterMerge() {
 /** Merges other into keep (a retry of a lost answer gets the same merge back). */
 export function useMerge<A>(kind: MergeKind) {
   const supabase = useSupabase();
-  const invalidate = useInvalidateAfterMerge();
+  const refresh = useRefreshAfterMerge();
   return useMutation({
     mutationFn: async ({ keepId, otherId }: { keepId: string; otherId: string }) => {
       const { data, error } = await supabase
@@ -201,20 +210,20 @@ export function useMerge<A>(kind: MergeKind) {
       if (error) raise(error);
       return data as unknown as A;
     },
-    onSuccess: invalidate,
+    onSuccess: (answer) => refresh({ kind, keep_id: (answer as { keep_id: string }).keep_id }),
   });
 }
 
 /** Undoes a standing merge; the answer says what came back and what stayed. */
 export function useUndoMerge() {
   const supabase = useSupabase();
-  const invalidate = useInvalidateAfterMerge();
+  const refresh = useRefreshAfterMerge();
   return useMutation({
     mutationFn: async (mergeId: string) => {
       const { data, error } = await supabase.rpc("undo_merge", { merge_id: mergeId }).retry(false);
       if (error) raise(error);
       return data as unknown as UndoAnswer;
     },
-    onSuccess: invalidate,
+    onSuccess: (answer) => refresh(answer),
   });
 }

@@ -68,8 +68,8 @@ export function MergeConversationsDialog({ conversation: c }: { conversation: Co
       )}
       {merge.data && !open && (
         <p role="status">
-          Merged: {merge.data.moved} messages moved in, {merge.data.duplicates} were already here;{" "}
-          {merge.data.message_count} messages in all.
+          Merged: {merge.data.moved} messages moved in, {merge.data.duplicates} already here; {merge.data.message_count}{" "}
+          messages in all.
         </p>
       )}
       <MergeRecords subjectId={c.id} />
@@ -154,7 +154,7 @@ function Preview({
     <div className="merge-preview" role="region" aria-label="What moves">
       <p>
         <strong>{p.moved}</strong> messages move in from <strong>{p.other_key}</strong> (
-        {span(p.first_moved_at, p.last_moved_at)}); <strong>{p.duplicates}</strong> are already here and stay once. This
+        {span(p.first_moved_at, p.last_moved_at)}); <strong>{p.duplicates}</strong> already here (kept once). This
         conversation will hold <strong>{p.message_count}</strong> messages; the other one is removed. Undo puts both
         back as they were.
       </p>
