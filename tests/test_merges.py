@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -358,3 +359,60 @@ def test_merge_then_undo_is_the_identity(make_user, db, small_caps, chats):
     assert len(check_invariants(db, keep)) == len({m["id"] for m in before[0] + before[1]})
     rpc(user, "undo_merge", merge_id=merge["merge_id"])
     assert (check_invariants(db, keep), check_invariants(db, other)) == before
+
+
+def test_undo_is_refused_while_the_other_key_has_a_conversation_again(db, two_chats):
+    alice, keep, other = two_chats
+    merge = rpc(alice, "merge_conversations", keep_id=keep, other_id=other)["merge_id"]
+    # what a message to the other key does until ingest routes it by merged_into: a new
+    # conversation of that key (made directly here, so the test holds once it is wired)
+    db.execute(
+        "insert into public.chat_conversations (user_id, platform, external_conversation_id)"
+        " values (%s, 'whatsapp', '34600000001')",
+        (alice.id,),
+    )
+    before = store_fingerprint(db, alice)
+    err = refusal(alice, "undo_merge", merge_id=merge)
+    assert err.hint == "merge_undo_blocked" and "34600000001" in err.message
+    assert store_fingerprint(db, alice) == before
+
+
+def test_refusals_through_the_api_have_their_http_status(settings, two_chats):
+    alice, keep, other = two_chats
+    headers = {"apikey": settings.anon_key, "Authorization": f"Bearer {alice.token}"}
+
+    def post(name, body):
+        return httpx.post(f"{settings.api_url}/rest/v1/rpc/{name}", json=body, headers=headers)
+
+    same = post("merge_conversations", {"keep_id": keep, "other_id": keep})
+    assert (same.status_code, same.json()["hint"]) == (400, "merge_invalid")
+    unknown = post("undo_merge", {"merge_id": "00000000-0000-4000-8000-000000000000"})
+    assert (unknown.status_code, unknown.json()["code"], unknown.json()["hint"]) == (
+        404,
+        "P0002",
+        "merge_not_found",
+    )
+    merge = post("merge_conversations", {"keep_id": keep, "other_id": other}).json()["merge_id"]
+    assert post("undo_merge", {"merge_id": merge}).status_code == 200
+    twice = post("undo_merge", {"merge_id": merge})
+    assert (twice.status_code, twice.json()["code"], twice.json()["hint"]) == (
+        409,
+        "55000",
+        "merge_already_undone",
+    )
+
+
+def test_a_key_merged_again_routes_to_its_latest_merge(db, make_user):
+    alice = make_user("alice")
+    ingest(alice, msg("+34600000061", "k1"), msg("34600000061", "o1"))
+    keep, other = conv_id(db, alice, "+34600000061"), conv_id(db, alice, "34600000061")
+    rpc(alice, "merge_conversations", keep_id=keep, other_id=other)
+    # a conversation of the merged key again (as before ingest routes it), merged too
+    ingest(alice, msg("34600000061", "o2"))
+    again = conv_id(db, alice, "34600000061")
+    second = rpc(alice, "merge_conversations", keep_id=keep, other_id=again)
+    assert second["moved"] == 1
+    assert db.execute(
+        "select messaging_private.merged_into(%s, 'whatsapp', '34600000061')::text", (alice.id,)
+    ).fetchone() == (keep,)
+    assert [m["id"] for m in check_invariants(db, keep)] == ["k1", "o1", "o2"]

@@ -49,7 +49,7 @@ comment on column messaging_private.conversation_merges.repointed is
   'Earlier merges into the other conversation whose keep_id this merge moved to keep (undo moves them back).';
 comment on column messaging_private.conversation_merges.merged_by is 'auth.uid() of the user who merged (null: the service role).';
 
-create unique index conversation_merges_route_idx
+create index conversation_merges_route_idx
   on messaging_private.conversation_merges (user_id, platform, other_key) where undone_at is null;
 create index conversation_merges_keep_idx on messaging_private.conversation_merges (keep_id);
 create index conversation_merges_other_idx on messaging_private.conversation_merges (other_id);

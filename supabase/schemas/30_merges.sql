@@ -62,7 +62,7 @@ comment on column messaging_private.conversation_merges.repointed is
   'Earlier merges into the other conversation whose keep_id this merge moved to keep (undo moves them back).';
 comment on column messaging_private.conversation_merges.merged_by is 'auth.uid() of the user who merged (null: the service role).';
 
-create unique index conversation_merges_route_idx
+create index conversation_merges_route_idx
   on messaging_private.conversation_merges (user_id, platform, other_key) where undone_at is null;
 create index conversation_merges_keep_idx on messaging_private.conversation_merges (keep_id);
 create index conversation_merges_other_idx on messaging_private.conversation_merges (other_id);
@@ -133,9 +133,13 @@ language sql
 stable
 set search_path = ''
 as $$
+  -- the latest standing merge of the key (a key merged again, after a conversation of it
+  -- came back before ingest routed it, routes to where it went last)
   select m.keep_id from messaging_private.conversation_merges m
    where m.user_id = owner and m.platform = merged_into.platform and m.other_key = participant
-     and m.undone_at is null;
+     and m.undone_at is null
+   order by m.seq desc
+   limit 1;
 $$;
 comment on function messaging_private.merged_into(uuid, text, text) is
   'The conversation a merged-away conversation key (external_conversation_id) of an owner and platform now lives in, or null: one index lookup, for ingest to route later messages to keep.';

@@ -35,9 +35,13 @@ language sql
 stable
 set search_path = ''
 as $$
+  -- the latest standing merge of the key (a key merged again, after a conversation of it
+  -- came back before ingest routed it, routes to where it went last)
   select m.keep_id from messaging_private.conversation_merges m
    where m.user_id = owner and m.platform = merged_into.platform and m.other_key = participant
-     and m.undone_at is null;
+     and m.undone_at is null
+   order by m.seq desc
+   limit 1;
 $$;
 comment on function messaging_private.merged_into(uuid, text, text) is
   'The conversation a merged-away conversation key (external_conversation_id) of an owner and platform now lives in, or null: one index lookup, for ingest to route later messages to keep.';
