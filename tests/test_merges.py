@@ -196,7 +196,7 @@ def test_bad_merges_are_refused_by_kind_and_change_nothing(db, make_user, two_ch
     unchanged = store_fingerprint(db, alice), store_fingerprint(db, bob)
     cases = [
         (dict(keep_id=keep, other_id=keep), "merge_invalid", "itself"),
-        (dict(keep_id=keep, other_id=tg), "merge_invalid", "different platforms"),
+        (dict(keep_id=keep, other_id=tg), "merge_invalid", "users or platforms"),
         (dict(keep_id=group, other_id=group2), "merge_invalid", "groups"),
         (dict(keep_id=keep, other_id=bobs), "merge_not_found", "other_id"),
         (dict(keep_id=bobs, other_id=keep), "merge_not_found", "keep_id"),
@@ -416,3 +416,16 @@ def test_a_key_merged_again_routes_to_its_latest_merge(db, make_user):
         "select messaging_private.merged_into(%s, 'whatsapp', '34600000061')::text", (alice.id,)
     ).fetchone() == (keep,)
     assert [m["id"] for m in check_invariants(db, keep)] == ["k1", "o1", "o2"]
+
+
+def test_an_unlinked_keep_takes_over_the_others_person_until_undone(db, make_user):
+    alice = make_user("alice")
+    person = alice.client.table("people").insert({"full_name": "Rosa"}).execute().data[0]["id"]
+    ingest(alice, msg("+34600000081", "k1"), msg("34600000081", "o1", person_id=person))
+    keep, other = conv_id(db, alice, "+34600000081"), conv_id(db, alice, "34600000081")
+    linked = "select person_id::text from public.chat_conversations where id = %s"
+    assert db.execute(linked, (keep,)).fetchone() == (None,)
+    merge = rpc(alice, "merge_conversations", keep_id=keep, other_id=other)
+    assert db.execute(linked, (keep,)).fetchone() == (person,)
+    rpc(alice, "undo_merge", merge_id=merge["merge_id"])
+    assert [db.execute(linked, (c,)).fetchone() for c in (keep, other)] == [(None,), (person,)]

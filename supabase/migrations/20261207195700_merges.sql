@@ -25,6 +25,7 @@ create table messaging_private.conversation_merges (
   added_ids text[] not null,
   replaced jsonb not null default '[]'::jsonb,
   repointed uuid[] not null default '{}'::uuid[],
+  adopted_person uuid,
   moved_count integer not null,
   duplicate_count integer not null,
   first_moved_at timestamptz,
@@ -47,6 +48,8 @@ comment on column messaging_private.conversation_merges.replaced is
   'Keep''s copies that a newer edit of the other conversation replaced: undo puts them back.';
 comment on column messaging_private.conversation_merges.repointed is
   'Earlier merges into the other conversation whose keep_id this merge moved to keep (undo moves them back).';
+comment on column messaging_private.conversation_merges.adopted_person is
+  'The other conversation''s person, taken over by an unlinked keep (undo unlinks keep again while it is still that person).';
 comment on column messaging_private.conversation_merges.merged_by is 'auth.uid() of the user who merged (null: the service role).';
 
 create index conversation_merges_route_idx

@@ -245,7 +245,7 @@ declare
   v_added text[];
   v_replaced jsonb;
   v_dups integer;
-  v_first timestamptz;
+  v_first timestamptz;  -- the span of what moves
   v_last timestamptz;
   v_id uuid;
   v_repointed uuid[];
@@ -278,18 +278,14 @@ begin
     perform messaging_private.merge_refuse('merge_not_found',
       pg_catalog.format('other_id: no such conversation of yours (%s)', other_id));
   end if;
-  if v_keep.user_id <> v_other.user_id then
-    perform messaging_private.merge_refuse('merge_invalid', 'other_id: the two conversations belong to different users');
-  end if;
-  if v_keep.platform <> v_other.platform then
+  if v_keep.user_id <> v_other.user_id or v_keep.platform <> v_other.platform then
     perform messaging_private.merge_refuse('merge_invalid', pg_catalog.format(
-      'other_id: conversations of different platforms cannot be merged (%s and %s)', v_keep.platform, v_other.platform));
+      'other_id: conversations of different users or platforms cannot be merged (%s and %s)', v_keep.platform, v_other.platform));
   end if;
   if v_keep.conversation_type <> 'direct' or v_other.conversation_type <> 'direct' then
     perform messaging_private.merge_refuse('merge_invalid',
       'keep_id, other_id: only direct conversations (one customer) can be merged, not groups');
   end if;
-
   v_k := messaging_private.merge_all_messages(v_keep.id);
   v_o := messaging_private.merge_all_messages(v_other.id);
   select c.merged, c.added, c.replaced, c.duplicates, c.first_moved_at, c.last_moved_at
@@ -304,7 +300,7 @@ begin
     select coalesce(pg_catalog.array_agg(r.id), '{}'::uuid[]) into v_repointed from r;
     insert into messaging_private.conversation_merges as m (
       user_id, platform, keep_id, other_id, other_key, other_row, other_messages, other_read_markers,
-      keep_ids_before, added_ids, replaced, repointed, moved_count, duplicate_count,
+      keep_ids_before, added_ids, replaced, repointed, adopted_person, moved_count, duplicate_count,
       first_moved_at, last_moved_at, merged_by)
     values (
       v_keep.user_id, v_keep.platform, v_keep.id, v_other.id, v_other.external_conversation_id,
@@ -312,10 +308,13 @@ begin
       coalesce((select pg_catalog.jsonb_agg(pg_catalog.to_jsonb(r)) from public.chat_conversation_read_markers r
                  where r.conversation_id = v_other.id), '[]'::jsonb),
       coalesce((select pg_catalog.array_agg(e.m ->> 'id') from pg_catalog.jsonb_array_elements(v_k) e(m)), '{}'::text[]),
-      v_added, v_replaced, v_repointed, pg_catalog.cardinality(v_added), v_dups, v_first, v_last,
-      (select auth.uid()))
+      v_added, v_replaced, v_repointed, case when v_keep.person_id is null then v_other.person_id end,
+      pg_catalog.cardinality(v_added), v_dups, v_first, v_last, (select auth.uid()))
     returning m.id into v_id;
     delete from public.chat_conversations c where c.id = v_other.id;
+    -- an unlinked keep takes over the other's person (adopted_person: undo gives it back)
+    update public.chat_conversations c set person_id = v_other.person_id
+     where c.id = v_keep.id and c.person_id is null and v_other.person_id is not null;
     perform messaging_private.merge_rewrite(v_keep.id, v_keep.user_id, v_all);
     return messaging_private.conversation_merge_answer(v_id, false);
   end if;
@@ -323,8 +322,7 @@ begin
     'merge_id', null, 'dry_run', true, 'already_merged', false, 'keep_id', v_keep.id, 'other_id', v_other.id,
     'platform', v_keep.platform, 'other_key', v_other.external_conversation_id,
     'moved', pg_catalog.cardinality(v_added), 'duplicates', v_dups,
-    'replaced', pg_catalog.jsonb_array_length(v_replaced),
-    'first_moved_at', v_first, 'last_moved_at', v_last,
+    'replaced', pg_catalog.jsonb_array_length(v_replaced), 'first_moved_at', v_first, 'last_moved_at', v_last,
     'message_count', pg_catalog.jsonb_array_length(v_all));
 end;
 $$;
@@ -390,6 +388,8 @@ begin
     from pg_catalog.jsonb_populate_recordset(null::public.chat_conversation_read_markers, rec.other_read_markers) r
    where exists (select 1 from auth.users u where u.id = r.user_id)
   on conflict do nothing;
+  update public.chat_conversations c set person_id = null
+   where c.id = rec.keep_id and rec.adopted_person is not null and c.person_id = rec.adopted_person;
   update messaging_private.conversation_merges m set keep_id = rec.other_id
    where m.id = any (rec.repointed) and m.undone_at is null;
   return pg_catalog.jsonb_build_object(
