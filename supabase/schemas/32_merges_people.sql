@@ -191,6 +191,8 @@ as $$
                'id', m.id, 'kind', 'conversations', 'keep_id', m.keep_id, 'other_id', m.other_id,
                'platform', m.platform, 'other_key', m.other_key,
                'other_label', coalesce(m.other_row ->> 'participant_name', m.other_key),
+               'keep_label', (select coalesce(c.participant_name, c.participant_identifier, c.external_conversation_id)
+                                from public.chat_conversations c where c.id = m.keep_id),
                'moved', m.moved_count, 'duplicates', m.duplicate_count,
                'first_moved_at', m.first_moved_at, 'last_moved_at', m.last_moved_at,
                'merged_at', m.merged_at, 'merged_by', m.merged_by,
@@ -202,6 +204,7 @@ as $$
       select m.merged_at, pg_catalog.jsonb_build_object(
                'id', m.id, 'kind', 'people', 'keep_id', m.keep_id, 'other_id', m.other_id,
                'other_label', p.full_name,
+               'keep_label', (select k.full_name from public.people k where k.id = m.keep_id),
                'identifiers', pg_catalog.cardinality(m.moved_identifiers),
                'conversations', pg_catalog.cardinality(m.moved_conversations),
                'merged_at', m.merged_at, 'merged_by', m.merged_by,

@@ -162,6 +162,12 @@ test("merge two people who are one from the person page, with the preview, then 
   expect(moved).toHaveLength(2);
   // the conversation now shows under the kept person
   await expect(page.getByRole("list", { name: "Conversations with this person" })).toContainText("Lucía");
+  // the merged-away person stays, and their page says where they went
+  await page.goto(`/people/${other!.id}`);
+  await expect(page.getByRole("region", { name: "Merges" })).toContainText(
+    `Merged into Lucía Ortega ${run}: 2 identifiers and 1 conversations moved there`,
+  );
+  await page.goto(`/people/${keep!.id}`);
   const record = page.getByRole("region", { name: "Merges" });
   await record.getByRole("button", { name: "Undo merge" }).click();
   await expect(record.getByRole("status")).toContainText("2 identifiers and 1 conversations are back");

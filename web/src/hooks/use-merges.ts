@@ -49,6 +49,7 @@ export interface MergeRecord {
   keep_id: string;
   other_id: string;
   other_label: string | null;
+  keep_label: string | null;
   moved?: number;
   duplicates?: number;
   identifiers?: number;

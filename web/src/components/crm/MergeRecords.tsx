@@ -3,14 +3,17 @@ import { describeError } from "../../lib/errors";
 import { formatDateTime } from "../../lib/format";
 import { useMergeRecords, useUndoMerge, type MergeRecord } from "../../hooks/use-merges";
 
-function moved(r: MergeRecord): string {
+function moved(r: MergeRecord, subjectId: string): string {
   if (r.kind === "conversations") {
     const span = r.first_moved_at
       ? `, ${formatDateTime(r.first_moved_at)} – ${formatDateTime(r.last_moved_at ?? null)}`
       : "";
     return `${r.moved ?? 0} messages moved from ${r.other_label ?? r.other_id}${span}, ${r.duplicates ?? 0} already here`;
   }
-  return `${r.identifiers ?? 0} identifiers and ${r.conversations ?? 0} conversations moved from ${r.other_label ?? r.other_id}`;
+  const what = `${r.identifiers ?? 0} identifiers and ${r.conversations ?? 0} conversations`;
+  // the merged-away person's own page says where they went
+  if (subjectId === r.other_id) return `Merged into ${r.keep_label ?? r.keep_id}: ${what} moved there`;
+  return `${what} moved from ${r.other_label ?? r.other_id}`;
 }
 
 export function MergeRecords({ subjectId }: { subjectId: string }) {
@@ -25,7 +28,7 @@ export function MergeRecords({ subjectId }: { subjectId: string }) {
         {rows.map((r) => (
           <li key={r.id} data-merge-id={r.id}>
             <span>
-              {moved(r)} · merged {formatDateTime(r.merged_at)}
+              {moved(r, subjectId)} · merged {formatDateTime(r.merged_at)}
               {r.undone_at ? ` · undone ${formatDateTime(r.undone_at)}` : ""}
             </span>{" "}
             {!r.undone_at && (
