@@ -21,9 +21,10 @@ select messaging_private.ingest_messages(jsonb_build_object(
   'messages', jsonb_build_array(jsonb_build_object('external_conversation_id', '+34600000071', 'id', 's1',
     'direction', 'inbound', 'content', 'signal', 'sent_at', '2026-01-01T10:00:00Z'))));
 select set_config('test.keep', (select id::text from public.chat_conversations
-  where external_conversation_id = '+34600000071' and platform = 'whatsapp'), true);
+  where external_conversation_id = '+34600000071' and platform = 'whatsapp'
+    and user_id = '31111111-1111-4111-8111-111111111111'), true);
 select set_config('test.other', (select id::text from public.chat_conversations
-  where external_conversation_id = '34600000071'), true);
+  where external_conversation_id = '34600000071' and user_id = '31111111-1111-4111-8111-111111111111'), true);
 select set_config('test.signal', (select id::text from public.chat_conversations where platform = 'signal'
   and user_id = '31111111-1111-4111-8111-111111111111'), true);
 insert into public.people (id, user_id, full_name) values
