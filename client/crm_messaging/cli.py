@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .commands import add_commands
 from .errors import CrmMessagingError, InputError
+from .merges import add_merge_commands
 
 STACK_ACTIONS = ["up", "down", "status", "env", "db-flag"]
 
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_stack.add_argument("--reset", action="store_true", help="with up: run `supabase db reset`")
     p_stack.set_defaults(func=_cmd_stack)
     add_commands(sub)
+    add_merge_commands(sub)
     return parser
 
 

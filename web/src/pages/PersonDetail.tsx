@@ -6,6 +6,7 @@ import { useState, type KeyboardEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { PersonDataActions } from "../components/crm/PersonDataActions";
 import { PersonTimeline } from "../components/crm/PersonTimeline";
+import { MergePeopleDialog } from "../components/crm/MergePeopleDialog";
 import { PlatformIcon, platformLabel } from "../components/crm/PlatformIcon";
 import { Empty, ErrorMessage, Loading } from "../components/ui/States";
 import { usePersonConversations } from "../hooks/use-chat-conversations";
@@ -60,6 +61,7 @@ function PersonView({ personId }: { personId: string }) {
           <p className="muted">{[p.email, p.phone].filter(Boolean).join(" · ") || "No email or phone"}</p>
         </div>
       </header>
+      <MergePeopleDialog person={p} />
       <div role="tablist" aria-label="Person" className="tabs" onKeyDown={onKey}>
         {TABS.map((t) => (
           <button

@@ -7,6 +7,7 @@ import { describeError } from "../../lib/errors";
 import { formatDateTime } from "../../lib/format";
 import type { ConversationListItem } from "../../types/messaging";
 import { CoveragePanel } from "./CoveragePanel";
+import { MergeConversationsDialog } from "./MergeConversationsDialog";
 import { platformLabel } from "./PlatformIcon";
 
 export function ContactPanel({
@@ -89,6 +90,7 @@ export function ContactPanel({
           )}
         </form>
       )}
+      <MergeConversationsDialog conversation={c} />
     </aside>
   );
 }
