@@ -180,6 +180,9 @@ isOneToOne: false
 "get_conversation_messages_after":
 { Args: { "after_id"?: string,"after_sent_at": string,"conversation_id": string,"max_count"?: number }; Returns: Json
                            },
+"get_conversation_messages_at":
+{ Args: { "at"?: string,"conversation_id": string,"max_count"?: number }; Returns: Json
+                           },
 "ingest_messages":
 { Args: { "payload": Json }; Returns: Json
                            },
@@ -191,6 +194,11 @@ isOneToOne: false
                            },
 "mark_conversation_read":
 { Args: { "conversation_id": string }; Returns: string
+                           },
+"messaging_connection_conversations":
+{ Args: Record<PropertyKey, never>; Returns: {
+              "connection_id": string,"conversation_count": number,"last_message_at": string,"message_count": number
+            }[]
                            },
 "messaging_connection_webhooks":
 { Args: Record<PropertyKey, never>; Returns: {
