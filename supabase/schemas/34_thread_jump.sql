@@ -40,8 +40,7 @@ begin
     raise exception using errcode = '22023', hint = 'cursor_incomplete',
       message = 'at: must be a time (or null for the first message), got infinity';
   end if;
-  perform 1 from public.chat_conversations c where c.id = get_conversation_messages_at.conversation_id;
-  if not found then
+  if not exists (select from public.chat_conversations c where c.id = get_conversation_messages_at.conversation_id) then
     return '[]'::jsonb;  -- no such conversation, or not the caller's
   end if;
 
@@ -101,17 +100,14 @@ begin
                limit v_need) p);
     v_need := max_count - pg_catalog.jsonb_array_length(v_page);
   end if;
-
   -- near the end of the thread: the page is filled with the messages just before, so a
   -- jump always shows a full page (and a time after the newest message, the newest page)
   if v_need > 0 then
     v_oldest := v_page -> 0;
-    v_page := (
-      select coalesce(pg_catalog.jsonb_agg(o.m order by o.ord desc), '[]'::jsonb)
-        from pg_catalog.jsonb_array_elements(public.get_conversation_messages(
-               get_conversation_messages_at.conversation_id,
-               (v_oldest ->> 'sent_at')::timestamptz, v_oldest ->> 'id', v_need)) with ordinality o(m, ord)
-    ) || v_page;
+    v_page := (select coalesce(pg_catalog.jsonb_agg(o.m order by o.ord desc), '[]'::jsonb)
+                 from pg_catalog.jsonb_array_elements(public.get_conversation_messages(
+                        get_conversation_messages_at.conversation_id, (v_oldest ->> 'sent_at')::timestamptz,
+                        v_oldest ->> 'id', v_need)) with ordinality o(m, ord)) || v_page;
   end if;
   return v_page;
 end;
