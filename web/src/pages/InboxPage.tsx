@@ -4,7 +4,7 @@ import { ConversationThread, NoSuchConversation } from "../components/crm/Conver
 import { Empty } from "../components/ui/States";
 import { SkipLink } from "../components/ui/SkipLink";
 import { isUuid } from "../lib/errors";
-import { personHref, threadHref } from "../lib/routes";
+import { JUMP_START, connectionHref, personHref, threadHref, threadJumpHref } from "../lib/routes";
 import type { ThreadAnchor } from "../types/messaging";
 
 // Wide screens show the list and the thread side by side; a phone shows one at a time
@@ -15,6 +15,14 @@ export function InboxPage() {
   const msg = params.get("msg");
   const at = params.get("at");
   const anchor: ThreadAnchor | null = msg && at && !Number.isNaN(Date.parse(at)) ? { id: msg, sent_at: at } : null;
+  // ?jump=start (the first message) or ?jump=<time>: the thread opens there in one read
+  const jumpParam = params.get("jump");
+  const jump =
+    jumpParam === JUMP_START
+      ? { at: null }
+      : jumpParam && !Number.isNaN(Date.parse(jumpParam))
+        ? { at: new Date(jumpParam).toISOString() }
+        : null;
 
   return (
     <div className={`inbox${conversationId ? " has-thread" : ""}`}>
@@ -26,11 +34,14 @@ export function InboxPage() {
           <NoSuchConversation />
         ) : conversationId ? (
           <ConversationThread
-            key={`${conversationId}/${msg ?? ""}/${at ?? ""}`}
+            key={`${conversationId}/${msg ?? ""}/${at ?? ""}/${jumpParam ?? ""}`}
             conversationId={conversationId}
             anchor={anchor}
+            jump={jump}
             threadHref={threadHref}
             personHref={personHref}
+            jumpHref={threadJumpHref}
+            connectionHref={connectionHref}
           />
         ) : (
           <Empty>Choose a conversation to read it.</Empty>

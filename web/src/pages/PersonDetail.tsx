@@ -6,6 +6,7 @@ import { PlatformIcon, platformLabel } from "../components/crm/PlatformIcon";
 import { Empty, ErrorMessage, Loading } from "../components/ui/States";
 import { usePersonConversations } from "../hooks/use-chat-conversations";
 import { usePerson, usePersonIdentifiers } from "../hooks/use-people";
+import { useDocumentTitle } from "../lib/title";
 import { isUuid } from "../lib/errors";
 import { formatDateTime, relativeTime } from "../lib/format";
 import { threadHref } from "../lib/routes";
@@ -24,6 +25,7 @@ export function PersonDetail() {
 function PersonView({ personId }: { personId: string }) {
   const person = usePerson(personId);
   const [tab, setTab] = useState<Tab>("messages");
+  useDocumentTitle(person.isPending ? null : (person.data?.full_name ?? "No such person"));
 
   if (person.isPending) return <Loading label="Loading the person" />;
   if (person.isError) return <ErrorMessage error={person.error} retry={() => void person.refetch()} />;
