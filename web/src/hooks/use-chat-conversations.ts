@@ -37,7 +37,14 @@ export const conversationKeys = {
   one: (id: string) => ["conversations", "one", id] as const,
   latest: (id: string) => ["conversations", "latest", id] as const,
   messages: (id: string, anchor: ThreadAnchor | null, jump: ThreadJump | null = null) =>
-    ["conversations", "messages", id, anchor?.id ?? null, anchor?.sent_at ?? null, jump ? (jump.at ?? "start") : null] as const,
+    [
+      "conversations",
+      "messages",
+      id,
+      anchor?.id ?? null,
+      anchor?.sent_at ?? null,
+      jump ? (jump.at ?? "start") : null,
+    ] as const,
   search: (query: string, platform: string | null, limit: number) =>
     ["conversations", "search", query, platform, limit] as const,
   byName: (query: string) => ["conversations", "by-name", query] as const,
@@ -154,7 +161,11 @@ export type ThreadPageParam =
  * and newer pages come from get_conversation_messages_after (fetchPreviousPage), up to the
  * newest message: the thread pages both ways around the hit.
  */
-export function useConversationMessages(conversationId: string, anchor: ThreadAnchor | null, jump: ThreadJump | null = null) {
+export function useConversationMessages(
+  conversationId: string,
+  anchor: ThreadAnchor | null,
+  jump: ThreadJump | null = null,
+) {
   const supabase = useSupabase();
   return useInfiniteQuery({
     queryKey: conversationKeys.messages(conversationId, anchor, jump),

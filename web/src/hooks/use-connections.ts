@@ -130,10 +130,7 @@ export function useConnectionConversationCounts() {
   return useQuery({
     queryKey: ["connections", "conversation-counts"],
     queryFn: async ({ signal }) => {
-      const { data, error } = await supabase
-        .rpc("messaging_connection_conversations")
-        .abortSignal(signal)
-        .retry(false);
+      const { data, error } = await supabase.rpc("messaging_connection_conversations").abortSignal(signal).retry(false);
       if (error) raise(error);
       return new Map((data ?? []).map((r) => [r.connection_id, r]));
     },

@@ -24,7 +24,7 @@ import {
 import { formatDateTime, relativeTime } from "../lib/format";
 import { threadHref } from "../lib/routes";
 
-const COLUMNS = 9;
+const COLUMNS = 8;
 
 export function MessagingConnections() {
   const { apiUrl } = useAuth();
@@ -75,7 +75,6 @@ export function MessagingConnections() {
               <th scope="col">Refused</th>
               <th scope="col">Last error</th>
               <th scope="col">Webhook URL</th>
-              <th scope="col">Conversations</th>
               <th scope="col">Actions</th>
             </tr>
           </thead>
@@ -89,99 +88,99 @@ export function MessagingConnections() {
               const listed = open.has(c.id);
               return (
                 <Fragment key={c.id}>
-                <tr data-connection-id={c.id} className={picked === c.id ? "picked" : undefined}>
-                  <td data-label="Platform">
-                    <PlatformIcon platform={c.platform} /> {platformLabel(c.platform)}
-                  </td>
-                  <td data-label="Account">
-                    {c.display_name && c.display_name !== c.account_identifier ? (
-                      <>
-                        {c.display_name} <span className="muted">{c.account_identifier}</span>
-                      </>
-                    ) : (
-                      c.account_identifier
-                    )}
-                  </td>
-                  <td data-label="Status">
-                    {importOnly ? (
-                      <span className="badge status-import-only" title="Made by an import: no webhook delivers to it">
-                        import only
-                      </span>
-                    ) : (
-                      <ConnectionStatus connection={c} />
-                    )}
-                  </td>
-                  <td data-label="Last sync">
-                    {c.last_synced_at ? (
-                      <time dateTime={c.last_synced_at} title={formatDateTime(c.last_synced_at)}>
-                        {relativeTime(c.last_synced_at)}
-                      </time>
-                    ) : (
-                      "never"
-                    )}
-                  </td>
-                  <td
-                    data-label="Refused"
-                    className={c.refused_count > 0 ? "error" : "muted"}
-                    aria-label="Refused deliveries"
-                  >
-                    {importOnly ? <span className="muted">—</span> : <ConnectionRefusals connection={c} />}
-                  </td>
-                  <td data-label="Last error" aria-label="Last error">
-                    {importOnly ? <span className="muted">—</span> : <ConnectionLastError connection={c} />}
-                  </td>
-                  <td data-label="Webhook URL">
-                    {webhooks.isPending ? (
-                      <span className="muted">…</span>
-                    ) : hasSecrets ? (
-                      <span className="webhook-url-cell">
-                        <code className="webhook-url">{webhookUrl(apiUrl, c.platform, c.id)}</code>
-                        <CopyButton text={webhookUrl(apiUrl, c.platform, c.id)} label="the webhook URL" />
-                      </span>
-                    ) : (
-                      <span className="muted no-webhook">Import only: no webhook secrets yet</span>
-                    )}
-                  </td>
-                  <td data-label="Conversations">
-                    {count ? (
-                      <button
-                        type="button"
-                        className="link-button"
-                        aria-expanded={listed}
-                        aria-controls={`conversations-${c.id}`}
-                        onClick={() => toggle(c.id)}
-                      >
-                        {count.conversation_count.toLocaleString()}{" "}
-                        {count.conversation_count === 1 ? "conversation" : "conversations"} ·{" "}
-                        {count.message_count.toLocaleString()} {count.message_count === 1 ? "message" : "messages"}
-                      </button>
-                    ) : (
-                      <span className="muted">{counts.isPending ? "…" : "none"}</span>
-                    )}
-                  </td>
-                  <td data-label="Actions">
-                    <ConnectionActions connection={c} hasSecrets={hasSecrets} onIssued={setIssued} />
-                  </td>
-                </tr>
-                {issued?.id === c.id && (
-                  <tr className="issued-row" data-issued-for={c.id}>
-                    <td colSpan={COLUMNS}>
-                      <IssuedSecretsNotice issued={issued} rotated onDone={() => setIssued(null)} />
+                  <tr data-connection-id={c.id} className={picked === c.id ? "picked" : undefined}>
+                    <td data-label="Platform">
+                      <PlatformIcon platform={c.platform} /> {platformLabel(c.platform)}
+                    </td>
+                    <td data-label="Account">
+                      {c.display_name && c.display_name !== c.account_identifier ? (
+                        <>
+                          {c.display_name} <span className="muted">{c.account_identifier}</span>
+                        </>
+                      ) : (
+                        c.account_identifier
+                      )}
+                      <div className="connection-count">
+                        {count ? (
+                          <button
+                            type="button"
+                            className="link-button"
+                            aria-expanded={listed}
+                            aria-controls={`conversations-${c.id}`}
+                            onClick={() => toggle(c.id)}
+                          >
+                            {count.conversation_count.toLocaleString()}{" "}
+                            {count.conversation_count === 1 ? "conversation" : "conversations"} ·{" "}
+                            {count.message_count.toLocaleString()} {count.message_count === 1 ? "message" : "messages"}
+                          </button>
+                        ) : (
+                          <span className="muted">{counts.isPending ? "…" : "no conversations yet"}</span>
+                        )}
+                      </div>
+                    </td>
+                    <td data-label="Status">
+                      {importOnly ? (
+                        <span className="badge status-import-only" title="Made by an import: no webhook delivers to it">
+                          import only
+                        </span>
+                      ) : (
+                        <ConnectionStatus connection={c} />
+                      )}
+                    </td>
+                    <td data-label="Last sync">
+                      {c.last_synced_at ? (
+                        <time dateTime={c.last_synced_at} title={formatDateTime(c.last_synced_at)}>
+                          {relativeTime(c.last_synced_at)}
+                        </time>
+                      ) : (
+                        "never"
+                      )}
+                    </td>
+                    <td
+                      data-label="Refused"
+                      className={c.refused_count > 0 ? "error" : "muted"}
+                      aria-label="Refused deliveries"
+                    >
+                      {importOnly ? <span className="muted">—</span> : <ConnectionRefusals connection={c} />}
+                    </td>
+                    <td data-label="Last error" aria-label="Last error">
+                      {importOnly ? <span className="muted">—</span> : <ConnectionLastError connection={c} />}
+                    </td>
+                    <td data-label="Webhook URL">
+                      {webhooks.isPending ? (
+                        <span className="muted">…</span>
+                      ) : hasSecrets ? (
+                        <span className="webhook-url-cell">
+                          <code className="webhook-url">{webhookUrl(apiUrl, c.platform, c.id)}</code>
+                          <CopyButton text={webhookUrl(apiUrl, c.platform, c.id)} label="the webhook URL" />
+                        </span>
+                      ) : (
+                        <span className="muted no-webhook">Import only: no webhook secrets yet</span>
+                      )}
+                    </td>
+                    <td data-label="Actions">
+                      <ConnectionActions connection={c} hasSecrets={hasSecrets} onIssued={setIssued} />
                     </td>
                   </tr>
-                )}
-                {listed && count && (
-                  <tr className="conversations-row" id={`conversations-${c.id}`}>
-                    <td colSpan={COLUMNS}>
-                      <ConnectionConversations
-                        connectionId={c.id}
-                        account={account}
-                        total={count.conversation_count}
-                        threadHref={threadHref}
-                      />
-                    </td>
-                  </tr>
-                )}
+                  {issued?.id === c.id && (
+                    <tr className="issued-row" data-issued-for={c.id}>
+                      <td colSpan={COLUMNS}>
+                        <IssuedSecretsNotice issued={issued} rotated onDone={() => setIssued(null)} />
+                      </td>
+                    </tr>
+                  )}
+                  {listed && count && (
+                    <tr className="conversations-row" id={`conversations-${c.id}`}>
+                      <td colSpan={COLUMNS}>
+                        <ConnectionConversations
+                          connectionId={c.id}
+                          account={account}
+                          total={count.conversation_count}
+                          threadHref={threadHref}
+                        />
+                      </td>
+                    </tr>
+                  )}
                 </Fragment>
               );
             })}

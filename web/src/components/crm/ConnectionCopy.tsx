@@ -52,7 +52,8 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
       >
         {state === "copied" ? "Copied" : "Copy"}
       </button>
-      <span className="copy-status" role="status" aria-live="polite">
+      {/* the button itself says "Copied"; the words are for screen readers, and the fallback's advice for all */}
+      <span className={state === "manual" ? "copy-status" : "visually-hidden"} role="status" aria-live="polite">
         {state === "copied" ? `${label} copied` : state === "manual" ? "Select the text and press Ctrl+C (⌘C)" : ""}
       </span>
     </span>

@@ -134,7 +134,11 @@ export function IssuedSecretsNotice({
           <div key={key}>
             <dt>{SECRET_LABELS[key] ?? key}</dt>
             <dd>
-              <CopyableValue value={value} label={`the ${(SECRET_LABELS[key] ?? key).replace(/ \(.*\)$/, "").toLowerCase()}`} testId={`issued-${key}`} />
+              <CopyableValue
+                value={value}
+                label={`the ${(SECRET_LABELS[key] ?? key).replace(/ \(.*\)$/, "").toLowerCase()}`}
+                testId={`issued-${key}`}
+              />
             </dd>
           </div>
         ))}

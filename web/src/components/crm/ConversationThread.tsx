@@ -95,9 +95,7 @@ export function ConversationThread({
             {group ? " group" : ""}
             {c.participant_name && c.participant_name !== title ? ` · ${c.participant_name}` : ""}
             {c.participant_identifier ? ` · ${c.participant_identifier}` : ""} · {c.message_count} messages
-            {c.connection_id && (
-              <ConnectionLink connectionId={c.connection_id} connectionHref={connectionHref} />
-            )}
+            {c.connection_id && <ConnectionLink connectionId={c.connection_id} connectionHref={connectionHref} />}
           </span>
         </div>
         {jumpHref && <JumpControl conversationId={conversationId} jumpHref={jumpHref} />}
@@ -311,9 +309,7 @@ function MessageLog({
     if (!placed.current) {
       // first render: the newest message at the bottom, or the search hit in view
       const hit = anchor ? el.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(anchor.id)}"]`) : null;
-      const target = jumpTarget
-        ? el.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(jumpTarget)}"]`)
-        : null;
+      const target = jumpTarget ? el.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(jumpTarget)}"]`) : null;
       if (hit) hit.scrollIntoView({ block: "center" });
       else if (target) el.scrollTop += target.getBoundingClientRect().top - el.getBoundingClientRect().top - 8;
       else el.scrollTop = el.scrollHeight;
