@@ -308,6 +308,7 @@ test.describe("connections", () => {
       .first();
     await expect(whatsapp.locator(".badge")).toHaveText("import only");
     await expect(whatsapp.locator(".badge.status-active")).toHaveCount(0);
+    await expect(whatsapp.getByRole("button", { name: "Pause" })).toHaveCount(0);
     await expect(whatsapp.getByRole("cell", { name: "Refused deliveries" })).toHaveText("—");
     // the table fits a laptop's width: nothing past the right edge
     const past = await page.evaluate(() =>

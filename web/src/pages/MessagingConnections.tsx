@@ -81,7 +81,8 @@ export function MessagingConnections() {
           <tbody>
             {connections.data.map((c) => {
               const hasSecrets = webhooks.data?.get(c.id) ?? false;
-              // made by an import: no secrets, so no webhook; known once the webhooks read answered
+              // made by an import: no secrets, so no webhook; known once the webhooks read answered.
+              // What deliveries to it did anyway (refused, paused) still shows.
               const importOnly = webhooks.isSuccess && !hasSecrets;
               const count = counts.data?.get(c.id);
               const account = c.display_name || c.account_identifier;
@@ -119,7 +120,7 @@ export function MessagingConnections() {
                       </div>
                     </td>
                     <td data-label="Status">
-                      {importOnly ? (
+                      {importOnly && c.status === "active" ? (
                         <span className="badge status-import-only" title="Made by an import: no webhook delivers to it">
                           import only
                         </span>
@@ -141,10 +142,18 @@ export function MessagingConnections() {
                       className={c.refused_count > 0 ? "error" : "muted"}
                       aria-label="Refused deliveries"
                     >
-                      {importOnly ? <span className="muted">—</span> : <ConnectionRefusals connection={c} />}
+                      {importOnly && c.refused_count === 0 ? (
+                        <span className="muted">—</span>
+                      ) : (
+                        <ConnectionRefusals connection={c} />
+                      )}
                     </td>
                     <td data-label="Last error" aria-label="Last error">
-                      {importOnly ? <span className="muted">—</span> : <ConnectionLastError connection={c} />}
+                      {importOnly && !c.last_error ? (
+                        <span className="muted">—</span>
+                      ) : (
+                        <ConnectionLastError connection={c} />
+                      )}
                     </td>
                     <td data-label="Webhook URL">
                       {webhooks.isPending ? (

@@ -73,14 +73,17 @@ export function ConnectionActions({
       >
         {hasSecrets ? "Rotate secrets" : "Set up webhook"}
       </button>
-      <button
-        type="button"
-        disabled={status.isPending || confirmPause}
-        title={paused ? "Store new deliveries again" : "Deliveries are dropped while paused"}
-        onClick={() => (paused ? status.mutate({ id: c.id, status: "active" }) : setConfirmPause(true))}
-      >
-        {paused ? "Resume" : "Pause"}
-      </button>
+      {/* an import-only connection has no deliveries to pause */}
+      {(hasSecrets || paused) && (
+        <button
+          type="button"
+          disabled={status.isPending || confirmPause}
+          title={paused ? "Store new deliveries again" : "Deliveries are dropped while paused"}
+          onClick={() => (paused ? status.mutate({ id: c.id, status: "active" }) : setConfirmPause(true))}
+        >
+          {paused ? "Resume" : "Pause"}
+        </button>
+      )}
       <button
         type="button"
         className="danger"

@@ -311,8 +311,14 @@ function MessageLog({
       const hit = anchor ? el.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(anchor.id)}"]`) : null;
       const target = jumpTarget ? el.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(jumpTarget)}"]`) : null;
       if (hit) hit.scrollIntoView({ block: "center" });
-      else if (target) el.scrollTop += target.getBoundingClientRect().top - el.getBoundingClientRect().top - 8;
-      else el.scrollTop = el.scrollHeight;
+      else if (target && jump?.at === null)
+        el.scrollTop = 0; // the beginning, its marker in view
+      else if (target) {
+        // the day's separator above the message, when the message starts a day, in view too
+        const above = target.previousElementSibling;
+        const top = above?.classList.contains("day-separator") ? above : target;
+        el.scrollTop += top.getBoundingClientRect().top - el.getBoundingClientRect().top - 8;
+      } else el.scrollTop = el.scrollHeight;
       placed.current = true;
       // a row chosen in the list hands the keyboard to the thread, unless the user has
       // meanwhile moved on to something else (the person picker, say)
@@ -337,7 +343,7 @@ function MessageLog({
     // a view not yet full of messages asks for more by itself
     if (el.scrollTop < LOAD_MARGIN) loadOlder();
     if (el.scrollHeight - el.scrollTop - el.clientHeight < LOAD_MARGIN) loadNewer();
-  }, [messages, anchor, jumpTarget, loadOlder, loadNewer, focusOnLoad, hasPreviousPage, following]);
+  }, [messages, anchor, jump, jumpTarget, loadOlder, loadNewer, focusOnLoad, hasPreviousPage, following]);
 
   if (thread.isPending) return <Loading label="Loading messages" />;
   if (thread.isError && !thread.data) {

@@ -1,6 +1,7 @@
 // One message: text, a typed media placeholder, a system notice, and its marks
 // (edited, deleted, reply, delivery status). Times are in the viewer's zone. Web addresses
 // (http and https only) in the text are links that open in a new tab, the full address on hover.
+import { memo } from "react";
 import { formatDateTime, formatTime } from "../../lib/format";
 import { splitLinks } from "../../lib/links";
 import type { ChatMessage } from "../../types/messaging";
@@ -33,6 +34,8 @@ function fileName(m: ChatMessage): string | null {
 
 /** Text with its http(s) addresses as links: React text nodes and <a> elements, no HTML. */
 export function LinkedText({ text }: { text: string }) {
+  // most messages hold no address: no parsing for them
+  if (!/https?:\/\//i.test(text)) return text;
   return (
     <>
       {splitLinks(text).map((part, i) =>
@@ -59,7 +62,17 @@ export interface MessageBubbleProps {
   target?: boolean;
 }
 
-export function MessageBubble({ message: m, senderLabel, replyTo, highlighted, target }: MessageBubbleProps) {
+/**
+ * Memoised: a thread of thousands re-renders on every page it loads, and a message object
+ * that did not change (the query cache keeps it) renders nothing new.
+ */
+export const MessageBubble = memo(function MessageBubble({
+  message: m,
+  senderLabel,
+  replyTo,
+  highlighted,
+  target,
+}: MessageBubbleProps) {
   const deleted = Boolean(m.metadata?.deleted || m.metadata?.recalled);
   const edited = Boolean(m.edited_at || m.metadata?.edited);
   const status = typeof m.metadata?.status === "string" ? m.metadata.status : null;
@@ -137,4 +150,4 @@ export function MessageBubble({ message: m, senderLabel, replyTo, highlighted, t
       </div>
     </li>
   );
-}
+});
