@@ -3,8 +3,13 @@
 // to the first message or to a date in one read), phone and touch (a compact thread header,
 // no keyboard hints on touch screens), connections (copy buttons, rotate with a
 // confirmation, import only, conversations <-> connections).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { expect, test, type Page, type Request } from "@playwright/test";
 import { ALICE, LONG_THREAD, ingest, longMessageId, serviceRest, shot, signIn } from "./fixtures";
+import { REPO_ROOT, readStackEnv } from "./stack-env";
 
 const LAPTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
@@ -52,6 +57,77 @@ test.describe("links survive", () => {
     await page.getByRole("button", { name: `Sign in as ${ALICE.email}` }).click();
     expect(new URL(page.url()).pathname).toBe(`/inbox/${id}`);
     await context.close();
+  });
+
+  test("the production build (Supabase Auth) returns to a deep link after a password sign-in", async ({
+    page,
+    request,
+  }) => {
+    // The local stack has no Auth server: its one answer, the password grant, is mocked here
+    // with the seed user's real token (minted by the stack); the API calls are the stack's own.
+    const env = readStackEnv();
+    const web = resolve(REPO_ROOT, "web");
+    const out = mkdtempSync(join(tmpdir(), "crm-web-prod-"));
+    try {
+      execFileSync(join(web, "node_modules/.bin/vite"), ["build", "--outDir", out, "--logLevel", "error"], {
+        cwd: web,
+        env: {
+          ...process.env,
+          VITE_LOCAL_STACK: "",
+          VITE_SUPABASE_URL: env.API_URL,
+          VITE_SUPABASE_ANON_KEY: env.ANON_KEY,
+        },
+      });
+      const session = (await (await request.get("/local-dev/session.json")).json()) as {
+        users: { id: string; email: string; access_token: string; expires_at: number }[];
+      };
+      const alice = session.users.find((u) => u.email === ALICE.email)!;
+      await page.route("http://crm.test/**", (route) => {
+        const path = new URL(route.request().url()).pathname;
+        return route.fulfill({ path: path.startsWith("/assets/") ? join(out, path) : join(out, "index.html") });
+      });
+      const cors = {
+        "access-control-allow-origin": "http://crm.test",
+        "access-control-allow-headers": "*",
+        "access-control-allow-methods": "GET, POST, PATCH, DELETE, OPTIONS",
+        "access-control-expose-headers": "*",
+      };
+      let grants = 0;
+      await page.route(`${env.API_URL}/auth/v1/token**`, (route) => {
+        if (route.request().method() === "OPTIONS") return route.fulfill({ status: 204, headers: cors });
+        grants++;
+        return route.fulfill({
+          headers: cors,
+          json: {
+            access_token: alice.access_token,
+            token_type: "bearer",
+            expires_in: Math.floor(alice.expires_at - Date.now() / 1000),
+            expires_at: alice.expires_at,
+            refresh_token: "not-used-here",
+            user: { id: alice.id, aud: "authenticated", role: "authenticated", email: alice.email },
+          },
+        });
+      });
+      // the stack's API from the crm.test origin (its gateway sends no CORS headers of its own)
+      await page.route(`${env.API_URL}/rest/v1/**`, async (route) => {
+        if (route.request().method() === "OPTIONS") return route.fulfill({ status: 204, headers: cors });
+        const response = await route.fetch();
+        return route.fulfill({ response, headers: { ...response.headers(), ...cors } });
+      });
+      const id = await conversationId(LONG_THREAD.externalId);
+      await page.goto(`http://crm.test/inbox/${id}?jump=start`);
+      await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+      await page.getByLabel("Email").fill(ALICE.email);
+      await page.getByLabel("Password").fill("the-password");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await expect(page.getByRole("heading", { name: LONG_THREAD.name })).toBeVisible();
+      expect(grants).toBe(1);
+      expect(page.url()).toBe(`http://crm.test/inbox/${id}?jump=start`);
+      await expect(page.locator(`[data-message-id="${longMessageId(1)}"]`)).toBeInViewport();
+      await expect(page).toHaveTitle(`${LONG_THREAD.name} · CRM`);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   test("every page has its own title", async ({ page }) => {
