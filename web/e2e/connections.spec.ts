@@ -58,7 +58,12 @@ test("rotate: the new secret is shown, works at once, and the old one is refused
   expect(await deliver(id, secret)).toBe(200);
 
   await row.getByRole("button", { name: "Rotate secrets" }).click();
-  const notice = row.getByRole("status", { name: "New webhook secrets" });
+  await row
+    .getByRole("alertdialog", { name: "Rotate the secrets?" })
+    .getByRole("button", { name: "Rotate now" })
+    .click();
+  // shown on its own, in a full-width row under the connection's
+  const notice = page.locator(`tr[data-issued-for="${id}"]`).getByRole("status", { name: "New webhook secrets" });
   const rotated = (await notice.getByTestId("issued-secret_token").textContent()) ?? "";
   expect(rotated).toMatch(/^[0-9a-f]{64}$/);
   expect(rotated).not.toBe(secret);

@@ -317,10 +317,12 @@ for (const vp of VIEWPORTS) {
       );
 
       await row.getByRole("button", { name: "Rotate secrets" }).click();
-      const rotated = (await row.getByTestId("issued-secret_token").textContent()) ?? "";
+      await row.getByRole("button", { name: "Rotate now" }).click();
+      const notice = page.getByRole("status", { name: "New webhook secrets" });
+      const rotated = (await notice.getByTestId("issued-secret_token").textContent()) ?? "";
       expect(rotated).toMatch(/^[0-9a-f]{64}$/);
       expect(rotated).not.toBe(secret);
-      await row.getByRole("button", { name: "I have saved them" }).click();
+      await notice.getByRole("button", { name: "I have saved them" }).click();
       await row.getByRole("button", { name: "Pause" }).click();
       await row.getByRole("button", { name: "Pause and drop deliveries" }).click();
       await expect(row.locator(".badge").first()).toHaveText("paused");

@@ -10,6 +10,7 @@ import { ErrorMessage, Loading } from "../components/ui/States";
 import { fetchWithTimeout } from "../lib/errors";
 import type { Database } from "../types/messaging";
 import { AuthContext, type AuthValue } from "./context";
+import { useRememberPlace, useReturnAfterSignIn } from "./return-to";
 
 interface LocalUser {
   id: string;
@@ -77,6 +78,7 @@ export function LocalAuthGate({ children }: { children: ReactNode }) {
     });
     return { client, user: { id: user.id, email: user.email }, apiUrl: data.api_url, signOut };
   }, [session.data, chosen, signOut]);
+  useReturnAfterSignIn(value !== null);
 
   if (session.isPending) return <Loading label="Loading the local sign-in" />;
   if (session.isError) {
@@ -89,6 +91,7 @@ export function LocalAuthGate({ children }: { children: ReactNode }) {
   if (!value) {
     return (
       <main className="signin">
+        <RememberPlace />
         <section aria-labelledby="signin-title">
           <h1 id="signin-title">Sign in (local stack)</h1>
           <p className="muted">
@@ -116,4 +119,10 @@ export function LocalAuthGate({ children }: { children: ReactNode }) {
     );
   }
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
+}
+
+/** The sign-in screen shows at the address asked for; remember it for after sign-in. */
+function RememberPlace() {
+  useRememberPlace();
+  return null;
 }

@@ -6,6 +6,7 @@ import { useEffect, useMemo, useState, type FormEvent, type ReactNode } from "re
 import { describeError, fetchWithTimeout } from "../lib/errors";
 import type { Database } from "../types/messaging";
 import { AuthContext, type AuthValue } from "./context";
+import { useRememberPlace, useReturnAfterSignIn } from "./return-to";
 
 export function SupabaseAuthGate({ children }: { children: ReactNode }) {
   const url = import.meta.env.VITE_SUPABASE_URL;
@@ -39,6 +40,7 @@ export function SupabaseAuthGate({ children }: { children: ReactNode }) {
         : null,
     [client, session, url],
   );
+  useReturnAfterSignIn(value !== null);
 
   if (!client) {
     return (
@@ -58,6 +60,7 @@ export function SupabaseAuthGate({ children }: { children: ReactNode }) {
 }
 
 function PasswordSignIn({ client }: { client: NonNullable<AuthValue["client"]> }) {
+  useRememberPlace();
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);

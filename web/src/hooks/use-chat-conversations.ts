@@ -38,8 +38,15 @@ export const conversationKeys = {
   byPerson: (personId: string) => ["conversations", "person", personId] as const,
   one: (id: string) => ["conversations", "one", id] as const,
   latest: (id: string) => ["conversations", "latest", id] as const,
-  messages: (id: string, anchor: ThreadAnchor | null) =>
-    ["conversations", "messages", id, anchor?.id ?? null, anchor?.sent_at ?? null] as const,
+  messages: (id: string, anchor: ThreadAnchor | null, jump: ThreadJump | null = null) =>
+    [
+      "conversations",
+      "messages",
+      id,
+      anchor?.id ?? null,
+      anchor?.sent_at ?? null,
+      jump ? (jump.at ?? "start") : null,
+    ] as const,
 };
 
 /** The keyset cursor of the inbox: (last_message_at, id), newest first. */
@@ -135,9 +142,20 @@ export function usePersonConversations(personId: string) {
   });
 }
 
-/** A page of a thread: older than a cursor (scrolling up) or newer (down from a search hit). */
+/** Where a thread opens instead of its newest message: its first message (at null) or a time. */
+export interface ThreadJump {
+  at: string | null;
+}
+
+/**
+ * A page of a thread: older than a cursor (scrolling up), newer (down from a search hit or a
+ * jump), or the page a jump lands on (get_conversation_messages_at: one read).
+ */
 export type ThreadPageParam =
-  ({ dir: "older" } & MessageCursor) | { dir: "newer"; after_sent_at: string; after_id: string } | null;
+  | ({ dir: "older" } & MessageCursor)
+  | { dir: "newer"; after_sent_at: string; after_id: string }
+  | { dir: "jump"; at: string | null }
+  | null;
 
 /**
  * A thread, pages newest first, each page newest first. Older pages are fetched with
@@ -147,14 +165,33 @@ export type ThreadPageParam =
  * and newer pages come from get_conversation_messages_after (fetchPreviousPage), up to the
  * newest message: the thread pages both ways around the hit.
  */
-export function useConversationMessages(conversationId: string, anchor: ThreadAnchor | null) {
+export function useConversationMessages(
+  conversationId: string,
+  anchor: ThreadAnchor | null,
+  jump: ThreadJump | null = null,
+) {
   const supabase = useSupabase();
   return useInfiniteQuery({
-    queryKey: conversationKeys.messages(conversationId, anchor),
+    queryKey: conversationKeys.messages(conversationId, anchor, jump),
     initialPageParam: (anchor
       ? { dir: "older", before_sent_at: anchor.sent_at, before_id: `${anchor.id}\u0001` }
-      : null) as ThreadPageParam,
+      : jump
+        ? { dir: "jump", at: jump.at }
+        : null) as ThreadPageParam,
     queryFn: async ({ pageParam, signal }) => {
+      if (pageParam?.dir === "jump") {
+        // the page at a time (or the first page) in one read of the chunk holding it
+        const { data, error } = await supabase
+          .rpc("get_conversation_messages_at", {
+            conversation_id: conversationId,
+            max_count: THREAD_PAGE_SIZE,
+            ...(pageParam.at ? { at: pageParam.at } : {}),
+          })
+          .abortSignal(signal)
+          .retry(false);
+        if (error) raise(error);
+        return (data ?? []).slice().reverse();
+      }
       if (pageParam?.dir === "newer") {
         const { data, error } = await supabase
           .rpc("get_conversation_messages_after", {
@@ -180,14 +217,17 @@ export function useConversationMessages(conversationId: string, anchor: ThreadAn
       if (error) raise(error);
       return data ?? [];
     },
-    getNextPageParam: (last): ThreadPageParam | undefined => {
+    getNextPageParam: (last, _all, lastParam): ThreadPageParam | undefined => {
       const oldest = last[last.length - 1];
       if (last.length < THREAD_PAGE_SIZE || !oldest) return undefined;
+      if (lastParam?.dir === "jump" && lastParam.at === null) return undefined; // the first page
       return { dir: "older", before_sent_at: oldest.sent_at, before_id: oldest.id };
     },
     getPreviousPageParam: (first, _all, firstParam): ThreadPageParam | undefined => {
-      if (!anchor) return undefined; // a thread opened at its newest message
-      if (firstParam?.dir === "newer" && first.length < THREAD_PAGE_SIZE) return undefined;
+      if (!anchor && !jump) return undefined; // a thread opened at its newest message
+      if ((firstParam?.dir === "newer" || firstParam?.dir === "jump") && first.length < THREAD_PAGE_SIZE) {
+        return undefined;
+      }
       const newest = first[0];
       if (!newest) return undefined;
       return { dir: "newer", after_sent_at: newest.sent_at, after_id: newest.id };

@@ -103,3 +103,62 @@ export function useDeleteConnection() {
 export function webhookUrl(apiUrl: string, platform: string, connectionId: string): string {
   return `${apiUrl.replace(/\/+$/, "")}/functions/v1/messaging-ingest/${platform}/${connectionId}`;
 }
+
+/** One connection's name, for a conversation's "via" link (null when gone or not the user's). */
+export function useConnection(id: string) {
+  const supabase = useSupabase();
+  return useQuery({
+    queryKey: ["connections", "one", id],
+    queryFn: async ({ signal }) => {
+      const { data, error } = await supabase
+        .from("messaging_connections")
+        .select("id, platform, account_identifier, display_name")
+        .eq("id", id)
+        .abortSignal(signal)
+        .retry(false)
+        .maybeSingle();
+      if (error) raise(error);
+      return data;
+    },
+    staleTime: 5 * 60_000,
+  });
+}
+
+/** Per connection: how many conversations came in on it, their messages, the newest one's time. */
+export function useConnectionConversationCounts() {
+  const supabase = useSupabase();
+  return useQuery({
+    queryKey: ["connections", "conversation-counts"],
+    queryFn: async ({ signal }) => {
+      const { data, error } = await supabase.rpc("messaging_connection_conversations").abortSignal(signal).retry(false);
+      if (error) raise(error);
+      return new Map((data ?? []).map((r) => [r.connection_id, r]));
+    },
+  });
+}
+
+/** At most this many of a connection's conversations are listed (newest first). */
+export const CONNECTION_CONVERSATIONS_LIMIT = 50;
+
+/** A connection's conversations, newest first (chat_conversation_list under the user's RLS). */
+export function useConnectionConversations(connectionId: string, enabled: boolean) {
+  const supabase = useSupabase();
+  return useQuery({
+    queryKey: ["connections", "conversations", connectionId],
+    enabled,
+    queryFn: async ({ signal }) => {
+      const { data, error } = await supabase
+        .from("chat_conversation_list")
+        .select(
+          "id, platform, external_conversation_id, participant_name, participant_identifier, conversation_type, message_count, last_message_at, person:people(id, full_name)",
+        )
+        .eq("connection_id", connectionId)
+        .order("last_message_at", { ascending: false, nullsFirst: false })
+        .limit(CONNECTION_CONVERSATIONS_LIMIT)
+        .abortSignal(signal)
+        .retry(false);
+      if (error) raise(error);
+      return data;
+    },
+  });
+}

@@ -6,7 +6,7 @@ import { Empty } from "../components/ui/States";
 import { SkipLink } from "../components/ui/SkipLink";
 import { parseSearchState, withSearchState } from "../hooks/use-message-search";
 import { isUuid } from "../lib/errors";
-import { personHref, threadHref } from "../lib/routes";
+import { JUMP_START, connectionHref, personHref, threadHref, threadJumpHref } from "../lib/routes";
 import type { ThreadAnchor } from "../types/messaging";
 
 // Wide screens show the list and the thread side by side; a phone shows one at a time
@@ -23,6 +23,14 @@ export function InboxPage() {
     (id: string, a?: ThreadAnchor) => withSearchState(threadHref(id, a), parseSearchState(new URLSearchParams(search))),
     [search],
   );
+  // ?jump=start (the first message) or ?jump=<time>: the thread opens there in one read
+  const jumpParam = params.get("jump");
+  const jump =
+    jumpParam === JUMP_START
+      ? { at: null }
+      : jumpParam && !Number.isNaN(Date.parse(jumpParam))
+        ? { at: new Date(jumpParam).toISOString() }
+        : null;
 
   return (
     <div className={`inbox${conversationId ? " has-thread" : ""}`}>
@@ -34,11 +42,14 @@ export function InboxPage() {
           <NoSuchConversation />
         ) : conversationId ? (
           <ConversationThread
-            key={`${conversationId}/${msg ?? ""}/${at ?? ""}`}
+            key={`${conversationId}/${msg ?? ""}/${at ?? ""}/${jumpParam ?? ""}`}
             conversationId={conversationId}
             anchor={anchor}
+            jump={jump}
             threadHref={inboxHref}
             personHref={personHref}
+            jumpHref={threadJumpHref}
+            connectionHref={connectionHref}
           />
         ) : (
           <Empty>Choose a conversation to read it.</Empty>

@@ -17,6 +17,7 @@ import {
   usePersonTimeline,
   type TimelinePosition,
 } from "../hooks/use-person-timeline";
+import { useDocumentTitle } from "../lib/title";
 import { isUuid } from "../lib/errors";
 import { formatDateTime, relativeTime } from "../lib/format";
 import { threadHref } from "../lib/routes";
@@ -35,6 +36,7 @@ export function PersonDetail() {
 function PersonView({ personId }: { personId: string }) {
   const person = usePerson(personId);
   const [tab, setTab] = useState<Tab>("messages");
+  useDocumentTitle(person.isPending ? null : (person.data?.full_name ?? "No such person"));
 
   if (person.isPending) return <Loading label="Loading the person" />;
   if (person.isError) return <ErrorMessage error={person.error} retry={() => void person.refetch()} />;

@@ -20,6 +20,7 @@ type Returning<F extends keyof GeneratedFunctions, R> = Omit<GeneratedFunctions[
 type ReadResults = {
   get_conversation_messages: Returning<"get_conversation_messages", ChatMessage[]>;
   get_conversation_messages_after: Returning<"get_conversation_messages_after", ChatMessage[]>;
+  get_conversation_messages_at: Returning<"get_conversation_messages_at", ChatMessage[]>;
   search_messages: Returning<"search_messages", SearchHit[]>;
   inbox_changes: Returning<"inbox_changes", InboxChanges>;
 };

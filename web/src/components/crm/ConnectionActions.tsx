@@ -1,5 +1,7 @@
-// A connection's actions: set up or rotate its webhook secrets, pause (after a confirmation
-// that says what happens to deliveries meanwhile) or resume, delete.
+// A connection's actions: set up or rotate its webhook secrets (a rotation after a
+// confirmation: the old secrets stop at once), pause (after a confirmation that says what
+// happens to deliveries meanwhile) or resume, delete. New secrets go to `onIssued`, which
+// shows them on their own (the connections page: a full-width row under the connection).
 import { useState } from "react";
 import {
   useDeleteConnection,
@@ -14,9 +16,12 @@ import { IssuedSecretsNotice } from "./ConnectionSetup";
 export function ConnectionActions({
   connection: c,
   hasSecrets,
+  onIssued,
 }: {
   connection: Pick<MessagingConnection, "id" | "platform" | "account_identifier" | "status">;
   hasSecrets: boolean;
+  /** Where new secrets are shown; without it, below the buttons. */
+  onIssued?: (issued: IssuedSecrets) => void;
 }) {
   const rotate = useRotateConnection();
   const status = useSetConnectionStatus();
@@ -24,10 +29,26 @@ export function ConnectionActions({
   const [issued, setIssued] = useState<IssuedSecrets | null>(null);
   const [appSecret, setAppSecret] = useState("");
   const [confirmPause, setConfirmPause] = useState(false);
+  const [confirmRotate, setConfirmRotate] = useState(false);
   const pasted = isPlatform(c.platform) ? issuedSecret(c.platform) : undefined;
   const needsAppSecret = pasted !== undefined && !hasSecrets;
   const error = rotate.error ?? status.error ?? remove.error;
   const paused = c.status === "paused";
+
+  function issue() {
+    rotate.mutate(
+      { id: c.id, ...(appSecret ? { appSecret } : {}) },
+      {
+        onSuccess: (data) => {
+          const secrets = data as IssuedSecrets;
+          if (onIssued) onIssued(secrets);
+          else setIssued(secrets);
+          setAppSecret("");
+        },
+        onSettled: () => setConfirmRotate(false),
+      },
+    );
+  }
 
   return (
     <div className="connection-actions">
@@ -47,24 +68,22 @@ export function ConnectionActions({
       )}
       <button
         type="button"
-        disabled={rotate.isPending || (needsAppSecret && !appSecret)}
-        onClick={() =>
-          rotate.mutate(
-            { id: c.id, ...(appSecret ? { appSecret } : {}) },
-            { onSuccess: (data) => (setIssued(data as IssuedSecrets), setAppSecret("")) },
-          )
-        }
+        disabled={rotate.isPending || confirmRotate || (needsAppSecret && !appSecret)}
+        onClick={() => (hasSecrets ? setConfirmRotate(true) : issue())}
       >
         {hasSecrets ? "Rotate secrets" : "Set up webhook"}
       </button>
-      <button
-        type="button"
-        disabled={status.isPending || confirmPause}
-        title={paused ? "Store new deliveries again" : "Deliveries are dropped while paused"}
-        onClick={() => (paused ? status.mutate({ id: c.id, status: "active" }) : setConfirmPause(true))}
-      >
-        {paused ? "Resume" : "Pause"}
-      </button>
+      {/* an import-only connection has no deliveries to pause */}
+      {(hasSecrets || paused) && (
+        <button
+          type="button"
+          disabled={status.isPending || confirmPause}
+          title={paused ? "Store new deliveries again" : "Deliveries are dropped while paused"}
+          onClick={() => (paused ? status.mutate({ id: c.id, status: "active" }) : setConfirmPause(true))}
+        >
+          {paused ? "Resume" : "Pause"}
+        </button>
+      )}
       <button
         type="button"
         className="danger"
@@ -81,6 +100,23 @@ export function ConnectionActions({
         <p role="alert" className="error">
           {describeError(error)}
         </p>
+      )}
+      {confirmRotate && (
+        <div className="confirm-pause" role="alertdialog" aria-label="Rotate the secrets?">
+          <p>
+            <strong>
+              Rotate the secrets of {c.platform} {c.account_identifier}?
+            </strong>{" "}
+            The new secrets work at once and the old ones <strong>stop at once</strong>: until the platform has the new
+            ones, its deliveries are refused (401). The new secrets are shown once.
+          </p>
+          <button type="button" className="danger" disabled={rotate.isPending} onClick={issue}>
+            {rotate.isPending ? "Rotating…" : "Rotate now"}
+          </button>
+          <button type="button" onClick={() => setConfirmRotate(false)}>
+            Keep the current secrets
+          </button>
+        </div>
       )}
       {confirmPause && (
         <div className="confirm-pause" role="alertdialog" aria-label="Pause this connection?">

@@ -1,5 +1,6 @@
 // Adding a connection and showing its webhook URL and secrets, once: the database
 // generated them and will never give them out again.
+import { CopyableValue } from "./ConnectionCopy";
 import { useState } from "react";
 import { useAuth } from "../../auth/context";
 import { useCreateConnection, webhookUrl, type IssuedSecrets } from "../../hooks/use-connections";
@@ -123,13 +124,21 @@ export function IssuedSecretsNotice({
       <dl>
         <dt>Webhook URL</dt>
         <dd>
-          <code data-testid="issued-webhook-url">{webhookUrl(apiUrl, issued.platform, issued.id)}</code>
+          <CopyableValue
+            value={webhookUrl(apiUrl, issued.platform, issued.id)}
+            label="the webhook URL"
+            testId="issued-webhook-url"
+          />
         </dd>
         {Object.entries(issued.secrets).map(([key, value]) => (
           <div key={key}>
             <dt>{SECRET_LABELS[key] ?? key}</dt>
             <dd>
-              <code data-testid={`issued-${key}`}>{value}</code>
+              <CopyableValue
+                value={value}
+                label={`the ${(SECRET_LABELS[key] ?? key).replace(/ \(.*\)$/, "").toLowerCase()}`}
+                testId={`issued-${key}`}
+              />
             </dd>
           </div>
         ))}

@@ -3,9 +3,11 @@
 // Opened at a search hit it pages both ways: newer pages load as the user scrolls down.
 // The open thread reads its summary row every few seconds and, when a new message moved
 // it, the newest page; opening the thread marks it read for the signed-in user.
+// A jump (to the first message, or to a date) opens it at that page in one read
+// (get_conversation_messages_at) and pages both ways from there.
 import { useQueryClient } from "@tanstack/react-query";
-import { Fragment, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
-import { Link, useLocation } from "react-router-dom";
+import { Fragment, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { Link, useLocation, useNavigate } from "react-router-dom";
 import {
   conversationKeys,
   isUnread,
@@ -14,8 +16,11 @@ import {
   useConversationMessages,
   useLatestMessages,
   useMarkRead,
+  type ThreadJump,
 } from "../../hooks/use-chat-conversations";
+import { useConnection } from "../../hooks/use-connections";
 import { dayKey, formatDay } from "../../lib/format";
+import { useDocumentTitle } from "../../lib/title";
 import { conversationTitle, type ChatMessage, type ThreadAnchor } from "../../types/messaging";
 import { Empty, ErrorMessage, Loading } from "../ui/States";
 import { ContactPanel } from "./ContactPanel";
@@ -30,8 +35,14 @@ export interface ConversationThreadProps {
   conversationId: string;
   /** Open at this message (a search hit) instead of the newest. */
   anchor?: ThreadAnchor | null;
+  /** Open at the first message (at null) or at a time, instead of the newest. */
+  jump?: ThreadJump | null;
   threadHref: (conversationId: string) => string;
   personHref: (personId: string) => string;
+  /** The thread opened at its first message (at null) or at a time: the jump controls' links. */
+  jumpHref?: (conversationId: string, at: string | null) => string;
+  /** The connection a conversation came in on (the header links to it). */
+  connectionHref?: (connectionId: string) => string;
   /** Where the phone layout's "back" goes (the list). */
   backHref?: string;
 }
@@ -39,14 +50,20 @@ export interface ConversationThreadProps {
 export function ConversationThread({
   conversationId,
   anchor = null,
+  jump = null,
   threadHref,
   personHref,
+  jumpHref,
+  connectionHref,
   backHref = "/inbox",
 }: ConversationThreadProps) {
   const conversation = useConversation(conversationId);
   const markRead = useMarkRead();
   const [panel, setPanel] = useState(false);
+  // whether the ?msg= of a search hit is in this conversation (null: not known yet)
+  const [anchorFound, setAnchorFound] = useState<boolean | null>(null);
   const c = conversation.data;
+  useDocumentTitle(c ? conversationTitle(c) : conversation.isPending ? null : "No such conversation");
   const lastMessageAt = c?.last_message_at ?? null;
   const unread = c ? isUnread(c) : false;
   const { mutate } = markRead;
@@ -78,8 +95,10 @@ export function ConversationThread({
             {group ? " group" : ""}
             {c.participant_name && c.participant_name !== title ? ` · ${c.participant_name}` : ""}
             {c.participant_identifier ? ` · ${c.participant_identifier}` : ""} · {c.message_count} messages
+            {c.connection_id && <ConnectionLink connectionId={c.connection_id} connectionHref={connectionHref} />}
           </span>
         </div>
+        {jumpHref && <JumpControl conversationId={conversationId} jumpHref={jumpHref} />}
         <LinkPersonControl conversation={c} personHref={personHref} />
         <button
           type="button"
@@ -92,13 +111,27 @@ export function ConversationThread({
         </button>
       </header>
       {conversation.isError && <ErrorMessage error={conversation.error} retry={() => void conversation.refetch()} />}
-      {anchor && (
+      {anchor && anchorFound !== null && (
+        <p className={`anchor-banner${anchorFound ? "" : " anchor-missing"}`} role="status">
+          {anchorFound ? "Opened at the search match." : "That message is not in this conversation."}{" "}
+          <Link to={threadHref(conversationId)}>Jump to the latest messages</Link>
+        </p>
+      )}
+      {jump && !anchor && (
         <p className="anchor-banner" role="status">
-          Opened at the search match. <Link to={threadHref(conversationId)}>Jump to the latest messages</Link>
+          {jump.at ? `Opened at ${formatDay(jump.at)}.` : "Opened at the first message."}{" "}
+          <Link to={threadHref(conversationId)}>Jump to the latest messages</Link>
         </p>
       )}
       <div className="thread-body">
-        <MessageLog conversationId={conversationId} anchor={anchor} group={group} updatedAt={c.updated_at} />
+        <MessageLog
+          conversationId={conversationId}
+          anchor={anchor}
+          jump={anchor ? null : jump}
+          group={group}
+          updatedAt={c.updated_at}
+          onAnchorFound={setAnchorFound}
+        />
         {panel && <ContactPanel conversation={c} personHref={personHref} onClose={() => setPanel(false)} />}
       </div>
     </section>
@@ -114,18 +147,98 @@ export function NoSuchConversation({ backHref = "/inbox" }: { backHref?: string 
   );
 }
 
+/** The account a conversation came in on, linked to its row on the connections page. */
+function ConnectionLink({
+  connectionId,
+  connectionHref,
+}: {
+  connectionId: string;
+  connectionHref?: (connectionId: string) => string;
+}) {
+  const connection = useConnection(connectionId);
+  const c = connection.data;
+  if (!c) return null;
+  const label = c.display_name || c.account_identifier;
+  return (
+    <span className="via-connection">
+      {" · via "}
+      {connectionHref ? (
+        <Link to={connectionHref(c.id)} title={`The connection ${c.account_identifier} (${platformLabel(c.platform)})`}>
+          {label}
+        </Link>
+      ) : (
+        label
+      )}
+    </span>
+  );
+}
+
+/** Jump to the first message, or to a day: the thread reopens there in one read. */
+function JumpControl({
+  conversationId,
+  jumpHref,
+}: {
+  conversationId: string;
+  jumpHref: (conversationId: string, at: string | null) => string;
+}) {
+  const navigate = useNavigate();
+  const [day, setDay] = useState("");
+  const [invalid, setInvalid] = useState(false);
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    // the start of that day in the viewer's zone, as the thread's day separators show it
+    const at = /^\d{4}-\d{2}-\d{2}$/.test(day) ? new Date(`${day}T00:00:00`) : null;
+    if (!at || Number.isNaN(at.getTime())) {
+      setInvalid(true);
+      return;
+    }
+    setInvalid(false);
+    void navigate(jumpHref(conversationId, at.toISOString()));
+  }
+  return (
+    <details className="thread-jump">
+      <summary>Jump</summary>
+      <div className="thread-jump-body">
+        <Link to={jumpHref(conversationId, null)}>First message</Link>
+        <form onSubmit={submit} aria-label="Jump to a date">
+          <label>
+            <span>Date</span>
+            <input
+              type="date"
+              value={day}
+              onChange={(e) => setDay(e.target.value)}
+              aria-invalid={invalid || undefined}
+              required
+            />
+          </label>
+          <button type="submit">Go</button>
+          {invalid && (
+            <span role="alert" className="error">
+              Pick a date.
+            </span>
+          )}
+        </form>
+      </div>
+    </details>
+  );
+}
+
 function MessageLog({
   conversationId,
   anchor,
+  jump,
   group,
   updatedAt,
+  onAnchorFound,
 }: {
   conversationId: string;
   anchor: ThreadAnchor | null;
+  jump: ThreadJump | null;
   group: boolean;
   updatedAt: string | null;
+  onAnchorFound: (found: boolean) => void;
 }) {
-  const thread = useConversationMessages(conversationId, anchor);
+  const thread = useConversationMessages(conversationId, anchor, jump);
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = thread;
   const { hasPreviousPage, isFetchingPreviousPage, fetchPreviousPage } = thread;
   const scroller = useRef<HTMLDivElement>(null);
@@ -138,8 +251,8 @@ function MessageLog({
   const atBottom = useRef(true);
   const lastId = useRef<string | null>(null);
   const queryClient = useQueryClient();
-  // an open thread (not one opened at a search hit) follows new messages
-  const following = !anchor;
+  // an open thread (not one opened at a search hit or a jump) follows new messages
+  const following = !anchor && !jump;
   const latest = useLatestMessages(
     conversationId,
     following && thread.isSuccess,
@@ -168,6 +281,20 @@ function MessageLog({
   }, [gap, queryClient, conversationId]);
   const byId = useMemo(() => new Map(messages.map((m) => [m.id, m])), [messages]);
 
+  // the search hit's page is read: say whether the ?msg= named a message of this thread
+  const anchorKnown = anchor !== null && thread.isSuccess;
+  const anchorPresent = anchor !== null && byId.has(anchor.id);
+  useEffect(() => {
+    if (anchorKnown) onAnchorFound(anchorPresent);
+  }, [anchorKnown, anchorPresent, onAnchorFound]);
+  // a jump lands on the first message at or after its time (or the newest before it)
+  const jumpTarget = useMemo(() => {
+    if (!jump) return null;
+    if (jump.at === null) return messages[0]?.id ?? null;
+    const at = Date.parse(jump.at);
+    return (messages.find((m) => Date.parse(m.sent_at) >= at) ?? messages[messages.length - 1])?.id ?? null;
+  }, [jump, messages]);
+
   const loadOlder = useCallback(() => {
     if (hasNextPage && !isFetchingNextPage) void fetchNextPage();
   }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
@@ -182,8 +309,16 @@ function MessageLog({
     if (!placed.current) {
       // first render: the newest message at the bottom, or the search hit in view
       const hit = anchor ? el.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(anchor.id)}"]`) : null;
+      const target = jumpTarget ? el.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(jumpTarget)}"]`) : null;
       if (hit) hit.scrollIntoView({ block: "center" });
-      else el.scrollTop = el.scrollHeight;
+      else if (target && jump?.at === null)
+        el.scrollTop = 0; // the beginning, its marker in view
+      else if (target) {
+        // the day's separator above the message, when the message starts a day, in view too
+        const above = target.previousElementSibling;
+        const top = above?.classList.contains("day-separator") ? above : target;
+        el.scrollTop += top.getBoundingClientRect().top - el.getBoundingClientRect().top - 8;
+      } else el.scrollTop = el.scrollHeight;
       placed.current = true;
       // a row chosen in the list hands the keyboard to the thread, unless the user has
       // meanwhile moved on to something else (the person picker, say)
@@ -208,7 +343,7 @@ function MessageLog({
     // a view not yet full of messages asks for more by itself
     if (el.scrollTop < LOAD_MARGIN) loadOlder();
     if (el.scrollHeight - el.scrollTop - el.clientHeight < LOAD_MARGIN) loadNewer();
-  }, [messages, anchor, loadOlder, loadNewer, focusOnLoad, hasPreviousPage, following]);
+  }, [messages, anchor, jump, jumpTarget, loadOlder, loadNewer, focusOnLoad, hasPreviousPage, following]);
 
   if (thread.isPending) return <Loading label="Loading messages" />;
   if (thread.isError && !thread.data) {
@@ -273,12 +408,13 @@ function MessageLog({
                 senderLabel={showSender ? m.sender_name || m.sender_identifier || "Unknown" : null}
                 replyTo={m.reply_to_id ? (byId.get(m.reply_to_id) ?? null) : null}
                 highlighted={anchor?.id === m.id}
+                target={jumpTarget === m.id}
               />
             </Fragment>
           );
         })}
       </ol>
-      {anchor && (
+      {(anchor || jump) && (
         <div className="thread-bottom">
           {thread.isFetchPreviousPageError ? (
             <ErrorMessage error={thread.error} retry={() => void fetchPreviousPage()} />

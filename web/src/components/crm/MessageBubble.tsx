@@ -1,6 +1,9 @@
 // One message: text, a typed media placeholder, a system notice, and its marks
-// (edited, deleted, reply, delivery status). Times are in the viewer's zone.
+// (edited, deleted, reply, delivery status). Times are in the viewer's zone. Web addresses
+// (http and https only) in the text are links that open in a new tab, the full address on hover.
+import { memo } from "react";
 import { formatDateTime, formatTime } from "../../lib/format";
+import { splitLinks } from "../../lib/links";
 import type { ChatMessage } from "../../types/messaging";
 
 const MEDIA_LABELS: Record<string, string> = {
@@ -29,6 +32,25 @@ function fileName(m: ChatMessage): string | null {
   }
 }
 
+/** Text with its http(s) addresses as links: React text nodes and <a> elements, no HTML. */
+export function LinkedText({ text }: { text: string }) {
+  // most messages hold no address: no parsing for them
+  if (!/https?:\/\//i.test(text)) return text;
+  return (
+    <>
+      {splitLinks(text).map((part, i) =>
+        part.kind === "link" ? (
+          <a key={i} href={part.href} target="_blank" rel="noopener noreferrer" title={part.href}>
+            {part.text}
+          </a>
+        ) : (
+          part.text
+        ),
+      )}
+    </>
+  );
+}
+
 export interface MessageBubbleProps {
   message: ChatMessage;
   /** Shown above inbound messages of group chats when the sender changes. */
@@ -36,9 +58,21 @@ export interface MessageBubbleProps {
   /** The message this one replies to, when it is loaded. */
   replyTo?: ChatMessage | null;
   highlighted?: boolean;
+  /** Where a jump (to the first message, to a date) landed. */
+  target?: boolean;
 }
 
-export function MessageBubble({ message: m, senderLabel, replyTo, highlighted }: MessageBubbleProps) {
+/**
+ * Memoised: a thread of thousands re-renders on every page it loads, and a message object
+ * that did not change (the query cache keeps it) renders nothing new.
+ */
+export const MessageBubble = memo(function MessageBubble({
+  message: m,
+  senderLabel,
+  replyTo,
+  highlighted,
+  target,
+}: MessageBubbleProps) {
   const deleted = Boolean(m.metadata?.deleted || m.metadata?.recalled);
   const edited = Boolean(m.edited_at || m.metadata?.edited);
   const status = typeof m.metadata?.status === "string" ? m.metadata.status : null;
@@ -62,6 +96,7 @@ export function MessageBubble({ message: m, senderLabel, replyTo, highlighted }:
       className={`msg ${m.direction}${highlighted ? " highlighted" : ""}`}
       data-message-id={m.id}
       data-testid="message"
+      data-jump-target={target ? "true" : undefined}
       aria-current={highlighted ? "true" : undefined}
     >
       <div className="bubble">
@@ -94,7 +129,11 @@ export function MessageBubble({ message: m, senderLabel, replyTo, highlighted }:
                 {m.metadata?.media_omitted && <span className="muted"> (not included in the export)</span>}
               </div>
             )}
-            {m.content && <p className={isMedia ? "caption" : "text"}>{m.content}</p>}
+            {m.content && (
+              <p className={isMedia ? "caption" : "text"}>
+                <LinkedText text={m.content} />
+              </p>
+            )}
           </>
         )}
         <div className="msg-foot">
@@ -111,4 +150,4 @@ export function MessageBubble({ message: m, senderLabel, replyTo, highlighted }:
       </div>
     </li>
   );
-}
+});
