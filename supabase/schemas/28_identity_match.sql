@@ -224,14 +224,19 @@ as $$
 -- up to 1,001.
 declare
   v_user uuid := (select auth.uid());
-  v_conv public.chat_conversations%rowtype := messaging_private.own_conversation(conversation_id);
-  v_key text := messaging_private.subscriber_key(v_conv.participant_identifier);
+  v_conv public.chat_conversations%rowtype;
+  v_key text;
   -- the query's words in order, anywhere in the name (its own wildcards taken literally)
   v_like text := '%' || pg_catalog.regexp_replace(
     pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
       pg_catalog.btrim(coalesce(query, '')), '\', '\\'), '%', '\%'), '_', '\_'),
     '\s+', '%', 'g') || '%';
 begin
+  -- without a conversation (merging people) nothing matches by identifier
+  if suggest_people.conversation_id is not null then
+    v_conv := messaging_private.own_conversation(suggest_people.conversation_id);
+    v_key := messaging_private.subscriber_key(v_conv.participant_identifier);
+  end if;
   if max_count is null or max_count < 1 or max_count > 100 then
     raise exception using errcode = '22023', hint = 'max_count_out_of_range',
       message = pg_catalog.format('max_count: %s is outside 1 to 100', coalesce(max_count::text, 'null'));
@@ -295,7 +300,7 @@ comment on function messaging_private.suggest_people(uuid, text, integer) is
   'public.suggest_people''s body: a security definer filtering by (select auth.uid()) itself, so the name filter reads people_full_name_trgm_idx.';
 
 create or replace function public.suggest_people(
-  conversation_id uuid, query text default null, max_count integer default 20
+  conversation_id uuid default null, query text default null, max_count integer default 20
 )
 returns table (id uuid, full_name text, email text, phone text, reason text, total bigint)
 language sql
@@ -306,7 +311,7 @@ as $$
   select * from messaging_private.suggest_people(conversation_id, query, max_count);
 $$;
 comment on function public.suggest_people(uuid, text, integer) is
-  'The caller''s people for the person picker of a conversation, best first: reason identifier (an identifier matches the participant, national phone variants included; several such people are all listed, none is linked by itself), then recent (people of the latest conversations, or created last; at most 5), then name (alphabetical); query keeps names with its words in order; at most max_count (1 to 100); total counts the people of such a name up to 1,001 (more than 1,000). Refuses conversation_not_found.';
+  'The caller''s people for the person picker of a conversation, best first: reason identifier (an identifier matches the participant, national phone variants included; several such people are all listed, none is linked by itself), then recent (people of the latest conversations, or created last; at most 5), then name (alphabetical); query keeps names with its words in order; at most max_count (1 to 100); total counts the people of such a name up to 1,001 (more than 1,000). Without conversation_id (merging people) no identifier matches: recent, then by name. Refuses conversation_not_found.';
 
 revoke all on function public.link_conversation_to_person(uuid, uuid) from public, anon;
 revoke all on function public.create_person_from_conversation(uuid, text) from public, anon;

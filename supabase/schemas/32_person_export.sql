@@ -256,6 +256,11 @@ begin
   delete from messaging_private.webhook_nonces n
    where n.connection_id in (select c.connection_id from public.chat_conversations c where c.id = any (v_convs));
   delete from public.chat_conversations c where c.id = any (v_convs);
+  -- the people merged into this one are the same customer (their row is kept by a standing
+  -- merge, their identifiers and conversations were moved here): erased too
+  delete from public.people p
+   where p.user_id = v_owner and p.id in (select m.other_id from messaging_private.person_merges m
+                                            where m.keep_id = person and m.undone_at is null);
   delete from public.people p where p.id = person;
   return pg_catalog.jsonb_build_object('person_id', person,
     'conversations', coalesce(pg_catalog.cardinality(v_convs), 0), 'messages', v_messages);

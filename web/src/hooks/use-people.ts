@@ -92,14 +92,18 @@ export interface PickerPerson {
  * included) first, then recent ones, then by name, keeping names with `search`'s words in
  * order; and how many people have such a name (`total`, in the same answer).
  */
-export function usePeopleSuggestions(conversationId: string, search: string) {
+export function usePeopleSuggestions(conversationId: string | null, search: string) {
   const supabase = useSupabase();
   const text = search.trim();
   return useQuery({
     queryKey: ["people", "suggest", conversationId, text],
     queryFn: async ({ signal }) => {
       const { data, error } = await supabase
-        .rpc("suggest_people", { conversation_id: conversationId, query: text, max_count: PICKER_LIMIT })
+        .rpc("suggest_people", {
+          ...(conversationId ? { conversation_id: conversationId } : {}),
+          query: text,
+          max_count: PICKER_LIMIT,
+        })
         .abortSignal(signal)
         .retry(false);
       if (error) raise(error);

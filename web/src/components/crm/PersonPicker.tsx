@@ -19,7 +19,8 @@ export function PersonPicker({
   disabled = false,
 }: {
   label: string;
-  conversationId: string;
+  /** The conversation whose contact's matches come first; none when merging people. */
+  conversationId?: string | null;
   onPick: (person: PickerPerson) => void;
   disabled?: boolean;
 }) {
@@ -32,7 +33,7 @@ export function PersonPicker({
     const timer = setTimeout(() => setDebounced(text), 250);
     return () => clearTimeout(timer);
   }, [text]);
-  const people = usePeopleSuggestions(conversationId, debounced);
+  const people = usePeopleSuggestions(conversationId ?? null, debounced);
   const rows = people.data?.rows ?? [];
   const total = people.data?.total ?? 0;
   // a new answer starts again at its first option
