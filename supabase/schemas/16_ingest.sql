@@ -215,6 +215,7 @@ declare
   v_dups integer;
   v_updated integer := 0;
   v_matched integer := 0;
+  v_ids boolean;
 begin
   v_total := messaging_private.ingest_check_shape(payload);
   v_owner := messaging_private.ingest_owner(payload);
@@ -237,6 +238,11 @@ begin
   end if;
 
   v_groups := messaging_private.ingest_groups(payload);
+  -- messages carrying the participant's ids land where an alias says (09_identity_aliases.sql)
+  v_ids := payload @? '$.messages[*].participant_ids';
+  if v_ids then
+    v_groups := messaging_private.ingest_route(v_owner, v_groups);
+  end if;
   v_new := messaging_private.ingest_create(v_owner, v_connection, v_groups, v_set.hot_max, v_set.hot_bytes);
   v_results := v_new.results;
   v_index := v_new.index;
@@ -271,6 +277,9 @@ begin
   -- the search segments of every conversation at once
   if pg_catalog.cardinality(v_index) > 0 then
     perform messaging_private.index_batches(v_owner, pg_catalog.to_jsonb(v_index));
+  end if;
+  if v_ids then
+    perform messaging_private.ingest_record_ids(v_owner, v_groups);
   end if;
   perform messaging_private.ingest_synced(v_connection);
 
