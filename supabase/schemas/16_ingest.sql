@@ -216,6 +216,7 @@ declare
   v_updated integer := 0;
   v_matched integer := 0;
   v_ids boolean;
+  v_lines jsonb;
 begin
   v_total := messaging_private.ingest_check_shape(payload);
   v_owner := messaging_private.ingest_owner(payload);
@@ -279,7 +280,11 @@ begin
     perform messaging_private.index_batches(v_owner, pg_catalog.to_jsonb(v_index));
   end if;
   if v_ids then
-    perform messaging_private.ingest_record_ids(v_owner, v_groups);
+    -- the aliases; a change they show (a new number) is a system line in the thread
+    v_lines := messaging_private.ingest_record_ids(v_owner, v_groups);
+    if v_lines is not null then
+      perform messaging_private.ingest_messages(pg_catalog.jsonb_build_object('user_id', v_owner, 'messages', v_lines));
+    end if;
   end if;
   perform messaging_private.ingest_synced(v_connection);
 

@@ -1,6 +1,48 @@
 -- Written by `make migration` from supabase/schemas; finish the todo lines.
 -- (its todo, the trigger person_identifiers_link_conversations_by_alias, is written in identity_aliases_trigger)
 
+create or replace function messaging_private.identity_change_lines(ids jsonb, recorded jsonb)
+returns jsonb
+language sql
+stable
+set search_path = ''
+as $$
+  -- A conversation that gains a second phone, username, WhatsApp user id or Signal PNI has
+  -- changed it (a number change, a new username): a system line for the thread, just
+  -- before the first message of the batch that carried it, unless that batch brought its
+  -- own system line (WhatsApp's user_changed_number). Its id names the change, so a retry
+  -- stores it once. Null when there is none.
+  select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+           'platform', c.platform,
+           'external_conversation_id', c.external_conversation_id,
+           'id', 'identity:' || n.kind || ':' || n.value,
+           'direction', 'inbound',
+           'type', 'system',
+           'sent_at', pg_catalog.to_jsonb(s.first_sent_at - interval '1 millisecond') #>> '{}',
+           'content', pg_catalog.format('%s changed to %s (before: %s)',
+             case n.kind when 'phone' then 'Phone number' when 'username' then 'Username'
+                         when 'whatsapp_user_id' then 'WhatsApp user id' else 'Signal phone number identity' end,
+             n.value, pg_catalog.array_to_string(p.previous, ', ')),
+           'metadata', pg_catalog.jsonb_build_object('identity_change', pg_catalog.jsonb_build_object(
+             'kind', n.kind, 'value', n.value, 'previous', pg_catalog.to_jsonb(p.previous))))
+         order by c.platform, c.external_conversation_id, n.kind, n.value)
+    from pg_catalog.jsonb_to_recordset(recorded) n(conversation_id uuid, kind text, value text)
+    join lateral (select pg_catalog.min(x.first_sent_at) as first_sent_at, pg_catalog.bool_or(x.has_system) as has_system
+                    from pg_catalog.jsonb_to_recordset(ids) x(conversation_id uuid, first_sent_at timestamptz, has_system boolean)
+                   where x.conversation_id = n.conversation_id) s on true
+    join public.chat_conversations c on c.id = n.conversation_id
+    cross join lateral (select pg_catalog.array_agg(a.value order by a.first_seen_at, a.value) as previous
+                          from public.chat_conversation_identifiers a
+                         where a.conversation_id = n.conversation_id and a.kind = n.kind
+                           and a.value <> n.value and a.first_seen_at < pg_catalog.now()) p
+   where n.kind in ('phone', 'username', 'whatsapp_user_id', 'signal_pni')
+     and p.previous is not null
+     and not s.has_system;
+$$;
+comment on function messaging_private.identity_change_lines(jsonb, jsonb) is
+  'The system lines (ingest_messages messages) of the identity changes the aliases just recorded show: a direct conversation''s second phone, username, WhatsApp user id or Signal PNI, unless the batch brought its own system line; null when none.';
+revoke all on function messaging_private.identity_change_lines(jsonb, jsonb) from public, anon, authenticated, service_role;
+
 create or replace function messaging_private.ingest_groups(payload jsonb)
 returns jsonb
 language plpgsql
@@ -131,6 +173,7 @@ declare
   v_updated integer := 0;
   v_matched integer := 0;
   v_ids boolean;
+  v_lines jsonb;
 begin
   v_total := messaging_private.ingest_check_shape(payload);
   v_owner := messaging_private.ingest_owner(payload);
@@ -194,7 +237,11 @@ begin
     perform messaging_private.index_batches(v_owner, pg_catalog.to_jsonb(v_index));
   end if;
   if v_ids then
-    perform messaging_private.ingest_record_ids(v_owner, v_groups);
+    -- the aliases; a change they show (a new number) is a system line in the thread
+    v_lines := messaging_private.ingest_record_ids(v_owner, v_groups);
+    if v_lines is not null then
+      perform messaging_private.ingest_messages(pg_catalog.jsonb_build_object('user_id', v_owner, 'messages', v_lines));
+    end if;
   end if;
   perform messaging_private.ingest_synced(v_connection);
 
@@ -214,19 +261,23 @@ revoke all on function messaging_private.ingest_messages(jsonb) from public;
 grant execute on function messaging_private.ingest_messages(jsonb) to authenticated, service_role;
 
 create or replace function messaging_private.ingest_record_ids(owner uuid, groups jsonb)
-returns void
+returns jsonb
 language plpgsql
 set search_path = ''
 as $$
 -- After the messages are stored: each direct conversation's participant_ids become its
 -- aliases (an id another conversation holds is a link suggestion, never a merge); an
 -- unlinked conversation is linked to the one person with an identifier among its ids
--- (one index lookup per conversation); a linked conversation's ids are added to its person.
+-- (one index lookup per conversation); a linked conversation's ids are added to its
+-- person. Returns the system lines of the changes (identity_change_lines), or null.
 declare
-  v_ids jsonb;  -- [{conversation_id, platform, person_id, kind, value}]
+  v_ids jsonb;  -- [{conversation_id, platform, person_id, kind, value, first_sent_at, has_system}]
+  v_new jsonb;  -- the aliases this call recorded
 begin
   select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('conversation_id', c.id, 'platform', c.platform,
-           'person_id', c.person_id, 'kind', i ->> 'kind', 'value', i ->> 'value'))
+           'person_id', c.person_id, 'kind', i ->> 'kind', 'value', i ->> 'value',
+           'first_sent_at', g.x -> 'messages' -> 0 ->> 'sent_at',
+           'has_system', pg_catalog.jsonb_path_exists(g.x -> 'messages', '$[*] ? (@.type == "system")')))
     into v_ids
     from pg_catalog.jsonb_array_elements(groups) g(x)
     join public.chat_conversations c
@@ -236,7 +287,7 @@ begin
    where pg_catalog.jsonb_typeof(g.x -> 'participant_ids') = 'array'
      and c.conversation_type = 'direct';
   if v_ids is null then
-    return;
+    return null;
   end if;
 
   -- the ids another conversation already holds: suggestions (read before the insert)
@@ -248,11 +299,15 @@ begin
    where a.conversation_id <> s.conversation_id
   on conflict do nothing;
 
-  insert into public.chat_conversation_identifiers (user_id, conversation_id, platform, kind, value)
-  select owner, s.conversation_id, s.platform, s.kind, s.value
-    from pg_catalog.jsonb_to_recordset(v_ids) s(conversation_id uuid, platform text, person_id uuid, kind text, value text)
-   order by s.platform, s.kind, s.value
-  on conflict (user_id, platform, kind, value) do nothing;
+  with ins as (
+    insert into public.chat_conversation_identifiers (user_id, conversation_id, platform, kind, value)
+    select owner, s.conversation_id, s.platform, s.kind, s.value
+      from pg_catalog.jsonb_to_recordset(v_ids) s(conversation_id uuid, platform text, person_id uuid, kind text, value text)
+     order by s.platform, s.kind, s.value
+    on conflict (user_id, platform, kind, value) do nothing
+    returning conversation_id, kind, value
+  )
+  select pg_catalog.jsonb_agg(pg_catalog.to_jsonb(ins)) into v_new from ins;
 
   update public.chat_conversations c
      set person_id = m.person_id
@@ -282,10 +337,12 @@ begin
                       where pi.user_id = owner and pi.person_id = c.person_id
                         and pi.kind = s.kind and pi.value = s.value)
   on conflict do nothing;
+
+  return messaging_private.identity_change_lines(v_ids, v_new);
 end;
 $$;
 comment on function messaging_private.ingest_record_ids(uuid, jsonb) is
-  'Ingest, after storing: records the participant_ids of each direct conversation as its aliases (an id of another conversation: a link suggestion), links an unlinked conversation to the one person with one of its ids, and adds the ids to the linked person.';
+  'Ingest, after storing: records the participant_ids of each direct conversation as its aliases (an id of another conversation: a link suggestion), links an unlinked conversation to the one person with one of its ids, and adds the ids to the linked person; returns the system lines of the changes it saw (identity_change_lines), which ingest_messages stores.';
 revoke all on function messaging_private.ingest_record_ids(uuid, jsonb) from public, anon, authenticated, service_role;
 
 create or replace function messaging_private.ingest_route(owner uuid, groups jsonb)
