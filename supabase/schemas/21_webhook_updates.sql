@@ -157,6 +157,19 @@ begin
      and c.external_conversation_id = u ->> 'external_conversation_id'
      for update;
   if not found then
+    -- the conversation an alias names (a status keyed by the user id of a customer whose
+    -- conversation is keyed by the phone: 09_identity_aliases.sql)
+    select c.* into v_conv
+      from public.chat_conversation_identifiers a
+      join public.chat_conversations c on c.id = a.conversation_id
+     where a.user_id = owner and a.platform = u ->> 'platform'
+       and a.kind = any (array['phone', 'whatsapp_user_id', 'whatsapp_parent_user_id', 'signal_aci', 'signal_pni'])
+       and a.value = u ->> 'external_conversation_id'
+     order by a.first_seen_at, a.id
+     limit 1
+       for update of c;
+  end if;
+  if not found then
     return 'missing';
   end if;
   -- the stored copy (stored_copies: the hot row first, then the chunk its id hash points to)

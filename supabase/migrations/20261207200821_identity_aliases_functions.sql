@@ -1,6 +1,86 @@
 -- Written by `make migration` from supabase/schemas; finish the todo lines.
 -- (its todo, the trigger person_identifiers_link_conversations_by_alias, is written in identity_aliases_trigger)
 
+create or replace function messaging_private.apply_one_update(owner uuid, u jsonb)
+returns text
+language plpgsql
+set search_path = ''
+as $$
+-- What one checked update did: applied, unchanged, or missing (no such conversation or
+-- message: an update never creates a message).
+declare
+  v_conv public.chat_conversations%rowtype;
+  v_chunk record;
+  v_copy_chunk uuid;
+  v_new jsonb;
+begin
+  select * into v_conv
+    from public.chat_conversations c
+   where c.user_id = owner
+     and c.platform = u ->> 'platform'
+     and c.external_conversation_id = u ->> 'external_conversation_id'
+     for update;
+  if not found then
+    -- the conversation an alias names (a status keyed by the user id of a customer whose
+    -- conversation is keyed by the phone: 09_identity_aliases.sql)
+    select c.* into v_conv
+      from public.chat_conversation_identifiers a
+      join public.chat_conversations c on c.id = a.conversation_id
+     where a.user_id = owner and a.platform = u ->> 'platform'
+       and a.kind = any (array['phone', 'whatsapp_user_id', 'whatsapp_parent_user_id', 'signal_aci', 'signal_pni'])
+       and a.value = u ->> 'external_conversation_id'
+     order by a.first_seen_at, a.id
+     limit 1
+       for update of c;
+  end if;
+  if not found then
+    return 'missing';
+  end if;
+  -- the stored copy (stored_copies: the hot row first, then the chunk its id hash points to)
+  select s.chunk into v_copy_chunk
+    from messaging_private.stored_copies(v_conv.id, v_conv.messages,
+           v_conv.message_count > pg_catalog.jsonb_array_length(v_conv.messages),
+           pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('id', u -> 'id'))) s
+   limit 1;
+  if not found then
+    return 'missing';  -- never create a message from an update
+  end if;
+  if v_copy_chunk is null then
+    select pg_catalog.jsonb_agg(
+             case when h.m ->> 'id' = u ->> 'id' then messaging_private.apply_update(h.m, u) else h.m end
+             order by h.ord)
+      into v_new
+      from pg_catalog.jsonb_array_elements(v_conv.messages) with ordinality h(m, ord);
+    if v_new = v_conv.messages then
+      return 'unchanged';
+    end if;
+    update public.chat_conversations c
+       set messages = v_new,
+           last_message_preview = coalesce(messaging_private.preview(v_new -> -1), c.last_message_preview)
+     where c.id = v_conv.id;
+    return 'applied';
+  end if;
+  select a.id, a.messages into v_chunk
+    from public.chat_conversation_archives a
+   where a.id = v_copy_chunk;
+  select pg_catalog.jsonb_agg(
+           case when e.m ->> 'id' = u ->> 'id' then messaging_private.apply_update(e.m, u) else e.m end
+           order by e.ord)
+    into v_new
+    from pg_catalog.jsonb_array_elements(v_chunk.messages) with ordinality e(m, ord);
+  if v_new = v_chunk.messages then
+    return 'unchanged';
+  end if;
+  update public.chat_conversation_archives a
+     set messages = v_new, updated_at = pg_catalog.now()
+   where a.id = v_chunk.id;
+  return 'applied';
+end;
+$$;
+comment on function messaging_private.apply_one_update(uuid, jsonb) is
+  'One checked update applied to the stored message it names (hot row or archive chunk, its conversation locked): applied, unchanged, or missing.';
+revoke all on function messaging_private.apply_one_update(uuid, jsonb) from public, anon, authenticated, service_role;
+
 create or replace function messaging_private.identity_change_lines(ids jsonb, recorded jsonb)
 returns jsonb
 language sql
