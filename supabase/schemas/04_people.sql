@@ -212,24 +212,41 @@ create policy "Users can delete their own person identifiers" on public.person_i
 -- Normalise identifier values on the way in
 -- -----------------------------------------------------------------------------
 
+create or replace function messaging_private.identifier_kind_problem(kind text, value text)
+returns text
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  -- (definer: identifier_kinds has no grant to the API roles, whose inserts run the trigger)
+  select case
+    when k.kind is null then
+      pg_catalog.format('kind: %L is not an identifier kind (one of %s)', identifier_kind_problem.kind,
+        (select pg_catalog.string_agg(x.kind, ', ' order by x.position) from messaging_private.identifier_kinds x))
+    when k.kind not in ('phone', 'username', 'email') and pg_catalog.btrim(coalesce(value, '')) <> ''
+         and messaging_private.normalize_identifier(k.kind, value) is null then
+      pg_catalog.format('value: %L is not a %s (like %s)', value, k.kind, k.example)
+  end
+  from (select 1) one
+  left join messaging_private.identifier_kinds k on k.kind = identifier_kind_problem.kind;
+$$;
+comment on function messaging_private.identifier_kind_problem(text, text) is
+  'What is wrong with a person identifier''s kind, or with an id''s value for its kind (identifier_kinds, normalize_identifier): a message naming it, or null.';
+revoke all on function messaging_private.identifier_kind_problem(text, text) from public, anon;
+grant execute on function messaging_private.identifier_kind_problem(text, text) to authenticated, service_role;
+
 create or replace function messaging_private.person_identifiers_normalize()
 returns trigger
 language plpgsql
 set search_path = ''
 as $$
+declare
+  v_problem text;
 begin
-  if not exists (select 1 from messaging_private.identifier_kinds k where k.kind = new.kind) then
-    raise exception using errcode = '22023',
-      message = pg_catalog.format('kind: %L is not an identifier kind (one of %s)', new.kind,
-        (select pg_catalog.string_agg(k.kind, ', ' order by k.position) from messaging_private.identifier_kinds k)),
-      hint = 'identifier_invalid';
-  end if;
-  if new.kind not in ('phone', 'username', 'email') and pg_catalog.btrim(coalesce(new.value, '')) <> ''
-     and messaging_private.normalize_identifier(new.kind, new.value) is null then
-    raise exception using errcode = '22023',
-      message = pg_catalog.format('value: %L is not a %s (like %s)', new.value, new.kind,
-        (select k.example from messaging_private.identifier_kinds k where k.kind = new.kind)),
-      hint = 'identifier_invalid';
+  v_problem := messaging_private.identifier_kind_problem(new.kind, new.value);
+  if v_problem is not null then
+    raise exception using errcode = '22023', message = v_problem, hint = 'identifier_invalid';
   end if;
   if new.kind = 'phone' and pg_catalog.btrim(coalesce(new.value, '')) <> ''
      and messaging_private.normalize_identifier('phone', new.value) is null then
