@@ -226,7 +226,10 @@ as $$
     cross join lateral (select pg_catalog.array_agg(a.value order by a.first_seen_at, a.value) as previous
                           from public.chat_conversation_identifiers a
                          where a.conversation_id = n.conversation_id and a.kind = n.kind
-                           and a.value <> n.value and a.first_seen_at < pg_catalog.now()) p
+                           and not exists (select 1 from pg_catalog.jsonb_to_recordset(recorded)
+                                                   r(conversation_id uuid, kind text, value text)
+                                            where r.conversation_id = a.conversation_id
+                                              and r.kind = a.kind and r.value = a.value)) p
    where n.kind in ('phone', 'username', 'whatsapp_user_id', 'signal_pni')
      and p.previous is not null
      and not s.has_system;

@@ -138,7 +138,10 @@ as $$
     cross join lateral (select pg_catalog.array_agg(a.value order by a.first_seen_at, a.value) as previous
                           from public.chat_conversation_identifiers a
                          where a.conversation_id = n.conversation_id and a.kind = n.kind
-                           and a.value <> n.value and a.first_seen_at < pg_catalog.now()) p
+                           and not exists (select 1 from pg_catalog.jsonb_to_recordset(recorded)
+                                                   r(conversation_id uuid, kind text, value text)
+                                            where r.conversation_id = a.conversation_id
+                                              and r.kind = a.kind and r.value = a.value)) p
    where n.kind in ('phone', 'username', 'whatsapp_user_id', 'signal_pni')
      and p.previous is not null
      and not s.has_system;
@@ -248,6 +251,26 @@ $$;
 comment on function messaging_private.ingest_groups(jsonb) is
   'Ingest, part 3: a valid payload''s messages as stored objects grouped by conversation, repeats collapsed (newest edited_at wins) and counted; an edited_at past edit_future_seconds stored as the time it arrived (metadata.edited_at_given: the time given); participant_ids: the conversation''s ids, normalised (only when a message gives some).';
 
+create or replace function messaging_private.ingest_identities(owner uuid, groups jsonb)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+-- After storing a call whose messages carry participant_ids: the aliases, people and
+-- suggestions (ingest_record_ids); the changes they show (a new number) as system lines,
+-- stored by ingest_messages itself (their ids name the change: a retry stores them once).
+declare
+  v_lines jsonb := messaging_private.ingest_record_ids(owner, groups);
+begin
+  if v_lines is not null then
+    perform messaging_private.ingest_messages(pg_catalog.jsonb_build_object('user_id', owner, 'messages', v_lines));
+  end if;
+end;
+$$;
+comment on function messaging_private.ingest_identities(uuid, jsonb) is
+  'Ingest, after storing: the participant_ids'' aliases, people and suggestions (ingest_record_ids), and the system lines of the changes they show, stored through ingest_messages.';
+revoke all on function messaging_private.ingest_identities(uuid, jsonb) from public, anon, authenticated, service_role;
+
 create or replace function messaging_private.ingest_messages(payload jsonb)
 returns jsonb
 language plpgsql
@@ -276,8 +299,6 @@ declare
   v_dups integer;
   v_updated integer := 0;
   v_matched integer := 0;
-  v_ids boolean;
-  v_lines jsonb;
 begin
   v_total := messaging_private.ingest_check_shape(payload);
   v_owner := messaging_private.ingest_owner(payload);
@@ -300,9 +321,7 @@ begin
   end if;
 
   v_groups := messaging_private.ingest_groups(payload);
-  -- messages carrying the participant's ids land where an alias says (09_identity_aliases.sql)
-  v_ids := payload @? '$.messages[*].participant_ids';
-  if v_ids then
+  if payload @? '$.messages[*].participant_ids' then  -- where an alias says (09_identity_aliases.sql)
     v_groups := messaging_private.ingest_route(v_owner, v_groups);
   end if;
   v_new := messaging_private.ingest_create(v_owner, v_connection, v_groups, v_set.hot_max, v_set.hot_bytes);
@@ -340,13 +359,7 @@ begin
   if pg_catalog.cardinality(v_index) > 0 then
     perform messaging_private.index_batches(v_owner, pg_catalog.to_jsonb(v_index));
   end if;
-  if v_ids then
-    -- the aliases; a change they show (a new number) is a system line in the thread
-    v_lines := messaging_private.ingest_record_ids(v_owner, v_groups);
-    if v_lines is not null then
-      perform messaging_private.ingest_messages(pg_catalog.jsonb_build_object('user_id', v_owner, 'messages', v_lines));
-    end if;
-  end if;
+  perform messaging_private.ingest_identities(v_owner, v_groups) where payload @? '$.messages[*].participant_ids';
   perform messaging_private.ingest_synced(v_connection);
 
   return pg_catalog.jsonb_build_object(
