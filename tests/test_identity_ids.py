@@ -8,12 +8,18 @@ back from the database. docs/contract.md, "Identity aliases", is what is checked
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from postgrest.exceptions import APIError
 
+from crm_messaging import MessagingClient
+from crm_messaging.importers.signal import parse_signal
+from crm_messaging.importers.telegram import parse_telegram
+from crm_messaging.importers.whatsapp_msgstore import parse_msgstore
 from tests.test_webhooks import Conn, snapshot, tg_post, wa_body, wa_post
 
 BSUID = "US.13491208655302741918"
@@ -390,3 +396,38 @@ def test_another_user_sees_no_aliases_or_suggestions(http, functions_url, wa, ow
     assert (
         owner.client.table("chat_conversation_link_suggestions").select("id").execute().data == []
     )
+
+
+# ------------------------------------------------------------------ the importers' ids
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_importers_give_the_participants_ids(tmp_path, service, owner, db):
+    # msgstore.db: a LID chat mapped to its phone carries both; a group carries none
+    path = tmp_path / "msgstore.db"
+    sq = sqlite3.connect(path)
+    sq.executescript((FIXTURES / "whatsapp" / "msgstore.sql").read_text(encoding="utf-8"))
+    sq.commit()
+    sq.close()
+    wa = {
+        m.external_conversation_id: m.participant_ids for m in parse_msgstore(path, me="A").messages
+    }
+    assert wa == {
+        "+34611222333": {"phone": "+34611222333"},
+        "+34633444555": {"phone": "+34633444555", "whatsapp_lid": "99887766554433"},
+        "group:Tienda": None,
+    }
+    # Telegram Desktop: a personal chat's id is the user id
+    tg = parse_telegram(FIXTURES / "telegram" / "epoch_sentinel_2018.json", tz="Europe/Madrid")
+    assert {m.participant_ids["telegram_user_id"] for m in tg.messages if m.participant_ids} == {
+        "182120723"
+    }
+    # signal-cli: the service id, and the number unless the file redacts it
+    sg = parse_signal(FIXTURES / "signal" / "jsonrpc_daemon_tcp.jsonl")
+    assert {json.dumps(m.participant_ids) for m in sg.messages} == {
+        json.dumps({"signal_aci": "7ccae375-cd51-4c82-8b1e-7be3280aa485"})
+    }
+    # and the store takes them as aliases
+    MessagingClient(service).ingest(parse_msgstore(path, me="A").messages, user_id=owner.id)
+    assert ("+34633444555", "whatsapp_lid", "99887766554433") in aliases(db, owner.id)

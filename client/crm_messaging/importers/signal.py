@@ -155,6 +155,7 @@ class _Ids:
         return None
 
 
+_E164 = re.compile(r"^\+[1-9][0-9]{5,14}$")
 _SERVICE_ID = re.compile(r"^(?:(ACI|PNI):)?[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$", re.I)
 
 
@@ -165,7 +166,7 @@ def _peer_ids(holder: dict[str, Any], outbound: bool, peer: str | None) -> dict[
     ids: dict[str, str] = {}
     if isinstance(uuid, str) and (found := _SERVICE_ID.match(uuid)):
         ids["signal_pni" if (found.group(1) or "").upper() == "PNI" else "signal_aci"] = uuid
-    if peer and peer.startswith("+"):
+    if peer and _E164.match(peer):  # (a number the file redacts is no phone: left out)
         ids["phone"] = peer
     return ids or None
 
