@@ -257,9 +257,8 @@ begin
   end if;
 
   v_groups := messaging_private.ingest_groups(payload);
-  if payload @? '$.messages[*].participant_ids' then  -- where an alias says (09_identity_aliases.sql)
-    v_groups := messaging_private.ingest_route(v_owner, v_groups);
-  end if;
+  v_groups := case when payload @? '$.messages[*].participant_ids'  -- aliases: 09_identity_aliases.sql
+                   then messaging_private.ingest_route(v_owner, v_groups) else v_groups end;
   v_new := messaging_private.ingest_create(v_owner, v_connection, v_groups, v_set.hot_max, v_set.hot_bytes);
   v_results := v_new.results;
   v_index := v_new.index;
