@@ -85,10 +85,16 @@ create policy "Users can dismiss their own link suggestions" on public.chat_conv
 
 create or replace function messaging_private.participant_ids_errors(payload jsonb)
 returns table (i integer, n integer, err text)
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
+begin
+  -- (plpgsql: its plan is kept for the session; a payload without participant_ids costs one test)
+  if not payload @? '$.messages[*].participant_ids' then
+    return;
+  end if;
+  return query
   -- each key a kind of identifier_kinds, each value a string or an array of at most 8
   -- strings, each of the kind's form (normalize_identifier gives it a value)
   select (e.ord - 1)::integer, 19,
@@ -115,6 +121,7 @@ as $$
    cross join lateral pg_catalog.jsonb_each(e.m -> 'participant_ids') p(key, value)
     left join messaging_private.identifier_kinds k on k.kind = p.key
    where pg_catalog.jsonb_typeof(e.m -> 'participant_ids') = 'object';
+end;
 $$;
 comment on function messaging_private.participant_ids_errors(jsonb) is
   'payload_errors, rules across fields: a message''s participant_ids naming an unknown kind, or a value not of its kind''s form, as (message position, rule position, error).';
@@ -122,22 +129,26 @@ revoke all on function messaging_private.participant_ids_errors(jsonb) from publ
 
 create or replace function messaging_private.participant_ids_of(ids jsonb)
 returns jsonb
-language sql
+language plpgsql
 immutable
 parallel safe
 set search_path = ''
 as $$
   -- the participant_ids objects of a conversation's messages as one sorted array of
   -- distinct {kind, value}, values normalised; null when there are none
-  select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', d.kind, 'value', d.value) order by d.kind, d.value)
-    from (select distinct p.key as kind, messaging_private.normalize_identifier(p.key, v.v #>> '{}') as value
-            from pg_catalog.jsonb_array_elements(ids) o(o)
-           cross join lateral pg_catalog.jsonb_each(o.o) p(key, value)
-           cross join lateral pg_catalog.jsonb_array_elements(
-             case when pg_catalog.jsonb_typeof(p.value) = 'array' then p.value
-                  else pg_catalog.jsonb_build_array(p.value) end) v(v)
-           where pg_catalog.jsonb_typeof(o.o) = 'object') d
-   where d.value is not null;
+begin
+  return (
+    select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', d.kind, 'value', d.value) order by d.kind, d.value)
+      from (select distinct p.key as kind, messaging_private.normalize_identifier(p.key, v.v #>> '{}') as value
+              from pg_catalog.jsonb_array_elements(ids) o(o)
+             cross join lateral pg_catalog.jsonb_each(o.o) p(key, value)
+             cross join lateral pg_catalog.jsonb_array_elements(
+               case when pg_catalog.jsonb_typeof(p.value) = 'array' then p.value
+                    else pg_catalog.jsonb_build_array(p.value) end) v(v)
+             where pg_catalog.jsonb_typeof(o.o) = 'object') d
+     where d.value is not null
+  );
+end;
 $$;
 comment on function messaging_private.participant_ids_of(jsonb) is
   'The participant_ids of a conversation''s messages (an array of {kind: value or [values]} objects) as a sorted array of distinct, normalised {kind, value}; null when none.';
@@ -148,7 +159,7 @@ comment on function messaging_private.participant_ids_of(jsonb) is
 
 create or replace function messaging_private.ingest_route(owner uuid, groups jsonb)
 returns jsonb
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
@@ -156,38 +167,42 @@ as $$
   -- exist lands in the conversation one of its ids names (the oldest alias wins): one
   -- lookup of the conversation, then one of the aliases, per such group. A group whose
   -- target another group of the batch already takes keeps its own id. Sorted again.
-  with g as (
-    select g.ord, g.x,
-      case when pg_catalog.jsonb_typeof(g.x -> 'participant_ids') = 'array'
-                and coalesce(g.x ->> 'conversation_type', 'direct') = 'direct'
-                and not exists (select 1 from public.chat_conversations c
-                                 where c.user_id = owner and c.platform = g.x ->> 'platform'
-                                   and c.external_conversation_id = g.x ->> 'external_conversation_id')
-           then (select c.external_conversation_id
-                   from public.chat_conversation_identifiers a
-                   join public.chat_conversations c on c.id = a.conversation_id
-                  where a.user_id = owner and a.platform = g.x ->> 'platform'
-                    and (a.kind, a.value) in (select i ->> 'kind', i ->> 'value'
-                                                from pg_catalog.jsonb_array_elements(g.x -> 'participant_ids') i)
-                  order by a.first_seen_at, a.id
-                  limit 1) end as target
-      from pg_catalog.jsonb_array_elements(groups) with ordinality g(x, ord)
-  ),
-  r as (
-    select g.*, pg_catalog.row_number() over (
-             partition by g.x ->> 'platform', coalesce(g.target, g.x ->> 'external_conversation_id')
-             order by g.target is not null, g.ord) as n
-      from g
-  ),
-  routed as (
-    select case when r.target is not null and r.n = 1
-                then r.x || pg_catalog.jsonb_build_object('external_conversation_id', r.target)
-                else r.x end as x
-      from r
-  )
-  select coalesce(pg_catalog.jsonb_agg(routed.x order by routed.x ->> 'platform', routed.x ->> 'external_conversation_id'),
-                  '[]'::jsonb)
-    from routed;
+begin
+  return (
+    with g as (
+      select g.ord, g.x,
+        case when pg_catalog.jsonb_typeof(g.x -> 'participant_ids') = 'array'
+                  and coalesce(g.x ->> 'conversation_type', 'direct') = 'direct'
+                  and not exists (select 1 from public.chat_conversations c
+                                   where c.user_id = owner and c.platform = g.x ->> 'platform'
+                                     and c.external_conversation_id = g.x ->> 'external_conversation_id')
+             then (select c.external_conversation_id
+                     from public.chat_conversation_identifiers a
+                     join public.chat_conversations c on c.id = a.conversation_id
+                    where a.user_id = owner and a.platform = g.x ->> 'platform'
+                      and (a.kind, a.value) in (select i ->> 'kind', i ->> 'value'
+                                                  from pg_catalog.jsonb_array_elements(g.x -> 'participant_ids') i)
+                    order by a.first_seen_at, a.id
+                    limit 1) end as target
+        from pg_catalog.jsonb_array_elements(groups) with ordinality g(x, ord)
+    ),
+    r as (
+      select g.*, pg_catalog.row_number() over (
+               partition by g.x ->> 'platform', coalesce(g.target, g.x ->> 'external_conversation_id')
+               order by g.target is not null, g.ord) as n
+        from g
+    ),
+    routed as (
+      select case when r.target is not null and r.n = 1
+                  then r.x || pg_catalog.jsonb_build_object('external_conversation_id', r.target)
+                  else r.x end as x
+        from r
+    )
+    select coalesce(pg_catalog.jsonb_agg(routed.x order by routed.x ->> 'platform', routed.x ->> 'external_conversation_id'),
+                    '[]'::jsonb)
+      from routed
+  );
+end;
 $$;
 comment on function messaging_private.ingest_route(uuid, jsonb) is
   'Ingest: the groups of ingest_groups, each direct conversation whose own conversation does not exist moved into the conversation one of its participant_ids names (an alias of chat_conversation_identifiers).';
@@ -195,7 +210,7 @@ revoke all on function messaging_private.ingest_route(uuid, jsonb) from public, 
 
 create or replace function messaging_private.identity_change_lines(ids jsonb, recorded jsonb)
 returns jsonb
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
@@ -204,35 +219,39 @@ as $$
   -- before the first message of the batch that carried it, unless that batch brought its
   -- own system line (WhatsApp's user_changed_number). Its id names the change, so a retry
   -- stores it once. Null when there is none.
-  select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-           'platform', c.platform,
-           'external_conversation_id', c.external_conversation_id,
-           'id', 'identity:' || n.kind || ':' || n.value,
-           'direction', 'inbound',
-           'type', 'system',
-           'sent_at', pg_catalog.to_jsonb(s.first_sent_at - interval '1 millisecond') #>> '{}',
-           'content', pg_catalog.format('%s changed to %s (before: %s)',
-             case n.kind when 'phone' then 'Phone number' when 'username' then 'Username'
-                         when 'whatsapp_user_id' then 'WhatsApp user id' else 'Signal phone number identity' end,
-             n.value, pg_catalog.array_to_string(p.previous, ', ')),
-           'metadata', pg_catalog.jsonb_build_object('identity_change', pg_catalog.jsonb_build_object(
-             'kind', n.kind, 'value', n.value, 'previous', pg_catalog.to_jsonb(p.previous))))
-         order by c.platform, c.external_conversation_id, n.kind, n.value)
-    from pg_catalog.jsonb_to_recordset(recorded) n(conversation_id uuid, kind text, value text)
-    join lateral (select pg_catalog.min(x.first_sent_at) as first_sent_at, pg_catalog.bool_or(x.has_system) as has_system
-                    from pg_catalog.jsonb_to_recordset(ids) x(conversation_id uuid, first_sent_at timestamptz, has_system boolean)
-                   where x.conversation_id = n.conversation_id) s on true
-    join public.chat_conversations c on c.id = n.conversation_id
-    cross join lateral (select pg_catalog.array_agg(a.value order by a.first_seen_at, a.value) as previous
-                          from public.chat_conversation_identifiers a
-                         where a.conversation_id = n.conversation_id and a.kind = n.kind
-                           and not exists (select 1 from pg_catalog.jsonb_to_recordset(recorded)
-                                                   r(conversation_id uuid, kind text, value text)
-                                            where r.conversation_id = a.conversation_id
-                                              and r.kind = a.kind and r.value = a.value)) p
-   where n.kind in ('phone', 'username', 'whatsapp_user_id', 'signal_pni')
-     and p.previous is not null
-     and not s.has_system;
+begin
+  return (
+    select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+             'platform', c.platform,
+             'external_conversation_id', c.external_conversation_id,
+             'id', 'identity:' || n.kind || ':' || n.value,
+             'direction', 'inbound',
+             'type', 'system',
+             'sent_at', pg_catalog.to_jsonb(s.first_sent_at - interval '1 millisecond') #>> '{}',
+             'content', pg_catalog.format('%s changed to %s (before: %s)',
+               case n.kind when 'phone' then 'Phone number' when 'username' then 'Username'
+                           when 'whatsapp_user_id' then 'WhatsApp user id' else 'Signal phone number identity' end,
+               n.value, pg_catalog.array_to_string(p.previous, ', ')),
+             'metadata', pg_catalog.jsonb_build_object('identity_change', pg_catalog.jsonb_build_object(
+               'kind', n.kind, 'value', n.value, 'previous', pg_catalog.to_jsonb(p.previous))))
+           order by c.platform, c.external_conversation_id, n.kind, n.value)
+      from pg_catalog.jsonb_to_recordset(recorded) n(conversation_id uuid, kind text, value text)
+      join lateral (select pg_catalog.min(x.first_sent_at) as first_sent_at, pg_catalog.bool_or(x.has_system) as has_system
+                      from pg_catalog.jsonb_to_recordset(ids) x(conversation_id uuid, first_sent_at timestamptz, has_system boolean)
+                     where x.conversation_id = n.conversation_id) s on true
+      join public.chat_conversations c on c.id = n.conversation_id
+      cross join lateral (select pg_catalog.array_agg(a.value order by a.first_seen_at, a.value) as previous
+                            from public.chat_conversation_identifiers a
+                           where a.conversation_id = n.conversation_id and a.kind = n.kind
+                             and not exists (select 1 from pg_catalog.jsonb_to_recordset(recorded)
+                                                     r(conversation_id uuid, kind text, value text)
+                                              where r.conversation_id = a.conversation_id
+                                                and r.kind = a.kind and r.value = a.value)) p
+     where n.kind in ('phone', 'username', 'whatsapp_user_id', 'signal_pni')
+       and p.previous is not null
+       and not s.has_system
+  );
+end;
 $$;
 comment on function messaging_private.identity_change_lines(jsonb, jsonb) is
   'The system lines (ingest_messages messages) of the identity changes the aliases just recorded show: a direct conversation''s second phone, username, WhatsApp user id or Signal PNI, unless the batch brought its own system line; null when none.';
