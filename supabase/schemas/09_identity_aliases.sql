@@ -168,6 +168,15 @@ as $$
   -- lookup of the conversation, then one of the aliases, per such group. A group whose
   -- target another group of the batch already takes keeps its own id. Sorted again.
 begin
+  -- the live case: the conversation exists (one probe), the groups stay as they are
+  if not exists (select 1 from pg_catalog.jsonb_array_elements(groups) g(x)
+                  where pg_catalog.jsonb_typeof(g.x -> 'participant_ids') = 'array'
+                    and coalesce(g.x ->> 'conversation_type', 'direct') = 'direct'
+                    and not exists (select 1 from public.chat_conversations c
+                                     where c.user_id = owner and c.platform = g.x ->> 'platform'
+                                       and c.external_conversation_id = g.x ->> 'external_conversation_id')) then
+    return groups;
+  end if;
   return (
     with g as (
       select g.ord, g.x,
@@ -265,8 +274,9 @@ as $$
 -- After the messages are stored: each direct conversation's participant_ids become its
 -- aliases (an id another conversation holds is a link suggestion, never a merge); an
 -- unlinked conversation is linked to the one person with an identifier among its ids
--- (one index lookup per conversation); a linked conversation's ids are added to its
--- person. Returns the system lines of the changes (identity_change_lines), or null.
+-- (one index lookup per conversation); a linked conversation's new ids are added to its
+-- person. Ids the conversation already has cost one probe each and nothing else.
+-- Returns the system lines of the changes (identity_change_lines), or null.
 declare
   v_ids jsonb;  -- [{conversation_id, platform, person_id, kind, value, first_sent_at, has_system}]
   v_new jsonb;  -- the aliases this call recorded
@@ -282,7 +292,11 @@ begin
      and c.external_conversation_id = g.x ->> 'external_conversation_id'
    cross join lateral pg_catalog.jsonb_array_elements(g.x -> 'participant_ids') i
    where pg_catalog.jsonb_typeof(g.x -> 'participant_ids') = 'array'
-     and c.conversation_type = 'direct';
+     and c.conversation_type = 'direct'
+     -- only what is new to the conversation (the live case: nothing, one probe an id)
+     and not exists (select 1 from public.chat_conversation_identifiers a
+                      where a.user_id = owner and a.platform = c.platform and a.kind = i ->> 'kind'
+                        and a.value = i ->> 'value' and a.conversation_id = c.id);
   if v_ids is null then
     return null;
   end if;
@@ -335,7 +349,7 @@ begin
                         and pi.kind = s.kind and pi.value = s.value)
   on conflict do nothing;
 
-  return messaging_private.identity_change_lines(v_ids, v_new);
+  return case when v_new is not null then messaging_private.identity_change_lines(v_ids, v_new) end;
 end;
 $$;
 comment on function messaging_private.ingest_record_ids(uuid, jsonb) is
