@@ -209,6 +209,29 @@ def test_a_status_keyed_by_the_user_id_reaches_the_phone_conversation(
     assert out[0]["metadata"]["status"] == "read"
 
 
+def test_a_status_with_both_ids_makes_them_known_together(http, functions_url, wa, owner, db):
+    t = int(time.time()) - 600
+    echo = text("wamid.OUT2", "hola Ana", t, **{"from": "15550783881", "to": PHONE})
+    post(http, functions_url, wa, echoes=[echo], field="smb_message_echoes")
+    assert aliases(db, owner.id) == {(f"+{PHONE}", "phone", f"+{PHONE}")}
+    both = {"profile": {"name": "Ana"}, "wa_id": PHONE, "user_id": BSUID}
+    status = {"id": "wamid.OUT2", "status": "delivered", "timestamp": str(t + 5),
+              "recipient_id": PHONE, "recipient_user_id": BSUID}  # fmt: skip
+    assert (
+        post(http, functions_url, wa, contacts=[both], statuses=[status])["updates"]["applied"] == 1
+    )
+    assert (f"+{PHONE}", "whatsapp_user_id", BSUID) in aliases(db, owner.id)
+    # from then on a message with the user id alone lands in the phone's conversation
+    post(
+        http,
+        functions_url,
+        wa,
+        messages=[text("wamid.IN9", "sin número", t + 60, from_user_id=BSUID)],
+    )
+    convs = conversations(db, owner.id, "whatsapp")
+    assert list(convs) == [f"+{PHONE}"] and convs[f"+{PHONE}"]["count"] == 2
+
+
 # ------------------------------------------------------------------ number and id changes
 
 

@@ -172,6 +172,15 @@ begin
   if not found then
     return 'missing';
   end if;
+  if pg_catalog.jsonb_typeof(u -> 'participant_ids') = 'object' and v_conv.conversation_type = 'direct' then
+    -- a status carrying the customer's phone and user id makes them known together
+    perform messaging_private.ingest_identities(owner, pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+      'platform', v_conv.platform, 'external_conversation_id', v_conv.external_conversation_id,
+      'messages', pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('sent_at', u ->> 'at', 'type', 'status')),
+      'participant_ids', messaging_private.participant_ids_of(pg_catalog.jsonb_build_array(
+        (select pg_catalog.jsonb_object_agg(p.key, p.value) from pg_catalog.jsonb_each(u -> 'participant_ids') p
+          where p.key in ('phone', 'username', 'whatsapp_user_id', 'whatsapp_parent_user_id')))))));
+  end if;
   -- the stored copy (stored_copies: the hot row first, then the chunk its id hash points to)
   select s.chunk into v_copy_chunk
     from messaging_private.stored_copies(v_conv.id, v_conv.messages,

@@ -153,6 +153,19 @@ Deno.test("WhatsApp statuses and echoes without a phone: keyed by recipient_user
     statuses: [{ id: "wamid.OUT", status: "delivered", timestamp: "1749416383", recipient_user_id: BSUID }],
   }));
   assertEquals(s.updates.map((u) => u.external_conversation_id), [BSUID]);
+  assertEquals(s.updates[0].participant_ids, undefined, "one id: nothing to make known together");
+  const both = mapWhatsApp(whatsapp({
+    contacts: [{ wa_id: "34612345678", user_id: BSUID, profile: { name: "Ana", username: "ana" } }],
+    statuses: [{
+      id: "wamid.OUT",
+      status: "read",
+      timestamp: "1749416383",
+      recipient_id: "34612345678",
+      recipient_user_id: BSUID,
+    }],
+  }));
+  assertEquals(both.updates[0].external_conversation_id, "+34612345678");
+  assertEquals(both.updates[0].participant_ids, { phone: "+34612345678", whatsapp_user_id: BSUID, username: "ana" });
   const e = mapWhatsApp(whatsapp({
     message_echoes: [{
       from: "15550783881",

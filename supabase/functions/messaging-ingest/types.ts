@@ -44,6 +44,8 @@ type UpdateBase = {
   id: string;
   /** ISO 8601 time of the update */
   at: string;
+  /** a status's customer ids, when it carries more than one kind: they meet (identity aliases) */
+  participant_ids?: ParticipantIds;
 };
 
 export type StatusUpdate = UpdateBase & {

@@ -359,15 +359,23 @@ export function mapWhatsApp(payload: unknown, account?: string): Delivery {
           if (!STATUSES.has(status)) return; // e.g. "deleted", "warning": nothing to record
           const errors = Array.isArray(s.errors) ? s.errors : [];
           const first = isObject(errors[0]) ? errors[0] : undefined;
+          const to = party(
+            contacts,
+            s.recipient_id,
+            s.recipient_user_id,
+            s.recipient_parent_user_id,
+            `${p}.recipient_id`,
+          );
           updates.push(compact({
             kind: "status",
             platform: "whatsapp",
-            external_conversation_id:
-              party(contacts, s.recipient_id, s.recipient_user_id, s.recipient_parent_user_id, `${p}.recipient_id`).key,
+            external_conversation_id: to.key,
             id: requireString(s.id, `${p}.id`),
             status: status as "sent" | "delivered" | "read" | "failed",
             at: fromEpochSeconds(s.timestamp, `${p}.timestamp`),
             error: status === "failed" && first ? compact({ code: first.code, title: first.title }) : undefined,
+            // the phone and the user id together: the store records them as aliases
+            participant_ids: to.ids && Object.keys(to.ids).length > 1 ? to.ids : undefined,
           }) as MessageUpdate);
         });
       });
