@@ -68,6 +68,60 @@ class PublicChatConversationArchivesUpdate(TypedDict):
     updated_at: NotRequired[Annotated[datetime.datetime, Field(alias="updated_at")]]
     user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
 
+class PublicChatConversationIdentifiers(BaseModel):
+    conversation_id: uuid.UUID = Field(alias="conversation_id")
+    first_seen_at: datetime.datetime = Field(alias="first_seen_at")
+    id: uuid.UUID = Field(alias="id")
+    kind: str = Field(alias="kind")
+    platform: str = Field(alias="platform")
+    user_id: uuid.UUID = Field(alias="user_id")
+    value: str = Field(alias="value")
+
+class PublicChatConversationIdentifiersInsert(TypedDict):
+    conversation_id: Annotated[uuid.UUID, Field(alias="conversation_id")]
+    first_seen_at: NotRequired[Annotated[datetime.datetime, Field(alias="first_seen_at")]]
+    id: NotRequired[Annotated[uuid.UUID, Field(alias="id")]]
+    kind: Annotated[str, Field(alias="kind")]
+    platform: Annotated[str, Field(alias="platform")]
+    user_id: Annotated[uuid.UUID, Field(alias="user_id")]
+    value: Annotated[str, Field(alias="value")]
+
+class PublicChatConversationIdentifiersUpdate(TypedDict):
+    conversation_id: NotRequired[Annotated[uuid.UUID, Field(alias="conversation_id")]]
+    first_seen_at: NotRequired[Annotated[datetime.datetime, Field(alias="first_seen_at")]]
+    id: NotRequired[Annotated[uuid.UUID, Field(alias="id")]]
+    kind: NotRequired[Annotated[str, Field(alias="kind")]]
+    platform: NotRequired[Annotated[str, Field(alias="platform")]]
+    user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
+    value: NotRequired[Annotated[str, Field(alias="value")]]
+
+class PublicChatConversationLinkSuggestions(BaseModel):
+    conversation_id: uuid.UUID = Field(alias="conversation_id")
+    created_at: datetime.datetime = Field(alias="created_at")
+    id: uuid.UUID = Field(alias="id")
+    kind: str = Field(alias="kind")
+    other_conversation_id: uuid.UUID = Field(alias="other_conversation_id")
+    user_id: uuid.UUID = Field(alias="user_id")
+    value: str = Field(alias="value")
+
+class PublicChatConversationLinkSuggestionsInsert(TypedDict):
+    conversation_id: Annotated[uuid.UUID, Field(alias="conversation_id")]
+    created_at: NotRequired[Annotated[datetime.datetime, Field(alias="created_at")]]
+    id: NotRequired[Annotated[uuid.UUID, Field(alias="id")]]
+    kind: Annotated[str, Field(alias="kind")]
+    other_conversation_id: Annotated[uuid.UUID, Field(alias="other_conversation_id")]
+    user_id: Annotated[uuid.UUID, Field(alias="user_id")]
+    value: Annotated[str, Field(alias="value")]
+
+class PublicChatConversationLinkSuggestionsUpdate(TypedDict):
+    conversation_id: NotRequired[Annotated[uuid.UUID, Field(alias="conversation_id")]]
+    created_at: NotRequired[Annotated[datetime.datetime, Field(alias="created_at")]]
+    id: NotRequired[Annotated[uuid.UUID, Field(alias="id")]]
+    kind: NotRequired[Annotated[str, Field(alias="kind")]]
+    other_conversation_id: NotRequired[Annotated[uuid.UUID, Field(alias="other_conversation_id")]]
+    user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
+    value: NotRequired[Annotated[str, Field(alias="value")]]
+
 class PublicChatConversationReadMarkers(BaseModel):
     change_xid: int = Field(alias="change_xid")
     conversation_id: uuid.UUID = Field(alias="conversation_id")

@@ -110,6 +110,9 @@ class Message(BaseModel):
     sender_name: str | None = Field(default=None, max_length=_length("sender_name"))
     reply_to_id: str | None = Field(default=None, max_length=_length("reply_to_id"))
     metadata: dict[str, Any] | None = None
+    #: the other party's ids by kind (docs/contract.md, identity aliases): a direct
+    #: conversation's aliases, e.g. {"telegram_user_id": "123", "username": "ana"}
+    participant_ids: dict[str, str | list[str]] | None = None
 
     @field_validator("sent_at")
     @classmethod

@@ -130,7 +130,9 @@ insert into messaging_private.payload_fields (scope, position, field, kind, requ
   ('message', 16, 'sender_name', 'text', false, 256, null, 'The sender''s name.'),
   ('message', 17, 'reply_to_id', 'text', false, 256, null, 'The id of the message it answers.'),
   ('message', 18, 'metadata', 'object', false, 16384, null,
-   'Anything else, at most metadata_max_depth levels deep.');
+   'Anything else, at most metadata_max_depth levels deep.'),
+  ('message', 19, 'participant_ids', 'object', false, 4096, null,
+   'The other party''s ids by kind ({"phone": "+34612345678", "whatsapp_user_id": "US.1349..."}, a value or an array of up to 8): aliases of a direct conversation (docs/contract.md, identity aliases).');
 
 -- -----------------------------------------------------------------------------
 -- A stored message: the keys every read returns

@@ -33,6 +33,43 @@ begin
   if kind = 'email' then
     return pg_catalog.lower(trimmed);
   end if;
+  -- ids that are not phones (messaging_private.identifier_kinds): null when malformed
+  if kind = 'whatsapp_user_id' then
+    -- a business-scoped user id: a country, a dot, alphanumerics (US.13491208655302741918)
+    if trimmed ~ '^[A-Za-z]{2}\.[A-Za-z0-9]{1,128}$' then
+      return pg_catalog.upper(pg_catalog.left(trimmed, 2)) || pg_catalog.substr(trimmed, 3);
+    end if;
+    return null;
+  end if;
+  if kind = 'whatsapp_parent_user_id' then
+    -- a parent business-scoped user id: ENT between them (US.ENT.11815799212886844830)
+    if trimmed ~ '^[A-Za-z]{2}\.[Ee][Nn][Tt]\.[A-Za-z0-9]{1,128}$' then
+      return pg_catalog.upper(pg_catalog.left(trimmed, 6)) || pg_catalog.substr(trimmed, 7);
+    end if;
+    return null;
+  end if;
+  if kind = 'whatsapp_lid' then
+    -- a linked-device id of msgstore.db (jid 123456789012345@lid)
+    return pg_catalog.substring(trimmed, '^([0-9]{1,24})(@lid)?$');
+  end if;
+  if kind = 'telegram_user_id' then
+    -- a numeric user id (Telegram Desktop exports write user123456789)
+    return pg_catalog.substring(trimmed, '^(?:user)?([1-9][0-9]{0,19})$');
+  end if;
+  if kind in ('signal_aci', 'signal_pni') then
+    -- a service id: a UUID, written bare or with its ACI: / PNI: prefix
+    digits := pg_catalog.substring(trimmed,
+      '^(?:[AaPp][CcNn][Ii]:)?([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})$');
+    if digits is null or (pg_catalog.strpos(trimmed, ':') > 0
+                          and pg_catalog.upper(pg_catalog.left(trimmed, 4)) <> pg_catalog.upper(pg_catalog.substr(kind, 8, 3)) || ':') then
+      return null;
+    end if;
+    return pg_catalog.lower(digits);
+  end if;
+  if kind = 'wechat_openid' then
+    -- an official account's openid of a follower: case matters
+    return pg_catalog.substring(trimmed, '^([A-Za-z0-9_-]{6,64})$');
+  end if;
   if kind in ('phone', 'any') then
     if trimmed ~ '^\+?[0-9]{6,15}@(s\.whatsapp\.net|c\.us)$' then
       -- a WhatsApp JID: 34612345678@s.whatsapp.net
@@ -55,7 +92,7 @@ begin
 end;
 $$;
 comment on function messaging_private.normalize_identifier(text, text) is
-  'Normalises an identifier of the given kind (phone, username, email, or any for a chat participant): a JID or an international phone (+ or 00) to E.164, null for a phone without a country code; usernames lower-case without a leading @; emails lower-case. crm_messaging.identifiers.normalize_identifier is the same rule (tests/fixtures/phone_cases.json).';
+  'Normalises an identifier of the given kind (phone, username, email, or any for a chat participant): a JID or an international phone (+ or 00) to E.164, null for a phone without a country code; usernames lower-case without a leading @; emails lower-case. crm_messaging.identifiers.normalize_identifier is the same rule (tests/fixtures/phone_cases.json). The ids that are not phones (identifier_kinds: whatsapp_user_id, whatsapp_parent_user_id, whatsapp_lid, telegram_user_id, signal_aci, signal_pni, wechat_openid) are checked against their form and null when malformed.';
 grant execute on function messaging_private.normalize_identifier(text, text) to authenticated, service_role;
 
 -- -----------------------------------------------------------------------------
@@ -139,6 +176,34 @@ end
 $people$;
 
 -- -----------------------------------------------------------------------------
+-- The kinds of identifier a person and a chat participant can have
+-- -----------------------------------------------------------------------------
+
+create table messaging_private.identifier_kinds (
+  kind text primary key check (kind ~ '^[a-z][a-z_]*$'),
+  position integer not null unique,
+  platform text check (platform = any (pg_catalog.enum_range(null::public.messaging_platform)::text[])),
+  example text not null,
+  description text not null
+);
+comment on table messaging_private.identifier_kinds is
+  'The kinds of person_identifiers and chat_conversation_identifiers (docs/contract.md, identifier kinds): platform is the one platform whose participants have that kind, null for any.';
+
+insert into messaging_private.identifier_kinds (kind, position, platform, example, description) values
+  ('phone', 1, null, '+34612345678', 'A phone number, E.164.'),
+  ('username', 2, null, 'ana.lopez', 'A username (WhatsApp, Telegram, Signal), lower-case without @; give the platform.'),
+  ('email', 3, null, 'ana@example.com', 'An email address, lower-case.'),
+  ('whatsapp_user_id', 4, 'whatsapp', 'US.13491208655302741918',
+   'WhatsApp''s business-scoped user id (BSUID: from_user_id, user_id, recipient_user_id).'),
+  ('whatsapp_parent_user_id', 5, 'whatsapp', 'US.ENT.11815799212886844830',
+   'WhatsApp''s parent business-scoped user id (parent_user_id, shared by a business''s portfolios).'),
+  ('whatsapp_lid', 6, 'whatsapp', '123456789012345', 'A WhatsApp linked-device id of msgstore.db (the digits of a @lid jid).'),
+  ('telegram_user_id', 7, 'telegram', '123456789', 'A Telegram numeric user id.'),
+  ('signal_aci', 8, 'signal', '6e1c6b0e-6ad7-4f8b-9e43-3b5d6a7e9c01', 'A Signal account identity (ACI), a UUID.'),
+  ('signal_pni', 9, 'signal', '0b3c8e1d-2f4a-4b6c-8d9e-1a2b3c4d5e6f', 'A Signal phone-number identity (PNI), a UUID.'),
+  ('wechat_openid', 10, 'wechat', 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o', 'A WeChat official account''s openid of a follower.');
+
+-- -----------------------------------------------------------------------------
 -- person_identifiers
 -- -----------------------------------------------------------------------------
 
@@ -146,7 +211,8 @@ create table public.person_identifiers (
   id uuid primary key default gen_random_uuid(),
   user_id uuid not null default auth.uid() references auth.users (id) on delete cascade,
   person_id uuid not null references public.people (id) on delete cascade,
-  kind text not null check (kind in ('phone', 'username', 'email')),
+  kind text not null check (kind in ('phone', 'username', 'email', 'whatsapp_user_id', 'whatsapp_parent_user_id',
+                                     'whatsapp_lid', 'telegram_user_id', 'signal_aci', 'signal_pni', 'wechat_openid')),
   platform text check (platform = any (pg_catalog.enum_range(null::public.messaging_platform)::text[])),
   value text not null check (pg_catalog.length(value) between 1 and 320),
   created_at timestamptz not null default now(),
@@ -189,12 +255,42 @@ create policy "Users can delete their own person identifiers" on public.person_i
 -- Normalise identifier values on the way in
 -- -----------------------------------------------------------------------------
 
+create or replace function messaging_private.identifier_kind_problem(kind text, value text)
+returns text
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  -- (definer: identifier_kinds has no grant to the API roles, whose inserts run the trigger)
+  select case
+    when k.kind is null then
+      pg_catalog.format('kind: %L is not an identifier kind (one of %s)', identifier_kind_problem.kind,
+        (select pg_catalog.string_agg(x.kind, ', ' order by x.position) from messaging_private.identifier_kinds x))
+    when k.kind not in ('phone', 'username', 'email') and pg_catalog.btrim(coalesce(value, '')) <> ''
+         and messaging_private.normalize_identifier(k.kind, value) is null then
+      pg_catalog.format('value: %L is not a %s (like %s)', value, k.kind, k.example)
+  end
+  from (select 1) one
+  left join messaging_private.identifier_kinds k on k.kind = identifier_kind_problem.kind;
+$$;
+comment on function messaging_private.identifier_kind_problem(text, text) is
+  'What is wrong with a person identifier''s kind, or with an id''s value for its kind (identifier_kinds, normalize_identifier): a message naming it, or null.';
+revoke all on function messaging_private.identifier_kind_problem(text, text) from public, anon;
+grant execute on function messaging_private.identifier_kind_problem(text, text) to authenticated, service_role;
+
 create or replace function messaging_private.person_identifiers_normalize()
 returns trigger
 language plpgsql
 set search_path = ''
 as $$
+declare
+  v_problem text;
 begin
+  v_problem := messaging_private.identifier_kind_problem(new.kind, new.value);
+  if v_problem is not null then
+    raise exception using errcode = '22023', message = v_problem, hint = 'identifier_invalid';
+  end if;
   if new.kind = 'phone' and pg_catalog.btrim(coalesce(new.value, '')) <> ''
      and messaging_private.normalize_identifier('phone', new.value) is null then
     raise exception using errcode = '22023',
@@ -210,7 +306,7 @@ begin
 end;
 $$;
 comment on function messaging_private.person_identifiers_normalize() is
-  'Trigger: stores person_identifiers.value normalised for its kind and refuses malformed phones.';
+  'Trigger: stores person_identifiers.value normalised for its kind and refuses an unknown kind, malformed phones and malformed ids (identifier_invalid).';
 
 create trigger person_identifiers_normalize
   before insert or update of kind, value on public.person_identifiers

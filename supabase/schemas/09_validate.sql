@@ -204,6 +204,8 @@ begin
          and pg_catalog.length(pg_catalog.regexp_replace((e.m -> 'metadata')::text, '[^\[{]', '', 'g')) > v_depth
          and pg_catalog.jsonb_path_exists(e.m -> 'metadata', pg_catalog.format(
                'strict $.**{%s to last} ? (@.type() == "object" || @.type() == "array")', v_depth)::jsonpath)
+      union all
+      select p.i, p.n, p.err from messaging_private.participant_ids_errors(payload) p where p.err is not null
     ) x
   );
 end;

@@ -176,7 +176,8 @@ begin
         (pg_catalog.array_agg(s.m ->> 'conversation_type' order by s.sent_at desc, s.ord desc)
            filter (where s.m ->> 'conversation_type' is not null))[1] as conversation_type,
         (pg_catalog.array_agg(s.m ->> 'person_id' order by s.sent_at desc, s.ord desc)
-           filter (where s.m ->> 'person_id' is not null))[1] as person_id
+           filter (where s.m ->> 'person_id' is not null))[1] as person_id,
+        pg_catalog.jsonb_agg(s.m -> 'participant_ids') filter (where s.m ? 'participant_ids') as participant_ids
       from stored s
       group by s.platform, s.ext_id
     )
@@ -189,10 +190,13 @@ begin
         'participant_name', gr.participant_name,
         'conversation_type', gr.conversation_type,
         'person_id', gr.person_id)
+        -- the participant's ids (identity aliases, 09_identity_aliases.sql), only when given
+        || case when gr.participant_ids is not null then pg_catalog.jsonb_build_object(
+             'participant_ids', messaging_private.participant_ids_of(gr.participant_ids)) else '{}'::jsonb end
       order by gr.platform, gr.ext_id), '[]'::jsonb)
     from grouped gr
   );
 end;
 $$;
 comment on function messaging_private.ingest_groups(jsonb) is
-  'Ingest, part 3: a valid payload''s messages as stored objects grouped by conversation, repeats collapsed (newest edited_at wins) and counted; an edited_at past edit_future_seconds stored as the time it arrived (metadata.edited_at_given: the time given).';
+  'Ingest, part 3: a valid payload''s messages as stored objects grouped by conversation, repeats collapsed (newest edited_at wins) and counted; an edited_at past edit_future_seconds stored as the time it arrived (metadata.edited_at_given: the time given); participant_ids: the conversation''s ids, normalised (only when a message gives some).';

@@ -187,6 +187,26 @@ comment on function messaging_private.ingest_synced(uuid) is
   'Ingest: moves the connection''s last_synced_at (none without a connection).';
 revoke all on function messaging_private.ingest_synced(uuid) from public, anon, authenticated, service_role;
 
+create or replace function messaging_private.ingest_identities(owner uuid, groups jsonb)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+-- After storing a call whose messages carry participant_ids: the aliases, people and
+-- suggestions (ingest_record_ids); the changes they show (a new number) as system lines,
+-- stored by ingest_messages itself (their ids name the change: a retry stores them once).
+declare
+  v_lines jsonb := messaging_private.ingest_record_ids(owner, groups);
+begin
+  if v_lines is not null then
+    perform messaging_private.ingest_messages(pg_catalog.jsonb_build_object('user_id', owner, 'messages', v_lines));
+  end if;
+end;
+$$;
+comment on function messaging_private.ingest_identities(uuid, jsonb) is
+  'Ingest, after storing: the participant_ids'' aliases, people and suggestions (ingest_record_ids), and the system lines of the changes they show, stored through ingest_messages.';
+revoke all on function messaging_private.ingest_identities(uuid, jsonb) from public, anon, authenticated, service_role;
+
 create or replace function messaging_private.ingest_messages(payload jsonb)
 returns jsonb
 language plpgsql
@@ -238,6 +258,8 @@ begin
 
   v_groups := messaging_private.ingest_groups(payload);
   v_groups := messaging_private.ingest_drop_erased(v_owner, v_groups);  -- erased messages never return
+  v_groups := case when payload @? '$.messages[*].participant_ids'  -- aliases: 09_identity_aliases.sql
+                   then messaging_private.ingest_route(v_owner, v_groups) else v_groups end;
   v_new := messaging_private.ingest_create(v_owner, v_connection, v_groups, v_set.hot_max, v_set.hot_bytes);
   v_results := v_new.results;
   v_index := v_new.index;
@@ -273,6 +295,7 @@ begin
   if pg_catalog.cardinality(v_index) > 0 then
     perform messaging_private.index_batches(v_owner, pg_catalog.to_jsonb(v_index));
   end if;
+  perform messaging_private.ingest_identities(v_owner, v_groups) where payload @? '$.messages[*].participant_ids';
   perform messaging_private.ingest_synced(v_connection);
   -- where each conversation's history comes from (coverage): one upsert per conversation
   perform messaging_private.record_coverage(v_owner, v_connection, payload, v_results);

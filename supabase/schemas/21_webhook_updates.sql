@@ -157,7 +157,29 @@ begin
      and c.external_conversation_id = u ->> 'external_conversation_id'
      for update;
   if not found then
+    -- the conversation an alias names (a status keyed by the user id of a customer whose
+    -- conversation is keyed by the phone: 09_identity_aliases.sql)
+    select c.* into v_conv
+      from public.chat_conversation_identifiers a
+      join public.chat_conversations c on c.id = a.conversation_id
+     where a.user_id = owner and a.platform = u ->> 'platform'
+       and a.kind = any (array['phone', 'whatsapp_user_id', 'whatsapp_parent_user_id', 'signal_aci', 'signal_pni'])
+       and a.value = u ->> 'external_conversation_id'
+     order by a.first_seen_at, a.id
+     limit 1
+       for update of c;
+  end if;
+  if not found then
     return 'missing';
+  end if;
+  if pg_catalog.jsonb_typeof(u -> 'participant_ids') = 'object' and v_conv.conversation_type = 'direct' then
+    -- a status carrying the customer's phone and user id makes them known together
+    perform messaging_private.ingest_identities(owner, pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+      'platform', v_conv.platform, 'external_conversation_id', v_conv.external_conversation_id,
+      'messages', pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('sent_at', u ->> 'at', 'type', 'status')),
+      'participant_ids', messaging_private.participant_ids_of(pg_catalog.jsonb_build_array(
+        (select pg_catalog.jsonb_object_agg(p.key, p.value) from pg_catalog.jsonb_each(u -> 'participant_ids') p
+          where p.key in ('phone', 'username', 'whatsapp_user_id', 'whatsapp_parent_user_id')))))));
   end if;
   -- the stored copy (stored_copies: the hot row first, then the chunk its id hash points to)
   select s.chunk into v_copy_chunk

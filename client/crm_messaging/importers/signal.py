@@ -16,6 +16,7 @@ are named by the id signal-cli stores them under, with the original file name in
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -154,6 +155,22 @@ class _Ids:
         return None
 
 
+_E164 = re.compile(r"^\+[1-9][0-9]{5,14}$")
+_SERVICE_ID = re.compile(r"^(?:(ACI|PNI):)?[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$", re.I)
+
+
+def _peer_ids(holder: dict[str, Any], outbound: bool, peer: str | None) -> dict[str, str] | None:
+    """The other party's service id (ACI, or a PNI) and number as participant_ids: a new
+    number under the same service id is an alias of the same conversation."""
+    uuid = holder.get("destinationUuid" if outbound else "sourceUuid")
+    ids: dict[str, str] = {}
+    if isinstance(uuid, str) and (found := _SERVICE_ID.match(uuid)):
+        ids["signal_pni" if (found.group(1) or "").upper() == "PNI" else "signal_aci"] = uuid
+    if peer and _E164.match(peer):  # (a number the file redacts is no phone: left out)
+        ids["phone"] = peer
+    return ids or None
+
+
 def _message(
     env: dict[str, Any], account: str | None, ids: _Ids
 ) -> tuple[dict[str, Any], bool, str | None, str | None, datetime | None] | None:
@@ -260,6 +277,7 @@ def _one(
         platform="signal",
         external_conversation_id=conv,
         participant_identifier=None if group else peer,
+        participant_ids=None if group else _peer_ids(data if outbound else env, outbound, peer),
         participant_name=(str(group_info["groupName"]) if group_info.get("groupName") else None)
         if group else (None if outbound or not name else str(name)),
         conversation_type="group" if group else "direct",

@@ -352,6 +352,8 @@ def _chat_messages(
             external_conversation_id=chat_id,
             participant_identifier=participant if direct else None,
             participant_name=str(chat["name"]) if direct and chat.get("name") else None,
+            # a personal chat's id is the other party's user id (identity aliases)
+            participant_ids={"telegram_user_id": chat_id} if direct and chat_id.isdigit() else None,
             conversation_type="direct" if direct else "group",
             id=f"{chat_id}:{mark}{msg_id}",
             direction="outbound" if outbound else "inbound",

@@ -156,7 +156,8 @@ def _query(db: sqlite3.Connection) -> str:
     mapped = _is_mapped(db, tables)
     chat_join, chat_jid = _jid(mapped, "cj", "c.jid_row_id")
     sender_join, sender_jid = _jid(mapped, "sj", "m.sender_jid_row_id")
-    optional = [chat_jid, sender_jid]
+    # the chat's own jid too: a LID (123@lid) mapped to a phone is an alias of the chat
+    optional = [chat_jid, sender_jid, _capped("cj.raw_string", "cj_raw")]
     joins = [chat_join, sender_join]
     if "message_media" in tables:
         optional += [_capped("mm.file_path", "media_path"), _capped("mm.mime_type", "mime_type")]
@@ -247,6 +248,19 @@ def _phone(jid: str | None) -> str | None:
         return None
     user = jid.split("@", 1)[0].split(":", 1)[0]
     return f"+{user}" if user.isdigit() else None
+
+
+def _peer_ids(peer: str | None, raw_jid: str | None) -> dict[str, str] | None:
+    """A direct chat's participant_ids: its phone and, where the chat is a LID
+    (`123456789012345@lid`, mapped to a phone by jid_map or not), the LID's digits."""
+    ids: dict[str, str] = {}
+    if peer:
+        ids["phone"] = peer
+    if raw_jid and raw_jid.endswith("@lid"):
+        lid = raw_jid.split("@", 1)[0].split(":", 1)[0]
+        if lid.isdigit() and len(lid) <= 24:
+            ids["whatsapp_lid"] = lid
+    return ids or None
 
 
 def _text(row: sqlite3.Row, column: str, cap: int = _CAP) -> str | None:
@@ -354,6 +368,7 @@ def _message(
         platform="whatsapp",
         external_conversation_id=conv,
         participant_identifier=None if group else peer,
+        participant_ids=None if group else _peer_ids(peer, _text(row, "cj_raw")),
         participant_name=subject if group else None,
         conversation_type="group" if group else "direct",
         id=mid,

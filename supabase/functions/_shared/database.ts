@@ -33,6 +33,70 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
+                },"chat_conversation_identifiers": {
+                  Row: {
+                    "conversation_id": string,"first_seen_at": string,"id": string,"kind": string,"platform": string,"user_id": string,"value": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "conversation_id": string,"first_seen_at"?: string,"id"?: string,"kind": string,"platform": string,"user_id": string,"value": string
+                  }
+                  Update: {
+                    "conversation_id"?: string,"first_seen_at"?: string,"id"?: string,"kind"?: string,"platform"?: string,"user_id"?: string,"value"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "chat_conversation_identifiers_conversation_id_fkey"
+      columns: ["conversation_id"]
+isOneToOne: false
+      referencedRelation: "chat_conversation_list"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "chat_conversation_identifiers_conversation_id_fkey"
+      columns: ["conversation_id"]
+isOneToOne: false
+      referencedRelation: "chat_conversations"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"chat_conversation_link_suggestions": {
+                  Row: {
+                    "conversation_id": string,"created_at": string,"id": string,"kind": string,"other_conversation_id": string,"user_id": string,"value": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "conversation_id": string,"created_at"?: string,"id"?: string,"kind": string,"other_conversation_id": string,"user_id": string,"value": string
+                  }
+                  Update: {
+                    "conversation_id"?: string,"created_at"?: string,"id"?: string,"kind"?: string,"other_conversation_id"?: string,"user_id"?: string,"value"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "chat_conversation_link_suggestions_conversation_id_fkey"
+      columns: ["conversation_id"]
+isOneToOne: false
+      referencedRelation: "chat_conversation_list"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "chat_conversation_link_suggestions_conversation_id_fkey"
+      columns: ["conversation_id"]
+isOneToOne: false
+      referencedRelation: "chat_conversations"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "chat_conversation_link_suggestions_other_conversation_id_fkey"
+      columns: ["other_conversation_id"]
+isOneToOne: false
+      referencedRelation: "chat_conversation_list"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "chat_conversation_link_suggestions_other_conversation_id_fkey"
+      columns: ["other_conversation_id"]
+isOneToOne: false
+      referencedRelation: "chat_conversations"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"chat_conversation_read_markers": {
                   Row: {
                     "change_xid": number,"conversation_id": string,"last_read_at": string,"read_message_count": number,"updated_at": string,"user_id": string

@@ -7,6 +7,7 @@
 import { type Adapter, parseJson } from "./adapter.ts";
 import { json } from "./answers.ts";
 import { safeEqualString } from "./crypto.ts";
+import { participantIds } from "./participant_ids.ts";
 import {
   compact,
   type Delivery,
@@ -45,6 +46,16 @@ function attachmentKind(data: Record<string, unknown>): { type: MessageType; med
 
 function author(o: Record<string, unknown>, prefix = "source"): string | undefined {
   return optionalString(o[`${prefix}Number`]) ?? optionalString(o[prefix]) ?? optionalString(o[`${prefix}Uuid`]);
+}
+
+/** A peer's service id and number as participant_ids (the UUID of sourceUuid is its ACI). */
+function peerServiceIds(o: Record<string, unknown>, prefix: string): ReturnType<typeof participantIds> {
+  const uuid = optionalString(o[`${prefix}Uuid`]);
+  const pni = uuid?.toUpperCase().startsWith("PNI:");
+  return participantIds([
+    [pni ? "signal_pni" : "signal_aci", uuid],
+    ["phone", optionalString(o[`${prefix}Number`])],
+  ]);
 }
 
 function envelopes(payload: unknown): { envelope: Record<string, unknown>; account?: string; path: string }[] {
@@ -146,6 +157,9 @@ function mapEnvelope(delivery: Delivery, env: Record<string, unknown>, account: 
     });
     return;
   }
+  // the peer's service id (ACI, or PNI: for a PNI) and number: a new number under the same
+  // service id is an alias of the same conversation
+  const peerIds = group ? undefined : peerServiceIds(outbound ? data : env, outbound ? "destination" : "source");
   const k = attachmentKind(data);
   const text = optionalString(data.message);
   if (k.type === "text" && text === undefined) return; // profile keys, group updates without text
@@ -161,6 +175,7 @@ function mapEnvelope(delivery: Delivery, env: Record<string, unknown>, account: 
       ? undefined
       : optionalString(env.sourceName),
     conversation_type: group ? "group" : "direct",
+    participant_ids: peerIds,
     id: `${from}:${requireString(sentMs, "dataMessage.timestamp")}`,
     direction: outbound ? "outbound" : "inbound",
     type: k.type,

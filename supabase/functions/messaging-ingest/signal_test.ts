@@ -30,6 +30,7 @@ Deno.test("dataMessage: importer-style id author:timestamp, peer conversation, m
     external_conversation_id: "+34611111111",
     participant_identifier: "+34611111111",
     participant_name: "Marta",
+    participant_ids: { signal_aci: "7ccae375-cd51-4c82-8b1e-7be3280aa485", phone: "+34611111111" },
     conversation_type: "direct",
     id: "+34611111111:1745372297238",
     direction: "inbound",

@@ -6,6 +6,7 @@
 import { type Adapter, parseJson } from "./adapter.ts";
 import { json } from "./answers.ts";
 import { safeEqualString } from "./crypto.ts";
+import { participantIds } from "./participant_ids.ts";
 import {
   compact,
   type Delivery,
@@ -153,6 +154,8 @@ function mapMessage(raw: unknown, path: string, edited: boolean): IngestMessage 
     external_conversation_id: chatId,
     participant_identifier: direct ? username(chat) : undefined,
     participant_name: fullName(chat),
+    // a private chat's id is the user's id, which never changes; a new username is an alias
+    participant_ids: direct ? participantIds([["telegram_user_id", chatId], ["username", username(chat)]]) : undefined,
     conversation_type: direct ? "direct" : "group",
     id: `${chatId}:${messageId}`,
     direction: outbound ? "outbound" : "inbound",

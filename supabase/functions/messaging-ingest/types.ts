@@ -30,7 +30,12 @@ export type IngestMessage = {
   sender_name?: string;
   reply_to_id?: string;
   metadata?: Record<string, unknown>;
+  /** the other party's ids by kind (participant_ids.ts): aliases of a direct conversation */
+  participant_ids?: ParticipantIds;
 };
+
+/** Identifier kind (the store's identifier_kinds) -> one value or several. */
+export type ParticipantIds = Record<string, string | string[]>;
 
 type UpdateBase = {
   platform: Platform;
@@ -39,6 +44,8 @@ type UpdateBase = {
   id: string;
   /** ISO 8601 time of the update */
   at: string;
+  /** a status's customer ids, when it carries more than one kind: they meet (identity aliases) */
+  participant_ids?: ParticipantIds;
 };
 
 export type StatusUpdate = UpdateBase & {

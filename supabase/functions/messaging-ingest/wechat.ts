@@ -3,6 +3,7 @@
 // plaintext mode (the AES "safe mode" is refused: it needs the EncodingAESKey, which
 // this function does not hold). Events (subscribe, menu clicks, ...) are not messages.
 
+import { participantIds } from "./participant_ids.ts";
 import { type Adapter, decodeUtf8 } from "./adapter.ts";
 import { STATUS, text } from "./answers.ts";
 import { safeEqualString, sha1Hex, sha256Hex } from "./crypto.ts";
@@ -131,6 +132,8 @@ export function mapWeChat(xml: string, account?: string): Delivery {
       platform: "wechat",
       external_conversation_id: from,
       participant_identifier: from,
+      // an official account's follower: the openid
+      participant_ids: participantIds([["wechat_openid", from]]),
       conversation_type: "direct",
       id,
       direction: "inbound",

@@ -23,6 +23,7 @@ Deno.test("text: the sender's openid is the conversation, MsgId the id, CreateTi
       platform: "wechat",
       external_conversation_id: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
       participant_identifier: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+      participant_ids: { wechat_openid: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o" },
       conversation_type: "direct",
       id: "1234567890123456",
       direction: "inbound",

@@ -7,6 +7,7 @@ import type { Adapter } from "./adapter.ts";
 import { parseJson } from "./adapter.ts";
 import { json, STATUS, text } from "./answers.ts";
 import { type Bytes, hmacSha256Hex, safeEqualString } from "./crypto.ts";
+import { participantIds } from "./participant_ids.ts";
 import {
   compact,
   type Delivery,
@@ -129,7 +130,13 @@ function body(m: Record<string, unknown>, path: string): Body {
     };
   }
   if (type === "system") {
-    return { type: "system", content: optionalString(part.body) ?? null };
+    // user_changed_number / customer_changed_number, user_changed_user_id,
+    // customer_identity_changed: a line in the thread; the new ids are participant_ids
+    return {
+      type: "system",
+      content: optionalString(part.body) ?? null,
+      metadata: compact({ whatsapp_system_type: optionalString(part.type), identity: optionalString(part.identity) }),
+    };
   }
   // unsupported, unknown, order, and whatever Meta adds: kept, with the platform's type
   return {
@@ -139,15 +146,88 @@ function body(m: Record<string, unknown>, path: string): Body {
   };
 }
 
-function contactNames(value: Record<string, unknown>): Map<string, string> {
-  const names = new Map<string, string>();
+/** A value.contacts[] entry: the customer's phone (wa_id), ids and profile. */
+interface Contact {
+  name?: string;
+  waId?: string;
+  userId?: string;
+  parentUserId?: string;
+  username?: string;
+}
+
+/** value.contacts, findable by wa_id and by the business-scoped user_id. */
+function contactsOf(value: Record<string, unknown>): Map<string, Contact> {
+  const found = new Map<string, Contact>();
   for (const c of Array.isArray(value.contacts) ? value.contacts : []) {
-    if (isObject(c) && typeof c.wa_id === "string" && isObject(c.profile)) {
-      const name = optionalString(c.profile.name);
-      if (name) names.set(c.wa_id, name);
-    }
+    if (!isObject(c)) continue;
+    const profile = isObject(c.profile) ? c.profile : {};
+    const contact: Contact = {
+      name: optionalString(profile.name) || undefined,
+      waId: optionalString(c.wa_id),
+      userId: optionalString(c.user_id),
+      parentUserId: optionalString(c.parent_user_id),
+      username: optionalString(profile.username),
+    };
+    if (contact.waId) found.set(contact.waId, contact);
+    if (contact.userId) found.set(contact.userId, contact);
   }
-  return names;
+  return found;
+}
+
+/**
+ * Who a message is from: the phone (`from`, absent for a user with a username whose number
+ * WhatsApp withholds), the business-scoped user id (`from_user_id`) and parent id, the
+ * username; the conversation is keyed by the best of them (the phone, else the user id,
+ * else the parent id) and all of them are its participant_ids (identity aliases).
+ */
+interface Party {
+  key: string;
+  phone?: string;
+  name?: string;
+  username?: string;
+  ids: ReturnType<typeof participantIds>;
+}
+
+function party(
+  contacts: Map<string, Contact>,
+  wa: unknown,
+  userId: unknown,
+  parentUserId: unknown,
+  path: string,
+  extra: [string, unknown][] = [],
+): Party {
+  const waId = optionalString(wa);
+  const uid = optionalString(userId);
+  const c = (waId && contacts.get(waId)) || (uid && contacts.get(uid)) || {};
+  const bsuid = uid ?? c.userId;
+  const parent = optionalString(parentUserId) ?? c.parentUserId;
+  const phoneNumber = waId ? phone(waId) : c.waId ? phone(c.waId) : undefined;
+  const key = phoneNumber ?? bsuid ?? parent;
+  if (!key) throw new ShapeError(`${path}: no from, from_user_id or parent user id`);
+  return {
+    key,
+    phone: phoneNumber,
+    name: c.name,
+    username: c.username,
+    ids: participantIds([
+      ["phone", phoneNumber],
+      ["whatsapp_user_id", bsuid],
+      ["whatsapp_parent_user_id", parent],
+      ["username", c.username],
+      ...extra,
+    ]),
+  };
+}
+
+/** A system message's new phone or user id (user_changed_number, user_changed_user_id). */
+function changedTo(m: Record<string, unknown>): [string, unknown][] {
+  if (m.type !== "system" || !isObject(m.system)) return [];
+  const sys = m.system;
+  const newWaId = optionalString(sys.wa_id) ?? optionalString(sys.new_wa_id);
+  return [
+    ["phone", newWaId ? phone(newWaId) : undefined],
+    ["whatsapp_user_id", optionalString(sys.user_id) ?? optionalString(sys.new_user_id)],
+  ];
 }
 
 const digits = (s: string) => s.replace(/\D/g, "");
@@ -194,7 +274,7 @@ export function mapWhatsApp(payload: unknown, account?: string): Delivery {
         });
         return;
       }
-      const names = contactNames(value);
+      const contacts = contactsOf(value);
 
       if (change.field === "smb_message_echoes") {
         const echoes = value.message_echoes === undefined
@@ -204,12 +284,13 @@ export function mapWhatsApp(payload: unknown, account?: string): Delivery {
           const p = `${path}.value.message_echoes[${k}]`;
           mapItem(refused, p, () => {
             const m = requireObject(x, p);
-            const to = requireString(m.to, `${p}.to`);
+            const to = party(contacts, m.to, m.to_user_id, m.to_parent_user_id, `${p}.to`);
             const b = body(m, p);
             messages.push(compact({
               platform: "whatsapp",
-              external_conversation_id: phone(to),
-              participant_identifier: phone(to),
+              external_conversation_id: to.key,
+              participant_identifier: to.phone ?? to.username,
+              participant_ids: to.ids,
               conversation_type: "direct",
               id: requireString(m.id, `${p}.id`),
               direction: "outbound",
@@ -230,7 +311,8 @@ export function mapWhatsApp(payload: unknown, account?: string): Delivery {
         const p = `${path}.value.messages[${k}]`;
         mapItem(refused, p, () => {
           const m = requireObject(x, p);
-          const from = requireString(m.from, `${p}.from`);
+          const who = party(contacts, m.from, m.from_user_id, m.from_parent_user_id, `${p}.from`, changedTo(m));
+          const from = who.key;
           const id = requireString(m.id, `${p}.id`);
           const sentAt = fromEpochSeconds(m.timestamp, `${p}.timestamp`);
           if (m.type === "reaction") {
@@ -238,28 +320,29 @@ export function mapWhatsApp(payload: unknown, account?: string): Delivery {
             updates.push({
               kind: "reaction",
               platform: "whatsapp",
-              external_conversation_id: phone(from),
+              external_conversation_id: from,
               id: requireString(r.message_id, `${p}.reaction.message_id`),
-              reactor: phone(from),
+              reactor: from,
               emoji: optionalString(r.emoji) ?? null, // an empty emoji removes the reaction
               at: sentAt,
             });
             return;
           }
           const b = body(m, p);
-          const name = names.get(from);
+          const name = who.name;
           messages.push(compact({
             platform: "whatsapp",
-            external_conversation_id: phone(from),
-            participant_identifier: phone(from),
+            external_conversation_id: from,
+            participant_identifier: who.phone ?? who.username,
             participant_name: name,
+            participant_ids: who.ids,
             conversation_type: "direct",
             id,
             direction: "inbound",
             type: b.type,
             content: b.content,
             sent_at: sentAt,
-            sender_identifier: phone(from),
+            sender_identifier: from,
             sender_name: name,
             reply_to_id: isObject(m.context) ? optionalString(m.context.id) : undefined,
             metadata: b.metadata,
@@ -276,14 +359,23 @@ export function mapWhatsApp(payload: unknown, account?: string): Delivery {
           if (!STATUSES.has(status)) return; // e.g. "deleted", "warning": nothing to record
           const errors = Array.isArray(s.errors) ? s.errors : [];
           const first = isObject(errors[0]) ? errors[0] : undefined;
+          const to = party(
+            contacts,
+            s.recipient_id,
+            s.recipient_user_id,
+            s.recipient_parent_user_id,
+            `${p}.recipient_id`,
+          );
           updates.push(compact({
             kind: "status",
             platform: "whatsapp",
-            external_conversation_id: phone(requireString(s.recipient_id, `${p}.recipient_id`)),
+            external_conversation_id: to.key,
             id: requireString(s.id, `${p}.id`),
             status: status as "sent" | "delivered" | "read" | "failed",
             at: fromEpochSeconds(s.timestamp, `${p}.timestamp`),
             error: status === "failed" && first ? compact({ code: first.code, title: first.title }) : undefined,
+            // the phone and the user id together: the store records them as aliases
+            participant_ids: to.ids && Object.keys(to.ids).length > 1 ? to.ids : undefined,
           }) as MessageUpdate);
         });
       });

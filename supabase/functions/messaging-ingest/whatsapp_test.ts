@@ -35,6 +35,7 @@ Deno.test("text message: conversation +wa_id, name from contacts, time from time
     external_conversation_id: "+16505551234",
     participant_identifier: "+16505551234",
     participant_name: "Sheena Nelson",
+    participant_ids: { phone: "+16505551234" },
     conversation_type: "direct",
     id: "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQ3QTRBNjU5OUFFRTAzODEwMTQ0RgA=",
     direction: "inbound",
