@@ -160,11 +160,6 @@ def test_merged_into_routes_the_other_key_while_the_merge_stands(db, two_chats):
     assert db.execute(route, (alice.id,)).fetchone() == (None,)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest routing: the lead wires messaging_private.merged_into into"
-    " messaging_private.ingest_groups (owned by the ids engineer) at merge",
-)
 def test_a_later_message_to_the_other_key_lands_in_keep(db, two_chats):
     alice, keep, other = two_chats
     rpc(alice, "merge_conversations", keep_id=keep, other_id=other)

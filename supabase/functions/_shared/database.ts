@@ -288,6 +288,9 @@ isOneToOne: false
 "get_conversation_messages_after":
 { Args: { "after_id"?: string,"after_sent_at": string,"conversation_id": string,"max_count"?: number }; Returns: Json
                            },
+"get_conversation_messages_at":
+{ Args: { "at"?: string,"conversation_id": string,"max_count"?: number }; Returns: Json
+                           },
 "inbox_changes":
 { Args: { "max_count"?: number,"since"?: number }; Returns: Json
                            },
@@ -303,11 +306,25 @@ isOneToOne: false
 "link_conversation_to_person":
 { Args: { "conversation_id": string,"person_id": string }; Returns: Json
                            },
+"list_merges":
+{ Args: { "subject_id"?: string }; Returns: Json
+                           },
 "mark_conversation_read":
 { Args: { "conversation_id": string }; Returns: string
                            },
 "mark_conversation_unread":
 { Args: { "conversation_id": string }; Returns: string
+                           },
+"merge_conversations":
+{ Args: { "dry_run"?: boolean,"keep_id": string,"other_id": string }; Returns: Json
+                           },
+"merge_people":
+{ Args: { "dry_run"?: boolean,"keep_id": string,"other_id": string }; Returns: Json
+                           },
+"messaging_connection_conversations":
+{ Args: Record<PropertyKey, never>; Returns: {
+              "connection_id": string,"conversation_count": number,"last_message_at": string,"message_count": number
+            }[]
                            },
 "messaging_connection_webhooks":
 { Args: Record<PropertyKey, never>; Returns: {
@@ -338,10 +355,18 @@ isOneToOne: false
 "set_messaging_connection_status":
 { Args: { "connection_id": string,"status": string }; Returns: string
                            },
+"suggest_duplicates":
+{ Args: Record<PropertyKey, never>; Returns: {
+              "keep_id": string,"kind": string,"label": string,"other_id": string,"platform": string,"reason": string
+            }[]
+                           },
 "suggest_people":
-{ Args: { "conversation_id": string,"max_count"?: number,"query"?: string }; Returns: {
+{ Args: { "conversation_id"?: string,"max_count"?: number,"query"?: string }; Returns: {
               "email": string,"full_name": string,"id": string,"phone": string,"reason": string,"total": number
             }[]
+                           },
+"undo_merge":
+{ Args: { "merge_id": string }; Returns: Json
                            },
 "webhook_connection":
 { Args: { "connection_id": string }; Returns: Json

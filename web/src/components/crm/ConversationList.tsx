@@ -56,7 +56,12 @@ function typing(target: EventTarget | null): boolean {
   return el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName);
 }
 
-export function ConversationList({ selectedId, selectedMessageId, threadHref, listHref = "/inbox" }: ConversationListProps) {
+export function ConversationList({
+  selectedId,
+  selectedMessageId,
+  threadHref,
+  listHref = "/inbox",
+}: ConversationListProps) {
   // the query and the filters live in the URL; the box shows what is typed, and the URL
   // takes it 300 ms after the last key (replacing its entry: back skips the letters)
   const [searchState, setSearchState] = useSearchState();
