@@ -397,20 +397,24 @@ def test_refusals_through_the_api_have_their_http_status(settings, two_chats):
     )
 
 
-def test_a_key_merged_again_routes_to_its_latest_merge(db, make_user):
+def test_routing_to_keep_lasts_as_long_as_the_merge(db, make_user):
     alice = make_user("alice")
     ingest(alice, msg("+34600000061", "k1"), msg("34600000061", "o1"))
     keep, other = conv_id(db, alice, "+34600000061"), conv_id(db, alice, "34600000061")
-    rpc(alice, "merge_conversations", keep_id=keep, other_id=other)
-    # a conversation of the merged key again (as before ingest routes it), merged too
+    merge = rpc(alice, "merge_conversations", keep_id=keep, other_id=other)
+    route = "select messaging_private.merged_into(%s, 'whatsapp', '34600000061')::text"
+    assert db.execute(route, (alice.id,)).fetchone() == (keep,)
+    # while the merge stands, the merged key never opens a conversation again
     ingest(alice, msg("34600000061", "o2"))
-    again = conv_id(db, alice, "34600000061")
-    second = rpc(alice, "merge_conversations", keep_id=keep, other_id=again)
-    assert second["moved"] == 1
-    assert db.execute(
-        "select messaging_private.merged_into(%s, 'whatsapp', '34600000061')::text", (alice.id,)
-    ).fetchone() == (keep,)
+    assert conv_id(db, alice, "34600000061") is None
     assert [m["id"] for m in check_invariants(db, keep)] == ["k1", "o1", "o2"]
+    # undone, the other conversation is back and its key lands there again
+    undo = rpc(alice, "undo_merge", merge_id=merge["merge_id"])
+    assert "o2" in {str(i) for i in undo["kept_in_keep"]}
+    assert db.execute(route, (alice.id,)).fetchone() == (None,)
+    ingest(alice, msg("34600000061", "o3"))
+    assert conv_id(db, alice, "34600000061") == other
+    assert [m["id"] for m in check_invariants(db, other)] == ["o1", "o3"]
 
 
 def test_an_unlinked_keep_takes_over_the_others_person_until_undone(db, make_user):

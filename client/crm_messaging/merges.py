@@ -102,7 +102,11 @@ def add_merge_commands(sub: Any) -> None:
         )
         p.add_argument("--json", action="store_true", help="print the answer as JSON")
 
-    actions = sub.choices["conversations"].add_subparsers(dest="conversations_action")
+    # `conversations` already has its sub-commands (coverage): merge joins them
+    conversations = sub.choices["conversations"]
+    actions = next(
+        (a for a in conversations._actions if isinstance(a, argparse._SubParsersAction)), None
+    ) or conversations.add_subparsers(dest="action", required=False)
     p = actions.add_parser("merge", help="merge two conversations of one customer (same platform)")
     both(p)
     p.set_defaults(func=_cmd_conversations_merge)
