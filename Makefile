@@ -227,5 +227,7 @@ web-screenshots:
 	for n in inbox thread thread-at-search-hit thread-wechat person-messages connections sign-in error \
 	         search contact-panel connections-new-secret phone-inbox phone-thread phone-connections \
 	         connections-rotated connections-refusals connections-error-past connections-pause-confirm \
-	         connections-paused-dropped search-filters; do \
+	         connections-paused-dropped search-filters live-inbox coverage coverage-phone merge-preview \
+	         merge-people-preview phone-merge-preview picker-suggests person-timeline phone-person-timeline \
+	         person-erase-confirm thread-phone connections-copy thread-jump; do \
 	  cp web/test-results/screens/$$n.png docs/screenshots/; done

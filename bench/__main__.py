@@ -71,6 +71,19 @@ def timeline_section(
         return {"error": f"{type(err).__name__}: {err}"}
 
 
+def inbox_poll_section(settings: Settings, log: Callable[[str], None]) -> dict[str, Any]:
+    """The live inbox: 500 signed-in users polling inbox_changes against reloading the first
+    list page, and a webhook's answer to its row (bench/inbox_poll.py, issue 31)."""
+    from . import inbox_poll
+
+    log("live inbox (bench/inbox_poll.py)")
+    try:
+        return inbox_poll.run(settings)
+    except Exception as err:  # a failing section is reported, not allowed to lose the run
+        traceback.print_exc()
+        return {"error": f"{type(err).__name__}: {err}"}
+
+
 def run(settings: Settings, scale: float, reps: int, log: Callable[[str], None]) -> dict[str, Any]:
     s = SignedIn(settings)
     try:
@@ -100,6 +113,7 @@ def run(settings: Settings, scale: float, reps: int, log: Callable[[str], None])
     if webhook is not None:
         results["webhook"] = webhook
     results["timeline"] = timeline_section(settings, scale, log)
+    results["inbox_poll"] = inbox_poll_section(settings, log)
     return results
 
 

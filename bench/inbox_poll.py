@@ -323,6 +323,12 @@ def note(what: str, value: Any) -> None:
 
 def main() -> int:
     settings = load_settings(require=("anon_key", "service_role_key", "jwt_secret", "db_url"))
+    print(json.dumps(run(settings), indent=2))
+    return 0
+
+
+def run(settings: Settings) -> dict[str, Any]:
+    """The whole scenario (make bench's "live inbox" section): its figures as one dict."""
     started = time.perf_counter()
     db = psycopg.connect(settings.db_url, autocommit=True)
     users: list[dict[str, str]] = []
@@ -362,8 +368,7 @@ def main() -> int:
         result["load_after"] = os.getloadavg()[0]
         result["setup_s"] = round(setup_s, 1)
         result["seconds"] = round(time.perf_counter() - started, 1)
-        print(json.dumps(result, indent=2))
-        return 0
+        return result
     finally:
         if users:
             db.execute(

@@ -123,6 +123,12 @@ def goal_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     for key, value in sorted(flatten(dict(results.get("timeline") or {}), "timeline").items()):
         if not key.endswith(".n"):
             rows.append((key, "person timeline page", f"{value:,.3f}", "report", ""))
+    # bench/inbox_poll.py: the live inbox's poll against reloading the list, and its latency
+    poll = dict(results.get("inbox_poll") or {})
+    for key in ("one_at_a_time", "served", "inbox_latency"):
+        for k, value in sorted(flatten(dict(poll.get(key) or {}), f"inbox_poll.{key}").items()):
+            if not k.endswith(".n"):
+                rows.append((k, "live inbox", f"{value:,.3f}", "report", ""))
     return rows
 
 

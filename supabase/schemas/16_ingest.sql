@@ -256,11 +256,7 @@ begin
     end if;
   end if;
 
-  v_groups := messaging_private.ingest_groups(payload);
-  v_groups := messaging_private.ingest_drop_erased(v_owner, v_groups);  -- erased messages never return
-  v_groups := messaging_private.ingest_route_merged(v_owner, v_groups);  -- merged keys: 09_merge_records.sql
-  v_groups := case when payload @? '$.messages[*].participant_ids'  -- aliases: 09_identity_aliases.sql
-                   then messaging_private.ingest_route(v_owner, v_groups) else v_groups end;
+  v_groups := messaging_private.ingest_destinations(v_owner, payload);
   v_new := messaging_private.ingest_create(v_owner, v_connection, v_groups, v_set.hot_max, v_set.hot_bytes);
   v_results := v_new.results;
   v_index := v_new.index;

@@ -90,12 +90,14 @@ set search_path = ''
 as $$
   -- a bare number (WhatsApp's wa_id, 34600000001) is taken as an international one: only a
   -- suggestion rests on it, never a link or a merge
-  select case when value ~ '^[1-9][0-9 .()-]{6,20}$'
-              then messaging_private.normalize_identifier('any', '+' || value)
-              else messaging_private.normalize_identifier('any', value) end;
+  -- national variants folded (Brazil's ninth digit, Mexico's 52 1, Argentina's 54 9)
+  select messaging_private.subscriber_key(
+           case when value ~ '^[1-9][0-9 .()-]{6,20}$'
+                then messaging_private.normalize_identifier('any', '+' || value)
+                else messaging_private.normalize_identifier('any', value) end);
 $$;
 comment on function messaging_private.duplicate_key(text) is
-  'The key two participants must share for suggest_duplicates to pair them: the normalised identifier, a bare number read as international.';
+  'The key two participants must share for suggest_duplicates to pair them: the normalised identifier''s subscriber key (national phone variants folded), a bare number read as international.';
 revoke all on function messaging_private.duplicate_key(text) from public, anon;
 
 -- -----------------------------------------------------------------------------

@@ -1,5 +1,23 @@
 -- Written by `make migration` from supabase/schemas; finish the todo lines.
 
+create or replace function messaging_private.duplicate_key(value text)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$
+  -- a bare number (WhatsApp's wa_id, 34600000001) is taken as an international one: only a
+  -- suggestion rests on it, never a link or a merge
+  -- national variants folded (Brazil's ninth digit, Mexico's 52 1, Argentina's 54 9)
+  select messaging_private.subscriber_key(
+           case when value ~ '^[1-9][0-9 .()-]{6,20}$'
+                then messaging_private.normalize_identifier('any', '+' || value)
+                else messaging_private.normalize_identifier('any', value) end);
+$$;
+comment on function messaging_private.duplicate_key(text) is
+  'The key two participants must share for suggest_duplicates to pair them: the normalised identifier''s subscriber key (national phone variants folded), a bare number read as international.';
+revoke all on function messaging_private.duplicate_key(text) from public, anon;
+
 create or replace function messaging_private.erase_person(person uuid)
 returns jsonb
 language plpgsql
@@ -82,6 +100,27 @@ comment on function messaging_private.erase_person(uuid) is
 revoke all on function messaging_private.erase_person(uuid) from public, anon;
 grant execute on function messaging_private.erase_person(uuid) to authenticated, service_role;
 
+create or replace function messaging_private.ingest_destinations(owner uuid, payload jsonb)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_groups jsonb := messaging_private.ingest_groups(payload);
+begin
+  v_groups := messaging_private.ingest_drop_erased(owner, v_groups);
+  v_groups := messaging_private.ingest_route_merged(owner, v_groups);
+  if payload @? '$.messages[*].participant_ids' then
+    v_groups := messaging_private.ingest_route(owner, v_groups);
+  end if;
+  return v_groups;
+end;
+$$;
+comment on function messaging_private.ingest_destinations(uuid, jsonb) is
+  'ingest_messages: the batch grouped by conversation (ingest_groups), without erased messages, merged-away keys pointed at their keep and ids routed to their customer''s conversation.';
+revoke all on function messaging_private.ingest_destinations(uuid, jsonb) from public, anon, authenticated, service_role;
+
 create or replace function messaging_private.ingest_messages(payload jsonb)
 returns jsonb
 language plpgsql
@@ -131,11 +170,7 @@ begin
     end if;
   end if;
 
-  v_groups := messaging_private.ingest_groups(payload);
-  v_groups := messaging_private.ingest_drop_erased(v_owner, v_groups);  -- erased messages never return
-  v_groups := messaging_private.ingest_route_merged(v_owner, v_groups);  -- merged keys: 09_merge_records.sql
-  v_groups := case when payload @? '$.messages[*].participant_ids'  -- aliases: 09_identity_aliases.sql
-                   then messaging_private.ingest_route(v_owner, v_groups) else v_groups end;
+  v_groups := messaging_private.ingest_destinations(v_owner, payload);
   v_new := messaging_private.ingest_create(v_owner, v_connection, v_groups, v_set.hot_max, v_set.hot_bytes);
   v_results := v_new.results;
   v_index := v_new.index;
