@@ -148,8 +148,8 @@ test("merge two people who are one from the person page, with the preview, then 
   const dialog = page.getByRole("dialog", { name: /Merge another person into/ });
   await dialog.getByRole("combobox", { name: "The other person" }).fill(`Lucía O. Signal ${run}`);
   await dialog
-    .getByRole("list", { name: "People" })
-    .getByRole("button", { name: new RegExp(`Lucía O\\. Signal ${run}`) })
+    .getByRole("listbox", { name: "People" })
+    .getByRole("option", { name: new RegExp(`Lucía O\\. Signal ${run}`) })
     .click();
   const preview = dialog.getByRole("region", { name: "What moves" });
   await expect(preview).toContainText("2 identifiers and 1 conversations (1 messages");
