@@ -119,6 +119,7 @@ Deno.test("unknown and unsupported types are kept as other with the platform's t
   assertEquals(d.messages[0].type, "other");
   assertEquals(d.messages[0].metadata, {
     whatsapp_type: "unsupported",
+    platform_kind: "unsupported",
     errors: [{ code: 131051, title: "Message type unknown" }],
   });
 });
@@ -166,7 +167,7 @@ Deno.test("a reaction is an update of the message it reacts to, not a message; a
   ]);
 });
 
-Deno.test("statuses are updates on the named message; failed carries its error; unknown statuses are skipped", () => {
+Deno.test("statuses are updates on the named message; failed carries its error; deleted deletes it (issue 28: was skipped)", () => {
   const d = mapWhatsApp(change({
     statuses: [
       {
@@ -210,6 +211,13 @@ Deno.test("statuses are updates on the named message; failed carries its error; 
       status: "failed",
       at: "2025-06-18T16:22:54Z",
       error: { code: 131047, title: "Re-engagement message" },
+    },
+    {
+      kind: "delete",
+      platform: "whatsapp",
+      external_conversation_id: "+16505551234",
+      id: "wamid.OUT3",
+      at: "2025-06-18T16:22:55Z",
     },
   ]);
 });
