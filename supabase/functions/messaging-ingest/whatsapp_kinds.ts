@@ -162,8 +162,9 @@ export function body(m: Obj, path: string): Body {
       content: label || `${scalarText(part.latitude)},${scalarText(part.longitude)}`,
       media_url: url,
       metadata: compact({
-        latitude: num(part.latitude),
-        longitude: num(part.longitude),
+        // as given (the contract's shape; nesting_test.ts sends deep values here)
+        latitude: part.latitude,
+        longitude: part.longitude,
         location: name || address || url ? compact({ name, address, url }) : undefined,
       }),
     };
