@@ -136,7 +136,7 @@ export function body(m: Obj, path: string): Body {
   if (type === "text") {
     return { type: "text", content: requireString(part.body, `${path}.text.body`) };
   }
-  if (type in MEDIA) {
+  if (Object.hasOwn(MEDIA, type)) {
     const kind: MessageType = type === "audio" && part.voice === true ? "voice" : MEDIA[type];
     return {
       type: kind,
