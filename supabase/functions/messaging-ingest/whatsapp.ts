@@ -8,6 +8,7 @@ import { parseJson } from "./adapter.ts";
 import { json, STATUS, text } from "./answers.ts";
 import { type Bytes, hmacSha256Hex, safeEqualString } from "./crypto.ts";
 import { participantIds } from "./participant_ids.ts";
+import { body, callLine, metadataOf } from "./whatsapp_kinds.ts";
 import {
   compact,
   type Delivery,
@@ -15,14 +16,12 @@ import {
   type IngestMessage,
   isObject,
   mapItem,
-  type MessageType,
   type MessageUpdate,
   optionalString,
   type Refusal,
   requireArray,
   requireObject,
   requireString,
-  scalarText,
   ShapeError,
 } from "./types.ts";
 
@@ -59,91 +58,13 @@ export function verifySignature(header: string | null, raw: Bytes, appSecret: st
   return safeEqualString(header.slice(7).toLowerCase(), expected);
 }
 
-const MEDIA: Record<string, MessageType> = {
-  image: "image",
-  video: "video",
-  audio: "audio",
-  document: "document",
-  sticker: "sticker",
-};
-
+/** The statuses stored as they are; played is stored as read (below), deleted as a delete. */
 const STATUSES = new Set(["sent", "delivered", "read", "failed"]);
+/** Statuses with no meaning for a message's state: warning is about a catalog item of a template. */
+const IGNORED_STATUSES = new Set(["warning"]);
 
 function phone(waId: string): string {
   return waId.startsWith("+") ? waId : `+${waId}`;
-}
-
-interface Body {
-  type: MessageType;
-  content: string | null;
-  metadata?: Record<string, unknown>;
-}
-
-/** Type, text and metadata of one message object (shared by messages and echoes). */
-function body(m: Record<string, unknown>, path: string): Body {
-  const type = requireString(m.type, `${path}.type`);
-  const part = isObject(m[type]) ? (m[type] as Record<string, unknown>) : {};
-  if (type === "text") {
-    return { type: "text", content: requireString(part.body, `${path}.text.body`) };
-  }
-  if (type in MEDIA) {
-    const kind: MessageType = type === "audio" && part.voice === true ? "voice" : MEDIA[type];
-    return {
-      type: kind,
-      content: optionalString(part.caption) ?? null,
-      metadata: compact({
-        media_id: optionalString(part.id),
-        mime_type: optionalString(part.mime_type),
-        filename: optionalString(part.filename),
-        // the SHA-256 of the (decrypted) file, as WhatsApp sends it (base64): an export's
-        // copy of the same file carries it too, so the two copies meet (12_match.sql)
-        sha256: optionalString(part.sha256),
-      }),
-    };
-  }
-  if (type === "location") {
-    const label = [optionalString(part.name), optionalString(part.address)].filter(Boolean).join(", ");
-    return {
-      type: "location",
-      content: label || `${scalarText(part.latitude)},${scalarText(part.longitude)}`,
-      metadata: compact({ latitude: part.latitude, longitude: part.longitude }),
-    };
-  }
-  if (type === "contacts") {
-    const contacts = Array.isArray(m.contacts) ? m.contacts : [];
-    const names = contacts
-      .map((c) => (isObject(c) && isObject(c.name) ? optionalString(c.name.formatted_name) : undefined))
-      .filter(Boolean);
-    return { type: "contact", content: names.join(", ") || null, metadata: { contacts } };
-  }
-  if (type === "button") {
-    return { type: "text", content: optionalString(part.text) ?? null, metadata: { whatsapp_type: "button" } };
-  }
-  if (type === "interactive") {
-    const reply = (isObject(part.button_reply) && part.button_reply) ||
-      (isObject(part.list_reply) && part.list_reply) ||
-      {};
-    return {
-      type: "text",
-      content: optionalString((reply as Record<string, unknown>).title) ?? null,
-      metadata: { whatsapp_type: "interactive" },
-    };
-  }
-  if (type === "system") {
-    // user_changed_number / customer_changed_number, user_changed_user_id,
-    // customer_identity_changed: a line in the thread; the new ids are participant_ids
-    return {
-      type: "system",
-      content: optionalString(part.body) ?? null,
-      metadata: compact({ whatsapp_system_type: optionalString(part.type), identity: optionalString(part.identity) }),
-    };
-  }
-  // unsupported, unknown, order, and whatever Meta adds: kept, with the platform's type
-  return {
-    type: "other",
-    content: null,
-    metadata: compact({ whatsapp_type: type, errors: Array.isArray(m.errors) ? m.errors : undefined }),
-  };
 }
 
 /** A value.contacts[] entry: the customer's phone (wa_id), ids and profile. */
@@ -244,6 +165,246 @@ export function sameAccount(value: Record<string, unknown>, account: string): bo
   return display !== undefined && digits(account) !== "" && digits(display) === digits(account);
 }
 
+/** The webhook fields that carry messages, statuses or calls; the others map to nothing. */
+const FIELDS = new Set(["messages", "smb_message_echoes", "calls", "history"]);
+
+/** What one change gives: the delivery's lists, its contacts and the business's own number. */
+interface Sink {
+  messages: IngestMessage[];
+  updates: MessageUpdate[];
+  refused: Refusal[];
+  contacts: Map<string, Contact>;
+  business?: string;
+}
+
+/**
+ * One message object (messages, echoes, history) as a stored message of the conversation
+ * `to` (the customer) or, with a group_id, of the group (keyed by the group id, each message
+ * with its sender; the sender's ids are no aliases of the group).
+ */
+function message(
+  m: Record<string, unknown>,
+  p: string,
+  customer: Party | null,
+  direction: "inbound" | "outbound",
+  sender: { identifier?: string; name?: string },
+  extra?: Record<string, unknown>,
+): IngestMessage {
+  const group = optionalString(m.group_id);
+  const b = body(m, p);
+  const md = metadataOf(b, m);
+  const metadata = extra ? { ...(md ?? {}), ...extra } : md;
+  const key = group ?? customer?.key;
+  if (!key) throw new ShapeError(`${p}: no conversation (to, from or group_id)`);
+  return compact({
+    platform: "whatsapp",
+    external_conversation_id: key,
+    participant_identifier: group ? undefined : customer?.phone ?? customer?.username,
+    participant_name: group ? undefined : direction === "inbound" ? customer?.name : undefined,
+    participant_ids: group ? undefined : customer?.ids,
+    conversation_type: group ? "group" : "direct",
+    id: requireString(m.id, `${p}.id`),
+    direction,
+    type: b.type,
+    content: b.content,
+    media_url: b.media_url,
+    sent_at: fromEpochSeconds(m.timestamp, `${p}.timestamp`),
+    sender_identifier: sender.identifier,
+    sender_name: sender.name,
+    reply_to_id: isObject(m.context) ? optionalString(m.context.id) : undefined,
+    metadata,
+  }) as IngestMessage;
+}
+
+/** value.messages: the customers' messages (reactions are updates). */
+function inboundMessages(value: Record<string, unknown>, path: string, s: Sink): void {
+  const msgs = value.messages === undefined ? [] : requireArray(value.messages, `${path}.value.messages`);
+  msgs.forEach((x, k) => {
+    const p = `${path}.value.messages[${k}]`;
+    mapItem(s.refused, p, () => {
+      const m = requireObject(x, p);
+      const who = party(s.contacts, m.from, m.from_user_id, m.from_parent_user_id, `${p}.from`, changedTo(m));
+      if (m.type === "reaction") {
+        const r = requireObject(m.reaction, `${p}.reaction`);
+        s.updates.push({
+          kind: "reaction",
+          platform: "whatsapp",
+          external_conversation_id: optionalString(m.group_id) ?? who.key,
+          id: requireString(r.message_id, `${p}.reaction.message_id`),
+          reactor: who.key,
+          emoji: optionalString(r.emoji) ?? null, // an empty emoji removes the reaction
+          at: fromEpochSeconds(m.timestamp, `${p}.timestamp`),
+        });
+        return;
+      }
+      s.messages.push(message(m, p, who, "inbound", { identifier: who.key, name: who.name }));
+    });
+  });
+}
+
+/** value.message_echoes: what the business sent from the WhatsApp Business app (outbound). */
+function echoes(value: Record<string, unknown>, path: string, s: Sink): void {
+  const list = value.message_echoes === undefined
+    ? []
+    : requireArray(value.message_echoes, `${path}.value.message_echoes`);
+  list.forEach((x, k) => {
+    const p = `${path}.value.message_echoes[${k}]`;
+    mapItem(s.refused, p, () => {
+      const m = requireObject(x, p);
+      const to = optionalString(m.group_id)
+        ? null
+        : party(s.contacts, m.to, m.to_user_id, m.to_parent_user_id, `${p}.to`);
+      const from = optionalString(m.from);
+      s.messages.push(message(m, p, to, "outbound", { identifier: from ? phone(from) : undefined }));
+    });
+  });
+}
+
+/**
+ * value.statuses: sent, delivered, read, failed as they are; played (a voice message heard)
+ * as read, the store ranking no played; deleted as a delete of the message; warning ignored;
+ * another status refused with its name (counted). A group's status is keyed by the group.
+ */
+function statuses(value: Record<string, unknown>, path: string, s: Sink): void {
+  const list = value.statuses === undefined ? [] : requireArray(value.statuses, `${path}.value.statuses`);
+  list.forEach((x, k) => {
+    const p = `${path}.value.statuses[${k}]`;
+    mapItem(s.refused, p, () => {
+      const st = requireObject(x, p);
+      const given = requireString(st.status, `${p}.status`);
+      if (IGNORED_STATUSES.has(given)) return;
+      const status = given === "played" ? "read" : given;
+      if (!STATUSES.has(status) && status !== "deleted") {
+        throw new ShapeError(`${p}.status: ${JSON.stringify(given.slice(0, 40))} is not a status the function knows`);
+      }
+      const group = st.recipient_type === "group" ? optionalString(st.recipient_id) : undefined;
+      const to = group ? null : party(
+        s.contacts,
+        st.recipient_id,
+        st.recipient_user_id,
+        st.recipient_parent_user_id,
+        `${p}.recipient_id`,
+      );
+      const base = {
+        platform: "whatsapp" as const,
+        external_conversation_id: group ?? to!.key,
+        id: requireString(st.id, `${p}.id`),
+        at: fromEpochSeconds(st.timestamp, `${p}.timestamp`),
+      };
+      if (status === "deleted") {
+        s.updates.push({ kind: "delete", ...base });
+        return;
+      }
+      const errors = Array.isArray(st.errors) ? st.errors : [];
+      const first = isObject(errors[0]) ? errors[0] : undefined;
+      s.updates.push(compact({
+        kind: "status",
+        ...base,
+        status: status as "sent" | "delivered" | "read" | "failed",
+        error: status === "failed" && first ? compact({ code: first.code, title: first.title }) : undefined,
+        // the phone and the user id together: the store records them as aliases
+        participant_ids: to?.ids && Object.keys(to.ids).length > 1 ? to.ids : undefined,
+      }) as MessageUpdate);
+    });
+  });
+}
+
+/**
+ * The calls field: a terminate is the call's line in the customer's thread (id: the call
+ * id; duration, answered or missed); connect (the SDP offer/answer) and the call statuses
+ * (RINGING, ACCEPTED, REJECTED) say nothing the terminate does not: no message.
+ */
+function calls(value: Record<string, unknown>, path: string, s: Sink): void {
+  const list = value.calls === undefined ? [] : requireArray(value.calls, `${path}.value.calls`);
+  list.forEach((x, k) => {
+    const p = `${path}.value.calls[${k}]`;
+    mapItem(s.refused, p, () => {
+      const c = requireObject(x, p);
+      const event = requireString(c.event, `${p}.event`);
+      if (event === "connect") return;
+      if (event !== "terminate") {
+        throw new ShapeError(
+          `${p}.event: ${JSON.stringify(event.slice(0, 40))} is not a call event the function knows`,
+        );
+      }
+      const outbound = c.direction === "BUSINESS_INITIATED";
+      const who = outbound
+        ? party(s.contacts, c.to, c.to_user_id, c.to_parent_user_id, `${p}.to`)
+        : party(s.contacts, c.from, c.from_user_id, c.from_parent_user_id, `${p}.from`);
+      const line = callLine(c);
+      const ended = fromEpochSeconds(c.timestamp, `${p}.timestamp`);
+      let started = ended;
+      try {
+        started = c.start_time === undefined ? ended : fromEpochSeconds(c.start_time, `${p}.start_time`);
+      } catch {
+        started = ended; // a start time that cannot be read: the terminate's time
+      }
+      s.messages.push(compact({
+        platform: "whatsapp",
+        external_conversation_id: who.key,
+        participant_identifier: who.phone ?? who.username,
+        participant_name: outbound ? undefined : who.name,
+        participant_ids: who.ids,
+        conversation_type: "direct",
+        id: requireString(c.id, `${p}.id`),
+        direction: outbound ? "outbound" : "inbound",
+        type: line.type,
+        content: line.content,
+        sent_at: started,
+        sender_identifier: outbound ? s.business : who.key,
+        sender_name: outbound ? undefined : who.name,
+        metadata: line.metadata,
+      }) as IngestMessage);
+    });
+  });
+}
+
+/**
+ * The history field (a WhatsApp Business app number connected to Cloud API): up to 180 days
+ * of the app's chats, in three phases of chunks. Each thread's messages are stored with
+ * their original times, outbound when the business sent them, and marked
+ * `metadata.history` ({phase, chunk_order, progress, status}). A history entry with errors
+ * (the business declined sharing) stores nothing.
+ */
+function history(value: Record<string, unknown>, path: string, s: Sink): void {
+  const list = value.history === undefined ? [] : requireArray(value.history, `${path}.value.history`);
+  list.forEach((h, i) => {
+    const hp = `${path}.value.history[${i}]`;
+    mapItem(s.refused, hp, () => {
+      const chunk = requireObject(h, hp);
+      const md = isObject(chunk.metadata) ? chunk.metadata : {};
+      const mark = compact({ phase: md.phase, chunk_order: md.chunk_order, progress: md.progress });
+      const threads = chunk.threads === undefined ? [] : requireArray(chunk.threads, `${hp}.threads`);
+      threads.forEach((t, j) => {
+        const tp = `${hp}.threads[${j}]`;
+        mapItem(s.refused, tp, () => {
+          const thread = requireObject(t, tp);
+          const msgs = thread.messages === undefined ? [] : requireArray(thread.messages, `${tp}.messages`);
+          const who = party(s.contacts, thread.id, thread.user_id, thread.parent_user_id, `${tp}.id`);
+          msgs.forEach((x, k) => {
+            const p = `${tp}.messages[${k}]`;
+            mapItem(s.refused, p, () => {
+              const m = requireObject(x, p);
+              const from = optionalString(m.from);
+              const outbound = from !== undefined && s.business !== undefined && digits(from) === digits(s.business);
+              const ctx = isObject(m.history_context) ? m.history_context : {};
+              const status = optionalString(ctx.status)?.toLowerCase();
+              s.messages.push(message(
+                m,
+                p,
+                who,
+                outbound ? "outbound" : "inbound",
+                outbound ? { identifier: s.business } : { identifier: who.key, name: who.name },
+                { history: compact({ ...mark, status }) },
+              ));
+            });
+          });
+        });
+      });
+    });
+  });
+}
+
 /**
  * Maps a webhook body onto messages and updates; throws ShapeError for another shape. With
  * the connection's account, a change for another phone number is refused whole, and a
@@ -262,7 +423,9 @@ export function mapWhatsApp(payload: unknown, account?: string): Delivery {
     requireArray(entry.changes, `entry[${i}].changes`).forEach((c, j) => {
       const path = `entry[${i}].changes[${j}]`;
       const change = requireObject(c, path);
-      if (change.field !== "messages" && change.field !== "smb_message_echoes") return; // other fields: not messages
+      // other fields (account, template and phone number updates, smb_app_state_sync's
+      // contacts: docs/kinds.md) are no messages
+      if (!FIELDS.has(String(change.field))) return;
       const value = requireObject(change.value, `${path}.value`);
       if (account !== undefined && !sameAccount(value, account)) {
         const md = isObject(value.metadata) ? value.metadata : {};
@@ -274,111 +437,23 @@ export function mapWhatsApp(payload: unknown, account?: string): Delivery {
         });
         return;
       }
-      const contacts = contactsOf(value);
-
-      if (change.field === "smb_message_echoes") {
-        const echoes = value.message_echoes === undefined
-          ? []
-          : requireArray(value.message_echoes, `${path}.value.message_echoes`);
-        echoes.forEach((x, k) => {
-          const p = `${path}.value.message_echoes[${k}]`;
-          mapItem(refused, p, () => {
-            const m = requireObject(x, p);
-            const to = party(contacts, m.to, m.to_user_id, m.to_parent_user_id, `${p}.to`);
-            const b = body(m, p);
-            messages.push(compact({
-              platform: "whatsapp",
-              external_conversation_id: to.key,
-              participant_identifier: to.phone ?? to.username,
-              participant_ids: to.ids,
-              conversation_type: "direct",
-              id: requireString(m.id, `${p}.id`),
-              direction: "outbound",
-              type: b.type,
-              content: b.content,
-              sent_at: fromEpochSeconds(m.timestamp, `${p}.timestamp`),
-              sender_identifier: optionalString(m.from) ? phone(String(m.from)) : undefined,
-              reply_to_id: isObject(m.context) ? optionalString(m.context.id) : undefined,
-              metadata: b.metadata,
-            }) as IngestMessage);
-          });
-        });
-        return;
+      const md = isObject(value.metadata) ? value.metadata : {};
+      const display = optionalString(md.display_phone_number);
+      const sink: Sink = {
+        messages,
+        updates,
+        refused,
+        contacts: contactsOf(value),
+        business: display ? phone(digits(display)) : undefined,
+      };
+      if (change.field === "smb_message_echoes") echoes(value, path, sink);
+      else if (change.field === "calls") {
+        calls(value, path, sink);
+      } else if (change.field === "history") history(value, path, sink);
+      else {
+        inboundMessages(value, path, sink);
+        statuses(value, path, sink);
       }
-
-      const msgs = value.messages === undefined ? [] : requireArray(value.messages, `${path}.value.messages`);
-      msgs.forEach((x, k) => {
-        const p = `${path}.value.messages[${k}]`;
-        mapItem(refused, p, () => {
-          const m = requireObject(x, p);
-          const who = party(contacts, m.from, m.from_user_id, m.from_parent_user_id, `${p}.from`, changedTo(m));
-          const from = who.key;
-          const id = requireString(m.id, `${p}.id`);
-          const sentAt = fromEpochSeconds(m.timestamp, `${p}.timestamp`);
-          if (m.type === "reaction") {
-            const r = requireObject(m.reaction, `${p}.reaction`);
-            updates.push({
-              kind: "reaction",
-              platform: "whatsapp",
-              external_conversation_id: from,
-              id: requireString(r.message_id, `${p}.reaction.message_id`),
-              reactor: from,
-              emoji: optionalString(r.emoji) ?? null, // an empty emoji removes the reaction
-              at: sentAt,
-            });
-            return;
-          }
-          const b = body(m, p);
-          const name = who.name;
-          messages.push(compact({
-            platform: "whatsapp",
-            external_conversation_id: from,
-            participant_identifier: who.phone ?? who.username,
-            participant_name: name,
-            participant_ids: who.ids,
-            conversation_type: "direct",
-            id,
-            direction: "inbound",
-            type: b.type,
-            content: b.content,
-            sent_at: sentAt,
-            sender_identifier: from,
-            sender_name: name,
-            reply_to_id: isObject(m.context) ? optionalString(m.context.id) : undefined,
-            metadata: b.metadata,
-          }) as IngestMessage);
-        });
-      });
-
-      const statuses = value.statuses === undefined ? [] : requireArray(value.statuses, `${path}.value.statuses`);
-      statuses.forEach((x, k) => {
-        const p = `${path}.value.statuses[${k}]`;
-        mapItem(refused, p, () => {
-          const s = requireObject(x, p);
-          const status = requireString(s.status, `${p}.status`);
-          if (!STATUSES.has(status)) return; // e.g. "deleted", "warning": nothing to record
-          const errors = Array.isArray(s.errors) ? s.errors : [];
-          const first = isObject(errors[0]) ? errors[0] : undefined;
-          const to = party(
-            contacts,
-            s.recipient_id,
-            s.recipient_user_id,
-            s.recipient_parent_user_id,
-            `${p}.recipient_id`,
-          );
-          updates.push(compact({
-            kind: "status",
-            platform: "whatsapp",
-            external_conversation_id: to.key,
-            id: requireString(s.id, `${p}.id`),
-            status: status as "sent" | "delivered" | "read" | "failed",
-            at: fromEpochSeconds(s.timestamp, `${p}.timestamp`),
-            error: status === "failed" && first ? compact({ code: first.code, title: first.title }) : undefined,
-            // the phone and the user id together: the store records them as aliases
-            participant_ids: to.ids && Object.keys(to.ids).length > 1 ? to.ids : undefined,
-          }) as MessageUpdate);
-        });
-      });
     });
   });
   return { messages, updates, refused };

@@ -119,6 +119,7 @@ Deno.test("unknown and unsupported types are kept as other with the platform's t
   assertEquals(d.messages[0].type, "other");
   assertEquals(d.messages[0].metadata, {
     whatsapp_type: "unsupported",
+    platform_kind: "unsupported",
     errors: [{ code: 131051, title: "Message type unknown" }],
   });
 });
@@ -166,7 +167,7 @@ Deno.test("a reaction is an update of the message it reacts to, not a message; a
   ]);
 });
 
-Deno.test("statuses are updates on the named message; failed carries its error; unknown statuses are skipped", () => {
+Deno.test("statuses are updates on the named message; failed carries its error; deleted deletes it (issue 28: was skipped)", () => {
   const d = mapWhatsApp(change({
     statuses: [
       {
@@ -210,6 +211,13 @@ Deno.test("statuses are updates on the named message; failed carries its error; 
       status: "failed",
       at: "2025-06-18T16:22:54Z",
       error: { code: 131047, title: "Re-engagement message" },
+    },
+    {
+      kind: "delete",
+      platform: "whatsapp",
+      external_conversation_id: "+16505551234",
+      id: "wamid.OUT3",
+      at: "2025-06-18T16:22:55Z",
     },
   ]);
 });
@@ -313,4 +321,155 @@ Deno.test("a message the mapping cannot read is refused alone; the others and th
   assertEquals(d.messages.map((m) => m.id), ["wamid.ok"]);
   assertEquals(d.updates.length, 1);
   assertEquals(d.refused?.map((r) => [r.path, r.kind]), [["entry[0].changes[0].value.messages[1]", "invalid_shape"]]);
+});
+
+Deno.test("issue 28 kinds, malformed: each path stores what it can read or refuses the item alone, never throws", () => {
+  const from = "16505551234";
+  const at = "1749416383";
+  const group = "Y2FwaV9ncm91cDoxNzA1NTU1MDEzOToxMjAzNjM0MDQ2OTQyMzM4MjAZD";
+  const body = {
+    object: "whatsapp_business_account",
+    entry: [{
+      id: "102290129340398",
+      changes: [
+        {
+          field: "messages",
+          value: {
+            metadata: META,
+            messages: [
+              { from, id: "m.i1", timestamp: at, type: "interactive", interactive: "button" },
+              {
+                from,
+                id: "m.i2",
+                timestamp: at,
+                type: "interactive",
+                interactive: { type: "nfm_reply", nfm_reply: { response_json: 42 } },
+              },
+              {
+                from,
+                id: "m.o1",
+                timestamp: at,
+                type: "order",
+                order: { product_items: [null, "x", { quantity: {}, currency: "EUR" }] },
+              },
+              {
+                from,
+                id: "m.t1",
+                timestamp: at,
+                type: "text",
+                text: { body: "hi" },
+                referral: "an ad",
+                context: { forwarded: "yes" },
+                group_id: { id: 1 },
+              },
+              { from, id: "m.u1", timestamp: at, type: "unsupported", unsupported: [] },
+              { from, id: "m.b1", timestamp: at, type: "button", button: null },
+              { from, id: "m.proto", timestamp: at, type: "toString" },
+              { from, id: "m.g1", timestamp: at, type: "reaction", group_id: group, reaction: { message_id: "m.x" } },
+            ],
+            statuses: [
+              { id: "s.1", status: "played", timestamp: at },
+              { id: "s.2", status: "played", timestamp: at, recipient_id: from },
+            ],
+          },
+        },
+        {
+          field: "calls",
+          value: {
+            metadata: META,
+            calls: [
+              { id: "c.1", from, timestamp: at },
+              { id: "c.2", from, timestamp: at, event: "ringing" },
+              { id: "c.3", timestamp: at, event: "terminate" },
+              { id: "c.4", from, timestamp: at, event: "terminate", start_time: "soon", duration: "12" },
+            ],
+          },
+        },
+        {
+          field: "history",
+          value: {
+            metadata: META,
+            history: [
+              "chunk",
+              {
+                metadata: { phase: 0 },
+                threads: [
+                  { messages: [] },
+                  { id: from, messages: "none" },
+                  {
+                    id: from,
+                    messages: [
+                      { from, id: "h.bad", timestamp: "yesterday", type: "text", text: { body: "x" } },
+                      { from, id: "h.ok", timestamp: at, type: "text", text: { body: "kept" } },
+                    ],
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      ],
+    }],
+  };
+  const d = mapWhatsApp(body, "106540352242922");
+  const byId = Object.fromEntries(d.messages.map((m) => [m.id, m]));
+  assertEquals(Object.keys(byId).sort(), ["c.4", "h.ok", "m.b1", "m.i1", "m.i2", "m.o1", "m.proto", "m.t1", "m.u1"]);
+  assertEquals([byId["m.i1"].type, byId["m.i1"].metadata?.platform_kind], ["other", "interactive.unknown"]);
+  assertEquals(byId["m.i2"].metadata?.interactive, { kind: "nfm_reply", response_json: "42" });
+  assertEquals(byId["m.o1"].metadata?.order, { product_items: [{ currency: "EUR" }] });
+  assertEquals([byId["m.t1"].conversation_type, byId["m.t1"].metadata], ["direct", undefined]);
+  assertEquals(byId["m.u1"].metadata?.platform_kind, "unsupported");
+  assertEquals([byId["m.b1"].type, byId["m.b1"].content], ["text", null]);
+  assertEquals([byId["m.proto"].type, byId["m.proto"].metadata?.platform_kind], ["other", "toString"]);
+  assertEquals(byId["c.4"].sent_at, "2025-06-08T20:59:43Z");
+  assertEquals(byId["c.4"].metadata?.call, { media: "voice", missed: false, answered: true, duration_seconds: 12 });
+  assertEquals(byId["h.ok"].metadata?.history, { phase: 0 });
+  assertEquals(d.updates.map((u) => [u.kind, u.id, u.external_conversation_id]), [
+    ["reaction", "m.x", group],
+    ["status", "s.2", "+16505551234"],
+  ]);
+  assertEquals(d.refused?.map((r) => r.path), [
+    "entry[0].changes[0].value.statuses[0]",
+    "entry[0].changes[1].value.calls[0]",
+    "entry[0].changes[1].value.calls[1]",
+    "entry[0].changes[1].value.calls[2]",
+    "entry[0].changes[2].value.history[0]",
+    "entry[0].changes[2].value.history[1].threads[0]",
+    "entry[0].changes[2].value.history[1].threads[1]",
+    "entry[0].changes[2].value.history[1].threads[2].messages[0]",
+  ]);
+  assert(d.refused!.every((r) => r.kind === "invalid_shape"), "all invalid_shape");
+});
+
+Deno.test("issue 28: a group message is the group's conversation with its sender; an echo to a group too", () => {
+  const group = "Y2FwaV9ncm91cDoxNzA1NTU1MDEzOToxMjAzNjM0MDQ2OTQyMzM4MjAZD";
+  const inbound = mapWhatsApp(change({
+    contacts: CONTACTS,
+    messages: [{
+      from: "16505551234",
+      group_id: group,
+      id: "g.1",
+      timestamp: "1749416383",
+      type: "text",
+      text: { body: "hi all" },
+    }],
+  }));
+  const m = inbound.messages[0];
+  assertEquals(
+    [m.external_conversation_id, m.conversation_type, m.sender_identifier, m.sender_name, m.participant_ids],
+    [group, "group", "+16505551234", "Sheena Nelson", undefined],
+  );
+  const echo = mapWhatsApp(change({
+    message_echoes: [{
+      from: "15550783881",
+      group_id: group,
+      id: "g.2",
+      timestamp: "1749416383",
+      type: "text",
+      text: { body: "hello" },
+    }],
+  }, "smb_message_echoes"));
+  assertEquals(echo.messages.map((x) => [x.external_conversation_id, x.conversation_type, x.direction]), [
+    [group, "group", "outbound"],
+  ]);
 });
