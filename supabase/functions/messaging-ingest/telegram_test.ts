@@ -140,17 +140,30 @@ Deno.test("business_message from the business account is outbound; channel_post 
   ]);
 });
 
-Deno.test("service messages are system; unknown kinds are other with the platform's type", () => {
+Deno.test("service messages are system lines saying who did what; unknown kinds are other, named", () => {
+  // before issue 28 this was the bare "new chat members" (who joined was lost)
   const s = mapTelegram({
     update_id: 10007,
     message: { message_id: 10, from: USER, chat: GROUP, date: 1441645532, new_chat_members: [USER] },
   }).messages[0];
-  assertEquals([s.type, s.content], ["system", "new chat members"]);
+  assertEquals([s.type, s.content], ["system", "Ana Garc\u00eda joined"]);
+  // before issue 28 a dice was an empty other: its emoji and value were lost
   const o = mapTelegram({
     update_id: 10008,
     message: { message_id: 11, from: USER, chat: PRIVATE, date: 1441645532, dice: { emoji: "\u{1F3B2}", value: 4 } },
   }).messages[0];
-  assertEquals([o.type, o.metadata], ["other", { telegram_type: "dice" }]);
+  assertEquals([o.type, o.content, o.metadata], ["other", "\u{1F3B2} 4", {
+    platform_kind: "dice",
+    dice: { emoji: "\u{1F3B2}", value: 4 },
+  }]);
+  const f = mapTelegram({
+    update_id: 10011,
+    message: { message_id: 12, from: USER, chat: PRIVATE, date: 1441645532, hologram: { title: "3D" } },
+  }).messages[0];
+  assertEquals([f.type, f.content, f.metadata], ["other", "3D", {
+    platform_kind: "hologram",
+    telegram_type: "hologram",
+  }]);
 });
 
 Deno.test("message_reaction is an update of the reacted message; an empty new_reaction removes it", () => {
