@@ -162,7 +162,10 @@ const SERVICE: Record<string, (m: Obj, actor: string) => [string, Obj?]> = {
     const text = p && (optionalString(p.text) ?? optionalString(p.caption));
     const short = text && text.length > 80 ? `${text.slice(0, 79)}…` : text;
     return [short ? `${actor} pinned ${quoted(short)}` : `${actor} pinned a message`, {
-      pinned_message_id: p ? optionalString(p.message_id) : undefined,
+      // the stored id of the pinned message (`<chat id>:<message id>`)
+      pinned_id: p && optionalString(obj(m.chat)?.id) && optionalString(p.message_id)
+        ? `${optionalString(obj(m.chat)?.id)}:${optionalString(p.message_id)}`
+        : undefined,
     }];
   },
   message_auto_delete_timer_changed: (m, actor) => {
