@@ -1,4 +1,6 @@
 // Telegram Bot API Update objects, shaped as the Bot API reference describes them.
+import { cleanDelivery } from "./clean.ts";
+import kinds from "./kinds/telegram.ts";
 import { mapTelegram, verifySecretToken } from "./telegram.ts";
 import { assert, assertEquals, assertThrows } from "./test_helpers.ts";
 import { ShapeError } from "./types.ts";
@@ -218,4 +220,96 @@ Deno.test("the secret token header must equal the connection's secret_token", as
   assert(!(await verifySecretToken("s3cr3t_Token-2", "s3cr3t_Token-1")));
   assert(!(await verifySecretToken(null, "s3cr3t_Token-1")));
   assert(!(await verifySecretToken("", "")), "an empty secret never matches");
+});
+
+/** Every path of a JSON value (objects and arrays), the root excluded. */
+function paths(v: unknown, at: (string | number)[] = []): (string | number)[][] {
+  if (Array.isArray(v)) return v.flatMap((x, i) => [[...at, i], ...paths(x, [...at, i])]);
+  if (v && typeof v === "object") {
+    return Object.entries(v).flatMap(([k, x]) => [[...at, k], ...paths(x, [...at, k])]);
+  }
+  return [];
+}
+
+function replaced(v: unknown, path: (string | number)[], junk: unknown): unknown {
+  const copy = structuredClone(v) as Record<string | number, unknown>;
+  let o = copy;
+  for (const k of path.slice(0, -1)) o = o[k] as Record<string | number, unknown>;
+  o[path[path.length - 1]] = junk;
+  return copy;
+}
+
+Deno.test("bad input: every field of every documented example, malformed, never throws past its item", () => {
+  let deep: unknown = "x";
+  for (let i = 0; i < 5000; i++) deep = [deep];
+  const junk = [null, "", "x", -1, 1.5, true, [], {}, [{}], { a: [1] }, deep];
+  let cases = 0;
+  for (const [name, { body }] of Object.entries(kinds.examples)) {
+    for (const path of paths(body)) {
+      if (path[0] === "update_id") continue;
+      for (const j of junk) {
+        cases++;
+        let d;
+        try {
+          d = mapTelegram(replaced(body, path, j));
+        } catch (e) {
+          throw new Error(`${name} ${path.join(".")} = ${JSON.stringify(j)?.slice(0, 20)}: ${e}`);
+        }
+        // each item is mapped or refused, and what is mapped cleans to storable values
+        cleanDelivery(d);
+        for (const r of d.refused ?? []) assert(r.reason.length > 0, `${name}: a refusal without a reason`);
+      }
+    }
+  }
+  assert(cases > 5000, `too few cases (${cases})`);
+});
+
+Deno.test("bad input: a malformed reaction or delete costs only itself", () => {
+  const d = mapTelegram({
+    update_id: 20000,
+    business_message: { message_id: 1, from: USER, chat: PRIVATE, date: 1441645532, text: "kept" },
+    message_reaction: { chat: PRIVATE, message_id: 1, user: USER, date: "yesterday", new_reaction: [] },
+    deleted_business_messages: { business_connection_id: "b", chat: PRIVATE, message_ids: "1,2" },
+  });
+  assertEquals(d.messages.map((m) => m.content), ["kept"]);
+  assertEquals(d.updates, []);
+  assertEquals(d.refused?.map((r) => r.path), ["message_reaction", "deleted_business_messages"]);
+});
+
+Deno.test("reactions: custom emoji and paid are reactions, not removals; the newly added one wins", () => {
+  const react = (old_reaction: unknown[], new_reaction: unknown[]) => {
+    const u = mapTelegram({
+      update_id: 20001,
+      message_reaction: { chat: PRIVATE, message_id: 5, user: USER, date: 1441645600, old_reaction, new_reaction },
+    }).updates[0];
+    return u.kind === "reaction" ? u.emoji : "not a reaction";
+  };
+  const heart = { type: "emoji", emoji: "\u2764" };
+  const custom = { type: "custom_emoji", custom_emoji_id: "77" };
+  assertEquals(react([], [custom]), "custom_emoji:77");
+  assertEquals(react([], [{ type: "paid" }]), "\u2B50");
+  assertEquals(react([heart], [heart, custom]), "custom_emoji:77");
+  assertEquals(react([heart, custom], [heart]), "\u2764");
+  assertEquals(react([custom], []), null);
+  assertEquals(react([], [{ type: "sparkle" }]), "sparkle");
+});
+
+Deno.test("a venue is the venue, not the location it also carries", () => {
+  const v = mapTelegram({
+    update_id: 20002,
+    message: {
+      message_id: 6,
+      from: USER,
+      chat: PRIVATE,
+      date: 1441645532,
+      location: { latitude: 1, longitude: 2 },
+      venue: { location: { latitude: 1, longitude: 2 }, title: "Caf\u00e9", address: "Calle 1" },
+    },
+  }).messages[0];
+  assertEquals([v.type, v.content, v.metadata?.platform_kind, v.metadata?.latitude], [
+    "location",
+    "Caf\u00e9, Calle 1",
+    "venue",
+    1,
+  ]);
 });
