@@ -85,7 +85,12 @@ function mapMessage(raw: unknown, path: string, edited: boolean): IngestMessage 
   const outbound = direct && from !== undefined && String(from.id) !== chatId;
   const k = kindOf(m, COMMON);
   const meta = { ...k.meta, ...contextMeta(m) };
-  const reply = isObject(m.reply_to_message) ? optionalString(m.reply_to_message.message_id) : undefined;
+  // in a forum topic, a message that replies to nothing carries the topic's creation message
+  // as reply_to_message: that is its topic (metadata.topic), not a reply
+  const replied = isObject(m.reply_to_message) && m.reply_to_message.forum_topic_created === undefined
+    ? m.reply_to_message
+    : undefined;
+  const reply = replied ? optionalString(replied.message_id) : undefined;
   let editedAt: string | undefined;
   if (edited) editedAt = fromEpochSeconds(m.edit_date, `${path}.edit_date`);
   return compact({

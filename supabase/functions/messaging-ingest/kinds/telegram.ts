@@ -416,7 +416,8 @@ const examples: Record<string, KindExample> = {
         forum_topic_created: { name: "Envíos", icon_color: 7322096 },
       },
     }, 703),
-    expect: group(703, { type: "text", metadata: { topic: { id: "650", name: "Envíos" } } }),
+    // the topic-creation message it carries as reply_to_message is its topic, not a reply
+    expect: group(703, { type: "text", reply_to_id: undefined, metadata: { topic: { id: "650", name: "Envíos" } } }),
   },
   edited_message: {
     body: {
