@@ -1,8 +1,9 @@
 // Telegram Bot API webhooks: the X-Telegram-Bot-Api-Secret-Token header, and the Update
 // object's message, edited_message, channel_post, edited_channel_post, business_message,
-// edited_business_message, message_reaction and deleted_business_messages (what each kind
-// becomes: telegram_kinds.ts and docs/kinds.md, ## Telegram). Ids follow the importer's scheme
-// (`<chat id>:<message id>`), so an export import and live updates meet.
+// edited_business_message, message_reaction, deleted_business_messages, callback_query and
+// my_chat_member (what each kind becomes: telegram_kinds.ts and docs/kinds.md, ## Telegram).
+// Ids follow the importer's scheme (`<chat id>:<message id>`), so an export import and live
+// updates meet.
 
 import { type Adapter, parseJson } from "./adapter.ts";
 import { json } from "./answers.ts";
@@ -155,8 +156,9 @@ function mapReaction(raw: unknown): ReactionUpdate {
 }
 
 /**
- * Maps one Update; updates of other kinds (callback queries, polls, ...) map to nothing. A
- * message or reaction the mapping cannot read is refused alone (in `refused`).
+ * Maps one Update; updates of other kinds (polls, inline queries, payments, ...) map to
+ * nothing (docs/kinds.md says why, kind by kind). A message, reaction or deleted id the
+ * mapping cannot read is refused alone (in `refused`).
  */
 export function mapTelegram(payload: unknown): Delivery {
   const update = requireObject(payload, "body");
@@ -174,6 +176,36 @@ export function mapTelegram(payload: unknown): Delivery {
     if (update[key] !== undefined) {
       mapItem(refused, key, () => delivery.messages.push(mapMessage(update[key], key, true)));
     }
+  }
+  if (update.callback_query !== undefined) {
+    mapItem(refused, "callback_query", () => {
+      const q = requireObject(update.callback_query, "callback_query");
+      // a press in inline mode (inline_message_id, no message) belongs to no chat the store has
+      if (q.message === undefined) return;
+      const on = requireObject(q.message, "callback_query.message");
+      const id = requireString(q.id, "callback_query.id");
+      // the press is a message of the chat of the message whose button was pressed, answering it;
+      // the update carries no time: the press is as of its arrival
+      const press = {
+        message_id: `callback:${id}`,
+        from: q.from,
+        chat: on.chat,
+        date: Math.floor(Date.now() / 1000),
+        reply_to_message: { message_id: on.message_id },
+        callback_query: q,
+      };
+      delivery.messages.push(mapMessage(press, "callback_query", false));
+    });
+  }
+  if (update.my_chat_member !== undefined) {
+    mapItem(refused, "my_chat_member", () => {
+      const c = requireObject(update.my_chat_member, "my_chat_member");
+      const date = requireString(c.date, "my_chat_member.date");
+      const status = isObject(c.new_chat_member) ? optionalString(c.new_chat_member.status) : undefined;
+      // a system line of the chat: in a private chat, the user blocked or unblocked the bot
+      const line = { ...c, message_id: `member:${date}:${status ?? "unknown"}`, my_chat_member: c };
+      delivery.messages.push(mapMessage(line, "my_chat_member", false));
+    });
   }
   if (update.message_reaction !== undefined) {
     mapItem(refused, "message_reaction", () => delivery.updates.push(mapReaction(update.message_reaction)));

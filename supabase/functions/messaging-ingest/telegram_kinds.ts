@@ -227,6 +227,25 @@ const SERVICE: Record<string, (m: Obj, actor: string) => [string, Obj?]> = {
   users_shared: (_m, actor) => [`${actor} shared users with the bot`],
   chat_shared: (_m, actor) => [`${actor} shared a chat with the bot`],
   connected_website: (m, actor) => [`${actor} logged in on ${scalarText(m.connected_website)}`],
+  // not a Message field: the my_chat_member update, as a line of its chat (telegram.ts)
+  my_chat_member: (m, actor) => {
+    const u = obj(m.my_chat_member);
+    const was = optionalString(obj(u?.old_chat_member)?.status);
+    const now = optionalString(obj(u?.new_chat_member)?.status);
+    const direct = obj(m.chat)?.type === "private";
+    const line = direct
+      ? now === "kicked"
+        ? `${actor} blocked the bot`
+        : was === "kicked"
+        ? `${actor} unblocked the bot`
+        : `${actor} started the bot`
+      : now === "left" || now === "kicked"
+      ? `${actor} removed the bot`
+      : was === "left" || was === "kicked"
+      ? `${actor} added the bot`
+      : `${actor} made the bot ${now ?? "a member"}`;
+    return [line, { bot_status: now, bot_status_before: was }];
+  },
 };
 
 function duration(s: number): string {
@@ -245,6 +264,21 @@ function actorOf(m: Obj): string {
 /** Kinds with content of their own that the store keeps on `other`, or on location/contact. */
 function special(m: Obj): Kind | undefined {
   const caption = optionalString(m.caption) ?? null;
+  if (m.callback_query !== undefined) {
+    // not a Message field: an inline-keyboard press, as a message of its chat (telegram.ts)
+    const q = obj(m.callback_query) ?? {};
+    const data = optionalString(q.data);
+    const label = buttonLabel(obj(q.message), data);
+    return {
+      type: "other",
+      content: label ?? data ?? optionalString(q.game_short_name) ?? null,
+      meta: {
+        platform_kind: "callback_query",
+        ...(some({ interactive: some({ type: "callback", label, data, game: optionalString(q.game_short_name) }) }) ??
+          {}),
+      },
+    };
+  }
   const venue = obj(m.venue);
   if (m.venue !== undefined) {
     // a venue carries `location` too (backward compatibility): the venue is the kind
@@ -327,6 +361,18 @@ function special(m: Obj): Kind | undefined {
         ...(some({ story: some({ chat: who(s.chat), id: optionalString(s.id) }) }) ?? {}),
       },
     };
+  }
+  return undefined;
+}
+
+/** The text of the inline-keyboard button whose callback_data the press sent. */
+function buttonLabel(message: Obj | undefined, data: string | undefined): string | undefined {
+  const markup = obj(message?.reply_markup);
+  if (data === undefined || !markup) return undefined;
+  for (const row of list(markup.inline_keyboard)) {
+    for (const b of list(row)) {
+      if (isObject(b) && b.callback_data === data) return optionalString(b.text);
+    }
   }
   return undefined;
 }

@@ -567,6 +567,74 @@ const examples: Record<string, KindExample> = {
     },
     expect: { messages: [], updates: [{ kind: "reaction", reactor: "anag", emoji: null }] },
   },
+  callback_query: {
+    body: {
+      update_id: 900611,
+      callback_query: {
+        id: "4382bfdwdsb323b2d9",
+        from: ANA,
+        chat_instance: "-8235689542341",
+        data: "confirm:42",
+        message: {
+          message_id: 540,
+          from: { id: 7000000001, is_bot: true, first_name: "Tienda Sol", username: "crm_shop_bot" },
+          chat: PRIVATE,
+          date: DATE,
+          text: "¿Confirmas el pedido 42?",
+          reply_markup: {
+            inline_keyboard: [[{ text: "Sí, confirmo", callback_data: "confirm:42" }, {
+              text: "No",
+              callback_data: "cancel:42",
+            }]],
+          },
+        },
+      },
+    },
+    expect: {
+      messages: [{
+        external_conversation_id: "111111111",
+        id: "111111111:callback:4382bfdwdsb323b2d9",
+        direction: "inbound",
+        type: "other",
+        content: "Sí, confirmo",
+        reply_to_id: "111111111:540",
+        sender_name: "Ana García",
+        metadata: {
+          platform_kind: "callback_query",
+          interactive: { type: "callback", label: "Sí, confirmo", data: "confirm:42" },
+        },
+      }],
+      updates: [],
+    },
+  },
+  my_chat_member_blocked: {
+    body: {
+      update_id: 900612,
+      my_chat_member: {
+        chat: PRIVATE,
+        from: ANA,
+        date: DATE + 600,
+        old_chat_member: { status: "member", user: { id: 7000000001, is_bot: true, first_name: "Tienda Sol" } },
+        new_chat_member: {
+          status: "kicked",
+          user: { id: 7000000001, is_bot: true, first_name: "Tienda Sol" },
+          until_date: 0,
+        },
+      },
+    },
+    expect: {
+      messages: [{
+        external_conversation_id: "111111111",
+        id: `111111111:member:${DATE + 600}:kicked`,
+        direction: "inbound",
+        type: "system",
+        content: "Ana García blocked the bot",
+        sent_at: "2024-12-07T14:10:00Z",
+        metadata: { platform_kind: "my_chat_member", bot_status: "kicked", bot_status_before: "member" },
+      }],
+      updates: [],
+    },
+  },
   message_without_chat: {
     body: { update_id: 900610, message: { message_id: 1, from: ANA, date: DATE, text: "¿?" } },
     expect: { messages: [], updates: [], refused: [{ path: "message", kind: "invalid_shape" }] },
