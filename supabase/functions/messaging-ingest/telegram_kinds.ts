@@ -11,6 +11,8 @@ export type Kind = { type: MessageType; content: string | null; meta: Obj };
 
 /** At most this many entities (links, mentions, ...) are kept: metadata is capped in size. */
 export const MAX_ENTITIES = 100;
+/** At most this many characters of JSON of entities are kept. */
+export const ENTITIES_MAX_CHARS = 6000;
 /** At most this many poll options and named members are kept. */
 const MAX_LIST = 20;
 
@@ -58,26 +60,35 @@ function quoted(s: unknown): string {
   return `"${typeof s === "string" ? s : scalarText(s)}"`;
 }
 
-/** MessageEntity list: type, offset, length and what makes it clickable (url, user, ...). */
-export function entities(v: unknown): Obj[] | undefined {
-  const out = list(v).slice(0, MAX_ENTITIES).flatMap((e) => {
-    if (!isObject(e) || typeof e.type !== "string") return [];
+/**
+ * MessageEntity list: type, offset, length and what makes it clickable (url, user, ...). At
+ * most MAX_ENTITIES, and at most ENTITIES_MAX_CHARS of JSON (a message's metadata is capped
+ * at 16,384 characters): the entities past either cap are left out, `entities_truncated` says so.
+ */
+export function entities(v: unknown): { entities?: Obj[]; entities_truncated?: true } {
+  const all = list(v);
+  const out: Obj[] = [];
+  let chars = 0;
+  for (const e of all.slice(0, MAX_ENTITIES)) {
+    if (!isObject(e) || typeof e.type !== "string") continue;
     const offset = num(e.offset);
     const length = num(e.length);
-    if (offset === undefined || length === undefined) return [];
-    return [
-      some({
-        type: e.type,
-        offset,
-        length,
-        url: optionalString(e.url),
-        user: who(e.user),
-        language: optionalString(e.language),
-        custom_emoji_id: optionalString(e.custom_emoji_id),
-      })!,
-    ];
-  });
-  return out.length ? out : undefined;
+    if (offset === undefined || length === undefined) continue;
+    const kept = some({
+      type: e.type,
+      offset,
+      length,
+      url: optionalString(e.url),
+      user: who(e.user),
+      language: optionalString(e.language),
+      custom_emoji_id: optionalString(e.custom_emoji_id),
+    })!;
+    chars += JSON.stringify(kept).length + 1; // flat values only: no deep recursion
+    if (chars > ENTITIES_MAX_CHARS) return { entities: out, entities_truncated: true };
+    out.push(kept);
+  }
+  if (out.length === 0) return {};
+  return all.length > MAX_ENTITIES ? { entities: out, entities_truncated: true } : { entities: out };
 }
 
 /** MessageOrigin (forward_origin, external_reply.origin): who the message came from. */
@@ -438,7 +449,7 @@ export function contextMeta(m: Obj): Obj {
   const inTopic = m.is_topic_message === true || m.forum_topic_created !== undefined;
   const story = obj(m.reply_to_story);
   return some({
-    entities: entities(m.entities ?? m.caption_entities),
+    ...entities(m.entities ?? m.caption_entities),
     forwarded: origin(m.forward_origin),
     quote: quote
       ? some({

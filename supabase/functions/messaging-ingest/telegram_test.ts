@@ -313,3 +313,26 @@ Deno.test("a venue is the venue, not the location it also carries", () => {
     1,
   ]);
 });
+
+Deno.test("entities are capped (count and size) so the metadata stays storable; the cap is marked", () => {
+  const text = "x".repeat(4096);
+  const many = Array.from({ length: 150 }, (_, i) => ({
+    type: "text_link",
+    offset: i,
+    length: 1,
+    url: `https://example.com/${"p".repeat(200)}/${i}`,
+  }));
+  const m = mapTelegram({
+    update_id: 20003,
+    message: { message_id: 7, from: USER, chat: PRIVATE, date: 1441645532, text, entities: many },
+  }).messages[0];
+  const kept = m.metadata?.entities as unknown[];
+  assert(kept.length > 0 && kept.length < 100, `kept ${kept.length}`);
+  assertEquals(m.metadata?.entities_truncated, true);
+  assert(JSON.stringify(m.metadata).length < 16384, "metadata over the contract's cap");
+  const few = mapTelegram({
+    update_id: 20004,
+    message: { message_id: 8, from: USER, chat: PRIVATE, date: 1441645532, text, entities: many.slice(0, 3) },
+  }).messages[0];
+  assertEquals([(few.metadata?.entities as unknown[]).length, few.metadata?.entities_truncated], [3, undefined]);
+});
