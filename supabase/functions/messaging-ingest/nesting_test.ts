@@ -1,9 +1,10 @@
 // Depth and size without recursion (issue 30 item 3): a seeded generator of WhatsApp and
-// Telegram deliveries whose copied fields (WhatsApp contacts, errors, location.latitude;
-// Telegram location) hold values nested from 0 to 20,000 levels, with strings of random
+// Telegram deliveries whose fields (WhatsApp contacts, errors, location.latitude; a Telegram
+// location's latitude) hold values nested from 0 to 20,000 levels, with strings of random
 // sizes and characters (lone surrogates, NUL, emoji, CJK), sent signed to the handler with
 // an in-memory store (as handler_test.ts). Whatever comes: no 5xx, every message within
-// the contract's depth stored, every deeper one refused alone as invalid_message.
+// the contract's depth stored, every deeper one refused alone as invalid_message (Telegram
+// reads coordinates as numbers and never copies the nested value: its message is kept).
 import { hmacSha256Hex, toBytes } from "./crypto.ts";
 import { METADATA_MAX_DEPTH } from "./clean.ts";
 import { createHandler, MAX_WEBHOOK_BYTES } from "./handler.ts";
@@ -173,8 +174,9 @@ function telegramCase(g: ReturnType<typeof makeGen>, run: number) {
     body,
     headers: { "x-telegram-bot-api-secret-token": "tg" },
   });
-  const id = `42:${run}`;
-  return { req, good: fits(d) ? [id] : [], bad: fits(d) ? [] : [id], size: toBytes(body).length };
+  // the Telegram mapping reads coordinates as numbers only (issue 28): a nested latitude is
+  // left out whatever its depth, and the message is kept with what can be read
+  return { req, good: [`42:${run}`], bad: [] as string[], size: toBytes(body).length };
 }
 
 Deno.test(`random nesting, sizes and characters: never 5xx, no good message lost (seed ${SEED}, ${RUNS} runs)`, async () => {

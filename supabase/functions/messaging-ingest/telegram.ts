@@ -1,12 +1,15 @@
 // Telegram Bot API webhooks: the X-Telegram-Bot-Api-Secret-Token header, and the Update
 // object's message, edited_message, channel_post, edited_channel_post, business_message,
-// edited_business_message and message_reaction. Ids follow the importer's scheme
-// (`<chat id>:<message id>`), so an export import and live updates meet.
+// edited_business_message, message_reaction, deleted_business_messages, callback_query and
+// my_chat_member (what each kind becomes: telegram_kinds.ts and docs/kinds.md, ## Telegram).
+// Ids follow the importer's scheme (`<chat id>:<message id>`), so an export import and live
+// updates meet.
 
 import { type Adapter, parseJson } from "./adapter.ts";
 import { json } from "./answers.ts";
 import { safeEqualString } from "./crypto.ts";
 import { participantIds } from "./participant_ids.ts";
+import { contextMeta, fullName, kindOf, username } from "./telegram_kinds.ts";
 import {
   compact,
   type Delivery,
@@ -14,12 +17,12 @@ import {
   type IngestMessage,
   isObject,
   mapItem,
-  type MessageType,
   optionalString,
+  type ReactionUpdate,
   type Refusal,
+  requireArray,
   requireObject,
   requireString,
-  scalarText,
   ShapeError,
 } from "./types.ts";
 
@@ -30,42 +33,16 @@ export function verifySecretToken(header: string | null, secretToken: string | u
 const MESSAGE_KEYS = ["message", "channel_post", "business_message"] as const;
 const EDIT_KEYS = ["edited_message", "edited_channel_post", "edited_business_message"] as const;
 
-const MEDIA: [string, MessageType][] = [
-  ["photo", "image"],
-  ["video", "video"],
-  ["animation", "video"],
-  ["video_note", "video"],
-  ["voice", "voice"],
-  ["audio", "audio"],
-  ["document", "document"],
-  ["sticker", "sticker"],
-  ["location", "location"],
-  ["venue", "location"],
-  ["contact", "contact"],
-];
-
-const SYSTEM = [
-  "new_chat_members",
-  "left_chat_member",
-  "new_chat_title",
-  "new_chat_photo",
-  "delete_chat_photo",
-  "group_chat_created",
-  "supergroup_chat_created",
-  "channel_chat_created",
-  "pinned_message",
-  "migrate_to_chat_id",
-  "migrate_from_chat_id",
-];
-
 /** Keys every Message has that say nothing about its kind. */
 const COMMON = new Set([
   "message_id",
   "message_thread_id",
+  "direct_messages_topic",
   "from",
   "sender_chat",
   "sender_boost_count",
   "sender_business_bot",
+  "sender_tag",
   "date",
   "business_connection_id",
   "chat",
@@ -76,10 +53,13 @@ const COMMON = new Set([
   "external_reply",
   "quote",
   "reply_to_story",
+  "reply_to_checklist_task_id",
   "via_bot",
   "edit_date",
   "has_protected_content",
   "is_from_offline",
+  "is_paid_post",
+  "paid_star_count",
   "media_group_id",
   "author_signature",
   "entities",
@@ -88,51 +68,10 @@ const COMMON = new Set([
   "show_caption_above_media",
   "has_media_spoiler",
   "link_preview_options",
+  "suggested_post_info",
   "reply_markup",
   "effect_id",
 ]); // fmt: skip
-
-function fullName(o: Record<string, unknown>): string | undefined {
-  const name = [optionalString(o.first_name), optionalString(o.last_name)].filter(Boolean).join(" ");
-  return name || optionalString(o.title);
-}
-
-function username(o: Record<string, unknown>): string | undefined {
-  const u = optionalString(o.username);
-  return u ? u.replace(/^@/, "").toLowerCase() : undefined;
-}
-
-function kind(
-  m: Record<string, unknown>,
-): { type: MessageType; content: string | null; meta: Record<string, unknown> } {
-  if (typeof m.text === "string") return { type: "text", content: m.text, meta: {} };
-  for (const [key, type] of MEDIA) {
-    if (m[key] === undefined) continue;
-    const part = m[key];
-    const file = Array.isArray(part) ? part[part.length - 1] : part; // photo: sizes, largest last
-    const meta: Record<string, unknown> = {};
-    if (isObject(file) && typeof file.file_id === "string") meta.file_id = file.file_id;
-    let content = optionalString(m.caption) ?? null;
-    if (key === "location" && isObject(part)) {
-      meta.latitude = part.latitude;
-      meta.longitude = part.longitude;
-      content ??= `${scalarText(part.latitude)},${scalarText(part.longitude)}`;
-    } else if (key === "venue" && isObject(part)) {
-      content ??= [optionalString(part.title), optionalString(part.address)].filter(Boolean).join(", ") || null;
-    } else if (key === "contact" && isObject(part)) {
-      content ??= [fullName(part), optionalString(part.phone_number)].filter(Boolean).join(" ") || null;
-    } else if (key === "sticker" && isObject(part)) {
-      content ??= optionalString(part.emoji) ?? null;
-    } else if (key === "document" && isObject(part) && typeof part.file_name === "string") {
-      meta.filename = part.file_name;
-    }
-    return { type, content, meta };
-  }
-  const system = SYSTEM.find((k) => m[k] !== undefined);
-  if (system) return { type: "system", content: system.replaceAll("_", " "), meta: { telegram_type: system } };
-  const other = Object.keys(m).find((k) => !COMMON.has(k)) ?? "unknown";
-  return { type: "other", content: optionalString(m.caption) ?? null, meta: { telegram_type: other } };
-}
 
 function mapMessage(raw: unknown, path: string, edited: boolean): IngestMessage {
   const m = requireObject(raw, path);
@@ -145,8 +84,14 @@ function mapMessage(raw: unknown, path: string, edited: boolean): IngestMessage 
   // in a private chat the other party is the chat itself: a message from anyone else
   // (the business account, in a business chat) is ours
   const outbound = direct && from !== undefined && String(from.id) !== chatId;
-  const k = kind(m);
-  const reply = isObject(m.reply_to_message) ? optionalString(m.reply_to_message.message_id) : undefined;
+  const k = kindOf(m, COMMON);
+  const meta = { ...k.meta, ...contextMeta(m) };
+  // in a forum topic, a message that replies to nothing carries the topic's creation message
+  // as reply_to_message: that is its topic (metadata.topic), not a reply
+  const replied = isObject(m.reply_to_message) && m.reply_to_message.forum_topic_created === undefined
+    ? m.reply_to_message
+    : undefined;
+  const reply = replied ? optionalString(replied.message_id) : undefined;
   let editedAt: string | undefined;
   if (edited) editedAt = fromEpochSeconds(m.edit_date, `${path}.edit_date`);
   return compact({
@@ -170,13 +115,50 @@ function mapMessage(raw: unknown, path: string, edited: boolean): IngestMessage 
       : undefined,
     sender_name: from ? fullName(from) : senderChat ? fullName(senderChat) : undefined,
     reply_to_id: reply ? `${chatId}:${reply}` : undefined,
-    metadata: Object.keys(k.meta).length ? k.meta : undefined,
+    metadata: Object.keys(meta).length ? meta : undefined,
   }) as IngestMessage;
 }
 
+/** ReactionType as the store's reaction text: the emoji, `custom_emoji:<id>`, or ⭐ (paid). */
+function reactionText(r: unknown): string | null {
+  if (!isObject(r)) return null;
+  if (r.type === "emoji") return optionalString(r.emoji) ?? null;
+  if (r.type === "custom_emoji") {
+    const id = optionalString(r.custom_emoji_id);
+    return id ? `custom_emoji:${id}` : "custom_emoji";
+  }
+  if (r.type === "paid") return "\u2B50";
+  // a future reaction type is a reaction all the same, named by its type
+  return optionalString(r.type) ?? null;
+}
+
 /**
- * Maps one Update; updates of other kinds (callback queries, polls, ...) map to nothing. A
- * message or reaction the mapping cannot read is refused alone (in `refused`).
+ * A MessageReactionUpdated: the reactor's reaction now. The one just added (in new_reaction
+ * and not in old_reaction) wins, else the first kept; an empty new_reaction removes it.
+ */
+function mapReaction(raw: unknown): ReactionUpdate {
+  const r = requireObject(raw, "message_reaction");
+  const chat = requireObject(r.chat, "message_reaction.chat");
+  const chatId = requireString(chat.id, "message_reaction.chat.id");
+  const actor = isObject(r.user) ? r.user : isObject(r.actor_chat) ? r.actor_chat : undefined;
+  const now = (Array.isArray(r.new_reaction) ? r.new_reaction : []).map(reactionText).filter((x) => x !== null);
+  const before = new Set((Array.isArray(r.old_reaction) ? r.old_reaction : []).map(reactionText));
+  const emoji = now.find((x) => !before.has(x)) ?? now[0] ?? null;
+  return {
+    kind: "reaction",
+    platform: "telegram",
+    external_conversation_id: chatId,
+    id: `${chatId}:${requireString(r.message_id, "message_reaction.message_id")}`,
+    reactor: actor ? (username(actor) ?? requireString(actor.id, "message_reaction.user.id")) : "anonymous",
+    emoji,
+    at: fromEpochSeconds(r.date, "message_reaction.date"),
+  };
+}
+
+/**
+ * Maps one Update; updates of other kinds (polls, inline queries, payments, ...) map to
+ * nothing (docs/kinds.md says why, kind by kind). A message, reaction or deleted id the
+ * mapping cannot read is refused alone (in `refused`).
  */
 export function mapTelegram(payload: unknown): Delivery {
   const update = requireObject(payload, "body");
@@ -195,22 +177,64 @@ export function mapTelegram(payload: unknown): Delivery {
       mapItem(refused, key, () => delivery.messages.push(mapMessage(update[key], key, true)));
     }
   }
+  if (update.callback_query !== undefined) {
+    mapItem(refused, "callback_query", () => {
+      const q = requireObject(update.callback_query, "callback_query");
+      // a press in inline mode (inline_message_id, no message) belongs to no chat the store has
+      if (q.message === undefined) return;
+      const on = requireObject(q.message, "callback_query.message");
+      const id = requireString(q.id, "callback_query.id");
+      // the press is a message of the chat of the message whose button was pressed, answering it;
+      // the update carries no time: the press is as of its arrival
+      const press = {
+        message_id: `callback:${id}`,
+        from: q.from,
+        chat: on.chat,
+        date: Math.floor(Date.now() / 1000),
+        reply_to_message: { message_id: on.message_id },
+        callback_query: q,
+      };
+      delivery.messages.push(mapMessage(press, "callback_query", false));
+    });
+  }
+  if (update.my_chat_member !== undefined) {
+    mapItem(refused, "my_chat_member", () => {
+      const c = requireObject(update.my_chat_member, "my_chat_member");
+      const date = requireString(c.date, "my_chat_member.date");
+      const status = isObject(c.new_chat_member) ? optionalString(c.new_chat_member.status) : undefined;
+      // a system line of the chat: in a private chat, the user blocked or unblocked the bot
+      const line = { ...c, message_id: `member:${date}:${status ?? "unknown"}`, my_chat_member: c };
+      delivery.messages.push(mapMessage(line, "my_chat_member", false));
+    });
+  }
   if (update.message_reaction !== undefined) {
-    mapItem(refused, "message_reaction", () => {
-      const r = requireObject(update.message_reaction, "message_reaction");
-      const chat = requireObject(r.chat, "message_reaction.chat");
-      const chatId = requireString(chat.id, "message_reaction.chat.id");
-      const actor = isObject(r.user) ? r.user : isObject(r.actor_chat) ? r.actor_chat : undefined;
-      const reactions = Array.isArray(r.new_reaction) ? r.new_reaction : [];
-      const first = reactions.find((x) => isObject(x) && x.type === "emoji") as Record<string, unknown> | undefined;
-      delivery.updates.push({
-        kind: "reaction",
-        platform: "telegram",
-        external_conversation_id: chatId,
-        id: `${chatId}:${requireString(r.message_id, "message_reaction.message_id")}`,
-        reactor: actor ? (username(actor) ?? requireString(actor.id, "message_reaction.user.id")) : "anonymous",
-        emoji: first ? (optionalString(first.emoji) ?? null) : null,
-        at: fromEpochSeconds(r.date, "message_reaction.date"),
+    mapItem(refused, "message_reaction", () => delivery.updates.push(mapReaction(update.message_reaction)));
+  }
+  if (update.deleted_business_messages !== undefined) {
+    mapItem(refused, "deleted_business_messages", () => {
+      const d = requireObject(update.deleted_business_messages, "deleted_business_messages");
+      const chat = requireObject(d.chat, "deleted_business_messages.chat");
+      const chatId = requireString(chat.id, "deleted_business_messages.chat.id");
+      const ids = requireArray(d.message_ids, "deleted_business_messages.message_ids");
+      // the update carries no time: the deletes are as of their arrival
+      const at = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+      ids.forEach((id, i) => {
+        const messageId = optionalString(id);
+        if (messageId === undefined) {
+          refused.push({
+            path: `deleted_business_messages.message_ids[${i}]`,
+            kind: "invalid_shape",
+            reason: `deleted_business_messages.message_ids[${i}]: must be a message id`,
+          });
+          return;
+        }
+        delivery.updates.push({
+          kind: "delete",
+          platform: "telegram",
+          external_conversation_id: chatId,
+          id: `${chatId}:${messageId}`,
+          at,
+        });
       });
     });
   }

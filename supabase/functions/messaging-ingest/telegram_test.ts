@@ -1,4 +1,6 @@
 // Telegram Bot API Update objects, shaped as the Bot API reference describes them.
+import { cleanDelivery } from "./clean.ts";
+import kinds from "./kinds/telegram.ts";
 import { mapTelegram, verifySecretToken } from "./telegram.ts";
 import { assert, assertEquals, assertThrows } from "./test_helpers.ts";
 import { ShapeError } from "./types.ts";
@@ -140,17 +142,30 @@ Deno.test("business_message from the business account is outbound; channel_post 
   ]);
 });
 
-Deno.test("service messages are system; unknown kinds are other with the platform's type", () => {
+Deno.test("service messages are system lines saying who did what; unknown kinds are other, named", () => {
+  // before issue 28 this was the bare "new chat members" (who joined was lost)
   const s = mapTelegram({
     update_id: 10007,
     message: { message_id: 10, from: USER, chat: GROUP, date: 1441645532, new_chat_members: [USER] },
   }).messages[0];
-  assertEquals([s.type, s.content], ["system", "new chat members"]);
+  assertEquals([s.type, s.content], ["system", "Ana Garc\u00eda joined"]);
+  // before issue 28 a dice was an empty other: its emoji and value were lost
   const o = mapTelegram({
     update_id: 10008,
     message: { message_id: 11, from: USER, chat: PRIVATE, date: 1441645532, dice: { emoji: "\u{1F3B2}", value: 4 } },
   }).messages[0];
-  assertEquals([o.type, o.metadata], ["other", { telegram_type: "dice" }]);
+  assertEquals([o.type, o.content, o.metadata], ["other", "\u{1F3B2} 4", {
+    platform_kind: "dice",
+    dice: { emoji: "\u{1F3B2}", value: 4 },
+  }]);
+  const f = mapTelegram({
+    update_id: 10011,
+    message: { message_id: 12, from: USER, chat: PRIVATE, date: 1441645532, hologram: { title: "3D" } },
+  }).messages[0];
+  assertEquals([f.type, f.content, f.metadata], ["other", "3D", {
+    platform_kind: "hologram",
+    telegram_type: "hologram",
+  }]);
 });
 
 Deno.test("message_reaction is an update of the reacted message; an empty new_reaction removes it", () => {
@@ -205,4 +220,119 @@ Deno.test("the secret token header must equal the connection's secret_token", as
   assert(!(await verifySecretToken("s3cr3t_Token-2", "s3cr3t_Token-1")));
   assert(!(await verifySecretToken(null, "s3cr3t_Token-1")));
   assert(!(await verifySecretToken("", "")), "an empty secret never matches");
+});
+
+/** Every path of a JSON value (objects and arrays), the root excluded. */
+function paths(v: unknown, at: (string | number)[] = []): (string | number)[][] {
+  if (Array.isArray(v)) return v.flatMap((x, i) => [[...at, i], ...paths(x, [...at, i])]);
+  if (v && typeof v === "object") {
+    return Object.entries(v).flatMap(([k, x]) => [[...at, k], ...paths(x, [...at, k])]);
+  }
+  return [];
+}
+
+function replaced(v: unknown, path: (string | number)[], junk: unknown): unknown {
+  const copy = structuredClone(v) as Record<string | number, unknown>;
+  let o = copy;
+  for (const k of path.slice(0, -1)) o = o[k] as Record<string | number, unknown>;
+  o[path[path.length - 1]] = junk;
+  return copy;
+}
+
+Deno.test("bad input: every field of every documented example, malformed, never throws past its item", () => {
+  let deep: unknown = "x";
+  for (let i = 0; i < 5000; i++) deep = [deep];
+  const junk = [null, "", "x", -1, 1.5, true, [], {}, [{}], { a: [1] }, deep];
+  let cases = 0;
+  for (const [name, { body }] of Object.entries(kinds.examples)) {
+    for (const path of paths(body)) {
+      if (path[0] === "update_id") continue;
+      for (const j of junk) {
+        cases++;
+        let d;
+        try {
+          d = mapTelegram(replaced(body, path, j));
+        } catch (e) {
+          throw new Error(`${name} ${path.join(".")} = ${JSON.stringify(j)?.slice(0, 20)}: ${e}`);
+        }
+        // each item is mapped or refused, and what is mapped cleans to storable values
+        cleanDelivery(d);
+        for (const r of d.refused ?? []) assert(r.reason.length > 0, `${name}: a refusal without a reason`);
+      }
+    }
+  }
+  assert(cases > 5000, `too few cases (${cases})`);
+});
+
+Deno.test("bad input: a malformed reaction or delete costs only itself", () => {
+  const d = mapTelegram({
+    update_id: 20000,
+    business_message: { message_id: 1, from: USER, chat: PRIVATE, date: 1441645532, text: "kept" },
+    message_reaction: { chat: PRIVATE, message_id: 1, user: USER, date: "yesterday", new_reaction: [] },
+    deleted_business_messages: { business_connection_id: "b", chat: PRIVATE, message_ids: "1,2" },
+  });
+  assertEquals(d.messages.map((m) => m.content), ["kept"]);
+  assertEquals(d.updates, []);
+  assertEquals(d.refused?.map((r) => r.path), ["message_reaction", "deleted_business_messages"]);
+});
+
+Deno.test("reactions: custom emoji and paid are reactions, not removals; the newly added one wins", () => {
+  const react = (old_reaction: unknown[], new_reaction: unknown[]) => {
+    const u = mapTelegram({
+      update_id: 20001,
+      message_reaction: { chat: PRIVATE, message_id: 5, user: USER, date: 1441645600, old_reaction, new_reaction },
+    }).updates[0];
+    return u.kind === "reaction" ? u.emoji : "not a reaction";
+  };
+  const heart = { type: "emoji", emoji: "\u2764" };
+  const custom = { type: "custom_emoji", custom_emoji_id: "77" };
+  assertEquals(react([], [custom]), "custom_emoji:77");
+  assertEquals(react([], [{ type: "paid" }]), "\u2B50");
+  assertEquals(react([heart], [heart, custom]), "custom_emoji:77");
+  assertEquals(react([heart, custom], [heart]), "\u2764");
+  assertEquals(react([custom], []), null);
+  assertEquals(react([], [{ type: "sparkle" }]), "sparkle");
+});
+
+Deno.test("a venue is the venue, not the location it also carries", () => {
+  const v = mapTelegram({
+    update_id: 20002,
+    message: {
+      message_id: 6,
+      from: USER,
+      chat: PRIVATE,
+      date: 1441645532,
+      location: { latitude: 1, longitude: 2 },
+      venue: { location: { latitude: 1, longitude: 2 }, title: "Caf\u00e9", address: "Calle 1" },
+    },
+  }).messages[0];
+  assertEquals([v.type, v.content, v.metadata?.platform_kind, v.metadata?.latitude], [
+    "location",
+    "Caf\u00e9, Calle 1",
+    "venue",
+    1,
+  ]);
+});
+
+Deno.test("entities are capped (count and size) so the metadata stays storable; the cap is marked", () => {
+  const text = "x".repeat(4096);
+  const many = Array.from({ length: 150 }, (_, i) => ({
+    type: "text_link",
+    offset: i,
+    length: 1,
+    url: `https://example.com/${"p".repeat(200)}/${i}`,
+  }));
+  const m = mapTelegram({
+    update_id: 20003,
+    message: { message_id: 7, from: USER, chat: PRIVATE, date: 1441645532, text, entities: many },
+  }).messages[0];
+  const kept = m.metadata?.entities as unknown[];
+  assert(kept.length > 0 && kept.length < 100, `kept ${kept.length}`);
+  assertEquals(m.metadata?.entities_truncated, true);
+  assert(JSON.stringify(m.metadata).length < 16384, "metadata over the contract's cap");
+  const few = mapTelegram({
+    update_id: 20004,
+    message: { message_id: 8, from: USER, chat: PRIVATE, date: 1441645532, text, entities: many.slice(0, 3) },
+  }).messages[0];
+  assertEquals([(few.metadata?.entities as unknown[]).length, few.metadata?.entities_truncated], [3, undefined]);
 });
