@@ -119,7 +119,7 @@ Deno.test("editMessage: same id as the target, new text, edited_at from the edit
   ]);
 });
 
-Deno.test("reactions and remote deletes are updates; receipts and typing map to nothing", () => {
+Deno.test("reactions, remote deletes and receipts are updates; typing maps to nothing", () => {
   const d = mapSignal([
     receive({
       ...FROM,
@@ -164,6 +164,16 @@ Deno.test("reactions and remote deletes are updates; receipts and typing map to 
       external_conversation_id: "+34611111111",
       id: "+34611111111:1745372297238",
       at: "2025-04-23T01:40:01Z",
+    },
+    // issue 28: a delivery receipt was dropped; it is the status of the account's message
+    {
+      kind: "status",
+      platform: "signal",
+      external_conversation_id: "+34611111111",
+      id: `${ACCOUNT}:1745372298000`,
+      status: "delivered",
+      at: "2025-04-23T01:40:02Z",
+      participant_ids: { phone: "+34611111111", signal_aci: "7ccae375-cd51-4c82-8b1e-7be3280aa485" },
     },
   ]);
 });
