@@ -502,8 +502,10 @@ function mapReceipt(
     "signal_aci",
     optionalString(env.sourceUuid),
   ]]);
+  // read whole before any is kept: a bad timestamp refuses the receipt, not half of it
+  const statuses: MessageUpdate[] = [];
   for (const [i, ts] of (Array.isArray(r.timestamps) ? r.timestamps : []).entries()) {
-    delivery.updates.push(compact({
+    statuses.push(compact({
       kind: "status",
       platform: "signal",
       external_conversation_id: source,
@@ -513,6 +515,7 @@ function mapReceipt(
       participant_ids: ids,
     }) as MessageUpdate);
   }
+  delivery.updates.push(...statuses);
 }
 
 /** A call's offer, answer, busy signal or hangup as a call line; ICE candidates are the call's plumbing. */

@@ -152,3 +152,29 @@ Deno.test("ToUserName must be the connection's account", () => {
     "ToUserName",
   ]);
 });
+
+Deno.test("issue 28: template results are statuses, mass-send totals are left out, a bad event is refused alone", () => {
+  const ev = (inner: string) =>
+    `<xml><ToUserName>gh_1</ToUserName><FromUserName>oU1</FromUserName><CreateTime>1357290913</CreateTime><MsgType>event</MsgType>${inner}</xml>`;
+  const ok = mapWeChat(
+    ev("<Event>TEMPLATESENDJOBFINISH</Event><MsgID>200163836</MsgID><Status>success</Status>"),
+    "gh_1",
+  );
+  assertEquals(ok.updates.map((u) => [u.kind, u.id, u.external_conversation_id, "status" in u && u.status]), [
+    ["status", "200163836", "oU1", "delivered"],
+  ]);
+  assertEquals(mapWeChat(ev("<Event>MASSSENDJOBFINISH</Event><MsgID>1</MsgID>")), { messages: [], updates: [] });
+  const bad = mapWeChat(ev("<Event>TEMPLATESENDJOBFINISH</Event><MsgID>1</MsgID><Status>maybe</Status>"));
+  assertEquals([bad.messages.length, bad.updates.length, bad.refused?.map((r) => [r.path, r.kind])], [0, 0, [[
+    "Event",
+    "invalid_shape",
+  ]]]);
+  // a location report with unreadable coordinates keeps what it has
+  const loc = mapWeChat(ev("<Event>LOCATION</Event><Latitude>x</Latitude><Longitude>113.3</Longitude>")).messages[0];
+  assertEquals([loc.type, loc.content, loc.metadata?.longitude, loc.metadata?.latitude], [
+    "location",
+    null,
+    113.3,
+    undefined,
+  ]);
+});
