@@ -119,7 +119,7 @@ Deno.test("editMessage: same id as the target, new text, edited_at from the edit
   ]);
 });
 
-Deno.test("reactions and remote deletes are updates; receipts and typing map to nothing", () => {
+Deno.test("reactions, remote deletes and receipts are updates; typing maps to nothing", () => {
   const d = mapSignal([
     receive({
       ...FROM,
@@ -164,6 +164,16 @@ Deno.test("reactions and remote deletes are updates; receipts and typing map to 
       external_conversation_id: "+34611111111",
       id: "+34611111111:1745372297238",
       at: "2025-04-23T01:40:01Z",
+    },
+    // issue 28: a delivery receipt was dropped; it is the status of the account's message
+    {
+      kind: "status",
+      platform: "signal",
+      external_conversation_id: "+34611111111",
+      id: `${ACCOUNT}:1745372298000`,
+      status: "delivered",
+      at: "2025-04-23T01:40:02Z",
+      participant_ids: { phone: "+34611111111", signal_aci: "7ccae375-cd51-4c82-8b1e-7be3280aa485" },
     },
   ]);
 });
@@ -234,4 +244,61 @@ Deno.test("the connection's account always wins: a notification naming another a
     },
   }; // fmt: skip
   assertEquals(mapSignal(bare, ACCOUNT).messages[0].sender_identifier, ACCOUNT);
+});
+
+Deno.test("issue 28, bad input: malformed kinds keep what can be read, or are refused alone", () => {
+  const at = (dt: number, dataMessage: Record<string, unknown>) =>
+    receive({ ...FROM, timestamp: 1745372500000 + dt, dataMessage: { timestamp: 1745372500000 + dt, ...dataMessage } });
+  const d = mapSignal([
+    // attachments not a list, contacts with junk, mentions out of range, previews of strings
+    at(1, {
+      message: "\uFFFC hola",
+      attachments: "att1",
+      mentions: [{ name: "Bruno", start: 40, length: 1 }, "x"],
+      previews: ["https://example.com"],
+    }),
+    at(2, { contacts: [7, { name: "Ana", phone: "no" }] }),
+    at(3, { pollCreate: { question: "¿Color?", options: "Azul" } }),
+    // a vote naming no poll: refused alone
+    at(4, { pollVote: { optionIndexes: [0] } }),
+    // a read receipt with one bad timestamp: refused whole, nothing half-applied
+    receive({ ...FROM, timestamp: 1745372500005, receiptMessage: { isRead: true, timestamps: [1745372298000, "x"] } }),
+    // a call offer without an id still makes its line
+    receive({ ...FROM, timestamp: 1745372500006, callMessage: { offerMessage: { type: "AUDIO_CALL" } } }),
+    at(7, { message: "sigue" }),
+  ]);
+  assertEquals(d.messages.map((m) => [m.type, m.content]), [
+    ["text", "\uFFFC hola"],
+    ["contact", null],
+    ["other", "¿Color?"],
+    ["other", "Incoming voice call"],
+    ["text", "sigue"],
+  ]);
+  assertEquals(d.messages[0].metadata, { entities: [{ type: "mention", name: "Bruno" }], link_previews: [] });
+  assertEquals(d.messages[1].metadata, { contact: [{ phones: [], emails: [] }] });
+  assertEquals(d.messages[2].metadata?.poll, { question: "¿Color?", options: [], allow_multiple: false });
+  assertEquals(d.updates, []);
+  assertEquals(d.refused?.map((r) => r.path), ["[3].envelope", "[4].envelope"]);
+});
+
+Deno.test("issue 28: own edits synced from the phone, admin deletes, receipts and an unknown envelope", () => {
+  const d = mapSignal([
+    receive({
+      source: ACCOUNT,
+      sourceNumber: ACCOUNT,
+      timestamp: 1745372600000,
+      syncMessage: {
+        sentMessage: {
+          destinationNumber: "+34611111111",
+          timestamp: 1745372600000,
+          editMessage: { targetSentTimestamp: 1745372298000, dataMessage: { timestamp: 1745372600000, message: "Sí" } },
+        },
+      },
+    }),
+    receive({ ...FROM, timestamp: 1745372600001, storyMessage: { allowsReplies: true } }),
+  ]);
+  assertEquals(d.messages.map((m) => [m.id, m.direction, m.content, m.edited_at, m.metadata]), [
+    [`${ACCOUNT}:1745372298000`, "outbound", "Sí", "2025-04-23T01:43:20Z", undefined],
+    ["+34611111111:storyMessage:1745372600001", "inbound", null, undefined, { platform_kind: "storyMessage" }],
+  ]);
 });

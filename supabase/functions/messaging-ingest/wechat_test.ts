@@ -31,6 +31,8 @@ Deno.test("text: the sender's openid is the conversation, MsgId the id, CreateTi
       content: "你好，有货吗？",
       sent_at: "2012-09-28T11:31:00Z",
       sender_identifier: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+      // issue 28: MsgDataId/Idx (the article the message was sent from) were dropped
+      metadata: { article: { msg_data_id: "xxxx", idx: "xxxx" } },
     }],
     updates: [],
   });
@@ -61,6 +63,7 @@ Deno.test("image, voice with recognition, location, link; unknown types are othe
   assertEquals([loc.type, loc.content, loc.metadata], ["location", "位置信息", {
     latitude: 23.134521,
     longitude: 113.358803,
+    scale: 20,
   }]);
   const link = mapWeChat(
     base(
@@ -69,13 +72,25 @@ Deno.test("image, voice with recognition, location, link; unknown types are othe
   ).messages[0];
   assertEquals([link.type, link.content], ["text", "公众平台官网链接\n描述\nhttp://example.com/"]);
   const other = mapWeChat(base("<MsgType><![CDATA[miniprogrampage]]></MsgType>")).messages[0];
-  assertEquals([other.type, other.metadata], ["other", { wechat_type: "miniprogrampage" }]);
+  // issue 28: the mini-program page's fields were dropped; an unknown type names its kind
+  assertEquals([other.type, other.metadata], ["other", {
+    wechat_type: "miniprogrampage",
+    platform_kind: "miniprogrampage",
+    miniprogram: {},
+  }]);
+  const future = mapWeChat(base("<MsgType><![CDATA[hologram]]></MsgType>")).messages[0];
+  assertEquals([future.type, future.metadata], ["other", { wechat_type: "hologram", platform_kind: "hologram" }]);
 });
 
-Deno.test("events are not messages; the AES safe mode and bodies of other shapes are refused", () => {
+Deno.test("events are system lines (issue 28: they were dropped); the AES safe mode and other shapes are refused", () => {
   const ev =
     `<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[oU1]]></FromUserName><CreateTime>123456789</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event></xml>`;
-  assertEquals(mapWeChat(ev), { messages: [], updates: [] });
+  const sub = mapWeChat(ev).messages;
+  assertEquals(sub.map((m) => [m.id, m.type, m.content]), [[
+    "oU1:123456789:subscribe",
+    "system",
+    "Followed the account",
+  ]]);
   assertThrows(
     () => mapWeChat("<xml><ToUserName>gh</ToUserName><Encrypt><![CDATA[abc]]></Encrypt></xml>"),
     ShapeError,
@@ -135,5 +150,31 @@ Deno.test("ToUserName must be the connection's account", () => {
     0,
     "account_mismatch",
     "ToUserName",
+  ]);
+});
+
+Deno.test("issue 28: template results are statuses, mass-send totals are left out, a bad event is refused alone", () => {
+  const ev = (inner: string) =>
+    `<xml><ToUserName>gh_1</ToUserName><FromUserName>oU1</FromUserName><CreateTime>1357290913</CreateTime><MsgType>event</MsgType>${inner}</xml>`;
+  const ok = mapWeChat(
+    ev("<Event>TEMPLATESENDJOBFINISH</Event><MsgID>200163836</MsgID><Status>success</Status>"),
+    "gh_1",
+  );
+  assertEquals(ok.updates.map((u) => [u.kind, u.id, u.external_conversation_id, "status" in u && u.status]), [
+    ["status", "200163836", "oU1", "delivered"],
+  ]);
+  assertEquals(mapWeChat(ev("<Event>MASSSENDJOBFINISH</Event><MsgID>1</MsgID>")), { messages: [], updates: [] });
+  const bad = mapWeChat(ev("<Event>TEMPLATESENDJOBFINISH</Event><MsgID>1</MsgID><Status>maybe</Status>"));
+  assertEquals([bad.messages.length, bad.updates.length, bad.refused?.map((r) => [r.path, r.kind])], [0, 0, [[
+    "Event",
+    "invalid_shape",
+  ]]]);
+  // a location report with unreadable coordinates keeps what it has
+  const loc = mapWeChat(ev("<Event>LOCATION</Event><Latitude>x</Latitude><Longitude>113.3</Longitude>")).messages[0];
+  assertEquals([loc.type, loc.content, loc.metadata?.longitude, loc.metadata?.latitude], [
+    "location",
+    null,
+    113.3,
+    undefined,
   ]);
 });
