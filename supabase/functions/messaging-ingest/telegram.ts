@@ -181,8 +181,9 @@ export function mapTelegram(payload: unknown): Delivery {
     mapItem(refused, "callback_query", () => {
       const q = requireObject(update.callback_query, "callback_query");
       // a press in inline mode (inline_message_id, no message) belongs to no chat the store has
-      if (q.message === undefined) return;
-      const on = requireObject(q.message, "callback_query.message");
+      const pressedOn = q.message;
+      if (pressedOn === undefined) return;
+      const on = requireObject(pressedOn, "callback_query.message");
       const id = requireString(q.id, "callback_query.id");
       // the press is a message of the chat of the message whose button was pressed, answering it;
       // the update carries no time: the press is as of its arrival
