@@ -228,6 +228,6 @@ web-screenshots:
 	         search contact-panel connections-new-secret phone-inbox phone-thread phone-connections \
 	         connections-rotated connections-refusals connections-error-past connections-pause-confirm \
 	         connections-paused-dropped search-filters live-inbox coverage coverage-phone merge-preview \
-	         merge-people-preview phone-merge-preview picker-suggests person-timeline phone-person-timeline \
+	         merge-people-preview merge-preview-phone picker-suggests person-timeline phone-person-timeline \
 	         person-erase-confirm thread-phone connections-copy thread-jump; do \
 	  cp web/test-results/screens/$$n.png docs/screenshots/; done
