@@ -128,7 +128,7 @@ pytest:
 	$(PY) -m pytest -m "not slow"
 
 test-reliability: stack
-	$(PY) -m pytest -m slow
+	$(PY) -m pytest -m slow $(RELIABILITY_ARGS)
 
 # ruff, and mypy (strict) on the package and devstack/ (pyproject's [tool.mypy])
 lint: web-lint fmt-check
