@@ -33,6 +33,51 @@ create index people_full_name_trgm_idx on public.people using gin (full_name ext
 -- The caller's conversation and person, or a refusal naming which is missing
 -- -----------------------------------------------------------------------------
 
+create or replace function messaging_private.conversation_not_found(conversation_id uuid)
+returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  -- through PostgREST: HTTP 404 with the same code, message and hint (a PGRST raise
+  -- sets the status); called in SQL: SQLSTATE P0002
+  if pg_catalog.current_setting('request.method', true) <> '' then
+    raise sqlstate 'PGRST' using
+      message = pg_catalog.jsonb_build_object('code', 'P0002', 'hint', 'conversation_not_found', 'details', null,
+        'message', pg_catalog.format('conversation_id: no such conversation (%s)', conversation_id))::text,
+      detail = '{"status": 404, "headers": {}}';
+  end if;
+  raise exception using errcode = 'P0002', hint = 'conversation_not_found',
+    message = pg_catalog.format('conversation_id: no such conversation (%s)', conversation_id);
+end;
+$$;
+comment on function messaging_private.conversation_not_found(uuid) is
+  'Raises conversation_not_found (HTTP 404 through PostgREST, SQLSTATE P0002 in SQL) for a conversation the caller cannot see.';
+
+create or replace function messaging_private.person_not_found(person uuid)
+returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+-- person_not_found: HTTP 404 through PostgREST, SQLSTATE P0002 in SQL
+begin
+  if pg_catalog.current_setting('request.method', true) <> '' then
+    raise sqlstate 'PGRST' using
+      message = pg_catalog.jsonb_build_object('code', 'P0002', 'hint', 'person_not_found', 'details', null,
+        'message', pg_catalog.format('person_id: no such person (%s)', person))::text,
+      detail = '{"status": 404, "headers": {}}';
+  end if;
+  raise exception using errcode = 'P0002', hint = 'person_not_found',
+    message = pg_catalog.format('person_id: no such person (%s)', person);
+end;
+$$;
+comment on function messaging_private.person_not_found(uuid) is
+  'Raises person_not_found for a person (P0002; HTTP 404 through PostgREST).';
+revoke all on function messaging_private.person_not_found(uuid) from public, anon;
+grant execute on function messaging_private.person_not_found(uuid) to authenticated, service_role;
+
 create or replace function messaging_private.own_conversation(conversation_id uuid)
 returns public.chat_conversations
 language plpgsql
@@ -50,14 +95,7 @@ begin
   select * into v_row from public.chat_conversations c
    where c.id = own_conversation.conversation_id and c.user_id = (select auth.uid());
   if not found then
-    if pg_catalog.current_setting('request.method', true) <> '' then
-      raise sqlstate 'PGRST' using
-        message = pg_catalog.jsonb_build_object('code', 'P0002', 'hint', 'conversation_not_found', 'details', null,
-          'message', pg_catalog.format('conversation_id: no such conversation (%s)', conversation_id))::text,
-        detail = '{"status": 404, "headers": {}}';
-    end if;
-    raise exception using errcode = 'P0002', hint = 'conversation_not_found',
-      message = pg_catalog.format('conversation_id: no such conversation (%s)', conversation_id);
+    perform messaging_private.conversation_not_found(conversation_id);
   end if;
   return v_row;
 end;
@@ -73,18 +111,11 @@ security invoker
 set search_path = ''
 as $$
 begin
-  if exists (select 1 from public.people p
-              where p.id = own_person.person_id and p.user_id = (select auth.uid())) then
-    return person_id;
+  if not exists (select 1 from public.people p
+                  where p.id = own_person.person_id and p.user_id = (select auth.uid())) then
+    perform messaging_private.person_not_found(person_id);
   end if;
-  if pg_catalog.current_setting('request.method', true) <> '' then
-    raise sqlstate 'PGRST' using
-      message = pg_catalog.jsonb_build_object('code', 'P0002', 'hint', 'person_not_found', 'details', null,
-        'message', pg_catalog.format('person_id: no such person (%s)', person_id))::text,
-      detail = '{"status": 404, "headers": {}}';
-  end if;
-  raise exception using errcode = 'P0002', hint = 'person_not_found',
-    message = pg_catalog.format('person_id: no such person (%s)', person_id);
+  return person_id;
 end;
 $$;
 comment on function messaging_private.own_person(uuid) is

@@ -68,27 +68,6 @@ $$;
 -- Read markers: mark_conversation_read, mark_conversation_unread
 -- -----------------------------------------------------------------------------
 
-create or replace function messaging_private.conversation_not_found(conversation_id uuid)
-returns void
-language plpgsql
-stable
-set search_path = ''
-as $$
-begin
-  -- through PostgREST: HTTP 404 with the same code, message and hint (a PGRST raise
-  -- sets the status); called in SQL: SQLSTATE P0002
-  if pg_catalog.current_setting('request.method', true) <> '' then
-    raise sqlstate 'PGRST' using
-      message = pg_catalog.jsonb_build_object('code', 'P0002', 'hint', 'conversation_not_found', 'details', null,
-        'message', pg_catalog.format('conversation_id: no such conversation (%s)', conversation_id))::text,
-      detail = '{"status": 404, "headers": {}}';
-  end if;
-  raise exception using errcode = 'P0002', hint = 'conversation_not_found',
-    message = pg_catalog.format('conversation_id: no such conversation (%s)', conversation_id);
-end;
-$$;
-comment on function messaging_private.conversation_not_found(uuid) is
-  'Raises conversation_not_found (HTTP 404 through PostgREST, SQLSTATE P0002 in SQL) for a conversation the caller cannot see.';
 
 create or replace function public.mark_conversation_read(conversation_id uuid)
 returns timestamptz

@@ -7,28 +7,6 @@
 -- messaging_private that checks the owner itself.
 -- =============================================================================
 
-create or replace function messaging_private.person_not_found(person uuid)
-returns void
-language plpgsql
-stable
-set search_path = ''
-as $$
--- person_not_found: HTTP 404 through PostgREST, SQLSTATE P0002 in SQL
-begin
-  if pg_catalog.current_setting('request.method', true) <> '' then
-    raise sqlstate 'PGRST' using
-      message = pg_catalog.jsonb_build_object('code', 'P0002', 'hint', 'person_not_found', 'details', null,
-        'message', pg_catalog.format('person_id: no such person (%s)', person))::text,
-      detail = '{"status": 404, "headers": {}}';
-  end if;
-  raise exception using errcode = 'P0002', hint = 'person_not_found',
-    message = pg_catalog.format('person_id: no such person (%s)', person);
-end;
-$$;
-comment on function messaging_private.person_not_found(uuid) is
-  'Raises person_not_found for a person (P0002; HTTP 404 through PostgREST).';
-revoke all on function messaging_private.person_not_found(uuid) from public, anon;
-grant execute on function messaging_private.person_not_found(uuid) to authenticated, service_role;
 
 create or replace function messaging_private.person_owner(person uuid)
 returns uuid

@@ -29,14 +29,7 @@ begin
     from public.chat_conversations c
    where c.id = conversation_coverage.conversation_id;
   if not found then
-    if pg_catalog.current_setting('request.method', true) <> '' then
-      raise sqlstate 'PGRST' using
-        message = pg_catalog.jsonb_build_object('code', 'P0002', 'hint', 'conversation_not_found', 'details', null,
-          'message', pg_catalog.format('conversation_id: no such conversation (%s)', conversation_id))::text,
-        detail = '{"status": 404, "headers": {}}';
-    end if;
-    raise exception using errcode = 'P0002', hint = 'conversation_not_found',
-      message = pg_catalog.format('conversation_id: no such conversation (%s)', conversation_id);
+    perform messaging_private.conversation_not_found(conversation_id);
   end if;
   return (
     with src as (
