@@ -414,11 +414,32 @@ export function useLinkConversation(conversationId: string) {
       }
       return null;
     },
-    onSuccess: () => {
+    onSuccess: (link) => {
+      if (link === null) showLink(queryClient, conversationId, null);
+      else if (link.full_name) showLink(queryClient, conversationId, { id: link.person_id, full_name: link.full_name });
       void queryClient.invalidateQueries({ queryKey: conversationKeys.all });
       void queryClient.invalidateQueries({ queryKey: ["people"] });
     },
   });
+}
+
+/**
+ * Puts a new link into the conversation's cached summary at once (the thread's title and
+ * the contact panel show the person without waiting for the refetch the caller asks for).
+ * The summary keeps its age: this is not a fresh read of the row.
+ */
+function showLink(
+  queryClient: ReturnType<typeof useQueryClient>,
+  conversationId: string,
+  person: { id: string; full_name: string } | null,
+): void {
+  const key = conversationKeys.one(conversationId);
+  const state = queryClient.getQueryState(key);
+  queryClient.setQueryData<ConversationListItem | null>(
+    key,
+    (old) => (old ? { ...old, person_id: person?.id ?? null, person } : old),
+    { updatedAt: state?.dataUpdatedAt ?? 0 },
+  );
 }
 
 /**
@@ -441,7 +462,8 @@ export function useCreatePersonFromConversation(conversation: ConversationListIt
       const link = data as unknown as PersonLink;
       return { id: link.person_id, full_name: link.full_name ?? name, link };
     },
-    onSuccess: () => {
+    onSuccess: (person) => {
+      showLink(queryClient, conversation.id, { id: person.id, full_name: person.full_name });
       void queryClient.invalidateQueries({ queryKey: conversationKeys.all });
       void queryClient.invalidateQueries({ queryKey: ["people"] });
     },

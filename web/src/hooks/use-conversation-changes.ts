@@ -132,12 +132,22 @@ export function foldChanges(
   return out;
 }
 
-/** Puts changed rows into every cached list, search result and conversation summary. */
-export function applyChanges(queryClient: QueryClient, changed: ConversationListItem[], pageSize: number): void {
+/**
+ * Puts changed rows into every cached list, search result and conversation summary that was
+ * read before the poll asked (askedAt, ms): one read after it may already hold a newer
+ * version of a row (the refetch after the user's own change) and is left as it is.
+ */
+export function applyChanges(
+  queryClient: QueryClient,
+  changed: ConversationListItem[],
+  pageSize: number,
+  askedAt: number,
+): void {
   if (changed.length === 0) return;
   const byId = new Map(changed.map((c) => [c.id, c]));
   const replace = (c: ConversationListItem) => byId.get(c.id) ?? c;
   for (const q of queryClient.getQueryCache().findAll({ queryKey: ["conversations"] })) {
+    if (q.state.dataUpdatedAt > askedAt) continue;
     const kind = q.queryKey[1];
     // each cached list keeps its age: this is not a fresh read of the whole list
     const keepAge = { updatedAt: q.state.dataUpdatedAt };
@@ -248,6 +258,7 @@ export function useInboxChanges(pageSize: number): void {
         if (since === undefined) {
           noteListCursor(queryClient, await readCursor(supabase, queryClient, controller.signal));
         } else {
+          const askedAt = Date.now();
           const { data, error } = await supabase
             .rpc("inbox_changes", { since })
             .abortSignal(controller.signal)
@@ -264,7 +275,7 @@ export function useInboxChanges(pageSize: number): void {
               predicate: (q) => lists.has(q.queryKey[1]),
             });
           } else {
-            applyChanges(queryClient, data.conversations, pageSize);
+            applyChanges(queryClient, data.conversations, pageSize, askedAt);
           }
           if (data.unread_conversations !== null) {
             queryClient.setQueryData(inboxKeys.unreadTotal, data.unread_conversations);
