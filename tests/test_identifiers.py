@@ -94,6 +94,33 @@ def test_sql_and_python_agree_on_any_value(db, kind, value):
     assert normalize_identifier(kind, value) == sql
 
 
+ID_KINDS = [
+    "whatsapp_user_id",
+    "whatsapp_parent_user_id",
+    "whatsapp_lid",
+    "telegram_user_id",
+    "signal_aci",
+    "signal_pni",
+    "wechat_openid",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(ID_KINDS),
+    st.text(alphabet="0123456789abcdefABCDEF.-_:@ \nuserUSENTlidpnPNIé", max_size=40)
+    | st.uuids()
+    .map(str)
+    .flatmap(lambda u: st.sampled_from(["", "ACI:", "PNI:", "aci:", "XYZ:"]).map(lambda p: p + u))
+    | st.from_regex(r"[A-Za-z]{2}\.([Ee][Nn][Tt]\.)?[A-Za-z0-9]{1,20}", fullmatch=True),
+)
+def test_sql_and_python_agree_on_ids_that_are_not_phones(db, kind, value):
+    (sql,) = db.execute(
+        "select messaging_private.normalize_identifier(%s, %s)", (kind, value)
+    ).fetchone()
+    assert normalize_identifier(kind, value) == sql
+
+
 # ---------------------------------------------------------------------------------------
 # Subscriber keys: one table of cases (tests/fixtures/phone_variants.csv) for both sides
 # ---------------------------------------------------------------------------------------

@@ -38,6 +38,29 @@ _JID = re.compile(r"^[ \t\n\r\f\v]*\+?([0-9]{6,15})@(s\.whatsapp\.net|c\.us)[ \t
 _INTERNATIONAL = re.compile(r"^[ \t\n\r\f\v]*(\+|00)[0-9 ().\-/]{6,24}[ \t\n\r\f\v]*$")
 _E164_DIGITS = re.compile(r"^[1-9][0-9]{5,14}$")
 _E164 = re.compile(r"^\+[1-9][0-9]{5,14}$")
+_SERVICE_ID = re.compile(
+    r"(?:[AaPp][CcNn][Ii]:)?([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})"
+)
+#: the ids that are not phones (messaging_private.identifier_kinds), each with its form:
+#: the value a fully matched form keeps (group 1, or the whole value); None when malformed
+_ID_FORMS: dict[str, re.Pattern[str]] = {
+    # a business-scoped user id: a country, a dot, alphanumerics (US.13491208655302741918)
+    "whatsapp_user_id": re.compile(r"[A-Za-z]{2}\.[A-Za-z0-9]{1,128}"),
+    # a parent business-scoped user id: ENT between them (US.ENT.11815799212886844830)
+    "whatsapp_parent_user_id": re.compile(r"[A-Za-z]{2}\.[Ee][Nn][Tt]\.[A-Za-z0-9]{1,128}"),
+    # a linked-device id of msgstore.db (jid 123456789012345@lid)
+    "whatsapp_lid": re.compile(r"([0-9]{1,24})(@lid)?"),
+    # a numeric user id (Telegram Desktop exports write user123456789)
+    "telegram_user_id": re.compile(r"(?:user)?([1-9][0-9]{0,19})"),
+    # a service id: a UUID, bare or with its ACI: / PNI: prefix (checked below)
+    "signal_aci": _SERVICE_ID,
+    "signal_pni": _SERVICE_ID,
+    # an official account's openid of a follower: case matters
+    "wechat_openid": re.compile(r"([A-Za-z0-9_-]{6,64})"),
+}
+#: how many leading characters of a WhatsApp id are upper-cased (the country, and ENT)
+_ID_UPPER = {"whatsapp_user_id": 2, "whatsapp_parent_user_id": 6}
+
 #: (pattern, replacement) of each fold, in messaging_private.subscriber_key's order
 _FOLDS = (
     (re.compile(r"^\+55([1-9][1-9])9([6-9][0-9]{7})$"), r"+55\1\2"),  # Brazil's ninth digit
@@ -100,17 +123,38 @@ def normalize_identifier(kind: str, value: str | None) -> str | None:
     """What messaging_private.normalize_identifier(kind, value) returns, computed here.
 
     `kind` is phone, username, email, or any (a chat participant: a phone when it is one,
-    else a username). None for an empty value and for a phone that is not one.
+    else a username), or one of the ids that are not phones (whatsapp_user_id,
+    whatsapp_parent_user_id, whatsapp_lid, telegram_user_id, signal_aci, signal_pni,
+    wechat_openid: None when malformed). None for an empty value and for a phone that is
+    not one.
     """
     if value is None or not value.strip(_WS):
         return None
     if kind == "email":
         return value.strip(_WS).lower()
+    if kind in _ID_FORMS:
+        return _normalize_id(kind, value.strip(_WS))
     if kind in ("phone", "any"):
         phone = _international(value)
         if phone or kind == "phone":
             return phone
     return re.sub(r"^@+", "", value.strip(_WS)).lower()
+
+
+def _normalize_id(kind: str, value: str) -> str | None:
+    """An id that is not a phone in its stored form, or None when it is malformed."""
+    m = _ID_FORMS[kind].fullmatch(value)
+    if m is None:
+        return None
+    if kind in _ID_UPPER:
+        n = _ID_UPPER[kind]
+        return value[:n].upper() + value[n:]
+    if kind.startswith("signal_"):
+        # a prefix, when written, must name this kind (ACI: for signal_aci, PNI: for signal_pni)
+        if ":" in value and value[:4].upper() != kind[7:].upper() + ":":
+            return None
+        return m.group(1).lower()
+    return m.group(1)
 
 
 def normalize_participant(value: str | None, region: str | None = None) -> str | None:
