@@ -117,6 +117,22 @@ export const KIND_EXAMPLES: Record<string, Omit<ChatMessage, "id" | "sent_at">> 
       },
     },
   },
+  "whatsapp:nfm_reply_malformed": {
+    direction: "inbound",
+    type: "text",
+    content: "Sent",
+    sender_identifier: "+16505551234",
+    sender_name: "Sheena Nelson",
+    metadata: {
+      whatsapp_type: "interactive",
+      interactive: {
+        kind: "nfm_reply",
+        name: "flow",
+        body: "Sent",
+        response_json: "{not json",
+      },
+    },
+  },
   "whatsapp:forwarded": {
     direction: "inbound",
     type: "text",

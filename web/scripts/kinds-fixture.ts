@@ -24,6 +24,7 @@ const SHOWN: Record<keyof typeof MODULES, string[]> = {
     "button_reply",
     "list_reply",
     "nfm_reply",
+    "nfm_reply_malformed",
     "forwarded",
     "frequently_forwarded",
     "call_terminate",
