@@ -322,6 +322,20 @@ export const KIND_EXAMPLES: Record<string, Omit<ChatMessage, "id" | "sent_at">> 
       platform_kind: "hologram",
     },
   },
+  "whatsapp:referred_product": {
+    direction: "inbound",
+    type: "text",
+    content: "Is this in stock?",
+    sender_identifier: "+16505551234",
+    sender_name: "Sheena Nelson",
+    reply_to_id: "wamid.CATALOG",
+    metadata: {
+      referred_product: {
+        catalog_id: "194836987003835",
+        product_retailer_id: "di9ozbzfi4",
+      },
+    },
+  },
   "telegram:text_entities": {
     direction: "inbound",
     type: "text",
@@ -639,6 +653,18 @@ export const KIND_EXAMPLES: Record<string, Omit<ChatMessage, "id" | "sent_at">> 
       },
     },
   },
+  "telegram:pinned_message": {
+    direction: "inbound",
+    type: "system",
+    content: 'Ana García pinned "Horario: 9 a 18 h"',
+    sender_identifier: "anag",
+    sender_name: "Ana García",
+    metadata: {
+      platform_kind: "pinned_message",
+      telegram_type: "pinned_message",
+      pinned_id: "-1001234567890:701",
+    },
+  },
   "signal:sg_poll_create": {
     direction: "inbound",
     type: "other",
@@ -744,6 +770,21 @@ export const KIND_EXAMPLES: Record<string, Omit<ChatMessage, "id" | "sent_at">> 
         },
       ],
       view_once: true,
+    },
+  },
+  "signal:sg_pin": {
+    direction: "inbound",
+    type: "system",
+    content: "Pinned a message",
+    sender_identifier: "+34611111111",
+    sender_name: "Marta",
+    reply_to_id: "+34600000001:1745372297338",
+    metadata: {
+      platform_kind: "pinMessage",
+      pin: {
+        action: "pin",
+        duration_seconds: 86400,
+      },
     },
   },
   "wechat:wx_link": {

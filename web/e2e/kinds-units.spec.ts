@@ -5,9 +5,11 @@ import { expect, test } from "@playwright/test";
 import {
   albumRuns,
   describeCall,
+  entityLinks,
   formatDuration,
   isUnknownKind,
   mapLink,
+  moreAttachments,
   notShownText,
   readCall,
   readContacts,
@@ -18,6 +20,7 @@ import {
   readPlace,
   readPoll,
   readQuote,
+  readReactions,
   readReferral,
   readTopic,
 } from "../src/lib/kinds";
@@ -256,19 +259,67 @@ test("topics, quotes, and kinds the thread names but does not draw", () => {
   }
 });
 
+test("reactions grouped by emoji in the order given; hidden links of Telegram entities; more attachments", () => {
+  expect(
+    readReactions({
+      reactions: {
+        zed: { emoji: "❤", at: "2026-01-01T00:02:00Z" },
+        amy: { emoji: "❤", at: "2026-01-01T00:01:00Z" },
+        bob: { emoji: null, at: "2026-01-01T00:00:00Z" }, // removed
+        cy: { emoji: "custom_emoji:77", at: "2026-01-01T00:03:00Z" },
+      },
+    }),
+  ).toEqual([
+    { emoji: "❤", custom: false, count: 2, who: ["amy", "zed"] },
+    { emoji: "✦", custom: true, count: 1, who: ["cy"] },
+  ]);
+  const text = "Mira https://sol.example/p/42 y pregunta a @bruno_r";
+  // the text_link over "Mira", the text_mention with a username; url and mention entities are visible text
+  expect(entityLinks(md("telegram:text_entities"), text)).toEqual([
+    { start: 0, end: 4, href: "https://sol.example/" },
+    { start: 32, end: 40, href: "https://t.me/bruno_r" },
+  ]);
+  expect(
+    entityLinks({ entities: [{ type: "text_link", offset: 0, length: 99, url: "https://x.org" }] }, "short"),
+  ).toEqual([]);
+  expect(entityLinks({ entities: [{ type: "text_link", offset: 0, length: 2, url: "javascript:x" }] }, "ab")).toEqual(
+    [],
+  );
+  expect(moreAttachments(md("signal:sg_attachments"))).toEqual(["factura.pdf (51 KB)"]);
+});
+
 test("no reader throws on any value", () => {
   const junk: unknown[] = [null, undefined, 0, 1.5, NaN, "", "x", true, [], [1, "a", null], {}, { a: { b: [] } }];
-  const keys = ["poll", "poll_options", "poll_votes", "order", "interactive", "referral", "forwarded", "call"];
+  const keys = [
+    "poll",
+    "poll_options",
+    "poll_votes",
+    "order",
+    "interactive",
+    "referral",
+    "forwarded",
+    "call",
+    "reactions",
+  ];
   const more = ["latitude", "longitude", "location", "contacts", "contact", "link_previews", "link", "topic", "quote"];
-  for (const key of [...keys, ...more, "external_reply", "album"]) {
+  for (const key of [...keys, ...more, "external_reply", "album", "entities", "attachments"]) {
     for (const value of junk) {
       const metadata = { [key]: value, platform_kind: value };
       for (const read of [readPoll, readOrder, readInteractive, readReferral, readForwarded, readCall]) {
         expect(() => read(metadata), `${read.name} ${key}=${JSON.stringify(value)}`).not.toThrow();
       }
-      for (const read of [readPlace, readContacts, readLinkCards, readTopic, readQuote]) {
+      for (const read of [
+        readPlace,
+        readContacts,
+        readLinkCards,
+        readTopic,
+        readQuote,
+        readReactions,
+        moreAttachments,
+      ]) {
         expect(() => read(metadata), `${read.name} ${key}=${JSON.stringify(value)}`).not.toThrow();
       }
+      expect(() => entityLinks(metadata, "some text")).not.toThrow();
       expect(() => albumRuns([message(1, metadata), message(2, metadata)])).not.toThrow();
       expect(() => isUnknownKind(message(1, metadata, { type: "other" }))).not.toThrow();
     }

@@ -16,6 +16,9 @@ const QUOTED = "k-quoted";
 /** The examples in thread order: the kinds with the most to see last, in the first screenful. */
 const ORDER = [
   "telegram:members_added",
+  "telegram:pinned_message",
+  "signal:sg_pin",
+  "whatsapp:referred_product",
   "wechat:wx_subscribe",
   "wechat:wx_view",
   "whatsapp:request_welcome",
@@ -66,6 +69,12 @@ const ORDER = [
   "whatsapp:call_terminate",
 ];
 
+const REACTIONS = {
+  "+16505551234": { emoji: "❤", at: "2020-03-02T10:00:00Z" },
+  anag: { emoji: "❤", at: "2020-03-02T10:01:00Z" },
+  bruno_r: { emoji: "custom_emoji:5368324170671202286", at: "2020-03-02T10:02:00Z" },
+};
+
 const idOf = (key: string) => `k-${key.replace(/[:#]/g, "-")}`;
 
 test.beforeAll(async () => {
@@ -100,6 +109,8 @@ test.beforeAll(async () => {
     // an album's second photo: the same stored shape, without a caption
     const content = key.endsWith("#2") ? null : example.content;
     const reply = example.reply_to_id === "111111111:499" ? QUOTED : example.reply_to_id;
+    // reactions as webhooks.md says the store records them (a reaction is an update, not a message)
+    if (key === "whatsapp:forwarded") example.metadata = { ...example.metadata, reactions: REACTIONS };
     return { ...example, content, ...(reply ? { reply_to_id: reply } : {}), id: idOf(key), sent_at: at(day2, i) };
   });
   // metadata no kind reader can make sense of: shown as what can be read, never a crash
@@ -136,6 +147,15 @@ async function openThread(page: Page): Promise<void> {
   await expect(page.getByRole("log", { name: "Messages" }).getByText("Can I get more info about this?")).toBeVisible();
 }
 
+/** Scroll up as a person does until the older page (the day before the kinds) is loaded. */
+async function loadOlder(page: Page): Promise<void> {
+  const log = page.getByRole("log", { name: "Messages" });
+  await expect(async () => {
+    await log.evaluate((el) => (el.scrollTop = 0));
+    await expect(log.getByText("Filler 59", { exact: true })).toBeAttached({ timeout: 1_000 });
+  }).toPass();
+}
+
 const message = (page: Page, key: string) => page.locator(`[data-message-id="${idOf(key)}"]`);
 
 for (const vp of VIEWPORTS) {
@@ -144,6 +164,7 @@ for (const vp of VIEWPORTS) {
     page.on("pageerror", (e) => errors.push(e.message));
     await page.setViewportSize({ width: vp.width, height: vp.height });
     await openThread(page);
+    await loadOlder(page);
 
     // the ad the customer came from: its headline links to the ad, the click id on hover
     const ad = message(page, "whatsapp:referral").getByRole("group", { name: "Came from an ad" });
@@ -205,10 +226,13 @@ for (const vp of VIEWPORTS) {
     );
 
     // links: in text, in a link preview, a WeChat link, a menu link on a system line
-    await expect(message(page, "telegram:text_entities").getByRole("link")).toHaveAttribute(
+    const entities = message(page, "telegram:text_entities");
+    await expect(entities.getByRole("link", { name: "https://sol.example/p/42" })).toHaveAttribute(
       "href",
       "https://sol.example/p/42",
     );
+    // a Telegram text_link: the word is the link
+    await expect(entities.getByRole("link", { name: "Mira" })).toHaveAttribute("href", "https://sol.example/");
     await expect(message(page, "signal:sg_link_preview").getByRole("link", { name: "Camiseta azul" })).toHaveAttribute(
       "href",
       "https://example.com/p/1",
@@ -226,7 +250,12 @@ for (const vp of VIEWPORTS) {
     await expect(message(page, "telegram:dice")).toContainText("🎲 6");
     await expect(message(page, "telegram:animation")).toContainText("GIF");
     await expect(message(page, "telegram:video_note")).toContainText("Video message");
-    await expect(message(page, "signal:sg_attachments")).toContainText("and 1 more");
+    await expect(message(page, "signal:sg_attachments")).toContainText("and 1 more: factura.pdf (51 KB)");
+    await expect(message(page, "wechat:wx_miniprogrampage")).toContainText("Page pages/item?id=9");
+    await expect(message(page, "whatsapp:referred_product")).toContainText("Asked about product di9ozbzfi4");
+    const reactions = message(page, "whatsapp:forwarded").getByRole("list", { name: "Reactions" });
+    await expect(reactions.getByRole("listitem")).toHaveText(["❤2", "✦"]);
+    await expect(reactions.getByRole("listitem").first()).toHaveAttribute("title", "❤: +16505551234, anag");
     await expect(message(page, "signal:sg_view_once")).toContainText("View once");
     await expect(message(page, "wechat:wx_subscribe")).toHaveClass(/system/);
     await expect(message(page, "whatsapp:request_welcome")).toContainText("opened the chat for the first time");
@@ -259,6 +288,10 @@ test("a quote jumps to the quoted message, reading older pages until it is loade
   await page.getByText("Filler 59").scrollIntoViewIfNeeded();
   await message(page, "telegram:quote").locator(".reply-jump").click();
   await expect(quoted).toBeInViewport();
+  // a pin names a message this conversation does not hold: every page is read, then it says so
+  await message(page, "signal:sg_pin").getByRole("button", { name: "Show the message" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "That message is not in this conversation." })).toBeVisible();
+  await expect(page.getByTestId("thread-start")).toBeAttached();
   // an external reply (another chat) names where it came from
   await expect(message(page, "telegram:external_reply")).toContainText("Reply to Ofertas");
 });

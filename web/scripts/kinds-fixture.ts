@@ -37,6 +37,7 @@ const SHOWN: Record<keyof typeof MODULES, string[]> = {
     "unsupported_edit",
     "request_welcome",
     "future_kind",
+    "referred_product",
   ],
   telegram: [
     "text_entities",
@@ -57,8 +58,17 @@ const SHOWN: Record<keyof typeof MODULES, string[]> = {
     "members_added",
     "video_chat_ended",
     "story",
+    "pinned_message",
   ],
-  signal: ["sg_poll_create", "sg_attachments", "sg_link_preview", "sg_contact", "sg_call_offer", "sg_view_once"],
+  signal: [
+    "sg_poll_create",
+    "sg_attachments",
+    "sg_link_preview",
+    "sg_contact",
+    "sg_call_offer",
+    "sg_view_once",
+    "sg_pin",
+  ],
   wechat: ["wx_link", "wx_location", "wx_subscribe", "wx_view", "wx_miniprogrampage", "wx_unknown_event"],
 };
 

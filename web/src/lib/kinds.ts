@@ -347,6 +347,66 @@ export function readLinkCards(metadata: unknown): LinkCard[] {
   return out;
 }
 
+export interface Reaction {
+  /** The emoji; a Telegram custom emoji (`custom_emoji:<id>`) as a generic mark. */
+  emoji: string;
+  custom: boolean;
+  count: number;
+  /** Who reacted with it (the reactors' identifiers). */
+  who: string[];
+}
+
+/** `reactions` `{<reactor>: {emoji, at}}` (webhooks, the importers) grouped by emoji in the order first given; removed ones (null) left out. */
+export function readReactions(metadata: unknown): Reaction[] {
+  const r = obj(obj(metadata)?.reactions);
+  if (!r) return [];
+  const by = new Map<string, Reaction>();
+  // in the order people reacted (the store's JSON keeps no order of its own)
+  const at = (v: unknown) => str(obj(v)?.at) ?? "";
+  const entries = Object.entries(r).sort(([a, x], [b, y]) => at(x).localeCompare(at(y)) || a.localeCompare(b));
+  for (const [who, value] of entries) {
+    const emoji = str(obj(value)?.emoji) ?? str(value);
+    if (!emoji) continue;
+    const custom = emoji.startsWith("custom_emoji:");
+    const key = custom ? "custom_emoji" : emoji;
+    const seen = by.get(key) ?? { emoji: custom ? "✦" : emoji, custom, count: 0, who: [] };
+    seen.count += 1;
+    seen.who.push(who);
+    by.set(key, seen);
+  }
+  return [...by.values()];
+}
+
+/** Telegram `text_link` / `text_mention` entities: the ranges of the text that are links (UTF-16 offsets, as JS strings count). */
+export function entityLinks(metadata: unknown, text: string): { start: number; end: number; href: string }[] {
+  const out: { start: number; end: number; href: string }[] = [];
+  for (const raw of list(obj(metadata)?.entities)) {
+    const e = obj(raw);
+    const start = num(e?.offset);
+    const length = num(e?.length);
+    const url = e?.type === "text_link" ? str(e.url) : null;
+    const user = e?.type === "text_mention" ? str(obj(e.user)?.username) : null;
+    const href = url ? safeHref(url) : user ? safeHref(`https://t.me/${encodeURIComponent(user)}`) : null;
+    if (!href || start === null || length === null || start < 0 || length <= 0 || start + length > text.length)
+      continue;
+    if (out.some((o) => start < o.end && o.start < start + length)) continue; // overlapping: the first wins
+    out.push({ start, end: start + length, href });
+  }
+  return out.sort((a, b) => a.start - b.start);
+}
+
+/** Other attachments than the first (Signal `attachments`): their names and sizes. */
+export function moreAttachments(metadata: unknown): string[] {
+  return list(obj(metadata)?.attachments)
+    .slice(1)
+    .map((a) => {
+      const o = obj(a);
+      const name = str(o?.filename) ?? str(o?.content_type) ?? "attachment";
+      const size = num(o?.size);
+      return size !== null ? `${name} (${size < 1024 ? `${size} B` : `${Math.round(size / 1024)} KB`})` : name;
+    });
+}
+
 /** The album (Telegram `media_group_id`) a message belongs to. */
 export function albumId(m: ChatMessage): string | null {
   return str(obj(obj(m.metadata)?.album)?.id) ?? str(obj(m.metadata)?.media_group_id);

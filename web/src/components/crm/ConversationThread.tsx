@@ -412,7 +412,7 @@ function MessageLog({
       </div>
       {(seeking || seekFailed) && (
         <p className="seek-status" role="status">
-          {seeking ? "Looking for the quoted message…" : "The quoted message is not in this conversation."}
+          {seeking ? "Looking for the message…" : "That message is not in this conversation."}
         </p>
       )}
       <ol className="message-list">

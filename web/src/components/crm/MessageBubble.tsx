@@ -4,12 +4,14 @@
 // Each kind shows as a person expects (docs/kinds.md, "screens"): polls, orders, what was
 // chosen, the ad it came from, forwarded and topic labels, call lines, places with a map
 // link, contacts, link cards; metadata is read through lib/kinds.ts, which never throws.
-import { memo } from "react";
+import { memo, type ReactNode } from "react";
 import { formatDateTime, formatTime } from "../../lib/format";
 import {
   describeCall,
+  entityLinks,
   isUnknownKind,
   kindName,
+  moreAttachments,
   notShownText,
   platformKind,
   readCall,
@@ -21,6 +23,7 @@ import {
   readPlace,
   readPoll,
   readQuote,
+  readReactions,
   readReferral,
   readTopic,
 } from "../../lib/kinds";
@@ -82,6 +85,25 @@ export function LinkedText({ text }: { text: string }) {
   );
 }
 
+/** The words with Telegram's hidden links (text_link, text_mention) over their ranges, and any visible address linked. */
+function EntityText({ text, metadata }: { text: string; metadata: unknown }) {
+  const ranges = entityLinks(metadata, text);
+  if (ranges.length === 0) return <LinkedText text={text} />;
+  const parts: ReactNode[] = [];
+  let at = 0;
+  for (const r of ranges) {
+    if (r.start > at) parts.push(<LinkedText key={`t${at}`} text={text.slice(at, r.start)} />);
+    parts.push(
+      <a key={`l${r.start}`} href={r.href} target="_blank" rel="noopener noreferrer" title={r.href}>
+        {text.slice(r.start, r.end)}
+      </a>,
+    );
+    at = r.end;
+  }
+  if (at < text.length) parts.push(<LinkedText key={`t${at}`} text={text.slice(at)} />);
+  return <>{parts}</>;
+}
+
 export interface MessageBubbleProps {
   message: ChatMessage;
   /** Shown above inbound messages of group chats when the sender changes. */
@@ -103,7 +125,19 @@ function summary(m: ChatMessage): string {
 }
 
 /** A line across the thread (system notices, calls, a first contact), not a bubble. */
-function SystemLine({ m, text, call }: { m: ChatMessage; text: string; call?: boolean }) {
+function SystemLine({
+  m,
+  text,
+  call,
+  onJumpTo,
+}: {
+  m: ChatMessage;
+  text: string;
+  call?: boolean;
+  onJumpTo?: (messageId: string) => void;
+}) {
+  // a pin, a vote, a poll's closing: the line names the message it is about
+  const about = m.reply_to_id ?? (typeof m.metadata?.pinned_id === "string" ? m.metadata.pinned_id : null);
   return (
     <li className={`msg system${call ? " call-line" : ""}`} data-message-id={m.id} data-testid="message">
       <span className="visually-hidden">{call ? "Call: " : "System notice: "}</span>
@@ -111,6 +145,11 @@ function SystemLine({ m, text, call }: { m: ChatMessage; text: string; call?: bo
         {call && <span className="call-mark" aria-hidden="true" />}
         <LinkedText text={text} />
       </span>
+      {about && onJumpTo && (
+        <button type="button" className="line-jump" onClick={() => onJumpTo(about)}>
+          Show the message
+        </button>
+      )}
       <time dateTime={m.sent_at} title={formatDateTime(m.sent_at)}>
         {formatTime(m.sent_at)}
       </time>
@@ -130,6 +169,10 @@ function labelsOf(m: ChatMessage): { key: string; text: string; title?: string }
   if (md?.story_reply) labels.push({ key: "story", text: "Replied to a story" });
   if (md?.article) labels.push({ key: "article", text: "From an article" });
   if (md?.view_once === true) labels.push({ key: "view-once", text: "View once" });
+  const product = md?.referred_product;
+  if (product && typeof product === "object" && "product_retailer_id" in product) {
+    labels.push({ key: "product", text: `Asked about product ${String(product.product_retailer_id)}` });
+  }
   return labels;
 }
 
@@ -182,14 +225,20 @@ function KindBody({ m }: { m: ChatMessage }) {
   const dice = kind === "dice";
   const label =
     kind && kind !== m.type && !kind.startsWith("event:") ? kindName(kind) : (MEDIA_LABELS[m.type] ?? m.type);
-  const more = Array.isArray(md?.attachments) ? md.attachments.length - 1 : 0;
+  const more = moreAttachments(md);
+  const mini =
+    md?.miniprogram && typeof md.miniprogram === "object" ? (md.miniprogram as Record<string, unknown>) : null;
   return (
     <>
       {isMedia && !dice && (
         <div className={`media media-${m.type}`}>
           <span className="media-label">{label}</span>
           {name && <span className="file-name">{name}</span>}
-          {more > 0 && <span className="muted">and {more} more</span>}
+          {more.length > 0 && (
+            <span className="muted">
+              and {more.length} more: {more.join(", ")}
+            </span>
+          )}
           {m.metadata?.media_omitted && <span className="muted"> (not included in the export)</span>}
         </div>
       )}
@@ -198,11 +247,28 @@ function KindBody({ m }: { m: ChatMessage }) {
           className={dice ? "dice" : isMedia ? "caption" : "text"}
           aria-label={dice ? `Dice: ${m.content}` : undefined}
         >
-          <LinkedText text={m.content} />
+          <EntityText text={m.content} metadata={md} />
         </p>
       )}
       {cards.length > 0 && <LinkCards cards={cards} />}
+      {mini && typeof mini.page_path === "string" && <p className="kind-note muted">Page {mini.page_path}</p>}
     </>
+  );
+}
+
+/** The reactions under a message, one chip per emoji with its count, who reacted on hover. */
+function Reactions({ m }: { m: ChatMessage }) {
+  const reactions = readReactions(m.metadata);
+  if (reactions.length === 0) return null;
+  return (
+    <ul className="reactions" aria-label="Reactions">
+      {reactions.map((r) => (
+        <li key={r.emoji} title={`${r.custom ? "Custom emoji" : r.emoji}: ${r.who.join(", ")}`}>
+          {r.emoji}
+          {r.count > 1 && <span className="reaction-count">{r.count}</span>}
+        </li>
+      ))}
+    </ul>
   );
 }
 
@@ -226,7 +292,7 @@ export const MessageBubble = memo(function MessageBubble({
   if (call && (m.type === "other" || m.type === "system")) {
     return <SystemLine m={m} call text={m.content || describeCall(call, m.direction === "outbound")} />;
   }
-  if (m.type === "system") return <SystemLine m={m} text={m.content ?? "(system notice)"} />;
+  if (m.type === "system") return <SystemLine m={m} text={m.content ?? "(system notice)"} onJumpTo={onJumpTo} />;
   if (m.type === "other" && platformKind(m.metadata) === "request_welcome") {
     return <SystemLine m={m} text={kindName("request_welcome")} />;
   }
@@ -291,6 +357,7 @@ export const MessageBubble = memo(function MessageBubble({
         ) : (
           <KindBody m={m} />
         )}
+        <Reactions m={m} />
         <div className="msg-foot">
           {edited && !deleted && <span className="edited">edited</span>}
           <time dateTime={m.sent_at} title={formatDateTime(m.sent_at)}>
