@@ -266,6 +266,10 @@ for (const vp of VIEWPORTS) {
     await expect(page.getByText("Malformed 0")).toBeVisible();
     await expect(page.getByText("Malformed 1")).toBeVisible();
 
+    // nothing wider than the thread (long addresses, the order's table, the album)
+    const log = page.getByRole("log", { name: "Messages" });
+    expect(await log.evaluate((el) => el.scrollWidth - el.clientWidth)).toBeLessThanOrEqual(0);
+
     await message(page, "whatsapp:call_terminate").scrollIntoViewIfNeeded();
     await shot(page, vp.name === "phone" ? "kinds-thread-phone" : "kinds-thread");
     expect(errors).toEqual([]);

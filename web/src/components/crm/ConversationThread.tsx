@@ -289,6 +289,7 @@ function MessageLog({
   const [seeking, setSeeking] = useState<string | null>(null);
   const [flash, setFlash] = useState<string | null>(null);
   const [seekFailed, setSeekFailed] = useState(false);
+  const fetchOlderFailed = thread.isFetchNextPageError;
   const jumpTo = useCallback((id: string) => {
     setSeekFailed(false);
     setSeeking(id);
@@ -300,13 +301,15 @@ function MessageLog({
       el.scrollIntoView({ block: "center" });
       setFlash(seeking);
       setSeeking(null);
+    } else if (fetchOlderFailed) {
+      setSeeking(null); // the read failed: its error and retry show at the top, no endless retries
     } else if (hasNextPage) {
       if (!isFetchingNextPage) void fetchNextPage();
     } else if (!isFetchingNextPage) {
       setSeeking(null);
       setSeekFailed(true);
     }
-  }, [seeking, messages, hasNextPage, isFetchingNextPage, fetchNextPage]);
+  }, [seeking, messages, hasNextPage, isFetchingNextPage, fetchNextPage, fetchOlderFailed]);
 
   // the search hit's page is read: say whether the ?msg= named a message of this thread
   const anchorKnown = anchor !== null && thread.isSuccess;
