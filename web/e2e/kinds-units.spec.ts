@@ -251,6 +251,11 @@ test("topics, quotes, and kinds the thread names but does not draw", () => {
   const other = (metadata: Record<string, unknown>) => message(1, metadata, { type: "other" });
   expect(isUnknownKind(other(md("whatsapp:future_kind") as Record<string, unknown>))).toBe(true);
   expect(notShownText("hologram")).toBe("[hologram] not shown here");
+  // the WhatsApp export's "media omitted" and an importer's numeric code name no kind: the
+  // attachment placeholder, as before
+  expect(isUnknownKind(other({ media_omitted: true }))).toBe(false);
+  expect(isUnknownKind(other({ view_once: true, media_omitted: true }))).toBe(false);
+  expect(isUnknownKind(other({ wechat_type: 49 }))).toBe(false);
   expect(notShownText("event:merchant_order")).toBe("[merchant order] not shown here");
   expect(notShownText("unsupported.edit")).toContain("edited a message");
   expect(notShownText(null)).toBe("[A message] not shown here");

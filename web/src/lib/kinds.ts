@@ -489,11 +489,13 @@ export function notShownText(kind: string | null): string {
 /** Kinds the screens show in full; any other `other` is "[kind] not shown here". */
 const DRAWN = new Set(["order", "call", "dice", "poll", "pollCreate", "story", "callback_query", "miniprogrampage"]);
 
-/** Whether an `other` message is of a kind the screens cannot show (named, not drawn). */
+/** Whether an `other` message names a kind the screens cannot show (named, not drawn). */
 export function isUnknownKind(m: ChatMessage): boolean {
   if (m.type !== "other") return false;
   const kind = platformKind(m.metadata);
-  if (kind && DRAWN.has(kind)) return false;
+  // an `other` that names no kind (an export's "media omitted", an importer's numeric code)
+  // stays the attachment placeholder it always was
+  if (!kind || DRAWN.has(kind)) return false;
   if (readPoll(m.metadata) || readOrder(m.metadata) || readCall(m.metadata) || readInteractive(m.metadata))
     return false;
   return true;
