@@ -229,5 +229,6 @@ web-screenshots:
 	         connections-rotated connections-refusals connections-error-past connections-pause-confirm \
 	         connections-paused-dropped search-filters live-inbox coverage coverage-phone merge-preview \
 	         merge-people-preview merge-preview-phone picker-suggests person-timeline phone-person-timeline \
-	         person-erase-confirm thread-phone connections-copy thread-jump; do \
+	         person-erase-confirm thread-phone connections-copy thread-jump kinds-thread \
+	         kinds-thread-phone; do \
 	  cp web/test-results/screens/$$n.png docs/screenshots/; done

@@ -23,7 +23,8 @@ function trimAddress(run: string): string {
   return url;
 }
 
-function safeHref(candidate: string): string | null {
+/** The address as an http(s) href, or null (any other scheme, no host, not an address). */
+export function safeHref(candidate: string): string | null {
   try {
     const url = new URL(candidate);
     if (url.protocol !== "http:" && url.protocol !== "https:") return null;

@@ -5,6 +5,9 @@
 // it, the newest page; opening the thread marks it read for the signed-in user.
 // A jump (to the first message, or to a date) opens it at that page in one read
 // (get_conversation_messages_at) and pages both ways from there.
+// A reply's quote jumps to the quoted message: scrolled to and highlighted when loaded, else
+// older pages are read until it is (it is always older than the reply). The photos of one
+// album (Telegram media_group_id) in a row are shown together.
 import { useQueryClient } from "@tanstack/react-query";
 import { Fragment, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { Link, useLocation, useNavigate } from "react-router-dom";
@@ -20,6 +23,7 @@ import {
 } from "../../hooks/use-chat-conversations";
 import { useConnection } from "../../hooks/use-connections";
 import { dayKey, formatDay } from "../../lib/format";
+import { albumRuns } from "../../lib/kinds";
 import { useDocumentTitle } from "../../lib/title";
 import { conversationTitle, type ChatMessage, type ThreadAnchor } from "../../types/messaging";
 import { Empty, ErrorMessage, Loading } from "../ui/States";
@@ -281,6 +285,32 @@ function MessageLog({
   }, [gap, queryClient, conversationId]);
   const byId = useMemo(() => new Map(messages.map((m) => [m.id, m])), [messages]);
 
+  // a quote's jump: the quoted message scrolled to and highlighted, older pages read until it is loaded
+  const [seeking, setSeeking] = useState<string | null>(null);
+  const [flash, setFlash] = useState<string | null>(null);
+  const [seekFailed, setSeekFailed] = useState(false);
+  const fetchOlderFailed = thread.isFetchNextPageError;
+  const jumpTo = useCallback((id: string) => {
+    setSeekFailed(false);
+    setSeeking(id);
+  }, []);
+  useEffect(() => {
+    if (!seeking) return;
+    const el = scroller.current?.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(seeking)}"]`);
+    if (el) {
+      el.scrollIntoView({ block: "center" });
+      setFlash(seeking);
+      setSeeking(null);
+    } else if (fetchOlderFailed) {
+      setSeeking(null); // the read failed: its error and retry show at the top, no endless retries
+    } else if (hasNextPage) {
+      if (!isFetchingNextPage) void fetchNextPage();
+    } else if (!isFetchingNextPage) {
+      setSeeking(null);
+      setSeekFailed(true);
+    }
+  }, [seeking, messages, hasNextPage, isFetchingNextPage, fetchNextPage, fetchOlderFailed]);
+
   // the search hit's page is read: say whether the ?msg= named a message of this thread
   const anchorKnown = anchor !== null && thread.isSuccess;
   const anchorPresent = anchor !== null && byId.has(anchor.id);
@@ -383,8 +413,14 @@ function MessageLog({
           </p>
         )}
       </div>
+      {(seeking || seekFailed) && (
+        <p className="seek-status" role="status">
+          {seeking ? "Looking for the message…" : "That message is not in this conversation."}
+        </p>
+      )}
       <ol className="message-list">
-        {messages.map((m) => {
+        {albumRuns(messages).map((run) => {
+          const m = run[0] as ChatMessage;
           const newDay = !previous || dayKey(previous.sent_at) !== dayKey(m.sent_at);
           const showSender =
             group &&
@@ -395,7 +431,18 @@ function MessageLog({
               previous.direction !== "inbound" ||
               previous.type === "system" ||
               (previous.sender_identifier ?? previous.sender_name) !== (m.sender_identifier ?? m.sender_name));
-          previous = m;
+          previous = run[run.length - 1] ?? m;
+          const bubble = (x: ChatMessage) => (
+            <MessageBubble
+              key={x.id}
+              message={x}
+              senderLabel={showSender && x === m ? m.sender_name || m.sender_identifier || "Unknown" : null}
+              replyTo={x.reply_to_id ? (byId.get(x.reply_to_id) ?? null) : null}
+              highlighted={anchor?.id === x.id || flash === x.id}
+              target={jumpTarget === x.id}
+              onJumpTo={jumpTo}
+            />
+          );
           return (
             <Fragment key={m.id}>
               {newDay && (
@@ -403,13 +450,13 @@ function MessageLog({
                   <span>{formatDay(m.sent_at)}</span>
                 </li>
               )}
-              <MessageBubble
-                message={m}
-                senderLabel={showSender ? m.sender_name || m.sender_identifier || "Unknown" : null}
-                replyTo={m.reply_to_id ? (byId.get(m.reply_to_id) ?? null) : null}
-                highlighted={anchor?.id === m.id}
-                target={jumpTarget === m.id}
-              />
+              {run.length > 1 ? (
+                <li className={`album ${m.direction}`} data-testid="album" aria-label={`Album of ${run.length}`}>
+                  <ol className="album-items">{run.map(bubble)}</ol>
+                </li>
+              ) : (
+                bubble(m)
+              )}
             </Fragment>
           );
         })}
