@@ -1,4 +1,6 @@
--- Written by `make migration` from supabase/schemas; finish the todo lines.
+-- Written by `make migration` from supabase/schemas (session 8, issues 27 and 31: the live
+-- call's speed won back; after live_path_triggers, which makes the names trigger a statement
+-- trigger and gives the stamp trigger its condition). No todo lines.
 
 create or replace function messaging_private.conversation_names_added()
 returns trigger
