@@ -316,8 +316,19 @@ as $$
 -- ([{conversation, ...}]) that has 16 of them into sealed ones (merge_segments).
 declare
   v_conversation uuid;
-  v_probe_max integer := messaging_private.setting('index_probe_max_conversations');
+  v_probe_max integer;
 begin
+  -- One conversation (a live call): its open segments counted in one simple query (the
+  -- general query below was planned again on every call, 0.1 ms of a one-message call).
+  if pg_catalog.jsonb_array_length(batches) = 1 then
+    v_conversation := (batches -> 0 ->> 'conversation')::uuid;
+    if (select pg_catalog.count(*) from messaging_private.search_segments s
+         where s.conversation_id = v_conversation and not s.sealed) >= 16 then
+      perform messaging_private.merge_segments(v_conversation, owner);
+    end if;
+    return;
+  end if;
+  v_probe_max := messaging_private.setting('index_probe_max_conversations');
   -- Which conversations reached 16 open segments. A few conversations (live traffic: one;
   -- at most the setting index_probe_max_conversations)
   -- are each counted through the partial index of open segments: a join with every open

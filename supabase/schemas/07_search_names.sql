@@ -46,15 +46,18 @@ language plpgsql
 set search_path = ''
 as $$
 begin
+  -- a statement trigger: the 10,000 conversations of one ingest call get their names in
+  -- one insert, not a function call and an insert each
   insert into messaging_private.conversation_names (conversation_id, user_id, names)
-  values (new.id, new.user_id,
-          messaging_private.conversation_search_text(new.participant_name, new.participant_identifier,
-                                                     new.external_conversation_id));
+  select a.id, a.user_id,
+         messaging_private.conversation_search_text(a.participant_name, a.participant_identifier,
+                                                    a.external_conversation_id)
+    from added a;
   return null;
 end;
 $$;
 comment on function messaging_private.conversation_names_added() is
-  'Trigger: a new conversation''s names into conversation_names (a row trigger: an ingest call that creates no conversation runs nothing).';
+  'Trigger: the new conversations'' names into conversation_names, one insert per statement (its transition table added); an ingest call that creates no conversation runs no insert and fires nothing.';
 revoke all on function messaging_private.conversation_names_added() from public, anon, authenticated, service_role;
 
 create or replace function messaging_private.conversation_names_changed()
@@ -76,7 +79,8 @@ revoke all on function messaging_private.conversation_names_changed() from publi
 
 create trigger chat_conversations_names_added
   after insert on public.chat_conversations
-  for each row execute function messaging_private.conversation_names_added();
+  referencing new table as added
+  for each statement execute function messaging_private.conversation_names_added();
 create trigger chat_conversations_names_changed
   after update of participant_name, participant_identifier on public.chat_conversations
   for each row

@@ -70,9 +70,55 @@ as $$
 -- the answer's counts. The conversations are locked already (by the ingest), so the rows
 -- are written in their order without waiting on one another. An edit of an older message
 -- (with edited_at) does not stretch the span back when the call brought other messages.
+-- One conversation whose source has its row (a live call): one update in place.
+declare
+  v_one jsonb := results[1];
+  v_first timestamptz;
+  v_last timestamptz;
+  v_m jsonb;
 begin
   if pg_catalog.cardinality(results) = 0 then
     return;
+  end if;
+  if pg_catalog.cardinality(results) = 1 and v_one ->> 'id' is not null then
+    if pg_catalog.jsonb_array_length(payload -> 'messages') = 1 then
+      v_m := payload -> 'messages' -> 0;  -- one message (live): its time is the span
+      if coalesce(v_m ->> 'platform', payload ->> 'platform') = v_one ->> 'platform'
+         and v_m ->> 'external_conversation_id' = v_one ->> 'external_conversation_id' then
+        v_first := (v_m ->> 'sent_at')::timestamptz;
+        v_last := v_first;
+      end if;
+    else
+      select coalesce(pg_catalog.min((e.m ->> 'sent_at')::timestamptz) filter (where e.m -> 'edited_at' is null),
+                      pg_catalog.min((e.m ->> 'sent_at')::timestamptz)),
+             pg_catalog.max((e.m ->> 'sent_at')::timestamptz)
+        into v_first, v_last
+        from pg_catalog.jsonb_array_elements(payload -> 'messages') e(m)
+       where coalesce(e.m ->> 'platform', payload ->> 'platform') = v_one ->> 'platform'
+         and e.m ->> 'external_conversation_id' = v_one ->> 'external_conversation_id';
+    end if;
+    if v_last is null then
+      return;  -- none of the payload's messages name it (as the upsert's join below)
+    end if;
+    update public.chat_conversation_sources s
+       set first_message_at = least(s.first_message_at, v_first),
+           last_message_at = greatest(s.last_message_at, v_last),
+           inserted = s.inserted + coalesce((v_one ->> 'inserted')::bigint, 0),
+           duplicates = s.duplicates + coalesce((v_one ->> 'duplicates')::bigint, 0),
+           updated = s.updated + coalesce((v_one ->> 'updated')::bigint, 0),
+           matched = case when coalesce((v_one ->> 'inserted')::bigint, 0) = 0
+                          then greatest(s.matched, coalesce((v_one ->> 'matched')::bigint, 0))
+                          else s.matched + coalesce((v_one ->> 'matched')::bigint, 0) end,
+           batches = s.batches + 1,
+           connection_id = coalesce(connection, s.connection_id),
+           last_seen_at = pg_catalog.now()
+     where s.conversation_id = (v_one ->> 'id')::uuid
+       and s.kind = coalesce(payload ->> 'source', 'app')
+       and s.name = coalesce(payload ->> 'source_name', '')
+       and s.phase = coalesce(payload ->> 'source_phase', '');
+    if found then
+      return;
+    end if;
   end if;
   insert into public.chat_conversation_sources as s (
     user_id, conversation_id, kind, name, phase, connection_id, first_message_at, last_message_at,
@@ -110,5 +156,5 @@ begin
 end;
 $$;
 comment on function messaging_private.record_coverage(uuid, uuid, jsonb, jsonb[]) is
-  'Ingest, last step: one upsert per conversation of the call into chat_conversation_sources (the payload''s source, its span of message times, the answer''s counts).';
+  'Ingest, last step: one upsert per conversation of the call into chat_conversation_sources (the payload''s source, its span of message times, the answer''s counts); a call into one conversation whose source is recorded updates its row in place.';
 revoke all on function messaging_private.record_coverage(uuid, uuid, jsonb, jsonb[]) from public, anon, authenticated, service_role;

@@ -33,7 +33,7 @@ begin
     insert into public.chat_conversations (
       user_id, platform, external_conversation_id, connection_id, conversation_type,
       participant_identifier, participant_name, person_id,
-      messages, message_count, first_message_at, last_message_at, last_message_preview)
+      messages, message_count, first_message_at, last_message_at, last_message_preview, change_xid)
     select owner, x ->> 'platform', x ->> 'external_conversation_id', connection,
       coalesce(x ->> 'conversation_type', 'direct'),
       x ->> 'participant_identifier', x ->> 'participant_name',
@@ -44,7 +44,8 @@ begin
       case when fits then pg_catalog.jsonb_array_length(x -> 'messages') else 0 end,
       case when fits then (x -> 'messages' -> 0 ->> 'sent_at')::timestamptz end,
       case when fits then (x -> 'messages' -> -1 ->> 'sent_at')::timestamptz end,
-      case when fits then messaging_private.preview(x -> 'messages' -> -1) end
+      case when fits then messaging_private.preview(x -> 'messages' -> -1) end,
+      pg_catalog.pg_current_xact_id()::text::bigint  -- (the live inbox's stamp, 32_inbox_changes.sql)
     from src
     order by x ->> 'platform', x ->> 'external_conversation_id'
     on conflict (user_id, platform, external_conversation_id) do nothing
@@ -232,7 +233,8 @@ begin
            c.person_id,
            case when coalesce(g ->> 'participant_identifier', c.participant_identifier) is not null then
              messaging_private.match_person(owner, c.platform,
-               coalesce(g ->> 'participant_identifier', c.participant_identifier)) end)
+               coalesce(g ->> 'participant_identifier', c.participant_identifier)) end),
+         change_xid = pg_catalog.pg_current_xact_id()::text::bigint  -- (32_inbox_changes.sql)
    where c.id = conv.id
      and (changed
           or (coalesce(g ->> 'participant_identifier', c.participant_identifier),

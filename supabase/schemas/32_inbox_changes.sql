@@ -43,9 +43,14 @@ comment on function messaging_private.stamp_change_xid() is
   'Trigger: stamps change_xid with the writing transaction''s id (the live inbox''s cursor).';
 revoke all on function messaging_private.stamp_change_xid() from public, anon, authenticated, service_role;
 
+-- A writer may stamp the row in its own statement (the ingest's insert and update do: a
+-- trigger function call per row costs more than the column); the trigger then has nothing
+-- to do and its condition skips it. Every other writer is stamped by the trigger.
 create trigger chat_conversations_stamp_change
   before insert or update on public.chat_conversations
-  for each row execute function messaging_private.stamp_change_xid();
+  for each row
+  when (new.change_xid is distinct from pg_catalog.pg_current_xact_id()::text::bigint)
+  execute function messaging_private.stamp_change_xid();
 create trigger chat_conversation_read_markers_stamp_change
   before insert or update on public.chat_conversation_read_markers
   for each row execute function messaging_private.stamp_change_xid();
