@@ -276,3 +276,42 @@ def test_the_inbox_breaks_ties_of_last_message_at_by_id(make_user, settings):
     assert inbox[0].external_conversation_id == "newest"
     tied = [str(c.id) for c in inbox[1:]]
     assert len(tied) == 4 and tied == sorted(tied, reverse=True)
+
+
+def test_the_preview_of_an_other_names_the_platforms_kind(make_user, settings):
+    """A call line (an other without text) reads [call] in the inbox, not [other]; an other
+    with text shows the text; an other naming no kind stays [other]."""
+    alice = make_user("alice")
+    client = MessagingClient(client_for(settings, settings.anon_key, alice.token))
+    call = {"platform_kind": "call", "call": {"media": "voice", "missed": True}}
+    client.ingest([msg("calls", "c1", type="other", content=None, metadata=call)])
+    client.ingest(
+        [
+            msg(
+                "welcome",
+                "w1",
+                type="other",
+                content=None,
+                metadata={"platform_kind": "request_welcome"},
+            )
+        ]
+    )
+    client.ingest(
+        [
+            msg(
+                "order",
+                "o1",
+                type="other",
+                content="2 items, please",
+                metadata={"platform_kind": "order"},
+            )
+        ]
+    )
+    client.ingest([msg("bare", "b1", type="other", content=None)])
+    previews = {r.external_conversation_id: r.last_message_preview for r in client.conversations()}
+    assert previews == {
+        "calls": "[call]",
+        "welcome": "[request welcome]",
+        "order": "2 items, please",
+        "bare": "[other]",
+    }

@@ -1,0 +1,22 @@
+-- Written by `make migration` from supabase/schemas; finish the todo lines.
+
+create or replace function messaging_private.preview(m jsonb)
+returns text
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  return (
+    select case
+      when pg_catalog.btrim(coalesce(m ->> 'content', '')) <> '' then
+        pg_catalog.left(pg_catalog.btrim(pg_catalog.regexp_replace(m ->> 'content', '\s+', ' ', 'g')), 100)
+      -- an other names the platform's kind (a call line reads [call], not [other])
+      when m ->> 'type' = 'other' and pg_catalog.btrim(coalesce(m -> 'metadata' ->> 'platform_kind', '')) <> '' then
+        '[' || pg_catalog.left(pg_catalog.replace(pg_catalog.btrim(m -> 'metadata' ->> 'platform_kind'), '_', ' '), 60) || ']'
+      else '[' || coalesce(m ->> 'type', 'message') || ']'
+    end
+  );
+end;
+$$;
+comment on function messaging_private.preview(jsonb) is 'The inbox preview of a stored message: its text; for an other without text the platform''s kind ([call], [request welcome]); else [type] for media.';
