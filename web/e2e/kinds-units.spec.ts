@@ -11,6 +11,7 @@ import {
   mapLink,
   moreAttachments,
   notShownText,
+  oneLine,
   readCall,
   readContacts,
   readForwarded,
@@ -333,4 +334,18 @@ test("no reader throws on any value", () => {
       expect(() => read("text")).not.toThrow();
     }
   }
+});
+
+test("one line for lists that do not draw the kinds: text, a call's words, a poll's question, the kind's name", () => {
+  expect(oneLine(message(1, null, { type: "text", content: "hola" }))).toBe("hola");
+  expect(oneLine(message(2, md("whatsapp:call_terminate") as Record<string, unknown>, { type: "other" }))).toBe(
+    "Voice call, 2 min",
+  );
+  expect(oneLine(message(3, md("telegram:poll") as Record<string, unknown>, { type: "other" }))).toMatch(/^Poll: ./);
+  expect(oneLine(message(4, { platform_kind: "request_welcome" }, { type: "other" }))).toBe(
+    "[The customer opened the chat for the first time]",
+  );
+  expect(oneLine(message(5, { platform_kind: "hologram" }, { type: "other" }))).toBe("[hologram]");
+  expect(oneLine(message(6, null))).toBe("[image]");
+  expect(oneLine(message(7, "junk" as unknown as Record<string, unknown>, { type: "other" }))).toBe("[other]");
 });

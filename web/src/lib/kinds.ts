@@ -500,3 +500,18 @@ export function isUnknownKind(m: ChatMessage): boolean {
     return false;
   return true;
 }
+
+/**
+ * A message in one line, for lists that do not draw the kinds (the person's timeline): its
+ * text; else a call line's words, a poll's question, the kind's name; else `[type]`.
+ */
+export function oneLine(m: Pick<ChatMessage, "type" | "content" | "metadata" | "direction">): string {
+  if (m.content) return m.content;
+  if (m.type === "text") return "";
+  const call = readCall(m.metadata);
+  if (call) return describeCall(call, m.direction === "outbound");
+  const poll = readPoll(m.metadata);
+  if (poll?.question) return `Poll: ${poll.question}`;
+  const kind = m.type === "other" ? platformKind(m.metadata) : null;
+  return `[${kind ? kindName(kind) : m.type}]`;
+}

@@ -5,6 +5,7 @@
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router-dom";
 import type { TimelineItem } from "../../hooks/use-person-timeline";
+import { oneLine } from "../../lib/kinds";
 import { dayKey, formatDay, formatTime, formatDateTime } from "../../lib/format";
 import type { ThreadAnchor } from "../../types/messaging";
 import { PlatformIcon, platformLabel } from "./PlatformIcon";
@@ -26,9 +27,7 @@ export interface PersonTimelineProps {
 }
 
 function messageText(item: TimelineItem): string {
-  const m = item.message;
-  if (m.content) return m.content;
-  return m.type === "text" ? "" : `[${m.type}]`;
+  return oneLine(item.message);
 }
 
 export function PersonTimeline(props: PersonTimelineProps) {
