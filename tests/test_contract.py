@@ -65,7 +65,10 @@ def test_every_platform_has_its_label_and_secrets_in_the_contract(db):
 
 # ------------------------------------------------------------------ refusal kinds
 
-RAISE = re.compile(r"\braise\s+(exception|sqlstate\s+'PGRST')", re.IGNORECASE)
+#: a raise, or a call of messaging_private.refuse (code, kind, message, HTTP status)
+RAISE = re.compile(
+    r"\braise\s+(exception|sqlstate\s+'PGRST')|\bmessaging_private\.refuse\(", re.IGNORECASE
+)
 
 
 def raise_statements(src: str) -> list[str]:
@@ -94,14 +97,26 @@ def test_every_refusal_raised_in_sql_carries_a_kind_of_the_contract_with_its_sql
     raised: set[str] = set()
     problems = []
     for name, src in rows:
+        if name.startswith("messaging_private.refuse("):
+            continue  # the mechanism: its callers name the code and the kind, checked here
         for body in raise_statements(src):
-            # a PGRST raise (an HTTP status of its own) names code and hint in its JSON
-            hint = re.search(r"\bhint\s*=\s*'([a-z_]+)'|'hint',\s*'([a-z_]+)'", body)
-            code = re.search(r"\berrcode\s*=\s*'([0-9A-Z]{5})'|'code',\s*'([0-9A-Z]{5})'", body)
-            kind = hint and (hint.group(1) or hint.group(2))
+            # a PGRST raise (an HTTP status of its own) names code and hint in its JSON; a
+            # call of refuse names them as its first two arguments
+            hint = re.search(
+                r"\bhint\s*=\s*'([a-z_]+)'|'hint',\s*'([a-z_]+)'|^\s*'[0-9A-Z]{5}',\s*'([a-z_]+)'",
+                body,
+            )
+            code = re.search(
+                r"\berrcode\s*=\s*'([0-9A-Z]{5})'|'code',\s*'([0-9A-Z]{5})'|^\s*'([0-9A-Z]{5})',",
+                body,
+            )
+            kind = hint and (hint.group(1) or hint.group(2) or hint.group(3))
             if not kind or kind not in kinds:
                 problems.append(f"{name}: raise without a known kind: {body.strip()[:90]}")
-            elif not code or (code.group(1) or code.group(2)) != kinds[kind].sqlstate:
+            elif (
+                not code
+                or (code.group(1) or code.group(2) or code.group(3)) != kinds[kind].sqlstate
+            ):
                 problems.append(f"{name}: {kind} raised with another SQLSTATE")
             else:
                 raised.add(kind)

@@ -328,3 +328,26 @@ insert into messaging_private.refusal_kinds (kind, sqlstate, scope, advice, desc
    'max_count of a read or a search outside what it allows.'),
   ('cursor_incomplete', '22023', 'call', 'Give before_sent_at with before_id.',
    'A page cursor with before_id but no before_sent_at.');
+
+create or replace function messaging_private.refuse(code text, hint text, message text, http_status integer)
+returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  -- through PostgREST: the given HTTP status with the same code, message and hint (a PGRST
+  -- raise sets the status); called in SQL: the SQLSTATE code
+  if pg_catalog.current_setting('request.method', true) <> '' then
+    raise sqlstate 'PGRST' using
+      message = pg_catalog.jsonb_build_object('code', code, 'hint', hint, 'details', null,
+        'message', message)::text,
+      detail = pg_catalog.jsonb_build_object('status', http_status, 'headers', '{}'::jsonb)::text;
+  end if;
+  raise exception using errcode = code, hint = refuse.hint, message = refuse.message;
+end;
+$$;
+comment on function messaging_private.refuse(text, text, text, integer) is
+  'Raises a refusal (SQLSTATE code, its kind in the hint) that PostgREST answers with its own HTTP status (404 for a row the caller cannot see, 409 for a state): the one place of the not-found and state refusals.';
+revoke all on function messaging_private.refuse(text, text, text, integer) from public, anon;
+grant execute on function messaging_private.refuse(text, text, text, integer) to authenticated, service_role;

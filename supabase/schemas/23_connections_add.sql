@@ -215,16 +215,8 @@ begin
   select * into v_row from public.messaging_connections mc
    where mc.id = own_connection.connection and mc.user_id = (select auth.uid());
   if not found then
-    -- through PostgREST: HTTP 404 with the same code, message and hint (a PGRST raise
-    -- sets the status); called in SQL: SQLSTATE P0002
-    if pg_catalog.current_setting('request.method', true) <> '' then
-      raise sqlstate 'PGRST' using
-        message = pg_catalog.jsonb_build_object('code', 'P0002', 'hint', 'connection_not_found', 'details', null,
-          'message', pg_catalog.format('connection_id: no such connection (%s)', connection))::text,
-        detail = '{"status": 404, "headers": {}}';
-    end if;
-    raise exception using errcode = 'P0002', hint = 'connection_not_found',
-      message = pg_catalog.format('connection_id: no such connection (%s)', connection);
+    perform messaging_private.refuse('P0002', 'connection_not_found',
+      pg_catalog.format('connection_id: no such connection (%s)', connection), 404);
   end if;
   return v_row;
 end;

@@ -40,16 +40,8 @@ stable
 set search_path = ''
 as $$
 begin
-  -- through PostgREST: HTTP 404 with the same code, message and hint (a PGRST raise
-  -- sets the status); called in SQL: SQLSTATE P0002
-  if pg_catalog.current_setting('request.method', true) <> '' then
-    raise sqlstate 'PGRST' using
-      message = pg_catalog.jsonb_build_object('code', 'P0002', 'hint', 'conversation_not_found', 'details', null,
-        'message', pg_catalog.format('conversation_id: no such conversation (%s)', conversation_id))::text,
-      detail = '{"status": 404, "headers": {}}';
-  end if;
-  raise exception using errcode = 'P0002', hint = 'conversation_not_found',
-    message = pg_catalog.format('conversation_id: no such conversation (%s)', conversation_id);
+  perform messaging_private.refuse('P0002', 'conversation_not_found',
+    pg_catalog.format('conversation_id: no such conversation (%s)', conversation_id), 404);
 end;
 $$;
 comment on function messaging_private.conversation_not_found(uuid) is
@@ -63,14 +55,8 @@ set search_path = ''
 as $$
 -- person_not_found: HTTP 404 through PostgREST, SQLSTATE P0002 in SQL
 begin
-  if pg_catalog.current_setting('request.method', true) <> '' then
-    raise sqlstate 'PGRST' using
-      message = pg_catalog.jsonb_build_object('code', 'P0002', 'hint', 'person_not_found', 'details', null,
-        'message', pg_catalog.format('person_id: no such person (%s)', person))::text,
-      detail = '{"status": 404, "headers": {}}';
-  end if;
-  raise exception using errcode = 'P0002', hint = 'person_not_found',
-    message = pg_catalog.format('person_id: no such person (%s)', person);
+  perform messaging_private.refuse('P0002', 'person_not_found',
+    pg_catalog.format('person_id: no such person (%s)', person), 404);
 end;
 $$;
 comment on function messaging_private.person_not_found(uuid) is

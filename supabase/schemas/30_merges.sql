@@ -182,35 +182,15 @@ language plpgsql
 set search_path = ''
 as $$
 -- One place for the merges' refusals, each with the SQLSTATE of its kind. Through
--- PostgREST a refusal that is not 22023 gets an HTTP status of its own (a PGRST raise, as
--- mark_conversation_read does): 404 for merge_not_found, 409 for the two states of undo.
-declare
-  v_http boolean := pg_catalog.current_setting('request.method', true) <> '';
+-- PostgREST a refusal that is not 22023 gets an HTTP status of its own (refuse): 404 for
+-- merge_not_found, 409 for the two states of undo.
 begin
   if kind = 'merge_not_found' then
-    if v_http then
-      raise sqlstate 'PGRST' using
-        message = pg_catalog.jsonb_build_object('code', 'P0002', 'hint', 'merge_not_found', 'details', null,
-          'message', message)::text,
-        detail = '{"status": 404, "headers": {}}';
-    end if;
-    raise exception using errcode = 'P0002', message = message, hint = 'merge_not_found';
+    perform messaging_private.refuse('P0002', 'merge_not_found', message, 404);
   elsif kind = 'merge_already_undone' then
-    if v_http then
-      raise sqlstate 'PGRST' using
-        message = pg_catalog.jsonb_build_object('code', '55000', 'hint', 'merge_already_undone', 'details', null,
-          'message', message)::text,
-        detail = '{"status": 409, "headers": {}}';
-    end if;
-    raise exception using errcode = '55000', message = message, hint = 'merge_already_undone';
+    perform messaging_private.refuse('55000', 'merge_already_undone', message, 409);
   elsif kind = 'merge_undo_blocked' then
-    if v_http then
-      raise sqlstate 'PGRST' using
-        message = pg_catalog.jsonb_build_object('code', '55000', 'hint', 'merge_undo_blocked', 'details', null,
-          'message', message)::text,
-        detail = '{"status": 409, "headers": {}}';
-    end if;
-    raise exception using errcode = '55000', message = message, hint = 'merge_undo_blocked';
+    perform messaging_private.refuse('55000', 'merge_undo_blocked', message, 409);
   end if;
   raise exception using errcode = '22023', message = message, hint = 'merge_invalid';
 end;
