@@ -34,7 +34,10 @@ def test_pywxdump_csv_direct_chat():
     assert m[2].content is None and m[2].media_url.endswith("9c1e77.dat")
     assert m[3].content == "好的，谢谢"  # the transcription, as the live path keeps Recognition
     assert m[4].content == "样品规格书\n2024 版\nhttps://example.com/spec"
-    assert m[5].content == "报价单.xlsx"
+    # PyWxDump writes a (49, 6) file as its type name, the name only in src's Windows path
+    assert (
+        m[5].content == "报价单.xlsx" and m[5].media_url == "FileStorage/File/2024-03/报价单.xlsx"
+    )
     assert m[6].content == "上海市黄浦区人民大道 人民广场"
     assert (m[6].metadata["latitude"], m[6].metadata["longitude"]) == (31.2304, 121.4737)
     assert m[7].content == "收到"
@@ -43,7 +46,7 @@ def test_pywxdump_csv_direct_chat():
 
 
 def test_pywxdump_json_group():
-    m = parse_wechat(FX / "pywxdump" / "12345678@chatroom_0_4.json", tz="Asia/Shanghai").messages
+    m = parse_wechat(FX / "pywxdump" / "12345678@chatroom_0_5.json", tz="Asia/Shanghai").messages
     assert {x.conversation_type for x in m} == {"group"}
     assert [x.sender_identifier for x in m] == ["wxid_lina01", "wxid_wangq02", None, None]
     assert [x.type for x in m] == ["text", "text", "text", "system"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -110,8 +110,23 @@ def _pywxdump_fields(
         said = _VOICE_TEXT.search(msg)
         fields["transcription"] = said.group(1).strip() if said else None
     elif code == 49 and sub in _FILES:
-        fields["title"] = msg or (Path(src).name if src else None)
+        # PyWxDump writes the file's name for (49, 0) but only the type name ("文件") for
+        # (49, 6), WeChat's file messages; the name is then the last part of src, a path
+        # that keeps WeChat's Windows separators
+        named = msg and msg != str(row.get("type_name") or "").strip()
+        fields["title"] = msg if named else (_file_name(src) if src else None)
     return msg, fields
+
+
+def _file_name(src: str) -> str | None:
+    """The last part of an exporter's media path, with either separator."""
+    return PureWindowsPath(src).name or None
+
+
+def _media_path(src: str | None) -> str | None:
+    """An exporter's media path with forward slashes (PyWxDump keeps WeChat's backslashes
+    in file paths but not in image paths)."""
+    return src.replace("\\", "/") if src else None
 
 
 def pywxdump_messages(
@@ -146,7 +161,7 @@ def pywxdump_messages(
         kind_, content, meta = kind(code, sub, text, fields)
         if code == -1:
             meta["wechat_type_name"] = name
-        src = str(row.get("src") or "") or None
+        src = _media_path(str(row.get("src") or "") or None)
         outbound = str(row.get("is_sender") or "0").strip() in ("1", "True", "true")
         group = conv.endswith("@chatroom")
         talker = str(row.get("talker") or "").strip() or None
