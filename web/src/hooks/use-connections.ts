@@ -14,7 +14,7 @@ export function useConnections() {
       const { data, error } = await supabase
         .from("messaging_connections")
         .select(
-          "id, platform, account_identifier, display_name, status, last_synced_at, settings, user_id, created_at, updated_at, refused_count, refused_by_reason, last_refused_at, last_refused_reason, last_error, last_error_at, last_error_resolved_at, paused_dropped_count, last_dropped_at",
+          "id, platform, account_identifier, display_name, status, last_synced_at, settings, user_id, created_at, updated_at, refused_count, refused_by_reason, last_refused_at, last_refused_reason, last_error, last_error_at, last_error_resolved_at, paused_dropped_count, last_dropped_at, history_backfill, business_connection, unknown_kinds",
         )
         .order("platform")
         .order("account_identifier")
