@@ -144,7 +144,7 @@ for (const vp of VIEWPORTS) {
       const wa = page.locator(`tr[data-connection-id="${backfill}"]`);
       await expect(wa.getByTestId("history-backfill")).toContainText("History: phase 2 of 3, 60%");
       const unknown = wa.getByTestId("unknown-kinds");
-      await expect(unknown).toContainText("2 of kinds this version does not know yet");
+      await expect(unknown).toContainText("2 items of a kind this version does not know yet");
       await unknown.locator("summary").click();
       await expect(unknown.getByRole("list", { name: "Unknown kinds" })).toContainText(
         "hologram_update (webhook field): 2",

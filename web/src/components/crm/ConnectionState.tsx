@@ -111,7 +111,12 @@ export function ConnectionPlatformState({ connection: c }: { connection: State }
       ) : null}
       {unknown.length > 0 ? (
         <details className="unknown-kinds" data-testid="unknown-kinds">
-          <summary>{unknown.reduce((n, e) => n + e[1], 0)} of kinds this version does not know yet</summary>
+          <summary>
+            {(() => {
+              const n = unknown.reduce((sum, e) => sum + e[1], 0);
+              return `${n} ${n === 1 ? "item" : "items"} of a kind this version does not know yet`;
+            })()}
+          </summary>
           <p className="muted">
             Kept as “not shown here” lines in the thread (updates of those kinds are not stored); nothing else was lost,
             and none of them is an error.
