@@ -190,3 +190,36 @@ test("the business disconnects the bot: the screen says so after the next read",
   await page.reload();
   await expect(tg.getByTestId("business-connection")).toContainText("Business account: disconnected by the business");
 });
+
+test("the business app's name for a number is offered where the conversation is linked, until removed", async ({
+  page,
+}) => {
+  const pnid = `7${ts}`;
+  const sync = (action: string, at: number) =>
+    whatsapp(backfill, pnid, "smb_app_state_sync", {
+      state_sync: [
+        {
+          type: "contact",
+          contact: { full_name: "Rita Sousa Lima", first_name: "Rita", phone_number: "34633000111" },
+          action,
+          metadata: { timestamp: String(at) },
+        },
+      ],
+    });
+  await sync("add", ts - 30);
+  const [conv] = (await serviceRest(
+    `chat_conversations?select=id&user_id=eq.${ALICE.id}&external_conversation_id=eq.%2B34633000111`,
+  )) as { id: string }[];
+  await signIn(page, ALICE.email);
+  await page.goto(`/inbox/${conv!.id}`);
+  const suggestion = page.getByTestId("contact-name-suggestion");
+  await expect(suggestion).toContainText("In the business’s WhatsApp app this number is Rita Sousa Lima");
+  await expect(suggestion.getByRole("button", { name: "Create person “Rita Sousa Lima”" })).toBeVisible();
+  await shot(page, "contact-name-suggestion");
+  // nobody was created or linked by the sync itself
+  expect(await serviceRest(`people?select=id&user_id=eq.${ALICE.id}&full_name=eq.Rita%20Sousa%20Lima`)).toEqual([]);
+  await sync("remove", ts - 10);
+  await page.reload();
+  await expect(page.getByRole("combobox", { name: "Link to person" })).toBeVisible();
+  await expect(page.getByTestId("contact-name-suggestion")).toHaveCount(0);
+});

@@ -162,3 +162,36 @@ export function useConnectionConversations(connectionId: string, enabled: boolea
     },
   });
 }
+
+/** A connected business app's name for a number (contact_name_suggestions). */
+export interface ContactNameSuggestion {
+  connection_id: string;
+  identifier: string;
+  full_name: string;
+  first_name: string | null;
+  changed_at: string;
+}
+
+/**
+ * The names the user's connected business apps give a conversation's number (WhatsApp
+ * Business app contacts): suggestions for the person picker, never links by themselves.
+ */
+export function useContactNameSuggestions(identifier: string | null) {
+  const supabase = useSupabase();
+  return useQuery({
+    queryKey: ["contact-names", identifier],
+    enabled: identifier !== null && identifier !== "",
+    queryFn: async ({ signal }): Promise<ContactNameSuggestion[]> => {
+      const { data, error } = await supabase
+        .from("contact_name_suggestions")
+        .select("connection_id, identifier, full_name, first_name, changed_at")
+        .eq("identifier", identifier ?? "")
+        .order("changed_at", { ascending: false })
+        .limit(3)
+        .abortSignal(signal)
+        .retry(false);
+      if (error) raise(error);
+      return data;
+    },
+  });
+}
