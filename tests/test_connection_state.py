@@ -436,3 +436,39 @@ def test_connection_state_of_the_wrong_shape_is_refused_whole_and_changes_nothin
         ).execute()
     assert err.value.code == "22023" and err.value.hint == "delivery_invalid"
     assert connection(db, wa.id) == before
+
+
+def test_history_leaves_an_unread_live_message_unread(http, functions_url, wa, owner, db):
+    now = int(time.time())
+    live = change(
+        "messages",
+        {
+            "messages": [
+                {
+                    "from": CUSTOMER,
+                    "id": "wamid.U1",
+                    "timestamp": str(now - 60),
+                    "type": "text",
+                    "text": {"body": "new"},
+                }
+            ]
+        },
+    )
+    assert wa_post(http, functions_url, wa, live).status_code == 200
+    assert inbox_row(db, owner.id)["unread"] == 1
+    res = wa_post(
+        http,
+        functions_url,
+        wa,
+        history_chunk(
+            0,
+            1,
+            50,
+            [text("wamid.U0", now - 5 * 86400, "old"), text("wamid.U00", now - 4 * 86400, "older")],
+        ),
+    )
+    assert res.status_code == 200 and res.json()["inserted"] == 2, res.text
+    row = inbox_row(db, owner.id)
+    assert (row["count"], row["unread"], row["unread_mark"]) == (3, 1, True), (
+        "the live message stays unread, alone"
+    )
