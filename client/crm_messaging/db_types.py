@@ -263,10 +263,45 @@ class PublicChatConversationsUpdate(TypedDict):
     updated_at: NotRequired[Annotated[datetime.datetime, Field(alias="updated_at")]]
     user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
 
+class PublicContactNameSuggestions(BaseModel):
+    changed_at: datetime.datetime = Field(alias="changed_at")
+    connection_id: uuid.UUID = Field(alias="connection_id")
+    created_at: datetime.datetime = Field(alias="created_at")
+    first_name: Optional[str] = Field(alias="first_name")
+    full_name: str = Field(alias="full_name")
+    identifier: str = Field(alias="identifier")
+    match_key: str = Field(alias="match_key")
+    platform: str = Field(alias="platform")
+    user_id: uuid.UUID = Field(alias="user_id")
+
+class PublicContactNameSuggestionsInsert(TypedDict):
+    changed_at: Annotated[datetime.datetime, Field(alias="changed_at")]
+    connection_id: Annotated[uuid.UUID, Field(alias="connection_id")]
+    created_at: NotRequired[Annotated[datetime.datetime, Field(alias="created_at")]]
+    first_name: NotRequired[Annotated[Optional[str], Field(alias="first_name")]]
+    full_name: Annotated[str, Field(alias="full_name")]
+    identifier: Annotated[str, Field(alias="identifier")]
+    match_key: Annotated[str, Field(alias="match_key")]
+    platform: Annotated[str, Field(alias="platform")]
+    user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
+
+class PublicContactNameSuggestionsUpdate(TypedDict):
+    changed_at: NotRequired[Annotated[datetime.datetime, Field(alias="changed_at")]]
+    connection_id: NotRequired[Annotated[uuid.UUID, Field(alias="connection_id")]]
+    created_at: NotRequired[Annotated[datetime.datetime, Field(alias="created_at")]]
+    first_name: NotRequired[Annotated[Optional[str], Field(alias="first_name")]]
+    full_name: NotRequired[Annotated[str, Field(alias="full_name")]]
+    identifier: NotRequired[Annotated[str, Field(alias="identifier")]]
+    match_key: NotRequired[Annotated[str, Field(alias="match_key")]]
+    platform: NotRequired[Annotated[str, Field(alias="platform")]]
+    user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
+
 class PublicMessagingConnections(BaseModel):
     account_identifier: str = Field(alias="account_identifier")
+    business_connection: Optional[JsonValue] = Field(alias="business_connection")
     created_at: datetime.datetime = Field(alias="created_at")
     display_name: Optional[str] = Field(alias="display_name")
+    history_backfill: Optional[JsonValue] = Field(alias="history_backfill")
     id: uuid.UUID = Field(alias="id")
     last_dropped_at: Optional[datetime.datetime] = Field(alias="last_dropped_at")
     last_error: Optional[str] = Field(alias="last_error")
@@ -281,13 +316,16 @@ class PublicMessagingConnections(BaseModel):
     refused_count: int = Field(alias="refused_count")
     settings: JsonValue = Field(alias="settings")
     status: str = Field(alias="status")
+    unknown_kinds: JsonValue = Field(alias="unknown_kinds")
     updated_at: datetime.datetime = Field(alias="updated_at")
     user_id: uuid.UUID = Field(alias="user_id")
 
 class PublicMessagingConnectionsInsert(TypedDict):
     account_identifier: Annotated[str, Field(alias="account_identifier")]
+    business_connection: NotRequired[Annotated[Optional[JsonValue], Field(alias="business_connection")]]
     created_at: NotRequired[Annotated[datetime.datetime, Field(alias="created_at")]]
     display_name: NotRequired[Annotated[Optional[str], Field(alias="display_name")]]
+    history_backfill: NotRequired[Annotated[Optional[JsonValue], Field(alias="history_backfill")]]
     id: NotRequired[Annotated[uuid.UUID, Field(alias="id")]]
     last_dropped_at: NotRequired[Annotated[Optional[datetime.datetime], Field(alias="last_dropped_at")]]
     last_error: NotRequired[Annotated[Optional[str], Field(alias="last_error")]]
@@ -302,13 +340,16 @@ class PublicMessagingConnectionsInsert(TypedDict):
     refused_count: NotRequired[Annotated[int, Field(alias="refused_count")]]
     settings: NotRequired[Annotated[JsonValue, Field(alias="settings")]]
     status: NotRequired[Annotated[str, Field(alias="status")]]
+    unknown_kinds: NotRequired[Annotated[JsonValue, Field(alias="unknown_kinds")]]
     updated_at: NotRequired[Annotated[datetime.datetime, Field(alias="updated_at")]]
     user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
 
 class PublicMessagingConnectionsUpdate(TypedDict):
     account_identifier: NotRequired[Annotated[str, Field(alias="account_identifier")]]
+    business_connection: NotRequired[Annotated[Optional[JsonValue], Field(alias="business_connection")]]
     created_at: NotRequired[Annotated[datetime.datetime, Field(alias="created_at")]]
     display_name: NotRequired[Annotated[Optional[str], Field(alias="display_name")]]
+    history_backfill: NotRequired[Annotated[Optional[JsonValue], Field(alias="history_backfill")]]
     id: NotRequired[Annotated[uuid.UUID, Field(alias="id")]]
     last_dropped_at: NotRequired[Annotated[Optional[datetime.datetime], Field(alias="last_dropped_at")]]
     last_error: NotRequired[Annotated[Optional[str], Field(alias="last_error")]]
@@ -323,6 +364,7 @@ class PublicMessagingConnectionsUpdate(TypedDict):
     refused_count: NotRequired[Annotated[int, Field(alias="refused_count")]]
     settings: NotRequired[Annotated[JsonValue, Field(alias="settings")]]
     status: NotRequired[Annotated[str, Field(alias="status")]]
+    unknown_kinds: NotRequired[Annotated[JsonValue, Field(alias="unknown_kinds")]]
     updated_at: NotRequired[Annotated[datetime.datetime, Field(alias="updated_at")]]
     user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
 

@@ -40,6 +40,9 @@ begin
   if payload ? 'messages' and pg_catalog.jsonb_typeof(payload -> 'messages') not in ('array', 'null') then
     raise exception using errcode = '22023', message = 'messages: must be an array', hint = 'messages_not_array';
   end if;
+  if payload ? 'history_messages' and pg_catalog.jsonb_typeof(payload -> 'history_messages') not in ('array', 'null') then
+    raise exception using errcode = '22023', message = 'history_messages: must be an array', hint = 'messages_not_array';
+  end if;
   if payload ? 'refused' and pg_catalog.jsonb_typeof(payload -> 'refused') not in ('array', 'null') then
     raise exception using errcode = '22023', message = 'refused: must be an array', hint = 'delivery_invalid';
   end if;
@@ -47,7 +50,7 @@ begin
 end;
 $$;
 comment on function messaging_private.delivery_connection(jsonb) is
-  'The connection a webhook delivery names, after checking the delivery''s shape (an object, a connection that exists, its owner, messages and refused arrays).';
+  'The connection a webhook delivery names, after checking the delivery''s shape (an object, a connection that exists, its owner, messages, history_messages and refused arrays).';
 revoke all on function messaging_private.delivery_connection(jsonb) from public, anon, authenticated, service_role;
 
 create or replace function messaging_private.delivery_rejected(connection uuid, status text, replay_guard jsonb)
@@ -84,7 +87,7 @@ comment on function messaging_private.delivery_rejected(uuid, text, jsonb) is
 revoke all on function messaging_private.delivery_rejected(uuid, text, jsonb) from public, anon, authenticated, service_role;
 
 create or replace function messaging_private.deliver_messages(
-  owner uuid, connection uuid, messages jsonb, out summary jsonb, out refused jsonb[])
+  owner uuid, connection uuid, messages jsonb, source text, phase text, out summary jsonb, out refused jsonb[])
 language plpgsql
 set search_path = ''
 as $$
@@ -92,14 +95,16 @@ declare
   m record;
   v_state text;
   v_text text;
+  -- where the messages come from (coverage): webhook, or history with its phase
+  v_from jsonb := pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+    'user_id', owner, 'connection_id', connection, 'source', source, 'source_phase', phase));
 begin
   summary := '{"inserted": 0, "duplicates": 0, "updated": 0, "matched": 0, "conversations": []}'::jsonb;
   refused := '{}'::jsonb[];
   -- all at once (the common case: every message valid), else each message on its own
   if pg_catalog.jsonb_array_length(messages) > 1 then
     begin
-      summary := messaging_private.ingest_messages(pg_catalog.jsonb_build_object(
-        'user_id', owner, 'connection_id', connection, 'source', 'webhook', 'messages', messages));
+      summary := messaging_private.ingest_messages(v_from || pg_catalog.jsonb_build_object('messages', messages));
       return;
     exception when others then
       get stacked diagnostics v_state = returned_sqlstate;
@@ -110,8 +115,8 @@ begin
   end if;
   for m in select e.m, e.ord from pg_catalog.jsonb_array_elements(messages) with ordinality e(m, ord) loop
     begin
-      summary := messaging_private.add_counts(summary, messaging_private.ingest_messages(pg_catalog.jsonb_build_object(
-        'user_id', owner, 'connection_id', connection, 'source', 'webhook', 'messages', pg_catalog.jsonb_build_array(m.m))));
+      summary := messaging_private.add_counts(summary, messaging_private.ingest_messages(
+        v_from || pg_catalog.jsonb_build_object('messages', pg_catalog.jsonb_build_array(m.m))));
     exception when others then
       get stacked diagnostics v_state = returned_sqlstate, v_text = message_text;
       if not messaging_private.final_refusal(v_state) then
@@ -122,9 +127,9 @@ begin
   end loop;
 end;
 $$;
-comment on function messaging_private.deliver_messages(uuid, uuid, jsonb) is
-  'The messages of a delivery stored through ingest_messages, all at once or else each alone: the ingest summary and the messages refused for good (a retryable error fails the delivery).';
-revoke all on function messaging_private.deliver_messages(uuid, uuid, jsonb) from public, anon, authenticated, service_role;
+comment on function messaging_private.deliver_messages(uuid, uuid, jsonb, text, text) is
+  'The messages of a delivery stored through ingest_messages (source webhook, or history with the backfill''s phase), all at once or else each alone: the ingest summary and the messages refused for good (a retryable error fails the delivery).';
+revoke all on function messaging_private.deliver_messages(uuid, uuid, jsonb, text, text) from public, anon, authenticated, service_role;
 
 create or replace function messaging_private.deliver_updates(owner uuid, updates jsonb, out summary jsonb, out refused jsonb[])
 language plpgsql
@@ -252,9 +257,25 @@ begin
   if pg_catalog.jsonb_typeof(payload -> 'messages') = 'array' and pg_catalog.jsonb_array_length(payload -> 'messages') > 0 then
     v_items := pg_catalog.jsonb_array_length(payload -> 'messages');
     v_part := messaging_private.deliver_messages(v_conn.user_id, v_conn.id,
-      messaging_private.edits_keep_stored(v_conn.user_id, payload ->> 'platform', payload -> 'messages'));
+      messaging_private.edits_keep_stored(v_conn.user_id, payload ->> 'platform', payload -> 'messages'), 'webhook', null);
     v_result := v_part.summary;
     v_refused := v_part.refused;
+  end if;
+  -- WhatsApp's history backfill: stored as history (coverage source history, its phase),
+  -- and read already (history_read): it adds to the conversation, marks nothing unread
+  if pg_catalog.jsonb_typeof(payload -> 'history_messages') = 'array'
+     and pg_catalog.jsonb_array_length(payload -> 'history_messages') > 0 then
+    v_items := v_items + pg_catalog.jsonb_array_length(payload -> 'history_messages');
+    v_part := messaging_private.deliver_messages(v_conn.user_id, v_conn.id,
+      messaging_private.edits_keep_stored(v_conn.user_id, payload ->> 'platform', payload -> 'history_messages'),
+      'history', pg_catalog.left(payload ->> 'history_phase', 64));
+    perform messaging_private.history_read(v_conn.user_id, payload -> 'history_messages', v_part.summary -> 'conversations');
+    v_result := messaging_private.add_counts(v_result, v_part.summary);
+    v_refused := v_refused || v_part.refused;
+  end if;
+  -- what the delivery says of the connection itself (21_connection_state.sql)
+  if payload ? 'connection_state' then
+    perform messaging_private.record_connection_state(v_conn, payload -> 'connection_state');
   end if;
   if payload -> 'updates' is not null and payload -> 'updates' <> 'null'::jsonb and payload -> 'updates' <> '[]'::jsonb then
     v_part := messaging_private.deliver_updates(v_conn.user_id, payload -> 'updates');
@@ -289,7 +310,7 @@ as $$
   select messaging_private.webhook_delivery(payload);
 $$;
 comment on function public.ingest_webhook_delivery(jsonb) is
-  'service_role only (the messaging-ingest function): {connection_id, messages, updates, refused, replay_guard} of one delivery; messages as in ingest_messages, updates {kind: status|reaction|delete, platform, external_conversation_id, id, at, ...} applied to stored messages only, refused: what the function itself refused ({path, kind, reason}), replay_guard: a WeChat {nonce, digest}, secrets_version: the webhook_connection secrets_version the function verified against. Each message or update the store refuses is left out (listed in refused, counted on the connection), the rest stored. Returns the ingest summary plus {updates: {applied, unchanged, missing}, accepted, refused}, or {rejected: {kind: paused|replay|stale_secrets}} when nothing may be stored (stale_secrets: verified against rotated secrets).';
+  'service_role only (the messaging-ingest function): {connection_id, messages, updates, refused, replay_guard, history_messages, history_phase, connection_state} of one delivery; messages as in ingest_messages, history_messages likewise but stored as history (coverage source history with history_phase, and read already: the owner''s read marker moves past them), connection_state {unknown_kinds, history, business, contacts}: what the delivery says of the connection (21_connection_state.sql), updates {kind: status|reaction|delete, platform, external_conversation_id, id, at, ...} applied to stored messages only, refused: what the function itself refused ({path, kind, reason}), replay_guard: a WeChat {nonce, digest}, secrets_version: the webhook_connection secrets_version the function verified against. Each message or update the store refuses is left out (listed in refused, counted on the connection), the rest stored. Returns the ingest summary plus {updates: {applied, unchanged, missing}, accepted, refused}, or {rejected: {kind: paused|replay|stale_secrets}} when nothing may be stored (stale_secrets: verified against rotated secrets).';
 revoke all on function public.ingest_webhook_delivery(jsonb) from public, anon, authenticated;
 grant execute on function public.ingest_webhook_delivery(jsonb) to service_role;
 

@@ -320,6 +320,7 @@ export const KIND_EXAMPLES: Record<string, Omit<ChatMessage, "id" | "sent_at">> 
     metadata: {
       whatsapp_type: "hologram",
       platform_kind: "hologram",
+      unknown_kind: true,
     },
   },
   "whatsapp:referred_product": {
@@ -865,6 +866,7 @@ export const KIND_EXAMPLES: Record<string, Omit<ChatMessage, "id" | "sent_at">> 
         name: "merchant_order",
       },
       platform_kind: "event:merchant_order",
+      unknown_kind: true,
     },
   },
 };

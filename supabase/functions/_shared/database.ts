@@ -181,16 +181,36 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
-                },"messaging_connections": {
+                },"contact_name_suggestions": {
                   Row: {
-                    "account_identifier": string,"created_at": string,"display_name": string | null,"id": string,"last_dropped_at": string | null,"last_error": string | null,"last_error_at": string | null,"last_error_resolved_at": string | null,"last_refused_at": string | null,"last_refused_reason": string | null,"last_synced_at": string | null,"paused_dropped_count": number,"platform": string,"refused_by_reason": NonNullable<Json>,"refused_count": number,"settings": NonNullable<Json>,"status": string,"updated_at": string,"user_id": string
+                    "changed_at": string,"connection_id": string,"created_at": string,"first_name": string | null,"full_name": string,"identifier": string,"match_key": string,"platform": string,"user_id": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "account_identifier": string,"created_at"?: string,"display_name"?: string | null,"id"?: string,"last_dropped_at"?: string | null,"last_error"?: string | null,"last_error_at"?: string | null,"last_error_resolved_at"?: string | null,"last_refused_at"?: string | null,"last_refused_reason"?: string | null,"last_synced_at"?: string | null,"paused_dropped_count"?: number,"platform": string,"refused_by_reason"?: NonNullable<Json>,"refused_count"?: number,"settings"?: NonNullable<Json>,"status"?: string,"updated_at"?: string,"user_id"?: string
+                    "changed_at": string,"connection_id": string,"created_at"?: string,"first_name"?: string | null,"full_name": string,"identifier": string,"match_key": string,"platform": string,"user_id"?: string
                   }
                   Update: {
-                    "account_identifier"?: string,"created_at"?: string,"display_name"?: string | null,"id"?: string,"last_dropped_at"?: string | null,"last_error"?: string | null,"last_error_at"?: string | null,"last_error_resolved_at"?: string | null,"last_refused_at"?: string | null,"last_refused_reason"?: string | null,"last_synced_at"?: string | null,"paused_dropped_count"?: number,"platform"?: string,"refused_by_reason"?: NonNullable<Json>,"refused_count"?: number,"settings"?: NonNullable<Json>,"status"?: string,"updated_at"?: string,"user_id"?: string
+                    "changed_at"?: string,"connection_id"?: string,"created_at"?: string,"first_name"?: string | null,"full_name"?: string,"identifier"?: string,"match_key"?: string,"platform"?: string,"user_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "contact_name_suggestions_connection_id_fkey"
+      columns: ["connection_id"]
+isOneToOne: false
+      referencedRelation: "messaging_connections"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"messaging_connections": {
+                  Row: {
+                    "account_identifier": string,"business_connection": Json | null,"created_at": string,"display_name": string | null,"history_backfill": Json | null,"id": string,"last_dropped_at": string | null,"last_error": string | null,"last_error_at": string | null,"last_error_resolved_at": string | null,"last_refused_at": string | null,"last_refused_reason": string | null,"last_synced_at": string | null,"paused_dropped_count": number,"platform": string,"refused_by_reason": NonNullable<Json>,"refused_count": number,"settings": NonNullable<Json>,"status": string,"unknown_kinds": NonNullable<Json>,"updated_at": string,"user_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "account_identifier": string,"business_connection"?: Json | null,"created_at"?: string,"display_name"?: string | null,"history_backfill"?: Json | null,"id"?: string,"last_dropped_at"?: string | null,"last_error"?: string | null,"last_error_at"?: string | null,"last_error_resolved_at"?: string | null,"last_refused_at"?: string | null,"last_refused_reason"?: string | null,"last_synced_at"?: string | null,"paused_dropped_count"?: number,"platform": string,"refused_by_reason"?: NonNullable<Json>,"refused_count"?: number,"settings"?: NonNullable<Json>,"status"?: string,"unknown_kinds"?: NonNullable<Json>,"updated_at"?: string,"user_id"?: string
+                  }
+                  Update: {
+                    "account_identifier"?: string,"business_connection"?: Json | null,"created_at"?: string,"display_name"?: string | null,"history_backfill"?: Json | null,"id"?: string,"last_dropped_at"?: string | null,"last_error"?: string | null,"last_error_at"?: string | null,"last_error_resolved_at"?: string | null,"last_refused_at"?: string | null,"last_refused_reason"?: string | null,"last_synced_at"?: string | null,"paused_dropped_count"?: number,"platform"?: string,"refused_by_reason"?: NonNullable<Json>,"refused_count"?: number,"settings"?: NonNullable<Json>,"status"?: string,"unknown_kinds"?: NonNullable<Json>,"updated_at"?: string,"user_id"?: string
                   }
                   Relationships: [
                     

@@ -29,6 +29,7 @@ import { HttpError, json, NOSNIFF, publicReason, STATUS } from "./answers.ts";
 import { type CallerCheck, callerCheck } from "./caller.ts";
 import type { Bytes } from "./crypto.ts";
 import { cleanDelivery } from "./clean.ts";
+import { countUnknownMessages } from "./connection_state.ts";
 import { LiveIds } from "./live_ids.ts";
 import { type Connection, type DeliveryResult, type Store, StoreError, supabaseStore } from "./store.ts";
 import { type Delivery, type Platform, ShapeError } from "./types.ts";
@@ -232,6 +233,8 @@ async function webhookInner(
   let delivery: Delivery;
   try {
     delivery = cleanDelivery(adapter.map(raw, connection));
+    // the kinds kept as other because the mapping does not know them: counted on the connection
+    countUnknownMessages(delivery);
   } catch (e) {
     // a RangeError: the mapping recursed into a value nested too deep (outside any one item)
     const shape = e instanceof RangeError ? new ShapeError("body: nested too deep to read") : e;

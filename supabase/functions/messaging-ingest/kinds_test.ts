@@ -6,6 +6,7 @@
 import kindsDoc from "../../../docs/kinds.md" with { type: "text" };
 import { ADAPTERS } from "./adapters.ts";
 import { cleanDelivery } from "./clean.ts";
+import { countUnknownMessages } from "./connection_state.ts";
 import type { Bytes } from "./crypto.ts";
 import type { KindExamples } from "./kinds/example.ts";
 import signal from "./kinds/signal.ts";
@@ -115,10 +116,12 @@ for (const [platform, heading] of Object.entries(SECTIONS) as [Platform, string]
       const { body, expect } = examples[name];
       const raw = new TextEncoder().encode(typeof body === "string" ? body : JSON.stringify(body)) as Bytes;
       const delivery = cleanDelivery(ADAPTERS[platform].map(raw, connection));
+      countUnknownMessages(delivery); // as the handler does
       const where = `${heading} ${kind} (${name})`;
       if (expect.messages) assertContains(delivery.messages, expect.messages, `${where} messages`);
       if (expect.updates) assertContains(delivery.updates, expect.updates, `${where} updates`);
       if (expect.refused) assertContains(delivery.refused ?? [], expect.refused, `${where} refused`);
+      if (expect.state) assertContains(delivery.state ?? {}, expect.state, `${where} connection state`);
     }
   });
 }

@@ -432,6 +432,7 @@ function mapEnvelope(delivery: Delivery, env: Record<string, unknown>, account: 
     if (unknown === undefined) return; // a profile key or group change carrying nothing to show
     type = "other";
     meta.platform_kind = unknown;
+    meta.unknown_kind = true; // counted on the connection (connection_state.ts)
   }
   const quote = isObject(data.quote) ? data.quote : undefined;
   const quoteAuthor = quote ? author(quote) ?? optionalString(quote.author) : undefined;
@@ -477,7 +478,7 @@ function other(env: Record<string, unknown>, source: string, at: string, kind: s
     sent_at: at,
     sender_identifier: source,
     sender_name: optionalString(env.sourceName),
-    metadata: { platform_kind: kind },
+    metadata: { platform_kind: kind, unknown_kind: true },
   }) as IngestMessage;
 }
 

@@ -299,6 +299,9 @@ Deno.test("issue 28: own edits synced from the phone, admin deletes, receipts an
   ]);
   assertEquals(d.messages.map((m) => [m.id, m.direction, m.content, m.edited_at, m.metadata]), [
     [`${ACCOUNT}:1745372298000`, "outbound", "Sí", "2025-04-23T01:43:20Z", undefined],
-    ["+34611111111:storyMessage:1745372600001", "inbound", null, undefined, { platform_kind: "storyMessage" }],
+    ["+34611111111:storyMessage:1745372600001", "inbound", null, undefined, {
+      platform_kind: "storyMessage",
+      unknown_kind: true,
+    }],
   ]);
 });

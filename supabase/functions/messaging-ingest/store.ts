@@ -16,6 +16,7 @@ import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { STATUS } from "./answers.ts";
 import contract from "../_shared/contract.json" with { type: "json" };
 import type { Database, Json } from "../_shared/database.ts";
+import { isHistory } from "./connection_state.ts";
 import type { Delivery, Platform } from "./types.ts";
 
 export interface Secrets {
@@ -173,12 +174,23 @@ interface Waiting {
  * strings, numbers, booleans, null, arrays and plain objects.
  */
 function payloadOf(delivery: Delivery): { [key: string]: Json } {
-  return {
+  const payload: { [key: string]: Json } = {
     messages: delivery.messages as Json[],
     updates: delivery.updates as Json[],
     refused: (delivery.refused ?? []) as Json[],
     replay_guard: delivery.replayGuard ?? null,
   };
+  // WhatsApp's history backfill goes apart: stored as history, read already (the store's
+  // history_messages); the first chunk's phase names the coverage's phase
+  const history = delivery.messages.find(isHistory);
+  if (history) {
+    payload.messages = delivery.messages.filter((m) => !isHistory(m)) as Json[];
+    payload.history_messages = delivery.messages.filter(isHistory) as Json[];
+    const phase = (history.metadata?.history as { phase?: unknown } | undefined)?.phase;
+    if (typeof phase === "number" || typeof phase === "string") payload.history_phase = String(phase);
+  }
+  if (delivery.state && Object.keys(delivery.state).length > 0) payload.connection_state = delivery.state as Json;
+  return payload;
 }
 
 /** Refusals of one connection waiting for their write. */

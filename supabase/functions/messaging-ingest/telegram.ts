@@ -7,6 +7,7 @@
 
 import { type Adapter, parseJson } from "./adapter.ts";
 import { json } from "./answers.ts";
+import { countUnknown, stateOf } from "./connection_state.ts";
 import { safeEqualString } from "./crypto.ts";
 import { participantIds } from "./participant_ids.ts";
 import { contextMeta, fullName, kindOf, username } from "./telegram_kinds.ts";
@@ -32,6 +33,53 @@ export function verifySecretToken(header: string | null, secretToken: string | u
 
 const MESSAGE_KEYS = ["message", "channel_post", "business_message"] as const;
 const EDIT_KEYS = ["edited_message", "edited_channel_post", "edited_business_message"] as const;
+/**
+ * The Update fields the Bot API documents (docs/kinds.md says what each becomes); any other
+ * is a future update type: counted on the connection by its name, stored as nothing.
+ */
+const KNOWN_UPDATES = new Set([
+  "update_id",
+  ...MESSAGE_KEYS,
+  ...EDIT_KEYS,
+  "business_connection",
+  "deleted_business_messages",
+  "message_reaction",
+  "message_reaction_count",
+  "inline_query",
+  "chosen_inline_result",
+  "callback_query",
+  "shipping_query",
+  "pre_checkout_query",
+  "purchased_paid_media",
+  "poll",
+  "poll_answer",
+  "my_chat_member",
+  "chat_member",
+  "chat_join_request",
+  "chat_boost",
+  "removed_chat_boost",
+]);
+
+/**
+ * business_connection: the business account connected the bot, or changed what it may do.
+ * Its state (enabled, can reply) goes to the connection; its time is the update's date.
+ */
+function businessConnection(raw: unknown, delivery: Delivery): void {
+  const b = requireObject(raw, "business_connection");
+  const rights = isObject(b.rights) ? b.rights : undefined;
+  // Bot API 9.0 moved can_reply into rights; earlier updates carry it on the object
+  const canReply = rights ? rights.can_reply === true : b.can_reply === true;
+  const user = isObject(b.user) ? b.user : {};
+  const name = [optionalString(user.first_name), optionalString(user.last_name)].filter(Boolean).join(" ");
+  if (typeof b.is_enabled !== "boolean") throw new ShapeError("business_connection.is_enabled: must be true or false");
+  stateOf(delivery).business = compact({
+    id: requireString(b.id, "business_connection.id"),
+    enabled: b.is_enabled,
+    can_reply: canReply,
+    at: fromEpochSeconds(b.date, "business_connection.date"),
+    user: name || optionalString(user.username),
+  });
+}
 
 /** Keys every Message has that say nothing about its kind. */
 const COMMON = new Set([
@@ -211,6 +259,11 @@ export function mapTelegram(payload: unknown): Delivery {
   if (update.message_reaction !== undefined) {
     mapItem(refused, "message_reaction", () => delivery.updates.push(mapReaction(update.message_reaction)));
   }
+  if (update.business_connection !== undefined) {
+    mapItem(refused, "business_connection", () => businessConnection(update.business_connection, delivery));
+  }
+  // a future update type: counted by its name, never refused
+  for (const key of Object.keys(update)) if (!KNOWN_UPDATES.has(key)) countUnknown(delivery, key);
   if (update.deleted_business_messages !== undefined) {
     mapItem(refused, "deleted_business_messages", () => {
       const d = requireObject(update.deleted_business_messages, "deleted_business_messages");

@@ -436,7 +436,8 @@ export function kindOf(m: Obj, known: Set<string>): Kind {
   return {
     type: "other",
     content: optionalString(m.caption) ?? title ?? null,
-    meta: { platform_kind: other, telegram_type: other },
+    // a kind this mapping does not know: counted on the connection (connection_state.ts)
+    meta: { platform_kind: other, telegram_type: other, unknown_kind: true },
   };
 }
 

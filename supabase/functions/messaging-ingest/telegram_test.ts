@@ -165,6 +165,7 @@ Deno.test("service messages are system lines saying who did what; unknown kinds 
   assertEquals([f.type, f.content, f.metadata], ["other", "3D", {
     platform_kind: "hologram",
     telegram_type: "hologram",
+    unknown_kind: true,
   }]);
 });
 

@@ -81,10 +81,38 @@ export type Refusal = {
   id?: string;
 };
 
+/** One chunk of WhatsApp's history backfill: its phase (0-2), order and progress (percent). */
+export type HistoryChunk = { phase: number; chunk_order?: number; progress?: number; at: string };
+
+/** A business-app contact change (WhatsApp smb_app_state_sync): the business's name for a number. */
+export type ContactName = {
+  identifier: string;
+  name?: string;
+  first_name?: string;
+  action: "add" | "edit" | "remove";
+  at: string;
+};
+
+/**
+ * What a delivery says of the connection itself (connection_state of
+ * ingest_webhook_delivery, 21_connection_state.sql); absent when it says nothing.
+ */
+export type ConnectionState = {
+  /** kinds and update types the mapping does not know, by the platform's name: counts */
+  unknown_kinds?: Record<string, number>;
+  /** WhatsApp history backfill: the chunks seen, and an error (the business declined sharing) */
+  history?: { chunks: HistoryChunk[]; error?: Record<string, unknown> };
+  /** Telegram business connection: enabled, can reply */
+  business?: { id?: string; enabled: boolean; can_reply: boolean; at: string; user?: string };
+  contacts?: ContactName[];
+};
+
 /** What one webhook delivery asks the store to do. */
 export interface Delivery {
   messages: IngestMessage[];
   updates: MessageUpdate[];
+  /** what the delivery says of the connection (history progress, business state, unknown kinds, contacts) */
+  state?: ConnectionState;
   /** items refused before the database; counted on the connection */
   refused?: Refusal[];
   /** WeChat: the nonce of the signed query string and the SHA-256 of the body */

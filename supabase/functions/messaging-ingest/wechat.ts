@@ -192,6 +192,7 @@ export function mapWeChat(xml: string, account?: string): Delivery {
       type = "other";
       meta.wechat_type = msgType;
       meta.platform_kind = msgType;
+      meta.unknown_kind = true; // counted on the connection (connection_state.ts)
   }
   // a message sent from an article (its comment box): which article, which of a multi-article push
   const article = compact({ msg_data_id: field(fields, "MsgDataId"), idx: field(fields, "Idx") });
@@ -280,7 +281,7 @@ function mapEvent(delivery: Delivery, fields: XmlNode): void {
     type: line ? "system" : "other",
     content: line ? line(key) : null,
     sent_at: at,
-    metadata: { event: metaEvent, platform_kind: `event:${event}` },
+    metadata: compact({ event: metaEvent, platform_kind: `event:${event}`, unknown_kind: line ? undefined : true }),
   }));
 }
 

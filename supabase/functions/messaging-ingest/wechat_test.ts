@@ -79,7 +79,11 @@ Deno.test("image, voice with recognition, location, link; unknown types are othe
     miniprogram: {},
   }]);
   const future = mapWeChat(base("<MsgType><![CDATA[hologram]]></MsgType>")).messages[0];
-  assertEquals([future.type, future.metadata], ["other", { wechat_type: "hologram", platform_kind: "hologram" }]);
+  assertEquals([future.type, future.metadata], ["other", {
+    wechat_type: "hologram",
+    platform_kind: "hologram",
+    unknown_kind: true,
+  }]);
 });
 
 Deno.test("events are system lines (issue 28: they were dropped); the AES safe mode and other shapes are refused", () => {

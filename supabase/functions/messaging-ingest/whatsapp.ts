@@ -6,6 +6,7 @@
 import type { Adapter } from "./adapter.ts";
 import { parseJson } from "./adapter.ts";
 import { json, STATUS, text } from "./answers.ts";
+import { countUnknown, stateOf } from "./connection_state.ts";
 import { type Bytes, hmacSha256Hex, safeEqualString } from "./crypto.ts";
 import { participantIds } from "./participant_ids.ts";
 import { body, callLine, metadataOf } from "./whatsapp_kinds.ts";
@@ -166,10 +167,43 @@ export function sameAccount(value: Record<string, unknown>, account: string): bo
 }
 
 /** The webhook fields that carry messages, statuses or calls; the others map to nothing. */
-const FIELDS = new Set(["messages", "smb_message_echoes", "calls", "history"]);
+const FIELDS = new Set(["messages", "smb_message_echoes", "calls", "history", "smb_app_state_sync"]);
+/**
+ * The other fields Meta's webhook reference documents: about the account, its templates,
+ * numbers or billing, not a conversation (docs/kinds.md). A field in neither set is a future
+ * one: counted on the connection (`field:<name>`), never refused.
+ */
+const IGNORED_FIELDS = new Set([
+  "account_alerts",
+  "account_review_update",
+  "account_settings_update",
+  "account_update",
+  "automatic_events",
+  "business_capability_update",
+  "business_status_update",
+  "flows",
+  "group_lifecycle_update",
+  "group_participants_update",
+  "group_settings_update",
+  "group_status_update",
+  "message_template_components_update",
+  "message_template_quality_update",
+  "message_template_status_update",
+  "partner_solutions",
+  "payment_configuration_update",
+  "phone_number_name_update",
+  "phone_number_quality_update",
+  "security",
+  "template_category_update",
+  "template_correct_category_detection",
+  "tracking_events",
+  "user_preferences",
+]);
 
 /** What one change gives: the delivery's lists, its contacts and the business's own number. */
 interface Sink {
+  /** the delivery's connection state (history progress, contacts, unknown kinds) */
+  delivery: Delivery;
   messages: IngestMessage[];
   updates: MessageUpdate[];
   refused: Refusal[];
@@ -363,8 +397,9 @@ function calls(value: Record<string, unknown>, path: string, s: Sink): void {
  * The history field (a WhatsApp Business app number connected to Cloud API): up to 180 days
  * of the app's chats, in three phases of chunks. Each thread's messages are stored with
  * their original times, outbound when the business sent them, and marked
- * `metadata.history` ({phase, chunk_order, progress, status}). A history entry with errors
- * (the business declined sharing) stores nothing.
+ * `metadata.history` ({phase, chunk_order, progress, status}); each chunk's phase and
+ * progress, and a history entry's errors (the business declined sharing: no messages), go
+ * to the connection (ConnectionState.history).
  */
 function history(value: Record<string, unknown>, path: string, s: Sink): void {
   const list = value.history === undefined ? [] : requireArray(value.history, `${path}.value.history`);
@@ -374,6 +409,27 @@ function history(value: Record<string, unknown>, path: string, s: Sink): void {
       const chunk = requireObject(h, hp);
       const md = isObject(chunk.metadata) ? chunk.metadata : {};
       const mark = compact({ phase: md.phase, chunk_order: md.chunk_order, progress: md.progress });
+      const news = stateOf(s.delivery).history ??= { chunks: [] };
+      const at = new Date().toISOString().replace(/\.\d{3}Z$/, "Z"); // a chunk carries no time
+      if (typeof md.phase === "number") {
+        news.chunks.push(compact({
+          phase: md.phase,
+          chunk_order: typeof md.chunk_order === "number" ? md.chunk_order : undefined,
+          progress: typeof md.progress === "number" ? md.progress : undefined,
+          at,
+        }));
+      }
+      const errors = Array.isArray(chunk.errors) ? chunk.errors : [];
+      const first = isObject(errors[0]) ? errors[0] : undefined;
+      if (first) {
+        const data = isObject(first.error_data) ? first.error_data : {};
+        news.error = compact({
+          code: typeof first.code === "number" ? first.code : optionalString(first.code),
+          title: optionalString(first.title) ?? optionalString(first.message),
+          details: optionalString(data.details),
+          at,
+        });
+      }
       const threads = chunk.threads === undefined ? [] : requireArray(chunk.threads, `${hp}.threads`);
       threads.forEach((t, j) => {
         const tp = `${hp}.threads[${j}]`;
@@ -406,6 +462,42 @@ function history(value: Record<string, unknown>, path: string, s: Sink): void {
 }
 
 /**
+ * value.state_sync (smb_app_state_sync): the Business app's contacts added, edited or removed,
+ * the business's own names for numbers; they go to the connection as suggestions
+ * (ConnectionState.contacts), never to people. Another sync type is counted as unknown.
+ */
+function stateSync(value: Record<string, unknown>, path: string, s: Sink): void {
+  const list = value.state_sync === undefined ? [] : requireArray(value.state_sync, `${path}.value.state_sync`);
+  list.forEach((x, k) => {
+    const p = `${path}.value.state_sync[${k}]`;
+    mapItem(s.refused, p, () => {
+      const item = requireObject(x, p);
+      const type = requireString(item.type, `${p}.type`);
+      if (type !== "contact") {
+        countUnknown(s.delivery, `state_sync:${type.slice(0, 60)}`);
+        return;
+      }
+      const contact = requireObject(item.contact, `${p}.contact`);
+      const number = digits(requireString(contact.phone_number, `${p}.contact.phone_number`));
+      if (number === "") throw new ShapeError(`${p}.contact.phone_number: no digits`);
+      const action = requireString(item.action, `${p}.action`);
+      if (action !== "add" && action !== "edit" && action !== "remove") {
+        throw new ShapeError(`${p}.action: ${JSON.stringify(action.slice(0, 40))} is not add, edit or remove`);
+      }
+      const md = isObject(item.metadata) ? item.metadata : {};
+      const state = stateOf(s.delivery);
+      (state.contacts ??= []).push(compact({
+        identifier: phone(number),
+        name: optionalString(contact.full_name) ?? optionalString(contact.first_name),
+        first_name: optionalString(contact.first_name),
+        action,
+        at: fromEpochSeconds(md.timestamp, `${p}.metadata.timestamp`),
+      }));
+    });
+  });
+}
+
+/**
  * Maps a webhook body onto messages and updates; throws ShapeError for another shape. With
  * the connection's account, a change for another phone number is refused whole, and a
  * message or status the mapping cannot read is refused alone (both listed in `refused`).
@@ -418,14 +510,18 @@ export function mapWhatsApp(payload: unknown, account?: string): Delivery {
   const messages: IngestMessage[] = [];
   const updates: MessageUpdate[] = [];
   const refused: Refusal[] = [];
+  const delivery: Delivery = { messages, updates, refused };
   requireArray(root.entry, "entry").forEach((e, i) => {
     const entry = requireObject(e, `entry[${i}]`);
     requireArray(entry.changes, `entry[${i}].changes`).forEach((c, j) => {
       const path = `entry[${i}].changes[${j}]`;
       const change = requireObject(c, path);
-      // other fields (account, template and phone number updates, smb_app_state_sync's
-      // contacts: docs/kinds.md) are no messages
-      if (!FIELDS.has(String(change.field))) return;
+      // other fields (account, template and phone number updates: docs/kinds.md) are no
+      // messages; a field Meta adds later is counted on the connection
+      if (!FIELDS.has(String(change.field))) {
+        if (!IGNORED_FIELDS.has(String(change.field))) countUnknown(delivery, `field:${String(change.field)}`);
+        return;
+      }
       const value = requireObject(change.value, `${path}.value`);
       if (account !== undefined && !sameAccount(value, account)) {
         const md = isObject(value.metadata) ? value.metadata : {};
@@ -440,6 +536,7 @@ export function mapWhatsApp(payload: unknown, account?: string): Delivery {
       const md = isObject(value.metadata) ? value.metadata : {};
       const display = optionalString(md.display_phone_number);
       const sink: Sink = {
+        delivery,
         messages,
         updates,
         refused,
@@ -450,13 +547,14 @@ export function mapWhatsApp(payload: unknown, account?: string): Delivery {
       else if (change.field === "calls") {
         calls(value, path, sink);
       } else if (change.field === "history") history(value, path, sink);
+      else if (change.field === "smb_app_state_sync") stateSync(value, path, sink);
       else {
         inboundMessages(value, path, sink);
         statuses(value, path, sink);
       }
     });
   });
-  return { messages, updates, refused };
+  return delivery;
 }
 
 /** The WhatsApp Cloud API webhook: the GET subscription check, X-Hub-Signature-256, JSON answers. */

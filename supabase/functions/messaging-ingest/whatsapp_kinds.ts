@@ -208,8 +208,12 @@ export function body(m: Obj, path: string): Body {
       errors,
     });
   }
-  // unknown, request_welcome, and whatever Meta adds: kept, with the platform's type
-  return other(type, optionalString(part.body) ?? optionalString(part.text) ?? null, { errors });
+  // unknown, request_welcome, and whatever Meta adds: kept, with the platform's type; a type
+  // no reference names is marked unknown_kind (counted on the connection: connection_state.ts)
+  return other(type, optionalString(part.body) ?? optionalString(part.text) ?? null, {
+    errors,
+    unknown_kind: type === "request_welcome" ? undefined : true,
+  });
 }
 
 /**

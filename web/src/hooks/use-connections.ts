@@ -14,7 +14,7 @@ export function useConnections() {
       const { data, error } = await supabase
         .from("messaging_connections")
         .select(
-          "id, platform, account_identifier, display_name, status, last_synced_at, settings, user_id, created_at, updated_at, refused_count, refused_by_reason, last_refused_at, last_refused_reason, last_error, last_error_at, last_error_resolved_at, paused_dropped_count, last_dropped_at",
+          "id, platform, account_identifier, display_name, status, last_synced_at, settings, user_id, created_at, updated_at, refused_count, refused_by_reason, last_refused_at, last_refused_reason, last_error, last_error_at, last_error_resolved_at, paused_dropped_count, last_dropped_at, history_backfill, business_connection, unknown_kinds",
         )
         .order("platform")
         .order("account_identifier")
@@ -155,6 +155,39 @@ export function useConnectionConversations(connectionId: string, enabled: boolea
         .eq("connection_id", connectionId)
         .order("last_message_at", { ascending: false, nullsFirst: false })
         .limit(CONNECTION_CONVERSATIONS_LIMIT)
+        .abortSignal(signal)
+        .retry(false);
+      if (error) raise(error);
+      return data;
+    },
+  });
+}
+
+/** A connected business app's name for a number (contact_name_suggestions). */
+export interface ContactNameSuggestion {
+  connection_id: string;
+  identifier: string;
+  full_name: string;
+  first_name: string | null;
+  changed_at: string;
+}
+
+/**
+ * The names the user's connected business apps give a conversation's number (WhatsApp
+ * Business app contacts): suggestions for the person picker, never links by themselves.
+ */
+export function useContactNameSuggestions(identifier: string | null) {
+  const supabase = useSupabase();
+  return useQuery({
+    queryKey: ["contact-names", identifier],
+    enabled: identifier !== null && identifier !== "",
+    queryFn: async ({ signal }): Promise<ContactNameSuggestion[]> => {
+      const { data, error } = await supabase
+        .from("contact_name_suggestions")
+        .select("connection_id, identifier, full_name, first_name, changed_at")
+        .eq("identifier", identifier ?? "")
+        .order("changed_at", { ascending: false })
+        .limit(3)
         .abortSignal(signal)
         .retry(false);
       if (error) raise(error);

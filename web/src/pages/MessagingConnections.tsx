@@ -10,6 +10,7 @@ import { ConnectionActions } from "../components/crm/ConnectionActions";
 import { ConnectionConversations } from "../components/crm/ConnectionConversations";
 import { CopyButton } from "../components/crm/ConnectionCopy";
 import { ConnectionLastError, ConnectionRefusals, ConnectionStatus } from "../components/crm/ConnectionHealth";
+import { ConnectionPlatformState } from "../components/crm/ConnectionState";
 import { AddConnectionForm, IssuedSecretsNotice } from "../components/crm/ConnectionSetup";
 import { PlatformIcon, platformLabel } from "../components/crm/PlatformIcon";
 import { Empty, ErrorMessage, Loading } from "../components/ui/States";
@@ -127,6 +128,7 @@ export function MessagingConnections() {
                       ) : (
                         <ConnectionStatus connection={c} />
                       )}
+                      <ConnectionPlatformState connection={c} />
                     </td>
                     <td data-label="Last sync">
                       {c.last_synced_at ? (

@@ -15,6 +15,8 @@ export interface KindExample {
     messages?: Record<string, unknown>[];
     updates?: Record<string, unknown>[];
     refused?: Record<string, unknown>[];
+    /** what the delivery says of the connection (a subset of its ConnectionState) */
+    state?: Record<string, unknown>;
   };
 }
 

@@ -300,11 +300,58 @@ const examples: Record<string, KindExample> = {
   },
   future_kind: {
     body: fromAna({ hologram: { name: "3D" } }, 517),
-    expect: one(517, {
-      type: "other",
-      content: "3D",
-      metadata: { platform_kind: "hologram", telegram_type: "hologram" },
-    }),
+    expect: {
+      ...one(517, {
+        type: "other",
+        content: "3D",
+        metadata: { platform_kind: "hologram", telegram_type: "hologram", unknown_kind: true },
+      }),
+      state: { unknown_kinds: { hologram: 1 } },
+    },
+  },
+  future_update: {
+    body: { update_id: 900700, hologram_update: { id: 1 } },
+    expect: { messages: [], updates: [], refused: [], state: { unknown_kinds: { hologram_update: 1 } } },
+  },
+  business_connection_enabled: {
+    body: {
+      update_id: 900701,
+      business_connection: {
+        id: "BCxyz",
+        user: SHOP,
+        user_chat_id: 999,
+        date: DATE,
+        rights: { can_reply: true, can_read_messages: true },
+        is_enabled: true,
+      },
+    },
+    expect: {
+      messages: [],
+      updates: [],
+      refused: [],
+      state: {
+        business: { id: "BCxyz", enabled: true, can_reply: true, at: "2024-12-07T14:00:00Z", user: "Tienda Sol" },
+      },
+    },
+  },
+  business_connection_disabled: {
+    body: {
+      update_id: 900702,
+      business_connection: {
+        id: "BCxyz",
+        user: SHOP,
+        user_chat_id: 999,
+        date: DATE + 60,
+        can_reply: false,
+        is_enabled: false,
+      },
+    },
+    expect: {
+      messages: [],
+      updates: [],
+      refused: [],
+      state: { business: { id: "BCxyz", enabled: false, can_reply: false, at: "2024-12-07T14:01:00Z" } },
+    },
   },
   forward_user: {
     body: fromAna({

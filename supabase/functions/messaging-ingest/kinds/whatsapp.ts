@@ -416,11 +416,14 @@ const examples: Record<string, KindExample> = {
   },
   future_kind: {
     body: msg("hologram", { body: "from the future" }),
-    expect: inbound({
-      type: "other",
-      content: "from the future",
-      metadata: { whatsapp_type: "hologram", platform_kind: "hologram" },
-    }),
+    expect: {
+      ...inbound({
+        type: "other",
+        content: "from the future",
+        metadata: { whatsapp_type: "hologram", platform_kind: "hologram", unknown_kind: true },
+      }),
+      state: { unknown_kinds: { hologram: 1 } },
+    },
   },
   group_message: {
     body: wa({
@@ -634,6 +637,7 @@ const examples: Record<string, KindExample> = {
       ],
       updates: [],
       refused: [],
+      state: { history: { chunks: [{ phase: 1, chunk_order: 2, progress: 55 }] } },
     },
   },
   history_declined: {
@@ -647,7 +651,12 @@ const examples: Record<string, KindExample> = {
         }],
       }],
     }, "history"),
-    expect: NOTHING,
+    expect: {
+      ...NOTHING,
+      state: {
+        history: { chunks: [], error: { code: 2593109, details: "The business has declined to share chat history" } },
+      },
+    },
   },
 
   // ---- smb_message_echoes and smb_app_state_sync
@@ -683,7 +692,27 @@ const examples: Record<string, KindExample> = {
         metadata: { timestamp: TS },
       }],
     }, "smb_app_state_sync"),
-    expect: NOTHING,
+    expect: {
+      ...NOTHING,
+      state: {
+        contacts: [{ identifier: `+${CUSTOMER}`, name: "Sheena Nelson", first_name: "Sheena", action: "add", at: AT }],
+      },
+    },
+  },
+  state_sync_contact_remove: {
+    body: wa({
+      state_sync: [{
+        type: "contact",
+        contact: { phone_number: CUSTOMER },
+        action: "remove",
+        metadata: { timestamp: TS },
+      }],
+    }, "smb_app_state_sync"),
+    expect: { ...NOTHING, state: { contacts: [{ identifier: `+${CUSTOMER}`, action: "remove", at: AT }] } },
+  },
+  unknown_field: {
+    body: wa({ anything: { id: 1 } }, "hologram_update"),
+    expect: { ...NOTHING, state: { unknown_kinds: { "field:hologram_update": 1 } } },
   },
 };
 

@@ -4,6 +4,7 @@ import { Link } from "react-router-dom";
 import { useLinkConversation } from "../../hooks/use-chat-conversations";
 import { describeError } from "../../lib/errors";
 import type { ConversationListItem } from "../../types/messaging";
+import { ContactNameSuggestion } from "./ContactNameSuggestion";
 import { PersonPicker } from "./PersonPicker";
 
 export function LinkPersonControl({
@@ -41,6 +42,7 @@ export function LinkPersonControl({
         onPick={(p) => link.mutate(p.id)}
         disabled={link.isPending}
       />
+      <ContactNameSuggestion conversation={conversation} />
       {link.isPending && <span className="muted">Linking…</span>}
       {link.isError && (
         <span role="alert" className="error">
