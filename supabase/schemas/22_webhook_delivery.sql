@@ -98,7 +98,7 @@ begin
   -- all at once (the common case: every message valid), else each message on its own
   if pg_catalog.jsonb_array_length(messages) > 1 then
     begin
-      summary := messaging_private.ingest_messages(pg_catalog.jsonb_build_object(
+      summary := messaging_private.ingest_and_apply(pg_catalog.jsonb_build_object(
         'user_id', owner, 'connection_id', connection, 'source', 'webhook', 'messages', messages));
       return;
     exception when others then
@@ -110,7 +110,7 @@ begin
   end if;
   for m in select e.m, e.ord from pg_catalog.jsonb_array_elements(messages) with ordinality e(m, ord) loop
     begin
-      summary := messaging_private.add_counts(summary, messaging_private.ingest_messages(pg_catalog.jsonb_build_object(
+      summary := messaging_private.add_counts(summary, messaging_private.ingest_and_apply(pg_catalog.jsonb_build_object(
         'user_id', owner, 'connection_id', connection, 'source', 'webhook', 'messages', pg_catalog.jsonb_build_array(m.m))));
     exception when others then
       get stacked diagnostics v_state = returned_sqlstate, v_text = message_text;
@@ -135,7 +135,7 @@ declare
   v_state text;
   v_text text;
 begin
-  summary := '{"applied": 0, "unchanged": 0, "missing": 0}'::jsonb;
+  summary := '{"applied": 0, "unchanged": 0, "missing": 0, "pending": 0}'::jsonb;
   refused := '{}'::jsonb[];
   perform messaging_private.check_update_list(updates);  -- else the delivery is refused whole
   begin
@@ -225,7 +225,7 @@ declare
   v_answer jsonb;
   v_part record;
   v_result jsonb := '{"inserted": 0, "duplicates": 0, "updated": 0, "matched": 0, "conversations": []}'::jsonb;
-  v_upd jsonb := '{"applied": 0, "unchanged": 0, "missing": 0}'::jsonb;
+  v_upd jsonb := '{"applied": 0, "unchanged": 0, "missing": 0, "pending": 0}'::jsonb;
   v_refused jsonb[] := '{}'::jsonb[];
   v_given jsonb[] := '{}'::jsonb[];
   v_items integer := 0;
@@ -289,7 +289,7 @@ as $$
   select messaging_private.webhook_delivery(payload);
 $$;
 comment on function public.ingest_webhook_delivery(jsonb) is
-  'service_role only (the messaging-ingest function): {connection_id, messages, updates, refused, replay_guard} of one delivery; messages as in ingest_messages, updates {kind: status|reaction|delete, platform, external_conversation_id, id, at, ...} applied to stored messages only, refused: what the function itself refused ({path, kind, reason}), replay_guard: a WeChat {nonce, digest}, secrets_version: the webhook_connection secrets_version the function verified against. Each message or update the store refuses is left out (listed in refused, counted on the connection), the rest stored. Returns the ingest summary plus {updates: {applied, unchanged, missing}, accepted, refused}, or {rejected: {kind: paused|replay|stale_secrets}} when nothing may be stored (stale_secrets: verified against rotated secrets).';
+  'service_role only (the messaging-ingest function): {connection_id, messages, updates, refused, replay_guard} of one delivery; messages as in ingest_messages, updates {kind: status|reaction|delete|vote|poll, platform, external_conversation_id, id (or poll_id for vote|poll), at, ...} applied to stored messages, or kept (pending) until the message is stored, refused: what the function itself refused ({path, kind, reason}), replay_guard: a WeChat {nonce, digest}, secrets_version: the webhook_connection secrets_version the function verified against. Each message or update the store refuses is left out (listed in refused, counted on the connection), the rest stored. Returns the ingest summary plus {updates: {applied, unchanged, missing, pending}, accepted, refused}, or {rejected: {kind: paused|replay|stale_secrets}} when nothing may be stored (stale_secrets: verified against rotated secrets).';
 revoke all on function public.ingest_webhook_delivery(jsonb) from public, anon, authenticated;
 grant execute on function public.ingest_webhook_delivery(jsonb) to service_role;
 

@@ -1,0 +1,112 @@
+-- =============================================================================
+-- Kept updates applied when their message is stored
+--
+-- Every path that stores messages (public.ingest_messages: the client, imports, the
+-- function's app route; webhook deliveries, 22_webhook_delivery.sql; the history
+-- webhook) goes through ingest_and_apply: the ingest, then the poll ids of the stored
+-- polls, then the updates kept for these messages (15_pending_updates.sql), each applied
+-- once and removed in the same transaction. For an owner who keeps none this costs one
+-- indexed probe (pending_updates_kept_at_idx).
+-- =============================================================================
+
+create or replace function messaging_private.record_polls(owner uuid, payload jsonb)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  -- the first message of a poll id names it (a poll is one message)
+  insert into messaging_private.poll_messages (user_id, platform, poll_id, external_conversation_id, message_id)
+  select distinct on (e.m ->> 'platform', e.m -> 'metadata' -> 'poll' ->> 'id')
+         owner, e.m ->> 'platform', e.m -> 'metadata' -> 'poll' ->> 'id', e.m ->> 'external_conversation_id', e.m ->> 'id'
+    from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality e(m, ord)
+   where pg_catalog.jsonb_typeof(e.m -> 'metadata' -> 'poll' -> 'id') = 'string'
+   order by e.m ->> 'platform', e.m -> 'metadata' -> 'poll' ->> 'id', e.ord
+  on conflict (user_id, platform, poll_id) do nothing;
+end;
+$$;
+comment on function messaging_private.record_polls(uuid, jsonb) is
+  'Records the poll id (metadata.poll.id) of each poll message of a stored call in poll_messages, so a vote or count naming the poll id only finds it.';
+revoke all on function messaging_private.record_polls(uuid, jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.apply_pending(owner uuid, payload jsonb)
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+-- The kept updates naming a message of a stored call (by id, or poll:<id> of its poll),
+-- applied in the order they arrived and removed; one that still names no stored message
+-- (another conversation of that id) stays kept. Returns how many were applied.
+declare
+  r record;
+  v_done integer := 0;
+begin
+  for r in
+    select p.id, p.update
+      from messaging_private.pending_updates p
+     where p.user_id = owner
+       and (p.platform, p.message_id) in (
+         select e.m ->> 'platform', k.key
+           from pg_catalog.jsonb_array_elements(payload -> 'messages') e(m)
+           cross join lateral (values (e.m ->> 'id'), ('poll:' || (e.m -> 'metadata' -> 'poll' ->> 'id'))) k(key)
+          where k.key is not null)
+     order by p.id
+       for update of p
+  loop
+    if messaging_private.apply_one_update(owner, r.update) <> 'missing' then
+      delete from messaging_private.pending_updates p where p.id = r.id;
+      v_done := v_done + 1;
+    end if;
+  end loop;
+  return v_done;
+end;
+$$;
+comment on function messaging_private.apply_pending(uuid, jsonb) is
+  'Applies (once) and removes the kept updates naming a message of a stored call (its id, or its poll id); returns how many.';
+revoke all on function messaging_private.apply_pending(uuid, jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.ingest_and_apply(payload jsonb)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+-- ingest_messages, then what the stored messages complete: the poll ids of polls (only
+-- when the call has one) and the updates kept for them (only when the owner keeps any).
+declare
+  v_answer jsonb := messaging_private.ingest_messages(payload);
+  v_owner uuid;
+begin
+  -- ingest_messages has checked the owner: the user_id service_role names, else the caller
+  v_owner := coalesce((payload ->> 'user_id')::uuid, (select auth.uid()));
+  if payload @? '$.messages[*].metadata.poll.id' then
+    perform messaging_private.record_polls(v_owner, payload);
+  end if;
+  if exists (select 1 from messaging_private.pending_updates p where p.user_id = v_owner) then
+    perform messaging_private.apply_pending(v_owner, payload);
+  end if;
+  return v_answer;
+end;
+$$;
+comment on function messaging_private.ingest_and_apply(jsonb) is
+  'The privileged body of public.ingest_messages and of a delivery''s messages: ingest_messages, then the poll ids of its polls recorded and the updates kept for its messages applied once (pending_updates).';
+revoke all on function messaging_private.ingest_and_apply(jsonb) from public;
+grant execute on function messaging_private.ingest_and_apply(jsonb) to authenticated, service_role;
+
+-- -----------------------------------------------------------------------------
+-- The public RPC: supabase.rpc("ingest_messages", {"payload": {...}})
+-- -----------------------------------------------------------------------------
+
+create or replace function public.ingest_messages(payload jsonb)
+returns jsonb
+language sql
+volatile
+security invoker
+set search_path = ''
+as $$
+  select messaging_private.ingest_and_apply(payload);
+$$;
+comment on function public.ingest_messages(jsonb) is
+  'Ingests a batch of chat messages (docs/contract.md): all-or-nothing, idempotent, returns {inserted, duplicates, updated, conversations}.';
+revoke all on function public.ingest_messages(jsonb) from public, anon;
+grant execute on function public.ingest_messages(jsonb) to authenticated, service_role;
