@@ -469,7 +469,7 @@ const examples: Record<string, KindExample> = {
     expect: statusUpdate({ kind: "status", status: "delivered" }),
   },
   status_read: { body: status({ status: "read" }), expect: statusUpdate({ kind: "status", status: "read" }) },
-  status_played: { body: status({ status: "played" }), expect: statusUpdate({ kind: "status", status: "read" }) },
+  status_played: { body: status({ status: "played" }), expect: statusUpdate({ kind: "status", status: "played" }) },
   status_failed: {
     body: status({
       status: "failed",
