@@ -3,7 +3,7 @@
 --
 -- Every path that stores messages (public.ingest_messages: the client, imports, the
 -- function's app route; webhook deliveries, 22_webhook_delivery.sql; the history
--- webhook) goes through ingest_and_apply: the ingest, then the poll ids of the stored
+-- webhook) goes through take_messages: the ingest, then the poll ids of the stored
 -- polls, then the updates kept for these messages (15_pending_updates.sql), each applied
 -- once and removed in the same transaction. For an owner who keeps none this costs one
 -- indexed probe (pending_updates_kept_at_idx).
@@ -17,11 +17,13 @@ as $$
 begin
   -- the first message of a poll id names it (a poll is one message)
   insert into messaging_private.poll_messages (user_id, platform, poll_id, external_conversation_id, message_id)
-  select distinct on (e.m ->> 'platform', e.m -> 'metadata' -> 'poll' ->> 'id')
-         owner, e.m ->> 'platform', e.m -> 'metadata' -> 'poll' ->> 'id', e.m ->> 'external_conversation_id', e.m ->> 'id'
-    from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality e(m, ord)
+  -- (a message names its platform, or the payload does for all)
+  select distinct on (e.platform, e.m -> 'metadata' -> 'poll' ->> 'id')
+         owner, e.platform, e.m -> 'metadata' -> 'poll' ->> 'id', e.m ->> 'external_conversation_id', e.m ->> 'id'
+    from (select x.m, x.ord, coalesce(x.m ->> 'platform', payload ->> 'platform') as platform
+            from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality x(m, ord)) e
    where pg_catalog.jsonb_typeof(e.m -> 'metadata' -> 'poll' -> 'id') = 'string'
-   order by e.m ->> 'platform', e.m -> 'metadata' -> 'poll' ->> 'id', e.ord
+   order by e.platform, e.m -> 'metadata' -> 'poll' ->> 'id', e.ord
   on conflict (user_id, platform, poll_id) do nothing;
 end;
 $$;
@@ -46,7 +48,7 @@ begin
       from messaging_private.pending_updates p
      where p.user_id = owner
        and (p.platform, p.message_id) in (
-         select e.m ->> 'platform', k.key
+         select coalesce(e.m ->> 'platform', payload ->> 'platform'), k.key
            from pg_catalog.jsonb_array_elements(payload -> 'messages') e(m)
            cross join lateral (values (e.m ->> 'id'), ('poll:' || (e.m -> 'metadata' -> 'poll' ->> 'id'))) k(key)
           where k.key is not null)
@@ -65,7 +67,7 @@ comment on function messaging_private.apply_pending(uuid, jsonb) is
   'Applies (once) and removes the kept updates naming a message of a stored call (its id, or its poll id); returns how many.';
 revoke all on function messaging_private.apply_pending(uuid, jsonb) from public, anon, authenticated, service_role;
 
-create or replace function messaging_private.ingest_and_apply(payload jsonb)
+create or replace function messaging_private.take_messages(payload jsonb)
 returns jsonb
 language plpgsql
 security definer
@@ -88,10 +90,10 @@ begin
   return v_answer;
 end;
 $$;
-comment on function messaging_private.ingest_and_apply(jsonb) is
+comment on function messaging_private.take_messages(jsonb) is
   'The privileged body of public.ingest_messages and of a delivery''s messages: ingest_messages, then the poll ids of its polls recorded and the updates kept for its messages applied once (pending_updates).';
-revoke all on function messaging_private.ingest_and_apply(jsonb) from public;
-grant execute on function messaging_private.ingest_and_apply(jsonb) to authenticated, service_role;
+revoke all on function messaging_private.take_messages(jsonb) from public;
+grant execute on function messaging_private.take_messages(jsonb) to authenticated, service_role;
 
 -- -----------------------------------------------------------------------------
 -- The public RPC: supabase.rpc("ingest_messages", {"payload": {...}})
@@ -104,7 +106,7 @@ volatile
 security invoker
 set search_path = ''
 as $$
-  select messaging_private.ingest_and_apply(payload);
+  select messaging_private.take_messages(payload);
 $$;
 comment on function public.ingest_messages(jsonb) is
   'Ingests a batch of chat messages (docs/contract.md): all-or-nothing, idempotent, returns {inserted, duplicates, updated, conversations}.';

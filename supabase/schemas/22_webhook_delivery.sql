@@ -98,7 +98,7 @@ begin
   -- all at once (the common case: every message valid), else each message on its own
   if pg_catalog.jsonb_array_length(messages) > 1 then
     begin
-      summary := messaging_private.ingest_and_apply(pg_catalog.jsonb_build_object(
+      summary := messaging_private.take_messages(pg_catalog.jsonb_build_object(
         'user_id', owner, 'connection_id', connection, 'source', 'webhook', 'messages', messages));
       return;
     exception when others then
@@ -110,7 +110,7 @@ begin
   end if;
   for m in select e.m, e.ord from pg_catalog.jsonb_array_elements(messages) with ordinality e(m, ord) loop
     begin
-      summary := messaging_private.add_counts(summary, messaging_private.ingest_and_apply(pg_catalog.jsonb_build_object(
+      summary := messaging_private.add_counts(summary, messaging_private.take_messages(pg_catalog.jsonb_build_object(
         'user_id', owner, 'connection_id', connection, 'source', 'webhook', 'messages', pg_catalog.jsonb_build_array(m.m))));
     exception when others then
       get stacked diagnostics v_state = returned_sqlstate, v_text = message_text;

@@ -52,7 +52,13 @@ const MEDIA_LABELS: Record<string, string> = {
   other: "Attachment",
 };
 
-const STATUS_MARKS: Record<string, string> = { sent: "✓", delivered: "✓✓", read: "✓✓", failed: "!" };
+const STATUS_MARKS: Record<string, string> = {
+  sent: "✓",
+  delivered: "✓✓",
+  read: "✓✓",
+  played: "✓✓",
+  failed: "!",
+};
 
 function fileName(m: ChatMessage): string | null {
   const fromMeta = m.metadata?.file_name ?? m.metadata?.filename;

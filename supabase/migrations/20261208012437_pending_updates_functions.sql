@@ -158,7 +158,7 @@ begin
       from messaging_private.pending_updates p
      where p.user_id = owner
        and (p.platform, p.message_id) in (
-         select e.m ->> 'platform', k.key
+         select coalesce(e.m ->> 'platform', payload ->> 'platform'), k.key
            from pg_catalog.jsonb_array_elements(payload -> 'messages') e(m)
            cross join lateral (values (e.m ->> 'id'), ('poll:' || (e.m -> 'metadata' -> 'poll' ->> 'id'))) k(key)
           where k.key is not null)
@@ -325,7 +325,7 @@ begin
   -- all at once (the common case: every message valid), else each message on its own
   if pg_catalog.jsonb_array_length(messages) > 1 then
     begin
-      summary := messaging_private.ingest_and_apply(pg_catalog.jsonb_build_object(
+      summary := messaging_private.take_messages(pg_catalog.jsonb_build_object(
         'user_id', owner, 'connection_id', connection, 'source', 'webhook', 'messages', messages));
       return;
     exception when others then
@@ -337,7 +337,7 @@ begin
   end if;
   for m in select e.m, e.ord from pg_catalog.jsonb_array_elements(messages) with ordinality e(m, ord) loop
     begin
-      summary := messaging_private.add_counts(summary, messaging_private.ingest_and_apply(pg_catalog.jsonb_build_object(
+      summary := messaging_private.add_counts(summary, messaging_private.take_messages(pg_catalog.jsonb_build_object(
         'user_id', owner, 'connection_id', connection, 'source', 'webhook', 'messages', pg_catalog.jsonb_build_array(m.m))));
     exception when others then
       get stacked diagnostics v_state = returned_sqlstate, v_text = message_text;
@@ -390,34 +390,6 @@ $$;
 comment on function messaging_private.deliver_updates(uuid, jsonb) is
   'The updates of a delivery applied all at once or else each alone: their counts and the updates refused for good (a retryable error fails the delivery).';
 revoke all on function messaging_private.deliver_updates(uuid, jsonb) from public, anon, authenticated, service_role;
-
-create or replace function messaging_private.ingest_and_apply(payload jsonb)
-returns jsonb
-language plpgsql
-security definer
-set search_path = ''
-as $$
--- ingest_messages, then what the stored messages complete: the poll ids of polls (only
--- when the call has one) and the updates kept for them (only when the owner keeps any).
-declare
-  v_answer jsonb := messaging_private.ingest_messages(payload);
-  v_owner uuid;
-begin
-  -- ingest_messages has checked the owner: the user_id service_role names, else the caller
-  v_owner := coalesce((payload ->> 'user_id')::uuid, (select auth.uid()));
-  if payload @? '$.messages[*].metadata.poll.id' then
-    perform messaging_private.record_polls(v_owner, payload);
-  end if;
-  if exists (select 1 from messaging_private.pending_updates p where p.user_id = v_owner) then
-    perform messaging_private.apply_pending(v_owner, payload);
-  end if;
-  return v_answer;
-end;
-$$;
-comment on function messaging_private.ingest_and_apply(jsonb) is
-  'The privileged body of public.ingest_messages and of a delivery''s messages: ingest_messages, then the poll ids of its polls recorded and the updates kept for its messages applied once (pending_updates).';
-revoke all on function messaging_private.ingest_and_apply(jsonb) from public;
-grant execute on function messaging_private.ingest_and_apply(jsonb) to authenticated, service_role;
 
 create or replace function messaging_private.keep_pending(owner uuid, u jsonb)
 returns text
@@ -525,11 +497,13 @@ as $$
 begin
   -- the first message of a poll id names it (a poll is one message)
   insert into messaging_private.poll_messages (user_id, platform, poll_id, external_conversation_id, message_id)
-  select distinct on (e.m ->> 'platform', e.m -> 'metadata' -> 'poll' ->> 'id')
-         owner, e.m ->> 'platform', e.m -> 'metadata' -> 'poll' ->> 'id', e.m ->> 'external_conversation_id', e.m ->> 'id'
-    from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality e(m, ord)
+  -- (a message names its platform, or the payload does for all)
+  select distinct on (e.platform, e.m -> 'metadata' -> 'poll' ->> 'id')
+         owner, e.platform, e.m -> 'metadata' -> 'poll' ->> 'id', e.m ->> 'external_conversation_id', e.m ->> 'id'
+    from (select x.m, x.ord, coalesce(x.m ->> 'platform', payload ->> 'platform') as platform
+            from pg_catalog.jsonb_array_elements(payload -> 'messages') with ordinality x(m, ord)) e
    where pg_catalog.jsonb_typeof(e.m -> 'metadata' -> 'poll' -> 'id') = 'string'
-   order by e.m ->> 'platform', e.m -> 'metadata' -> 'poll' ->> 'id', e.ord
+   order by e.platform, e.m -> 'metadata' -> 'poll' ->> 'id', e.ord
   on conflict (user_id, platform, poll_id) do nothing;
 end;
 $$;
@@ -551,6 +525,34 @@ end;
 $$;
 comment on function messaging_private.status_rank(text) is
   'Rank of a delivery status in messaging_private.delivery_statuses (sent < failed < delivered < read < played), 0 for none; a status only ever moves up.';
+
+create or replace function messaging_private.take_messages(payload jsonb)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+-- ingest_messages, then what the stored messages complete: the poll ids of polls (only
+-- when the call has one) and the updates kept for them (only when the owner keeps any).
+declare
+  v_answer jsonb := messaging_private.ingest_messages(payload);
+  v_owner uuid;
+begin
+  -- ingest_messages has checked the owner: the user_id service_role names, else the caller
+  v_owner := coalesce((payload ->> 'user_id')::uuid, (select auth.uid()));
+  if payload @? '$.messages[*].metadata.poll.id' then
+    perform messaging_private.record_polls(v_owner, payload);
+  end if;
+  if exists (select 1 from messaging_private.pending_updates p where p.user_id = v_owner) then
+    perform messaging_private.apply_pending(v_owner, payload);
+  end if;
+  return v_answer;
+end;
+$$;
+comment on function messaging_private.take_messages(jsonb) is
+  'The privileged body of public.ingest_messages and of a delivery''s messages: ingest_messages, then the poll ids of its polls recorded and the updates kept for its messages applied once (pending_updates).';
+revoke all on function messaging_private.take_messages(jsonb) from public;
+grant execute on function messaging_private.take_messages(jsonb) to authenticated, service_role;
 
 create or replace function messaging_private.webhook_delivery(payload jsonb)
 returns jsonb
@@ -625,7 +627,7 @@ volatile
 security invoker
 set search_path = ''
 as $$
-  select messaging_private.ingest_and_apply(payload);
+  select messaging_private.take_messages(payload);
 $$;
 comment on function public.ingest_messages(jsonb) is
   'Ingests a batch of chat messages (docs/contract.md): all-or-nothing, idempotent, returns {inserted, duplicates, updated, conversations}.';
