@@ -35,6 +35,9 @@ comment on column messaging_private.pending_updates.kept_at is 'When it was kept
 create unique index pending_updates_once_idx on messaging_private.pending_updates
   (user_id, platform, message_id, external_conversation_id, (pg_catalog.md5(update::text)));
 create index pending_updates_kept_at_idx on messaging_private.pending_updates (user_id, kept_at);
+-- a conversation's kept statuses: the thread's placeholders (get_conversation_placeholders)
+create index pending_updates_conversation_idx on messaging_private.pending_updates
+  (user_id, platform, external_conversation_id);
 alter table messaging_private.pending_updates enable row level security;
 revoke all on messaging_private.pending_updates from public, anon, authenticated, service_role;
 

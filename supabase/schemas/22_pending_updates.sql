@@ -112,3 +112,73 @@ comment on function public.ingest_messages(jsonb) is
   'Ingests a batch of chat messages (docs/contract.md): all-or-nothing, idempotent, returns {inserted, duplicates, updated, conversations}.';
 revoke all on function public.ingest_messages(jsonb) from public, anon;
 grant execute on function public.ingest_messages(jsonb) to authenticated, service_role;
+
+-- -----------------------------------------------------------------------------
+-- Placeholders: outbound messages the store has only statuses of
+-- -----------------------------------------------------------------------------
+-- A status for an outbound message the store has never seen (sent by another tool through
+-- the platform's API) is kept like any update; the thread shows it as a placeholder
+-- ("sent from another tool", content null, sent_at the first status's time) until the
+-- message's copy arrives (an echo, an export, the history backfill), which takes the
+-- status and replaces the placeholder. A placeholder is no stored message: it counts in no
+-- summary (message_count, unread, the inbox's preview and time) and no search.
+
+create or replace function messaging_private.conversation_placeholders(conversation uuid)
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_conv record;
+begin
+  -- the caller's own conversation, or any for service_role
+  select c.id, c.user_id, c.platform, c.external_conversation_id into v_conv
+    from public.chat_conversations c
+   where c.id = conversation
+     and (c.user_id = (select auth.uid()) or (select auth.jwt() ->> 'role') = 'service_role');
+  if not found then
+    return '[]'::jsonb;
+  end if;
+  return (
+    select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+             'id', s.id, 'direction', 'outbound', 'type', 'other', 'content', null, 'media_url', null,
+             'sent_at', pg_catalog.to_char(s.first_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+             'metadata', pg_catalog.jsonb_build_object('placeholder', true, 'status', s.top ->> 'status',
+                                                       'status_at', s.top ->> 'at'))
+             order by s.first_at, s.id), '[]'::jsonb)
+      from (select p.message_id as id, pg_catalog.min((p.update ->> 'at')::timestamptz) as first_at,
+                   (pg_catalog.array_agg(p.update order by messaging_private.status_rank(p.update ->> 'status') desc,
+                                         (p.update ->> 'at')::timestamptz desc))[1] as top
+              from messaging_private.pending_updates p
+             where p.user_id = v_conv.user_id and p.platform = v_conv.platform
+               and p.update ->> 'kind' = 'status'
+               and p.external_conversation_id in (
+                 select v_conv.external_conversation_id
+                 union all
+                 select a.value from public.chat_conversation_identifiers a
+                  where a.conversation_id = v_conv.id and a.user_id = v_conv.user_id)
+             group by p.message_id
+             order by 2 desc
+             limit 1000) s);
+end;
+$$;
+comment on function messaging_private.conversation_placeholders(uuid) is
+  'The placeholders of a conversation of the caller (any for service_role): one outbound message per id that only kept statuses name, with the highest status, sent_at its first status''s time, metadata.placeholder = true; the newest 1,000.';
+revoke all on function messaging_private.conversation_placeholders(uuid) from public;
+grant execute on function messaging_private.conversation_placeholders(uuid) to authenticated, service_role;
+
+create or replace function public.get_conversation_placeholders(conversation_id uuid)
+returns jsonb
+language sql
+stable
+security invoker
+set search_path = ''
+as $$
+  select messaging_private.conversation_placeholders(conversation_id);
+$$;
+comment on function public.get_conversation_placeholders(uuid) is
+  'The thread''s placeholders (docs/contract.md): outbound messages of the conversation the store has only statuses of (sent by another tool), oldest first, each {id, direction: outbound, type: other, content: null, sent_at, metadata: {placeholder: true, status, status_at}}; [] for another user''s conversation. No stored message: filled (gone from here) when the message''s copy is stored.';
+revoke all on function public.get_conversation_placeholders(uuid) from public, anon;
+grant execute on function public.get_conversation_placeholders(uuid) to authenticated, service_role;

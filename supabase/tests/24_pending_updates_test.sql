@@ -5,7 +5,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
-select plan(33);
+select plan(40);
 
 select tests.create_supabase_user('owner', 'owner@test', fixed_id => '11111111-1111-4111-8111-111111111111');
 select tests.create_supabase_user('other', 'other@test', fixed_id => '22222222-2222-4222-8222-222222222222');
@@ -119,6 +119,40 @@ select is((select m -> 'metadata' from public.chat_conversations c, jsonb_array_
 -- ============================== anon =========================================
 select tests.clear_authentication();
 select throws_ok($$ select * from messaging_private.poll_messages $$, '42501', null, 'anon reads no poll ids');
+
+-- ============================== placeholders =================================
+-- statuses of an outbound message sent by another tool: a placeholder until its echo
+reset role;
+select messaging_private.apply_message_updates('11111111-1111-4111-8111-111111111111', '[
+  {"kind": "status", "platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.api",
+   "status": "sent", "at": "2026-01-01T11:00:00Z"},
+  {"kind": "status", "platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.api",
+   "status": "delivered", "at": "2026-01-01T11:00:05Z"}]');
+select set_config('test.conv', (select id::text from public.chat_conversations
+                                 where external_conversation_id = '+34611111111'), true);
+select tests.authenticate_as('owner');
+select is(public.get_conversation_placeholders(current_setting('test.conv')::uuid),
+  '[{"id": "wamid.api", "direction": "outbound", "type": "other", "content": null, "media_url": null,
+     "sent_at": "2026-01-01T11:00:00Z",
+     "metadata": {"placeholder": true, "status": "delivered", "status_at": "2026-01-01T11:00:05Z"}}]'::jsonb,
+  'owner sees a placeholder: the first status''s time, the highest status');
+select is((select (message_count, last_message_at) from public.chat_conversation_list
+            where id = current_setting('test.conv')::uuid), (1, '2026-01-01T10:00:00Z'::timestamptz),
+  'which counts in no summary');
+select tests.authenticate_as('other');
+select is(public.get_conversation_placeholders(current_setting('test.conv')::uuid), '[]'::jsonb,
+  'another user gets none of them');
+select tests.clear_authentication();
+select throws_ok($$ select public.get_conversation_placeholders(gen_random_uuid()) $$, '42501', null,
+  'anon cannot ask');
+select tests.authenticate_as_service_role();
+select is(public.ingest_webhook_delivery(jsonb_build_object('connection_id', :'wa', 'messages', '[
+  {"platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.api", "direction": "outbound",
+   "type": "text", "content": "Pedido enviado", "sent_at": "2026-01-01T10:59:59Z"}]'::jsonb)) ->> 'inserted', '1',
+  'the echo of the message arrives');
+select is(public.get_conversation_placeholders(current_setting('test.conv')::uuid), '[]'::jsonb, 'and fills the placeholder');
+select is((select m -> 'metadata' ->> 'status' from public.chat_conversations c, jsonb_array_elements(c.messages) m
+            where m ->> 'id' = 'wamid.api'), 'delivered', 'with its content and the kept status');
 
 -- ============================== limits =======================================
 reset role;

@@ -1,19 +1,5 @@
 -- Written by `make migration` from supabase/schemas; finish the todo lines.
 
-create or replace function public.ingest_webhook_delivery(payload jsonb)
-returns jsonb
-language sql
-volatile
-security invoker
-set search_path = ''
-as $$
-  select messaging_private.webhook_delivery(payload);
-$$;
-comment on function public.ingest_webhook_delivery(jsonb) is
-  'service_role only (the messaging-ingest function): {connection_id, messages, updates, refused, replay_guard} of one delivery; messages as in ingest_messages, updates {kind: status|reaction|delete|vote|poll, platform, external_conversation_id, id (or poll_id for vote|poll), at, ...} applied to stored messages, or kept (pending) until the message is stored, refused: what the function itself refused ({path, kind, reason}), replay_guard: a WeChat {nonce, digest}, secrets_version: the webhook_connection secrets_version the function verified against. Each message or update the store refuses is left out (listed in refused, counted on the connection), the rest stored. Returns the ingest summary plus {updates: {applied, unchanged, missing, pending}, accepted, refused}, or {rejected: {kind: paused|replay|stale_secrets}} when nothing may be stored (stale_secrets: verified against rotated secrets).';
-revoke all on function public.ingest_webhook_delivery(jsonb) from public, anon, authenticated;
-grant execute on function public.ingest_webhook_delivery(jsonb) to service_role;
-
 create or replace function messaging_private.apply_message_updates(owner uuid, updates jsonb)
 returns jsonb
 language plpgsql
@@ -309,6 +295,52 @@ $$;
 comment on function messaging_private.check_updates(jsonb) is
   'Raises updates_invalid naming every update (up to 20) that breaks its rule: platform, conversation, message id, at, and what its kind needs.';
 revoke all on function messaging_private.check_updates(jsonb) from public, anon, authenticated, service_role;
+
+create or replace function messaging_private.conversation_placeholders(conversation uuid)
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_conv record;
+begin
+  -- the caller's own conversation, or any for service_role
+  select c.id, c.user_id, c.platform, c.external_conversation_id into v_conv
+    from public.chat_conversations c
+   where c.id = conversation
+     and (c.user_id = (select auth.uid()) or (select auth.jwt() ->> 'role') = 'service_role');
+  if not found then
+    return '[]'::jsonb;
+  end if;
+  return (
+    select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+             'id', s.id, 'direction', 'outbound', 'type', 'other', 'content', null, 'media_url', null,
+             'sent_at', pg_catalog.to_char(s.first_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+             'metadata', pg_catalog.jsonb_build_object('placeholder', true, 'status', s.top ->> 'status',
+                                                       'status_at', s.top ->> 'at'))
+             order by s.first_at, s.id), '[]'::jsonb)
+      from (select p.message_id as id, pg_catalog.min((p.update ->> 'at')::timestamptz) as first_at,
+                   (pg_catalog.array_agg(p.update order by messaging_private.status_rank(p.update ->> 'status') desc,
+                                         (p.update ->> 'at')::timestamptz desc))[1] as top
+              from messaging_private.pending_updates p
+             where p.user_id = v_conv.user_id and p.platform = v_conv.platform
+               and p.update ->> 'kind' = 'status'
+               and p.external_conversation_id in (
+                 select v_conv.external_conversation_id
+                 union all
+                 select a.value from public.chat_conversation_identifiers a
+                  where a.conversation_id = v_conv.id and a.user_id = v_conv.user_id)
+             group by p.message_id
+             order by 2 desc
+             limit 1000) s);
+end;
+$$;
+comment on function messaging_private.conversation_placeholders(uuid) is
+  'The placeholders of a conversation of the caller (any for service_role): one outbound message per id that only kept statuses name, with the highest status, sent_at its first status''s time, metadata.placeholder = true; the newest 1,000.';
+revoke all on function messaging_private.conversation_placeholders(uuid) from public;
+grant execute on function messaging_private.conversation_placeholders(uuid) to authenticated, service_role;
 
 create or replace function messaging_private.deliver_messages(
   owner uuid, connection uuid, messages jsonb, out summary jsonb, out refused jsonb[])
@@ -619,7 +651,21 @@ comment on function messaging_private.webhook_delivery(jsonb) is
 revoke all on function messaging_private.webhook_delivery(jsonb) from public;
 grant execute on function messaging_private.webhook_delivery(jsonb) to service_role;
 
--- (after ingest_and_apply, which its body names)
+-- (the public wrappers after the private functions their bodies name)
+create or replace function public.get_conversation_placeholders(conversation_id uuid)
+returns jsonb
+language sql
+stable
+security invoker
+set search_path = ''
+as $$
+  select messaging_private.conversation_placeholders(conversation_id);
+$$;
+comment on function public.get_conversation_placeholders(uuid) is
+  'The thread''s placeholders (docs/contract.md): outbound messages of the conversation the store has only statuses of (sent by another tool), oldest first, each {id, direction: outbound, type: other, content: null, sent_at, metadata: {placeholder: true, status, status_at}}; [] for another user''s conversation. No stored message: filled (gone from here) when the message''s copy is stored.';
+revoke all on function public.get_conversation_placeholders(uuid) from public, anon;
+grant execute on function public.get_conversation_placeholders(uuid) to authenticated, service_role;
+
 create or replace function public.ingest_messages(payload jsonb)
 returns jsonb
 language sql
@@ -633,3 +679,17 @@ comment on function public.ingest_messages(jsonb) is
   'Ingests a batch of chat messages (docs/contract.md): all-or-nothing, idempotent, returns {inserted, duplicates, updated, conversations}.';
 revoke all on function public.ingest_messages(jsonb) from public, anon;
 grant execute on function public.ingest_messages(jsonb) to authenticated, service_role;
+
+create or replace function public.ingest_webhook_delivery(payload jsonb)
+returns jsonb
+language sql
+volatile
+security invoker
+set search_path = ''
+as $$
+  select messaging_private.webhook_delivery(payload);
+$$;
+comment on function public.ingest_webhook_delivery(jsonb) is
+  'service_role only (the messaging-ingest function): {connection_id, messages, updates, refused, replay_guard} of one delivery; messages as in ingest_messages, updates {kind: status|reaction|delete|vote|poll, platform, external_conversation_id, id (or poll_id for vote|poll), at, ...} applied to stored messages, or kept (pending) until the message is stored, refused: what the function itself refused ({path, kind, reason}), replay_guard: a WeChat {nonce, digest}, secrets_version: the webhook_connection secrets_version the function verified against. Each message or update the store refuses is left out (listed in refused, counted on the connection), the rest stored. Returns the ingest summary plus {updates: {applied, unchanged, missing, pending}, accepted, refused}, or {rejected: {kind: paused|replay|stale_secrets}} when nothing may be stored (stale_secrets: verified against rotated secrets).';
+revoke all on function public.ingest_webhook_delivery(jsonb) from public, anon, authenticated;
+grant execute on function public.ingest_webhook_delivery(jsonb) to service_role;
