@@ -355,7 +355,11 @@ export const MessageBubble = memo(function MessageBubble({
             {quote.text && <span>{quote.text}</span>}
           </blockquote>
         )}
-        {deleted ? (
+        {m.metadata?.placeholder === true ? (
+          <p className="placeholder muted" title="Its text arrives with its copy (an echo, an export or the history)">
+            Sent from another tool
+          </p>
+        ) : deleted ? (
           <p className="deleted">
             <span aria-hidden="true">⊘ </span>
             {m.metadata?.recalled ? "This message was recalled" : "This message was deleted"}
