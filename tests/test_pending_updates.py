@@ -78,19 +78,46 @@ def test_a_reaction_before_its_message_is_kept_and_applied_once(http, functions_
 
 
 def test_a_status_for_an_unknown_outbound_id_waits_for_its_echo_and_played_ranks_above_read(
-    http, functions_url, wa, owner, db
+    http, functions_url, wa, owner, db, service
 ):
     t = int(time.time()) - 600
+    first = wa_text("wamid.IN", "Hola", t - 60)
+    assert wa_post(http, functions_url, wa, wa_body(messages=[first])).status_code == 200
+    conv_id = db.execute(
+        "select id from chat_conversations where user_id = %s and external_conversation_id = %s",
+        (owner.id, CONV),
+    ).fetchone()[0]
     res = wa_post(
         http, functions_url, wa, wa_body(statuses=[wa_status("wamid.API", "delivered", t + 2)])
     )
     assert res.status_code == 200 and res.json()["updates"]["pending"] == 1
+    # sent by another tool: a placeholder in the thread, in no summary
+    shown = service.rpc(
+        "get_conversation_placeholders", {"conversation_id": str(conv_id)}
+    ).execute()
+    assert [(p["id"], p["metadata"]) for p in shown.data] == [
+        (
+            "wamid.API",
+            {
+                "placeholder": True,
+                "status": "delivered",
+                "status_at": shown.data[0]["metadata"]["status_at"],
+            },
+        )
+    ]
+    assert stored(db, owner.id, CONV)["count"] == 1
     echo = {"from": "15550783881", "to": WA_ID, "id": "wamid.API", "timestamp": str(t), "type": "audio",
             "audio": {"id": "1", "mime_type": "audio/ogg; codecs=opus", "voice": True}}  # fmt: skip
     res = wa_post(http, functions_url, wa, wa_body(field="smb_message_echoes", echoes=[echo]))
     assert res.status_code == 200, res.text
     meta = stored(db, owner.id, CONV)["messages"]["wamid.API"]["metadata"]
     assert meta["status"] == "delivered", "the kept status is on the echo"
+    assert (
+        service.rpc("get_conversation_placeholders", {"conversation_id": str(conv_id)})
+        .execute()
+        .data
+        == []
+    )
 
     for value, ts in (("played", t + 30), ("read", t + 20)):
         assert (

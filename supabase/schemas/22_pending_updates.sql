@@ -117,7 +117,10 @@ grant execute on function public.ingest_messages(jsonb) to authenticated, servic
 -- Placeholders: outbound messages the store has only statuses of
 -- -----------------------------------------------------------------------------
 -- A status for an outbound message the store has never seen (sent by another tool through
--- the platform's API) is kept like any update; the thread shows it as a placeholder
+-- the platform's API) is kept like any update; one the function marks `placeholder: true`
+-- (WhatsApp's statuses: every status there is of a message the business sent, while a
+-- Signal receipt of a group message names the sender's direct chat) shows in the thread as
+-- a placeholder
 -- ("sent from another tool", content null, sent_at the first status's time) until the
 -- message's copy arrives (an echo, an export, the history backfill), which takes the
 -- status and replaces the placeholder. A placeholder is no stored message: it counts in no
@@ -153,7 +156,7 @@ begin
                                          (p.update ->> 'at')::timestamptz desc))[1] as top
               from messaging_private.pending_updates p
              where p.user_id = v_conv.user_id and p.platform = v_conv.platform
-               and p.update ->> 'kind' = 'status'
+               and p.update ->> 'kind' = 'status' and p.update -> 'placeholder' = 'true'::jsonb
                and p.external_conversation_id in (
                  select v_conv.external_conversation_id
                  union all
@@ -165,7 +168,7 @@ begin
 end;
 $$;
 comment on function messaging_private.conversation_placeholders(uuid) is
-  'The placeholders of a conversation of the caller (any for service_role): one outbound message per id that only kept statuses name, with the highest status, sent_at its first status''s time, metadata.placeholder = true; the newest 1,000.';
+  'The placeholders of a conversation of the caller (any for service_role): one outbound message per id that only kept statuses marked placeholder: true name, with the highest status, sent_at its first status''s time, metadata.placeholder = true; the newest 1,000.';
 revoke all on function messaging_private.conversation_placeholders(uuid) from public;
 grant execute on function messaging_private.conversation_placeholders(uuid) to authenticated, service_role;
 

@@ -125,9 +125,11 @@ select throws_ok($$ select * from messaging_private.poll_messages $$, '42501', n
 reset role;
 select messaging_private.apply_message_updates('11111111-1111-4111-8111-111111111111', '[
   {"kind": "status", "platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.api",
-   "status": "sent", "at": "2026-01-01T11:00:00Z"},
+   "status": "sent", "at": "2026-01-01T11:00:00Z", "placeholder": true},
   {"kind": "status", "platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.api",
-   "status": "delivered", "at": "2026-01-01T11:00:05Z"}]');
+   "status": "delivered", "at": "2026-01-01T11:00:05Z", "placeholder": true},
+  {"kind": "status", "platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.receipt",
+   "status": "read", "at": "2026-01-01T11:00:05Z"}]');
 select set_config('test.conv', (select id::text from public.chat_conversations
                                  where external_conversation_id = '+34611111111'), true);
 select tests.authenticate_as('owner');
@@ -135,7 +137,7 @@ select is(public.get_conversation_placeholders(current_setting('test.conv')::uui
   '[{"id": "wamid.api", "direction": "outbound", "type": "other", "content": null, "media_url": null,
      "sent_at": "2026-01-01T11:00:00Z",
      "metadata": {"placeholder": true, "status": "delivered", "status_at": "2026-01-01T11:00:05Z"}}]'::jsonb,
-  'owner sees a placeholder: the first status''s time, the highest status');
+  'owner sees a placeholder: the first status''s time, the highest status (an unmarked status shows none)');
 select is((select (message_count, last_message_at) from public.chat_conversation_list
             where id = current_setting('test.conv')::uuid), (1, '2026-01-01T10:00:00Z'::timestamptz),
   'which counts in no summary');

@@ -62,8 +62,8 @@ test.beforeAll(async () => {
       { ...update, kind: "status", id: `voice-${run}`, status: "read", at: at(3) },
       { ...update, kind: "status", id: `voice-${run}`, status: "played", at: at(4) },
       // sent by another tool through the API: statuses only, no message yet
-      { ...update, kind: "status", id: `api-${run}`, status: "sent", at: at(5) },
-      { ...update, kind: "status", id: `api-${run}`, status: "delivered", at: at(6) },
+      { ...update, kind: "status", id: `api-${run}`, status: "sent", at: at(5), placeholder: true },
+      { ...update, kind: "status", id: `api-${run}`, status: "delivered", at: at(6), placeholder: true },
       { kind: "vote", platform: "whatsapp", poll_id: pollId, voter: "ana", options: [1], at: at(7) },
       {
         kind: "poll",

@@ -53,6 +53,11 @@ export type StatusUpdate = UpdateBase & {
   /** the contract's delivery_statuses; played: a voice message listened to (WhatsApp) */
   status: "sent" | "delivered" | "read" | "failed" | "played";
   error?: Record<string, unknown>;
+  /**
+   * the status can only be of a message the business sent (WhatsApp's): while its message is
+   * not stored, the thread shows a placeholder ("sent from another tool")
+   */
+  placeholder?: true;
 };
 
 export type ReactionUpdate = UpdateBase & {

@@ -302,6 +302,8 @@ function statuses(value: Record<string, unknown>, path: string, s: Sink): void {
         ...base,
         status: status as "sent" | "delivered" | "read" | "failed" | "played",
         error: status === "failed" && first ? compact({ code: first.code, title: first.title }) : undefined,
+        // a status is of a message the business sent: one not stored was sent by another tool
+        placeholder: true,
         // the phone and the user id together: the store records them as aliases
         participant_ids: to?.ids && Object.keys(to.ids).length > 1 ? to.ids : undefined,
       }) as MessageUpdate);

@@ -55,9 +55,19 @@ function status(s: Record<string, unknown>): unknown {
 }
 
 function statusUpdate(fields: Record<string, unknown>): KindExample["expect"] {
+  const placeholder = fields.kind === "status" ? { placeholder: true } : {};
   return {
     messages: [],
-    updates: [{ platform: "whatsapp", external_conversation_id: `+${CUSTOMER}`, id: "wamid.OUT", at: AT, ...fields }],
+    updates: [
+      {
+        platform: "whatsapp",
+        external_conversation_id: `+${CUSTOMER}`,
+        id: "wamid.OUT",
+        at: AT,
+        ...placeholder,
+        ...fields,
+      },
+    ],
     refused: [],
   };
 }

@@ -326,7 +326,7 @@ begin
                                          (p.update ->> 'at')::timestamptz desc))[1] as top
               from messaging_private.pending_updates p
              where p.user_id = v_conv.user_id and p.platform = v_conv.platform
-               and p.update ->> 'kind' = 'status'
+               and p.update ->> 'kind' = 'status' and p.update -> 'placeholder' = 'true'::jsonb
                and p.external_conversation_id in (
                  select v_conv.external_conversation_id
                  union all
@@ -338,7 +338,7 @@ begin
 end;
 $$;
 comment on function messaging_private.conversation_placeholders(uuid) is
-  'The placeholders of a conversation of the caller (any for service_role): one outbound message per id that only kept statuses name, with the highest status, sent_at its first status''s time, metadata.placeholder = true; the newest 1,000.';
+  'The placeholders of a conversation of the caller (any for service_role): one outbound message per id that only kept statuses marked placeholder: true name, with the highest status, sent_at its first status''s time, metadata.placeholder = true; the newest 1,000.';
 revoke all on function messaging_private.conversation_placeholders(uuid) from public;
 grant execute on function messaging_private.conversation_placeholders(uuid) to authenticated, service_role;
 
