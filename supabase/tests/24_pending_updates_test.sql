@@ -5,7 +5,7 @@
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = extensions, public;
-select plan(40);
+select plan(42);
 
 select tests.create_supabase_user('owner', 'owner@test', fixed_id => '11111111-1111-4111-8111-111111111111');
 select tests.create_supabase_user('other', 'other@test', fixed_id => '22222222-2222-4222-8222-222222222222');
@@ -155,6 +155,25 @@ select is(public.ingest_webhook_delivery(jsonb_build_object('connection_id', :'w
 select is(public.get_conversation_placeholders(current_setting('test.conv')::uuid), '[]'::jsonb, 'and fills the placeholder');
 select is((select m -> 'metadata' ->> 'status' from public.chat_conversations c, jsonb_array_elements(c.messages) m
             where m ->> 'id' = 'wamid.api'), 'delivered', 'with its content and the kept status');
+
+-- ============================== erasure ======================================
+-- erasing a person erases the updates kept for their conversations' messages
+reset role;
+insert into public.people (id, user_id, full_name) values
+  ('11111111-0000-4000-8000-0000000000e1', '11111111-1111-4111-8111-111111111111', 'Erased customer');
+select public.ingest_messages('{"user_id": "11111111-1111-4111-8111-111111111111", "platform": "signal",
+  "messages": [{"external_conversation_id": "+34655555555", "id": "+34655555555:1", "direction": "inbound",
+  "type": "text", "content": "borrame", "sent_at": "2026-01-01T09:00:00Z"}]}');
+update public.chat_conversations set person_id = '11111111-0000-4000-8000-0000000000e1'
+ where external_conversation_id = '+34655555555';
+select messaging_private.apply_message_updates('11111111-1111-4111-8111-111111111111', '[
+  {"kind": "reaction", "platform": "signal", "external_conversation_id": "+34655555555", "id": "+34655555555:2",
+   "reactor": "+34655555555", "emoji": "👋", "at": "2026-01-01T10:00:00Z"}]');
+select tests.authenticate_as('owner');
+select lives_ok($$ select public.erase_person('11111111-0000-4000-8000-0000000000e1') $$, 'owner erases the person');
+reset role;
+select is((select count(*)::int from messaging_private.pending_updates where external_conversation_id = '+34655555555'), 0,
+  'and the update kept for their conversation is gone');
 
 -- ============================== limits =======================================
 reset role;

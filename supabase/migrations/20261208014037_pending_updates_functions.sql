@@ -423,6 +423,93 @@ comment on function messaging_private.deliver_updates(uuid, jsonb) is
   'The updates of a delivery applied all at once or else each alone: their counts and the updates refused for good (a retryable error fails the delivery).';
 revoke all on function messaging_private.deliver_updates(uuid, jsonb) from public, anon, authenticated, service_role;
 
+create or replace function messaging_private.erase_person(person uuid)
+returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+-- Removes the person, their identifiers and every conversation linked to them (hot rows,
+-- archive chunks, search segments and read markers go with it: on delete cascade), scrubs
+-- a connection's last error that names one of their identifiers, forgets the WeChat nonces
+-- of those connections, and keeps one content-free row per conversation (hashes).
+declare
+  v_role text := coalesce(auth.jwt() ->> 'role', case when session_user = 'authenticator' then 'anon' else 'service_role' end);
+  v_owner uuid;
+  v_values text[];
+  v_convs uuid[];
+  v_messages bigint := 0;
+begin
+  select p.user_id into v_owner from public.people p
+   where p.id = person and (v_role = 'service_role' or p.user_id = (select auth.uid()))
+   for update;
+  if v_owner is null or v_role not in ('authenticated', 'service_role') then
+    perform messaging_private.person_not_found(person);
+  end if;
+  -- locked: a message ingested into them meanwhile waits, and is erased with them
+  v_convs := array(select c.id from public.chat_conversations c
+                    where c.person_id = person and c.user_id = v_owner order by c.id for update);
+  select pg_catalog.array_agg(distinct v.value) into v_values from (
+    select i.value from public.person_identifiers i where i.person_id = person
+    union all select c.participant_identifier from public.chat_conversations c where c.id = any (v_convs)
+    union all select c.external_conversation_id from public.chat_conversations c where c.id = any (v_convs)
+    union all select p.phone from public.people p where p.id = person
+    union all select p.email from public.people p where p.id = person
+  ) v where pg_catalog.length(v.value) >= 3;
+
+  with rec as (
+    insert into messaging_private.erased_conversations (user_id, platform, conversation_key, participant_key, message_count)
+    select v_owner, c.platform, messaging_private.erased_key(v_owner, c.platform, c.external_conversation_id, null),
+           case when c.participant_identifier is not null then
+             pg_catalog.sha256(pg_catalog.convert_to(v_owner::text || E'\x1f' || c.participant_identifier, 'UTF8')) end,
+           c.message_count
+      from public.chat_conversations c where c.id = any (v_convs)
+    returning id, platform, conversation_key
+  ), keys as (
+    insert into messaging_private.erased_messages (user_id, message_key, erasure_id)
+    select v_owner, messaging_private.erased_key(v_owner, c.platform, c.external_conversation_id, m.x ->> 'id'), r.id
+      from public.chat_conversations c
+      join rec r on r.conversation_key = messaging_private.erased_key(v_owner, c.platform, c.external_conversation_id, null)
+      cross join lateral (
+        select h.x from pg_catalog.jsonb_array_elements(c.messages) h(x)
+        union all
+        select e.x from public.chat_conversation_archives a, pg_catalog.jsonb_array_elements(a.messages) e(x)
+         where a.conversation_id = c.id) m
+     where c.id = any (v_convs)
+    on conflict do nothing
+    returning 1
+  )
+  select pg_catalog.count(*) into v_messages from keys;
+
+  update public.messaging_connections mc set last_error = '(erased)'
+   where mc.user_id = v_owner and mc.last_error is not null
+     and exists (select 1 from pg_catalog.unnest(v_values) v(value)
+                  where pg_catalog.strpos(mc.last_error, v.value) > 0
+                     or pg_catalog.strpos(mc.last_error, pg_catalog.ltrim(v.value, '+')) > 0);
+  delete from messaging_private.webhook_nonces n
+   where n.connection_id in (select c.connection_id from public.chat_conversations c where c.id = any (v_convs));
+  -- the updates kept for their messages (reactors, voters: 15_pending_updates.sql) go too
+  delete from messaging_private.pending_updates p
+   where p.user_id = v_owner
+     and (p.platform, p.external_conversation_id) in (
+       select c.platform, c.external_conversation_id from public.chat_conversations c where c.id = any (v_convs));
+  delete from public.chat_conversations c where c.id = any (v_convs);
+  -- the people merged into this one are the same customer (their row is kept by a standing
+  -- merge, their identifiers and conversations were moved here): erased too
+  delete from public.people p
+   where p.user_id = v_owner and p.id in (select m.other_id from messaging_private.person_merges m
+                                            where m.keep_id = person and m.undone_at is null);
+  delete from public.people p where p.id = person;
+  return pg_catalog.jsonb_build_object('person_id', person,
+    'conversations', coalesce(pg_catalog.cardinality(v_convs), 0), 'messages', v_messages);
+end;
+$$;
+comment on function messaging_private.erase_person(uuid) is
+  'The privileged body of public.erase_person: the caller''s own person (service_role: any) or person_not_found.';
+revoke all on function messaging_private.erase_person(uuid) from public, anon;
+grant execute on function messaging_private.erase_person(uuid) to authenticated, service_role;
+
 create or replace function messaging_private.keep_pending(owner uuid, u jsonb)
 returns text
 language plpgsql
