@@ -101,10 +101,16 @@ $$;
 """
 
 
+#: the function each timed call goes through (--entry): the private body, or the public RPC
+#: that every caller uses (with what it does around the body: kept updates, poll ids)
+ENTRY = {"private": "messaging_private.ingest_messages", "public": "public.ingest_messages"}
+entry = ENTRY["private"]
+
+
 def ingest(cur: psycopg.Cursor[Any], msgs: list[dict[str, Any]]) -> float:
     payload = json.dumps({"user_id": OWNER, "messages": msgs})
     start = time.perf_counter()
-    cur.execute("select messaging_private.ingest_messages(%s::jsonb)", (payload,))
+    cur.execute(f"select {entry}(%s::jsonb)", (payload,))
     cur.fetchone()
     return (time.perf_counter() - start) * 1000
 
@@ -162,12 +168,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("commit", help="the commit whose function definitions are the old side")
     parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument(
+        "--entry",
+        choices=sorted(ENTRY),
+        default="private",
+        help="time the private body or the public RPC",
+    )
     parser.add_argument("--calls", type=int, default=200, help="one-message calls per block")
     parser.add_argument("--big", type=int, default=10_000, help="size of the large batches")
     parser.add_argument(
         "--rotate", type=int, default=20, help="conversations the one-message calls take in turn"
     )
     args = parser.parse_args()
+    global entry
+    entry = ENTRY[args.entry]
     old_sql = old_functions(args.commit)
     results: dict[str, dict[str, list[float]]] = {"old": {}, "new": {}}
     with psycopg.connect(os.environ["DB_URL"], autocommit=True) as conn:

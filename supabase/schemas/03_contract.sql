@@ -55,6 +55,11 @@ insert into messaging_private.contract_limits (name, value, unit, description) v
    'Largest JSON body the messaging-ingest function reads on its app route (413 past it); the Python client keeps its batches 1 MiB below it.'),
   ('webhook_body_bytes', 1048576, 'bytes',
    'Largest webhook body the messaging-ingest function reads (413 past it); every platform''s deliveries are far smaller.');
+insert into messaging_private.contract_limits (name, value, unit, description) values
+  ('pending_updates_per_user', 10000, 'updates',
+   'Most updates kept per user for messages not stored yet (past it an update naming no stored message is counted missing).'),
+  ('pending_update_days', 30, 'days',
+   'How long an update naming no stored message is kept for its message.');
 
 create or replace function messaging_private.contract_limit(limit_name text)
 returns bigint
@@ -242,7 +247,8 @@ insert into messaging_private.delivery_statuses (status, rank, description) valu
   ('sent', 1, 'The platform accepted the message.'),
   ('failed', 2, 'The send failed after it was accepted (above sent: a later delivered or read proves it arrived).'),
   ('delivered', 3, 'It reached the recipient''s device.'),
-  ('read', 4, 'The recipient read it.');
+  ('read', 4, 'The recipient read it.'),
+  ('played', 5, 'The recipient played it (a voice message listened to; WhatsApp).');
 
 -- -----------------------------------------------------------------------------
 -- Connection statuses

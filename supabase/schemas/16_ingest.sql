@@ -311,21 +311,3 @@ comment on function messaging_private.ingest_messages(jsonb) is
   'The privileged body of public.ingest_messages: validates, then owner, references, groups, and per conversation dedupe, edits, merge and summary (the ingest_* parts).';
 revoke all on function messaging_private.ingest_messages(jsonb) from public;
 grant execute on function messaging_private.ingest_messages(jsonb) to authenticated, service_role;
-
--- -----------------------------------------------------------------------------
--- The public RPC: supabase.rpc("ingest_messages", {"payload": {...}})
--- -----------------------------------------------------------------------------
-
-create or replace function public.ingest_messages(payload jsonb)
-returns jsonb
-language sql
-volatile
-security invoker
-set search_path = ''
-as $$
-  select messaging_private.ingest_messages(payload);
-$$;
-comment on function public.ingest_messages(jsonb) is
-  'Ingests a batch of chat messages (docs/contract.md): all-or-nothing, idempotent, returns {inserted, duplicates, updated, conversations}.';
-revoke all on function public.ingest_messages(jsonb) from public, anon;
-grant execute on function public.ingest_messages(jsonb) to authenticated, service_role;

@@ -17,14 +17,13 @@ stable
 set search_path = ''
 as $$
 begin
-  -- the contract's order (messaging_private.delivery_statuses): failed ranks above sent
-  -- (the send failed after it was accepted) and below delivered and read (a later
-  -- delivered/read proves the message arrived after all)
+  -- the contract's order (delivery_statuses): failed above sent, below delivered, read and
+  -- played (a later one proves the message arrived after all)
   return coalesce((select d.rank from messaging_private.delivery_statuses d where d.status = status_rank.status), 0);
 end;
 $$;
 comment on function messaging_private.status_rank(text) is
-  'Rank of a delivery status in messaging_private.delivery_statuses (sent < failed < delivered < read), 0 for none; a status only ever moves up.';
+  'Rank of a delivery status in messaging_private.delivery_statuses (sent < failed < delivered < read < played), 0 for none; a status only ever moves up.';
 
 create or replace function messaging_private.apply_update(m jsonb, u jsonb)
 returns jsonb
@@ -45,6 +44,8 @@ begin
     v_meta := v_meta || pg_catalog.jsonb_build_object('status', u ->> 'status', 'status_at', v_at);
     v_meta := case when u ? 'error' then v_meta || pg_catalog.jsonb_build_object('status_error', u -> 'error')
                    else v_meta - 'status_error' end;
+  elsif u ->> 'kind' in ('vote', 'poll') then
+    v_meta := coalesce(messaging_private.apply_poll_update(v_meta, u), v_meta);  -- 20_poll_updates.sql
   elsif u ->> 'kind' = 'reaction' then
     v_old := v_meta -> 'reactions' -> (u ->> 'reactor');
     if v_old is not null and (v_old ->> 'at')::timestamptz > v_at::timestamptz then
@@ -71,7 +72,7 @@ begin
 end;
 $$;
 comment on function messaging_private.apply_update(jsonb, jsonb) is
-  'One update applied to one stored message: a status that only moves up, a reaction by reactor (newest wins, null emoji = removed), or a deletion (content gone, metadata.deleted).';
+  'One update applied to one stored message: a status that only moves up, a vote or poll count (apply_poll_update), a reaction by reactor (newest wins, null emoji = removed), or a deletion (content gone, metadata.deleted).';
 
 create or replace function messaging_private.check_update_list(updates jsonb)
 returns void
@@ -109,8 +110,8 @@ begin
         when pg_catalog.jsonb_typeof(x.u) <> 'object' then 'must be an object'
         when not (x.u ->> 'platform' = any (pg_catalog.enum_range(null::public.messaging_platform)::text[])) or x.u ->> 'platform' is null
           then 'platform: must be one of ' || pg_catalog.array_to_string(pg_catalog.enum_range(null::public.messaging_platform)::text[], ', ')
-        when coalesce(x.u ->> 'external_conversation_id', '') = '' then 'external_conversation_id: required'
-        when coalesce(x.u ->> 'id', '') = '' then 'id: required (the message updated)'
+        when coalesce(x.u ->> 'external_conversation_id', '') = '' and not x.u ? 'poll_id' then 'external_conversation_id: required'
+        when coalesce(x.u ->> 'id', '') = '' and not x.u ? 'poll_id' then 'id: required (the message updated)'
         when x.u ->> 'at' is null
           or x.u ->> 'at' !~ '^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)$'
           then 'at: required, an ISO 8601 timestamp with an offset'
@@ -120,8 +121,9 @@ begin
         when x.u ->> 'kind' = 'reaction' and coalesce(x.u ->> 'reactor', '') = '' then 'reactor: required'
         when x.u ->> 'kind' = 'reaction' and pg_catalog.jsonb_typeof(x.u -> 'emoji') not in ('string', 'null')
           then 'emoji: must be a string or null (removed)'
-        when not (x.u ->> 'kind' = any (array['status', 'reaction', 'delete'])) or x.u ->> 'kind' is null
-          then 'kind: must be one of status, reaction, delete'
+        when messaging_private.poll_update_error(x.u) is not null then messaging_private.poll_update_error(x.u)
+        when not (x.u ->> 'kind' = any (array['status', 'reaction', 'delete', 'vote', 'poll'])) or x.u ->> 'kind' is null
+          then 'kind: must be one of status, reaction, delete, vote, poll'
       end as err
       from pg_catalog.jsonb_array_elements(updates) with ordinality x(u, ord)
     ) e
@@ -143,13 +145,17 @@ language plpgsql
 set search_path = ''
 as $$
 -- What one checked update did: applied, unchanged, or missing (no such conversation or
--- message: an update never creates a message).
+-- message: an update never creates a message; apply_message_updates keeps it pending).
 declare
   v_conv public.chat_conversations%rowtype;
   v_chunk record;
   v_copy_chunk uuid;
   v_new jsonb;
 begin
+  u := messaging_private.poll_target(owner, u);  -- a poll id named alone: its message
+  if u is null then
+    return 'missing';
+  end if;
   select * into v_conv
     from public.chat_conversations c
    where c.user_id = owner
@@ -233,7 +239,7 @@ set search_path = ''
 as $$
 declare
   u record;
-  v_counts jsonb := '{"applied": 0, "unchanged": 0, "missing": 0}'::jsonb;
+  v_counts jsonb := '{"applied": 0, "unchanged": 0, "missing": 0, "pending": 0}'::jsonb;
   v_did text;
 begin
   if updates is null or updates = 'null'::jsonb then
@@ -248,13 +254,16 @@ begin
      order by x.u ->> 'platform', x.u ->> 'external_conversation_id', x.ord
   loop
     v_did := messaging_private.apply_one_update(owner, u.u);
+    if v_did = 'missing' then
+      v_did := messaging_private.keep_pending(owner, u.u);  -- applied when its message is stored
+    end if;
     v_counts := pg_catalog.jsonb_set(v_counts, array[v_did], pg_catalog.to_jsonb((v_counts ->> v_did)::integer + 1));
   end loop;
   return v_counts;
 end;
 $$;
 comment on function messaging_private.apply_message_updates(uuid, jsonb) is
-  'Applies status / reaction / delete updates to stored messages of one user (hot row or archive); an update naming no stored message is counted as missing and creates nothing.';
+  'Applies status / reaction / vote / poll / delete updates to stored messages of one user (hot row or archive); an update naming no stored message creates nothing: it is kept for its message (pending, 15_pending_updates.sql) or, past the cap, counted missing.';
 revoke all on function messaging_private.apply_message_updates(uuid, jsonb) from public;
 
 create or replace function messaging_private.stored_message(owner uuid, platform text, conversation text, message_id text)

@@ -104,7 +104,7 @@ begin
   -- all at once (the common case: every message valid), else each message on its own
   if pg_catalog.jsonb_array_length(messages) > 1 then
     begin
-      summary := messaging_private.ingest_messages(v_from || pg_catalog.jsonb_build_object('messages', messages));
+      summary := messaging_private.take_messages(v_from || pg_catalog.jsonb_build_object('messages', messages));
       return;
     exception when others then
       get stacked diagnostics v_state = returned_sqlstate;
@@ -115,7 +115,7 @@ begin
   end if;
   for m in select e.m, e.ord from pg_catalog.jsonb_array_elements(messages) with ordinality e(m, ord) loop
     begin
-      summary := messaging_private.add_counts(summary, messaging_private.ingest_messages(
+      summary := messaging_private.add_counts(summary, messaging_private.take_messages(
         v_from || pg_catalog.jsonb_build_object('messages', pg_catalog.jsonb_build_array(m.m))));
     exception when others then
       get stacked diagnostics v_state = returned_sqlstate, v_text = message_text;
@@ -140,7 +140,7 @@ declare
   v_state text;
   v_text text;
 begin
-  summary := '{"applied": 0, "unchanged": 0, "missing": 0}'::jsonb;
+  summary := '{"applied": 0, "unchanged": 0, "missing": 0, "pending": 0}'::jsonb;
   refused := '{}'::jsonb[];
   perform messaging_private.check_update_list(updates);  -- else the delivery is refused whole
   begin
@@ -230,7 +230,7 @@ declare
   v_answer jsonb;
   v_part record;
   v_result jsonb := '{"inserted": 0, "duplicates": 0, "updated": 0, "matched": 0, "conversations": []}'::jsonb;
-  v_upd jsonb := '{"applied": 0, "unchanged": 0, "missing": 0}'::jsonb;
+  v_upd jsonb := '{"applied": 0, "unchanged": 0, "missing": 0, "pending": 0}'::jsonb;
   v_refused jsonb[] := '{}'::jsonb[];
   v_given jsonb[] := '{}'::jsonb[];
   v_items integer := 0;
@@ -310,7 +310,7 @@ as $$
   select messaging_private.webhook_delivery(payload);
 $$;
 comment on function public.ingest_webhook_delivery(jsonb) is
-  'service_role only (the messaging-ingest function): {connection_id, messages, updates, refused, replay_guard, history_messages, history_phase, connection_state} of one delivery; messages as in ingest_messages, history_messages likewise but stored as history (coverage source history with history_phase, and read already: the owner''s read marker moves past them), connection_state {unknown_kinds, history, business, contacts}: what the delivery says of the connection (21_connection_state.sql), updates {kind: status|reaction|delete, platform, external_conversation_id, id, at, ...} applied to stored messages only, refused: what the function itself refused ({path, kind, reason}), replay_guard: a WeChat {nonce, digest}, secrets_version: the webhook_connection secrets_version the function verified against. Each message or update the store refuses is left out (listed in refused, counted on the connection), the rest stored. Returns the ingest summary plus {updates: {applied, unchanged, missing}, accepted, refused}, or {rejected: {kind: paused|replay|stale_secrets}} when nothing may be stored (stale_secrets: verified against rotated secrets).';
+  'service_role only (the messaging-ingest function): {connection_id, messages, updates, refused, replay_guard, history_messages, history_phase, connection_state} of one delivery; messages as in ingest_messages, history_messages likewise but stored as history (coverage source history with history_phase, and read already: the owner''s read marker moves past them), connection_state {unknown_kinds, history, business, contacts}: what the delivery says of the connection (21_connection_state.sql), updates {kind: status|reaction|delete|vote|poll, platform, external_conversation_id, id (or poll_id for vote|poll), at, ...} applied to stored messages, or kept (pending) until the message is stored, refused: what the function itself refused ({path, kind, reason}), replay_guard: a WeChat {nonce, digest}, secrets_version: the webhook_connection secrets_version the function verified against. Each message or update the store refuses is left out (listed in refused, counted on the connection), the rest stored. Returns the ingest summary plus {updates: {applied, unchanged, missing, pending}, accepted, refused}, or {rejected: {kind: paused|replay|stale_secrets}} when nothing may be stored (stale_secrets: verified against rotated secrets).';
 revoke all on function public.ingest_webhook_delivery(jsonb) from public, anon, authenticated;
 grant execute on function public.ingest_webhook_delivery(jsonb) to service_role;
 

@@ -233,6 +233,11 @@ begin
                      or pg_catalog.strpos(mc.last_error, pg_catalog.ltrim(v.value, '+')) > 0);
   delete from messaging_private.webhook_nonces n
    where n.connection_id in (select c.connection_id from public.chat_conversations c where c.id = any (v_convs));
+  -- the updates kept for their messages (reactors, voters: 15_pending_updates.sql) go too
+  delete from messaging_private.pending_updates p
+   where p.user_id = v_owner
+     and (p.platform, p.external_conversation_id) in (
+       select c.platform, c.external_conversation_id from public.chat_conversations c where c.id = any (v_convs));
   delete from public.chat_conversations c where c.id = any (v_convs);
   -- the people merged into this one are the same customer (their row is kept by a standing
   -- merge, their identifiers and conversations were moved here): erased too

@@ -254,8 +254,8 @@ select is(messaging_private.apply_message_updates('11111111-1111-4111-8111-11111
                        'status', 'delivered', 'at', '2026-01-01T11:00:00Z'),
     jsonb_build_object('platform', 'whatsapp', 'external_conversation_id', 'upd', 'id', 'u9', 'kind', 'status',
                        'status', 'read', 'at', '2026-01-01T11:00:00Z'))),
-  '{"applied": 2, "unchanged": 1, "missing": 1}'::jsonb,
-  'updates: an archived and a hot-row copy updated, a repeat unchanged, an unknown id missing');
+  '{"applied": 2, "unchanged": 1, "missing": 0, "pending": 1}'::jsonb,
+  'updates: an archived and a hot-row copy updated, a repeat unchanged, an unknown id kept pending');
 select results_eq($$ select e.m ->> 'id', e.m #>> '{metadata,status}'
     from public.chat_conversations c
     left join public.chat_conversation_archives a on a.conversation_id = c.id

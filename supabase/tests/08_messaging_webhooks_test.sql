@@ -86,7 +86,7 @@ select is(public.ingest_webhook_delivery(jsonb_build_object('connection_id', :'w
    "type": "text", "content": "Your order ships today", "sent_at": "2026-01-01T10:00:00Z"},
   {"platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.in", "direction": "inbound",
    "type": "text", "content": "Thanks!", "sent_at": "2026-01-01T10:05:00Z"}]'::jsonb)) - 'conversations',
-  '{"inserted": 2, "duplicates": 0, "updated": 0, "matched": 0, "updates": {"applied": 0, "missing": 0, "unchanged": 0}, "accepted": 2, "refused": []}'::jsonb,
+  '{"inserted": 2, "duplicates": 0, "updated": 0, "matched": 0, "updates": {"applied": 0, "missing": 0, "unchanged": 0, "pending": 0}, "accepted": 2, "refused": []}'::jsonb,
   'messages are ingested for the connection''s owner');
 select isnt((select last_synced_at from public.messaging_connections where id = :'wa'), null, 'and last_synced_at is set');
 
@@ -95,8 +95,8 @@ select is(public.ingest_webhook_delivery(jsonb_build_object('connection_id', :'w
   {"kind": "status", "platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.out", "status": "delivered", "at": "2026-01-01T10:01:00Z"},
   {"kind": "status", "platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.gone", "status": "read", "at": "2026-01-01T10:01:00Z"},
   {"kind": "status", "platform": "whatsapp", "external_conversation_id": "+34699999999", "id": "wamid.x", "status": "sent", "at": "2026-01-01T10:01:00Z"}
-  ]'::jsonb)) -> 'updates', '{"applied": 1, "unchanged": 1, "missing": 2}'::jsonb,
-  'read applies, a late delivered does not move it back, unknown messages are missing');
+  ]'::jsonb)) -> 'updates', '{"applied": 1, "unchanged": 1, "missing": 0, "pending": 2}'::jsonb,
+  'read applies, a late delivered does not move it back, statuses of unknown messages are kept pending');
 select is((select m -> 'metadata' from public.chat_conversations c, jsonb_array_elements(c.messages) m
   where c.external_conversation_id = '+34611111111' and m ->> 'id' = 'wamid.out'),
   '{"status": "read", "status_at": "2026-01-01T10:02:00Z"}'::jsonb, 'the message says read');
@@ -138,7 +138,7 @@ select is(public.ingest_webhook_delivery(format('{"connection_id": "%s", "messag
    "type": "text", "content": "x", "sent_at": "2026-01-01T10:07:00Z"},
   {"platform": "whatsapp", "external_conversation_id": "+34611111111", "id": "wamid.good", "direction": "inbound",
    "type": "text", "content": "fine", "sent_at": "2026-01-01T10:08:00Z"}]}', :'wa')::jsonb)
-  - 'conversations' - 'refused', '{"inserted": 1, "duplicates": 0, "updated": 0, "matched": 0, "accepted": 1, "updates": {"applied": 0, "missing": 0, "unchanged": 0}}'::jsonb,
+  - 'conversations' - 'refused', '{"inserted": 1, "duplicates": 0, "updated": 0, "matched": 0, "accepted": 1, "updates": {"applied": 0, "missing": 0, "unchanged": 0, "pending": 0}}'::jsonb,
   'an invalid message is left out, the good one beside it stored');
 select is((select array[refused_count::text, (last_refused_at is not null)::text] from public.messaging_connections where id = :'wa'),
   array['2', 'true'], 'the refusal is counted with its time');

@@ -24,7 +24,7 @@ $$, 'every secret name is a column of connection_secrets');
 select is(
   (select array_agg(s ->> 'status' order by (s ->> 'rank')::int)
      from jsonb_array_elements(public.messaging_contract() -> 'delivery_statuses') s),
-  array['sent', 'failed', 'delivered', 'read'],
+  array['sent', 'failed', 'delivered', 'read', 'played'],
   'delivery statuses in the order a status may move');
 
 -- ============================== the checks read it ==========================

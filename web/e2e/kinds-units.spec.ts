@@ -110,6 +110,31 @@ test("polls: live Telegram and Signal, a Telegram Desktop export and the signal-
   expect(readPoll({ poll_options: ["a"], poll_votes: { x: { options: [5, "0"] } } })?.options[0]?.votes).toBe(0);
 });
 
+test("live votes name who voted; the platform's count wins where it is higher", () => {
+  const at = "2026-03-01T10:00:00Z";
+  const poll = readPoll({
+    poll: {
+      question: "¿Color?",
+      options: [
+        { text: "Azul", votes: 1 },
+        { text: "Rojo", votes: 3 },
+      ],
+      total_votes: 4,
+    },
+    poll_votes: {
+      ana: { options: [1], at },
+      bo: { options: [0], at },
+      cy: { options: [0], at },
+      dan: { options: [], at },
+    },
+  });
+  expect(poll?.options).toEqual([
+    { text: "Azul", votes: 2, voters: ["bo", "cy"] },
+    { text: "Rojo", votes: 3, voters: ["ana"] },
+  ]);
+  expect(poll?.total).toBe(4);
+});
+
 test("orders: items, quantities, prices and a total only when every item has them in one currency", () => {
   const order = readOrder(md("whatsapp:order"));
   expect(order?.items).toEqual([

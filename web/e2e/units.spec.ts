@@ -1,6 +1,6 @@
 // The screens' pure helpers, run by the same Playwright runner (no browser needed).
 import { expect, test } from "@playwright/test";
-import { THREAD_PAGE_SIZE, compareMessages, mergeLatest } from "../src/hooks/use-chat-conversations";
+import { THREAD_PAGE_SIZE, compareMessages, mergeLatest, withPlaceholders } from "../src/hooks/use-chat-conversations";
 import {
   RETRY_AFTER_MS,
   TOO_MANY_TRIES,
@@ -54,6 +54,18 @@ test("the newest page folds into a loaded thread: new appended, edits replaced, 
   // a full page that does not reach back to what is loaded: messages are missing between
   const far = Array.from({ length: THREAD_PAGE_SIZE }, (_, i) => msg(200 - i));
   expect(mergeLatest(loaded, far).gap).toBe(true);
+});
+
+test("placeholders are placed by time, left out once filled or older than what is loaded", () => {
+  const loaded = [3, 5, 7].map((i) => msg(i));
+  const placeholder = (i: number, id = `p${i}`) => ({ ...msg(i), id, content: null, metadata: { placeholder: true } });
+  const shown = (complete: boolean, ps: ChatMessage[]) => withPlaceholders(loaded, ps, complete).map((m) => m.id);
+  const ps = [placeholder(1), placeholder(4), placeholder(8), placeholder(6, loaded[2]!.id)];
+  // older pages remain: the one before the oldest loaded message waits for its page; a filled one is gone
+  expect(shown(false, ps)).toEqual([loaded[0]!.id, "p4", loaded[1]!.id, loaded[2]!.id, "p8"]);
+  // the first message is loaded: all of them
+  expect(shown(true, ps)).toEqual(["p1", loaded[0]!.id, "p4", loaded[1]!.id, loaded[2]!.id, "p8"]);
+  expect(withPlaceholders(loaded, [], false)).toBe(loaded);
 });
 
 test("errors read as words", () => {

@@ -311,6 +311,9 @@ isOneToOne: false
 "get_conversation_messages_at":
 { Args: { "at"?: string,"conversation_id": string,"max_count"?: number }; Returns: Json
                            },
+"get_conversation_placeholders":
+{ Args: { "conversation_id": string }; Returns: Json
+                           },
 "inbox_changes":
 { Args: { "max_count"?: number,"since"?: number }; Returns: Json
                            },

@@ -340,6 +340,34 @@ function mapEnvelope(delivery: Delivery, env: Record<string, unknown>, account: 
     });
     return;
   }
+  // a vote and a poll's closing apply to the poll message (its metadata.poll_votes by voter,
+  // poll.closed), as the importer applies them; the poll names its author and sent time
+  if (isObject(data.pollVote)) {
+    const v = data.pollVote;
+    const options = Array.isArray(v.optionIndexes)
+      ? v.optionIndexes.filter((i): i is number => Number.isInteger(i) && (i as number) >= 0)
+      : [];
+    delivery.updates.push({
+      ...update,
+      kind: "vote",
+      id: `${requireString(author(v, "author") ?? author(v, "targetAuthor"), "pollVote.author")}:${
+        requireString(v.targetSentTimestamp, "pollVote.targetSentTimestamp")
+      }`,
+      voter: from,
+      options,
+    });
+    return;
+  }
+  if (isObject(data.pollTerminate)) {
+    // only the poll's author closes it: the target is the sender's own message
+    delivery.updates.push({
+      ...update,
+      kind: "poll",
+      id: `${from}:${requireString(data.pollTerminate.targetSentTimestamp, "pollTerminate.targetSentTimestamp")}`,
+      poll: { closed: true },
+    });
+    return;
+  }
   // the peer's service id (ACI, or PNI: for a PNI) and number: a new number under the same
   // service id is an alias of the same conversation
   const peerIds = group ? undefined : peerServiceIds(outbound ? data : env, outbound ? "destination" : "source");
@@ -376,8 +404,6 @@ function mapEnvelope(delivery: Delivery, env: Record<string, unknown>, account: 
     text ??= contacts.map((c) => [c.name, (c.phones as string[])[0]].filter(Boolean).join(" ")).join("; ") ||
       undefined;
   }
-  const pollTarget = (o: Record<string, unknown>, who: string | undefined, path: string) =>
-    `${requireString(who, `${path}.author`)}:${requireString(o.targetSentTimestamp, `${path}.targetSentTimestamp`)}`;
   if (type === "text" && isObject(data.pollCreate)) {
     const p = data.pollCreate;
     const options = Array.isArray(p.options) ? p.options.map((o) => (typeof o === "string" ? o : String(o))) : [];
@@ -385,21 +411,6 @@ function mapEnvelope(delivery: Delivery, env: Record<string, unknown>, account: 
     meta.platform_kind = "pollCreate";
     meta.poll = compact({ question: optionalString(p.question), options, allow_multiple: p.allowMultiple === true });
     text ??= optionalString(p.question);
-  } else if (type === "text" && isObject(data.pollVote)) {
-    // no update kind applies a vote to the poll yet (a store change): the vote is a line of its own
-    const v = data.pollVote;
-    const indexes = Array.isArray(v.optionIndexes) ? v.optionIndexes.filter((i) => typeof i === "number") : [];
-    type = "system";
-    replyTo = pollTarget(v, author(v, "author") ?? author(v, "targetAuthor"), "pollVote");
-    meta.platform_kind = "pollVote";
-    meta.poll = compact({ vote: indexes, vote_count: typeof v.voteCount === "number" ? v.voteCount : undefined });
-    text = indexes.length ? `Voted for option ${indexes.map((i) => Number(i) + 1).join(", ")}` : "Vote removed";
-  } else if (type === "text" && isObject(data.pollTerminate)) {
-    type = "system";
-    replyTo = `${from}:${requireString(data.pollTerminate.targetSentTimestamp, "pollTerminate.targetSentTimestamp")}`;
-    meta.platform_kind = "pollTerminate";
-    meta.poll = { closed: true };
-    text = "Poll closed";
   } else if (type === "text" && (isObject(data.pinMessage) || isObject(data.unpinMessage))) {
     const pin = isObject(data.pinMessage);
     const o = (pin ? data.pinMessage : data.unpinMessage) as Record<string, unknown>;

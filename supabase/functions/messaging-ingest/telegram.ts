@@ -1,7 +1,7 @@
 // Telegram Bot API webhooks: the X-Telegram-Bot-Api-Secret-Token header, and the Update
 // object's message, edited_message, channel_post, edited_channel_post, business_message,
-// edited_business_message, message_reaction, deleted_business_messages, callback_query and
-// my_chat_member (what each kind becomes: telegram_kinds.ts and docs/kinds.md, ## Telegram).
+// edited_business_message, message_reaction, deleted_business_messages, callback_query,
+// poll, poll_answer and my_chat_member (what each kind becomes: telegram_kinds.ts and docs/kinds.md, ## Telegram).
 // Ids follow the importer's scheme (`<chat id>:<message id>`), so an export import and live
 // updates meet.
 
@@ -10,7 +10,7 @@ import { json } from "./answers.ts";
 import { countUnknown, stateOf } from "./connection_state.ts";
 import { safeEqualString } from "./crypto.ts";
 import { participantIds } from "./participant_ids.ts";
-import { contextMeta, fullName, kindOf, username } from "./telegram_kinds.ts";
+import { contextMeta, fullName, kindOf, pollAnswerUpdate, pollStateUpdate, username } from "./telegram_kinds.ts";
 import {
   compact,
   type Delivery,
@@ -204,7 +204,7 @@ function mapReaction(raw: unknown): ReactionUpdate {
 }
 
 /**
- * Maps one Update; updates of other kinds (polls, inline queries, payments, ...) map to
+ * Maps one Update; updates of other kinds (inline queries, payments, ...) map to
  * nothing (docs/kinds.md says why, kind by kind). A message, reaction or deleted id the
  * mapping cannot read is refused alone (in `refused`).
  */
@@ -264,6 +264,18 @@ export function mapTelegram(payload: unknown): Delivery {
   }
   // a future update type: counted by its name, never refused
   for (const key of Object.keys(update)) if (!KNOWN_UPDATES.has(key)) countUnknown(delivery, key);
+  // a poll's later counts and a voter's choice name the poll id only (the store finds the
+  // poll message by it); neither carries a time: as of their arrival
+  if (update.poll !== undefined) {
+    mapItem(refused, "poll", () => delivery.updates.push(pollStateUpdate(update.poll, new Date().toISOString())));
+  }
+  if (update.poll_answer !== undefined) {
+    mapItem(
+      refused,
+      "poll_answer",
+      () => delivery.updates.push(pollAnswerUpdate(update.poll_answer, new Date().toISOString())),
+    );
+  }
   if (update.deleted_business_messages !== undefined) {
     mapItem(refused, "deleted_business_messages", () => {
       const d = requireObject(update.deleted_business_messages, "deleted_business_messages");

@@ -4,7 +4,18 @@
 // it. A documented field that is missing or malformed is left out (what can be read is
 // kept): nothing here throws on a value of the wrong shape.
 
-import { isObject, type MessageType, optionalString, scalarText } from "./types.ts";
+import {
+  isObject,
+  type MessageType,
+  optionalString,
+  type PollUpdate,
+  requireArray,
+  requireObject,
+  requireString,
+  scalarText,
+  ShapeError,
+  type VoteUpdate,
+} from "./types.ts";
 
 type Obj = Record<string, unknown>;
 export type Kind = { type: MessageType; content: string | null; meta: Obj };
@@ -478,4 +489,52 @@ export function contextMeta(m: Obj): Obj {
     story_reply: story ? some({ chat: who(story.chat), id: optionalString(story.id) }) : undefined,
     via_bot: obj(m.via_bot) ? username(obj(m.via_bot)!) : undefined,
   }) ?? {};
+}
+
+/**
+ * A `poll` update (the poll's new state: a poll the bot sent, or stopped): its counts and
+ * closing applied to the poll message found by the poll id. The update carries no time: as
+ * of its arrival (`at`).
+ */
+export function pollStateUpdate(raw: unknown, at: string): PollUpdate {
+  const p = requireObject(raw, "poll");
+  const meta = pollMeta(p).poll as Obj | undefined;
+  return {
+    kind: "poll",
+    platform: "telegram",
+    poll_id: requireString(p.id, "poll.id"),
+    at,
+    poll: {
+      options: (meta?.options as { text: string; votes: number }[] | undefined) ?? [],
+      ...(typeof meta?.total_votes === "number" ? { total_votes: meta.total_votes } : {}),
+      ...(typeof meta?.closed === "boolean" ? { closed: meta.closed } : {}),
+    },
+  };
+}
+
+/**
+ * A `poll_answer` (a voter's choice in a non-anonymous poll the bot sent): the voter (the
+ * user's username or id, or the chat voting anonymously) and the 0-based options; empty
+ * option_ids is a vote taken back. As of its arrival (`at`).
+ */
+export function pollAnswerUpdate(raw: unknown, at: string): VoteUpdate {
+  const a = requireObject(raw, "poll_answer");
+  const user = obj(a.user);
+  const chat = obj(a.voter_chat);
+  const voter = user ? (username(user) ?? optionalString(user.id)) : chat ? optionalString(chat.id) : undefined;
+  if (voter === undefined) throw new ShapeError("poll_answer: no user or voter_chat with an id");
+  const options = requireArray(a.option_ids, "poll_answer.option_ids").map((o, i) => {
+    if (typeof o !== "number" || !Number.isInteger(o) || o < 0) {
+      throw new ShapeError(`poll_answer.option_ids[${i}]: must be an option index`);
+    }
+    return o;
+  });
+  return {
+    kind: "vote",
+    platform: "telegram",
+    poll_id: requireString(a.poll_id, "poll_answer.poll_id"),
+    voter,
+    options,
+    at,
+  };
 }

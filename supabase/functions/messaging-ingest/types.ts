@@ -50,8 +50,14 @@ type UpdateBase = {
 
 export type StatusUpdate = UpdateBase & {
   kind: "status";
-  status: "sent" | "delivered" | "read" | "failed";
+  /** the contract's delivery_statuses; played: a voice message listened to (WhatsApp) */
+  status: "sent" | "delivered" | "read" | "failed" | "played";
   error?: Record<string, unknown>;
+  /**
+   * the status can only be of a message the business sent (WhatsApp's): while its message is
+   * not stored, the thread shows a placeholder ("sent from another tool")
+   */
+  placeholder?: true;
 };
 
 export type ReactionUpdate = UpdateBase & {
@@ -65,7 +71,29 @@ export type DeleteUpdate = UpdateBase & {
   kind: "delete";
 };
 
-export type MessageUpdate = StatusUpdate | ReactionUpdate | DeleteUpdate;
+/** A poll's message named by conversation and id, or (Telegram) by the poll id alone. */
+type PollRef =
+  | (UpdateBase & { poll_id?: undefined })
+  | (Omit<UpdateBase, "external_conversation_id" | "id"> & {
+    poll_id: string;
+    external_conversation_id?: undefined;
+    id?: undefined;
+  });
+
+/** A voter's choice (0-based option indexes; empty: the vote taken back), newest per voter wins. */
+export type VoteUpdate = PollRef & {
+  kind: "vote";
+  voter: string;
+  options: number[];
+};
+
+/** The poll's later state as the platform counts it: options with votes, total, closed. */
+export type PollUpdate = PollRef & {
+  kind: "poll";
+  poll: { options?: { text: string; votes: number }[]; total_votes?: number; closed?: boolean };
+};
+
+export type MessageUpdate = StatusUpdate | ReactionUpdate | DeleteUpdate | VoteUpdate | PollUpdate;
 
 /**
  * A part of a delivery the function refuses for good (a retry cannot change it): counted on

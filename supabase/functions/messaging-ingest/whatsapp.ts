@@ -59,8 +59,8 @@ export function verifySignature(header: string | null, raw: Bytes, appSecret: st
   return safeEqualString(header.slice(7).toLowerCase(), expected);
 }
 
-/** The statuses stored as they are; played is stored as read (below), deleted as a delete. */
-const STATUSES = new Set(["sent", "delivered", "read", "failed"]);
+/** The statuses stored as they are (played: a voice message listened to); deleted as a delete. */
+const STATUSES = new Set(["sent", "delivered", "read", "failed", "played"]);
 /** Statuses with no meaning for a message's state: warning is about a catalog item of a template. */
 const IGNORED_STATUSES = new Set(["warning"]);
 
@@ -295,8 +295,8 @@ function echoes(value: Record<string, unknown>, path: string, s: Sink): void {
 }
 
 /**
- * value.statuses: sent, delivered, read, failed as they are; played (a voice message heard)
- * as read, the store ranking no played; deleted as a delete of the message; warning ignored;
+ * value.statuses: sent, delivered, read, failed and played (a voice message heard, ranked
+ * above read) as they are; deleted as a delete of the message; warning ignored;
  * another status refused with its name (counted). A group's status is keyed by the group.
  */
 function statuses(value: Record<string, unknown>, path: string, s: Sink): void {
@@ -307,9 +307,9 @@ function statuses(value: Record<string, unknown>, path: string, s: Sink): void {
       const st = requireObject(x, p);
       const given = requireString(st.status, `${p}.status`);
       if (IGNORED_STATUSES.has(given)) return;
-      const status = given === "played" ? "read" : given;
+      const status = given;
       if (!STATUSES.has(status) && status !== "deleted") {
-        throw new ShapeError(`${p}.status: ${JSON.stringify(given.slice(0, 40))} is not a status the function knows`);
+        throw new ShapeError(`${p}.status: ${JSON.stringify(status.slice(0, 40))} is not a status the function knows`);
       }
       const group = st.recipient_type === "group" ? optionalString(st.recipient_id) : undefined;
       const to = group ? null : party(
@@ -334,8 +334,10 @@ function statuses(value: Record<string, unknown>, path: string, s: Sink): void {
       s.updates.push(compact({
         kind: "status",
         ...base,
-        status: status as "sent" | "delivered" | "read" | "failed",
+        status: status as "sent" | "delivered" | "read" | "failed" | "played",
         error: status === "failed" && first ? compact({ code: first.code, title: first.title }) : undefined,
+        // a status is of a message the business sent: one not stored was sent by another tool
+        placeholder: true,
         // the phone and the user id together: the store records them as aliases
         participant_ids: to?.ids && Object.keys(to.ids).length > 1 ? to.ids : undefined,
       }) as MessageUpdate);

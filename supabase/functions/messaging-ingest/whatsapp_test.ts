@@ -202,6 +202,7 @@ Deno.test("statuses are updates on the named message; failed carries its error; 
       id: "wamid.OUT",
       status: "delivered",
       at: "2025-06-18T16:22:53Z",
+      placeholder: true,
     },
     {
       kind: "status",
@@ -211,6 +212,7 @@ Deno.test("statuses are updates on the named message; failed carries its error; 
       status: "failed",
       at: "2025-06-18T16:22:54Z",
       error: { code: 131047, title: "Re-engagement message" },
+      placeholder: true,
     },
     {
       kind: "delete",

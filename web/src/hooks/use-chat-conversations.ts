@@ -271,6 +271,48 @@ export function useLatestMessages(
   });
 }
 
+/**
+ * The thread's placeholders (get_conversation_placeholders): outbound messages the store has
+ * only statuses of, sent by another tool; polled with the newest page, so one the message's
+ * copy fills goes away.
+ */
+export function usePlaceholders(conversationId: string) {
+  const supabase = useSupabase();
+  return useQuery({
+    queryKey: [...conversationKeys.latest(conversationId), "placeholders"],
+    queryFn: async ({ signal }) => {
+      const { data, error } = await supabase
+        .rpc("get_conversation_placeholders", { conversation_id: conversationId })
+        .abortSignal(signal)
+        .retry(false);
+      if (error) raise(error);
+      return data ?? [];
+    },
+    staleTime: INBOX_REFRESH_MS,
+    refetchInterval: INBOX_REFRESH_MS,
+    refetchOnWindowFocus: "always",
+  });
+}
+
+/**
+ * A loaded thread (oldest -> newest) with the placeholders placed by time: those a stored
+ * copy has filled are left out, and so are those older than the oldest loaded message while
+ * older pages remain (they show when that page is read).
+ */
+export function withPlaceholders(
+  loaded: ChatMessage[],
+  placeholders: ChatMessage[] | undefined,
+  complete: boolean,
+): ChatMessage[] {
+  if (!placeholders || placeholders.length === 0) return loaded;
+  const known = new Set(loaded.map((m) => m.id));
+  const oldest = loaded[0];
+  const shown = placeholders.filter(
+    (p) => !known.has(p.id) && (complete || (oldest !== undefined && compareMessages(p, oldest) > 0)),
+  );
+  return shown.length ? [...loaded, ...shown].sort(compareMessages) : loaded;
+}
+
 /** (sent_at, id) order of messages, as the database keeps them. */
 export function compareMessages(a: ChatMessage, b: ChatMessage): number {
   const t = Date.parse(a.sent_at) - Date.parse(b.sent_at);

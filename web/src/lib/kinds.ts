@@ -63,18 +63,21 @@ export function readPoll(metadata: unknown, content: string | null = null): Poll
     const votes = num(obj(o)?.votes) ?? num(obj(o)?.voters);
     options.push({ text, votes, voters: [] });
   }
-  // the importer's votes: the newest vote per voter, as option indexes
+  // the votes by voter (the importer's, and live votes): the newest vote per voter, as option
+  // indexes; an option counts its voters, or the platform's count when that is higher (votes
+  // of voters the store does not know, an anonymous poll's)
   const byVoter = obj(m.poll_votes);
   if (byVoter) {
-    for (const o of options) o.votes = 0;
+    const counted = options.map(() => 0);
     for (const [voter, vote] of Object.entries(byVoter)) {
       for (const i of list(obj(vote)?.options)) {
         const option = typeof i === "number" ? options[i] : undefined;
         if (!option) continue;
-        option.votes = (option.votes ?? 0) + 1;
+        counted[i as number] = (counted[i as number] ?? 0) + 1;
         option.voters.push(voter);
       }
     }
+    options.forEach((o, i) => (o.votes = Math.max(o.votes ?? 0, counted[i] ?? 0)));
   }
   const total = num(p?.total_votes) ?? num(p?.total_voters) ?? (byVoter ? Object.keys(byVoter).length : null);
   return {

@@ -21,6 +21,7 @@ type ReadResults = {
   get_conversation_messages: Returning<"get_conversation_messages", ChatMessage[]>;
   get_conversation_messages_after: Returning<"get_conversation_messages_after", ChatMessage[]>;
   get_conversation_messages_at: Returning<"get_conversation_messages_at", ChatMessage[]>;
+  get_conversation_placeholders: Returning<"get_conversation_placeholders", ChatMessage[]>;
   search_messages: Returning<"search_messages", SearchHit[]>;
   inbox_changes: Returning<"inbox_changes", InboxChanges>;
 };

@@ -172,19 +172,20 @@ const examples: Record<string, KindExample> = {
       pollVote: { authorNumber: FROM.source, targetSentTimestamp: T + 10, optionIndexes: [1], voteCount: 1 },
     }),
     expect: {
-      messages: [{
-        type: "system",
-        content: "Voted for option 2",
-        reply_to_id: id(10),
-        metadata: { platform_kind: "pollVote", poll: { vote: [1], vote_count: 1 } },
+      messages: [],
+      updates: [{
+        kind: "vote",
+        platform: "signal",
+        external_conversation_id: FROM.source,
+        id: id(10),
+        voter: FROM.source,
+        options: [1],
       }],
     },
   },
   sg_poll_terminate: {
     body: data(12, { pollTerminate: { targetSentTimestamp: T + 10 } }),
-    expect: {
-      messages: [{ type: "system", content: "Poll closed", reply_to_id: id(10), metadata: { poll: { closed: true } } }],
-    },
+    expect: { messages: [], updates: [{ kind: "poll", id: id(10), poll: { closed: true } }] },
   },
   sg_group_update: {
     body: data(13, { groupInfo: { ...GROUP, type: "UPDATE", revision: 4 } }),

@@ -552,6 +552,50 @@ const examples: Record<string, KindExample> = {
       refused: [{ path: "deleted_business_messages.message_ids[1]", kind: "invalid_shape" }],
     },
   },
+  poll_update: {
+    body: {
+      update_id: 900620,
+      poll: {
+        id: "5432109876",
+        question: "¿Qué color preferís?",
+        options: [{ text: "Azul", voter_count: 4 }, { text: "Rojo", voter_count: 1 }],
+        total_voter_count: 5,
+        is_closed: true,
+        is_anonymous: false,
+        type: "regular",
+        allows_multiple_answers: false,
+      },
+    },
+    expect: {
+      messages: [],
+      updates: [{
+        kind: "poll",
+        platform: "telegram",
+        poll_id: "5432109876",
+        poll: { options: [{ text: "Azul", votes: 4 }, { text: "Rojo", votes: 1 }], total_votes: 5, closed: true },
+      }],
+      refused: [],
+    },
+  },
+  poll_answer: {
+    body: { update_id: 900621, poll_answer: { poll_id: "5432109876", user: ANA, option_ids: [1] } },
+    expect: {
+      messages: [],
+      updates: [{ kind: "vote", platform: "telegram", poll_id: "5432109876", voter: "anag", options: [1] }],
+      refused: [],
+    },
+  },
+  poll_answer_retracted: {
+    body: {
+      update_id: 900622,
+      poll_answer: { poll_id: "5432109876", voter_chat: { id: -1001234567890, type: "channel" }, option_ids: [] },
+    },
+    expect: { messages: [], updates: [{ kind: "vote", voter: "-1001234567890", options: [] }], refused: [] },
+  },
+  poll_answer_malformed: {
+    body: { update_id: 900623, poll_answer: { poll_id: "5432109876", user: ANA, option_ids: ["Azul"] } },
+    expect: { messages: [], updates: [], refused: [{ path: "poll_answer", kind: "invalid_shape" }] },
+  },
   reaction_emoji: {
     body: {
       update_id: 900606,

@@ -55,9 +55,19 @@ function status(s: Record<string, unknown>): unknown {
 }
 
 function statusUpdate(fields: Record<string, unknown>): KindExample["expect"] {
+  const placeholder = fields.kind === "status" ? { placeholder: true } : {};
   return {
     messages: [],
-    updates: [{ platform: "whatsapp", external_conversation_id: `+${CUSTOMER}`, id: "wamid.OUT", at: AT, ...fields }],
+    updates: [
+      {
+        platform: "whatsapp",
+        external_conversation_id: `+${CUSTOMER}`,
+        id: "wamid.OUT",
+        at: AT,
+        ...placeholder,
+        ...fields,
+      },
+    ],
     refused: [],
   };
 }
@@ -472,7 +482,7 @@ const examples: Record<string, KindExample> = {
     expect: statusUpdate({ kind: "status", status: "delivered" }),
   },
   status_read: { body: status({ status: "read" }), expect: statusUpdate({ kind: "status", status: "read" }) },
-  status_played: { body: status({ status: "played" }), expect: statusUpdate({ kind: "status", status: "read" }) },
+  status_played: { body: status({ status: "played" }), expect: statusUpdate({ kind: "status", status: "played" }) },
   status_failed: {
     body: status({
       status: "failed",

@@ -18,6 +18,8 @@ import {
   useConversation,
   useConversationMessages,
   useLatestMessages,
+  usePlaceholders,
+  withPlaceholders,
   useMarkRead,
   type ThreadJump,
 } from "../../hooks/use-chat-conversations";
@@ -274,9 +276,15 @@ function MessageLog({
   }, [updatedAt, following, refetchLatest]);
 
   // pages are newest first, each newest first: reversed, the thread reads oldest -> newest
-  const { messages, gap } = useMemo(
+  const { messages: stored, gap } = useMemo(
     () => mergeLatest(thread.data ? thread.data.pages.flat().reverse() : [], following ? latest.data : undefined),
     [thread.data, latest.data, following],
+  );
+  // messages sent by another tool the store has only statuses of, placed by time
+  const placeholders = usePlaceholders(conversationId);
+  const messages = useMemo(
+    () => withPlaceholders(stored, placeholders.data, thread.isSuccess && !hasNextPage),
+    [stored, placeholders.data, thread.isSuccess, hasNextPage],
   );
 
   // more new messages than one page: read the thread again from its newest message

@@ -52,7 +52,13 @@ const MEDIA_LABELS: Record<string, string> = {
   other: "Attachment",
 };
 
-const STATUS_MARKS: Record<string, string> = { sent: "✓", delivered: "✓✓", read: "✓✓", failed: "!" };
+const STATUS_MARKS: Record<string, string> = {
+  sent: "✓",
+  delivered: "✓✓",
+  read: "✓✓",
+  played: "✓✓",
+  failed: "!",
+};
 
 function fileName(m: ChatMessage): string | null {
   const fromMeta = m.metadata?.file_name ?? m.metadata?.filename;
@@ -349,7 +355,11 @@ export const MessageBubble = memo(function MessageBubble({
             {quote.text && <span>{quote.text}</span>}
           </blockquote>
         )}
-        {deleted ? (
+        {m.metadata?.placeholder === true ? (
+          <p className="placeholder muted" title="Its text arrives with its copy (an echo, an export or the history)">
+            Sent from another tool
+          </p>
+        ) : deleted ? (
           <p className="deleted">
             <span aria-hidden="true">⊘ </span>
             {m.metadata?.recalled ? "This message was recalled" : "This message was deleted"}
