@@ -26,13 +26,15 @@ $$;
 comment on function messaging_private.status_rank(text) is
   'Rank of a delivery status in messaging_private.delivery_statuses (sent < failed < delivered < read), 0 for none; a status only ever moves up.';
 
-create or replace function messaging_private.apply_update(m jsonb, u jsonb)
+create or replace function messaging_private.apply_update(m jsonb, u jsonb, owner uuid default null)
 returns jsonb
 language plpgsql
 stable
 set search_path = ''
 as $$
--- The stored message m after the update u, or m itself when u changes nothing.
+-- The stored message m after the update u, or m itself when u changes nothing. owner: the
+-- user whose message it is, for a delete (whether they keep the text: keeps_deleted_text;
+-- null: erased).
 declare
   v_meta jsonb := coalesce(m -> 'metadata', '{}'::jsonb);
   v_at text := u ->> 'at';
@@ -63,15 +65,19 @@ begin
       return m;
     end if;
     v_meta := v_meta || pg_catalog.jsonb_build_object('deleted', true, 'deleted_at', v_at);
-    m := m || '{"content": null}'::jsonb;
+    if not messaging_private.keeps_deleted_text(owner) then
+      -- erased (the default): the text and its earlier versions go, the marker stays
+      m := m || '{"content": null}'::jsonb;
+      v_meta := v_meta - 'versions' - 'versions_dropped';
+    end if;
   else
     return m;
   end if;
   return m || pg_catalog.jsonb_build_object('metadata', v_meta);
 end;
 $$;
-comment on function messaging_private.apply_update(jsonb, jsonb) is
-  'One update applied to one stored message: a status that only moves up, a reaction by reactor (newest wins, null emoji = removed), or a deletion (content gone, metadata.deleted).';
+comment on function messaging_private.apply_update(jsonb, jsonb, uuid) is
+  'One update applied to one stored message: a status that only moves up, a reaction by reactor (newest wins, null emoji = removed), or a deletion (metadata.deleted, deleted_at; the content and metadata.versions erased unless the owner keeps deleted text).';
 
 create or replace function messaging_private.check_update_list(updates jsonb)
 returns void
@@ -192,7 +198,7 @@ begin
   end if;
   if v_copy_chunk is null then
     select pg_catalog.jsonb_agg(
-             case when h.m ->> 'id' = u ->> 'id' then messaging_private.apply_update(h.m, u) else h.m end
+             case when h.m ->> 'id' = u ->> 'id' then messaging_private.apply_update(h.m, u, owner) else h.m end
              order by h.ord)
       into v_new
       from pg_catalog.jsonb_array_elements(v_conv.messages) with ordinality h(m, ord);
@@ -209,7 +215,7 @@ begin
     from public.chat_conversation_archives a
    where a.id = v_copy_chunk;
   select pg_catalog.jsonb_agg(
-           case when e.m ->> 'id' = u ->> 'id' then messaging_private.apply_update(e.m, u) else e.m end
+           case when e.m ->> 'id' = u ->> 'id' then messaging_private.apply_update(e.m, u, owner) else e.m end
            order by e.ord)
     into v_new
     from pg_catalog.jsonb_array_elements(v_chunk.messages) with ordinality e(m, ord);
