@@ -11,6 +11,7 @@ import { ConnectionConversations } from "../components/crm/ConnectionConversatio
 import { CopyButton } from "../components/crm/ConnectionCopy";
 import { ConnectionLastError, ConnectionRefusals, ConnectionStatus } from "../components/crm/ConnectionHealth";
 import { AddConnectionForm, IssuedSecretsNotice } from "../components/crm/ConnectionSetup";
+import { MessageSettings } from "../components/crm/MessageSettings";
 import { PlatformIcon, platformLabel } from "../components/crm/PlatformIcon";
 import { Empty, ErrorMessage, Loading } from "../components/ui/States";
 import { useAuth } from "../auth/context";
@@ -196,6 +197,7 @@ export function MessagingConnections() {
           </tbody>
         </table>
       )}
+      <MessageSettings />
     </section>
   );
 }
