@@ -373,7 +373,11 @@ export const MessageBubble = memo(function MessageBubble({
         <Reactions m={m} />
         <div className="msg-foot">
           {edited && (!deleted || history.versions.length > 0) && (
-            <EditedMark history={history} current={deleted ? kept : m.content} />
+            <EditedMark
+              history={history}
+              current={deleted ? kept : m.content}
+              currentLabel={deleted ? "when deleted" : "now"}
+            />
           )}
           <time dateTime={m.sent_at} title={formatDateTime(m.sent_at)}>
             {formatTime(m.sent_at)}

@@ -4,7 +4,16 @@ import { useId, useState } from "react";
 import { formatDateTime } from "../../lib/format";
 import type { MessageVersions } from "../../lib/versions";
 
-export function EditedMark({ history, current }: { history: MessageVersions; current: string | null }) {
+export function EditedMark({
+  history,
+  current,
+  currentLabel = "now",
+}: {
+  history: MessageVersions;
+  /** The text the message holds now (or kept when deleted), listed last. */
+  current: string | null;
+  currentLabel?: string;
+}) {
   const [open, setOpen] = useState(false);
   const id = useId();
   const { versions, dropped } = history;
@@ -46,7 +55,7 @@ export function EditedMark({ history, current }: { history: MessageVersions; cur
             ))}
             {current !== null && (
               <li className="version-now">
-                <span className="muted">now</span>
+                <span className="muted">{currentLabel}</span>
                 <span className="version-text">{current}</span>
               </li>
             )}
