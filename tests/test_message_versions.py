@@ -8,6 +8,8 @@ decides whether the text and versions stay (true) or go (false, the default).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 import uuid
@@ -304,3 +306,63 @@ def test_the_setting_is_the_users_own_and_refuses_a_missing_value(make_user, ano
     with pytest.raises(APIError) as err:
         anon.rpc("set_messaging_settings", {"keep_deleted_text": True}).execute()
     assert err.value.code == "42501"
+
+
+# ----------------------------------------------------------------------------- WhatsApp (Coexistence)
+
+
+def test_a_whatsapp_edit_and_revoke_through_the_function(
+    http, functions_url, connect, make_user, db
+):
+    """messages `edit` (original_message_id, message) replaces the original keeping the
+    replaced text as a version; `revoke` deletes it (erased: the default setting)."""
+    owner = make_user("wa")
+    secret = "meta-versions-secret"
+    account = "106540352242922"
+    conn = connect(owner, "whatsapp", {"app_secret": secret, "verify_token": "vt-v"}, account)
+    customer = "34611999888"
+    t = int(time.time()) - 600
+
+    def post(messages: list[dict[str, Any]]) -> dict[str, Any]:
+        value = {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": account},
+            "contacts": [{"profile": {"name": "Marta"}, "wa_id": customer}],
+            "messages": messages,
+        }
+        body = json.dumps({"object": "whatsapp_business_account",
+                           "entry": [{"id": "1", "changes": [{"value": value, "field": "messages"}]}]}).encode()  # fmt: skip
+        sig = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        res = http.post(
+            f"{functions_url}/whatsapp/{conn}",
+            content=body,
+            headers={"content-type": "application/json", "x-hub-signature-256": f"sha256={sig}"},
+        )
+        assert res.status_code == 200, res.text
+        return res.json()
+
+    original = {"from": customer, "id": "wamid.V1", "timestamp": str(t), "type": "text",
+                "text": {"body": "Quiero 3 cajas"}}  # fmt: skip
+    edit = {"from": customer, "id": "wamid.V1EDIT", "timestamp": str(t + 60), "type": "edit",
+            "edit": {"original_message_id": "wamid.V1",
+                     "message": {"type": "text", "text": {"body": "Quiero 4 cajas"}}}}  # fmt: skip
+    post([original])
+    assert post([edit])["updated"] == 1
+    conv = f"+{customer}"
+    got = stored(db, owner.id, conv, "wamid.V1")
+    first_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+    assert got["content"] == "Quiero 4 cajas" and got["sent_at"] == first_at
+    assert got["metadata"]["versions"] == [{"content": "Quiero 3 cajas", "at": first_at}]
+    assert post([edit])["updated"] == 0  # redelivered: nothing added
+    assert stored(db, owner.id, conv, "wamid.V1") == got
+
+    revoke = {"from": customer, "id": "wamid.V1REVOKE", "timestamp": str(t + 120), "type": "revoke",
+              "revoke": {"original_message_id": "wamid.V1"}}  # fmt: skip
+    post([revoke])
+    gone = stored(db, owner.id, conv, "wamid.V1")
+    assert gone["content"] is None and gone["metadata"]["deleted"] is True
+    assert "versions" not in gone["metadata"]
+    count = db.execute(
+        "select message_count from chat_conversations where user_id = %s", (owner.id,)
+    ).fetchone()
+    assert count == (1,)  # neither the edit nor the revoke is a message of its own
