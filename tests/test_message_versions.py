@@ -366,3 +366,29 @@ def test_a_whatsapp_edit_and_revoke_through_the_function(
         "select message_count from chat_conversations where user_id = %s", (owner.id,)
     ).fetchone()
     assert count == (1,)  # neither the edit nor the revoke is a message of its own
+
+
+# ----------------------------------------------------------------------------- the signal-cli importer
+
+
+def test_the_signal_importer_keeps_the_versions_of_the_edits_its_file_holds(tmp_path):
+    from crm_messaging.importers.signal import VERSIONS_MAX, parse_signal
+
+    peer, ts = "+34622000333", 1_700_000_000_000
+    src = {"source": peer, "sourceNumber": peer, "sourceName": "Iker", "sourceDevice": 1}
+    lines = [{**src, "timestamp": ts, "dataMessage": {"timestamp": ts, "message": "v0"}}]
+    edits = VERSIONS_MAX + 2
+    for i in range(1, edits + 1):  # written out of order: the versions follow the edit times
+        t = ts + (edits + 1 - i) * 1000
+        lines.append({**src, "timestamp": t, "editMessage": {"targetSentTimestamp": ts,
+                      "dataMessage": {"timestamp": t, "message": f"v{edits + 1 - i}"}}})  # fmt: skip
+    path = tmp_path / "edits.jsonl"
+    path.write_text(
+        "\n".join(json.dumps({"envelope": e, "account": "+34600000001"}) for e in lines)
+    )
+    (m,) = parse_signal(path).messages
+    assert m.content == f"v{edits}"
+    meta = m.metadata or {}
+    assert [v["content"] for v in meta["versions"]] == [f"v{i}" for i in range(2, edits)]
+    assert meta["versions_dropped"] == 2
+    assert meta["versions"][0]["at"] == "2023-11-14T22:13:22Z"  # v2 was written at ts + 2 s
