@@ -657,7 +657,10 @@ def test_an_edit_time_past_the_clock_is_capped_and_never_outranks_real_edits(mak
         assert (out["inserted"], out["duplicates"], out["updated"]) == (0, 0, 1)
         (stored,) = [x for x in check_invariants(db, cid) if x["id"] == "c1"]
         assert stored["content"] == "real edit" and "edited_at_given" not in stored["metadata"]
-        assert [v["content"] for v in stored["metadata"]["versions"]] == ["original", "from the future"]
+        assert [v["content"] for v in stored["metadata"]["versions"]] == [
+            "original",
+            "from the future",
+        ]
         assert datetime.fromisoformat(stored["edited_at"].replace("Z", "+00:00")) == (
             datetime.fromisoformat(real)
         )
