@@ -392,3 +392,28 @@ def test_the_signal_importer_keeps_the_versions_of_the_edits_its_file_holds(tmp_
     assert [v["content"] for v in meta["versions"]] == [f"v{i}" for i in range(2, edits)]
     assert meta["versions_dropped"] == 2
     assert meta["versions"][0]["at"] == "2023-11-14T22:13:22Z"  # v2 was written at ts + 2 s
+
+
+def test_the_signal_importers_versions_of_long_texts_fit_the_metadata_cap(tmp_path):
+    from crm_messaging.importers.signal import parse_signal
+    from crm_messaging.models import MAX_METADATA_LENGTH, json_text_length, validate_messages
+
+    peer, ts = "+34622000444", 1_700_000_000_000
+    src = {"source": peer, "sourceNumber": peer, "sourceName": "Iker", "sourceDevice": 1}
+    long = "x" * 3000  # five of these are past the metadata cap
+    lines = [{**src, "timestamp": ts, "dataMessage": {"timestamp": ts, "message": f"0 {long}"}}]
+    for i in range(1, 9):
+        t = ts + i * 1000
+        lines.append({**src, "timestamp": t, "editMessage": {"targetSentTimestamp": ts,
+                      "dataMessage": {"timestamp": t, "message": f"{i} {long}"}}})  # fmt: skip
+    path = tmp_path / "long.jsonl"
+    path.write_text(
+        "\n".join(json.dumps({"envelope": e, "account": "+34600000001"}) for e in lines)
+    )
+    (m,) = parse_signal(path).messages
+    meta = m.metadata or {}
+    assert json_text_length(meta) <= MAX_METADATA_LENGTH
+    kept = [v["content"][0] for v in meta["versions"]]
+    assert kept == [str(i) for i in range(8 - len(kept), 8)]  # the newest, in order
+    assert meta["versions_dropped"] == 8 - len(kept) > 0
+    validate_messages([m.model_dump(mode="json")])  # the store takes it

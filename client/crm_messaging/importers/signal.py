@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 from ..errors import IdentifierError
 from ..identifiers import normalize_phone
-from ..models import Message
+from ..models import MAX_METADATA_LENGTH, Message, json_text_length
 from . import ExportFormatError, ParsedChat, RereadSequence, participant_of, readable
 from .limits import text_lines
 
@@ -394,6 +394,20 @@ def _versions(old: Message, new: Message) -> dict[str, Any]:
     return out
 
 
+def _fits(meta: dict[str, Any]) -> dict[str, Any]:
+    """metadata whose versions, oldest first, are dropped (and counted in versions_dropped)
+    until it fits the contract's metadata length, so long edited texts never cost the message."""
+    versions = list(meta.get("versions") or [])
+    dropped = int(meta.get("versions_dropped") or 0)
+    while versions and json_text_length(meta) > MAX_METADATA_LENGTH:
+        versions.pop(0)
+        dropped += 1
+        meta = {**meta, "versions": versions, "versions_dropped": dropped}
+        if not versions:
+            del meta["versions"]
+    return meta
+
+
 def _fold_edits(messages: list[Message]) -> list[Message]:
     """An edit of a message the file holds replaces its text and media in place (newest edit
     wins), keeping its sender, time and metadata, and the replaced texts as versions (in
@@ -420,7 +434,7 @@ def _fold_edits(messages: list[Message]) -> list[Message]:
         out[at] = old.model_copy(update={
             "type": m.type, "content": m.content, "media_url": m.media_url,
             "edited_at": m.edited_at, "sender_name": old.sender_name or keep.sender_name,
-            "metadata": {**(old.metadata or {}), **(m.metadata or {}), **_versions(old, m)} or None,
+            "metadata": _fits({**(old.metadata or {}), **(m.metadata or {}), **_versions(old, m)}) or None,
         })  # fmt: skip
     return out
 
