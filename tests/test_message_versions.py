@@ -417,3 +417,37 @@ def test_the_signal_importers_versions_of_long_texts_fit_the_metadata_cap(tmp_pa
     assert kept == [str(i) for i in range(8 - len(kept), 8)]  # the newest, in order
     assert meta["versions_dropped"] == 8 - len(kept) > 0
     validate_messages([m.model_dump(mode="json")])  # the store takes it
+
+
+def test_a_telegram_business_delete_keeps_the_text_for_a_user_who_keeps_it(
+    http, functions_url, connect, make_user, db
+):
+    owner = make_user("tgkeep")
+    owner.client.rpc("set_messaging_settings", {"keep_deleted_text": True}).execute()
+    conn = connect(owner, "telegram", {"secret_token": "tg_Keep-1"}, f"tg-{uuid.uuid4().hex[:6]}")
+    t = int(time.time()) - 600
+    chat = {"id": 8880001, "first_name": "Lena", "type": "private"}
+    user = {"id": 8880001, "is_bot": False, "first_name": "Lena"}
+    message = {"message_id": 7, "from": user, "chat": chat, "date": t, "text": "Talla M"}
+
+    def post(update: dict[str, Any]) -> dict[str, Any]:
+        res = http.post(
+            f"{functions_url}/telegram/{conn}",
+            content=json.dumps(update),
+            headers={
+                "content-type": "application/json",
+                "x-telegram-bot-api-secret-token": "tg_Keep-1",
+            },
+        )
+        assert res.status_code == 200, res.text
+        return res.json()
+
+    post({"update_id": 1, "message": message})
+    post({"update_id": 2, "edited_message": {**message, "text": "Talla L", "edit_date": t + 30}})
+    deleted = {"business_connection_id": "BC1", "chat": chat, "message_ids": [7]}
+    assert post({"update_id": 3, "deleted_business_messages": deleted})["updates"]["applied"] == 1
+    got = stored(db, owner.id, "8880001", "8880001:7")
+    assert got["content"] == "Talla L" and got["metadata"]["deleted"] is True
+    assert [v["content"] for v in got["metadata"]["versions"]] == ["Talla M"]
+    assert post({"update_id": 3, "deleted_business_messages": deleted})["updates"]["unchanged"] == 1
+    assert stored(db, owner.id, "8880001", "8880001:7") == got
