@@ -231,7 +231,9 @@ def test_signal_reaction_as_the_live_path_records_it():
     m = _by_id(parse_signal(SG / "updates_mixed.jsonl").messages)
     first = m["+4915123456789:1700000000000"]
     assert first.metadata == {
-        "reactions": {"+34600000001": {"emoji": "👍", "at": "2023-11-14T22:15:20Z"}}
+        "reactions": {"+34600000001": {"emoji": "👍", "at": "2023-11-14T22:15:20Z"}},
+        # the file's edit replaced this text: kept as the store keeps an edit's version
+        "versions": [{"content": "Lieferung kommt um 15 Uhr", "at": "2023-11-14T22:13:20Z"}],
     }
 
 

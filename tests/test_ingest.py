@@ -640,7 +640,10 @@ def test_an_edit_time_past_the_clock_is_capped_and_never_outranks_real_edits(mak
         assert (out["inserted"], out["duplicates"], out["updated"]) == (0, 0, 1)
         (stored,) = [x for x in check_invariants(db, cid) if x["id"] == "c1"]
         assert stored["content"] == "from the future"
-        assert stored["metadata"] == {"edited_at_given": ahead}
+        assert stored["metadata"] == {
+            "edited_at_given": ahead,
+            "versions": [{"content": "original", "at": "2026-03-02T09:00:00Z"}],
+        }
         capped = datetime.fromisoformat(stored["edited_at"].replace("Z", "+00:00"))
         assert before <= capped <= db_now()
 
@@ -653,7 +656,11 @@ def test_an_edit_time_past_the_clock_is_capped_and_never_outranks_real_edits(mak
         out = ingest(alice.client, [{**m, "content": "real edit", "edited_at": real}])
         assert (out["inserted"], out["duplicates"], out["updated"]) == (0, 0, 1)
         (stored,) = [x for x in check_invariants(db, cid) if x["id"] == "c1"]
-        assert stored["content"] == "real edit" and "metadata" not in stored
+        assert stored["content"] == "real edit" and "edited_at_given" not in stored["metadata"]
+        assert [v["content"] for v in stored["metadata"]["versions"]] == [
+            "original",
+            "from the future",
+        ]
         assert datetime.fromisoformat(stored["edited_at"].replace("Z", "+00:00")) == (
             datetime.fromisoformat(real)
         )

@@ -368,6 +368,21 @@ class PublicMessagingConnectionsUpdate(TypedDict):
     updated_at: NotRequired[Annotated[datetime.datetime, Field(alias="updated_at")]]
     user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
 
+class PublicMessagingSettings(BaseModel):
+    keep_deleted_text: bool = Field(alias="keep_deleted_text")
+    updated_at: datetime.datetime = Field(alias="updated_at")
+    user_id: uuid.UUID = Field(alias="user_id")
+
+class PublicMessagingSettingsInsert(TypedDict):
+    keep_deleted_text: NotRequired[Annotated[bool, Field(alias="keep_deleted_text")]]
+    updated_at: NotRequired[Annotated[datetime.datetime, Field(alias="updated_at")]]
+    user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
+
+class PublicMessagingSettingsUpdate(TypedDict):
+    keep_deleted_text: NotRequired[Annotated[bool, Field(alias="keep_deleted_text")]]
+    updated_at: NotRequired[Annotated[datetime.datetime, Field(alias="updated_at")]]
+    user_id: NotRequired[Annotated[uuid.UUID, Field(alias="user_id")]]
+
 class PublicPeople(BaseModel):
     created_at: datetime.datetime = Field(alias="created_at")
     email: Optional[str] = Field(alias="email")

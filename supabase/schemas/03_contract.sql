@@ -157,7 +157,7 @@ insert into messaging_private.stored_message_keys (key, position, always, type, 
   ('id', 1, true, 'string', 'The message id.'),
   ('direction', 2, true, 'string', 'inbound or outbound.'),
   ('type', 3, true, 'string', 'A message_type value.'),
-  ('content', 4, true, 'string or null', 'The text (null for media without a caption, or a deleted message).'),
+  ('content', 4, true, 'string or null', 'The text (null for media without a caption, or a deleted message unless its owner keeps deleted text).'),
   ('media_url', 5, true, 'string or null', 'Where the media is.'),
   ('sent_at', 6, true, 'string', 'ISO 8601 in UTC with Z, the fraction only when there is one.'),
   ('sender_identifier', 7, false, 'string', 'When given.'),
@@ -165,7 +165,7 @@ insert into messaging_private.stored_message_keys (key, position, always, type, 
   ('reply_to_id', 9, false, 'string', 'When given.'),
   ('edited_at', 10, false, 'string', 'When given: ISO 8601 in UTC, like sent_at.'),
   ('metadata', 11, false, 'object',
-   'When given; webhooks add status, status_at, status_error, reactions, deleted and deleted_at.');
+   'When given; webhooks add status, status_at, status_error, reactions, deleted and deleted_at; an edit adds versions (the earlier texts, [{content, at}], the newest 20) and versions_dropped.');
 
 -- -----------------------------------------------------------------------------
 -- Platforms and their webhook secrets
@@ -333,7 +333,9 @@ insert into messaging_private.refusal_kinds (kind, sqlstate, scope, advice, desc
   ('max_count_out_of_range', '22023', 'call', 'Ask for fewer.',
    'max_count of a read or a search outside what it allows.'),
   ('cursor_incomplete', '22023', 'call', 'Give before_sent_at with before_id.',
-   'A page cursor with before_id but no before_sent_at.');
+   'A page cursor with before_id but no before_sent_at.'),
+  ('settings_invalid', '22023', 'call', 'Nothing was changed. Give keep_deleted_text as true or false.',
+   'set_messaging_settings without a value for a setting.');
 
 create or replace function messaging_private.refuse(code text, hint text, message text, http_status integer)
 returns void

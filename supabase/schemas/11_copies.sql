@@ -136,21 +136,55 @@ language plpgsql
 immutable
 set search_path = ''
 as $$
--- The new version of an edited message, keeping the record of the export copy the stored
--- version met (metadata.matched): an edit changes what the message says, not which export
--- copy it is, so a re-import of that export copy stays a duplicate. The stored record wins
--- over one the new version brings.
+-- The new version of an edited message, keeping of the stored version:
+-- * the record of the export copy it met (metadata.matched): an edit changes what the
+--   message says, not which export copy it is, so a re-import of that copy stays a duplicate;
+-- * its earlier versions (metadata.versions, oldest first), with the stored text added as
+--   one {content, at} when the edit changes it (at: when that text was written, its
+--   edited_at or sent_at). The newest message_versions_max are kept; versions_dropped
+--   counts those dropped past the cap.
+-- The stored record wins over one the new version brings.
+declare
+  v_keep jsonb := '{}'::jsonb;
+  v_versions jsonb;
+  v_dropped bigint;
+  v_cap constant integer := 20;  -- message_versions_max (docs/contract.md)
 begin
-  if stored #> '{metadata,matched}' is null then
+  if stored #> '{metadata,matched}' is not null then
+    v_keep := pg_catalog.jsonb_build_object('matched', stored #> '{metadata,matched}');
+  end if;
+  v_versions := case when pg_catalog.jsonb_typeof(stored #> '{metadata,versions}') = 'array'
+                     then stored #> '{metadata,versions}' else '[]'::jsonb end;
+  v_dropped := case when pg_catalog.jsonb_typeof(stored #> '{metadata,versions_dropped}') = 'number'
+                    then (stored #>> '{metadata,versions_dropped}')::numeric::bigint else 0 end;
+  if (stored -> 'content') is distinct from (edit -> 'content')
+     and (stored #> '{metadata,deleted}') is distinct from 'true'::jsonb then
+    v_versions := v_versions || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+      'content', coalesce(stored -> 'content', 'null'::jsonb),
+      'at', coalesce(stored -> 'edited_at', stored -> 'sent_at')));
+  end if;
+  if pg_catalog.jsonb_array_length(v_versions) > v_cap then
+    v_dropped := v_dropped + pg_catalog.jsonb_array_length(v_versions) - v_cap;
+    v_versions := (select pg_catalog.jsonb_agg(v.x order by v.ord)
+                     from pg_catalog.jsonb_array_elements(v_versions) with ordinality v(x, ord)
+                    where v.ord > pg_catalog.jsonb_array_length(v_versions) - v_cap);
+  end if;
+  if pg_catalog.jsonb_array_length(v_versions) > 0 then
+    v_keep := v_keep || pg_catalog.jsonb_build_object('versions', v_versions);
+  end if;
+  if v_dropped > 0 then
+    v_keep := v_keep || pg_catalog.jsonb_build_object('versions_dropped', v_dropped);
+  end if;
+  if v_keep = '{}'::jsonb then
     return edit;
   end if;
   return edit || pg_catalog.jsonb_build_object('metadata',
     case when pg_catalog.jsonb_typeof(edit -> 'metadata') = 'object' then edit -> 'metadata' else '{}'::jsonb end
-    || pg_catalog.jsonb_build_object('matched', stored #> '{metadata,matched}'));
+    || v_keep);
 end;
 $$;
 comment on function messaging_private.edit_keeps_match(jsonb, jsonb) is
-  'The new version of an edited message with the stored version''s metadata.matched (the export copy it met), so every edit path keeps the pairing.';
+  'The new version of an edited message with the stored version''s metadata.matched (the export copy it met) and its earlier versions (metadata.versions [{content, at}], oldest first, the newest 20; versions_dropped counts older ones), so every edit path keeps both.';
 revoke all on function messaging_private.edit_keeps_match(jsonb, jsonb)
   from public, anon, authenticated, service_role;
 

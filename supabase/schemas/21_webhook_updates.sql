@@ -1,9 +1,9 @@
 -- =============================================================================
 -- Webhook updates of stored messages
 --
--- Statuses, reactions and deletions applied to stored messages; what an edit keeps
--- of the stored copy; and the pieces a delivery (22_webhook_delivery.sql) uses to
--- store each item alone when the store refuses some of them.
+-- Statuses, reactions, votes and deletions applied to stored messages, and what an
+-- edit keeps of the stored copy. The pieces a delivery uses to store each item alone
+-- are in 21_delivery_items.sql.
 -- =============================================================================
 
 -- -----------------------------------------------------------------------------
@@ -25,13 +25,15 @@ $$;
 comment on function messaging_private.status_rank(text) is
   'Rank of a delivery status in messaging_private.delivery_statuses (sent < failed < delivered < read < played), 0 for none; a status only ever moves up.';
 
-create or replace function messaging_private.apply_update(m jsonb, u jsonb)
+create or replace function messaging_private.apply_update(m jsonb, u jsonb, owner uuid default null)
 returns jsonb
 language plpgsql
 stable
 set search_path = ''
 as $$
--- The stored message m after the update u, or m itself when u changes nothing.
+-- The stored message m after the update u, or m itself when u changes nothing. owner: the
+-- user whose message it is, for a delete (whether they keep the text: keeps_deleted_text;
+-- null: erased).
 declare
   v_meta jsonb := coalesce(m -> 'metadata', '{}'::jsonb);
   v_at text := u ->> 'at';
@@ -64,15 +66,19 @@ begin
       return m;
     end if;
     v_meta := v_meta || pg_catalog.jsonb_build_object('deleted', true, 'deleted_at', v_at);
-    m := m || '{"content": null}'::jsonb;
+    if not messaging_private.keeps_deleted_text(owner) then
+      -- erased (the default): the text and its earlier versions go, the marker stays
+      m := m || '{"content": null}'::jsonb;
+      v_meta := v_meta - 'versions' - 'versions_dropped';
+    end if;
   else
     return m;
   end if;
   return m || pg_catalog.jsonb_build_object('metadata', v_meta);
 end;
 $$;
-comment on function messaging_private.apply_update(jsonb, jsonb) is
-  'One update applied to one stored message: a status that only moves up, a vote or poll count (apply_poll_update), a reaction by reactor (newest wins, null emoji = removed), or a deletion (content gone, metadata.deleted).';
+comment on function messaging_private.apply_update(jsonb, jsonb, uuid) is
+  'One update applied to one stored message: a status that only moves up, a vote or poll count (apply_poll_update), a reaction by reactor (newest wins, null emoji = removed), or a deletion (metadata.deleted, deleted_at; the content and metadata.versions erased unless the owner keeps deleted text).';
 
 create or replace function messaging_private.check_update_list(updates jsonb)
 returns void
@@ -198,7 +204,7 @@ begin
   end if;
   if v_copy_chunk is null then
     select pg_catalog.jsonb_agg(
-             case when h.m ->> 'id' = u ->> 'id' then messaging_private.apply_update(h.m, u) else h.m end
+             case when h.m ->> 'id' = u ->> 'id' then messaging_private.apply_update(h.m, u, owner) else h.m end
              order by h.ord)
       into v_new
       from pg_catalog.jsonb_array_elements(v_conv.messages) with ordinality h(m, ord);
@@ -215,7 +221,7 @@ begin
     from public.chat_conversation_archives a
    where a.id = v_copy_chunk;
   select pg_catalog.jsonb_agg(
-           case when e.m ->> 'id' = u ->> 'id' then messaging_private.apply_update(e.m, u) else e.m end
+           case when e.m ->> 'id' = u ->> 'id' then messaging_private.apply_update(e.m, u, owner) else e.m end
            order by e.ord)
     into v_new
     from pg_catalog.jsonb_array_elements(v_chunk.messages) with ordinality e(m, ord);
@@ -338,63 +344,3 @@ $$;
 comment on function messaging_private.edits_keep_stored(uuid, text, jsonb) is
   'The messages of a delivery with each edit of a stored message keeping its stored sent_at, status, reactions and matched export copy (unchanged when none is an edit).';
 revoke all on function messaging_private.edits_keep_stored(uuid, text, jsonb) from public, anon, authenticated, service_role;
-
--- -----------------------------------------------------------------------------
--- Each item alone: the pieces of a delivery's fallback (22_webhook_delivery.sql)
--- -----------------------------------------------------------------------------
-
-create or replace function messaging_private.final_refusal(state text)
-returns boolean
-language plpgsql
-immutable
-set search_path = ''
-as $$
-begin
-  -- connection, transaction rollback (deadlock, serialization), resources, lock not
-  -- available, operator intervention (statement timeout, shutdown), system and internal
-  -- errors: sending the same again can succeed. Anything else is the content's fault.
-  return state !~ '^(08|40|53|55|57|58|XX)';
-end;
-$$;
-comment on function messaging_private.final_refusal(text) is
-  'Whether an SQLSTATE is a refusal a retry cannot change (false for connection, rollback, resource, lock, timeout and internal errors).';
-
-create or replace function messaging_private.delivery_refusal(
-  list text, ord bigint, item jsonb, kind text, code text, reason text)
-returns jsonb
-language plpgsql
-immutable
-set search_path = ''
-as $$
-declare
-  v_path text := pg_catalog.format('%s[%s]', list, ord - 1);
-begin
-  -- the item was stored alone as `<list>[0]`: its reason names its place in the delivery
-  return pg_catalog.jsonb_build_object(
-    'path', v_path,
-    'id', case when pg_catalog.jsonb_typeof(item) = 'object' then pg_catalog.left(item ->> 'id', 256) end,
-    'kind', kind, 'code', code,
-    'reason', pg_catalog.left(pg_catalog.replace(reason, list || '[0]', v_path), 1000));
-end;
-$$;
-comment on function messaging_private.delivery_refusal(text, bigint, jsonb, text, text, text) is
-  'One refused item of a webhook delivery as the answer and the connection record it: its path (messages[4], updates[2]), id, kind, SQLSTATE and reason.';
-
-create or replace function messaging_private.add_counts(total jsonb, part jsonb)
-returns jsonb
-language plpgsql
-immutable
-set search_path = ''
-as $$
-begin
-  -- every number of total plus the same key of part; arrays (conversations) concatenated
-  return (select pg_catalog.jsonb_object_agg(t.key,
-            case pg_catalog.jsonb_typeof(t.value)
-              when 'number' then pg_catalog.to_jsonb(t.value::text::bigint + coalesce((part ->> t.key)::bigint, 0))
-              when 'array' then t.value || coalesce(part -> t.key, '[]'::jsonb)
-              else t.value end)
-            from pg_catalog.jsonb_each(total) t);
-end;
-$$;
-comment on function messaging_private.add_counts(jsonb, jsonb) is
-  'The summary of two ingest or update calls as one: counts added, conversation lists joined (the per-item fallback of a webhook delivery).';

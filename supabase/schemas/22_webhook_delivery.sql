@@ -3,7 +3,7 @@
 --
 -- One bad message never costs the good ones beside it: each step that stores items
 -- stores them all at once and, when the store refuses that, each alone, with the pieces
--- of that fallback (final_refusal, delivery_refusal, add_counts) in 21_webhook_updates.sql.
+-- of that fallback (final_refusal, delivery_refusal, add_counts) in 21_delivery_items.sql.
 -- =============================================================================
 
 -- -----------------------------------------------------------------------------

@@ -138,7 +138,9 @@ select is((select to_jsonb(d) from messaging_private.ingest_dedupe('11111111-000
     jsonb_build_array(pg_temp.m('e', 5), pg_temp.m('b', 2), pg_temp.m('d', 4, 'edited', '2026-01-02T00:00:00Z'),
                       pg_temp.m('a', 1, 'edited', '2026-01-02T00:00:00Z'), pg_temp.m('z', 9))) d) - 'archive_edits',
   jsonb_build_object('fresh', jsonb_build_array(pg_temp.m('z', 9)),
-                     'hot_edits', jsonb_build_array(pg_temp.m('d', 4, 'edited', '2026-01-02T00:00:00Z')),
+                     -- (the edit keeps the replaced text as a version)
+                     'hot_edits', jsonb_build_array(pg_temp.m('d', 4, 'edited', '2026-01-02T00:00:00Z')
+                       || '{"metadata": {"versions": [{"content": "hi", "at": "2026-01-01T10:04:00Z"}]}}'::jsonb),
                      'duplicates', 2, 'matched', 0, 'replaced', '[]'::jsonb),
   'dedupe: new, hot-row edit, and duplicates from the hot row and the archive');
 select is((select jsonb_array_length(d.archive_edits) from messaging_private.ingest_dedupe('11111111-0000-4000-8000-0000000000aa',

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 from ..errors import IdentifierError
 from ..identifiers import normalize_phone
-from ..models import Message
+from ..models import MAX_METADATA_LENGTH, Message, json_text_length
 from . import ExportFormatError, ParsedChat, RereadSequence, participant_of, readable
 from .limits import text_lines
 
@@ -371,13 +371,55 @@ def _apply(messages: list[Message], updates: list[_Update]) -> int:
     return missing
 
 
+#: the earlier versions an edited message keeps (the store's cap, docs/contract.md)
+VERSIONS_MAX = 20
+
+
+def _versions(old: Message, new: Message) -> dict[str, Any]:
+    """The metadata.versions (and versions_dropped) of `new` replacing `old`: old's, with
+    old's text and its time added when the edit changes the text, the newest VERSIONS_MAX
+    kept, as the store records an edit it applies."""
+    meta = old.metadata or {}
+    versions = list(meta.get("versions") or [])
+    dropped = int(meta.get("versions_dropped") or 0)
+    if old.content != new.content:
+        written = old.edited_at or old.sent_at
+        versions.append({"content": old.content, "at": _iso(round(written.timestamp() * 1000))})
+    if len(versions) > VERSIONS_MAX:
+        dropped += len(versions) - VERSIONS_MAX
+        versions = versions[-VERSIONS_MAX:]
+    out: dict[str, Any] = {"versions": versions} if versions else {}
+    if dropped:
+        out["versions_dropped"] = dropped
+    return out
+
+
+def _fits(meta: dict[str, Any]) -> dict[str, Any]:
+    """metadata whose versions, oldest first, are dropped (and counted in versions_dropped)
+    until it fits the contract's metadata length, so long edited texts never cost the message."""
+    versions = list(meta.get("versions") or [])
+    dropped = int(meta.get("versions_dropped") or 0)
+    while versions and json_text_length(meta) > MAX_METADATA_LENGTH:
+        versions.pop(0)
+        dropped += 1
+        meta = {**meta, "versions": versions, "versions_dropped": dropped}
+        if not versions:
+            del meta["versions"]
+    return meta
+
+
 def _fold_edits(messages: list[Message]) -> list[Message]:
     """An edit of a message the file holds replaces its text and media in place (newest edit
-    wins), keeping its sender, time and metadata; an edit of a message not in the file stays
-    an edit for the store to apply."""
+    wins), keeping its sender, time and metadata, and the replaced texts as versions (in
+    time order, as the store keeps them); an edit of a message not in the file stays an edit
+    for the store to apply."""
     first: dict[str, int] = {}
     out: list[Message] = []
-    for m in messages:
+    # (in edit time order, so each replaced text is the one before it)
+    order = sorted(
+        range(len(messages)), key=lambda i: (i > 0, messages[i].edited_at or messages[i].sent_at)
+    )
+    for m in (messages[i] for i in order):
         at = first.get(m.id)
         if at is None:
             first[m.id] = len(out)
@@ -392,7 +434,7 @@ def _fold_edits(messages: list[Message]) -> list[Message]:
         out[at] = old.model_copy(update={
             "type": m.type, "content": m.content, "media_url": m.media_url,
             "edited_at": m.edited_at, "sender_name": old.sender_name or keep.sender_name,
-            "metadata": {**(old.metadata or {}), **(m.metadata or {})} or None,
+            "metadata": _fits({**(old.metadata or {}), **(m.metadata or {}), **_versions(old, m)}) or None,
         })  # fmt: skip
     return out
 

@@ -215,6 +215,20 @@ isOneToOne: false
                   Relationships: [
                     
                   ]
+                },"messaging_settings": {
+                  Row: {
+                    "keep_deleted_text": boolean,"updated_at": string,"user_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "keep_deleted_text"?: boolean,"updated_at"?: string,"user_id"?: string
+                  }
+                  Update: {
+                    "keep_deleted_text"?: boolean,"updated_at"?: string,"user_id"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
                 },"people": {
                   Row: {
                     "created_at": string,"email": string | null,"full_name": string,"id": string,"phone": string | null,"user_id": string
@@ -378,6 +392,18 @@ isOneToOne: false
 "set_messaging_connection_status":
 { Args: { "connection_id": string,"status": string }; Returns: string
                            },
+"set_messaging_settings":
+{ Args: { "keep_deleted_text": boolean }; Returns: {
+              "keep_deleted_text": boolean,
+"updated_at": string,
+"user_id": string
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "messaging_settings"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
 "suggest_duplicates":
 { Args: Record<PropertyKey, never>; Returns: {
               "keep_id": string,"kind": string,"label": string,"other_id": string,"platform": string,"reason": string

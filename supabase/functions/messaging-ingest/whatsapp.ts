@@ -250,6 +250,41 @@ function message(
   }) as IngestMessage;
 }
 
+/**
+ * An `edit` or `revoke` of an earlier message (Coexistence: a customer's in messages, the
+ * business's own from the Business app in smb_message_echoes). The edit is the original
+ * message again (its id, the new content, edited_at the edit's time): the store replaces it
+ * and keeps the replaced text as a version. The revoke is a delete update of the original.
+ * `build` makes the stored message of a message object; `key` is the conversation's.
+ * Returns whether m was one of them.
+ */
+function editOrRevoke(
+  m: Record<string, unknown>,
+  p: string,
+  key: string,
+  s: Sink,
+  build: (inner: Record<string, unknown>) => IngestMessage,
+): boolean {
+  if (m.type === "revoke") {
+    const r = requireObject(m.revoke, `${p}.revoke`);
+    s.updates.push({
+      kind: "delete",
+      platform: "whatsapp",
+      external_conversation_id: key,
+      id: requireString(r.original_message_id, `${p}.revoke.original_message_id`),
+      at: fromEpochSeconds(m.timestamp, `${p}.timestamp`),
+    });
+    return true;
+  }
+  if (m.type !== "edit") return false;
+  const e = requireObject(m.edit, `${p}.edit`);
+  const inner = requireObject(e.message, `${p}.edit.message`);
+  const id = requireString(e.original_message_id, `${p}.edit.original_message_id`);
+  const edited = build({ ...inner, id, timestamp: m.timestamp, group_id: m.group_id ?? inner.group_id });
+  s.messages.push({ ...edited, edited_at: edited.sent_at });
+  return true;
+}
+
 /** value.messages: the customers' messages (reactions are updates). */
 function inboundMessages(value: Record<string, unknown>, path: string, s: Sink): void {
   const msgs = value.messages === undefined ? [] : requireArray(value.messages, `${path}.value.messages`);
@@ -271,7 +306,10 @@ function inboundMessages(value: Record<string, unknown>, path: string, s: Sink):
         });
         return;
       }
-      s.messages.push(message(m, p, who, "inbound", { identifier: who.key, name: who.name }));
+      const sender = { identifier: who.key, name: who.name };
+      const build = (inner: Record<string, unknown>) => message(inner, `${p}.edit.message`, who, "inbound", sender);
+      if (editOrRevoke(m, p, optionalString(m.group_id) ?? who.key, s, build)) return;
+      s.messages.push(message(m, p, who, "inbound", sender));
     });
   });
 }
@@ -289,7 +327,11 @@ function echoes(value: Record<string, unknown>, path: string, s: Sink): void {
         ? null
         : party(s.contacts, m.to, m.to_user_id, m.to_parent_user_id, `${p}.to`);
       const from = optionalString(m.from);
-      s.messages.push(message(m, p, to, "outbound", { identifier: from ? phone(from) : undefined }));
+      const sender = { identifier: from ? phone(from) : undefined };
+      const build = (inner: Record<string, unknown>) => message(inner, `${p}.edit.message`, to, "outbound", sender);
+      const key = optionalString(m.group_id) ?? to?.key;
+      if (key && editOrRevoke(m, p, key, s, build)) return;
+      s.messages.push(message(m, p, to, "outbound", sender));
     });
   });
 }

@@ -12,6 +12,7 @@ import { CopyButton } from "../components/crm/ConnectionCopy";
 import { ConnectionLastError, ConnectionRefusals, ConnectionStatus } from "../components/crm/ConnectionHealth";
 import { ConnectionPlatformState } from "../components/crm/ConnectionState";
 import { AddConnectionForm, IssuedSecretsNotice } from "../components/crm/ConnectionSetup";
+import { MessageSettings } from "../components/crm/MessageSettings";
 import { PlatformIcon, platformLabel } from "../components/crm/PlatformIcon";
 import { Empty, ErrorMessage, Loading } from "../components/ui/States";
 import { useAuth } from "../auth/context";
@@ -198,6 +199,7 @@ export function MessagingConnections() {
           </tbody>
         </table>
       )}
+      <MessageSettings />
     </section>
   );
 }

@@ -693,6 +693,104 @@ const examples: Record<string, KindExample> = {
       refused: [],
     },
   },
+  // ---- edits and revokes (Coexistence): of a customer's message, and the business's own
+  edit: {
+    body: wa({
+      contacts: CONTACTS,
+      messages: [{
+        from: CUSTOMER,
+        id: "wamid.EDIT",
+        timestamp: TS,
+        type: "edit",
+        edit: {
+          original_message_id: "wamid.TEXT",
+          message: { type: "text", text: { body: "Does it come in green?" } },
+        },
+      }],
+    }),
+    expect: inbound({ id: "wamid.TEXT", type: "text", content: "Does it come in green?", edited_at: AT }),
+  },
+  edit_malformed: {
+    body: wa({
+      contacts: CONTACTS,
+      messages: [
+        { from: CUSTOMER, id: "wamid.EDIT", timestamp: TS, type: "edit", edit: { message: { type: "text" } } },
+        { from: CUSTOMER, id: "wamid.GOOD", timestamp: TS, type: "text", text: { body: "still here" } },
+      ],
+    }),
+    expect: {
+      messages: [{ id: "wamid.GOOD", content: "still here" }],
+      updates: [],
+      refused: [{ path: "entry[0].changes[0].value.messages[0]", kind: "invalid_shape" }],
+    },
+  },
+  revoke: {
+    body: wa({
+      contacts: CONTACTS,
+      messages: [{
+        from: CUSTOMER,
+        id: "wamid.REVOKE",
+        timestamp: TS,
+        type: "revoke",
+        revoke: { original_message_id: "wamid.TEXT" },
+      }],
+    }),
+    expect: {
+      messages: [],
+      updates: [{
+        kind: "delete",
+        platform: "whatsapp",
+        external_conversation_id: `+${CUSTOMER}`,
+        id: "wamid.TEXT",
+        at: AT,
+      }],
+      refused: [],
+    },
+  },
+  echo_edit: {
+    body: wa({
+      message_echoes: [{
+        from: BUSINESS,
+        to: CUSTOMER,
+        id: "wamid.ECHO_EDIT",
+        timestamp: TS,
+        type: "edit",
+        edit: {
+          original_message_id: "wamid.ECHO",
+          message: { type: "text", text: { body: "Yes, in blue, red and green" } },
+        },
+      }],
+    }, "smb_message_echoes"),
+    expect: {
+      messages: [{
+        id: "wamid.ECHO",
+        external_conversation_id: `+${CUSTOMER}`,
+        direction: "outbound",
+        content: "Yes, in blue, red and green",
+        edited_at: AT,
+        sender_identifier: `+${BUSINESS}`,
+      }],
+      updates: [],
+      refused: [],
+    },
+  },
+  echo_revoke: {
+    body: wa({
+      message_echoes: [{
+        from: BUSINESS,
+        to: CUSTOMER,
+        id: "wamid.ECHO_REVOKE",
+        timestamp: TS,
+        type: "revoke",
+        revoke: { original_message_id: "wamid.ECHO" },
+      }],
+    }, "smb_message_echoes"),
+    expect: {
+      messages: [],
+      updates: [{ kind: "delete", external_conversation_id: `+${CUSTOMER}`, id: "wamid.ECHO", at: AT }],
+      refused: [],
+    },
+  },
   state_sync_contact: {
     body: wa({
       state_sync: [{

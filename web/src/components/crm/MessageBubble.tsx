@@ -1,5 +1,6 @@
 // One message: text, a typed media placeholder, a system notice, and its marks
-// (edited, deleted, reply, delivery status). Times are in the viewer's zone. Web addresses
+// (edited, with the earlier versions on request; deleted, with the text when its owner keeps
+// deleted text; reply, delivery status). Times are in the viewer's zone. Web addresses
 // (http and https only) in the text are links that open in a new tab, the full address on hover.
 // Each kind shows as a person expects (docs/kinds.md, "screens"): polls, orders, what was
 // chosen, the ad it came from, forwarded and topic labels, call lines, places with a map
@@ -28,6 +29,7 @@ import {
   readTopic,
 } from "../../lib/kinds";
 import { splitLinks } from "../../lib/links";
+import { keptDeletedText, readVersions } from "../../lib/versions";
 import type { ChatMessage } from "../../types/messaging";
 import {
   ContactsView,
@@ -39,6 +41,7 @@ import {
   PollView,
   ReferralView,
 } from "./MessageKinds";
+import { EditedMark } from "./MessageVersions";
 
 const MEDIA_LABELS: Record<string, string> = {
   image: "Photo",
@@ -291,7 +294,9 @@ export const MessageBubble = memo(function MessageBubble({
   onJumpTo,
 }: MessageBubbleProps) {
   const deleted = Boolean(m.metadata?.deleted || m.metadata?.recalled);
-  const edited = Boolean(m.edited_at || m.metadata?.edited);
+  const history = readVersions(m.metadata);
+  const edited = Boolean(m.edited_at || m.metadata?.edited || history.versions.length > 0);
+  const kept = deleted ? keptDeletedText(m) : null;
   const status = typeof m.metadata?.status === "string" ? m.metadata.status : null;
   const call = readCall(m.metadata);
 
@@ -360,16 +365,30 @@ export const MessageBubble = memo(function MessageBubble({
             Sent from another tool
           </p>
         ) : deleted ? (
-          <p className="deleted">
-            <span aria-hidden="true">⊘ </span>
-            {m.metadata?.recalled ? "This message was recalled" : "This message was deleted"}
-          </p>
+          <>
+            <p className="deleted">
+              <span aria-hidden="true">⊘ </span>
+              {m.metadata?.recalled ? "This message was recalled" : "This message was deleted"}
+            </p>
+            {kept !== null && (
+              <p className="deleted-text">
+                <span className="visually-hidden">Deleted text: </span>
+                <del>{kept}</del>
+              </p>
+            )}
+          </>
         ) : (
           <KindBody m={m} />
         )}
         <Reactions m={m} />
         <div className="msg-foot">
-          {edited && !deleted && <span className="edited">edited</span>}
+          {edited && (!deleted || history.versions.length > 0) && (
+            <EditedMark
+              history={history}
+              current={deleted ? kept : m.content}
+              currentLabel={deleted ? "when deleted" : "now"}
+            />
+          )}
           <time dateTime={m.sent_at} title={formatDateTime(m.sent_at)}>
             {formatTime(m.sent_at)}
           </time>

@@ -1,0 +1,49 @@
+-- =============================================================================
+-- Messaging settings per CRM user
+--
+-- One row per user, made by set_messaging_settings (a user without a row has the
+-- defaults). keep_deleted_text: whether a message the customer (or the user) deleted
+-- keeps its text and earlier versions for the CRM user (true) or loses them (false, the
+-- default); either way the message stays with its deleted marker. The delete paths read
+-- it through messaging_private.keeps_deleted_text (21_webhook_updates.sql apply_update).
+-- =============================================================================
+
+create table public.messaging_settings (
+  user_id uuid primary key default auth.uid() references auth.users (id) on delete cascade,
+  keep_deleted_text boolean not null default false,
+  updated_at timestamptz not null default now()
+);
+comment on table public.messaging_settings is
+  'The messaging settings of one CRM user (no row: the defaults). Written through set_messaging_settings; readable by its user.';
+comment on column public.messaging_settings.user_id is
+  'The CRM user the settings are for.';
+comment on column public.messaging_settings.keep_deleted_text is
+  'true: a deleted message keeps its text and earlier versions (shown as deleted); false (default): they are erased and only the deleted marker stays.';
+comment on column public.messaging_settings.updated_at is
+  'When the settings last changed.';
+
+alter table public.messaging_settings enable row level security;
+revoke all on public.messaging_settings from anon, authenticated, service_role;
+grant select on public.messaging_settings to authenticated;
+grant update (keep_deleted_text) on public.messaging_settings to authenticated;
+grant select, insert, update, delete on public.messaging_settings to service_role;
+
+create policy "Users can view their own messaging settings" on public.messaging_settings
+  for select to authenticated using (user_id = (select auth.uid()));
+create policy "Users can change their own messaging settings" on public.messaging_settings
+  for update to authenticated
+  using (user_id = (select auth.uid()))
+  with check (user_id = (select auth.uid()));
+
+create or replace function messaging_private.keeps_deleted_text(owner uuid)
+returns boolean
+language sql
+stable
+set search_path = ''
+as $$
+  -- (a primary-key probe, asked only when a delete is applied)
+  select coalesce((select s.keep_deleted_text from public.messaging_settings s where s.user_id = owner), false);
+$$;
+comment on function messaging_private.keeps_deleted_text(uuid) is
+  'Whether the user keeps the text of deleted messages (messaging_settings.keep_deleted_text; false without a row or a user).';
+revoke all on function messaging_private.keeps_deleted_text(uuid) from public, anon, authenticated, service_role;
