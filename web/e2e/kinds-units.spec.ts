@@ -361,7 +361,7 @@ test("no reader throws on any value", () => {
   }
 });
 
-test("one line for lists that do not draw the kinds: text, a call's words, a poll's question, the kind's name", () => {
+test("one line for what does not draw the kinds: text, a call's words, a poll's question, the kind's name", () => {
   expect(oneLine(message(1, null, { type: "text", content: "hola" }))).toBe("hola");
   expect(oneLine(message(2, md("whatsapp:call_terminate") as Record<string, unknown>, { type: "other" }))).toBe(
     "Voice call, 2 min",
@@ -371,6 +371,6 @@ test("one line for lists that do not draw the kinds: text, a call's words, a pol
     "[The customer opened the chat for the first time]",
   );
   expect(oneLine(message(5, { platform_kind: "hologram" }, { type: "other" }))).toBe("[hologram]");
-  expect(oneLine(message(6, null))).toBe("[image]");
-  expect(oneLine(message(7, "junk" as unknown as Record<string, unknown>, { type: "other" }))).toBe("[other]");
+  expect(oneLine(message(6, null))).toBe("[Photo]");
+  expect(oneLine(message(7, "junk" as unknown as Record<string, unknown>, { type: "other" }))).toBe("[Attachment]");
 });

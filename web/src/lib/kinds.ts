@@ -504,9 +504,28 @@ export function isUnknownKind(m: ChatMessage): boolean {
   return true;
 }
 
+/** What a person calls a message of each stored type that has no text of its own. */
+const MEDIA_LABELS: Record<string, string> = {
+  image: "Photo",
+  video: "Video",
+  audio: "Audio",
+  voice: "Voice message",
+  document: "Document",
+  sticker: "Sticker",
+  location: "Location",
+  contact: "Contact",
+  other: "Attachment",
+};
+
+/** The name of a message's kind: the platform's kind when it says more than the type. */
+export function kindLabel(m: Pick<ChatMessage, "type" | "metadata">): string {
+  const kind = platformKind(m.metadata);
+  return kind && kind !== m.type && !kind.startsWith("event:") ? kindName(kind) : (MEDIA_LABELS[m.type] ?? m.type);
+}
+
 /**
- * A message in one line, for lists that do not draw the kinds (the person's timeline): its
- * text; else a call line's words, a poll's question, the kind's name; else `[type]`.
+ * A message in one line, for what does not draw the kinds (a quote, the person's timeline):
+ * its text; else a call line's words, a poll's question; else `[the kind's name]`.
  */
 export function oneLine(m: Pick<ChatMessage, "type" | "content" | "metadata" | "direction">): string {
   if (m.content) return m.content;
@@ -515,6 +534,5 @@ export function oneLine(m: Pick<ChatMessage, "type" | "content" | "metadata" | "
   if (call) return describeCall(call, m.direction === "outbound");
   const poll = readPoll(m.metadata);
   if (poll?.question) return `Poll: ${poll.question}`;
-  const kind = m.type === "other" ? platformKind(m.metadata) : null;
-  return `[${kind ? kindName(kind) : m.type}]`;
+  return `[${kindLabel(m)}]`;
 }

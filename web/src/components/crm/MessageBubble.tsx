@@ -11,9 +11,11 @@ import {
   describeCall,
   entityLinks,
   isUnknownKind,
+  kindLabel,
   kindName,
   moreAttachments,
   notShownText,
+  oneLine,
   platformKind,
   readCall,
   readContacts,
@@ -42,18 +44,6 @@ import {
   ReferralView,
 } from "./MessageKinds";
 import { EditedMark } from "./MessageVersions";
-
-const MEDIA_LABELS: Record<string, string> = {
-  image: "Photo",
-  video: "Video",
-  audio: "Audio",
-  voice: "Voice message",
-  document: "Document",
-  sticker: "Sticker",
-  location: "Location",
-  contact: "Contact",
-  other: "Attachment",
-};
 
 const STATUS_MARKS: Record<string, string> = {
   sent: "✓",
@@ -124,13 +114,6 @@ export interface MessageBubbleProps {
   target?: boolean;
   /** Show the message this one replies to (the quote is a button when given). */
   onJumpTo?: (messageId: string) => void;
-}
-
-/** The words a short quote or preview shows for a message. */
-function summary(m: ChatMessage): string {
-  if (m.content) return m.content;
-  const kind = platformKind(m.metadata);
-  return `[${kind ? kindName(kind) : (MEDIA_LABELS[m.type] ?? m.type)}]`;
 }
 
 /** A line across the thread (system notices, calls, a first contact), not a bubble. */
@@ -232,8 +215,7 @@ function KindBody({ m }: { m: ChatMessage }) {
   const isMedia = m.type !== "text";
   const name = isMedia ? fileName(m) : null;
   const dice = kind === "dice";
-  const label =
-    kind && kind !== m.type && !kind.startsWith("event:") ? kindName(kind) : (MEDIA_LABELS[m.type] ?? m.type);
+  const label = kindLabel(m);
   const more = moreAttachments(md);
   const mini =
     md?.miniprogram && typeof md.miniprogram === "object" ? (md.miniprogram as Record<string, unknown>) : null;
@@ -317,7 +299,7 @@ export const MessageBubble = memo(function MessageBubble({
       {replyTo ? (
         <>
           <span className="sender">{replyTo.direction === "outbound" ? "You" : replyTo.sender_name || "Them"}</span>
-          <span>{quote?.text ?? summary(replyTo)}</span>
+          <span>{quote?.text ?? oneLine(replyTo)}</span>
         </>
       ) : quote?.text ? (
         <span>{quote.text}</span>
