@@ -230,5 +230,6 @@ web-screenshots:
 	         connections-paused-dropped search-filters live-inbox coverage coverage-phone merge-preview \
 	         merge-people-preview merge-preview-phone picker-suggests person-timeline phone-person-timeline \
 	         person-erase-confirm thread-phone connections-copy thread-jump kinds-thread \
-	         kinds-thread-phone; do \
+	         kinds-thread-phone versions-thread versions-thread-phone versions-settings-phone updates-thread \
+	         updates-thread-phone connection-state connection-state-phone contact-name-suggestion; do \
 	  cp web/test-results/screens/$$n.png docs/screenshots/; done
