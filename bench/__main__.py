@@ -84,6 +84,21 @@ def inbox_poll_section(settings: Settings, log: Callable[[str], None]) -> dict[s
         return {"error": f"{type(err).__name__}: {err}"}
 
 
+def kinds_mix_section(
+    settings: Settings, scale: float, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """A delivery of 100 mixed kinds against one of 100 texts, per message, through the
+    function (bench/kinds_mix.py, issue 28)."""
+    from . import kinds_mix
+
+    log("mixed kinds (bench/kinds_mix.py)")
+    try:
+        return kinds_mix.run(settings, scale, log)
+    except Exception as err:  # a failing section is reported, not allowed to lose the run
+        traceback.print_exc()
+        return {"error": f"{type(err).__name__}: {err}"}
+
+
 def run(settings: Settings, scale: float, reps: int, log: Callable[[str], None]) -> dict[str, Any]:
     s = SignedIn(settings)
     try:
@@ -114,6 +129,7 @@ def run(settings: Settings, scale: float, reps: int, log: Callable[[str], None])
         results["webhook"] = webhook
     results["timeline"] = timeline_section(settings, scale, log)
     results["inbox_poll"] = inbox_poll_section(settings, log)
+    results["kinds_mix"] = kinds_mix_section(settings, scale, log)
     return results
 
 

@@ -123,6 +123,19 @@ def goal_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     for key, value in sorted(flatten(dict(results.get("timeline") or {}), "timeline").items()):
         if not key.endswith(".n"):
             rows.append((key, "person timeline page", f"{value:,.3f}", "report", ""))
+    # bench/kinds_mix.py: 100 mixed kinds against 100 texts per delivery, per message
+    mix = dict(results.get("kinds_mix") or {})
+    mix_goals = mix.pop("goals", None) or {}
+    for key, value in sorted(flatten(mix, "kinds_mix").items()):
+        goal = mix_goals.get(key.removeprefix("kinds_mix."))
+        if goal:
+            op, target = goal[0], float(goal[1])
+            ok = value >= target if op == ">=" else value <= target
+            rows.append(
+                (key, "mixed kinds", f"{value:,.3f}", f"{op} {target:g}", "met" if ok else "missed")
+            )
+        else:
+            rows.append((key, "mixed kinds", f"{value:,.3f}", "report", ""))
     # bench/inbox_poll.py: the live inbox's poll against reloading the list, and its latency
     poll = dict(results.get("inbox_poll") or {})
     for key in ("one_at_a_time", "served", "inbox_latency"):
