@@ -465,7 +465,11 @@ export function kindOf(m: Obj, known: Set<string>): Kind {
     content: optionalString(m.caption) ?? title ?? null,
     // a kind this mapping does not know (not one of the documented ones kept as they are):
     // counted on the connection (connection_state.ts)
-    meta: { platform_kind: other, telegram_type: other, ...(DOCUMENTED_OTHER.has(other) ? {} : { unknown_kind: true }) },
+    meta: {
+      platform_kind: other,
+      telegram_type: other,
+      ...(DOCUMENTED_OTHER.has(other) ? {} : { unknown_kind: true }),
+    },
   };
 }
 

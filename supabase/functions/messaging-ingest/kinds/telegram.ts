@@ -303,7 +303,7 @@ const examples: Record<string, KindExample> = {
     expect: one(516, {
       type: "other",
       content: "Pedido 42",
-      metadata: { platform_kind: "invoice", telegram_type: "invoice" },
+      metadata: documented("invoice"),
     }),
   },
   future_kind: {
