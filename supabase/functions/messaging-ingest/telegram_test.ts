@@ -1,5 +1,6 @@
 // Telegram Bot API Update objects, shaped as the Bot API reference describes them.
 import { cleanDelivery } from "./clean.ts";
+import { countUnknownMessages } from "./connection_state.ts";
 import kinds from "./kinds/telegram.ts";
 import { mapTelegram, verifySecretToken } from "./telegram.ts";
 import { assert, assertEquals, assertThrows } from "./test_helpers.ts";
@@ -336,4 +337,23 @@ Deno.test("entities are capped (count and size) so the metadata stays storable; 
     message: { message_id: 8, from: USER, chat: PRIVATE, date: 1441645532, text, entities: many.slice(0, 3) },
   }).messages[0];
   assertEquals([(few.metadata?.entities as unknown[]).length, few.metadata?.entities_truncated], [3, undefined]);
+});
+
+Deno.test("a documented kind kept as other (invoice, successful_payment, ...) is named, not counted as unknown", () => {
+  const d = mapTelegram({
+    update_id: 10012,
+    message: {
+      message_id: 13,
+      from: USER,
+      chat: PRIVATE,
+      date: 1441645532,
+      game: { title: "Ruleta", description: "Gira", photo: [] },
+    },
+  });
+  assertEquals([d.messages[0].type, d.messages[0].content, d.messages[0].metadata], ["other", "Ruleta", {
+    platform_kind: "game",
+    telegram_type: "game",
+  }]);
+  countUnknownMessages(d);
+  assertEquals(d.state?.unknown_kinds, undefined);
 });

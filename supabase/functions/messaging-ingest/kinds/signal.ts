@@ -198,6 +198,60 @@ const examples: Record<string, KindExample> = {
       }],
     },
   },
+  sg_group_message: {
+    body: data(30, { message: "¿Quedamos a las 5?", expiresInSeconds: 0, viewOnce: false, groupInfo: GROUP }),
+    expect: {
+      messages: [{
+        id: id(30),
+        external_conversation_id: `group:${GROUP.groupId}`,
+        participant_name: "Tienda",
+        conversation_type: "group",
+        direction: "inbound",
+        type: "text",
+        content: "¿Quedamos a las 5?",
+        sender_identifier: FROM.source,
+        sender_name: "Marta",
+      }],
+      updates: [],
+      refused: [],
+    },
+  },
+  // a profile key update as signal-cli writes it: no body, nothing else set
+  sg_empty_data: {
+    body: data(31, { message: null, expiresInSeconds: 0, isExpirationUpdate: false, viewOnce: false }),
+    expect: { ...none, state: { unknown_kinds: undefined } },
+  },
+  sg_text_styles: {
+    body: data(32, {
+      message: "Oferta: solo hoy",
+      expiresInSeconds: 0,
+      viewOnce: false,
+      textStyles: [{ style: "BOLD", start: 0, length: 6 }, { style: "ITALIC", start: 8, length: 8 }],
+    }),
+    expect: {
+      messages: [{ id: id(32), type: "text", content: "Oferta: solo hoy", metadata: undefined }],
+      updates: [],
+      refused: [],
+    },
+  },
+  // the row's first kind, readMessages: the account read Marta's message on its phone
+  sg_sync_read: {
+    body: rpc({
+      source: ACCOUNT,
+      sourceNumber: ACCOUNT,
+      sourceDevice: 2,
+      timestamp: T + 900,
+      syncMessage: {
+        readMessages: [{
+          sender: FROM.source,
+          senderNumber: FROM.source,
+          senderUuid: FROM.sourceUuid,
+          timestamp: T,
+        }],
+      },
+    }),
+    expect: { ...none, state: { unknown_kinds: undefined } },
+  },
   sg_timer: {
     body: data(14, { expiresInSeconds: 604800, isExpirationUpdate: true }),
     expect: {

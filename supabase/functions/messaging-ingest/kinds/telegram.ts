@@ -50,6 +50,14 @@ function group(id: number, fields: Record<string, unknown>): KindExample["expect
   };
 }
 
+/** An update the function ignores: no message, update or refusal, and not counted as unknown. */
+const IGNORED: KindExample["expect"] = { messages: [], updates: [], refused: [], state: { unknown_kinds: undefined } };
+
+/** The metadata of a documented kind kept as `other` (as invoice): named, not counted as unknown. */
+function documented(kind: string): Record<string, unknown> {
+  return { platform_kind: kind, telegram_type: kind, unknown_kind: undefined };
+}
+
 const photoSizes = [
   { file_id: "AgAD-small", file_unique_id: "s1", width: 90, height: 67, file_size: 1200 },
   { file_id: "AgAD-large", file_unique_id: "l1", width: 1280, height: 960, file_size: 120000 },
@@ -295,7 +303,7 @@ const examples: Record<string, KindExample> = {
     expect: one(516, {
       type: "other",
       content: "Pedido 42",
-      metadata: { platform_kind: "invoice", telegram_type: "invoice" },
+      metadata: documented("invoice"),
     }),
   },
   future_kind: {
@@ -862,6 +870,399 @@ const examples: Record<string, KindExample> = {
   write_access_allowed: {
     body: fromAna({ write_access_allowed: { from_request: true } }, 531),
     expect: one(531, { type: "system", content: "Ana García allowed the bot to write" }),
+  },
+
+  // ---- updates: the rest of the Update fields (docs/kinds.md, Telegram updates)
+  message: {
+    body: inGroup({ text: "¿Abrís el sábado?" }, 724, BRUNO),
+    expect: group(724, {
+      type: "text",
+      direction: "inbound",
+      content: "¿Abrís el sábado?",
+      sender_name: "Bruno",
+      sent_at: SENT,
+    }),
+  },
+  edited_channel_post: {
+    body: {
+      update_id: 900624,
+      edited_channel_post: {
+        message_id: 91,
+        sender_chat: CHANNEL,
+        chat: CHANNEL,
+        date: DATE,
+        edit_date: DATE + 120,
+        text: "Nuevos precios (corregido)",
+      },
+    },
+    expect: {
+      messages: [{
+        external_conversation_id: "-1009876543210",
+        id: "-1009876543210:91",
+        conversation_type: "group",
+        content: "Nuevos precios (corregido)",
+        edited_at: "2024-12-07T14:02:00Z",
+      }],
+      updates: [],
+    },
+  },
+  message_reaction: {
+    body: {
+      update_id: 900625,
+      message_reaction: {
+        chat: GROUP,
+        message_id: 724,
+        user: BRUNO,
+        date: DATE + 90,
+        old_reaction: [],
+        new_reaction: [{ type: "emoji", emoji: "👍" }],
+      },
+    },
+    expect: {
+      messages: [],
+      updates: [{ kind: "reaction", id: "-1001234567890:724", reactor: "bruno_r", emoji: "👍" }],
+    },
+  },
+  message_reaction_count: {
+    body: {
+      update_id: 900626,
+      message_reaction_count: {
+        chat: CHANNEL,
+        message_id: 91,
+        date: DATE + 100,
+        reactions: [{ type: { type: "emoji", emoji: "👍" }, total_count: 5 }],
+      },
+    },
+    expect: IGNORED,
+  },
+  callback_query_inline: {
+    body: {
+      update_id: 900627,
+      callback_query: {
+        id: "4382bfdwdsb323b2e0",
+        from: ANA,
+        inline_message_id: "AAAAAAYAAAB3cNfHAQAAAE",
+        chat_instance: "-8235689542342",
+        data: "like:42",
+      },
+    },
+    expect: IGNORED,
+  },
+  inline_query: {
+    body: {
+      update_id: 900628,
+      inline_query: { id: "8765432109876543", from: ANA, query: "camiseta", offset: "", chat_type: "sender" },
+    },
+    expect: IGNORED,
+  },
+  chosen_inline_result: {
+    body: { update_id: 900629, chosen_inline_result: { result_id: "p42", from: ANA, query: "camiseta" } },
+    expect: IGNORED,
+  },
+  shipping_query: {
+    body: {
+      update_id: 900630,
+      shipping_query: {
+        id: "sq-42",
+        from: ANA,
+        invoice_payload: "pedido-42",
+        shipping_address: {
+          country_code: "ES",
+          state: "",
+          city: "Madrid",
+          street_line1: "Calle Mayor 1",
+          street_line2: "",
+          post_code: "28013",
+        },
+      },
+    },
+    expect: IGNORED,
+  },
+  pre_checkout_query: {
+    body: {
+      update_id: 900631,
+      pre_checkout_query: {
+        id: "pcq-42",
+        from: ANA,
+        currency: "EUR",
+        total_amount: 3998,
+        invoice_payload: "pedido-42",
+      },
+    },
+    expect: IGNORED,
+  },
+  purchased_paid_media: {
+    body: { update_id: 900632, purchased_paid_media: { from: ANA, paid_media_payload: "album-7" } },
+    expect: IGNORED,
+  },
+  chat_member: {
+    body: {
+      update_id: 900633,
+      chat_member: {
+        chat: GROUP,
+        from: ANA,
+        date: DATE + 200,
+        old_chat_member: { status: "left", user: BRUNO },
+        new_chat_member: { status: "member", user: BRUNO },
+      },
+    },
+    expect: IGNORED,
+  },
+  chat_join_request: {
+    body: {
+      update_id: 900634,
+      chat_join_request: { chat: GROUP, from: BRUNO, user_chat_id: 222222222, date: DATE + 210, bio: "Cliente" },
+    },
+    expect: IGNORED,
+  },
+  chat_boost: {
+    body: {
+      update_id: 900635,
+      chat_boost: {
+        chat: GROUP,
+        boost: {
+          boost_id: "b-1",
+          add_date: DATE + 220,
+          expiration_date: DATE + 220 + 86400 * 30,
+          source: { source: "premium", user: ANA },
+        },
+      },
+    },
+    expect: IGNORED,
+  },
+  removed_chat_boost: {
+    body: {
+      update_id: 900636,
+      removed_chat_boost: {
+        chat: GROUP,
+        boost_id: "b-1",
+        remove_date: DATE + 230,
+        source: { source: "premium", user: ANA },
+      },
+    },
+    expect: IGNORED,
+  },
+
+  // ---- message kinds kept as `other` like invoice (documented: not counted as unknown)
+  successful_payment: {
+    body: fromAna({
+      successful_payment: {
+        currency: "EUR",
+        total_amount: 3998,
+        invoice_payload: "pedido-42",
+        telegram_payment_charge_id: "tg-charge-1",
+        provider_payment_charge_id: "prov-charge-1",
+      },
+    }, 532),
+    expect: one(532, { type: "other", content: null, metadata: documented("successful_payment") }),
+  },
+  refunded_payment: {
+    body: fromAna({
+      refunded_payment: {
+        currency: "XTR",
+        total_amount: 250,
+        invoice_payload: "pedido-43",
+        telegram_payment_charge_id: "tg-charge-2",
+      },
+    }, 533),
+    expect: one(533, { type: "other", content: null, metadata: documented("refunded_payment") }),
+  },
+  game: {
+    body: fromAna({ game: { title: "Ruleta Sol", description: "Gira y gana un descuento", photo: photoSizes } }, 534),
+    expect: one(534, { type: "other", content: "Ruleta Sol", metadata: documented("game") }),
+  },
+  paid_media: {
+    body: fromAna({
+      caption: "Catálogo completo",
+      paid_media: { star_count: 50, paid_media: [{ type: "photo", photo: photoSizes }] },
+    }, 535),
+    expect: one(535, { type: "other", content: "Catálogo completo", metadata: documented("paid_media") }),
+  },
+  giveaway: {
+    body: {
+      update_id: 900637,
+      channel_post: {
+        message_id: 92,
+        sender_chat: CHANNEL,
+        chat: CHANNEL,
+        date: DATE,
+        giveaway: {
+          chats: [CHANNEL],
+          winners_selection_date: DATE + 86400 * 7,
+          winner_count: 3,
+          prize_description: "Una camiseta",
+        },
+      },
+    },
+    expect: {
+      messages: [{
+        external_conversation_id: "-1009876543210",
+        id: "-1009876543210:92",
+        type: "other",
+        content: null,
+        metadata: documented("giveaway"),
+      }],
+      updates: [],
+    },
+  },
+  giveaway_winners: {
+    body: {
+      update_id: 900638,
+      channel_post: {
+        message_id: 93,
+        sender_chat: CHANNEL,
+        chat: CHANNEL,
+        date: DATE + 86400 * 7,
+        giveaway_winners: {
+          chat: CHANNEL,
+          giveaway_message_id: 92,
+          winners_selection_date: DATE + 86400 * 7,
+          winner_count: 1,
+          winners: [ANA],
+        },
+      },
+    },
+    expect: {
+      messages: [{ id: "-1009876543210:93", type: "other", content: null, metadata: documented("giveaway_winners") }],
+      updates: [],
+    },
+  },
+  checklist: {
+    body: fromAna({
+      checklist: {
+        title: "Pedido de enero",
+        tasks: [{ id: 1, text: "2 camisetas M" }, { id: 2, text: "1 gorra" }],
+      },
+    }, 536),
+    expect: one(536, { type: "other", content: "Pedido de enero", metadata: documented("checklist") }),
+  },
+  web_app_data: {
+    body: fromAna({ web_app_data: { data: '{"size":"M"}', button_text: "Elegir talla" } }, 537),
+    expect: one(537, { type: "other", content: null, metadata: documented("web_app_data") }),
+  },
+  passport_data: {
+    body: fromAna({
+      passport_data: {
+        data: [{ type: "phone_number", phone_number: "34611111111", hash: "aGFzaA==" }],
+        credentials: { data: "ZGF0YQ==", hash: "aGFzaA==", secret: "c2VjcmV0" },
+      },
+    }, 538),
+    expect: one(538, { type: "other", content: null, metadata: documented("passport_data") }),
+  },
+
+  // ---- message context
+  via_bot: {
+    body: fromAna({
+      text: "Camiseta azul, talla M",
+      via_bot: { id: 7000000002, is_bot: true, first_name: "Catálogo", username: "SolCatalogBot" },
+    }, 539),
+    expect: one(539, { type: "text", metadata: { via_bot: "solcatalogbot" } }),
+  },
+  // one message carrying the fields of the row (its first, link_preview_options, and the rest)
+  presentation_fields: {
+    body: {
+      update_id: 900639,
+      business_message: {
+        message_id: 541,
+        business_connection_id: "BCxyz",
+        from: SHOP,
+        chat: PRIVATE,
+        date: DATE,
+        text: "Mira https://sol.example/p/42",
+        link_preview_options: { is_disabled: false, url: "https://sol.example/p/42", prefer_small_media: true },
+        reply_markup: { inline_keyboard: [[{ text: "Ver", url: "https://sol.example/p/42" }]] },
+        effect_id: "5104841245755180586",
+        has_protected_content: true,
+        is_from_offline: true,
+        author_signature: "Lucía",
+        sender_business_bot: { id: 7000000001, is_bot: true, first_name: "Tienda Sol", username: "crm_shop_bot" },
+      },
+    },
+    expect: {
+      messages: [{
+        id: "111111111:541",
+        direction: "outbound",
+        type: "text",
+        content: "Mira https://sol.example/p/42",
+        metadata: undefined, // none of them is kept: the text has no metadata at all
+      }],
+      updates: [],
+    },
+  },
+
+  // ---- service messages
+  supergroup_chat_created: {
+    body: inGroup({ supergroup_chat_created: true }, 725),
+    expect: group(725, {
+      type: "system",
+      content: "Ana García created the group",
+      metadata: { platform_kind: "supergroup_chat_created" },
+    }),
+  },
+  channel_chat_created: {
+    body: {
+      update_id: 900640,
+      channel_post: { message_id: 1, sender_chat: CHANNEL, chat: CHANNEL, date: DATE, channel_chat_created: true },
+    },
+    expect: {
+      messages: [{
+        id: "-1009876543210:1",
+        type: "system",
+        content: "The channel was created",
+        metadata: { platform_kind: "channel_chat_created" },
+      }],
+      updates: [],
+    },
+  },
+  migrate_from_chat_id: {
+    body: inGroup({ migrate_from_chat_id: -1234567890 }, 726),
+    expect: group(726, {
+      type: "system",
+      content: "The group became a supergroup",
+      metadata: { platform_kind: "migrate_from_chat_id", chat_id: "-1234567890" },
+    }),
+  },
+  general_forum_topic_unhidden: {
+    body: inGroup({ general_forum_topic_unhidden: {} }, 727),
+    expect: group(727, { type: "system", content: "Ana García showed the General topic" }),
+  },
+  proximity_alert_triggered: {
+    body: inGroup({ proximity_alert_triggered: { traveler: BRUNO, watcher: ANA, distance: 150 } }, 728, BRUNO),
+    expect: group(728, {
+      type: "system",
+      content: "Bruno is within 150 m of Ana García",
+      metadata: { platform_kind: "proximity_alert_triggered" },
+    }),
+  },
+  boost_added: {
+    body: inGroup({ boost_added: { boost_count: 4 } }, 729),
+    expect: group(729, {
+      type: "system",
+      content: "Ana García boosted the group",
+      metadata: { platform_kind: "boost_added", boost_count: 4 },
+    }),
+  },
+  chat_background_set: {
+    body: inGroup({
+      chat_background_set: { type: { type: "fill", fill: { type: "solid", color: 16766590 }, dark_theme_dimming: 20 } },
+    }, 730),
+    expect: group(730, { type: "system", content: "Ana García changed the chat background" }),
+  },
+  users_shared: {
+    body: fromAna({ users_shared: { request_id: 1, users: [{ user_id: 222222222, first_name: "Bruno" }] } }, 542),
+    expect: one(542, { type: "system", content: "Ana García shared users with the bot" }),
+  },
+  chat_shared: {
+    body: fromAna({ chat_shared: { request_id: 2, chat_id: -1001234567890, title: "Pedidos" } }, 543),
+    expect: one(543, { type: "system", content: "Ana García shared a chat with the bot" }),
+  },
+  connected_website: {
+    body: fromAna({ connected_website: "sol.example" }, 544),
+    expect: one(544, {
+      type: "system",
+      content: "Ana García logged in on sol.example",
+      metadata: { platform_kind: "connected_website" },
+    }),
   },
 };
 

@@ -15,6 +15,24 @@ function push(msgType: string, inner: string, createTime = 1348831860): string {
 }
 const event = (name: string, inner = "") => push("event", `<Event><![CDATA[${name}]]></Event>${inner}`);
 const eventId = (name: string) => `${USER}:1348831860:${name}`;
+/** The photos a pic_* menu event names (count and MD5 sums; the function does not keep them). */
+const PICS = "<SendPicsInfo><Count>1</Count><PicList><item><PicMd5Sum><![CDATA[1b5f7c23b5bf75682a53e7b6d163e185]]>" +
+  "</PicMd5Sum></item></PicList></SendPicsInfo>";
+/** A menu event's system line, named by its Event, the button's EventKey in metadata.event. */
+function menuLine(name: string, content: string): KindExample["expect"] {
+  return {
+    messages: [{
+      id: eventId(name),
+      external_conversation_id: USER,
+      type: "system",
+      content,
+      metadata: { event: { name }, platform_kind: `event:${name}`, unknown_kind: undefined },
+    }],
+    updates: [],
+    refused: [],
+    state: { unknown_kinds: undefined },
+  };
+}
 
 const examples: Record<string, KindExample> = {
   wx_text: {
@@ -171,6 +189,48 @@ const examples: Record<string, KindExample> = {
         metadata: { event: { name: "CLICK", key: "V1001_TODAY_MUSIC" } },
       }],
     },
+  },
+  // the menu's scan, photo, location and mini program buttons (custom menu event pushes)
+  wx_scancode_push: {
+    body: event(
+      "scancode_push",
+      "<EventKey><![CDATA[6]]></EventKey><ScanCodeInfo><ScanType><![CDATA[qrcode]]></ScanType>" +
+        "<ScanResult><![CDATA[1]]></ScanResult></ScanCodeInfo>",
+    ),
+    expect: menuLine("scancode_push", "Menu scan: 6"),
+  },
+  wx_scancode_waitmsg: {
+    body: event(
+      "scancode_waitmsg",
+      "<EventKey><![CDATA[6]]></EventKey><ScanCodeInfo><ScanType><![CDATA[qrcode]]></ScanType>" +
+        "<ScanResult><![CDATA[2]]></ScanResult></ScanCodeInfo>",
+    ),
+    expect: menuLine("scancode_waitmsg", "Menu scan: 6"),
+  },
+  wx_pic_sysphoto: {
+    body: event("pic_sysphoto", `<EventKey><![CDATA[6]]></EventKey>${PICS}`),
+    expect: menuLine("pic_sysphoto", "Menu photo: 6"),
+  },
+  wx_pic_photo_or_album: {
+    body: event("pic_photo_or_album", `<EventKey><![CDATA[6]]></EventKey>${PICS}`),
+    expect: menuLine("pic_photo_or_album", "Menu photo: 6"),
+  },
+  wx_pic_weixin: {
+    body: event("pic_weixin", `<EventKey><![CDATA[6]]></EventKey>${PICS}`),
+    expect: menuLine("pic_weixin", "Menu photo: 6"),
+  },
+  wx_location_select: {
+    body: event(
+      "location_select",
+      "<EventKey><![CDATA[6]]></EventKey><SendLocationInfo><Location_X><![CDATA[23]]></Location_X>" +
+        "<Location_Y><![CDATA[113]]></Location_Y><Scale><![CDATA[15]]></Scale><Label><![CDATA[ 广州市海珠区客村艺苑路 106号]]></Label>" +
+        "<Poiname><![CDATA[]]></Poiname></SendLocationInfo>",
+    ),
+    expect: menuLine("location_select", "Menu location: 6"),
+  },
+  wx_view_miniprogram: {
+    body: event("view_miniprogram", "<EventKey><![CDATA[pages/index/index]]></EventKey><MenuId>MENUID</MenuId>"),
+    expect: menuLine("view_miniprogram", "Menu mini program: pages/index/index"),
   },
   wx_view: {
     body: event("VIEW", "<EventKey><![CDATA[http://www.example.com/]]></EventKey><MenuId>MENUID</MenuId>"),

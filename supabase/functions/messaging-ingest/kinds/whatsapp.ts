@@ -475,7 +475,70 @@ const examples: Record<string, KindExample> = {
     },
   },
 
+  // value.contacts: not a message; the customer's profile feeds the message's names and ids
+  contacts_profile: {
+    body: wa({
+      contacts: [{
+        profile: { name: "Sheena Nelson", username: "sheena.nelson" },
+        wa_id: CUSTOMER,
+        user_id: "US.13491208655302741918",
+      }],
+      messages: [{
+        from: CUSTOMER,
+        from_user_id: "US.13491208655302741918",
+        id: "wamid.PROFILE",
+        timestamp: TS,
+        type: "text",
+        text: { body: "Hi again" },
+      }],
+    }),
+    expect: inbound({
+      id: "wamid.PROFILE",
+      type: "text",
+      participant_name: "Sheena Nelson",
+      participant_ids: {
+        phone: `+${CUSTOMER}`,
+        whatsapp_user_id: "US.13491208655302741918",
+        username: "sheena.nelson",
+      },
+    }),
+  },
+  // messages[].errors on the `unknown` type of Meta's earlier references (today's send
+  // `unsupported`, whose rows carry errors too)
+  message_errors: {
+    body: msg("unknown", {}, {
+      errors: [{ code: 131051, details: "Message type is not currently supported", title: "Unsupported message type" }],
+    }),
+    expect: inbound({
+      id: "wamid.UNKNOWN",
+      type: "other",
+      content: null,
+      metadata: {
+        whatsapp_type: "unknown",
+        platform_kind: "unknown",
+        errors: [{
+          code: 131051,
+          details: "Message type is not currently supported",
+          title: "Unsupported message type",
+        }],
+      },
+    }),
+  },
+
   // ---- statuses of the business's messages
+  // the row's first kind, conversation, with pricing beside it: neither is kept on the update
+  status_pricing: {
+    body: status({
+      status: "delivered",
+      conversation: {
+        id: "CONVERSATION_ID",
+        expiration_timestamp: "1749502783",
+        origin: { type: "service" },
+      },
+      pricing: { billable: true, pricing_model: "PMP", category: "service" },
+    }),
+    expect: statusUpdate({ kind: "status", status: "delivered", conversation: undefined, pricing: undefined }),
+  },
   status_sent: { body: status({ status: "sent" }), expect: statusUpdate({ kind: "status", status: "sent" }) },
   status_delivered: {
     body: status({ status: "delivered" }),
@@ -598,6 +661,15 @@ const examples: Record<string, KindExample> = {
     expect: NOTHING,
   },
 
+  // an event the Calling API does not document (a future one)
+  call_unknown_event: {
+    body: wa({ contacts: CONTACTS, calls: [{ ...CALL, event: "transfer" }] }, "calls"),
+    expect: {
+      messages: [],
+      updates: [],
+      refused: [{ path: "entry[0].changes[0].value.calls[0]", kind: "invalid_shape" }],
+    },
+  },
   // ---- history field (a WhatsApp Business app number connected to Cloud API)
   history: {
     body: wa({
@@ -669,6 +741,31 @@ const examples: Record<string, KindExample> = {
     },
   },
 
+  // a chunk's metadata: on its message and, per phase, on the connection
+  history_metadata: {
+    body: wa({
+      history: [{
+        metadata: { phase: 2, chunk_order: 3, progress: 100 },
+        threads: [{
+          id: CUSTOMER,
+          messages: [{
+            from: CUSTOMER,
+            id: "wamid.HIST3",
+            timestamp: "1735000000",
+            type: "text",
+            text: { body: "Happy holidays!" },
+            history_context: { status: "READ" },
+          }],
+        }],
+      }],
+    }, "history"),
+    expect: {
+      messages: [{ id: "wamid.HIST3", metadata: { history: { phase: 2, chunk_order: 3, progress: 100 } } }],
+      updates: [],
+      refused: [],
+      state: { history: { chunks: [{ phase: 2, chunk_order: 3, progress: 100 }] } },
+    },
+  },
   // ---- smb_message_echoes and smb_app_state_sync
   echo: {
     body: wa({
@@ -817,6 +914,30 @@ const examples: Record<string, KindExample> = {
       }],
     }, "smb_app_state_sync"),
     expect: { ...NOTHING, state: { contacts: [{ identifier: `+${CUSTOMER}`, action: "remove", at: AT }] } },
+  },
+  state_sync_other_type: {
+    body: wa({
+      state_sync: [{ type: "hologram", action: "add", metadata: { timestamp: TS } }], // a type the reference does not list
+    }, "smb_app_state_sync"),
+    expect: { ...NOTHING, state: { contacts: undefined, unknown_kinds: { "state_sync:hologram": 1 } } },
+  },
+  // the row's first field; the others of IGNORED_FIELDS (whatsapp.ts) take the same path
+  account_update: {
+    body: {
+      object: "whatsapp_business_account",
+      entry: [{
+        id: "102290129340398",
+        time: 1749416383,
+        changes: [{
+          value: {
+            event: "PARTNER_ADDED",
+            waba_info: { waba_id: "102290129340398", owner_business_id: "1882635711890231" },
+          },
+          field: "account_update",
+        }],
+      }],
+    },
+    expect: { ...NOTHING, state: { unknown_kinds: undefined } },
   },
   unknown_field: {
     body: wa({ anything: { id: 1 } }, "hologram_update"),
