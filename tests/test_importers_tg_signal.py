@@ -240,7 +240,9 @@ def test_signal_reaction_as_the_live_path_records_it():
 def test_signal_remote_delete_as_the_live_path_records_it():
     chat = parse_signal(SG / "updates_mixed.jsonl")
     gone = _by_id(chat.messages)["+4915123456789:1700000180000"]
-    assert gone.content is None
+    # marked deleted; the store erases the text unless the user keeps deleted text
+    # (test_message_versions.py: test_an_import_s_deleted_message_follows_the_delete_setting)
+    assert gone.content == "Falsche Adresse, sorry"
     assert gone.metadata == {"deleted": True, "deleted_at": "2023-11-14T22:17:20Z"}
     assert any("1 update" in n and "not in this file" in n for n in chat.notes)
 

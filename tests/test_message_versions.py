@@ -451,3 +451,36 @@ def test_a_telegram_business_delete_keeps_the_text_for_a_user_who_keeps_it(
     assert [v["content"] for v in got["metadata"]["versions"]] == ["Talla M"]
     assert post({"update_id": 3, "deleted_business_messages": deleted})["updates"]["unchanged"] == 1
     assert stored(db, owner.id, "8880001", "8880001:7") == got
+
+
+def test_an_import_s_deleted_message_follows_the_delete_setting(make_user, db):
+    """The signal-cli importer sends a message its file deletes with its text, marked
+    deleted; the store erases the text unless the user keeps deleted text, as for a live
+    delete (erase_deleted_on_arrival on the way in). Real file: tests/fixtures/signal."""
+    from crm_messaging.importers.signal import parse_signal
+    from devstack.layout import REPO_ROOT
+
+    chat = parse_signal(REPO_ROOT / "tests" / "fixtures" / "signal" / "updates_mixed.jsonl")
+    payload = [m.model_dump(mode="json", exclude_none=True) for m in chat.messages]
+    gone = "+4915123456789:1700000180000"
+    assert next(m for m in payload if m["id"] == gone)["content"] == "Falsche Adresse, sorry"
+
+    erasing, keeping = make_user("erase"), make_user("keep")
+    keeping.client.rpc("set_messaging_settings", {"keep_deleted_text": True}).execute()
+    for user in (erasing, keeping):
+        ingest(user.client, payload)
+    erased = stored(db, erasing.id, "+4915123456789", gone)
+    assert erased["content"] is None and erased["metadata"]["deleted"] is True
+    kept = stored(db, keeping.id, "+4915123456789", gone)
+    assert kept["content"] == "Falsche Adresse, sorry" and kept["metadata"]["deleted"] is True
+    # the file's other messages are the same for both
+    other = "+4915123456789:1700000000000"
+    assert stored(db, erasing.id, "+4915123456789", other) == stored(
+        db, keeping.id, "+4915123456789", other
+    )
+    for user in (erasing, keeping):
+        (conv,) = db.execute(
+            "select id from chat_conversations where user_id = %s and external_conversation_id = %s",
+            (user.id, "+4915123456789"),
+        ).fetchone()
+        check_invariants(db, str(conv))

@@ -1,23 +1,7 @@
 -- =============================================================================
 -- Messaging settings: set_messaging_settings, and what turning keep_deleted_text off
--- erases (the table and keeps_deleted_text: 06_messaging_settings.sql)
+-- erases (the table, keeps_deleted_text and erase_deleted_text: 06_messaging_settings.sql)
 -- =============================================================================
-
-create or replace function messaging_private.erase_deleted_text(m jsonb)
-returns jsonb
-language sql
-immutable
-set search_path = ''
-as $$
-  -- a deleted message without its text and earlier versions (the marker stays)
-  select case when (m #> '{metadata,deleted}') = 'true'::jsonb
-              then m || pg_catalog.jsonb_build_object('content', null, 'metadata',
-                     (m -> 'metadata') - 'versions' - 'versions_dropped')
-              else m end;
-$$;
-comment on function messaging_private.erase_deleted_text(jsonb) is
-  'A message marked deleted (metadata.deleted) without its content and metadata.versions; any other message as it is.';
-revoke all on function messaging_private.erase_deleted_text(jsonb) from public, anon, authenticated, service_role;
 
 create or replace function messaging_private.erase_kept_deleted_texts(owner uuid)
 returns integer

@@ -133,6 +133,13 @@ test.beforeAll(async () => {
   expect(await post(`telegram/${business}`, { update_id: 2, hologram_update: { id: 1 } }, headers)).toBe(200);
 });
 
+test.afterAll(async () => {
+  // alice's connections are every spec's: the ones made here go, with what they recorded
+  for (const id of [backfill, declined, business].filter(Boolean)) {
+    await serviceRest(`messaging_connections?id=eq.${id}`, { method: "DELETE" });
+  }
+});
+
 for (const vp of VIEWPORTS) {
   test.describe(`${vp.name} ${vp.width}x${vp.height}`, () => {
     test.use({ viewport: { width: vp.width, height: vp.height } });

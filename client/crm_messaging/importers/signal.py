@@ -342,8 +342,9 @@ def _learn(env: dict[str, Any], ids: _Ids) -> None:
 
 def _apply(messages: list[Message], updates: list[_Update]) -> int:
     """Edits, deletions, reactions and poll votes applied to the file's messages, as the
-    store applies them (newest reaction or vote per person wins; a deletion keeps type and
-    media, drops the content). Returns how many named no message of the file."""
+    store applies them (newest reaction or vote per person wins; a deletion marks the message
+    and leaves erasing its text to the store, which follows the user's delete setting).
+    Returns how many named no message of the file."""
     where: dict[str, list[int]] = {}
     for i, m in enumerate(messages):
         where.setdefault(m.id, []).append(i)
@@ -358,8 +359,9 @@ def _apply(messages: list[Message], updates: list[_Update]) -> int:
             meta = dict(m.metadata or {})
             change: dict[str, Any] = {}
             if u.kind == "delete" and not meta.get("deleted"):
+                # the text goes with the message: the store erases it (and its versions)
+                # unless the user keeps deleted text (messaging_settings), as for a live delete
                 meta.update(deleted=True, deleted_at=u.at)
-                change["content"] = None
             elif u.kind in ("reaction", "vote"):
                 key, field = (
                     ("reactions", "emoji") if u.kind == "reaction" else ("poll_votes", "options")
