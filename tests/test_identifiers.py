@@ -318,6 +318,23 @@ def test_linking_records_the_phone_and_links_every_variant_at_once(make_user, db
     assert count == 1
 
 
+def test_a_name_and_username_ending_in_v_keep_their_v(make_user):
+    """PostgreSQL reads E'\\v' as a plain v: the trimmed whitespace held the letter v, so
+    "Vlad" became "lad" and "@olav" "ola" (fixed: the vertical tab is written \\x0b)."""
+    alice = make_user("alice")
+    ids = _conversations(alice.client, ("tgv", "telegram", "@olav"))
+    out = (
+        alice.client.rpc(
+            "create_person_from_conversation",
+            {"conversation_id": ids[("telegram", "tgv")], "full_name": " Vlad Ivanov\v"},
+        )
+        .execute()
+        .data
+    )
+    assert out["full_name"] == "Vlad Ivanov"
+    assert out["identifier"] == {"kind": "username", "platform": "telegram", "value": "olav"}
+
+
 def test_creating_a_person_from_a_telegram_chat_records_the_username(make_user, db):
     alice = make_user("alice")
     ids = _conversations(

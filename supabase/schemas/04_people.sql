@@ -23,7 +23,9 @@ parallel safe
 set search_path = ''
 as $$
 declare
-  ws constant text := E' \t\n\r\f\v';
+  -- the whitespace trimmed: space, tab, newline, return, form feed, vertical tab (written
+  -- \x0b: PostgreSQL reads E'\v' as a plain v, which trimmed the letter v off both ends)
+  ws constant text := E' \t\n\r\f\x0b';
   trimmed text := pg_catalog.btrim(value, ws);
   digits text;
 begin

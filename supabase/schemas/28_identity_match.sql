@@ -191,7 +191,7 @@ set search_path = ''
 as $$
 declare
   v_conv public.chat_conversations%rowtype := messaging_private.own_conversation(conversation_id);
-  v_name text := pg_catalog.btrim(full_name, E' \t\n\r\f\v');
+  v_name text := pg_catalog.btrim(full_name, E' \t\n\r\f\x0b');  -- \x0b: vertical tab (E'\v' is a v)
   v_person uuid;
   v_created boolean := false;
 begin
