@@ -56,47 +56,39 @@ def webhook_section(
     return dict(got)
 
 
-def timeline_section(
-    settings: Settings, scale: float, log: Callable[[str], None]
+def guarded(
+    label: str, measure: Callable[[], dict[str, Any]], log: Callable[[str], None]
 ) -> dict[str, Any]:
-    """A page of one person's timeline through HTTP against reading it per conversation
-    (bench/timeline.py, issue 27)."""
-    from . import timeline
-
-    log("person timeline (bench/timeline.py)")
+    """One section's figures; a failing section is reported, not allowed to lose the run."""
+    log(label)
     try:
-        return timeline.run(settings, scale, log)
-    except Exception as err:  # a failing section is reported, not allowed to lose the run
+        return dict(measure())
+    except Exception as err:
         traceback.print_exc()
         return {"error": f"{type(err).__name__}: {err}"}
 
 
-def inbox_poll_section(settings: Settings, log: Callable[[str], None]) -> dict[str, Any]:
-    """The live inbox: 500 signed-in users polling inbox_changes against reloading the first
-    list page, and a webhook's answer to its row (bench/inbox_poll.py, issue 31)."""
-    from . import inbox_poll
+def sections(settings: Settings, scale: float, log: Callable[[str], None]) -> dict[str, Any]:
+    """The sections measured through HTTP after the store and the baseline:
+    - timeline: a page of one person's timeline against reading it per conversation
+      (bench/timeline.py, issue 27);
+    - inbox_poll: 500 signed-in users polling inbox_changes against reloading the first list
+      page, and a webhook's answer to its row (bench/inbox_poll.py, issue 31);
+    - kinds_mix: a delivery of 100 mixed kinds against one of 100 texts, per message, through
+      the function (bench/kinds_mix.py, issue 28)."""
+    from . import inbox_poll, kinds_mix, timeline
 
-    log("live inbox (bench/inbox_poll.py)")
-    try:
-        return inbox_poll.run(settings)
-    except Exception as err:  # a failing section is reported, not allowed to lose the run
-        traceback.print_exc()
-        return {"error": f"{type(err).__name__}: {err}"}
-
-
-def kinds_mix_section(
-    settings: Settings, scale: float, log: Callable[[str], None]
-) -> dict[str, Any]:
-    """A delivery of 100 mixed kinds against one of 100 texts, per message, through the
-    function (bench/kinds_mix.py, issue 28)."""
-    from . import kinds_mix
-
-    log("mixed kinds (bench/kinds_mix.py)")
-    try:
-        return kinds_mix.run(settings, scale, log)
-    except Exception as err:  # a failing section is reported, not allowed to lose the run
-        traceback.print_exc()
-        return {"error": f"{type(err).__name__}: {err}"}
+    return {
+        "timeline": guarded(
+            "person timeline (bench/timeline.py)", lambda: timeline.run(settings, scale, log), log
+        ),
+        "inbox_poll": guarded(
+            "live inbox (bench/inbox_poll.py)", lambda: inbox_poll.run(settings), log
+        ),
+        "kinds_mix": guarded(
+            "mixed kinds (bench/kinds_mix.py)", lambda: kinds_mix.run(settings, scale, log), log
+        ),
+    }
 
 
 def run(settings: Settings, scale: float, reps: int, log: Callable[[str], None]) -> dict[str, Any]:
@@ -127,9 +119,7 @@ def run(settings: Settings, scale: float, reps: int, log: Callable[[str], None])
     webhook = webhook_section(settings, scale, log)
     if webhook is not None:
         results["webhook"] = webhook
-    results["timeline"] = timeline_section(settings, scale, log)
-    results["inbox_poll"] = inbox_poll_section(settings, log)
-    results["kinds_mix"] = kinds_mix_section(settings, scale, log)
+    results.update(sections(settings, scale, log))
     return results
 
 

@@ -107,41 +107,38 @@ def goal_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         if isinstance(value, (int, float)):
             rows.append((key, what, f"{value:,.3f}", "report", ""))
     # bench/webhooks.py may name goals of its own: {"goals": {"some.key": [">=", 100]}}
-    webhook = dict(results.get("webhook") or {})
-    goals = webhook.pop("goals", None) or {}
-    for key, value in sorted(flatten(webhook, "webhook").items()):
-        goal = goals.get(key.removeprefix("webhook."))
-        if goal:
-            op, target = goal[0], float(goal[1])
-            ok = value >= target if op == ">=" else value <= target
-            rows.append(
-                (key, "webhooks", f"{value:,.3f}", f"{op} {target:g}", "met" if ok else "missed")
-            )
-        else:
-            rows.append((key, "webhooks", f"{value:,.3f}", "report", ""))
+    rows.extend(section_rows(results, "webhook", "webhooks"))
     # bench/timeline.py: a person's timeline page (ms, p50/p95) against per-conversation reads
     for key, value in sorted(flatten(dict(results.get("timeline") or {}), "timeline").items()):
         if not key.endswith(".n"):
             rows.append((key, "person timeline page", f"{value:,.3f}", "report", ""))
     # bench/kinds_mix.py: 100 mixed kinds against 100 texts per delivery, per message
-    mix = dict(results.get("kinds_mix") or {})
-    mix_goals = mix.pop("goals", None) or {}
-    for key, value in sorted(flatten(mix, "kinds_mix").items()):
-        goal = mix_goals.get(key.removeprefix("kinds_mix."))
-        if goal:
-            op, target = goal[0], float(goal[1])
-            ok = value >= target if op == ">=" else value <= target
-            rows.append(
-                (key, "mixed kinds", f"{value:,.3f}", f"{op} {target:g}", "met" if ok else "missed")
-            )
-        else:
-            rows.append((key, "mixed kinds", f"{value:,.3f}", "report", ""))
+    rows.extend(section_rows(results, "kinds_mix", "mixed kinds"))
     # bench/inbox_poll.py: the live inbox's poll against reloading the list, and its latency
     poll = dict(results.get("inbox_poll") or {})
     for key in ("one_at_a_time", "served", "inbox_latency"):
         for k, value in sorted(flatten(dict(poll.get(key) or {}), f"inbox_poll.{key}").items()):
             if not k.endswith(".n"):
                 rows.append((k, "live inbox", f"{value:,.3f}", "report", ""))
+    return rows
+
+
+def section_rows(
+    results: dict[str, Any], section: str, what: str
+) -> list[tuple[str, str, str, str, str]]:
+    """The rows of a section that names goals of its own ({"goals": {"key": [op, target]}}):
+    met / missed for a key with a goal, "report" for the others."""
+    figures = dict(results.get(section) or {})
+    goals = figures.pop("goals", None) or {}
+    rows: list[tuple[str, str, str, str, str]] = []
+    for key, value in sorted(flatten(figures, section).items()):
+        goal = goals.get(key.removeprefix(f"{section}."))
+        if goal:
+            op, target = goal[0], float(goal[1])
+            ok = value >= target if op == ">=" else value <= target
+            rows.append((key, what, f"{value:,.3f}", f"{op} {target:g}", "met" if ok else "missed"))
+        else:
+            rows.append((key, what, f"{value:,.3f}", "report", ""))
     return rows
 
 

@@ -5,6 +5,7 @@
 // bubble then shows what it can (the content) instead of crashing the thread.
 import type { ChatMessage } from "../types/messaging";
 import { safeHref } from "./links";
+import { MESSAGE_KIND_LABELS } from "./snippet";
 
 type Obj = Record<string, unknown>;
 
@@ -504,23 +505,11 @@ export function isUnknownKind(m: ChatMessage): boolean {
   return true;
 }
 
-/** What a person calls a message of each stored type that has no text of its own. */
-const MEDIA_LABELS: Record<string, string> = {
-  image: "Photo",
-  video: "Video",
-  audio: "Audio",
-  voice: "Voice message",
-  document: "Document",
-  sticker: "Sticker",
-  location: "Location",
-  contact: "Contact",
-  other: "Attachment",
-};
-
 /** The name of a message's kind: the platform's kind when it says more than the type. */
 export function kindLabel(m: Pick<ChatMessage, "type" | "metadata">): string {
   const kind = platformKind(m.metadata);
-  return kind && kind !== m.type && !kind.startsWith("event:") ? kindName(kind) : (MEDIA_LABELS[m.type] ?? m.type);
+  if (kind && kind !== m.type && !kind.startsWith("event:")) return kindName(kind);
+  return m.type === "text" ? m.type : (MESSAGE_KIND_LABELS[m.type] ?? m.type);
 }
 
 /**
