@@ -4,7 +4,8 @@
 -- What a competent engineer would build instead of the conversation store, with
 -- the same features, so the benchmark compares designs and not shortcuts:
 --   * one row per message, primary key (conversation_id, id): dedupe by id;
---     a re-sent id with a newer edited_at replaces the stored message;
+--     a re-sent id with a newer edited_at replaces the stored message, keeping the
+--     replaced text in metadata.versions (the newest 20, versions_dropped past that);
 --   * a header row per conversation (count, first/last, preview) kept true by
 --     the same call, edits included;
 --   * the same checks on input as ingest_messages (vocabularies, required
@@ -245,6 +246,50 @@ comment on function bench_baseline.payload_errors(jsonb) is
 -- ingest_messages: the same payload, owner rules and answer as the store's
 -- -----------------------------------------------------------------------------
 
+create function bench_baseline.edit_metadata(
+  stored_metadata jsonb, stored_content text, stored_at timestamptz, new_metadata jsonb, new_content text)
+returns jsonb
+language plpgsql
+immutable
+set search_path = ''
+as $$
+-- The metadata of an edit's new row: its own, with the earlier versions of the stored row
+-- and the stored text added as one {content, at} when the edit changes it (not for a
+-- deleted row); the newest 20 kept, versions_dropped counting the others.
+declare
+  v_versions jsonb := case when pg_catalog.jsonb_typeof(stored_metadata -> 'versions') = 'array'
+                           then stored_metadata -> 'versions' else '[]'::jsonb end;
+  v_dropped bigint := case when pg_catalog.jsonb_typeof(stored_metadata -> 'versions_dropped') = 'number'
+                           then (stored_metadata ->> 'versions_dropped')::numeric::bigint else 0 end;
+  v_keep jsonb := '{}'::jsonb;
+begin
+  if stored_content is distinct from new_content
+     and (stored_metadata -> 'deleted') is distinct from 'true'::jsonb then
+    v_versions := v_versions || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+      'content', stored_content,
+      'at', (pg_catalog.to_jsonb(stored_at at time zone 'UTC') #>> '{}') || 'Z'));
+  end if;
+  if pg_catalog.jsonb_array_length(v_versions) > 20 then
+    v_dropped := v_dropped + pg_catalog.jsonb_array_length(v_versions) - 20;
+    v_versions := (select pg_catalog.jsonb_agg(v.x order by v.ord)
+                     from pg_catalog.jsonb_array_elements(v_versions) with ordinality v(x, ord)
+                    where v.ord > pg_catalog.jsonb_array_length(v_versions) - 20);
+  end if;
+  if pg_catalog.jsonb_array_length(v_versions) > 0 then
+    v_keep := v_keep || pg_catalog.jsonb_build_object('versions', v_versions);
+  end if;
+  if v_dropped > 0 then
+    v_keep := v_keep || pg_catalog.jsonb_build_object('versions_dropped', v_dropped);
+  end if;
+  if v_keep = '{}'::jsonb then
+    return new_metadata;
+  end if;
+  return case when pg_catalog.jsonb_typeof(new_metadata) = 'object' then new_metadata else '{}'::jsonb end || v_keep;
+end;
+$$;
+comment on function bench_baseline.edit_metadata(jsonb, text, timestamptz, jsonb, text) is
+  'Baseline: the metadata of an edited row, keeping the replaced text in versions as the store does.';
+
 create function bench_baseline.ingest_messages(payload jsonb)
 returns jsonb
 language plpgsql
@@ -375,7 +420,9 @@ begin
        set direction = excluded.direction, type = excluded.type, content = excluded.content,
            media_url = excluded.media_url, sent_at = excluded.sent_at, edited_at = excluded.edited_at,
            sender_identifier = excluded.sender_identifier, sender_name = excluded.sender_name,
-           reply_to_id = excluded.reply_to_id, metadata = excluded.metadata
+           reply_to_id = excluded.reply_to_id,
+           metadata = bench_baseline.edit_metadata(t.metadata, t.content, coalesce(t.edited_at, t.sent_at),
+                                                   excluded.metadata, excluded.content)
      where excluded.edited_at is not null
        and (t.edited_at is null or excluded.edited_at > t.edited_at)
     returning t.conversation_id, (t.xmax = 0) as inserted
@@ -458,8 +505,10 @@ as $$
          || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
            'sender_identifier', m.sender_identifier, 'sender_name', m.sender_name,
            'reply_to_id', m.reply_to_id,
-           'edited_at', (pg_catalog.to_jsonb(m.edited_at at time zone 'UTC') #>> '{}') || 'Z',
-           'metadata', m.metadata))
+           'edited_at', (pg_catalog.to_jsonb(m.edited_at at time zone 'UTC') #>> '{}') || 'Z'))
+         -- metadata as stored (a null inside it, like a version's null content, stays)
+         || case when m.metadata is not null then pg_catalog.jsonb_build_object('metadata', m.metadata)
+                 else '{}'::jsonb end
 $$;
 comment on function bench_baseline.message_json(bench_baseline.messages) is
   'Baseline: a stored message as the contract''s JSON object.';
