@@ -484,3 +484,26 @@ def test_an_import_s_deleted_message_follows_the_delete_setting(make_user, db):
             (user.id, "+4915123456789"),
         ).fetchone()
         check_invariants(db, str(conv))
+
+
+def test_the_inbox_preview_of_a_deleted_message_says_deleted_whatever_the_setting(make_user, db):
+    """A deleted newest message previews as [deleted]: not [text] once erased, and not the
+    kept text (kept for the CRM user's thread, not for the inbox); a tombstone keeps its words."""
+    erasing, keeping = make_user("erase"), make_user("keep")
+    keeping.client.rpc("set_messaging_settings", {"keep_deleted_text": True}).execute()
+    gone = {"metadata": {"deleted": True, "deleted_at": at(3)}}
+    for user in (erasing, keeping):
+        ingest(user.client, [msg("p1", "a", minutes=1, content="hola"),
+                             msg("p1", "b", minutes=2, content="mi dirección", **gone),
+                             msg("p2", "c", minutes=1, content="This message was deleted",
+                                 metadata={"deleted": True})])  # fmt: skip
+        rows = dict(
+            db.execute(
+                "select external_conversation_id, last_message_preview from chat_conversations"
+                " where user_id = %s",
+                (user.id,),
+            ).fetchall()
+        )
+        assert rows == {"p1": "[deleted]", "p2": "This message was deleted"}
+    assert stored(db, keeping.id, "p1", "b")["content"] == "mi dirección"
+    assert stored(db, erasing.id, "p1", "b")["content"] is None

@@ -17,6 +17,11 @@ as $$
 begin
   return (
     select case
+      -- a deleted message: its text is gone (or kept for the CRM user only: not a preview);
+      -- an export's tombstone (no deleted_at) keeps its words
+      when (m #> '{metadata,deleted}') = 'true'::jsonb
+           and (m #> '{metadata,deleted_at}' is not null or pg_catalog.btrim(coalesce(m ->> 'content', '')) = '')
+        then '[deleted]'
       when pg_catalog.btrim(coalesce(m ->> 'content', '')) <> '' then
         pg_catalog.left(pg_catalog.btrim(pg_catalog.regexp_replace(m ->> 'content', '\s+', ' ', 'g')), 100)
       -- an other names the platform's kind (a call line reads [call], not [other])
@@ -27,7 +32,7 @@ begin
   );
 end;
 $$;
-comment on function messaging_private.preview(jsonb) is 'The inbox preview of a stored message: its text; for an other without text the platform''s kind ([call], [request welcome]); else [type] for media.';
+comment on function messaging_private.preview(jsonb) is 'The inbox preview of a stored message: [deleted] for a deleted one (its text erased, or kept for the CRM user only); its text; for an other without text the platform''s kind ([call], [request welcome]); else [type] for media.';
 
 create or replace function messaging_private.id_hashes(msgs jsonb)
 returns bigint[]

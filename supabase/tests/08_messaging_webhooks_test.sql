@@ -126,7 +126,7 @@ select public.ingest_webhook_delivery(jsonb_build_object('connection_id', :'wa',
 select is((select array[c.last_message_preview, m ->> 'content', m -> 'metadata' ->> 'deleted']
   from public.chat_conversations c, jsonb_array_elements(c.messages) m
   where c.external_conversation_id = '+34611111111' and m ->> 'id' = 'wamid.in'),
-  array['[text]', null, 'true'], 'a deletion empties the text, flags it and refreshes the preview');
+  array['[deleted]', null, 'true'], 'a deletion empties the text, flags it and refreshes the preview');
 
 select throws_ok($$ select public.ingest_webhook_delivery('{"connection_id": "00000000-0000-4000-8000-000000000000", "messages": []}') $$,
   '22023', null, 'an unknown connection');
