@@ -213,9 +213,8 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
--- Validates, then owner, references and groups; creates the new conversations, counts
--- the repeated ones and stores the rest per conversation (the ingest_* steps); indexes
--- what was stored for search. The strategies' thresholds are settings (ingest_settings).
+-- Validates, then owner (a message arriving deleted follows its delete setting), references,
+-- groups; new conversations, repeats and the rest per conversation (ingest_*); search index.
 declare
   v_owner uuid;
   v_connection uuid;
@@ -240,6 +239,7 @@ begin
   v_owner := messaging_private.ingest_owner(payload);
   v_set := messaging_private.ingest_settings();
   perform messaging_private.ingest_check_fields(payload);
+  payload := messaging_private.erase_deleted_on_arrival(payload, v_owner);
   v_connection := messaging_private.ingest_references(payload, v_owner);
   if v_total = 0 then
     return pg_catalog.jsonb_build_object('inserted', 0, 'duplicates', 0, 'updated', 0, 'matched', 0,
@@ -308,6 +308,6 @@ begin
 end;
 $$;
 comment on function messaging_private.ingest_messages(jsonb) is
-  'The privileged body of public.ingest_messages: validates, then owner, references, groups, and per conversation dedupe, edits, merge and summary (the ingest_* parts).';
+  'The privileged body of public.ingest_messages: validates, then owner, references (messages arriving deleted lose their text unless the owner keeps it: erase_deleted_on_arrival), groups, and per conversation dedupe, edits, merge and summary (the ingest_* parts).';
 revoke all on function messaging_private.ingest_messages(jsonb) from public;
 grant execute on function messaging_private.ingest_messages(jsonb) to authenticated, service_role;

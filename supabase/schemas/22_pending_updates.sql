@@ -73,17 +73,14 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
--- ingest_messages (messages that arrive deleted first losing their text unless the owner
--- keeps it: erase_deleted_on_arrival), then what the stored messages complete: the poll ids of
--- polls (only when the call has one) and the updates kept for them (only when the owner
--- keeps any).
+-- ingest_messages, then what the stored messages complete: the poll ids of polls (only
+-- when the call has one) and the updates kept for them (only when the owner keeps any).
 declare
-  -- the user_id service_role names, else the caller (ingest_messages checks it; a malformed
-  -- one is refused there, so it names nobody here)
-  v_owner uuid := case when payload ->> 'user_id' ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$'
-                       then (payload ->> 'user_id')::uuid else (select auth.uid()) end;
-  v_answer jsonb := messaging_private.ingest_messages(messaging_private.erase_deleted_on_arrival(payload, v_owner));
+  v_answer jsonb := messaging_private.ingest_messages(payload);
+  v_owner uuid;
 begin
+  -- ingest_messages has checked the owner: the user_id service_role names, else the caller
+  v_owner := coalesce((payload ->> 'user_id')::uuid, (select auth.uid()));
   if payload @? '$.messages[*].metadata.poll.id' then
     perform messaging_private.record_polls(v_owner, payload);
   end if;
@@ -94,7 +91,7 @@ begin
 end;
 $$;
 comment on function messaging_private.take_messages(jsonb) is
-  'The privileged body of public.ingest_messages and of a delivery''s messages: ingest_messages (messages arriving deleted lose their text unless the owner keeps it: erase_deleted_on_arrival), then the poll ids of its polls recorded and the updates kept for its messages applied once (pending_updates).';
+  'The privileged body of public.ingest_messages and of a delivery''s messages: ingest_messages, then the poll ids of its polls recorded and the updates kept for its messages applied once (pending_updates).';
 revoke all on function messaging_private.take_messages(jsonb) from public;
 grant execute on function messaging_private.take_messages(jsonb) to authenticated, service_role;
 
